@@ -1,0 +1,85 @@
+# Roster: `make run` and `make test` work on a fresh machine (they install
+# what is missing) and are fast when nothing changed.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# npm's binaryen (wasm-opt 132) must win over Debian's wasm-opt (binaryen
+# 108 breaks hydration), and cargo-installed tools must be found.
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+ADDR ?= 127.0.0.1:3000
+DATA ?= ./data
+
+.PHONY: help deps run build release release-frontend test lint unit e2e bench clean
+
+help:
+	@echo "make run      build and serve on http://$(ADDR) (data in $(DATA))"
+	@echo "make test     fmt, clippy, Rust tests, wasm build, Playwright"
+	@echo "make release  optimised server and wasm (target/release/roster, target/site-release)"
+	@echo "make bench    criterion benchmarks"
+	@echo "make clean    remove build output"
+
+# ---- installing what is missing (idempotent, quick when present) ----------
+deps: .deps/wasm-target .deps/cargo-leptos .deps/wasm-bindgen .deps/chromium end2end/node_modules/.installed
+
+.deps/wasm-target:
+	@mkdir -p .deps
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@touch $@
+
+.deps/cargo-leptos:
+	@mkdir -p .deps
+	@cargo leptos --version 2>/dev/null | grep -q ' 0\.3\.10' || cargo install cargo-leptos --version 0.3.10 --locked
+	@touch $@
+
+.deps/wasm-bindgen:
+	@mkdir -p .deps
+	@wasm-bindgen --version 2>/dev/null | grep -q ' 0\.2\.130' || cargo install wasm-bindgen-cli --version 0.2.130
+	@touch $@
+
+.deps/chromium:
+	@mkdir -p .deps
+	@test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+	@touch $@
+
+end2end/node_modules/.installed: end2end/package-lock.json
+	cd end2end && npm ci --no-audit --no-fund
+	@touch $@
+
+# ---- building ---------------------------------------------------------------
+build: deps
+	cargo leptos build
+
+# The optimised wasm goes to its own site folder so the debug site stays intact.
+release-frontend: deps
+	LEPTOS_SITE_ROOT=target/site-release cargo leptos build --release --frontend-only
+
+release: deps
+	LEPTOS_SITE_ROOT=target/site-release cargo leptos build --release
+
+run: build
+	LEPTOS_SITE_ROOT=target/site ./target/debug/roster --data "$(DATA)" --addr "$(ADDR)" serve
+
+# ---- testing ----------------------------------------------------------------
+lint: deps
+	cargo fmt --all --check
+	cargo clippy -p domain -p app -p server --all-targets -- -D warnings
+	cargo clippy -p domain --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+unit: deps
+	cargo test -p domain -p app -p server
+
+e2e: build release-frontend
+	cd end2end && npx playwright test
+
+test: lint unit e2e
+
+bench:
+	cargo bench -p domain --bench plan
+	cargo bench -p server --bench import
+
+clean:
+	cargo clean
+	rm -rf .deps end2end/node_modules end2end/test-results end2end/playwright-report

@@ -1,0 +1,100 @@
+//! Errors as data: what went wrong, where, and a message a person can act on.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Machine-readable reason for a rejected cell or row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Required,
+    TooLong,
+    ControlCharacter,
+    InvalidEmail,
+    InvalidPhone,
+    Duplicate,
+    TooManyCells,
+}
+
+/// One problem in one row: the line where the record starts in the file, the
+/// canonical column name, the offending value and a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowError {
+    pub line: u64,
+    pub column: String,
+    pub value: String,
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
+/// Why a whole file cannot be read as a users CSV. Nothing is planned then.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FileError {
+    /// No bytes, or nothing but white space / blank lines.
+    Empty,
+    /// The bytes are not text in any encoding we accept.
+    Undecodable { reason: String },
+    /// A required column is absent; `found` lists the headers that were there.
+    MissingColumn {
+        column: String,
+        found: Vec<String>,
+        accepted: Vec<String>,
+    },
+    /// More data rows than `import.max_rows`.
+    TooManyRows { limit: u64 },
+    /// The CSV structure itself is broken (e.g. an unterminated quote).
+    Malformed { line: u64, reason: String },
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileError::Empty => write!(f, "The file is empty: it has no header row and no users."),
+            FileError::Undecodable { reason } => {
+                write!(f, "The file cannot be read as text: {reason}")
+            }
+            FileError::MissingColumn {
+                column,
+                found,
+                accepted,
+            } => {
+                let found = if found.is_empty() {
+                    "none".to_string()
+                } else {
+                    found
+                        .iter()
+                        .map(|h| format!("\"{h}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                write!(
+                    f,
+                    "The required column \"{column}\" is missing. Headers found: {found}. \
+                     Accepted names for it: {}.",
+                    accepted.join(", ")
+                )
+            }
+            FileError::TooManyRows { limit } => write!(
+                f,
+                "The file has more than {limit} rows, the limit set in import.max_rows. \
+                 Split it into smaller files."
+            ),
+            FileError::Malformed { line, reason } => {
+                write!(f, "The file is not valid CSV at line {line}: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for FileError {}

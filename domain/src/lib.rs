@@ -1,0 +1,26 @@
+//! Roster's domain: the user record, its validation rules, the CSV import
+//! pipeline (decode → headers → rows → plan) and the store port.
+//!
+//! Everything here is pure and runs unchanged natively (server, CLI) and in
+//! the browser (wasm32), so that the preview an operator sees and the plan the
+//! server commits are computed by the same function.
+
+pub mod csv_out;
+pub mod decode;
+pub mod email;
+pub mod error;
+pub mod field;
+pub mod header;
+pub mod options;
+pub mod password;
+pub mod plan;
+pub mod store;
+pub mod time;
+pub mod user;
+
+pub use email::Email;
+pub use error::{ErrorCode, FileError, RowError};
+pub use field::Field;
+pub use options::{OptionError, Options};
+pub use plan::{Action, Change, Counts, ImportPlan, PlannedRow, parse_file, plan, plan_parsed};
+pub use user::{EndState, Profile, Role, Roles, Source, User};

@@ -1,0 +1,208 @@
+//! The administrator's options (DESIGN §4): the "script with default values"
+//! that every import applies.
+
+use crate::field::Field;
+use crate::user::{EndState, Roles};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+pub const END_STATE: &str = "import.end_state";
+pub const ROLES: &str = "import.roles";
+pub const MAX_ROWS: &str = "import.max_rows";
+pub const LINK_DAYS: &str = "enrolment.link_days";
+pub const EDITABLE: &str = "self_service.editable";
+
+/// Every option key, in display order.
+pub const KEYS: [&str; 5] = [END_STATE, ROLES, MAX_ROWS, LINK_DAYS, EDITABLE];
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Options {
+    pub end_state: EndState,
+    pub roles: Roles,
+    pub max_rows: u64,
+    pub link_days: u32,
+    pub editable: Vec<Field>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        use crate::user::Role;
+        Options {
+            end_state: EndState::Active,
+            roles: Roles::of(&[Role::SelfService, Role::Operator, Role::Approval]),
+            max_rows: 1_000_000,
+            link_days: 7,
+            editable: vec![Field::DisplayName, Field::Phone, Field::Mobile],
+        }
+    }
+}
+
+/// An unknown key or a value its key does not accept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OptionError {
+    UnknownKey(String),
+    InvalidValue { key: String, message: String },
+}
+
+impl fmt::Display for OptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptionError::UnknownKey(k) => {
+                write!(f, "unknown option \"{k}\" (known: {})", KEYS.join(", "))
+            }
+            OptionError::InvalidValue { key, message } => write!(f, "{key}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for OptionError {}
+
+impl Options {
+    /// The value of `key` in the same text form `set` accepts.
+    pub fn get(&self, key: &str) -> Result<String, OptionError> {
+        Ok(match key {
+            END_STATE => self.end_state.key().to_string(),
+            ROLES => self.roles.to_keys(),
+            MAX_ROWS => self.max_rows.to_string(),
+            LINK_DAYS => self.link_days.to_string(),
+            EDITABLE => self
+                .editable
+                .iter()
+                .map(|f| f.column())
+                .collect::<Vec<_>>()
+                .join(","),
+            other => return Err(OptionError::UnknownKey(other.to_string())),
+        })
+    }
+
+    /// Sets `key` from text, validating it; on error nothing changes.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), OptionError> {
+        let invalid = |message: String| OptionError::InvalidValue {
+            key: key.to_string(),
+            message,
+        };
+        let value = value.trim();
+        match key {
+            END_STATE => {
+                self.end_state = EndState::parse(value)
+                    .ok_or_else(|| invalid("expected \"active\" or \"inactive\"".into()))?
+            }
+            ROLES => self.roles = Roles::parse_list(value).map_err(invalid)?,
+            MAX_ROWS => {
+                self.max_rows = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=100_000_000).contains(n))
+                    .ok_or_else(|| invalid("expected a whole number from 1 to 100000000".into()))?
+            }
+            LINK_DAYS => {
+                self.link_days = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=365).contains(n))
+                    .ok_or_else(|| {
+                        invalid("expected a whole number of days from 1 to 365".into())
+                    })?
+            }
+            EDITABLE => {
+                let mut fields = Vec::new();
+                for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    let field = Field::from_column(part)
+                        .ok_or_else(|| invalid(format!("unknown field \"{part}\"")))?;
+                    if field == Field::Email {
+                        return Err(invalid(
+                            "email is the match key and cannot be self-edited".into(),
+                        ));
+                    }
+                    if !fields.contains(&field) {
+                        fields.push(field);
+                    }
+                }
+                fields.sort();
+                self.editable = fields;
+            }
+            other => return Err(OptionError::UnknownKey(other.to_string())),
+        }
+        Ok(())
+    }
+
+    /// All options as (key, value) pairs, for storage and display.
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        KEYS.iter()
+            .map(|k| {
+                (
+                    k.to_string(),
+                    self.get(k).expect("every key in KEYS is known"),
+                )
+            })
+            .collect()
+    }
+
+    /// Builds options from stored pairs over the defaults; unknown keys are
+    /// ignored (they may come from a newer version).
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Options, OptionError> {
+        let mut o = Options::default();
+        for (k, v) in pairs {
+            if KEYS.contains(&k) {
+                o.set(k, v)?;
+            }
+        }
+        Ok(o)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::user::Role;
+
+    #[test]
+    fn defaults_match_the_design() {
+        let o = Options::default();
+        let pairs = o.to_pairs();
+        let expected = [
+            (END_STATE, "active"),
+            (ROLES, "self-service,operator,approval"),
+            (MAX_ROWS, "1000000"),
+            (LINK_DAYS, "7"),
+            (EDITABLE, "display_name,phone,mobile"),
+        ];
+        for ((k, v), (ek, ev)) in pairs.iter().zip(expected) {
+            assert_eq!((k.as_str(), v.as_str()), (ek, ev));
+        }
+    }
+
+    #[test]
+    fn set_validates_and_keeps_old_value_on_error() {
+        let mut o = Options::default();
+        assert!(o.set(END_STATE, "maybe").is_err());
+        assert_eq!(o.end_state, EndState::Active);
+        o.set(END_STATE, "Inactive").unwrap();
+        assert_eq!(o.end_state, EndState::Inactive);
+        o.set(ROLES, "admin").unwrap();
+        assert_eq!(o.roles, Roles::of(&[Role::Admin]));
+        assert!(o.set(MAX_ROWS, "0").is_err());
+        assert!(o.set(MAX_ROWS, "-5").is_err());
+        o.set(MAX_ROWS, "10").unwrap();
+        assert_eq!(o.max_rows, 10);
+        assert!(o.set(LINK_DAYS, "1000").is_err());
+        assert!(o.set(EDITABLE, "email").is_err());
+        assert!(o.set(EDITABLE, "shoe_size").is_err());
+        o.set(EDITABLE, "phone, title,phone").unwrap();
+        assert_eq!(o.editable, vec![Field::Phone, Field::Title]);
+        assert!(matches!(o.set("x.y", "1"), Err(OptionError::UnknownKey(_))));
+    }
+
+    #[test]
+    fn pairs_round_trip() {
+        let mut o = Options::default();
+        o.set(END_STATE, "inactive").unwrap();
+        o.set(EDITABLE, "").unwrap();
+        let pairs = o.to_pairs();
+        let back =
+            Options::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
+        assert_eq!(back, o);
+    }
+}

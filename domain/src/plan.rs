@@ -1,0 +1,861 @@
+//! The import plan: what a users CSV would do to the store.
+//!
+//! `parse_file` reads and validates the file on its own (decode, headers,
+//! cells, duplicates); `plan_parsed` then compares each valid row with the
+//! stored user of the same key. The browser runs both for the preview and
+//! the server runs them again inside its write transaction: a fingerprint of
+//! the plan tells whether both saw the same thing.
+
+use crate::decode::{TextEncoding, decode, sniff_delimiter};
+use crate::email::Email;
+use crate::error::{ErrorCode, FileError, RowError};
+use crate::field::Field;
+use crate::header::ColumnMap;
+use crate::options::Options;
+use crate::user::{Profile, Source, User};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+
+/// A data row after validation, before comparison with the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedRow {
+    /// Line in the file where the record starts (1-based).
+    pub line: u64,
+    /// The email cell as given (trimmed).
+    pub raw_email: String,
+    pub email: Option<Email>,
+    /// Validated non-blank values, indexed by [`Field::index`]; `None` for a
+    /// blank cell or an absent column. Index 0 (email) is unused.
+    pub values: [Option<String>; 10],
+    pub errors: Vec<RowError>,
+}
+
+/// A validated file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedFile {
+    pub encoding: TextEncoding,
+    pub delimiter: u8,
+    pub columns: ColumnMap,
+    pub warnings: Vec<String>,
+    pub rows: Vec<ParsedRow>,
+}
+
+impl ParsedFile {
+    /// The distinct keys of the rows that have a valid email: what the
+    /// caller must look up in the store.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .rows
+            .iter()
+            .filter_map(|r| r.email.as_ref().map(|e| e.key().to_string()))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+}
+
+/// One field (or roles, end state, source) that an update changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Canonical column name, or `roles`, `end_state`, `source`.
+    pub field: String,
+    pub old: String,
+    pub new: String,
+}
+
+/// What a row does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    Create(User),
+    Update {
+        before: User,
+        after: User,
+        changes: Vec<Change>,
+    },
+    Unchanged(User),
+    Invalid {
+        email: String,
+        errors: Vec<RowError>,
+    },
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Create(_) => "create",
+            Action::Update { .. } => "update",
+            Action::Unchanged(_) => "unchanged",
+            Action::Invalid { .. } => "invalid",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedRow {
+    pub line: u64,
+    pub action: Action,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub create: u64,
+    pub update: u64,
+    pub unchanged: u64,
+    pub invalid: u64,
+}
+
+impl Counts {
+    pub fn total(&self) -> u64 {
+        self.create + self.update + self.unchanged + self.invalid
+    }
+}
+
+/// The whole plan of an import.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportPlan {
+    pub encoding: TextEncoding,
+    /// The delimiter, as a character.
+    pub delimiter: char,
+    /// (header as found, canonical column) for every used column.
+    pub mapped: Vec<(String, String)>,
+    pub warnings: Vec<String>,
+    pub rows: Vec<PlannedRow>,
+    pub counts: Counts,
+    /// SHA-256 over what the plan would write and what it was based on
+    /// (stored versions): equal fingerprints mean equal plans.
+    pub fingerprint: String,
+}
+
+impl ImportPlan {
+    pub fn creates(&self) -> impl Iterator<Item = (u64, &User)> {
+        self.rows.iter().filter_map(|r| match &r.action {
+            Action::Create(u) => Some((r.line, u)),
+            _ => None,
+        })
+    }
+
+    pub fn updates(&self) -> impl Iterator<Item = (u64, &User, &User, &[Change])> {
+        self.rows.iter().filter_map(|r| match &r.action {
+            Action::Update {
+                before,
+                after,
+                changes,
+            } => Some((r.line, before, after, changes.as_slice())),
+            _ => None,
+        })
+    }
+
+    pub fn invalid(&self) -> impl Iterator<Item = (u64, &str, &[RowError])> {
+        self.rows.iter().filter_map(|r| match &r.action {
+            Action::Invalid { email, errors } => Some((r.line, email.as_str(), errors.as_slice())),
+            _ => None,
+        })
+    }
+
+    /// Every row error, in file order.
+    pub fn errors(&self) -> impl Iterator<Item = &RowError> {
+        self.invalid().flat_map(|(_, _, e)| e.iter())
+    }
+}
+
+/// The stored users a plan is compared with.
+pub trait ExistingUsers {
+    fn get(&self, key: &str) -> Option<&User>;
+}
+
+impl ExistingUsers for HashMap<String, User> {
+    fn get(&self, key: &str) -> Option<&User> {
+        HashMap::get(self, key)
+    }
+}
+
+impl ExistingUsers for BTreeMap<String, User> {
+    fn get(&self, key: &str) -> Option<&User> {
+        BTreeMap::get(self, key)
+    }
+}
+
+/// No stored users (a fresh store).
+pub struct NoUsers;
+
+impl ExistingUsers for NoUsers {
+    fn get(&self, _: &str) -> Option<&User> {
+        None
+    }
+}
+
+/// Undoes the formula neutralisation of our own exports (`'=…` → `=…`), so
+/// that an exported file imports again unchanged.
+fn unneutralise(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+        _ => cell,
+    }
+}
+
+/// Reads and validates a users CSV. File-level problems are errors; row
+/// problems are recorded in the rows. Never panics.
+pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileError> {
+    let (text, encoding) = decode(bytes)?;
+    let delimiter = sniff_delimiter(&text);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut record = csv::StringRecord::new();
+    let mut warnings = Vec::new();
+    let malformed = |e: csv::Error| FileError::Malformed {
+        line: e.position().map(|p| p.line()).unwrap_or(0),
+        reason: e.to_string(),
+    };
+    let is_blank = |r: &csv::StringRecord| r.iter().all(|c| c.trim().is_empty());
+
+    // Header row: the first non-blank record, after an optional
+    // "version:v1.0" marker line (Entra's bulk-create template).
+    let columns = loop {
+        if !reader.read_record(&mut record).map_err(malformed)? {
+            return Err(FileError::Empty);
+        }
+        if is_blank(&record) {
+            continue;
+        }
+        let non_empty: Vec<&str> = record.iter().filter(|c| !c.trim().is_empty()).collect();
+        if non_empty.len() == 1
+            && non_empty[0]
+                .trim()
+                .to_ascii_lowercase()
+                .starts_with("version:")
+        {
+            warnings.push(format!(
+                "The first line \"{}\" is a template marker and was skipped.",
+                non_empty[0].trim()
+            ));
+            continue;
+        }
+        break ColumnMap::from_headers(&record.iter().collect::<Vec<_>>())?;
+    };
+    for ignored in &columns.ignored {
+        warnings.push(match ignored.duplicate_of {
+            Some(f) => format!(
+                "Column {} \"{}\" is ignored: another column already gives {}.",
+                ignored.position,
+                ignored.header,
+                f.column()
+            ),
+            None => format!(
+                "Column {} \"{}\" is not a known field and is ignored.",
+                ignored.position, ignored.header
+            ),
+        });
+    }
+
+    let width = columns.headers.len();
+    let email_col = columns.column_of(Field::Email).unwrap_or(0);
+    let mut rows: Vec<ParsedRow> = Vec::new();
+    let mut first_line_of: HashMap<String, u64> = HashMap::new();
+    while reader.read_record(&mut record).map_err(malformed)? {
+        if is_blank(&record) {
+            continue;
+        }
+        if rows.len() as u64 >= options.max_rows {
+            return Err(FileError::TooManyRows {
+                limit: options.max_rows,
+            });
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let mut errors = Vec::new();
+        let cell = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .map(|c| unneutralise(c.trim()))
+                .unwrap_or("")
+        };
+
+        if record.len() > width && record.iter().skip(width).any(|c| !c.trim().is_empty()) {
+            errors.push(RowError {
+                line,
+                column: String::new(),
+                value: record.iter().skip(width).collect::<Vec<_>>().join(","),
+                code: ErrorCode::TooManyCells,
+                message: format!(
+                    "the row has {} cells but the header has {width}: is a value with a \
+                     delimiter missing its quotes?",
+                    record.len()
+                ),
+            });
+        }
+
+        let raw_email = cell(Some(email_col)).to_string();
+        let email = match Email::parse(&raw_email) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                let err = Field::Email.validate(&raw_email).err();
+                errors.push(RowError {
+                    line,
+                    column: Field::Email.column().into(),
+                    value: raw_email.clone(),
+                    code: err.map(|e| e.code).unwrap_or(ErrorCode::InvalidEmail),
+                    message: e.to_string(),
+                });
+                None
+            }
+        };
+
+        let mut values: [Option<String>; 10] = Default::default();
+        for field in Field::ALL.into_iter().skip(1) {
+            let raw = cell(columns.column_of(field));
+            if raw.is_empty() {
+                if field.required() {
+                    errors.push(RowError {
+                        line,
+                        column: field.column().into(),
+                        value: String::new(),
+                        code: ErrorCode::Required,
+                        message: format!("{} is required", field.label()),
+                    });
+                }
+                continue;
+            }
+            match field.validate(raw) {
+                Ok(v) => values[field.index()] = Some(v.into_owned()),
+                Err(e) => errors.push(RowError {
+                    line,
+                    column: field.column().into(),
+                    value: raw.to_string(),
+                    code: e.code,
+                    message: e.message,
+                }),
+            }
+        }
+
+        if let Some(e) = &email {
+            match first_line_of.get(e.key()) {
+                Some(first) => errors.push(RowError {
+                    line,
+                    column: Field::Email.column().into(),
+                    value: raw_email.clone(),
+                    code: ErrorCode::Duplicate,
+                    message: format!("duplicate of line {first}"),
+                }),
+                None => {
+                    first_line_of.insert(e.key().to_string(), line);
+                }
+            }
+        }
+        rows.push(ParsedRow {
+            line,
+            raw_email,
+            email,
+            values,
+            errors,
+        });
+    }
+    Ok(ParsedFile {
+        encoding,
+        delimiter,
+        columns,
+        warnings,
+        rows,
+    })
+}
+
+/// The differences between two versions of a user, field by field, then
+/// roles, end state and source.
+pub fn diff(before: &User, after: &User) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for field in Field::ALL {
+        let (old, new) = (before.field(field), after.field(field));
+        if old != new {
+            changes.push(Change {
+                field: field.column().into(),
+                old: old.into(),
+                new: new.into(),
+            });
+        }
+    }
+    if before.roles != after.roles {
+        changes.push(Change {
+            field: "roles".into(),
+            old: before.roles.to_string(),
+            new: after.roles.to_string(),
+        });
+    }
+    if before.end_state != after.end_state {
+        changes.push(Change {
+            field: "end_state".into(),
+            old: before.end_state.to_string(),
+            new: after.end_state.to_string(),
+        });
+    }
+    if before.source != after.source {
+        changes.push(Change {
+            field: "source".into(),
+            old: before.source.to_string(),
+            new: after.source.to_string(),
+        });
+    }
+    changes
+}
+
+/// Compares validated rows with the stored users and applies the options:
+/// created and updated users get the option roles (added, never removed),
+/// the option end state and Source = CSV. A blank optional cell keeps the
+/// stored value. Timestamps are left for the store to set.
+pub fn plan_parsed(
+    parsed: ParsedFile,
+    existing: &dyn ExistingUsers,
+    options: &Options,
+) -> ImportPlan {
+    let mut counts = Counts::default();
+    let mut rows = Vec::with_capacity(parsed.rows.len());
+    for row in parsed.rows {
+        let line = row.line;
+        let email = match row.email {
+            Some(e) if row.errors.is_empty() => e,
+            _ => {
+                counts.invalid += 1;
+                rows.push(PlannedRow {
+                    line,
+                    action: Action::Invalid {
+                        email: row.raw_email,
+                        errors: row.errors,
+                    },
+                });
+                continue;
+            }
+        };
+        let mut values = row.values;
+        let action = match existing.get(email.key()) {
+            None => {
+                let mut profile = Profile::default();
+                for field in Field::ALL.into_iter().skip(1) {
+                    if let (Some(slot), Some(v)) =
+                        (profile.get_mut(field), values[field.index()].take())
+                    {
+                        *slot = v;
+                    }
+                }
+                if profile.display_name.is_empty() {
+                    profile.display_name = format!("{} {}", profile.first_name, profile.last_name);
+                }
+                counts.create += 1;
+                Action::Create(User {
+                    email,
+                    profile,
+                    roles: options.roles,
+                    end_state: options.end_state,
+                    source: Source::Csv,
+                    created_at: 0,
+                    updated_at: 0,
+                    version: 1,
+                })
+            }
+            Some(before) => {
+                let mut after = before.clone();
+                if after.email.as_str() != email.as_str() {
+                    after.email = email;
+                }
+                for field in Field::ALL.into_iter().skip(1) {
+                    if let (Some(slot), Some(v)) =
+                        (after.profile.get_mut(field), values[field.index()].take())
+                    {
+                        *slot = v;
+                    }
+                }
+                after.roles = before.roles.union(options.roles);
+                after.end_state = options.end_state;
+                after.source = Source::Csv;
+                let changes = diff(before, &after);
+                if changes.is_empty() {
+                    counts.unchanged += 1;
+                    Action::Unchanged(after)
+                } else {
+                    after.version = before.version + 1;
+                    counts.update += 1;
+                    Action::Update {
+                        before: before.clone(),
+                        after,
+                        changes,
+                    }
+                }
+            }
+        };
+        rows.push(PlannedRow { line, action });
+    }
+    let mapped = Field::ALL
+        .into_iter()
+        .filter_map(|f| {
+            parsed
+                .columns
+                .column_of(f)
+                .map(|i| (parsed.columns.headers[i].clone(), f.column().to_string()))
+        })
+        .collect();
+    let fingerprint = fingerprint(&rows);
+    ImportPlan {
+        encoding: parsed.encoding,
+        delimiter: parsed.delimiter as char,
+        mapped,
+        warnings: parsed.warnings,
+        rows,
+        counts,
+        fingerprint,
+    }
+}
+
+/// Decodes, validates and plans a file in one call.
+pub fn plan(
+    bytes: &[u8],
+    existing: &dyn ExistingUsers,
+    options: &Options,
+) -> Result<ImportPlan, FileError> {
+    Ok(plan_parsed(parse_file(bytes, options)?, existing, options))
+}
+
+fn fingerprint(rows: &[PlannedRow]) -> String {
+    let mut h = Sha256::new();
+    let mut put = |s: &str| {
+        h.update(s.as_bytes());
+        h.update([0x1f]);
+    };
+    let user = |put: &mut dyn FnMut(&str), u: &User| {
+        for f in Field::ALL {
+            put(u.field(f));
+        }
+        put(&u.roles.to_keys());
+        put(u.end_state.key());
+        put(u.source.key());
+        put(&u.version.to_string());
+    };
+    for row in rows {
+        put(&row.line.to_string());
+        put(row.action.name());
+        match &row.action {
+            Action::Create(u) | Action::Unchanged(u) => user(&mut put, u),
+            Action::Update { before, after, .. } => {
+                user(&mut put, before);
+                user(&mut put, after);
+            }
+            Action::Invalid { email, errors } => {
+                put(email);
+                for e in errors {
+                    put(&e.column);
+                    put(&e.message);
+                }
+            }
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options;
+    use crate::user::{EndState, Role, Roles};
+    use proptest::prelude::*;
+
+    const HEAD: &str = "email,first_name,last_name,display_name,phone,mobile,employee_number,title,department,organization\n";
+
+    fn opts() -> Options {
+        Options::default()
+    }
+
+    fn plan_str(csv: &str, existing: &HashMap<String, User>) -> ImportPlan {
+        plan(csv.as_bytes(), existing, &opts()).unwrap()
+    }
+
+    /// The users a plan would leave in the store.
+    fn apply(plan: &ImportPlan, store: &mut HashMap<String, User>) {
+        for row in &plan.rows {
+            match &row.action {
+                Action::Create(u) | Action::Update { after: u, .. } => {
+                    store.insert(u.key().to_string(), u.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn existing_ada() -> HashMap<String, User> {
+        let mut store = HashMap::new();
+        apply(
+            &plan_str(
+                &format!(
+                    "{HEAD}ada@example.com,Ada,Lovelace,,+44 1,,E1,Countess,Math,Analytical\n"
+                ),
+                &store,
+            ),
+            &mut store,
+        );
+        store
+    }
+
+    #[test]
+    fn creates_with_defaults_from_options() {
+        let p = plan_str(
+            &format!("{HEAD}ada@example.com,Ada,Lovelace,,,,,,,\n"),
+            &HashMap::new(),
+        );
+        assert_eq!(
+            p.counts,
+            Counts {
+                create: 1,
+                ..Counts::default()
+            }
+        );
+        let (line, u) = p.creates().next().unwrap();
+        assert_eq!(line, 2);
+        assert_eq!(u.profile.display_name, "Ada Lovelace");
+        assert_eq!(
+            u.roles,
+            Roles::of(&[Role::SelfService, Role::Operator, Role::Approval])
+        );
+        assert_eq!(u.end_state, EndState::Active);
+        assert_eq!(u.source, Source::Csv);
+        assert_eq!(u.version, 1);
+    }
+
+    #[test]
+    fn update_lists_changed_fields_and_blank_keeps_stored_value() {
+        let store = existing_ada();
+        // Phone blank: kept. Title changed. Email differs only in case: key matches.
+        let p = plan_str(
+            &format!("{HEAD}ADA@example.com,Ada,Lovelace,,,,,Engineer,,\n"),
+            &store,
+        );
+        assert_eq!(p.counts.update, 1);
+        let (_, before, after, changes) = p.updates().next().unwrap();
+        assert_eq!(after.profile.phone, "+44 1");
+        assert_eq!(after.profile.department, "Math");
+        assert_eq!(after.version, before.version + 1);
+        let fields: Vec<_> = changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["email", "title"]);
+        assert_eq!(changes[1].old, "Countess");
+        assert_eq!(changes[1].new, "Engineer");
+    }
+
+    #[test]
+    fn reimport_is_unchanged() {
+        let csv =
+            format!("{HEAD}ada@example.com,Ada,Lovelace,,+44 1,,E1,Countess,Math,Analytical\n");
+        let store = existing_ada();
+        let p = plan_str(&csv, &store);
+        assert_eq!(
+            p.counts,
+            Counts {
+                unchanged: 1,
+                ..Counts::default()
+            }
+        );
+    }
+
+    #[test]
+    fn roles_added_not_removed_and_option_changes_are_updates() {
+        let mut store = existing_ada();
+        let ada = store.get_mut("ada@example.com").unwrap();
+        ada.roles = Roles::of(&[Role::Admin]);
+        ada.source = Source::Manual;
+        let mut o = opts();
+        o.set(options::END_STATE, "inactive").unwrap();
+        let p = plan(
+            format!("{HEAD}ada@example.com,Ada,Lovelace,,,,,,,\n").as_bytes(),
+            &store,
+            &o,
+        )
+        .unwrap();
+        let (_, _, after, changes) = p.updates().next().unwrap();
+        assert!(after.roles.contains(Role::Admin) && after.roles.contains(Role::Operator));
+        assert_eq!(after.end_state, EndState::Inactive);
+        assert_eq!(after.source, Source::Csv);
+        let fields: Vec<_> = changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["roles", "end_state", "source"]);
+    }
+
+    #[test]
+    fn invalid_rows_carry_line_column_value_message() {
+        let csv =
+            format!("{HEAD}not-an-email,Ada,,,,,,,,\nbob@example.com,Bob,Builder,,call me,,,,,\n");
+        let p = plan_str(&csv, &HashMap::new());
+        assert_eq!(p.counts.invalid, 2);
+        let errs: Vec<_> = p.errors().collect();
+        assert_eq!(errs[0].line, 2);
+        assert_eq!(errs[0].column, "email");
+        assert_eq!(errs[0].value, "not-an-email");
+        assert_eq!(errs[1].column, "last_name");
+        assert_eq!(errs[1].code, ErrorCode::Required);
+        assert_eq!(
+            (
+                errs[2].line,
+                errs[2].column.as_str(),
+                errs[2].value.as_str()
+            ),
+            (3, "phone", "call me")
+        );
+    }
+
+    #[test]
+    fn duplicates_in_file_are_invalid_after_the_first() {
+        let csv = format!("{HEAD}a@x.org,A,A,,,,,,,\nb@x.org,B,B,,,,,,,\nA@X.org,A2,A2,,,,,,,\n");
+        let p = plan_str(&csv, &HashMap::new());
+        assert_eq!(p.counts.create, 2);
+        let e = p.errors().next().unwrap();
+        assert_eq!(
+            (e.line, e.code, e.message.as_str()),
+            (4, ErrorCode::Duplicate, "duplicate of line 2")
+        );
+    }
+
+    #[test]
+    fn line_numbers_follow_quoted_newlines_and_skip_blank_lines() {
+        let csv = "email,first_name,last_name,title\n\"a@x.org\",A,A,\"multi\nline title\"\n\n,,,\nbad,B,B,\n";
+        let p = plan_str(csv, &HashMap::new());
+        // The title has a control character (the line break): invalid, line 2.
+        let lines: Vec<_> = p.rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 6]);
+        assert_eq!(p.counts.invalid, 2);
+        assert_eq!(p.counts.total(), 2);
+    }
+
+    #[test]
+    fn semicolons_crlf_bom_and_aliases() {
+        let csv = "\u{feff}E-mail;Vorname;Surname;Mobile Phone\r\nzoe@x.org;Zoë;Ünal;+49 170 1\r\n";
+        let p = plan_str(csv, &HashMap::new());
+        let (_, u) = p.creates().next().unwrap();
+        assert_eq!(u.profile.first_name, "Zoë");
+        assert_eq!(u.profile.mobile, "+49 170 1");
+        assert_eq!(p.delimiter, ';');
+        assert_eq!(p.encoding, TextEncoding::Utf8Bom);
+    }
+
+    #[test]
+    fn windows_1252_file() {
+        let bytes = b"email,first_name,last_name\nm@x.org,J\xFCrgen,M\xFCller\n";
+        let p = plan(bytes, &NoUsers, &opts()).unwrap();
+        assert_eq!(p.creates().next().unwrap().1.profile.last_name, "Müller");
+    }
+
+    #[test]
+    fn unknown_columns_warn_and_entra_version_line_is_skipped() {
+        let csv = "version:v1.0\nName [displayName] Required,User name [userPrincipalName] Required,Initial password [passwordProfile] Required,First name [givenName],Last name [surname]\nAda L,ada@x.org,Secret1!,Ada,Lovelace\n";
+        let p = plan_str(csv, &HashMap::new());
+        assert_eq!(p.counts.create, 1);
+        assert_eq!(p.creates().next().unwrap().0, 3);
+        assert!(p.warnings[0].contains("version:v1.0"));
+        assert!(p.warnings[1].contains("Initial password"));
+    }
+
+    #[test]
+    fn file_level_errors() {
+        assert_eq!(plan(b"", &NoUsers, &opts()).unwrap_err(), FileError::Empty);
+        assert_eq!(
+            plan(b"email,first_name,last_name\n", &NoUsers, &opts())
+                .unwrap()
+                .counts
+                .total(),
+            0
+        );
+        assert!(matches!(
+            plan(b"first_name,last_name\nA,B\n", &NoUsers, &opts()).unwrap_err(),
+            FileError::MissingColumn { .. }
+        ));
+        let mut o = opts();
+        o.max_rows = 2;
+        let csv = format!("{HEAD}a@x.org,A,A\nb@x.org,B,B\nc@x.org,C,C\n");
+        assert_eq!(
+            plan(csv.as_bytes(), &NoUsers, &o).unwrap_err(),
+            FileError::TooManyRows { limit: 2 }
+        );
+    }
+
+    #[test]
+    fn too_many_cells_is_an_invalid_row_but_trailing_empty_cells_are_fine() {
+        let csv = "email,first_name,last_name\na@x.org,A,A,,\nb@x.org,Smith, John,B\n";
+        let p = plan_str(csv, &HashMap::new());
+        assert_eq!(p.counts.create, 1);
+        assert_eq!(p.errors().next().unwrap().code, ErrorCode::TooManyCells);
+    }
+
+    #[test]
+    fn neutralised_formula_cells_round_trip() {
+        let csv = "email,first_name,last_name,phone\na@x.org,'=A,B,'+41 1\n";
+        let p = plan_str(csv, &HashMap::new());
+        let (_, u) = p.creates().next().unwrap();
+        assert_eq!(u.profile.first_name, "=A");
+        assert_eq!(u.profile.phone, "+41 1");
+    }
+
+    #[test]
+    fn fingerprint_changes_when_the_store_changes() {
+        let csv = format!("{HEAD}ada@example.com,Ada,Lovelace,,,,,Engineer,,\n");
+        let mut store = existing_ada();
+        let a = plan_str(&csv, &store).fingerprint;
+        assert_eq!(a, plan_str(&csv, &store).fingerprint);
+        store.get_mut("ada@example.com").unwrap().version += 1;
+        assert_ne!(a, plan_str(&csv, &store).fingerprint);
+    }
+
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            "[A-Za-zÀ-ÿ' ]{1,12}",
+            "[+0-9 ()-]{1,12}",
+            "\\PC{0,12}",
+            Just("\"quoted, with comma\"".to_string()),
+        ]
+    }
+
+    fn row() -> impl Strategy<Value = Vec<String>> {
+        (
+            prop_oneof!["[a-c]{1,2}@x\\.org", "[A-C]{1,2}@X\\.ORG", "\\PC{0,6}"],
+            proptest::collection::vec(cell(), 9),
+        )
+            .prop_map(|(e, mut rest)| {
+                rest.insert(0, e);
+                rest
+            })
+    }
+
+    fn to_csv(rows: &[Vec<String>]) -> String {
+        let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+        w.write_record(Field::ALL.map(Field::column)).unwrap();
+        for r in rows {
+            w.write_record(r).unwrap();
+        }
+        String::from_utf8(w.into_inner().unwrap()).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn plan_never_panics_on_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = plan(&bytes, &NoUsers, &opts());
+            let mut with_header = HEAD.as_bytes().to_vec();
+            with_header.extend(&bytes);
+            let _ = plan(&with_header, &NoUsers, &opts());
+        }
+
+        #[test]
+        fn counts_add_up_to_the_data_rows(rows in proptest::collection::vec(row(), 0..30)) {
+            let csv = to_csv(&rows);
+            let p = plan_str(&csv, &HashMap::new());
+            let non_blank = rows.iter().filter(|r| r.iter().any(|c| !c.trim().is_empty())).count() as u64;
+            prop_assert_eq!(p.counts.total(), non_blank);
+            prop_assert_eq!(p.rows.len() as u64, non_blank);
+        }
+
+        #[test]
+        fn planning_against_its_own_result_is_all_unchanged(rows in proptest::collection::vec(row(), 0..30)) {
+            let csv = to_csv(&rows);
+            let mut store = HashMap::new();
+            let first = plan_str(&csv, &store);
+            apply(&first, &mut store);
+            let second = plan_str(&csv, &store);
+            prop_assert_eq!(second.counts.create, 0);
+            prop_assert_eq!(second.counts.update, 0);
+            prop_assert_eq!(second.counts.unchanged, first.counts.create + first.counts.update);
+            prop_assert_eq!(second.counts.invalid, first.counts.invalid);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The store port: what the app needs from persistence. `server` implements
+//! it on redb; another backend (e.g. PostgreSQL) implements the same trait
+//! without touching `app` or `domain`.
+
+use crate::options::Options;
+use crate::plan::{Counts, ImportPlan};
+use crate::user::User;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What an import asks the store to do.
+#[derive(Clone, Debug)]
+pub struct ImportRequest<'a> {
+    pub bytes: &'a [u8],
+    pub file_name: &'a str,
+    pub operator: &'a str,
+    /// The fingerprint of the plan the operator saw, if any: when the plan
+    /// recomputed inside the transaction differs, nothing is written.
+    pub expected_fingerprint: Option<&'a str>,
+    /// Commit the valid rows and skip the invalid ones, instead of refusing
+    /// the whole file when any row is invalid.
+    pub skip_invalid: bool,
+    /// Current time, Unix seconds.
+    pub now: i64,
+}
+
+/// A committed import or undo, as history shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchSummary {
+    pub id: u64,
+    pub operator: String,
+    pub at: i64,
+    pub file_name: String,
+    pub sha256: String,
+    pub counts: Counts,
+    /// Set when this batch is the undo of another.
+    pub undo_of: Option<u64>,
+    /// Set when this batch was undone by a later one.
+    pub undone_by: Option<u64>,
+}
+
+/// The result of `apply_import`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImportOutcome {
+    /// Written, in one transaction.
+    Committed {
+        batch: BatchSummary,
+        plan: ImportPlan,
+    },
+    /// The store changed since the preview: nothing written; here is the
+    /// fresh plan.
+    ChangedSincePreview { plan: ImportPlan },
+    /// Invalid rows and no `skip_invalid`: nothing written.
+    Blocked { plan: ImportPlan },
+}
+
+/// The result of `undo_batch`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UndoOutcome {
+    Undone {
+        batch: BatchSummary,
+    },
+    /// Users changed after the batch: nothing written. Their emails.
+    Refused {
+        changed: Vec<String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StoreError {
+    /// The file is not a users CSV (nothing written).
+    File(crate::error::FileError),
+    NotFound(String),
+    Invalid(String),
+    /// The database is held by another process (e.g. a running server).
+    Locked(String),
+    Backend(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::File(e) => e.fmt(f),
+            StoreError::NotFound(m) | StoreError::Invalid(m) | StoreError::Locked(m) => {
+                f.write_str(m)
+            }
+            StoreError::Backend(m) => write!(f, "storage error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// The persistence port.
+pub trait Store: Send + Sync {
+    fn user_count(&self) -> Result<u64, StoreError>;
+    fn user(&self, key: &str) -> Result<Option<User>, StoreError>;
+    /// The stored users with these keys (absent keys are left out).
+    fn users_by_keys(&self, keys: &[String]) -> Result<Vec<User>, StoreError>;
+    /// Every user, in key order.
+    fn all_users(&self) -> Result<Vec<User>, StoreError>;
+    fn options(&self) -> Result<Options, StoreError>;
+    /// Validates and stores one option; returns the options after the change.
+    fn set_option(&self, key: &str, value: &str) -> Result<Options, StoreError>;
+    /// Plans and writes an import in one transaction (DESIGN §3).
+    fn apply_import(&self, request: ImportRequest<'_>) -> Result<ImportOutcome, StoreError>;
+    /// Newest first.
+    fn batches(&self) -> Result<Vec<BatchSummary>, StoreError>;
+    /// Earlier imports of a file with this SHA-256.
+    fn batches_with_hash(&self, sha256: &str) -> Result<Vec<BatchSummary>, StoreError>;
+    /// Undoes a batch in one transaction, unless a touched user changed since.
+    fn undo_batch(&self, id: u64, operator: &str, now: i64) -> Result<UndoOutcome, StoreError>;
+}
+
+/// Hex SHA-256 of a file, as recorded in batches.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}

@@ -1,0 +1,315 @@
+//! The user record (DESIGN §2) and its roles, end state and source.
+
+use crate::email::Email;
+use crate::field::Field;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Role {
+    SelfService,
+    Operator,
+    Approval,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Role::SelfService,
+        Role::Operator,
+        Role::Approval,
+        Role::Admin,
+    ];
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+
+    /// Name used in options and CSV exports.
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::SelfService => "self-service",
+            Role::Operator => "operator",
+            Role::Approval => "approval",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::SelfService => "Self-Service",
+            Role::Operator => "Operator",
+            Role::Approval => "Approval",
+            Role::Admin => "Admin",
+        }
+    }
+
+    /// Accepts "self-service", "Self Service", "self_service", "selfservice"…
+    pub fn parse(s: &str) -> Option<Role> {
+        let n: String = s
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '_'))
+            .flat_map(char::to_lowercase)
+            .collect();
+        match n.as_str() {
+            "selfservice" => Some(Role::SelfService),
+            "operator" => Some(Role::Operator),
+            "approval" => Some(Role::Approval),
+            "admin" | "administrator" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A set of roles.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Roles(u8);
+
+impl Roles {
+    pub const EMPTY: Roles = Roles(0);
+
+    pub fn of(roles: &[Role]) -> Roles {
+        roles.iter().fold(Roles::EMPTY, |acc, r| acc.with(*r))
+    }
+
+    pub fn with(self, role: Role) -> Roles {
+        Roles(self.0 | role.bit())
+    }
+
+    pub fn union(self, other: Roles) -> Roles {
+        Roles(self.0 | other.0)
+    }
+
+    pub fn contains(self, role: Role) -> bool {
+        self.0 & role.bit() != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Role> {
+        Role::ALL.into_iter().filter(move |r| self.contains(*r))
+    }
+
+    /// Comma-separated role keys, e.g. `self-service,operator`.
+    pub fn to_keys(self) -> String {
+        self.iter().map(Role::key).collect::<Vec<_>>().join(",")
+    }
+
+    /// Parses a comma-separated list of role names; empty is the empty set.
+    pub fn parse_list(s: &str) -> Result<Roles, String> {
+        s.split([',', ';'])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .try_fold(Roles::EMPTY, |acc, p| {
+                Role::parse(p).map(|r| acc.with(r)).ok_or_else(|| {
+                    format!("unknown role \"{p}\" (known: self-service, operator, approval, admin)")
+                })
+            })
+    }
+}
+
+impl fmt::Display for Roles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("(none)");
+        }
+        let labels: Vec<_> = self.iter().map(Role::label).collect();
+        f.write_str(&labels.join(", "))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EndState {
+    Active,
+    Inactive,
+}
+
+impl EndState {
+    pub fn key(self) -> &'static str {
+        match self {
+            EndState::Active => "active",
+            EndState::Inactive => "inactive",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EndState> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "active" => Some(EndState::Active),
+            "inactive" => Some(EndState::Inactive),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for EndState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EndState::Active => "Active",
+            EndState::Inactive => "Inactive",
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Source {
+    Csv,
+    Manual,
+    Bootstrap,
+}
+
+impl Source {
+    pub fn key(self) -> &'static str {
+        match self {
+            Source::Csv => "CSV",
+            Source::Manual => "Manual",
+            Source::Bootstrap => "Bootstrap",
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// The profile fields other than email; empty string = absent (optional
+/// fields only).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Profile {
+    pub first_name: String,
+    pub last_name: String,
+    pub display_name: String,
+    pub phone: String,
+    pub mobile: String,
+    pub employee_number: String,
+    pub title: String,
+    pub department: String,
+    pub organization: String,
+}
+
+impl Profile {
+    /// The value of a non-email field (`None` for [`Field::Email`]).
+    pub fn get(&self, field: Field) -> Option<&str> {
+        Some(match field {
+            Field::Email => return None,
+            Field::FirstName => &self.first_name,
+            Field::LastName => &self.last_name,
+            Field::DisplayName => &self.display_name,
+            Field::Phone => &self.phone,
+            Field::Mobile => &self.mobile,
+            Field::EmployeeNumber => &self.employee_number,
+            Field::Title => &self.title,
+            Field::Department => &self.department,
+            Field::Organization => &self.organization,
+        })
+    }
+
+    /// Mutable access to a non-email field.
+    pub fn get_mut(&mut self, field: Field) -> Option<&mut String> {
+        Some(match field {
+            Field::Email => return None,
+            Field::FirstName => &mut self.first_name,
+            Field::LastName => &mut self.last_name,
+            Field::DisplayName => &mut self.display_name,
+            Field::Phone => &mut self.phone,
+            Field::Mobile => &mut self.mobile,
+            Field::EmployeeNumber => &mut self.employee_number,
+            Field::Title => &mut self.title,
+            Field::Department => &mut self.department,
+            Field::Organization => &mut self.organization,
+        })
+    }
+}
+
+/// A user as stored. The password hash lives in a separate credentials
+/// table so that this type can be sent to the browser as it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub email: Email,
+    pub profile: Profile,
+    pub roles: Roles,
+    pub end_state: EndState,
+    pub source: Source,
+    /// Unix seconds (UTC).
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Starts at 1; incremented on every change.
+    pub version: u64,
+}
+
+impl User {
+    /// The match key (lower-cased email).
+    pub fn key(&self) -> &str {
+        self.email.key()
+    }
+
+    /// The value of any field, email included, as text.
+    pub fn field(&self, field: Field) -> &str {
+        match field {
+            Field::Email => self.email.as_str(),
+            other => self.profile.get(other).unwrap_or_default(),
+        }
+    }
+
+    /// "Display name" or, when absent, "First Last".
+    pub fn name(&self) -> String {
+        if self.profile.display_name.is_empty() {
+            format!("{} {}", self.profile.first_name, self.profile.last_name)
+        } else {
+            self.profile.display_name.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_parse_and_print() {
+        let r = Roles::parse_list("Self-Service, operator ,APPROVAL").unwrap();
+        assert!(
+            r.contains(Role::SelfService)
+                && r.contains(Role::Operator)
+                && r.contains(Role::Approval)
+        );
+        assert!(!r.contains(Role::Admin));
+        assert_eq!(r.to_keys(), "self-service,operator,approval");
+        assert_eq!(r.to_string(), "Self-Service, Operator, Approval");
+        assert_eq!(Roles::parse_list("").unwrap(), Roles::EMPTY);
+        assert!(
+            Roles::parse_list("operator,root")
+                .unwrap_err()
+                .contains("root")
+        );
+    }
+
+    #[test]
+    fn roles_union_adds_never_removes() {
+        let a = Roles::of(&[Role::Admin]);
+        let b = Roles::of(&[Role::Operator]);
+        let u = a.union(b);
+        assert!(u.contains(Role::Admin) && u.contains(Role::Operator));
+    }
+
+    #[test]
+    fn end_state_parse() {
+        assert_eq!(EndState::parse(" Inactive "), Some(EndState::Inactive));
+        assert_eq!(EndState::parse("gone"), None);
+    }
+
+    #[test]
+    fn profile_accessors_cover_every_field() {
+        let mut p = Profile::default();
+        for f in Field::ALL.into_iter().skip(1) {
+            *p.get_mut(f).unwrap() = f.column().to_string();
+        }
+        for f in Field::ALL.into_iter().skip(1) {
+            assert_eq!(p.get(f), Some(f.column()));
+        }
+        assert_eq!(p.get(Field::Email), None);
+    }
+}

@@ -1,0 +1,89 @@
+//! The `roster` command line (DESIGN §7).
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "roster",
+    version,
+    about = "Roster identity manager: web app, CSV import and administration"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Data folder holding the redb store (created if missing).
+    #[arg(long, global = true, env = "ROSTER_DATA", default_value = "./data")]
+    pub data: PathBuf,
+    /// Address the web app listens on.
+    #[arg(
+        long,
+        global = true,
+        env = "ROSTER_ADDR",
+        default_value = "127.0.0.1:3000"
+    )]
+    pub addr: SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web app (the default).
+    Serve,
+    /// Import users from a CSV file.
+    Import(ImportArgs),
+    /// Administrator accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Read or change options.
+    #[command(subcommand)]
+    Options(OptionsCommand),
+    /// Write all users to a CSV file (`-` for standard output).
+    Export { file: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    pub file: PathBuf,
+    /// Plan only: print what would happen and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Commit the valid rows and skip the invalid ones.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Who is recorded as the operator of the batch.
+    #[arg(long, default_value = "cli")]
+    pub operator: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create (or promote) an administrator.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input.
+        #[arg(long, conflicts_with = "link", required_unless_present = "link")]
+        password_stdin: bool,
+        /// Print a one-time sign-in link to set the password.
+        #[arg(long)]
+        link: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OptionsCommand {
+    /// Print one option, or all of them.
+    Get { key: Option<String> },
+    /// Change an option.
+    Set { key: String, value: String },
+}

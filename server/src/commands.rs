@@ -1,0 +1,285 @@
+//! The non-web subcommands. They print results on stdout (text or JSON) and
+//! return the process exit code.
+
+use crate::cli::{AdminCommand, ImportArgs, OptionsCommand};
+use crate::store::RedbStore;
+use domain::store::{ImportOutcome, ImportRequest, Store, StoreError};
+use domain::user::{EndState, Profile, Role, Roles, Source, User};
+use domain::{Email, ImportPlan};
+use serde_json::json;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Exit codes of `roster import` (DESIGN §7).
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_INVALID_ROWS: u8 = 1;
+pub const EXIT_BAD_FILE: u8 = 2;
+/// Anything else: store locked or unreadable, I/O error, bad arguments.
+pub const EXIT_OTHER: u8 = 3;
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("roster: {message}");
+    ExitCode::from(EXIT_OTHER)
+}
+
+fn plan_json(plan: &ImportPlan) -> serde_json::Value {
+    json!({
+        "created": plan.counts.create,
+        "updated": plan.counts.update,
+        "unchanged": plan.counts.unchanged,
+        "invalid": plan.counts.invalid,
+        "warnings": plan.warnings,
+        "errors": plan.errors().map(|e| json!({
+            "line": e.line, "column": e.column, "value": e.value, "message": e.message,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn print_plan_text(plan: &ImportPlan) {
+    let c = plan.counts;
+    println!(
+        "Create {}, Update {}, Unchanged {}, Invalid {}",
+        c.create, c.update, c.unchanged, c.invalid
+    );
+    for w in &plan.warnings {
+        println!("warning: {w}");
+    }
+    for e in plan.errors() {
+        println!(
+            "line {}: {}: {} ({:?})",
+            e.line, e.column, e.message, e.value
+        );
+    }
+}
+
+pub fn import(store: Result<RedbStore, StoreError>, args: &ImportArgs) -> ExitCode {
+    let bytes = match std::fs::read(&args.file) {
+        Ok(b) => b,
+        Err(e) => {
+            let message = format!("cannot read {}: {e}", args.file.display());
+            return file_error_exit(args.json, &message);
+        }
+    };
+    let store = match store {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let file_name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if args.dry_run {
+        return match store.preview(&bytes) {
+            Ok(plan) => {
+                if args.json {
+                    println!("{}", plan_json(&plan));
+                } else {
+                    print_plan_text(&plan);
+                    println!("Dry run: nothing was written.");
+                }
+                ExitCode::from(if plan.counts.invalid > 0 {
+                    EXIT_INVALID_ROWS
+                } else {
+                    EXIT_OK
+                })
+            }
+            Err(StoreError::File(e)) => file_error_exit(args.json, &e),
+            Err(e) => fail(e),
+        };
+    }
+    let outcome = store.apply_import(ImportRequest {
+        bytes: &bytes,
+        file_name: &file_name,
+        operator: &args.operator,
+        expected_fingerprint: None,
+        skip_invalid: args.skip_invalid,
+        now: now(),
+    });
+    match outcome {
+        Ok(ImportOutcome::Committed { batch, plan }) => {
+            if args.json {
+                let mut v = plan_json(&plan);
+                v["batch"] = json!(batch.id);
+                v["committed"] = json!(true);
+                println!("{v}");
+            } else {
+                print_plan_text(&plan);
+                if plan.counts.invalid > 0 {
+                    println!("Skipped {} invalid rows.", plan.counts.invalid);
+                }
+                println!("Committed as batch {}.", batch.id);
+            }
+            ExitCode::from(EXIT_OK)
+        }
+        Ok(ImportOutcome::Blocked { plan }) | Ok(ImportOutcome::ChangedSincePreview { plan }) => {
+            if args.json {
+                let mut v = plan_json(&plan);
+                v["committed"] = json!(false);
+                println!("{v}");
+            } else {
+                print_plan_text(&plan);
+                println!("Nothing was written: fix the invalid rows or use --skip-invalid.");
+            }
+            ExitCode::from(EXIT_INVALID_ROWS)
+        }
+        Err(StoreError::File(e)) => file_error_exit(args.json, &e),
+        Err(e) => fail(e),
+    }
+}
+
+fn file_error_exit(json: bool, e: &dyn std::fmt::Display) -> ExitCode {
+    if json {
+        println!("{}", json!({ "error": e.to_string() }));
+    } else {
+        eprintln!("roster: {e}");
+    }
+    ExitCode::from(EXIT_BAD_FILE)
+}
+
+pub fn export(store: &RedbStore, file: &Path) -> ExitCode {
+    let users = match store.all_users() {
+        Ok(u) => u,
+        Err(e) => return fail(e),
+    };
+    let csv = domain::csv_out::users_csv(&users);
+    let written = if file.as_os_str() == "-" {
+        std::io::stdout().write_all(csv.as_bytes())
+    } else {
+        std::fs::write(file, csv.as_bytes())
+    };
+    match written {
+        Ok(()) => {
+            if file.as_os_str() != "-" {
+                eprintln!("Exported {} users to {}.", users.len(), file.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format!("cannot write {}: {e}", file.display())),
+    }
+}
+
+pub fn options(store: &RedbStore, cmd: &OptionsCommand) -> ExitCode {
+    match cmd {
+        OptionsCommand::Get { key: None } => match store.options() {
+            Ok(o) => {
+                for (k, v) in o.to_pairs() {
+                    println!("{k} = {v}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        OptionsCommand::Get { key: Some(key) } => match store.options().map(|o| o.get(key)) {
+            Ok(Ok(v)) => {
+                println!("{v}");
+                ExitCode::SUCCESS
+            }
+            Ok(Err(e)) => fail(e),
+            Err(e) => fail(e),
+        },
+        OptionsCommand::Set { key, value } => match store.set_option(key, value) {
+            Ok(o) => {
+                println!("{key} = {}", o.get(key).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+    }
+}
+
+/// Creates an administrator, or gives an existing user the Admin role.
+pub fn ensure_admin(store: &RedbStore, email: &Email, source: Source) -> Result<User, StoreError> {
+    let now = now();
+    let user = match store.user(email.key())? {
+        Some(mut u) => {
+            if u.roles.contains(Role::Admin) && u.end_state == EndState::Active {
+                return Ok(u);
+            }
+            u.roles = u.roles.with(Role::Admin).with(Role::SelfService);
+            u.end_state = EndState::Active;
+            u
+        }
+        None => User {
+            email: email.clone(),
+            profile: Profile {
+                first_name: "Roster".into(),
+                last_name: "Administrator".into(),
+                display_name: "Roster Administrator".into(),
+                ..Profile::default()
+            },
+            roles: Roles::of(&[Role::Admin, Role::SelfService]),
+            end_state: EndState::Active,
+            source,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        },
+    };
+    store.put_user(user, now)
+}
+
+pub fn sign_in_url(addr: &std::net::SocketAddr, token: &str) -> String {
+    format!("http://{addr}/link/{token}")
+}
+
+pub fn admin(store: &RedbStore, cmd: &AdminCommand, addr: &std::net::SocketAddr) -> ExitCode {
+    let AdminCommand::Create {
+        email,
+        password_stdin,
+        link,
+    } = cmd;
+    let email = match Email::parse(email) {
+        Ok(e) => e,
+        Err(e) => return fail(format!("--email: {e}")),
+    };
+    let password = if *password_stdin {
+        let mut input = String::new();
+        if let Err(e) = std::io::stdin().read_to_string(&mut input) {
+            return fail(format!("cannot read the password from standard input: {e}"));
+        }
+        let pw = input.strip_suffix('\n').unwrap_or(&input);
+        let pw = pw.strip_suffix('\r').unwrap_or(pw).to_string();
+        match crate::auth::hash_password(&pw) {
+            Ok(h) => Some(h),
+            Err(e) => return fail(e),
+        }
+    } else {
+        None
+    };
+    let user = match ensure_admin(store, &email, Source::Manual) {
+        Ok(u) => u,
+        Err(e) => return fail(e),
+    };
+    if let Some(hash) = password {
+        if let Err(e) = store.set_password_hash(user.key(), &hash) {
+            return fail(e);
+        }
+        println!(
+            "Administrator {} is ready; the password is set.",
+            user.email
+        );
+    }
+    if *link {
+        let days = store.options().map(|o| o.link_days).unwrap_or(7);
+        match store.create_link(user.key(), now(), days) {
+            Ok(token) => {
+                println!(
+                    "Administrator {} is ready. One-time sign-in link (valid {days} days):",
+                    user.email
+                );
+                println!("{}", sign_in_url(addr, &token));
+            }
+            Err(e) => return fail(e),
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,68 @@
+//! The `roster` binary's library: command line, redb store, auth and web
+//! server. `main.rs` only calls [`run`].
+
+pub mod auth;
+pub mod cli;
+pub mod commands;
+pub mod store;
+pub mod web;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use std::process::ExitCode;
+use store::RedbStore;
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    let serving = matches!(command, Command::Serve);
+    // Logs go to stderr; subcommands keep stdout for their (JSON) output.
+    let default_level = if serving { "info" } else { "warn" };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
+        )
+        .try_init();
+    let data = &cli.common.data;
+    match &command {
+        Command::Import(args) => commands::import(RedbStore::open(data), args),
+        other => {
+            let store = match RedbStore::open(data) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("roster: {e}");
+                    return ExitCode::from(commands::EXIT_OTHER);
+                }
+            };
+            match other {
+                Command::Serve => serve(store, cli.common.addr),
+                Command::Admin(cmd) => commands::admin(&store, cmd, &cli.common.addr),
+                Command::Options(cmd) => commands::options(&store, cmd),
+                Command::Export { file } => commands::export(&store, file),
+                Command::Import(_) => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+fn serve(store: RedbStore, addr: std::net::SocketAddr) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("roster: cannot start the runtime: {e}");
+            return ExitCode::from(commands::EXIT_OTHER);
+        }
+    };
+    match runtime.block_on(web::serve(store, addr)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("roster: {e}");
+            ExitCode::from(commands::EXIT_OTHER)
+        }
+    }
+}

@@ -1,0 +1,525 @@
+//! The redb implementation of the store port (`domain::store::Store`).
+//!
+//! # Schema (version 1)
+//! | table | key | value |
+//! |---|---|---|
+//! | `meta` | `schema_version`, `next_batch_id` | u64 |
+//! | `users` | email key (lower-cased) | [`encode`]d `User` |
+//! | `options` | option key | text value (see `domain::options`) |
+//! | `batches` | batch id | [`encode`]d [`BatchRecord`] |
+//! | `credentials` | email key | argon2id PHC string |
+//! | `links` | SHA-256 (hex) of a sign-in token | [`encode`]d [`SignInLink`] |
+//!
+//! Encoded values are one format byte ([`FORMAT`]) followed by postcard. A
+//! future change of a record type bumps the byte and keeps a decoder for the
+//! old one, so a store never needs an offline migration.
+
+use domain::options::Options;
+use domain::plan::{ExistingUsers, NoUsers, parse_file, plan_parsed};
+use domain::store::{
+    BatchSummary, ImportOutcome, ImportRequest, Store, StoreError, UndoOutcome, sha256_hex,
+};
+use domain::{Counts, ImportPlan, User};
+use redb::{
+    Database, DatabaseError, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition,
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
+const OPTIONS: TableDefinition<&str, &str> = TableDefinition::new("options");
+const BATCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("batches");
+pub(crate) const CREDENTIALS: TableDefinition<&str, &str> = TableDefinition::new("credentials");
+pub(crate) const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("links");
+
+const SCHEMA_VERSION: u64 = 1;
+/// Format byte in front of every encoded value.
+const FORMAT: u8 = 1;
+
+/// The file name of the store inside the data folder.
+pub const DB_FILE: &str = "roster.redb";
+
+/// A batch as stored: its summary and the before-image of every user it
+/// touched, with the version it left the user at (to detect later edits).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BatchRecord {
+    pub summary: BatchSummary,
+    pub touched: Vec<Touched>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Touched {
+    pub key: String,
+    /// `None`: the batch created the user.
+    pub before: Option<User>,
+    /// `None`: the batch deleted the user (an undo of a create).
+    pub after_version: Option<u64>,
+}
+
+/// A one-time sign-in link, stored under the hash of its token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SignInLink {
+    pub user_key: String,
+    pub expires_at: i64,
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    let mut out = vec![FORMAT];
+    out.extend(
+        postcard::to_allocvec(value).map_err(|e| StoreError::Backend(format!("encode: {e}")))?,
+    );
+    Ok(out)
+}
+
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    match bytes.split_first() {
+        Some((&FORMAT, rest)) => {
+            postcard::from_bytes(rest).map_err(|e| StoreError::Backend(format!("decode: {e}")))
+        }
+        Some((other, _)) => Err(StoreError::Backend(format!(
+            "unknown record format {other}"
+        ))),
+        None => Err(StoreError::Backend("empty record".into())),
+    }
+}
+
+pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// Roster's store on one redb file.
+pub struct RedbStore {
+    db: Database,
+    path: PathBuf,
+}
+
+impl RedbStore {
+    /// Opens (creating if missing) the store in `data_dir`, creates the
+    /// tables and seeds the default options. Fails with
+    /// [`StoreError::Locked`] when another process holds the file.
+    pub fn open(data_dir: &Path) -> Result<RedbStore, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot create data folder {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let db = Database::create(&path).map_err(|e| match e {
+            DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(format!(
+                "the store {} is in use by another roster process (is `roster serve` running on this \
+                 data folder?); stop it or use another --data folder",
+                path.display()
+            )),
+            other => StoreError::Backend(format!("cannot open {}: {other}", path.display())),
+        })?;
+        let store = RedbStore { db, path };
+        store.init()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    fn init(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        {
+            let mut meta = txn.open_table(META).map_err(backend)?;
+            let version = meta
+                .get("schema_version")
+                .map_err(backend)?
+                .map(|v| v.value());
+            match version {
+                None => {
+                    meta.insert("schema_version", SCHEMA_VERSION)
+                        .map_err(backend)?;
+                    meta.insert("next_batch_id", 1).map_err(backend)?;
+                }
+                Some(v) if v > SCHEMA_VERSION => {
+                    return Err(StoreError::Backend(format!(
+                        "the store has schema version {v}, newer than this roster ({SCHEMA_VERSION})"
+                    )));
+                }
+                Some(_) => {}
+            }
+            txn.open_table(USERS).map_err(backend)?;
+            txn.open_table(BATCHES).map_err(backend)?;
+            txn.open_table(CREDENTIALS).map_err(backend)?;
+            txn.open_table(LINKS).map_err(backend)?;
+            let mut options = txn.open_table(OPTIONS).map_err(backend)?;
+            for (k, v) in Options::default().to_pairs() {
+                if options.get(k.as_str()).map_err(backend)?.is_none() {
+                    options.insert(k.as_str(), v.as_str()).map_err(backend)?;
+                }
+            }
+        }
+        txn.commit().map_err(backend)
+    }
+
+    /// Inserts or replaces one user outside an import (bootstrap admin,
+    /// manual input). Increments the version of an existing user.
+    pub fn put_user(&self, mut user: User, now: i64) -> Result<User, StoreError> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        {
+            let mut users = txn.open_table(USERS).map_err(backend)?;
+            let old = users
+                .get(user.key())
+                .map_err(backend)?
+                .map(|g| decode::<User>(g.value()))
+                .transpose()?;
+            match old {
+                Some(old) => {
+                    user.created_at = old.created_at;
+                    user.version = old.version + 1;
+                }
+                None => {
+                    user.created_at = now;
+                    user.version = 1;
+                }
+            }
+            user.updated_at = now;
+            users
+                .insert(user.key(), encode(&user)?.as_slice())
+                .map_err(backend)?;
+        }
+        txn.commit().map_err(backend)?;
+        Ok(user)
+    }
+
+    /// Plans a file against the current store without writing (dry run).
+    pub fn preview(&self, bytes: &[u8]) -> Result<ImportPlan, StoreError> {
+        let options = self.options()?;
+        let parsed = parse_file(bytes, &options).map_err(StoreError::File)?;
+        let existing: HashMap<String, User> = self
+            .users_by_keys(&parsed.keys())?
+            .into_iter()
+            .map(|u| (u.key().to_string(), u))
+            .collect();
+        Ok(plan_parsed(parsed, &existing, &options))
+    }
+
+    pub fn batch_record(&self, id: u64) -> Result<Option<BatchRecord>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let t = txn.open_table(BATCHES).map_err(backend)?;
+        t.get(id)
+            .map_err(backend)?
+            .map(|g| decode(g.value()))
+            .transpose()
+    }
+}
+
+fn read_options(
+    table: &impl ReadableTable<&'static str, &'static str>,
+) -> Result<Options, StoreError> {
+    let mut pairs = Vec::new();
+    for entry in table.iter().map_err(backend)? {
+        let (k, v) = entry.map_err(backend)?;
+        pairs.push((k.value().to_string(), v.value().to_string()));
+    }
+    Options::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| StoreError::Backend(format!("stored options are invalid: {e}")))
+}
+
+fn next_batch_id(meta: &mut redb::Table<&str, u64>) -> Result<u64, StoreError> {
+    let id = meta
+        .get("next_batch_id")
+        .map_err(backend)?
+        .map(|v| v.value())
+        .unwrap_or(1);
+    meta.insert("next_batch_id", id + 1).map_err(backend)?;
+    Ok(id)
+}
+
+impl Store for RedbStore {
+    fn user_count(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        txn.open_table(USERS)
+            .map_err(backend)?
+            .len()
+            .map_err(backend)
+    }
+
+    fn user(&self, key: &str) -> Result<Option<User>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let t = txn.open_table(USERS).map_err(backend)?;
+        t.get(key)
+            .map_err(backend)?
+            .map(|g| decode(g.value()))
+            .transpose()
+    }
+
+    fn users_by_keys(&self, keys: &[String]) -> Result<Vec<User>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let t = txn.open_table(USERS).map_err(backend)?;
+        let mut out = Vec::new();
+        for k in keys {
+            if let Some(g) = t.get(k.as_str()).map_err(backend)? {
+                out.push(decode(g.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn all_users(&self) -> Result<Vec<User>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let t = txn.open_table(USERS).map_err(backend)?;
+        let mut out = Vec::with_capacity(t.len().map_err(backend)? as usize);
+        for entry in t.iter().map_err(backend)? {
+            out.push(decode(entry.map_err(backend)?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    fn options(&self) -> Result<Options, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        read_options(&txn.open_table(OPTIONS).map_err(backend)?)
+    }
+
+    fn set_option(&self, key: &str, value: &str) -> Result<Options, StoreError> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        let options = {
+            let mut t = txn.open_table(OPTIONS).map_err(backend)?;
+            let mut options = read_options(&t)?;
+            options
+                .set(key, value)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let stored = options
+                .get(key)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            t.insert(key, stored.as_str()).map_err(backend)?;
+            options
+        };
+        txn.commit().map_err(backend)?;
+        Ok(options)
+    }
+
+    fn apply_import(&self, req: ImportRequest<'_>) -> Result<ImportOutcome, StoreError> {
+        // One write transaction from the first read to the commit: nobody
+        // can change a user between our plan and our writes.
+        let txn = self.db.begin_write().map_err(backend)?;
+        let options = read_options(&txn.open_table(OPTIONS).map_err(backend)?)?;
+        let parsed = parse_file(req.bytes, &options).map_err(StoreError::File)?;
+        let plan = {
+            let users = txn.open_table(USERS).map_err(backend)?;
+            let mut existing: HashMap<String, User> = HashMap::new();
+            for key in parsed.keys() {
+                if let Some(g) = users.get(key.as_str()).map_err(backend)? {
+                    existing.insert(key, decode(g.value())?);
+                }
+            }
+            let existing: &dyn ExistingUsers = if existing.is_empty() {
+                &NoUsers
+            } else {
+                &existing
+            };
+            plan_parsed(parsed, existing, &options)
+        };
+        if req
+            .expected_fingerprint
+            .is_some_and(|fp| fp != plan.fingerprint)
+        {
+            txn.abort().map_err(backend)?;
+            return Ok(ImportOutcome::ChangedSincePreview { plan });
+        }
+        if plan.counts.invalid > 0 && !req.skip_invalid {
+            txn.abort().map_err(backend)?;
+            return Ok(ImportOutcome::Blocked { plan });
+        }
+        let mut touched = Vec::with_capacity((plan.counts.create + plan.counts.update) as usize);
+        {
+            let mut users = txn.open_table(USERS).map_err(backend)?;
+            let mut buf = Vec::new();
+            for (_, user) in plan.creates() {
+                let mut u = user.clone();
+                u.created_at = req.now;
+                u.updated_at = req.now;
+                buf.clear();
+                buf.push(FORMAT);
+                buf.extend(postcard::to_allocvec(&u).map_err(backend)?);
+                users.insert(u.key(), buf.as_slice()).map_err(backend)?;
+                touched.push(Touched {
+                    key: u.key().to_string(),
+                    before: None,
+                    after_version: Some(u.version),
+                });
+            }
+            for (_, before, after, _) in plan.updates() {
+                let mut u = after.clone();
+                u.updated_at = req.now;
+                users
+                    .insert(u.key(), encode(&u)?.as_slice())
+                    .map_err(backend)?;
+                touched.push(Touched {
+                    key: u.key().to_string(),
+                    before: Some(before.clone()),
+                    after_version: Some(u.version),
+                });
+            }
+        }
+        let summary = {
+            let mut meta = txn.open_table(META).map_err(backend)?;
+            BatchSummary {
+                id: next_batch_id(&mut meta)?,
+                operator: req.operator.to_string(),
+                at: req.now,
+                file_name: req.file_name.to_string(),
+                sha256: sha256_hex(req.bytes),
+                counts: plan.counts,
+                undo_of: None,
+                undone_by: None,
+            }
+        };
+        {
+            let mut batches = txn.open_table(BATCHES).map_err(backend)?;
+            let record = BatchRecord {
+                summary: summary.clone(),
+                touched,
+            };
+            batches
+                .insert(summary.id, encode(&record)?.as_slice())
+                .map_err(backend)?;
+        }
+        txn.commit().map_err(backend)?;
+        Ok(ImportOutcome::Committed {
+            batch: summary,
+            plan,
+        })
+    }
+
+    fn batches(&self) -> Result<Vec<BatchSummary>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let t = txn.open_table(BATCHES).map_err(backend)?;
+        let mut out = Vec::new();
+        for entry in t.iter().map_err(backend)?.rev() {
+            let record: BatchRecord = decode(entry.map_err(backend)?.1.value())?;
+            out.push(record.summary);
+        }
+        Ok(out)
+    }
+
+    fn batches_with_hash(&self, sha256: &str) -> Result<Vec<BatchSummary>, StoreError> {
+        Ok(self
+            .batches()?
+            .into_iter()
+            .filter(|b| b.sha256 == sha256 && b.undo_of.is_none())
+            .collect())
+    }
+
+    fn undo_batch(&self, id: u64, operator: &str, now: i64) -> Result<UndoOutcome, StoreError> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        let mut record: BatchRecord = {
+            let t = txn.open_table(BATCHES).map_err(backend)?;
+            let g = t
+                .get(id)
+                .map_err(backend)?
+                .ok_or_else(|| StoreError::NotFound(format!("there is no batch {id}")))?;
+            decode(g.value())?
+        };
+        if let Some(by) = record.summary.undone_by {
+            return Err(StoreError::Invalid(format!(
+                "batch {id} was already undone by batch {by}"
+            )));
+        }
+        if record.summary.undo_of.is_some() {
+            return Err(StoreError::Invalid(format!(
+                "batch {id} is itself an undo and cannot be undone"
+            )));
+        }
+        let mut undo_touched = Vec::with_capacity(record.touched.len());
+        let mut changed = Vec::new();
+        let mut counts = Counts::default();
+        {
+            let mut users = txn.open_table(USERS).map_err(backend)?;
+            // Check every user first: refuse the whole undo if any changed.
+            let mut current = Vec::with_capacity(record.touched.len());
+            for t in &record.touched {
+                let now_user: Option<User> = users
+                    .get(t.key.as_str())
+                    .map_err(backend)?
+                    .map(|g| decode(g.value()))
+                    .transpose()?;
+                if now_user.as_ref().map(|u| u.version) != t.after_version {
+                    changed.push(
+                        now_user
+                            .as_ref()
+                            .map(|u| u.email.to_string())
+                            .unwrap_or_else(|| t.key.clone()),
+                    );
+                }
+                current.push(now_user);
+            }
+            if !changed.is_empty() {
+                drop(users);
+                txn.abort().map_err(backend)?;
+                return Ok(UndoOutcome::Refused { changed });
+            }
+            for (t, now_user) in record.touched.iter().zip(current) {
+                match &t.before {
+                    None => {
+                        users.remove(t.key.as_str()).map_err(backend)?;
+                        counts.create += 1;
+                    }
+                    Some(before) => {
+                        // Restore the before-image as a new version, so that
+                        // anyone who read the imported state sees a change.
+                        let mut restored = before.clone();
+                        restored.version = now_user.as_ref().map(|u| u.version + 1).unwrap_or(1);
+                        restored.updated_at = now;
+                        users
+                            .insert(t.key.as_str(), encode(&restored)?.as_slice())
+                            .map_err(backend)?;
+                        counts.update += 1;
+                        undo_touched.push(Touched {
+                            key: t.key.clone(),
+                            before: now_user,
+                            after_version: Some(restored.version),
+                        });
+                        continue;
+                    }
+                }
+                undo_touched.push(Touched {
+                    key: t.key.clone(),
+                    before: now_user,
+                    after_version: None,
+                });
+            }
+        }
+        let summary = {
+            let mut meta = txn.open_table(META).map_err(backend)?;
+            BatchSummary {
+                id: next_batch_id(&mut meta)?,
+                operator: operator.to_string(),
+                at: now,
+                file_name: record.summary.file_name.clone(),
+                sha256: record.summary.sha256.clone(),
+                counts,
+                undo_of: Some(id),
+                undone_by: None,
+            }
+        };
+        record.summary.undone_by = Some(summary.id);
+        {
+            let mut batches = txn.open_table(BATCHES).map_err(backend)?;
+            batches
+                .insert(id, encode(&record)?.as_slice())
+                .map_err(backend)?;
+            let undo = BatchRecord {
+                summary: summary.clone(),
+                touched: undo_touched,
+            };
+            batches
+                .insert(summary.id, encode(&undo)?.as_slice())
+                .map_err(backend)?;
+        }
+        txn.commit().map_err(backend)?;
+        Ok(UndoOutcome::Undone { batch: summary })
+    }
+}

@@ -1,0 +1,335 @@
+//! The real `roster` binary: exit codes, JSON output, export round trip,
+//! and crash safety under SIGKILL.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+fn roster(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_roster"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("ROSTER_DATA")
+        .output()
+        .expect("roster runs")
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+fn generated(rows: usize, offset: usize) -> String {
+    let mut s = String::from("email,first_name,last_name,phone,department\n");
+    for i in offset..offset + rows {
+        s.push_str(&format!(
+            "user{i}@example.com,First{i},Last{i},+41 {i},Dept {}\n",
+            i % 7
+        ));
+    }
+    s
+}
+
+#[test]
+fn dry_run_json_shape_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+
+    let good = write(
+        dir.path(),
+        "good.csv",
+        b"email,first_name,last_name\na@x.org,A,A\n",
+    );
+    let out = roster(&data, &["import", &good, "--dry-run", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    assert_eq!(v["created"], 1);
+    assert_eq!(v["updated"], 0);
+    assert_eq!(v["unchanged"], 0);
+    assert_eq!(v["invalid"], 0);
+    assert!(v["warnings"].as_array().unwrap().is_empty());
+    assert!(v["errors"].as_array().unwrap().is_empty());
+
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        b"email,first_name,last_name,shoe\na@x.org,A,A,9\nnope,B,B,1\n",
+    );
+    let out = roster(&data, &["import", &bad, "--dry-run", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["invalid"], 1);
+    assert_eq!(v["errors"][0]["line"], 3);
+    assert_eq!(v["errors"][0]["column"], "email");
+    assert_eq!(v["errors"][0]["value"], "nope");
+    assert!(v["errors"][0]["message"].as_str().unwrap().contains("@"));
+    assert!(v["warnings"][0].as_str().unwrap().contains("shoe"));
+
+    let missing = write(dir.path(), "missing.csv", b"first_name,last_name\nA,B\n");
+    let out = roster(&data, &["import", &missing, "--dry-run", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        json(&out)["error"]
+            .as_str()
+            .unwrap()
+            .contains("\"email\" is missing")
+    );
+
+    let garbage: Vec<u8> = (0..2000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let bin = write(dir.path(), "garbage.bin", &garbage);
+    let out = roster(&data, &["import", &bin, "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(json(&out)["error"].is_string());
+
+    let empty = write(dir.path(), "empty.csv", b"");
+    let out = roster(&data, &["import", &empty, "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(json(&out)["error"].as_str().unwrap().contains("empty"));
+
+    let out = roster(
+        &data,
+        &[
+            "import",
+            &dir.path().join("absent.csv").to_string_lossy(),
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+
+    // Nothing of the above was written.
+    let out = roster(&data, &["export", "-"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
+
+#[test]
+fn import_commits_blocks_and_skips() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        b"email,first_name,last_name\na@x.org,A,A\nnope,B,B\n",
+    );
+    let out = roster(&data, &["import", &bad, "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["committed"], false);
+    let out = roster(
+        &data,
+        &[
+            "import",
+            &bad,
+            "--json",
+            "--skip-invalid",
+            "--operator",
+            "ops@x.org",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(
+        (v["created"].as_u64(), v["batch"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let out = roster(&data, &["import", &bad, "--skip-invalid"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Unchanged 1"), "{text}");
+}
+
+#[test]
+fn options_get_and_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = roster(&data, &["options", "get"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("import.end_state = active"));
+    let out = roster(&data, &["options", "set", "import.end_state", "inactive"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = roster(&data, &["options", "get", "import.end_state"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "inactive");
+    let out = roster(&data, &["options", "set", "import.end_state", "sideways"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("import.end_state"));
+    let out = roster(&data, &["options", "get", "no.such"]);
+    assert_ne!(out.status.code(), Some(0));
+}
+
+#[test]
+fn admin_create_with_password_and_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args([
+            "--data",
+            data.to_str().unwrap(),
+            "admin",
+            "create",
+            "--email",
+            "boss@x.org",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough secret\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = roster(
+        &data,
+        &["admin", "create", "--email", "boss@x.org", "--link"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("/link/"), "{text}");
+    let out = roster(&data, &["export", "-"]);
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(csv.contains("boss@x.org") && csv.contains("admin"), "{csv}");
+    assert!(!csv.contains("argon2"), "no password hash in exports");
+    let out = roster(
+        &data,
+        &["admin", "create", "--email", "not an email", "--link"],
+    );
+    assert_ne!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_store_held_by_another_process_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let store = server::store::RedbStore::open(&data).unwrap();
+    let out = roster(&data, &["options", "get"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in use by another roster process"));
+    drop(store);
+    assert_eq!(roster(&data, &["options", "get"]).status.code(), Some(0));
+}
+
+#[test]
+fn export_then_import_round_trips_100k_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = write(dir.path(), "users.csv", generated(100_000, 0).as_bytes());
+    let out = roster(&data, &["import", &file, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out)["created"], 100_000);
+    let exported = dir.path().join("out.csv");
+    let out = roster(&data, &["export", exported.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert_eq!(text.lines().count(), 100_001);
+    assert!(text.contains("'+41 5,"), "phones are formula-neutralised");
+    // Re-importing the export changes nothing.
+    let out = roster(
+        &data,
+        &["import", exported.to_str().unwrap(), "--dry-run", "--json"],
+    );
+    let v = json(&out);
+    assert_eq!(
+        (
+            v["unchanged"].as_u64(),
+            v["created"].as_u64(),
+            v["updated"].as_u64()
+        ),
+        (Some(100_000), Some(0), Some(0))
+    );
+    assert!(
+        v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("end_state"))
+    );
+}
+
+fn count_users(data: &Path) -> usize {
+    let out = roster(data, &["export", "-"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "store opens after a kill: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).lines().count() - 1
+}
+
+#[test]
+fn sigkill_during_a_large_import_leaves_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = write(
+        dir.path(),
+        "before.csv",
+        generated(50, 1_000_000).as_bytes(),
+    );
+    let big = write(dir.path(), "big.csv", generated(100_000, 0).as_bytes());
+    // Time one full import, then kill others at moments spread over that
+    // time, the last ones close to the commit.
+    let timed = dir.path().join("timed");
+    assert_eq!(roster(&timed, &["import", &before]).status.code(), Some(0));
+    let t0 = std::time::Instant::now();
+    assert_eq!(roster(&timed, &["import", &big]).status.code(), Some(0));
+    let full = t0.elapsed().as_millis() as u64;
+    let (mut interrupted, mut completed) = (0, 0);
+    for (i, percent) in [5u64, 25, 50, 75, 90, 97, 100, 110].into_iter().enumerate() {
+        let delay_ms = full * percent / 100;
+        let data = dir.path().join(format!("data{i}"));
+        assert_eq!(roster(&data, &["import", &before]).status.code(), Some(0));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(["--data", data.to_str().unwrap(), "import", &big])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let finished = child.try_wait().unwrap().is_some();
+        child.kill().ok(); // SIGKILL on Unix
+        child.wait().unwrap();
+        let n = count_users(&data);
+        assert!(
+            n == 50 || n == 100_050,
+            "after a kill at {delay_ms} ms the store holds {n} users"
+        );
+        if n == 50 {
+            interrupted += 1;
+        } else {
+            completed += 1;
+        }
+        let out = roster(&data, &["export", "-"]);
+        let csv = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            csv.contains("user1000049@example.com"),
+            "earlier users survive"
+        );
+        let _ = finished;
+    }
+    eprintln!(
+        "SIGKILL test: a full import takes {full} ms; {interrupted} imports killed before commit, {completed} completed"
+    );
+}
