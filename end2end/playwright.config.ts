@@ -23,8 +23,7 @@ const debugPort = once("ROSTER_E2E_PORT", freePort);
 const releasePort = once("ROSTER_E2E_RELEASE_PORT", freePort);
 const debugData = once("ROSTER_E2E_DATA", () => mkdtempSync(join(tmpdir(), "roster-e2e-")));
 const releaseData = once("ROSTER_E2E_RELEASE_DATA", () => mkdtempSync(join(tmpdir(), "roster-e2e-rel-")));
-export const adminEmail = "admin@localhost";
-export const adminPassword = "e2e admin password 42";
+const adminPassword = "e2e admin password 42"; // helpers.ts has the same
 
 const chromium = {
   browserName: "chromium" as const,
@@ -36,14 +35,13 @@ const chromium = {
 
 function server(port: string, data: string, siteRoot: string) {
   return {
-    command: `./target/debug/roster --data ${data} --addr 127.0.0.1:${port} serve`,
+    command: `bash end2end/serve.sh ${data} ${port} ${siteRoot}`,
     cwd: root,
     url: `http://127.0.0.1:${port}/`,
     reuseExistingServer: false,
     timeout: 60_000,
     stdout: "pipe" as const,
     env: {
-      LEPTOS_SITE_ROOT: siteRoot,
       ROSTER_ADMIN_PASSWORD: adminPassword,
       RUST_LOG: "warn",
     },

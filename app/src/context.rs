@@ -1,11 +1,15 @@
-//! Server-side access to what the server provides through Leptos context.
+//! Server-side access to what the server provides through Leptos context,
+//! and the session-based authorisation every server function starts with.
 
-use domain::store::{Store, StoreError};
+use domain::store::StoreError;
+use domain::user::{EndState, Role, User};
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use tower_sessions::Session;
 
 /// The store, as the server provides it to every request.
-pub type AppStore = Arc<dyn Store>;
+pub type AppStore = Arc<dyn domain::store::AppStore>;
 
 pub fn store() -> Result<AppStore, ServerFnError> {
     use_context::<AppStore>().ok_or_else(|| ServerFnError::new("the store is not available"))
@@ -24,4 +28,96 @@ pub async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| ServerFnError::new(format!("internal error: {e}")))?
         .map_err(store_error)
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Session key of the signed-in user.
+pub const SESSION_USER: &str = "user";
+/// A session ends this long after sign-in, however active (absolute
+/// timeout); the idle timeout is the session cookie's expiry.
+pub const ABSOLUTE_TIMEOUT_MS: i64 = 12 * 60 * 60 * 1000;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub key: String,
+    pub signed_in_ms: i64,
+}
+
+pub async fn session() -> Result<Session, ServerFnError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| ServerFnError::new(format!("no session layer: {e}")))
+}
+
+/// The signed-in, active user of this request, if any. A session older than
+/// the absolute timeout, older than the user's last password change, or of
+/// a user who is gone or inactive is ended here.
+pub async fn current_user() -> Result<Option<User>, ServerFnError> {
+    let session = session().await?;
+    let Some(su) = session
+        .get::<SessionUser>(SESSION_USER)
+        .await
+        .ok()
+        .flatten()
+    else {
+        return Ok(None);
+    };
+    let store = store()?;
+    let key = su.key.clone();
+    let (user, epoch) =
+        blocking(move || Ok((store.user(&key)?, store.password_epoch(&key)?))).await?;
+    let valid = now_ms() - su.signed_in_ms < ABSOLUTE_TIMEOUT_MS
+        && su.signed_in_ms >= epoch
+        && user
+            .as_ref()
+            .is_some_and(|u| u.end_state == EndState::Active);
+    if !valid {
+        let _ = session.flush().await;
+        return Ok(None);
+    }
+    Ok(user)
+}
+
+fn set_status(code: u16) {
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = axum::http::StatusCode::from_u16(code)
+    {
+        res.set_status(status);
+    }
+}
+
+/// May act as an operator (Admin implies Operator).
+pub fn is_operator(u: &User) -> bool {
+    u.roles.contains(Role::Operator) || u.roles.contains(Role::Admin)
+}
+
+pub fn is_admin(u: &User) -> bool {
+    u.roles.contains(Role::Admin)
+}
+
+/// The signed-in user when `allowed` says yes: no session → 401, wrong
+/// role → 403, and the server function stops before doing anything.
+pub async fn require(allowed: fn(&User) -> bool) -> Result<User, ServerFnError> {
+    match current_user().await? {
+        None => {
+            set_status(401);
+            Err(ServerFnError::new("Sign in first."))
+        }
+        Some(u) if !allowed(&u) => {
+            set_status(403);
+            Err(ServerFnError::new("You are not allowed to do this."))
+        }
+        Some(u) => Ok(u),
+    }
+}
+
+/// Any signed-in user.
+pub fn anyone(_: &User) -> bool {
+    true
 }

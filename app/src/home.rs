@@ -1,20 +1,54 @@
-//! The home page: a round trip through the store.
+//! The start page: a greeting, and for operators a round trip through the
+//! store (the number of users).
 
+use crate::auth::{Guard, Need, auth};
 use leptos::prelude::*;
 
-/// How many users the store holds.
-#[server]
+/// How many users the store holds (operators only).
+#[server(endpoint = "user_count")]
 pub async fn user_count() -> Result<u64, ServerFnError> {
-    let store = crate::context::store()?;
-    crate::context::blocking(move || store.user_count()).await
+    use crate::context::*;
+    require(is_operator).await?;
+    let store = store()?;
+    blocking(move || store.user_count()).await
 }
 
 #[component]
 pub fn HomePage() -> impl IntoView {
+    view! {
+        <Guard need=Need::SignedIn>
+            <Welcome/>
+        </Guard>
+    }
+}
+
+#[component]
+fn Welcome() -> impl IntoView {
+    let me = auth().me;
+    let name = move || {
+        me.get()
+            .and_then(|r| r.ok().flatten())
+            .map(|m| m.name)
+            .unwrap_or_default()
+    };
+    let operator = move || {
+        me.get()
+            .and_then(|r| r.ok().flatten())
+            .is_some_and(|m| m.is_operator())
+    };
+    view! {
+        <h1>"Welcome, " {name}</h1>
+        <Show when=operator>
+            <UserCount/>
+        </Show>
+    }
+}
+
+#[component]
+pub fn UserCount() -> impl IntoView {
     let count = Resource::new(|| (), |_| user_count());
     let (refreshes, set_refreshes) = signal(0u32);
     view! {
-        <h1>"Roster"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             <p>
                 "Users in the store: "

@@ -1,13 +1,19 @@
 //! Roster's user interface: the shell, the routes, one page per module, and
 //! the server functions the pages call.
 
+pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod context;
+pub mod header;
 pub mod home;
+#[cfg(feature = "ssr")]
+pub mod security;
+pub mod users;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{Route, Router, Routes},
     path,
 };
@@ -35,6 +41,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    auth::AuthActions::provide();
     // Effects only run in the browser, after hydration: tests wait for this
     // marker before they click.
     Effect::new(move |_| {
@@ -46,9 +53,15 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/roster.css"/>
         <Title text="Roster"/>
         <Router>
+            <header::Header/>
             <main>
-                <Routes fallback=|| view! { <p>"Page not found."</p> }>
-                    <Route path=path!("") view=home::HomePage/>
+                // Async SSR: the session is checked before the first byte is
+                // sent, so a redirect to the sign-in page is a real 302.
+                <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
+                    <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/users") view=users::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/signin") view=auth::SignInPage/>
+                    <Route path=path!("/link/:token") view=auth::SetPasswordPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

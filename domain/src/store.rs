@@ -112,6 +112,28 @@ pub trait Store: Send + Sync {
     fn undo_batch(&self, id: u64, operator: &str, now: i64) -> Result<UndoOutcome, StoreError>;
 }
 
+/// Credentials, sign-in links and the password epoch of each user: what
+/// sign-in needs from persistence. Hashing itself is the caller's business.
+pub trait Credentials: Send + Sync {
+    /// The argon2id PHC string of a user's password, if one is set.
+    fn password_hash(&self, user_key: &str) -> Result<Option<String>, StoreError>;
+    /// Stores a new password hash and moves the user's password epoch to
+    /// `now_ms`: sessions signed in before it are no longer valid.
+    fn set_password(&self, user_key: &str, phc: &str, now_ms: i64) -> Result<(), StoreError>;
+    /// When the password last changed (Unix milliseconds); 0 if never.
+    fn password_epoch(&self, user_key: &str) -> Result<i64, StoreError>;
+    /// Creates a one-time sign-in link; returns its token (stored hashed).
+    fn create_link(&self, user_key: &str, now: i64, days: u32) -> Result<String, StoreError>;
+    /// The user of a valid, unexpired link, without using it up.
+    fn peek_link(&self, token: &str, now: i64) -> Result<Option<String>, StoreError>;
+    /// Uses a link up and returns its user if it was valid.
+    fn consume_link(&self, token: &str, now: i64) -> Result<Option<String>, StoreError>;
+}
+
+/// Everything the web app needs: the users store and credentials.
+pub trait AppStore: Store + Credentials {}
+impl<T: Store + Credentials> AppStore for T {}
+
 /// Hex SHA-256 of a file, as recorded in batches.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};

@@ -1,8 +1,8 @@
 import { test, expect } from "@playwright/test";
-import { hydrated } from "./helpers";
+import { hydrated, signIn } from "./helpers";
 
-test("home page renders the user count from the store and hydrates @release", async ({ page, request }) => {
-  const html = await (await request.get("/")).text();
+test("the app is served, hydrates and round-trips to the store @release", async ({ page, request }) => {
+  const html = await (await request.get("/signin")).text();
   expect(html).toContain("/pkg/roster.js");
   expect(html).toContain("/pkg/roster.wasm");
   expect((await request.get("/pkg/roster.wasm")).status()).toBe(200);
@@ -10,12 +10,13 @@ test("home page renders the user count from the store and hydrates @release", as
 
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto("/");
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
   await hydrated(page);
-  // The first administrator exists from the start: one user in the store.
-  await expect(page.getByTestId("user-count")).toHaveText("1");
+  // The administrator and the two seeded users.
+  await expect(page.getByTestId("user-count")).toHaveText("3");
   await page.getByRole("button", { name: "Refresh" }).click();
   await expect(page.getByTestId("refreshes")).toHaveText("Refreshed 1 times");
-  await expect(page.getByTestId("user-count")).toHaveText("1");
+  await expect(page.getByTestId("user-count")).toHaveText("3");
   expect(errors).toEqual([]);
 });

@@ -1,36 +1,11 @@
-//! Credentials and one-time sign-in links on the redb store.
-//! Passwords: argon2id with the `argon2` crate's defaults (the OWASP
-//! parameters: 19 MiB, 2 iterations, 1 lane). Link tokens: 32 random bytes,
-//! stored only as their SHA-256.
+//! Credentials, password epochs and one-time sign-in links on the redb
+//! store. Link tokens are 32 random bytes, stored only as their SHA-256.
 
-use crate::store::{CREDENTIALS, LINKS, RedbStore, SignInLink, backend, decode, encode};
-use argon2::Argon2;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
-use domain::store::StoreError;
+use crate::store::{CREDENTIALS, EPOCHS, LINKS, RedbStore, SignInLink, backend, decode, encode};
+use domain::store::{Credentials, StoreError};
 use rand::RngCore;
 use redb::ReadableDatabase;
 use sha2::{Digest, Sha256};
-
-pub fn hash_password(password: &str) -> Result<String, StoreError> {
-    domain::password::check(password).map_err(StoreError::Invalid)?;
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(backend)
-}
-
-pub fn verify_password(phc: &str, password: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
 
 /// A new random token, hex.
 pub fn new_token() -> String {
@@ -43,17 +18,8 @@ fn token_id(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-impl RedbStore {
-    pub fn set_password_hash(&self, user_key: &str, phc: &str) -> Result<(), StoreError> {
-        let txn = self.db().begin_write().map_err(backend)?;
-        txn.open_table(CREDENTIALS)
-            .map_err(backend)?
-            .insert(user_key, phc)
-            .map_err(backend)?;
-        txn.commit().map_err(backend)
-    }
-
-    pub fn password_hash(&self, user_key: &str) -> Result<Option<String>, StoreError> {
+impl Credentials for RedbStore {
+    fn password_hash(&self, user_key: &str) -> Result<Option<String>, StoreError> {
         let txn = self.db().begin_read().map_err(backend)?;
         let t = txn.open_table(CREDENTIALS).map_err(backend)?;
         Ok(t.get(user_key)
@@ -61,8 +27,29 @@ impl RedbStore {
             .map(|g| g.value().to_string()))
     }
 
-    /// Creates a one-time sign-in link for a user; returns the token.
-    pub fn create_link(&self, user_key: &str, now: i64, days: u32) -> Result<String, StoreError> {
+    fn set_password(&self, user_key: &str, phc: &str, now_ms: i64) -> Result<(), StoreError> {
+        let txn = self.db().begin_write().map_err(backend)?;
+        txn.open_table(CREDENTIALS)
+            .map_err(backend)?
+            .insert(user_key, phc)
+            .map_err(backend)?;
+        txn.open_table(EPOCHS)
+            .map_err(backend)?
+            .insert(user_key, now_ms)
+            .map_err(backend)?;
+        txn.commit().map_err(backend)
+    }
+
+    fn password_epoch(&self, user_key: &str) -> Result<i64, StoreError> {
+        let txn = self.db().begin_read().map_err(backend)?;
+        let t = txn.open_table(EPOCHS).map_err(backend)?;
+        Ok(t.get(user_key)
+            .map_err(backend)?
+            .map(|g| g.value())
+            .unwrap_or(0))
+    }
+
+    fn create_link(&self, user_key: &str, now: i64, days: u32) -> Result<String, StoreError> {
         let token = new_token();
         let link = SignInLink {
             user_key: user_key.to_string(),
@@ -77,8 +64,7 @@ impl RedbStore {
         Ok(token)
     }
 
-    /// The user a valid, unexpired link belongs to, without using it up.
-    pub fn peek_link(&self, token: &str, now: i64) -> Result<Option<String>, StoreError> {
+    fn peek_link(&self, token: &str, now: i64) -> Result<Option<String>, StoreError> {
         let txn = self.db().begin_read().map_err(backend)?;
         let t = txn.open_table(LINKS).map_err(backend)?;
         let Some(g) = t.get(token_id(token).as_str()).map_err(backend)? else {
@@ -88,8 +74,7 @@ impl RedbStore {
         Ok((link.expires_at > now).then_some(link.user_key))
     }
 
-    /// Uses up a link: removes it and returns its user if it was valid.
-    pub fn consume_link(&self, token: &str, now: i64) -> Result<Option<String>, StoreError> {
+    fn consume_link(&self, token: &str, now: i64) -> Result<Option<String>, StoreError> {
         let txn = self.db().begin_write().map_err(backend)?;
         let user = {
             let mut t = txn.open_table(LINKS).map_err(backend)?;
@@ -112,20 +97,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hashes_are_argon2id_and_verify() {
-        let h = hash_password("correct horse battery").unwrap();
-        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(verify_password(&h, "correct horse battery"));
-        assert!(!verify_password(&h, "correct horse batterY"));
-        assert!(!verify_password("not a hash", "x"));
-        assert!(hash_password("password").is_err());
-    }
-
-    #[test]
     fn links_expire_and_are_single_use() {
         let dir = tempfile::tempdir().unwrap();
         let store = RedbStore::open(dir.path()).unwrap();
         let token = store.create_link("a@x.org", 1000, 7).unwrap();
+        assert_eq!(token.len(), 64);
         assert_eq!(
             store.peek_link(&token, 1000).unwrap().as_deref(),
             Some("a@x.org")
@@ -139,5 +115,19 @@ mod tests {
         assert_eq!(store.consume_link(&token, 1001).unwrap(), None);
         let expired = store.create_link("a@x.org", 0, 1).unwrap();
         assert_eq!(store.consume_link(&expired, 86_400).unwrap(), None);
+    }
+
+    #[test]
+    fn password_and_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(dir.path()).unwrap();
+        assert_eq!(store.password_hash("a@x.org").unwrap(), None);
+        assert_eq!(store.password_epoch("a@x.org").unwrap(), 0);
+        store.set_password("a@x.org", "$argon2id$x", 42).unwrap();
+        assert_eq!(
+            store.password_hash("a@x.org").unwrap().as_deref(),
+            Some("$argon2id$x")
+        );
+        assert_eq!(store.password_epoch("a@x.org").unwrap(), 42);
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::cli::{AdminCommand, ImportArgs, OptionsCommand};
 use crate::store::RedbStore;
-use domain::store::{ImportOutcome, ImportRequest, Store, StoreError};
+use domain::store::{Credentials, ImportOutcome, ImportRequest, Store, StoreError};
 use domain::user::{EndState, Profile, Role, Roles, Source, User};
 use domain::{Email, ImportPlan};
 use serde_json::json;
@@ -248,7 +248,7 @@ pub fn admin(store: &RedbStore, cmd: &AdminCommand, addr: &std::net::SocketAddr)
         }
         let pw = input.strip_suffix('\n').unwrap_or(&input);
         let pw = pw.strip_suffix('\r').unwrap_or(pw).to_string();
-        match crate::auth::hash_password(&pw) {
+        match app::security::hash_password(&pw) {
             Ok(h) => Some(h),
             Err(e) => return fail(e),
         }
@@ -260,7 +260,7 @@ pub fn admin(store: &RedbStore, cmd: &AdminCommand, addr: &std::net::SocketAddr)
         Err(e) => return fail(e),
     };
     if let Some(hash) = password {
-        if let Err(e) = store.set_password_hash(user.key(), &hash) {
+        if let Err(e) = store.set_password(user.key(), &hash, now() * 1000) {
             return fail(e);
         }
         println!(

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cli;
 pub mod commands;
+pub mod sessions;
 pub mod store;
 pub mod web;
 

@@ -9,6 +9,8 @@
 //! | `batches` | batch id | [`encode`]d [`BatchRecord`] |
 //! | `credentials` | email key | argon2id PHC string |
 //! | `links` | SHA-256 (hex) of a sign-in token | [`encode`]d [`SignInLink`] |
+//! | `password_epochs` | email key | Unix ms of the last password change |
+//! | `sessions` | SHA-256 (hex) of a session id | JSON of a tower-sessions `Record` |
 //!
 //! Encoded values are one format byte ([`FORMAT`]) followed by postcard. A
 //! future change of a record type bumps the byte and keeps a decoder for the
@@ -34,6 +36,8 @@ const OPTIONS: TableDefinition<&str, &str> = TableDefinition::new("options");
 const BATCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("batches");
 pub(crate) const CREDENTIALS: TableDefinition<&str, &str> = TableDefinition::new("credentials");
 pub(crate) const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("links");
+pub(crate) const EPOCHS: TableDefinition<&str, i64> = TableDefinition::new("password_epochs");
+pub(crate) const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
 
 const SCHEMA_VERSION: u64 = 1;
 /// Format byte in front of every encoded value.
@@ -154,6 +158,8 @@ impl RedbStore {
             txn.open_table(BATCHES).map_err(backend)?;
             txn.open_table(CREDENTIALS).map_err(backend)?;
             txn.open_table(LINKS).map_err(backend)?;
+            txn.open_table(EPOCHS).map_err(backend)?;
+            txn.open_table(SESSIONS).map_err(backend)?;
             let mut options = txn.open_table(OPTIONS).map_err(backend)?;
             for (k, v) in Options::default().to_pairs() {
                 if options.get(k.as_str()).map_err(backend)?.is_none() {

@@ -1,21 +1,30 @@
 //! `roster serve`: the axum server with the SSR + hydrated Leptos app.
 
 use crate::commands::{ensure_admin, now, sign_in_url};
+use crate::sessions::RedbSessionStore;
 use crate::store::RedbStore;
 use app::context::AppStore;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use domain::Email;
-use domain::store::Store;
+use domain::store::{Credentials, Store};
 use domain::user::{Role, Source};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 /// Largest request body: CSV uploads of `import.max_rows` rows fit.
 const BODY_LIMIT: usize = 256 * 1024 * 1024;
+/// Idle timeout of a session.
+const IDLE_MINUTES: i64 = 30;
 
 /// DESIGN §8: make sure an administrator exists; print a one-time sign-in
 /// link for one that has no password yet (unless ROSTER_ADMIN_PASSWORD sets
@@ -43,10 +52,10 @@ fn bootstrap_admin(store: &RedbStore, addr: &SocketAddr) -> Result<(), String> {
         return Ok(());
     }
     if let Ok(password) = std::env::var("ROSTER_ADMIN_PASSWORD") {
-        let hash = crate::auth::hash_password(&password)
+        let hash = app::security::hash_password(&password)
             .map_err(|e| format!("ROSTER_ADMIN_PASSWORD: {e}"))?;
         store
-            .set_password_hash(admin.key(), &hash)
+            .set_password(admin.key(), &hash, now() * 1000)
             .map_err(|e| e.to_string())?;
         println!(
             "Administrator {} can sign in with the password from ROSTER_ADMIN_PASSWORD.",
@@ -81,17 +90,74 @@ fn leptos_options(addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
+/// Refuses state-changing requests that a browser marks as coming from
+/// another site (CSRF): `Sec-Fetch-Site` when present, else `Origin`
+/// against `Host`.
+async fn same_origin_only(request: Request, next: Next) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !safe && !same_origin(request.headers()) {
+        return (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response();
+    }
+    next.run(request).await
+}
+
+fn same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.to_str(), Ok("same-origin") | Ok("none"));
+    }
+    match headers.get(header::ORIGIN) {
+        None => true, // not a browser request (curl, CLI tools)
+        Some(origin) => {
+            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+            let origin_host = origin
+                .to_str()
+                .ok()
+                .and_then(|o| o.split_once("://"))
+                .map(|(_, rest)| rest.trim_end_matches('/'));
+            host.is_some() && origin_host == host
+        }
+    }
+}
+
 pub async fn serve(store: RedbStore, addr: SocketAddr) -> Result<(), String> {
-    bootstrap_admin(&store, &addr)?;
-    let store: AppStore = Arc::new(store);
-    let options = leptos_options(addr);
+    // Bind first, so that the printed sign-in link has the real port.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    bootstrap_admin(&store, &local)?;
+    let store = Arc::new(store);
+    let sessions = RedbSessionStore::new(store.clone());
+    if let Ok(n) = sessions.delete_expired() {
+        tracing::info!(removed = n, "expired sessions removed");
+    }
+    // `Secure` and the `__Host-` prefix need HTTPS; plain http on
+    // localhost is the default, ROSTER_SECURE_COOKIES=1 behind TLS.
+    let secure = matches!(
+        std::env::var("ROSTER_SECURE_COOKIES").as_deref(),
+        Ok("1") | Ok("true")
+    );
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name(if secure { "__Host-roster" } else { "roster" })
+        .with_secure(secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::minutes(IDLE_MINUTES),
+        ));
+    let app_store: AppStore = store.clone();
+    let options = leptos_options(local);
     let routes = generate_route_list(App);
     let app = Router::new()
         .leptos_routes_with_context(
             &options,
             routes,
             {
-                let store = store.clone();
+                let store = app_store.clone();
                 move || provide_context(store.clone())
             },
             {
@@ -100,12 +166,10 @@ pub async fn serve(store: RedbStore, addr: SocketAddr) -> Result<(), String> {
             },
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(session_layer)
+        .layer(middleware::from_fn(same_origin_only))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(options);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
     println!("Roster is listening on http://{local}");
     tracing::info!(%local, users = store.user_count().unwrap_or(0), "serving");
     axum::serve(
@@ -117,4 +181,37 @@ pub async fn serve(store: RedbStore, addr: SocketAddr) -> Result<(), String> {
     })
     .await
     .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn csrf_origin_checks() {
+        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "same-site")])));
+        assert!(same_origin(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://127.0.0.1:3000")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "127.0.0.1:3000"),
+            ("origin", "http://evil.example")
+        ])));
+        assert!(!same_origin(&headers(&[("origin", "http://evil.example")])));
+        assert!(same_origin(&headers(&[])));
+    }
 }

@@ -1,0 +1,390 @@
+//! Sign-in, sign-out, one-time sign-in links, and the guard that pages use.
+
+use domain::user::{Role, Roles, User};
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+/// What the browser knows about the signed-in user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub email: String,
+    pub name: String,
+    pub roles: Roles,
+}
+
+impl Me {
+    pub fn is_operator(&self) -> bool {
+        self.roles.contains(Role::Operator) || self.roles.contains(Role::Admin)
+    }
+    pub fn is_admin(&self) -> bool {
+        self.roles.contains(Role::Admin)
+    }
+}
+
+impl From<&User> for Me {
+    fn from(u: &User) -> Self {
+        Me {
+            email: u.email.to_string(),
+            name: u.name(),
+            roles: u.roles,
+        }
+    }
+}
+
+/// The signed-in user, or `None`.
+#[server(endpoint = "who_am_i")]
+pub async fn who_am_i() -> Result<Option<Me>, ServerFnError> {
+    Ok(crate::context::current_user().await?.as_ref().map(Me::from))
+}
+
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
+    use crate::context::*;
+    use crate::security::{DUMMY_HASH, THROTTLE, verify_password};
+    use axum::extract::ConnectInfo;
+    use domain::user::EndState;
+    use std::net::SocketAddr;
+
+    let ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .map(|ConnectInfo(a)| a.ip().to_string())
+        .unwrap_or_default();
+    let key = email.trim().to_lowercase();
+    let (acct_key, ip_key) = (format!("account:{key}"), format!("address:{ip}"));
+    let keys = [acct_key.as_str(), ip_key.as_str()];
+    let now = std::time::Instant::now();
+    if let Err(wait) = THROTTLE.check(&keys, now) {
+        return Err(ServerFnError::new(format!(
+            "Too many failed sign-ins. Try again in {} seconds.",
+            wait.as_secs().max(1)
+        )));
+    }
+    let store = store()?;
+    let lookup = key.clone();
+    let (user, hash) =
+        blocking(move || Ok((store.user(&lookup)?, store.password_hash(&lookup)?))).await?;
+    let password_ok = tokio::task::spawn_blocking(move || match hash {
+        Some(h) => verify_password(&h, &password),
+        None => {
+            // Same work as for a real account: no timing difference.
+            let _ = verify_password(&DUMMY_HASH, &password);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false);
+    let Some(user) = user.filter(|_| password_ok) else {
+        THROTTLE.fail(&keys, now);
+        return Err(ServerFnError::new("Wrong email or password."));
+    };
+    if user.end_state != EndState::Active {
+        return Err(ServerFnError::new(
+            "This account is inactive and cannot sign in.",
+        ));
+    }
+    THROTTLE.succeed(&keys);
+    let session = session().await?;
+    // A new session id at every sign-in (no session fixation).
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    session
+        .insert(
+            SESSION_USER,
+            SessionUser {
+                key: user.key().to_string(),
+                signed_in_ms: now_ms(),
+            },
+        )
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), ServerFnError> {
+    let session = crate::context::session().await?;
+    session
+        .flush()
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    leptos_axum::redirect("/signin");
+    Ok(())
+}
+
+/// The email a valid sign-in link belongs to (public: the link is the
+/// credential).
+#[server(endpoint = "link_email")]
+pub async fn link_email(token: String) -> Result<Option<String>, ServerFnError> {
+    use crate::context::*;
+    let store = store()?;
+    let now = now_ms() / 1000;
+    blocking(move || {
+        Ok(match store.peek_link(&token, now)? {
+            Some(key) => store.user(&key)?.map(|u| u.email.to_string()),
+            None => None,
+        })
+    })
+    .await
+}
+
+/// Sets the password through a one-time link, ends the user's other
+/// sessions (new password epoch) and signs the user in.
+#[server(endpoint = "set_password_with_link")]
+pub async fn set_password_with_link(
+    token: String,
+    password: String,
+    repeat: String,
+) -> Result<(), ServerFnError> {
+    use crate::context::*;
+    use domain::user::EndState;
+    if password != repeat {
+        return Err(ServerFnError::new("The two passwords differ."));
+    }
+    let hash = tokio::task::spawn_blocking(move || crate::security::hash_password(&password))
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?
+        .map_err(ServerFnError::new)?;
+    let store = store()?;
+    let now = now_ms();
+    let user = blocking(move || {
+        let Some(key) = store.consume_link(&token, now / 1000)? else {
+            return Ok(None);
+        };
+        let Some(user) = store.user(&key)? else {
+            return Ok(None);
+        };
+        store.set_password(&key, &hash, now)?;
+        Ok(Some(user))
+    })
+    .await?;
+    let Some(user) = user else {
+        return Err(ServerFnError::new(
+            "This sign-in link is not valid: it was used already or it expired. Ask an operator for a new one.",
+        ));
+    };
+    if user.end_state != EndState::Active {
+        return Err(ServerFnError::new(
+            "The password is set, but this account is inactive and cannot sign in.",
+        ));
+    }
+    let session = session().await?;
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    session
+        .insert(
+            SESSION_USER,
+            SessionUser {
+                key: user.key().to_string(),
+                signed_in_ms: now,
+            },
+        )
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// The actions that change who is signed in, shared so that the `me`
+/// resource refetches after each of them.
+#[derive(Clone, Copy)]
+pub struct AuthActions {
+    pub sign_in: ServerAction<SignIn>,
+    pub sign_out: ServerAction<SignOut>,
+    pub set_password: ServerAction<SetPasswordWithLink>,
+    pub me: Resource<Result<Option<Me>, ServerFnError>>,
+}
+
+impl AuthActions {
+    pub fn provide() -> AuthActions {
+        let sign_in = ServerAction::<SignIn>::new();
+        let sign_out = ServerAction::<SignOut>::new();
+        let set_password = ServerAction::<SetPasswordWithLink>::new();
+        let me = Resource::new(
+            move || {
+                (
+                    sign_in.version().get(),
+                    sign_out.version().get(),
+                    set_password.version().get(),
+                )
+            },
+            |_| who_am_i(),
+        );
+        let actions = AuthActions {
+            sign_in,
+            sign_out,
+            set_password,
+            me,
+        };
+        provide_context(actions);
+        actions
+    }
+}
+
+pub fn auth() -> AuthActions {
+    expect_context::<AuthActions>()
+}
+
+/// Who may see a page.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    SignedIn,
+    Operator,
+    Admin,
+}
+
+/// Renders `children` for a signed-in user with the needed role; sends
+/// others to the sign-in page, or shows "Not allowed".
+#[component]
+pub fn Guard(need: Need, children: ChildrenFn) -> impl IntoView {
+    let me = auth().me;
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                me.get()
+                    .map(|r| match r {
+                        Ok(Some(me)) => {
+                            let allowed = match need {
+                                Need::SignedIn => true,
+                                Need::Operator => me.is_operator(),
+                                Need::Admin => me.is_admin(),
+                            };
+                            if allowed {
+                                children.read_value()().into_any()
+                            } else {
+                                #[cfg(feature = "ssr")]
+                                if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+                                    res.set_status(axum::http::StatusCode::FORBIDDEN);
+                                }
+                                view! {
+                                    <h1>"Not allowed"</h1>
+                                    <p>"You are signed in as " {me.email} ", but this page needs a role you do not have."</p>
+                                    <p><a href="/">"Back to the start page"</a></p>
+                                }
+                                    .into_any()
+                            }
+                        }
+                        Ok(None) => view! { <Redirect path="/signin"/> }.into_any(),
+                        Err(e) => view! { <p class="error">{format!("Cannot check your session: {e}")}</p> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+/// Goes to `path` once `value` holds a success. The server function also
+/// redirects (for forms posted without JavaScript); this covers the
+/// hydrated app, where the answer arrives through fetch.
+pub fn navigate_on_success(
+    succeeded: impl Fn() -> bool + Send + Sync + 'static,
+    version: impl Fn() -> usize + Send + Sync + 'static,
+    path: &'static str,
+) {
+    // Returns the last version acted on; the value may arrive after the
+    // version bump, so both are tracked.
+    Effect::new(move |handled: Option<usize>| {
+        let (v, ok) = (version(), succeeded());
+        let handled = handled.unwrap_or(v);
+        if ok && v != handled {
+            // A full load: who is signed in changed, so start afresh.
+            let _ = window().location().set_href(path);
+            return v;
+        }
+        handled
+    });
+}
+
+/// The message of a failed server function, without the framework's prefix.
+pub fn error_text<T>(value: Option<Result<T, ServerFnError>>) -> Option<String> {
+    match value {
+        Some(Err(e)) => Some(
+            e.to_string()
+                .trim_start_matches("error running server function: ")
+                .to_string(),
+        ),
+        _ => None,
+    }
+}
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let action = auth().sign_in;
+    let error = move || error_text(action.value().get());
+    navigate_on_success(
+        move || matches!(action.value().get(), Some(Ok(()))),
+        move || action.version().get(),
+        "/",
+    );
+    view! {
+        <h1>"Sign in to Roster"</h1>
+        <ActionForm action=action attr:class="card">
+            <label for="email">"Email"</label>
+            <input id="email" type="email" name="email" autocomplete="username" required/>
+            <label for="password">"Password"</label>
+            <input id="password" type="password" name="password" autocomplete="current-password" required/>
+            <p>
+                <button type="submit" disabled=move || action.pending().get()>"Sign in"</button>
+            </p>
+            <p class="error" role="alert">{error}</p>
+        </ActionForm>
+    }
+}
+
+#[component]
+pub fn SetPasswordPage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let email = Resource::new(token, link_email);
+    let action = auth().set_password;
+    let error = move || error_text(action.value().get());
+    navigate_on_success(
+        move || matches!(action.value().get(), Some(Ok(()))),
+        move || action.version().get(),
+        "/",
+    );
+    view! {
+        <h1>"Set password"</h1>
+        <Suspense fallback=|| view! { <p>"Checking the link…"</p> }>
+            {move || {
+                email
+                    .get()
+                    .map(|r| match r {
+                        Ok(Some(email)) => {
+                            view! {
+                                <ActionForm action=action attr:class="card">
+                                    <p>"Choose a password for " <strong>{email}</strong> ". At least 8 characters."</p>
+                                    <input type="hidden" name="token" value=token/>
+                                    <label for="password">"New password"</label>
+                                    <input id="password" type="password" name="password" autocomplete="new-password" required/>
+                                    <label for="repeat">"Repeat password"</label>
+                                    <input id="repeat" type="password" name="repeat" autocomplete="new-password" required/>
+                                    <p>
+                                        <button type="submit" disabled=move || action.pending().get()>"Set password"</button>
+                                    </p>
+                                    <p class="error" role="alert">{error}</p>
+                                </ActionForm>
+                            }
+                                .into_any()
+                        }
+                        Ok(None) => {
+                            view! {
+                                <p class="error">
+                                    "This sign-in link is not valid: it was used already or it expired. Ask an operator for a new one."
+                                </p>
+                                <p><a href="/signin">"Sign in"</a></p>
+                            }
+                                .into_any()
+                        }
+                        Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}

@@ -1,0 +1,41 @@
+//! The header: who is signed in, navigation, "Sign out".
+
+use crate::auth::auth;
+use leptos::prelude::*;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let auth = auth();
+    let sign_out = auth.sign_out;
+    crate::auth::navigate_on_success(
+        move || matches!(sign_out.value().get(), Some(Ok(()))),
+        move || sign_out.version().get(),
+        "/signin",
+    );
+    view! {
+        <header class="site-header">
+            <a class="brand" href="/">"Roster"</a>
+            <Transition fallback=|| ()>
+                {move || {
+                    auth.me
+                        .get()
+                        .and_then(|r| r.ok().flatten())
+                        .map(|me| {
+                            let operator = me.is_operator();
+                            view! {
+                                <nav>
+                                    <Show when=move || operator>
+                                        <a href="/users">"Users"</a>
+                                    </Show>
+                                </nav>
+                                <span class="who" data-testid="signed-in-as">{me.email}</span>
+                                <ActionForm action=auth.sign_out attr:class="inline">
+                                    <button type="submit" class="secondary">"Sign out"</button>
+                                </ActionForm>
+                            }
+                        })
+                }}
+            </Transition>
+        </header>
+    }
+}

@@ -1,0 +1,123 @@
+import { test, expect, Page } from "@playwright/test";
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { adminEmail, hydrated, signIn, signedIn, signOut } from "./helpers";
+
+test("sign in, wrong password, sign out", async ({ page }) => {
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/signin$/);
+
+  await signIn(page, adminEmail, "not the password");
+  await expect(page.getByRole("alert")).toHaveText("Wrong email or password.");
+  await signIn(page, "nobody@example.org", "not the password");
+  await expect(page.getByRole("alert")).toHaveText("Wrong email or password.");
+
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId("signed-in-as")).toHaveText(adminEmail);
+  await signOut(page);
+  await page.goto("/users");
+  await expect(page).toHaveURL(/\/signin$/);
+});
+
+async function linkFor(page: Page, email: string): Promise<string> {
+  await signedIn(page);
+  await page.goto("/users");
+  await hydrated(page);
+  await page.getByLabel("User email").fill(email);
+  await page.getByRole("button", { name: "Make sign-in link" }).click();
+  const link = await page.getByTestId("sign-in-link").getAttribute("href");
+  expect(link).toMatch(/\/link\/[0-9a-f]{64}$/);
+  await signOut(page);
+  return new URL(link!).pathname;
+}
+
+async function setPassword(page: Page, path: string, password: string) {
+  await page.goto(path);
+  await hydrated(page);
+  await page.getByLabel("New password").fill(password);
+  await page.getByLabel("Repeat password").fill(password);
+  await page.getByRole("button", { name: "Set password" }).click();
+}
+
+test("a self-service user signs in through a link and is refused on an operator page", async ({ page }) => {
+  const path = await linkFor(page, "sam@example.org");
+  await setPassword(page, path, "password");
+  await expect(page.getByRole("alert")).toContainText("most commonly used");
+  await setPassword(page, path, "sam's own long secret");
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByTestId("signed-in-as")).toHaveText("sam@example.org");
+  await expect(page.getByRole("heading", { name: "Welcome, Sam Self" })).toBeVisible();
+
+  const response = await page.goto("/users");
+  expect(response?.status()).toBe(403);
+  await expect(page.getByRole("heading", { name: "Not allowed" })).toBeVisible();
+  // The server function refuses too: 403, nothing returned.
+  const api = await page.request.post("/api/user_count", { headers: { "content-type": "application/x-www-form-urlencoded" } });
+  expect(api.status()).toBe(403);
+
+  // The link is single-use.
+  await signOut(page);
+  await page.goto(path);
+  await expect(page.getByText("This sign-in link is not valid")).toBeVisible();
+  // And the new password works.
+  await signIn(page, "sam@example.org", "sam's own long secret");
+  await expect(page.getByTestId("signed-in-as")).toHaveText("sam@example.org");
+});
+
+test("an inactive user cannot sign in", async ({ page }) => {
+  const path = await linkFor(page, "ina@example.org");
+  await setPassword(page, path, "ina's own long secret");
+  await expect(page.getByRole("alert")).toContainText("inactive");
+  await signIn(page, "ina@example.org", "ina's own long secret");
+  await expect(page.getByRole("alert")).toContainText("inactive");
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/signin$/);
+});
+
+test("server functions answer 401 without a session and refuse cross-site posts", async ({ request }) => {
+  const form = { "content-type": "application/x-www-form-urlencoded" };
+  expect((await request.post("/api/user_count", { headers: form })).status()).toBe(401);
+  expect((await request.post("/api/make_sign_in_link", { headers: form, data: "email=sam%40example.org" })).status()).toBe(401);
+  const cross = await request.post("/api/sign_in", {
+    headers: { ...form, origin: "http://evil.example" },
+    data: "email=admin%40localhost&password=x",
+  });
+  expect(cross.status()).toBe(403);
+  const fetchMeta = await request.post("/api/sign_out", { headers: { ...form, "sec-fetch-site": "cross-site" } });
+  expect(fetchMeta.status()).toBe(403);
+});
+
+test("the first start prints a one-time link that sets the admin's password", async ({ page }) => {
+  const root = resolve(__dirname, "../..");
+  const data = mkdtempSync(join(tmpdir(), "roster-first-"));
+  const env = { ...process.env, LEPTOS_SITE_ROOT: "target/site", RUST_LOG: "warn" };
+  delete env.ROSTER_ADMIN_PASSWORD;
+  const child = spawn("./target/debug/roster", ["--data", data, "--addr", "127.0.0.1:0", "serve"], { cwd: root, env });
+  try {
+    let out = "";
+    const link = await new Promise<string>((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error(`no link printed: ${out}`)), 20_000);
+      child.stdout.on("data", (d) => {
+        out += d;
+        const m = out.match(/(http:\/\/\S+\/link\/[0-9a-f]{64})/);
+        const listening = out.match(/listening on (http:\/\/\S+)/);
+        if (m && listening) {
+          clearTimeout(timer);
+          ok(listening[1] + new URL(m[1]).pathname);
+        }
+      });
+    });
+    expect(out).toContain("admin@localhost");
+    await page.goto(link);
+    await hydrated(page);
+    await page.getByLabel("New password").fill("first admin secret");
+    await page.getByLabel("Repeat password").fill("first admin secret");
+    await page.getByRole("button", { name: "Set password" }).click();
+    await expect(page.getByTestId("signed-in-as")).toHaveText("admin@localhost");
+  } finally {
+    child.kill();
+  }
+});
