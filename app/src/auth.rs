@@ -85,22 +85,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnErro
         ));
     }
     THROTTLE.succeed(&keys);
-    let session = session().await?;
-    // A new session id at every sign-in (no session fixation).
-    session
-        .cycle_id()
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
-    session
-        .insert(
-            SESSION_USER,
-            SessionUser {
-                key: user.key().to_string(),
-                signed_in_ms: now_ms(),
-            },
-        )
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    start_session(user.key(), now_ms()).await?;
     leptos_axum::redirect("/");
     Ok(())
 }
@@ -172,21 +157,7 @@ pub async fn set_password_with_link(
             "The password is set, but this account is inactive and cannot sign in.",
         ));
     }
-    let session = session().await?;
-    session
-        .cycle_id()
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
-    session
-        .insert(
-            SESSION_USER,
-            SessionUser {
-                key: user.key().to_string(),
-                signed_in_ms: now,
-            },
-        )
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    start_session(user.key(), now).await?;
     leptos_axum::redirect("/");
     Ok(())
 }

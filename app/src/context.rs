@@ -55,6 +55,26 @@ pub async fn session() -> Result<Session, ServerFnError> {
         .map_err(|e| ServerFnError::new(format!("no session layer: {e}")))
 }
 
+/// Signs `user_key` in on this request's session, under a new session id
+/// (no session fixation).
+pub async fn start_session(user_key: &str, signed_in_ms: i64) -> Result<(), ServerFnError> {
+    let session = session().await?;
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    session
+        .insert(
+            SESSION_USER,
+            SessionUser {
+                key: user_key.to_string(),
+                signed_in_ms,
+            },
+        )
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
 /// The signed-in, active user of this request, if any. A session older than
 /// the absolute timeout, older than the user's last password change, or of
 /// a user who is gone or inactive is ended here.

@@ -17,6 +17,13 @@ test("sign in, wrong password, sign out", async ({ page }) => {
   await signIn(page);
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByTestId("signed-in-as")).toHaveText(adminEmail);
+  const cookie = (await page.context().cookies()).find((c) => c.name === "roster");
+  expect(cookie?.httpOnly).toBe(true);
+  expect(cookie?.sameSite).toBe("Strict");
+  await signOut(page);
+  await signedIn(page);
+  const again = (await page.context().cookies()).find((c) => c.name === "roster");
+  expect(again?.value).not.toBe(cookie?.value); // a new session id at every sign-in
   await signOut(page);
   await page.goto("/users");
   await expect(page).toHaveURL(/\/signin$/);
