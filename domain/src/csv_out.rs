@@ -89,7 +89,9 @@ pub fn results_csv(plan: &ImportPlan, committed: bool) -> String {
                     .join("; "),
                 String::new(),
             ),
-            Action::Unchanged(u) => (u.email.as_str(), "unchanged", String::new(), String::new()),
+            Action::Unchanged { email, .. } => {
+                (email.as_str(), "unchanged", String::new(), String::new())
+            }
             Action::Invalid { email, errors } => (
                 email.as_str(),
                 if committed { "skipped" } else { "invalid" },

@@ -50,7 +50,7 @@ impl Email {
             } else {
                 trimmed.nfc().collect()
             };
-        if value.chars().count() > MAX_EMAIL_CHARS {
+        if value.len() > MAX_EMAIL_CHARS && value.chars().count() > MAX_EMAIL_CHARS {
             return Err(EmailError::TooLong);
         }
         if value.chars().any(|c| c.is_whitespace() || c.is_control()) {

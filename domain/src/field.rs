@@ -198,7 +198,12 @@ impl Field {
             };
         }
         let value = nfc(cell);
-        if value.chars().any(char::is_control) {
+        let has_control = if value.is_ascii() {
+            value.bytes().any(|b| b.is_ascii_control())
+        } else {
+            value.chars().any(char::is_control)
+        };
+        if has_control {
             return Err(FieldError {
                 code: ErrorCode::ControlCharacter,
                 message: format!(
@@ -248,7 +253,8 @@ fn email_error(e: EmailError) -> FieldError {
 /// NFC-normalises without allocating when the text already is NFC (the
 /// common case).
 pub fn nfc(s: &str) -> Cow<'_, str> {
-    if is_nfc_quick(s.chars()) == IsNormalized::Yes {
+    // ASCII is always NFC; it is by far the most common case.
+    if s.is_ascii() || is_nfc_quick(s.chars()) == IsNormalized::Yes {
         Cow::Borrowed(s)
     } else {
         Cow::Owned(s.nfc().collect())

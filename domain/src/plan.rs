@@ -22,7 +22,8 @@ use std::collections::{BTreeMap, HashMap};
 pub struct ParsedRow {
     /// Line in the file where the record starts (1-based).
     pub line: u64,
-    /// The email cell as given (trimmed).
+    /// The email cell as given (trimmed) when it is not a valid address;
+    /// empty otherwise (the address is in `email`).
     pub raw_email: String,
     pub email: Option<Email>,
     /// Validated non-blank values, indexed by [`Field::index`]; `None` for a
@@ -77,7 +78,13 @@ pub enum Action {
         after: User,
         changes: Vec<Change>,
     },
-    Unchanged(User),
+    /// The stored user already matches the row: its email, name and the
+    /// stored version the plan was made against.
+    Unchanged {
+        email: Email,
+        name: String,
+        version: u64,
+    },
     Invalid {
         email: String,
         errors: Vec<RowError>,
@@ -89,7 +96,7 @@ impl Action {
         match self {
             Action::Create(_) => "create",
             Action::Update { .. } => "update",
-            Action::Unchanged(_) => "unchanged",
+            Action::Unchanged { .. } => "unchanged",
             Action::Invalid { .. } => "invalid",
         }
     }
@@ -258,7 +265,6 @@ pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileErr
     let width = columns.headers.len();
     let email_col = columns.column_of(Field::Email).unwrap_or(0);
     let mut rows: Vec<ParsedRow> = Vec::new();
-    let mut first_line_of: HashMap<String, u64> = HashMap::new();
     while reader.read_record(&mut record).map_err(malformed)? {
         if is_blank(&record) {
             continue;
@@ -290,11 +296,13 @@ pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileErr
             });
         }
 
-        let raw_email = cell(Some(email_col)).to_string();
-        let email = match Email::parse(&raw_email) {
+        let email_cell = cell(Some(email_col));
+        let mut raw_email = String::new();
+        let email = match Email::parse(email_cell) {
             Ok(e) => Some(e),
             Err(e) => {
-                let err = Field::Email.validate(&raw_email).err();
+                raw_email = email_cell.to_string();
+                let err = Field::Email.validate(email_cell).err();
                 errors.push(RowError {
                     line,
                     column: Field::Email.column().into(),
@@ -333,20 +341,6 @@ pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileErr
             }
         }
 
-        if let Some(e) = &email {
-            match first_line_of.get(e.key()) {
-                Some(first) => errors.push(RowError {
-                    line,
-                    column: Field::Email.column().into(),
-                    value: raw_email.clone(),
-                    code: ErrorCode::Duplicate,
-                    message: format!("duplicate of line {first}"),
-                }),
-                None => {
-                    first_line_of.insert(e.key().to_string(), line);
-                }
-            }
-        }
         rows.push(ParsedRow {
             line,
             raw_email,
@@ -355,6 +349,7 @@ pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileErr
             errors,
         });
     }
+    mark_duplicates(&mut rows);
     Ok(ParsedFile {
         encoding,
         delimiter,
@@ -362,6 +357,41 @@ pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileErr
         warnings,
         rows,
     })
+}
+
+/// Makes every row whose key already appeared on an earlier row Invalid
+/// ("duplicate of line N"). Keys are borrowed, not copied.
+fn mark_duplicates(rows: &mut [ParsedRow]) {
+    let duplicates: Vec<(usize, u64)> = {
+        let mut first_line_of: HashMap<&str, u64> = HashMap::with_capacity(rows.len());
+        rows.iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let key = r.email.as_ref()?.key();
+                match first_line_of.get(key) {
+                    Some(first) => Some((i, *first)),
+                    None => {
+                        first_line_of.insert(key, r.line);
+                        None
+                    }
+                }
+            })
+            .collect()
+    };
+    for (i, first) in duplicates {
+        let row = &mut rows[i];
+        row.errors.push(RowError {
+            line: row.line,
+            column: Field::Email.column().into(),
+            value: row
+                .email
+                .as_ref()
+                .map(|e| e.as_str().to_string())
+                .unwrap_or_default(),
+            code: ErrorCode::Duplicate,
+            message: format!("duplicate of line {first}"),
+        });
+    }
 }
 
 /// The differences between two versions of a user, field by field, then
@@ -417,12 +447,14 @@ pub fn plan_parsed(
         let line = row.line;
         let email = match row.email {
             Some(e) if row.errors.is_empty() => e,
-            _ => {
+            email => {
                 counts.invalid += 1;
                 rows.push(PlannedRow {
                     line,
                     action: Action::Invalid {
-                        email: row.raw_email,
+                        email: email
+                            .map(|e| e.as_str().to_string())
+                            .unwrap_or(row.raw_email),
                         errors: row.errors,
                     },
                 });
@@ -456,31 +488,45 @@ pub fn plan_parsed(
                 })
             }
             Some(before) => {
-                let mut after = before.clone();
-                if after.email.as_str() != email.as_str() {
-                    after.email = email;
-                }
-                for field in Field::ALL.into_iter().skip(1) {
-                    if let (Some(slot), Some(v)) =
-                        (after.profile.get_mut(field), values[field.index()].take())
-                    {
-                        *slot = v;
-                    }
-                }
-                after.roles = before.roles.union(options.roles);
-                after.end_state = options.end_state;
-                after.source = Source::Csv;
-                let changes = diff(before, &after);
-                if changes.is_empty() {
+                // Most re-imported rows change nothing: find that out
+                // without copying the stored user.
+                let differs = before.email.as_str() != email.as_str()
+                    || before.roles.union(options.roles) != before.roles
+                    || before.end_state != options.end_state
+                    || before.source != Source::Csv
+                    || Field::ALL.into_iter().skip(1).any(|f| {
+                        values[f.index()]
+                            .as_deref()
+                            .is_some_and(|v| v != before.field(f))
+                    });
+                if !differs {
                     counts.unchanged += 1;
-                    Action::Unchanged(after)
+                    Action::Unchanged {
+                        email,
+                        name: before.name(),
+                        version: before.version,
+                    }
                 } else {
+                    let mut after = before.clone();
+                    if after.email.as_str() != email.as_str() {
+                        after.email = email;
+                    }
+                    for field in Field::ALL.into_iter().skip(1) {
+                        if let (Some(slot), Some(v)) =
+                            (after.profile.get_mut(field), values[field.index()].take())
+                        {
+                            *slot = v;
+                        }
+                    }
+                    after.roles = before.roles.union(options.roles);
+                    after.end_state = options.end_state;
+                    after.source = Source::Csv;
                     after.version = before.version + 1;
                     counts.update += 1;
                     Action::Update {
+                        changes: diff(before, &after),
                         before: before.clone(),
                         after,
-                        changes,
                     }
                 }
             }
@@ -517,35 +563,41 @@ pub fn plan(
     Ok(plan_parsed(parse_file(bytes, options)?, existing, options))
 }
 
+/// SHA-256 over each row's line, action and what it writes; an update or
+/// unchanged row is tied to the stored version it was planned against.
+/// Fields are separated by 0x1f (not in validated text); no allocation per
+/// row.
 fn fingerprint(rows: &[PlannedRow]) -> String {
-    let mut h = Sha256::new();
-    let mut put = |s: &str| {
+    fn text(h: &mut Sha256, s: &str) {
         h.update(s.as_bytes());
         h.update([0x1f]);
-    };
-    let user = |put: &mut dyn FnMut(&str), u: &User| {
+    }
+    fn user(h: &mut Sha256, u: &User) {
         for f in Field::ALL {
-            put(u.field(f));
+            text(h, u.field(f));
         }
-        put(&u.roles.to_keys());
-        put(u.end_state.key());
-        put(u.source.key());
-        put(&u.version.to_string());
-    };
+        h.update([u.roles.bits(), u.end_state as u8, u.source as u8]);
+        h.update(u.version.to_le_bytes());
+    }
+    let mut h = Sha256::new();
     for row in rows {
-        put(&row.line.to_string());
-        put(row.action.name());
+        h.update(row.line.to_le_bytes());
+        text(&mut h, row.action.name());
         match &row.action {
-            Action::Create(u) | Action::Unchanged(u) => user(&mut put, u),
+            Action::Create(u) => user(&mut h, u),
+            Action::Unchanged { email, version, .. } => {
+                text(&mut h, email.as_str());
+                h.update(version.to_le_bytes());
+            }
             Action::Update { before, after, .. } => {
-                user(&mut put, before);
-                user(&mut put, after);
+                h.update(before.version.to_le_bytes());
+                user(&mut h, after);
             }
             Action::Invalid { email, errors } => {
-                put(email);
+                text(&mut h, email);
                 for e in errors {
-                    put(&e.column);
-                    put(&e.message);
+                    text(&mut h, &e.column);
+                    text(&mut h, &e.message);
                 }
             }
         }

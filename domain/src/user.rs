@@ -88,6 +88,12 @@ impl Roles {
         self.0 == 0
     }
 
+    /// The set as a bit mask (stable: one bit per [`Role`] in declaration
+    /// order).
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+
     pub fn iter(self) -> impl Iterator<Item = Role> {
         Role::ALL.into_iter().filter(move |r| self.contains(*r))
     }

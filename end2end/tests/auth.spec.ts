@@ -74,6 +74,22 @@ test("a self-service user signs in through a link and is refused on an operator 
   await expect(page.getByTestId("signed-in-as")).toHaveText("sam@example.org");
 });
 
+test("a password change ends the user's other sessions", async ({ page, browser }, testInfo) => {
+  const first = await linkFor(page, "pat@example.org");
+  const other = await browser.newContext({ baseURL: testInfo.project.use.baseURL });
+  const elsewhere = await other.newPage();
+  await setPassword(elsewhere, first, "pat's first long secret");
+  await expect(elsewhere.getByTestId("signed-in-as")).toHaveText("pat@example.org");
+
+  const second = await linkFor(page, "pat@example.org");
+  await setPassword(page, second, "pat's second long secret");
+  await expect(page.getByTestId("signed-in-as")).toHaveText("pat@example.org");
+
+  await elsewhere.goto("/");
+  await expect(elsewhere).toHaveURL(/\/signin$/);
+  await other.close();
+});
+
 test("an inactive user cannot sign in", async ({ page }) => {
   const path = await linkFor(page, "ina@example.org");
   await setPassword(page, path, "ina's own long secret");
@@ -97,34 +113,72 @@ test("server functions answer 401 without a session and refuse cross-site posts"
   expect(fetchMeta.status()).toBe(403);
 });
 
-test("the first start prints a one-time link that sets the admin's password", async ({ page }) => {
+function startRoster(data: string, addr: string, extraEnv: Record<string, string> = {}) {
   const root = resolve(__dirname, "../..");
-  const data = mkdtempSync(join(tmpdir(), "roster-first-"));
-  const env = { ...process.env, LEPTOS_SITE_ROOT: "target/site", RUST_LOG: "warn" };
-  delete env.ROSTER_ADMIN_PASSWORD;
-  const child = spawn("./target/debug/roster", ["--data", data, "--addr", "127.0.0.1:0", "serve"], { cwd: root, env });
-  try {
-    let out = "";
-    const link = await new Promise<string>((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`no link printed: ${out}`)), 20_000);
-      child.stdout.on("data", (d) => {
-        out += d;
-        const m = out.match(/(http:\/\/\S+\/link\/[0-9a-f]{64})/);
-        const listening = out.match(/listening on (http:\/\/\S+)/);
-        if (m && listening) {
-          clearTimeout(timer);
-          ok(listening[1] + new URL(m[1]).pathname);
-        }
-      });
+  const env: NodeJS.ProcessEnv = { ...process.env, LEPTOS_SITE_ROOT: "target/site", RUST_LOG: "warn", ...extraEnv };
+  if (!("ROSTER_ADMIN_PASSWORD" in extraEnv)) delete env.ROSTER_ADMIN_PASSWORD;
+  const child = spawn("./target/debug/roster", ["--data", data, "--addr", addr, "serve"], { cwd: root, env });
+  let out = "";
+  const listening = new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`roster did not start: ${out}`)), 20_000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
     });
-    expect(out).toContain("admin@localhost");
-    await page.goto(link);
+  });
+  return { child, listening, output: () => out };
+}
+
+test("sessions survive a server restart", async ({ page }) => {
+  const data = mkdtempSync(join(tmpdir(), "roster-restart-"));
+  const env = { ROSTER_ADMIN_PASSWORD: "restart admin secret" };
+  const first = startRoster(data, "127.0.0.1:0", env);
+  let url: string;
+  try {
+    url = await first.listening;
+    await page.goto(url + "/signin");
+    await hydrated(page);
+    await page.getByLabel("Email").fill(adminEmail);
+    await page.getByLabel("Password").fill("restart admin secret");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByTestId("signed-in-as")).toHaveText(adminEmail);
+  } finally {
+    first.child.kill();
+  }
+  if (first.child.exitCode === null && first.child.signalCode === null) {
+    await new Promise((r) => first.child.once("exit", r));
+  }
+  const second = startRoster(data, new URL(url).host, env);
+  try {
+    await second.listening;
+    await page.goto(url + "/");
+    await expect(page.getByTestId("signed-in-as")).toHaveText(adminEmail);
+    await expect(page).toHaveURL(url + "/");
+  } finally {
+    second.child.kill();
+  }
+});
+
+test("the first start prints a one-time link that sets the admin's password", async ({ page }) => {
+  const roster = startRoster(mkdtempSync(join(tmpdir(), "roster-first-")), "127.0.0.1:0");
+  try {
+    const url = await roster.listening;
+    // The link is printed before "listening", with the real port.
+    const link = roster.output().match(/(http:\/\/\S+\/link\/[0-9a-f]{64})/)?.[1];
+    expect(link).toBeDefined();
+    expect(new URL(link!).host).toBe(new URL(url).host);
+    expect(roster.output()).toContain("admin@localhost");
+    await page.goto(link!);
     await hydrated(page);
     await page.getByLabel("New password").fill("first admin secret");
     await page.getByLabel("Repeat password").fill("first admin secret");
     await page.getByRole("button", { name: "Set password" }).click();
     await expect(page.getByTestId("signed-in-as")).toHaveText("admin@localhost");
   } finally {
-    child.kill();
+    roster.child.kill();
   }
 });

@@ -13,10 +13,10 @@ test("the app is served, hydrates and round-trips to the store @release", async 
   await signIn(page);
   await expect(page).toHaveURL(/\/$/);
   await hydrated(page);
-  // The administrator and the two seeded users.
-  await expect(page.getByTestId("user-count")).toHaveText("3");
+  // The administrator and the three seeded users.
+  await expect(page.getByTestId("user-count")).toHaveText("4");
   await page.getByRole("button", { name: "Refresh" }).click();
   await expect(page.getByTestId("refreshes")).toHaveText("Refreshed 1 times");
-  await expect(page.getByTestId("user-count")).toHaveText("3");
+  await expect(page.getByTestId("user-count")).toHaveText("4");
   expect(errors).toEqual([]);
 });

@@ -21,7 +21,7 @@ use domain::plan::{ExistingUsers, NoUsers, parse_file, plan_parsed};
 use domain::store::{
     BatchSummary, ImportOutcome, ImportRequest, Store, StoreError, UndoOutcome, sha256_hex,
 };
-use domain::{Counts, ImportPlan, User};
+use domain::{Action, Counts, ImportPlan, User};
 use redb::{
     Database, DatabaseError, ReadableDatabase, ReadableTable, ReadableTableMetadata,
     TableDefinition,
@@ -339,34 +339,31 @@ impl Store for RedbStore {
             txn.abort().map_err(backend)?;
             return Ok(ImportOutcome::Blocked { plan });
         }
+        let mut plan = plan;
         let mut touched = Vec::with_capacity((plan.counts.create + plan.counts.update) as usize);
         {
             let mut users = txn.open_table(USERS).map_err(backend)?;
             let mut buf = Vec::new();
-            for (_, user) in plan.creates() {
-                let mut u = user.clone();
-                u.created_at = req.now;
-                u.updated_at = req.now;
+            // Timestamps are set in the plan itself, so that the plan the
+            // caller gets back is exactly what was written.
+            for row in &mut plan.rows {
+                let (user, before) = match &mut row.action {
+                    Action::Create(u) => {
+                        u.created_at = req.now;
+                        (u, None)
+                    }
+                    Action::Update { before, after, .. } => (after, Some(before.clone())),
+                    _ => continue,
+                };
+                user.updated_at = req.now;
                 buf.clear();
                 buf.push(FORMAT);
-                buf.extend(postcard::to_allocvec(&u).map_err(backend)?);
-                users.insert(u.key(), buf.as_slice()).map_err(backend)?;
+                buf = postcard::to_extend(&*user, buf).map_err(backend)?;
+                users.insert(user.key(), buf.as_slice()).map_err(backend)?;
                 touched.push(Touched {
-                    key: u.key().to_string(),
-                    before: None,
-                    after_version: Some(u.version),
-                });
-            }
-            for (_, before, after, _) in plan.updates() {
-                let mut u = after.clone();
-                u.updated_at = req.now;
-                users
-                    .insert(u.key(), encode(&u)?.as_slice())
-                    .map_err(backend)?;
-                touched.push(Touched {
-                    key: u.key().to_string(),
-                    before: Some(before.clone()),
-                    after_version: Some(u.version),
+                    key: user.key().to_string(),
+                    before,
+                    after_version: Some(user.version),
                 });
             }
         }
