@@ -77,9 +77,11 @@ pub fn import(store: Result<RedbStore, StoreError>, args: &ImportArgs) -> ExitCo
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let earlier = reimport_warnings(&store, &bytes);
     if args.dry_run {
         return match store.preview(&bytes) {
-            Ok(plan) => {
+            Ok(mut plan) => {
+                plan.warnings.extend(earlier);
                 if args.json {
                     println!("{}", plan_json(&plan));
                 } else {
@@ -105,7 +107,8 @@ pub fn import(store: Result<RedbStore, StoreError>, args: &ImportArgs) -> ExitCo
         now: now(),
     });
     match outcome {
-        Ok(ImportOutcome::Committed { batch, plan }) => {
+        Ok(ImportOutcome::Committed { batch, mut plan }) => {
+            plan.warnings.extend(earlier);
             if args.json {
                 let mut v = plan_json(&plan);
                 v["batch"] = json!(batch.id);
@@ -120,7 +123,9 @@ pub fn import(store: Result<RedbStore, StoreError>, args: &ImportArgs) -> ExitCo
             }
             ExitCode::from(EXIT_OK)
         }
-        Ok(ImportOutcome::Blocked { plan }) | Ok(ImportOutcome::ChangedSincePreview { plan }) => {
+        Ok(ImportOutcome::Blocked { mut plan })
+        | Ok(ImportOutcome::ChangedSincePreview { mut plan }) => {
+            plan.warnings.extend(earlier);
             if args.json {
                 let mut v = plan_json(&plan);
                 v["committed"] = json!(false);
@@ -134,6 +139,30 @@ pub fn import(store: Result<RedbStore, StoreError>, args: &ImportArgs) -> ExitCo
         Err(StoreError::File(e)) => file_error_exit(args.json, &e),
         Err(e) => fail(e),
     }
+}
+
+/// "Already imported" warnings: earlier batches of a file with the same
+/// SHA-256 (DESIGN §3).
+fn reimport_warnings(store: &RedbStore, bytes: &[u8]) -> Vec<String> {
+    let sha = domain::store::sha256_hex(bytes);
+    store
+        .batches_with_hash(&sha)
+        .unwrap_or_default()
+        .iter()
+        .map(|b| {
+            format!(
+                "This file was already imported as batch {} ({} by {}{}).",
+                b.id,
+                domain::time::rfc3339(b.at),
+                b.operator,
+                if b.undone_by.is_some() {
+                    ", since undone"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect()
 }
 
 fn file_error_exit(json: bool, e: &dyn std::fmt::Display) -> ExitCode {

@@ -152,6 +152,13 @@ fn import_commits_blocks_and_skips() {
     let out = roster(&data, &["import", &bad, "--skip-invalid"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Unchanged 1"), "{text}");
+    assert!(text.contains("already imported as batch 1"), "{text}");
+    let out = roster(&data, &["import", &bad, "--dry-run", "--json"]);
+    let warnings = json(&out)["warnings"].to_string();
+    assert!(
+        warnings.contains("batch 1") && warnings.contains("batch 2"),
+        "{warnings}"
+    );
 }
 
 #[test]
