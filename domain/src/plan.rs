@@ -67,15 +67,14 @@ pub struct Change {
 }
 
 /// What a row does.
-// Rows live in one Vec; boxing the users would add two allocations per row
-// for no gain in the common case (creates and updates dominate).
-#[allow(clippy::large_enum_variant)]
+// Users are boxed: rows stay small (a Vec of 100k rows is moved and
+// dropped as a whole), which measured faster than inline users.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
-    Create(User),
+    Create(Box<User>),
     Update {
-        before: User,
-        after: User,
+        before: Box<User>,
+        after: Box<User>,
         changes: Vec<Change>,
     },
     /// The stored user already matches the row: its email, name and the
@@ -141,7 +140,7 @@ pub struct ImportPlan {
 impl ImportPlan {
     pub fn creates(&self) -> impl Iterator<Item = (u64, &User)> {
         self.rows.iter().filter_map(|r| match &r.action {
-            Action::Create(u) => Some((r.line, u)),
+            Action::Create(u) => Some((r.line, &**u)),
             _ => None,
         })
     }
@@ -152,7 +151,7 @@ impl ImportPlan {
                 before,
                 after,
                 changes,
-            } => Some((r.line, before, after, changes.as_slice())),
+            } => Some((r.line, &**before, &**after, changes.as_slice())),
             _ => None,
         })
     }
@@ -264,7 +263,16 @@ pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileErr
 
     let width = columns.headers.len();
     let email_col = columns.column_of(Field::Email).unwrap_or(0);
-    let mut rows: Vec<ParsedRow> = Vec::new();
+    // Sized once from the line count: growing a Vec of 100k large rows
+    // would copy it several times. Bounded, so that a file of blank lines
+    // cannot make us reserve much: a real row has at least 9 bytes
+    // ("a@b.c,x,y").
+    let lines = text.bytes().filter(|&b| b == b'\n').count() as u64 + 1;
+    let capacity = lines
+        .min(text.len() as u64 / 9 + 1)
+        .min(options.max_rows.saturating_add(1))
+        .min(200_000);
+    let mut rows: Vec<ParsedRow> = Vec::with_capacity(capacity as usize);
     while reader.read_record(&mut record).map_err(malformed)? {
         if is_blank(&record) {
             continue;
@@ -476,7 +484,7 @@ pub fn plan_parsed(
                     profile.display_name = format!("{} {}", profile.first_name, profile.last_name);
                 }
                 counts.create += 1;
-                Action::Create(User {
+                Action::Create(Box::new(User {
                     email,
                     profile,
                     roles: options.roles,
@@ -485,7 +493,7 @@ pub fn plan_parsed(
                     created_at: 0,
                     updated_at: 0,
                     version: 1,
-                })
+                }))
             }
             Some(before) => {
                 // Most re-imported rows change nothing: find that out
@@ -507,7 +515,7 @@ pub fn plan_parsed(
                         version: before.version,
                     }
                 } else {
-                    let mut after = before.clone();
+                    let mut after = Box::new(before.clone());
                     if after.email.as_str() != email.as_str() {
                         after.email = email;
                     }
@@ -525,7 +533,7 @@ pub fn plan_parsed(
                     counts.update += 1;
                     Action::Update {
                         changes: diff(before, &after),
-                        before: before.clone(),
+                        before: Box::new(before.clone()),
                         after,
                     }
                 }
@@ -627,7 +635,7 @@ mod tests {
         for row in &plan.rows {
             match &row.action {
                 Action::Create(u) | Action::Update { after: u, .. } => {
-                    store.insert(u.key().to_string(), u.clone());
+                    store.insert(u.key().to_string(), (**u).clone());
                 }
                 _ => {}
             }

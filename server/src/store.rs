@@ -352,7 +352,7 @@ impl Store for RedbStore {
                         u.created_at = req.now;
                         (u, None)
                     }
-                    Action::Update { before, after, .. } => (after, Some(before.clone())),
+                    Action::Update { before, after, .. } => (after, Some((**before).clone())),
                     _ => continue,
                 };
                 user.updated_at = req.now;

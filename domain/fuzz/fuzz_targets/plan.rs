@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
             .rows
             .iter()
             .filter_map(|r| match &r.action {
-                Action::Create(u) => Some((u.key().to_string(), u.clone())),
+                Action::Create(u) => Some((u.key().to_string(), (**u).clone())),
                 _ => None,
             })
             .collect();
