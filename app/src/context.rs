@@ -92,16 +92,26 @@ pub async fn current_user() -> Result<Option<User>, ServerFnError> {
     let key = su.key.clone();
     let (user, epoch) =
         blocking(move || Ok((store.user(&key)?, store.password_epoch(&key)?))).await?;
-    let valid = now_ms() - su.signed_in_ms < ABSOLUTE_TIMEOUT_MS
-        && su.signed_in_ms >= epoch
-        && user
-            .as_ref()
-            .is_some_and(|u| u.end_state == EndState::Active);
+    let valid = session_valid(&su, user.as_ref(), epoch, now_ms());
     if !valid {
         let _ = session.flush().await;
         return Ok(None);
     }
     Ok(user)
+}
+
+/// Whether a signed-in session still counts: within the absolute timeout,
+/// not older than the user's last password change, and the user exists and
+/// is active.
+pub fn session_valid(
+    su: &SessionUser,
+    user: Option<&User>,
+    password_epoch_ms: i64,
+    now_ms: i64,
+) -> bool {
+    now_ms - su.signed_in_ms < ABSOLUTE_TIMEOUT_MS
+        && su.signed_in_ms >= password_epoch_ms
+        && user.is_some_and(|u| u.end_state == EndState::Active)
 }
 
 fn set_status(code: u16) {
@@ -140,4 +150,51 @@ pub async fn require(allowed: fn(&User) -> bool) -> Result<User, ServerFnError> 
 /// Any signed-in user.
 pub fn anyone(_: &User) -> bool {
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::plan::{NoUsers, plan};
+
+    fn ada() -> User {
+        let p = plan(
+            b"email,first_name,last_name\nada@x.org,Ada,L\n",
+            &NoUsers,
+            &domain::Options::default(),
+        )
+        .unwrap();
+        p.creates().next().unwrap().1.clone()
+    }
+
+    #[test]
+    fn sessions_end_at_the_absolute_timeout_password_change_or_deactivation() {
+        let su = SessionUser {
+            key: "ada@x.org".into(),
+            signed_in_ms: 1_000,
+        };
+        let user = ada();
+        assert!(session_valid(&su, Some(&user), 0, 2_000));
+        assert!(session_valid(
+            &su,
+            Some(&user),
+            1_000,
+            1_000 + ABSOLUTE_TIMEOUT_MS - 1
+        ));
+        assert!(
+            !session_valid(&su, Some(&user), 0, 1_000 + ABSOLUTE_TIMEOUT_MS),
+            "absolute timeout"
+        );
+        assert!(
+            !session_valid(&su, Some(&user), 1_001, 2_000),
+            "password changed after sign-in"
+        );
+        assert!(!session_valid(&su, None, 0, 2_000), "user gone");
+        let mut inactive = user.clone();
+        inactive.end_state = EndState::Inactive;
+        assert!(
+            !session_valid(&su, Some(&inactive), 0, 2_000),
+            "user deactivated"
+        );
+    }
 }

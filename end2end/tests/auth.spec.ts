@@ -163,6 +163,34 @@ test("sessions survive a server restart", async ({ page }) => {
   }
 });
 
+test("repeated wrong passwords are throttled, even for the right one", async ({ playwright }) => {
+  // Its own server: the throttle is per address, and every test comes from 127.0.0.1.
+  const roster = startRoster(mkdtempSync(join(tmpdir(), "roster-throttle-")), "127.0.0.1:0", {
+    ROSTER_ADMIN_PASSWORD: "throttle admin secret",
+  });
+  try {
+    const url = await roster.listening;
+    const api = await playwright.request.newContext({ baseURL: url });
+    const attempt = async (password: string) => {
+      const r = await api.post("/api/sign_in", {
+        form: { email: adminEmail, password },
+        headers: { accept: "application/json" },
+      });
+      return { status: r.status(), text: await r.text() };
+    };
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push(await attempt("wrong guess " + i));
+    expect(answers.every((a) => a.text.includes("Wrong email or password."))).toBe(true);
+    // Delays start after the fifth failure (1 s, then 2 s, 4 s …): the
+    // right password, tried at once, is refused without being checked.
+    const throttled = await attempt("throttle admin secret");
+    expect(throttled.text).toContain("Too many failed sign-ins");
+    await api.dispose();
+  } finally {
+    roster.child.kill();
+  }
+});
+
 test("the first start prints a one-time link that sets the admin's password", async ({ page }) => {
   const roster = startRoster(mkdtempSync(join(tmpdir(), "roster-first-")), "127.0.0.1:0");
   try {
