@@ -41,50 +41,15 @@ pub async fn who_am_i() -> Result<Option<Me>, ServerFnError> {
 
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
-    use crate::context::*;
-    use crate::security::{DUMMY_HASH, THROTTLE, verify_password};
+    use crate::context::{authenticate, now_ms, start_session};
     use axum::extract::ConnectInfo;
-    use domain::user::EndState;
     use std::net::SocketAddr;
 
-    let ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+    let client = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
         .await
         .map(|ConnectInfo(a)| a.ip().to_string())
         .unwrap_or_default();
-    let key = email.trim().to_lowercase();
-    let (acct_key, ip_key) = (format!("account:{key}"), format!("address:{ip}"));
-    let keys = [acct_key.as_str(), ip_key.as_str()];
-    let now = std::time::Instant::now();
-    if let Err(wait) = THROTTLE.check(&keys, now) {
-        return Err(ServerFnError::new(format!(
-            "Too many failed sign-ins. Try again in {} seconds.",
-            wait.as_secs().max(1)
-        )));
-    }
-    let store = store()?;
-    let lookup = key.clone();
-    let (user, hash) =
-        blocking(move || Ok((store.user(&lookup)?, store.password_hash(&lookup)?))).await?;
-    let password_ok = tokio::task::spawn_blocking(move || match hash {
-        Some(h) => verify_password(&h, &password),
-        None => {
-            // Same work as for a real account: no timing difference.
-            let _ = verify_password(&DUMMY_HASH, &password);
-            false
-        }
-    })
-    .await
-    .unwrap_or(false);
-    let Some(user) = user.filter(|_| password_ok) else {
-        THROTTLE.fail(&keys, now);
-        return Err(ServerFnError::new("Wrong email or password."));
-    };
-    if user.end_state != EndState::Active {
-        return Err(ServerFnError::new(
-            "This account is inactive and cannot sign in.",
-        ));
-    }
-    THROTTLE.succeed(&keys);
+    let user = authenticate(&email, password, &client).await?;
     start_session(user.key(), now_ms()).await?;
     leptos_axum::redirect("/");
     Ok(())

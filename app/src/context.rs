@@ -55,6 +55,50 @@ pub async fn session() -> Result<Session, ServerFnError> {
         .map_err(|e| ServerFnError::new(format!("no session layer: {e}")))
 }
 
+/// Checks an email and password, throttled per account and per client
+/// address. Unknown accounts cost the same hashing work and get the same
+/// answer as a wrong password.
+pub async fn authenticate(
+    email: &str,
+    password: String,
+    client: &str,
+) -> Result<User, ServerFnError> {
+    use crate::security::{DUMMY_HASH, THROTTLE, verify_password};
+    let key = email.trim().to_lowercase();
+    let (account, address) = (format!("account:{key}"), format!("address:{client}"));
+    let keys = [account.as_str(), address.as_str()];
+    let now = std::time::Instant::now();
+    if let Err(wait) = THROTTLE.check(&keys, now) {
+        return Err(ServerFnError::new(format!(
+            "Too many failed sign-ins. Try again in {} seconds.",
+            wait.as_secs().max(1)
+        )));
+    }
+    let store = store()?;
+    let (user, hash) =
+        blocking(move || Ok((store.user(&key)?, store.password_hash(&key)?))).await?;
+    let password_ok = tokio::task::spawn_blocking(move || match hash {
+        Some(h) => verify_password(&h, &password),
+        None => {
+            let _ = verify_password(&DUMMY_HASH, &password);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false);
+    let Some(user) = user.filter(|_| password_ok) else {
+        THROTTLE.fail(&keys, now);
+        return Err(ServerFnError::new("Wrong email or password."));
+    };
+    if user.end_state != EndState::Active {
+        return Err(ServerFnError::new(
+            "This account is inactive and cannot sign in.",
+        ));
+    }
+    THROTTLE.succeed(&keys);
+    Ok(user)
+}
+
 /// Signs `user_key` in on this request's session, under a new session id
 /// (no session fixation).
 pub async fn start_session(user_key: &str, signed_in_ms: i64) -> Result<(), ServerFnError> {
