@@ -2,6 +2,7 @@
 
 use domain::user::{Role, Roles, User};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,7 @@ pub struct Me {
 
 impl Me {
     pub fn is_operator(&self) -> bool {
-        self.roles.contains(Role::Operator) || self.roles.contains(Role::Admin)
+        self.roles.can_operate()
     }
     pub fn is_admin(&self) -> bool {
         self.roles.contains(Role::Admin)
@@ -196,9 +197,7 @@ pub fn Guard(need: Need, children: ChildrenFn) -> impl IntoView {
                                 children.read_value()().into_any()
                             } else {
                                 #[cfg(feature = "ssr")]
-                                if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-                                    res.set_status(axum::http::StatusCode::FORBIDDEN);
-                                }
+                                crate::context::set_status(axum::http::StatusCode::FORBIDDEN);
                                 view! {
                                     <h1>"Not allowed"</h1>
                                     <p>"You are signed in as " {me.email} ", but this page needs a role you do not have."</p>
@@ -215,18 +214,19 @@ pub fn Guard(need: Need, children: ChildrenFn) -> impl IntoView {
     }
 }
 
-/// Goes to `path` once `value` holds a success. The server function also
+/// Loads `path` once `action` succeeds. The server function also
 /// redirects (for forms posted without JavaScript); this covers the
 /// hydrated app, where the answer arrives through fetch.
-pub fn navigate_on_success(
-    succeeded: impl Fn() -> bool + Send + Sync + 'static,
-    version: impl Fn() -> usize + Send + Sync + 'static,
-    path: &'static str,
-) {
+pub fn navigate_on_success<S>(action: ServerAction<S>, path: &'static str)
+where
+    S: ServerFn<Output = ()> + Clone + Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
     // Returns the last version acted on; the value may arrive after the
     // version bump, so both are tracked.
     Effect::new(move |handled: Option<usize>| {
-        let (v, ok) = (version(), succeeded());
+        let v = action.version().get();
+        let ok = action.value().with(|value| matches!(value, Some(Ok(()))));
         let handled = handled.unwrap_or(v);
         if ok && v != handled {
             // A full load: who is signed in changed, so start afresh.
@@ -238,26 +238,29 @@ pub fn navigate_on_success(
 }
 
 /// The message of a failed server function, without the framework's prefix.
-pub fn error_text<T>(value: Option<Result<T, ServerFnError>>) -> Option<String> {
-    match value {
-        Some(Err(e)) => Some(
-            e.to_string()
-                .trim_start_matches("error running server function: ")
-                .to_string(),
-        ),
+pub fn error_text(e: &ServerFnError) -> String {
+    e.to_string()
+        .trim_start_matches("error running server function: ")
+        .to_string()
+}
+
+/// The error message of an action's last answer, if it failed.
+fn action_error<S>(action: ServerAction<S>) -> Option<String>
+where
+    S: ServerFn<Error = ServerFnError> + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+{
+    action.value().with(|value| match value {
+        Some(Err(e)) => Some(error_text(e)),
         _ => None,
-    }
+    })
 }
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let action = auth().sign_in;
-    let error = move || error_text(action.value().get());
-    navigate_on_success(
-        move || matches!(action.value().get(), Some(Ok(()))),
-        move || action.version().get(),
-        "/",
-    );
+    let error = move || action_error(action);
+    navigate_on_success(action, "/");
     view! {
         <h1>"Sign in to Roster"</h1>
         <ActionForm action=action attr:class="card">
@@ -279,12 +282,8 @@ pub fn SetPasswordPage() -> impl IntoView {
     let token = move || params.read().get("token").unwrap_or_default();
     let email = Resource::new(token, link_email);
     let action = auth().set_password;
-    let error = move || error_text(action.value().get());
-    navigate_on_success(
-        move || matches!(action.value().get(), Some(Ok(()))),
-        move || action.version().get(),
-        "/",
-    );
+    let error = move || action_error(action);
+    navigate_on_success(action, "/");
     view! {
         <h1>"Set password"</h1>
         <Suspense fallback=|| view! { <p>"Checking the link…"</p> }>

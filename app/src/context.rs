@@ -2,7 +2,7 @@
 //! and the session-based authorisation every server function starts with.
 
 use domain::store::StoreError;
-use domain::user::{EndState, Role, User};
+use domain::user::{EndState, User};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -158,21 +158,16 @@ pub fn session_valid(
         && user.is_some_and(|u| u.end_state == EndState::Active)
 }
 
-fn set_status(code: u16) {
-    if let Some(res) = use_context::<leptos_axum::ResponseOptions>()
-        && let Ok(status) = axum::http::StatusCode::from_u16(code)
-    {
+/// Sets the HTTP status of the response being rendered or answered.
+pub fn set_status(status: axum::http::StatusCode) {
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
         res.set_status(status);
     }
 }
 
 /// May act as an operator (Admin implies Operator).
 pub fn is_operator(u: &User) -> bool {
-    u.roles.contains(Role::Operator) || u.roles.contains(Role::Admin)
-}
-
-pub fn is_admin(u: &User) -> bool {
-    u.roles.contains(Role::Admin)
+    u.roles.can_operate()
 }
 
 /// The signed-in user when `allowed` says yes: no session → 401, wrong
@@ -180,20 +175,15 @@ pub fn is_admin(u: &User) -> bool {
 pub async fn require(allowed: fn(&User) -> bool) -> Result<User, ServerFnError> {
     match current_user().await? {
         None => {
-            set_status(401);
+            set_status(axum::http::StatusCode::UNAUTHORIZED);
             Err(ServerFnError::new("Sign in first."))
         }
         Some(u) if !allowed(&u) => {
-            set_status(403);
+            set_status(axum::http::StatusCode::FORBIDDEN);
             Err(ServerFnError::new("You are not allowed to do this."))
         }
         Some(u) => Ok(u),
     }
-}
-
-/// Any signed-in user.
-pub fn anyone(_: &User) -> bool {
-    true
 }
 
 #[cfg(test)]

@@ -6,12 +6,7 @@ use leptos::prelude::*;
 #[component]
 pub fn Header() -> impl IntoView {
     let auth = auth();
-    let sign_out = auth.sign_out;
-    crate::auth::navigate_on_success(
-        move || matches!(sign_out.value().get(), Some(Ok(()))),
-        move || sign_out.version().get(),
-        "/signin",
-    );
+    crate::auth::navigate_on_success(auth.sign_out, "/signin");
     view! {
         <header class="site-header">
             <a class="brand" href="/">"Roster"</a>

@@ -14,14 +14,14 @@ pub async fn make_sign_in_link(email: String) -> Result<String, ServerFnError> {
     let email = domain::Email::parse(&email).map_err(|e| ServerFnError::new(e.to_string()))?;
     let store = store()?;
     let key = email.key().to_string();
-    let (token, days) = blocking(move || {
+    let token = blocking(move || {
         if store.user(&key)?.is_none() {
             return Err(domain::store::StoreError::NotFound(format!(
                 "There is no user {key}."
             )));
         }
         let days = store.options()?.link_days;
-        Ok((store.create_link(&key, now_ms() / 1000, days)?, days))
+        store.create_link(&key, now_ms() / 1000, days)
     })
     .await?;
     let host = leptos_axum::extract::<axum::http::HeaderMap>()
@@ -33,7 +33,6 @@ pub async fn make_sign_in_link(email: String) -> Result<String, ServerFnError> {
                 .map(str::to_string)
         })
         .unwrap_or_else(|| "127.0.0.1:3000".into());
-    let _ = days;
     Ok(format!("http://{host}/link/{token}"))
 }
 
@@ -70,7 +69,7 @@ fn SignInLinkForm() -> impl IntoView {
                     }
                         .into_any(),
                     Err(e) => {
-                        let text = crate::auth::error_text::<()>(Some(Err(e)));
+                        let text = crate::auth::error_text(&e);
                         view! { <p class="error" role="alert">{text}</p> }.into_any()
                     }
                 })

@@ -15,7 +15,7 @@ use crate::options::Options;
 use crate::user::{Profile, Source, User};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// A data row after validation, before comparison with the store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,12 +177,6 @@ pub trait ExistingUsers {
 impl ExistingUsers for HashMap<String, User> {
     fn get(&self, key: &str) -> Option<&User> {
         HashMap::get(self, key)
-    }
-}
-
-impl ExistingUsers for BTreeMap<String, User> {
-    fn get(&self, key: &str) -> Option<&User> {
-        BTreeMap::get(self, key)
     }
 }
 

@@ -88,6 +88,12 @@ impl Roles {
         self.0 == 0
     }
 
+    /// May act as an operator: Operator, or Admin (which implies every
+    /// Operator right, DESIGN §5).
+    pub fn can_operate(self) -> bool {
+        self.contains(Role::Operator) || self.contains(Role::Admin)
+    }
+
     /// The set as a bit mask (stable: one bit per [`Role`] in declaration
     /// order).
     pub fn bits(self) -> u8 {
@@ -291,6 +297,13 @@ mod tests {
                 .unwrap_err()
                 .contains("root")
         );
+    }
+
+    #[test]
+    fn admin_implies_operator_rights() {
+        assert!(Roles::of(&[Role::Admin]).can_operate());
+        assert!(Roles::of(&[Role::Operator]).can_operate());
+        assert!(!Roles::of(&[Role::SelfService, Role::Approval]).can_operate());
     }
 
     #[test]

@@ -289,7 +289,7 @@ pub fn admin(store: &RedbStore, cmd: &AdminCommand, addr: &std::net::SocketAddr)
         Err(e) => return fail(e),
     };
     if let Some(hash) = password {
-        if let Err(e) = store.set_password(user.key(), &hash, now() * 1000) {
+        if let Err(e) = store.set_password(user.key(), &hash, app::context::now_ms()) {
             return fail(e);
         }
         println!(

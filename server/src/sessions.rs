@@ -56,56 +56,86 @@ fn key(id: &Id) -> String {
     hex::encode(Sha256::digest(id.to_string().as_bytes()))
 }
 
+impl RedbSessionStore {
+    /// Runs redb work (reads, fsynced commits) off the async executor.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&RedbStore) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || work(&store))
+            .await
+            .map_err(be)?
+    }
+}
+
 #[async_trait::async_trait]
 impl SessionStore for RedbSessionStore {
     async fn create(&self, record: &mut Record) -> Result<()> {
-        let db = self.store.db();
-        let txn = db.begin_write().map_err(be)?;
-        {
-            let mut t = txn.open_table(SESSIONS).map_err(be)?;
-            // Ids are 128 random bits; a collision is astronomically
-            // unlikely, but never overwrite another session.
-            while t.get(key(&record.id).as_str()).map_err(be)?.is_some() {
-                record.id = Id::default();
-            }
-            let json = serde_json::to_vec(record).map_err(|e| Error::Encode(e.to_string()))?;
-            t.insert(key(&record.id).as_str(), json.as_slice())
-                .map_err(be)?;
-        }
-        txn.commit().map_err(be)
+        let mut candidate = record.clone();
+        let id = self
+            .blocking(move |store| {
+                let txn = store.db().begin_write().map_err(be)?;
+                {
+                    let mut t = txn.open_table(SESSIONS).map_err(be)?;
+                    // Ids are 128 random bits; a collision is astronomically
+                    // unlikely, but never overwrite another session.
+                    while t.get(key(&candidate.id).as_str()).map_err(be)?.is_some() {
+                        candidate.id = Id::default();
+                    }
+                    let json =
+                        serde_json::to_vec(&candidate).map_err(|e| Error::Encode(e.to_string()))?;
+                    t.insert(key(&candidate.id).as_str(), json.as_slice())
+                        .map_err(be)?;
+                }
+                txn.commit().map_err(be)?;
+                Ok(candidate.id)
+            })
+            .await?;
+        record.id = id;
+        Ok(())
     }
 
     async fn save(&self, record: &Record) -> Result<()> {
         let json = serde_json::to_vec(record).map_err(|e| Error::Encode(e.to_string()))?;
-        let db = self.store.db();
-        let txn = db.begin_write().map_err(be)?;
-        txn.open_table(SESSIONS)
-            .map_err(be)?
-            .insert(key(&record.id).as_str(), json.as_slice())
-            .map_err(be)?;
-        txn.commit().map_err(be)
+        let id = key(&record.id);
+        self.blocking(move |store| {
+            let txn = store.db().begin_write().map_err(be)?;
+            txn.open_table(SESSIONS)
+                .map_err(be)?
+                .insert(id.as_str(), json.as_slice())
+                .map_err(be)?;
+            txn.commit().map_err(be)
+        })
+        .await
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        let db = self.store.db();
-        let txn = db.begin_read().map_err(be)?;
-        let t = txn.open_table(SESSIONS).map_err(be)?;
-        let Some(g) = t.get(key(id).as_str()).map_err(be)? else {
-            return Ok(None);
-        };
-        let record: Record =
-            serde_json::from_slice(g.value()).map_err(|e| Error::Decode(e.to_string()))?;
-        Ok((record.expiry_date > OffsetDateTime::now_utc()).then_some(record))
+        let id = key(id);
+        self.blocking(move |store| {
+            let txn = store.db().begin_read().map_err(be)?;
+            let t = txn.open_table(SESSIONS).map_err(be)?;
+            let Some(g) = t.get(id.as_str()).map_err(be)? else {
+                return Ok(None);
+            };
+            let record: Record =
+                serde_json::from_slice(g.value()).map_err(|e| Error::Decode(e.to_string()))?;
+            Ok((record.expiry_date > OffsetDateTime::now_utc()).then_some(record))
+        })
+        .await
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        let db = self.store.db();
-        let txn = db.begin_write().map_err(be)?;
-        txn.open_table(SESSIONS)
-            .map_err(be)?
-            .remove(key(id).as_str())
-            .map_err(be)?;
-        txn.commit().map_err(be)
+        let id = key(id);
+        self.blocking(move |store| {
+            let txn = store.db().begin_write().map_err(be)?;
+            txn.open_table(SESSIONS)
+                .map_err(be)?
+                .remove(id.as_str())
+                .map_err(be)?;
+            txn.commit().map_err(be)
+        })
+        .await
     }
 }
 

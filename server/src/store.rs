@@ -71,11 +71,15 @@ pub struct SignInLink {
 }
 
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    let mut out = vec![FORMAT];
-    out.extend(
-        postcard::to_allocvec(value).map_err(|e| StoreError::Backend(format!("encode: {e}")))?,
-    );
-    Ok(out)
+    encode_into(Vec::new(), value)
+}
+
+/// [`encode`] into a buffer that is cleared first, so a loop can reuse one
+/// allocation.
+pub fn encode_into<T: Serialize>(mut buf: Vec<u8>, value: &T) -> Result<Vec<u8>, StoreError> {
+    buf.clear();
+    buf.push(FORMAT);
+    postcard::to_extend(value, buf).map_err(|e| StoreError::Backend(format!("encode: {e}")))
 }
 
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
@@ -210,6 +214,20 @@ impl RedbStore {
             .map(|u| (u.key().to_string(), u))
             .collect();
         Ok(plan_parsed(parsed, &existing, &options))
+    }
+
+    /// The first user (in key order) that `wanted` accepts, decoding users
+    /// one at a time and stopping there.
+    pub fn find_user(&self, wanted: impl Fn(&User) -> bool) -> Result<Option<User>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let t = txn.open_table(USERS).map_err(backend)?;
+        for entry in t.iter().map_err(backend)? {
+            let user: User = decode(entry.map_err(backend)?.1.value())?;
+            if wanted(&user) {
+                return Ok(Some(user));
+            }
+        }
+        Ok(None)
     }
 
     pub fn batch_record(&self, id: u64) -> Result<Option<BatchRecord>, StoreError> {
@@ -356,9 +374,7 @@ impl Store for RedbStore {
                     _ => continue,
                 };
                 user.updated_at = req.now;
-                buf.clear();
-                buf.push(FORMAT);
-                buf = postcard::to_extend(&*user, buf).map_err(backend)?;
+                buf = encode_into(buf, &**user)?;
                 users.insert(user.key(), buf.as_slice()).map_err(backend)?;
                 touched.push(Touched {
                     key: user.key().to_string(),

@@ -32,13 +32,12 @@ const IDLE_MINUTES: i64 = 30;
 /// link for one that has no password yet (unless ROSTER_ADMIN_PASSWORD sets
 /// it).
 fn bootstrap_admin(store: &RedbStore, addr: &SocketAddr) -> Result<(), String> {
-    let users = store.all_users().map_err(|e| e.to_string())?;
-    let admins: Vec<_> = users
-        .iter()
-        .filter(|u| u.roles.contains(Role::Admin))
-        .collect();
-    let admin = match admins.first() {
-        Some(a) => (*a).clone(),
+    // Stops at the first administrator instead of loading every user.
+    let admin = store
+        .find_user(|u| u.roles.contains(Role::Admin))
+        .map_err(|e| e.to_string())?;
+    let admin = match admin {
+        Some(a) => a,
         None => {
             let email =
                 std::env::var("ROSTER_ADMIN_EMAIL").unwrap_or_else(|_| "admin@localhost".into());
@@ -57,7 +56,7 @@ fn bootstrap_admin(store: &RedbStore, addr: &SocketAddr) -> Result<(), String> {
         let hash = app::security::hash_password(&password)
             .map_err(|e| format!("ROSTER_ADMIN_PASSWORD: {e}"))?;
         store
-            .set_password(admin.key(), &hash, now() * 1000)
+            .set_password(admin.key(), &hash, app::context::now_ms())
             .map_err(|e| e.to_string())?;
         println!(
             "Administrator {} can sign in with the password from ROSTER_ADMIN_PASSWORD.",
