@@ -198,6 +198,44 @@ fn unneutralise(cell: &str) -> &str {
     }
 }
 
+/// Finds the file line where each record starts. The csv reader's own
+/// position is where it began reading, which can be before the terminator
+/// of the previous record (CRLF) or before skipped blank lines; so the
+/// line is counted here, from the first byte of the record itself, in one
+/// pass over the text as records come in order. CR, LF and CRLF each end
+/// a line.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        LineCounter {
+            text,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    fn line_of(&mut self, position: &csv::Position) -> u64 {
+        let mut start = (position.byte() as usize).max(self.offset);
+        while matches!(self.text.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        let start = start.min(self.text.len());
+        let between = &self.text[self.offset..start];
+        self.line += between
+            .iter()
+            .enumerate()
+            .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && between.get(i + 1) != Some(&b'\n')))
+            .count() as u64;
+        self.offset = start;
+        self.line
+    }
+}
+
 /// Reads and validates a users CSV. File-level problems are errors; row
 /// problems are recorded in the rows. Never panics.
 pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileError> {
@@ -267,6 +305,7 @@ pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileErr
         .min(options.max_rows.saturating_add(1))
         .min(200_000);
     let mut rows: Vec<ParsedRow> = Vec::with_capacity(capacity as usize);
+    let mut lines = LineCounter::new(text.as_bytes());
     while reader.read_record(&mut record).map_err(malformed)? {
         if is_blank(&record) {
             continue;
@@ -276,7 +315,7 @@ pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileErr
                 limit: options.max_rows,
             });
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = record.position().map(|p| lines.line_of(p)).unwrap_or(0);
         let mut errors = Vec::new();
         let cell = |i: Option<usize>| {
             i.and_then(|i| record.get(i))
@@ -785,6 +824,34 @@ mod tests {
         assert_eq!(u.profile.mobile, "+49 170 1");
         assert_eq!(p.delimiter, ';');
         assert_eq!(p.encoding, TextEncoding::Utf8Bom);
+    }
+
+    #[test]
+    fn crlf_files_have_the_same_line_numbers_as_lf_files() {
+        for eol in ["\n", "\r\n", "\r"] {
+            let csv = [
+                "email,first_name,last_name,title",
+                "a@x.org,A,B,\"two",
+                "lines\"",
+                "",
+                "bad,C,D,",
+                "A@x.org,E,F,",
+            ]
+            .join(eol);
+            let p = plan_str(&csv, &HashMap::new());
+            let lines: Vec<u64> = p.rows.iter().map(|r| r.line).collect();
+            assert_eq!(lines, [2, 5, 6], "{eol:?}");
+            let messages: Vec<String> = p.errors().map(|e| e.to_string()).collect();
+            assert_eq!(
+                messages,
+                [
+                    "line 2, column title: Title contains a control character (such as a line break)",
+                    "line 5, column email: not a valid email address: it has no @",
+                    "line 6, column email: duplicate of line 2"
+                ],
+                "{eol:?}"
+            );
+        }
     }
 
     #[test]
