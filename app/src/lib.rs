@@ -4,8 +4,10 @@
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod context;
+pub mod create;
 pub mod header;
 pub mod home;
+pub mod import;
 #[cfg(feature = "ssr")]
 pub mod security;
 pub mod users;
@@ -60,6 +62,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
                     <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/users") view=users::UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/users/create") view=create::CreateUserPage ssr=SsrMode::Async/>
+                    <Route path=path!("/users/import") view=import::ImportPage ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=auth::SignInPage/>
                     <Route path=path!("/link/:token") view=auth::SetPasswordPage ssr=SsrMode::Async/>
                 </Routes>

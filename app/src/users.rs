@@ -24,6 +24,12 @@ pub async fn make_sign_in_link(email: String) -> Result<String, ServerFnError> {
         store.create_link(&key, now_ms() / 1000, days)
     })
     .await?;
+    Ok(format!("{}/link/{token}", base_url().await))
+}
+
+/// `http://host` of this request, for links the operator hands out.
+#[cfg(feature = "ssr")]
+pub async fn base_url() -> String {
     let host = leptos_axum::extract::<axum::http::HeaderMap>()
         .await
         .ok()
@@ -33,7 +39,7 @@ pub async fn make_sign_in_link(email: String) -> Result<String, ServerFnError> {
                 .map(str::to_string)
         })
         .unwrap_or_else(|| "127.0.0.1:3000".into());
-    Ok(format!("http://{host}/link/{token}"))
+    format!("http://{host}")
 }
 
 #[component]
@@ -41,6 +47,11 @@ pub fn UsersPage() -> impl IntoView {
     view! {
         <Guard need=Need::Operator>
             <h1>"Users"</h1>
+            <p class="actions">
+                <a class="button" href="/users/create">"Create user"</a>
+                " "
+                <a href="/users/history">"Import history"</a>
+            </p>
             <UserCount/>
             <SignInLinkForm/>
         </Guard>

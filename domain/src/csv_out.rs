@@ -120,6 +120,21 @@ pub fn results_csv(plan: &ImportPlan, committed: bool) -> String {
     write_rows(std::iter::once(header).chain(rows))
 }
 
+/// One-time sign-in links for a list of users: email, link, expiry.
+pub fn links_csv(links: &[(String, String, String)]) -> String {
+    let header = ["email", "sign_in_link", "expires"]
+        .map(Cow::Borrowed)
+        .to_vec();
+    let rows = links.iter().map(|(email, link, expires)| {
+        vec![
+            Cow::Borrowed(email.as_str()),
+            Cow::Borrowed(link.as_str()),
+            Cow::Borrowed(expires.as_str()),
+        ]
+    });
+    write_rows(std::iter::once(header).chain(rows))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +186,20 @@ mod tests {
         assert_eq!(lines[0], "line,email,action,changed_fields,message");
         assert_eq!(lines[1], "2,a@x.org,created,,");
         assert!(lines[2].starts_with("3,bad,skipped,,email: not a valid email address"));
+    }
+
+    #[test]
+    fn links_csv_is_formula_safe() {
+        let out = links_csv(&[(
+            "a@x.org".into(),
+            "http://h/link/t".into(),
+            "2026-12-04T00:00:00Z".into(),
+        )]);
+        assert_eq!(
+            out,
+            "email,sign_in_link,expires\r\na@x.org,http://h/link/t,2026-12-04T00:00:00Z\r\n"
+        );
+        let hostile = links_csv(&[("=cmd@x.org".into(), "l".into(), "e".into())]);
+        assert!(hostile.contains("'=cmd@x.org"), "{hostile}");
     }
 }

@@ -1,9 +1,8 @@
 import { test, expect, Page } from "@playwright/test";
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { adminEmail, hydrated, signIn, signedIn, signOut } from "./helpers";
+import { join } from "node:path";
+import { adminEmail, hydrated, signIn, signedIn, signOut, startRoster } from "./helpers";
 
 test("sign in, wrong password, sign out", async ({ page }) => {
   await page.goto("/");
@@ -112,26 +111,6 @@ test("server functions answer 401 without a session and refuse cross-site posts"
   const fetchMeta = await request.post("/api/sign_out", { headers: { ...form, "sec-fetch-site": "cross-site" } });
   expect(fetchMeta.status()).toBe(403);
 });
-
-function startRoster(data: string, addr: string, extraEnv: Record<string, string> = {}) {
-  const root = resolve(__dirname, "../..");
-  const env: NodeJS.ProcessEnv = { ...process.env, LEPTOS_SITE_ROOT: "target/site", RUST_LOG: "warn", ...extraEnv };
-  if (!("ROSTER_ADMIN_PASSWORD" in extraEnv)) delete env.ROSTER_ADMIN_PASSWORD;
-  const child = spawn("./target/debug/roster", ["--data", data, "--addr", addr, "serve"], { cwd: root, env });
-  let out = "";
-  const listening = new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`roster did not start: ${out}`)), 20_000);
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[1]);
-      }
-    });
-  });
-  return { child, listening, output: () => out };
-}
 
 test("sessions survive a server restart", async ({ page }) => {
   const data = mkdtempSync(join(tmpdir(), "roster-restart-"));

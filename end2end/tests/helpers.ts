@@ -1,4 +1,6 @@
 import { expect, Page } from "@playwright/test";
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
 
 export const adminEmail = "admin@localhost";
 export const adminPassword = "e2e admin password 42";
@@ -26,4 +28,25 @@ export async function signedIn(page: Page, email = adminEmail, password = adminP
   await signIn(page, email, password);
   await expect(page).toHaveURL(/\/$/);
   await hydrated(page);
+}
+
+/** Starts a roster server of a test's own (on `addr`, e.g. 127.0.0.1:0). */
+export function startRoster(data: string, addr: string, extraEnv: Record<string, string> = {}) {
+  const root = resolve(__dirname, "../..");
+  const env: NodeJS.ProcessEnv = { ...process.env, LEPTOS_SITE_ROOT: "target/site", RUST_LOG: "warn", ...extraEnv };
+  if (!("ROSTER_ADMIN_PASSWORD" in extraEnv)) delete env.ROSTER_ADMIN_PASSWORD;
+  const child = spawn("./target/debug/roster", ["--data", data, "--addr", addr, "serve"], { cwd: root, env });
+  let out = "";
+  const listening = new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`roster did not start: ${out}`)), 20_000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    });
+  });
+  return { child, listening, output: () => out };
 }

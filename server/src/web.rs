@@ -11,19 +11,19 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use domain::Email;
 use domain::store::{Credentials, Store};
 use domain::user::{Role, Source};
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{LeptosRoutes, generate_route_list_with_exclusions};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-/// Largest request body. Nothing takes more than a form yet; the import
-/// upload (a later issue) will raise it on its own route only, so that
-/// anonymous requests can never send large bodies.
+/// Largest request body, but for the import's own routes (see `serve`), so
+/// that other requests can never send large bodies.
 const BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// Idle timeout of a session.
 const IDLE_MINUTES: i64 = 30;
@@ -123,6 +123,22 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
+/// The downloadable template: the canonical header row, made from the same
+/// field list the import reads.
+async fn template_csv() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"roster-users.csv\"",
+            ),
+        ],
+        domain::csv_out::template(),
+    )
+        .into_response()
+}
+
 pub async fn serve(store: RedbStore, addr: SocketAddr) -> Result<(), String> {
     // Bind first, so that the printed sign-in link has the real port.
     let listener = tokio::net::TcpListener::bind(addr)
@@ -152,8 +168,30 @@ pub async fn serve(store: RedbStore, addr: SocketAddr) -> Result<(), String> {
         ));
     let app_store: AppStore = store.clone();
     let options = leptos_options(local);
-    let routes = generate_route_list(App);
-    let app = Router::new()
+    // The import's server functions take whole files: they get their own
+    // routes with a larger body limit (still authorised inside).
+    let large: Vec<String> = app::import::LARGE_BODY_ENDPOINTS
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    let routes = generate_route_list_with_exclusions(App, Some(large));
+    let mut app = Router::new();
+    for path in app::import::LARGE_BODY_ENDPOINTS {
+        let store = app_store.clone();
+        app = app.route(
+            path,
+            post(move |request: Request| {
+                let store = store.clone();
+                leptos_axum::handle_server_fns_with_context(
+                    move || provide_context(store.clone()),
+                    request,
+                )
+            })
+            .layer(DefaultBodyLimit::max(app::import::MAX_UPLOAD_BYTES + 4096)),
+        );
+    }
+    let app = app
+        .route("/template.csv", get(template_csv))
         .leptos_routes_with_context(
             &options,
             routes,

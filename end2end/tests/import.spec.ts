@@ -1,0 +1,213 @@
+import { test, expect, Page } from "@playwright/test";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { adminEmail, hydrated, startRoster } from "./helpers";
+
+// The import changes the user count that other specs check: it runs on a
+// server and data folder of its own.
+const password = "import admin secret 7";
+let url = "";
+let stop = () => {};
+
+test.beforeAll(async () => {
+  const roster = startRoster(mkdtempSync(join(tmpdir(), "roster-import-")), "127.0.0.1:0", {
+    ROSTER_ADMIN_PASSWORD: password,
+  });
+  stop = () => roster.child.kill();
+  url = await roster.listening;
+});
+test.afterAll(() => stop());
+
+async function signInAsAdmin(page: Page) {
+  await page.goto(url + "/signin");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(adminEmail);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(url + "/");
+}
+
+async function openImport(page: Page) {
+  await page.goto(url + "/users/import");
+  await hydrated(page);
+}
+
+async function upload(page: Page, name: string, content: string | Buffer) {
+  await page.getByLabel("CSV file").setInputFiles({
+    name,
+    mimeType: "text/csv",
+    buffer: typeof content === "string" ? Buffer.from(content) : content,
+  });
+}
+
+async function expectCounts(page: Page, create: number, update: number, unchanged: number, invalid: number) {
+  const counts = page.getByTestId("counts");
+  await expect(counts).toContainText(`Create ${create}`);
+  await expect(counts).toContainText(`Update ${update}`);
+  await expect(counts).toContainText(`Unchanged ${unchanged}`);
+  await expect(counts).toContainText(`Invalid ${invalid}`);
+}
+
+const table = (page: Page, caption: string) => page.getByRole("table", { name: new RegExp(`^${caption} \\(`) });
+
+async function download(page: Page, link: string): Promise<string> {
+  const [file] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: link }).click()]);
+  return readFileSync(await file.path()).toString();
+}
+
+test.describe.configure({ mode: "serial" });
+
+test("Create user › Import by CSV: preview, skip invalid rows, commit, results and sign-in links", async ({ page }) => {
+  await signInAsAdmin(page);
+  await page.goto(url + "/users/create");
+  await hydrated(page);
+  const template = await download(page, "Download CSV template");
+  expect(template).toBe(
+    "email,first_name,last_name,display_name,phone,mobile,employee_number,title,department,organization\r\n",
+  );
+  await expect(page.getByLabel("Import by CSV")).toBeChecked();
+  await page.getByRole("button", { name: "Next" }).click();
+  await expect(page).toHaveURL(url + "/users/import");
+  await hydrated(page);
+
+  // An Entra/Google-style header, semicolons, an unknown column, an invalid
+  // address and a repeated one.
+  await upload(
+    page,
+    "people.csv",
+    [
+      "E-mail;First Name [Required];Last name [surname];Job title [jobTitle];Shoe size",
+      "ada@example.org;Ada;Lovelace;Engineer;38",
+      "grace@example.org;Grace;Hopper;Admiral;39",
+      "bad-address;No;Body;;",
+      "ADA@example.org;Ada;Again;;",
+    ].join("\r\n"),
+  );
+  await expectCounts(page, 2, 0, 0, 2);
+  await expect(page.getByText('"Shoe size" is not a known field and is ignored')).toBeVisible();
+  await expect(table(page, "Users to create")).toContainText("ada@example.org");
+  await expect(table(page, "Users to create")).toContainText("Grace Hopper");
+  await expect(table(page, "Users to create")).toContainText("Title: Admiral");
+  await expect(table(page, "Users to update")).toContainText("None");
+  const invalid = table(page, "Invalid rows");
+  await expect(invalid).toContainText("not a valid email address");
+  await expect(invalid).toContainText("duplicate of line 2");
+
+  const next = page.getByRole("button", { name: "Next" });
+  await expect(next).toBeDisabled();
+  await page.getByLabel("Skip invalid rows").check();
+  await expect(next).toBeEnabled();
+  await next.click();
+
+  await expect(page.getByRole("status")).toContainText("2 created, 0 updated, 0 unchanged, 2 invalid rows skipped");
+  await expect(table(page, "Created users")).toContainText("ada@example.org");
+  await expect(table(page, "Created users")).toContainText("grace@example.org");
+  await expect(table(page, "Updated users")).toContainText("None");
+  await expect(table(page, "Skipped rows")).toContainText("bad-address");
+
+  const results = await download(page, "Download results");
+  expect(results).toContain("2,ada@example.org,created,,");
+  expect(results).toContain("4,bad-address,skipped,,");
+  const links = await download(page, "Download sign-in links");
+  const lines = links.trim().split("\r\n");
+  expect(lines[0]).toBe("email,sign_in_link,expires");
+  expect(lines).toHaveLength(3);
+  expect(lines[1]).toMatch(new RegExp(`^ada@example.org,${url}/link/[0-9a-f]+,\\d{4}-`));
+
+  // A downloaded link works: it opens the page that sets Ada's password.
+  const link = lines[1].split(",")[1];
+  const other = await page.context().browser()!.newPage();
+  await other.goto(link);
+  await expect(other.getByText("ada@example.org")).toBeVisible();
+  await other.close();
+
+  await page.getByRole("button", { name: "OK" }).click();
+  await expect(page).toHaveURL(url + "/users");
+  await expect(page.getByTestId("user-count")).toHaveText("3");
+});
+
+test("an update shows its changes field by field; a blank cell keeps the value; changed since preview", async ({
+  page,
+  browser,
+}) => {
+  await signInAsAdmin(page);
+  await openImport(page);
+  const change = "email,first_name,last_name,title\nada@example.org,Ada,Lovelace,Manager\ngrace@example.org,Grace,Hopper,\n";
+  await upload(page, "change.csv", change);
+  await expectCounts(page, 0, 1, 1, 0);
+  await expect(table(page, "Users to update")).toContainText("title: Engineer → Manager");
+  await expect(table(page, "Unchanged users")).toContainText("grace@example.org");
+  await expect(page.getByText("A blank cell keeps the stored value")).toBeVisible();
+
+  // Meanwhile another operator changes Ada.
+  const other = await browser.newPage();
+  await signInAsAdmin(other);
+  await openImport(other);
+  await upload(other, "other.csv", "email,first_name,last_name,title\nada@example.org,Ada,Lovelace,Director\n");
+  await expectCounts(other, 0, 1, 0, 0);
+  await other.getByRole("button", { name: "Next" }).click();
+  await expect(other.getByRole("status")).toContainText("0 created, 1 updated");
+  await other.close();
+
+  await page.getByRole("button", { name: "Next" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "Changed since preview" })).toBeVisible();
+  await expect(table(page, "Users to update")).toContainText("title: Director → Manager");
+  await page.getByRole("button", { name: "Next" }).click();
+  await expect(table(page, "Updated users")).toContainText("title: Director → Manager");
+
+  // The same bytes again: a warning, and nothing left to do.
+  await openImport(page);
+  await upload(page, "change.csv", change);
+  await expect(page.getByText("This file was imported before")).toBeVisible();
+  await expectCounts(page, 0, 0, 2, 0);
+  await expect(page.getByText("Nothing to import")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Next" })).toBeDisabled();
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await expect(page.getByLabel("CSV file")).toBeVisible();
+});
+
+test("a file that is not a users CSV gets a clear error and can be replaced", async ({ page }) => {
+  await signInAsAdmin(page);
+  await openImport(page);
+  await upload(page, "wrong.csv", "name,phone\nAda,123\n");
+  await expect(page.getByRole("alert")).toContainText('The required column "email" is missing. Headers found: "name", "phone"');
+  await upload(page, "empty.csv", "\n\n");
+  await expect(page.getByRole("alert")).toContainText("The file is empty");
+  // Windows-1252 (Excel's "CSV" on Windows) is read as such.
+  await upload(page, "latin.csv", Buffer.from("email,first_name,last_name\nzoe@example.org,Zo\xeb,M\xfcller\n", "latin1"));
+  await expectCounts(page, 1, 0, 0, 0);
+  await expect(table(page, "Users to create")).toContainText("Zoë Müller");
+});
+
+test("a file over 2 MB imports (its own body limit)", async ({ page }) => {
+  test.setTimeout(180_000);
+  await signInAsAdmin(page);
+  await openImport(page);
+  const rows = ["email,first_name,last_name,title,department,organization"];
+  for (let i = 0; i < 40_000; i++) rows.push(`bulk${i}@example.org,First${i},Last${i},Engineer,Department ${i % 40},Example Ltd`);
+  const csv = rows.join("\n");
+  expect(csv.length).toBeGreaterThan(2 * 1024 * 1024);
+  await upload(page, "bulk.csv", csv);
+  await expectCounts(page, 40_000, 0, 0, 0);
+  await expect(page.getByText("Showing 100 of 40000")).toBeVisible();
+  await page.getByRole("button", { name: "Next" }).click();
+  await expect(page.getByRole("status")).toContainText("40000 created", { timeout: 120_000 });
+});
+
+test("the import's server functions refuse callers without a session", async ({ request }) => {
+  // Well-formed postcard bodies (empty arguments): the refusal comes from
+  // the authorisation inside each function, not from decoding.
+  const bodies: Record<string, number[]> = { import_commit: [0, 0, 0, 0], import_lookup: [0, 0], sign_in_links_csv: [0] };
+  for (const [fn, body] of Object.entries(bodies)) {
+    const r = await request.post(`${url}/api/${fn}`, {
+      headers: { "content-type": "application/x-postcard" },
+      data: Buffer.from(body),
+    });
+    expect(r.status(), fn).toBe(401);
+  }
+  const options = await request.post(`${url}/api/import_options`, {
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+  });
+  expect(options.status()).toBe(401);
+});
