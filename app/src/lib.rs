@@ -6,6 +6,7 @@ pub mod auth;
 pub mod context;
 pub mod create;
 pub mod header;
+pub mod history;
 pub mod home;
 pub mod import;
 #[cfg(feature = "ssr")]
@@ -64,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users") view=users::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/create") view=create::CreateUserPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/import") view=import::ImportPage ssr=SsrMode::Async/>
+                    <Route path=path!("/users/history") view=history::HistoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=auth::SignInPage/>
                     <Route path=path!("/link/:token") view=auth::SetPasswordPage ssr=SsrMode::Async/>
                 </Routes>

@@ -167,6 +167,42 @@ test("an update shows its changes field by field; a blank cell keeps the value; 
   await expect(page.getByLabel("CSV file")).toBeVisible();
 });
 
+test("import history lists every batch; undo restores, or refuses when users changed since", async ({ page }) => {
+  await signInAsAdmin(page);
+  await page.goto(url + "/users");
+  await page.getByRole("link", { name: "Import history" }).click();
+  await expect(page).toHaveURL(url + "/users/history");
+  await hydrated(page);
+  const history = page.getByRole("table", { name: "Imports" });
+  await expect(history.getByRole("row")).toHaveCount(4); // header + 3 batches
+  await expect(page.getByTestId("batch-1")).toContainText("people.csv");
+  await expect(page.getByTestId("batch-2")).toContainText("other.csv");
+  await expect(page.getByTestId("batch-3")).toContainText("change.csv");
+
+  // Batch 2 set Ada's title to Director; batch 3 changed it since.
+  page.once("dialog", (d) => d.accept());
+  await page.getByTestId("batch-2").getByRole("button", { name: "Undo" }).click();
+  await expect(page.getByRole("alert")).toContainText("Not undone: these users changed after the import");
+  await expect(page.getByRole("alert")).toContainText("ada@example.org");
+
+  // A dismissed confirmation does nothing.
+  page.once("dialog", (d) => d.dismiss());
+  await page.getByTestId("batch-3").getByRole("button", { name: "Undo" }).click();
+  await expect(page.getByTestId("batch-3").getByRole("button", { name: "Undo" })).toBeVisible();
+  await expect(history.getByRole("row")).toHaveCount(4);
+
+  page.once("dialog", (d) => d.accept());
+  await page.getByTestId("batch-3").getByRole("button", { name: "Undo" }).click();
+  await expect(page.getByRole("status")).toContainText("Undone (batch 4)");
+  await expect(page.getByTestId("batch-3")).toContainText("Undone by batch 4");
+  await expect(page.getByTestId("batch-4")).toContainText("Undo of batch 3");
+
+  // Ada's title is Director again.
+  await openImport(page);
+  await upload(page, "check.csv", "email,first_name,last_name,title\nada@example.org,Ada,Lovelace,Director\n");
+  await expectCounts(page, 0, 0, 1, 0);
+});
+
 test("a file that is not a users CSV gets a clear error and can be replaced", async ({ page }) => {
   await signInAsAdmin(page);
   await openImport(page);
@@ -206,8 +242,9 @@ test("the import's server functions refuse callers without a session", async ({ 
     });
     expect(r.status(), fn).toBe(401);
   }
-  const options = await request.post(`${url}/api/import_options`, {
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-  });
-  expect(options.status()).toBe(401);
+  const form = { "content-type": "application/x-www-form-urlencoded" };
+  for (const [fn, data] of [["import_options", ""], ["import_history", ""], ["undo_import", "id=1"]]) {
+    const r = await request.post(`${url}/api/${fn}`, { headers: form, data });
+    expect(r.status(), fn).toBe(401);
+  }
 });

@@ -1,0 +1,159 @@
+//! Users › Import history: every committed import (and undo), newest first,
+//! with "Undo" for a batch whose users nobody changed since.
+
+use crate::auth::{Guard, Need};
+use domain::store::{BatchSummary, UndoOutcome};
+use leptos::prelude::*;
+
+/// Every batch, newest first (operators only).
+#[server(endpoint = "import_history")]
+pub async fn import_history() -> Result<Vec<BatchSummary>, ServerFnError> {
+    use crate::context::*;
+    require(is_operator).await?;
+    let store = store()?;
+    blocking(move || store.batches()).await
+}
+
+/// Undoes a batch in one transaction (operators only): created users are
+/// removed, updated ones get their before-image back. Refused, writing
+/// nothing, when any of its users changed since.
+#[server(endpoint = "undo_import")]
+pub async fn undo_import(id: u64) -> Result<UndoOutcome, ServerFnError> {
+    use crate::context::*;
+    let operator = require(is_operator).await?;
+    let store = store()?;
+    let now = now_ms() / 1000;
+    blocking(move || store.undo_batch(id, operator.email.as_str(), now)).await
+}
+
+#[component]
+pub fn HistoryPage() -> impl IntoView {
+    view! {
+        <Guard need=Need::Operator>
+            <History/>
+        </Guard>
+    }
+}
+
+#[component]
+fn History() -> impl IntoView {
+    let undo = ServerAction::<UndoImport>::new();
+    let batches = Resource::new(move || undo.version().get(), |_| import_history());
+    let message = move || {
+        undo.value().get().map(|answer| match answer {
+            Ok(UndoOutcome::Undone { batch }) => view! {
+                <p role="status" class="ok">
+                    {format!(
+                        "Undone (batch {}): {} created users removed, {} updated users restored.",
+                        batch.id,
+                        batch.counts.create,
+                        batch.counts.update,
+                    )}
+                </p>
+            }
+            .into_any(),
+            Ok(UndoOutcome::Refused { changed }) => view! {
+                <p role="alert" class="error">
+                    {format!(
+                        "Not undone: these users changed after the import, and undoing it would \
+                         lose those changes: {}. Nothing was written.",
+                        changed.join(", ")
+                    )}
+                </p>
+            }
+            .into_any(),
+            Err(e) => {
+                view! { <p role="alert" class="error">{crate::auth::error_text(&e)}</p> }.into_any()
+            }
+        })
+    };
+    view! {
+        <h1>"Import history"</h1>
+        {message}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                batches
+                    .get()
+                    .map(|r| match r {
+                        Err(e) => view! { <p class="error">{crate::auth::error_text(&e)}</p> }.into_any(),
+                        Ok(list) => view! { <BatchTable list undo/> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn BatchTable(list: Vec<BatchSummary>, undo: ServerAction<UndoImport>) -> impl IntoView {
+    let empty = list.is_empty();
+    view! {
+        <table>
+            <caption>"Imports"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Batch"</th>
+                    <th scope="col">"When (UTC)"</th>
+                    <th scope="col">"Operator"</th>
+                    <th scope="col">"File"</th>
+                    <th scope="col">"Created"</th>
+                    <th scope="col">"Updated"</th>
+                    <th scope="col">"Unchanged"</th>
+                    <th scope="col">"Skipped"</th>
+                    <th scope="col">"State"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {empty.then(|| view! { <tr><td colspan="9" class="empty">"No imports yet."</td></tr> })}
+                {list
+                    .into_iter()
+                    .map(|b| {
+                        let id = b.id;
+                        let state = match (b.undo_of, b.undone_by) {
+                            (Some(of), _) => Some(format!("Undo of batch {of}")),
+                            (_, Some(by)) => Some(format!("Undone by batch {by}")),
+                            _ => None,
+                        };
+                        view! {
+                            <tr data-testid=format!("batch-{id}")>
+                                <td>{id}</td>
+                                <td>{domain::time::rfc3339(b.at)}</td>
+                                <td>{b.operator}</td>
+                                <td>{b.file_name}</td>
+                                <td>{b.counts.create}</td>
+                                <td>{b.counts.update}</td>
+                                <td>{b.counts.unchanged}</td>
+                                <td>{b.counts.invalid}</td>
+                                <td>
+                                    {match state {
+                                        Some(s) => s.into_any(),
+                                        None => view! {
+                                            <button
+                                                type="button"
+                                                class="secondary"
+                                                disabled=move || undo.pending().get()
+                                                on:click=move |_| {
+                                                    let sure = window()
+                                                        .confirm_with_message(&format!(
+                                                            "Undo batch {id}? Its created users are removed and \
+                                                             its updated users get their earlier values back."
+                                                        ))
+                                                        .unwrap_or(false);
+                                                    if sure {
+                                                        undo.dispatch(UndoImport { id });
+                                                    }
+                                                }
+                                            >
+                                                "Undo"
+                                            </button>
+                                        }
+                                        .into_any(),
+                                    }}
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
