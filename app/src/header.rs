@@ -21,6 +21,7 @@ pub fn Header() -> impl IntoView {
                                 <nav>
                                     <Show when=move || operator>
                                         <a href="/users">"Users"</a>
+                                        <crate::search::QuickSearch/>
                                     </Show>
                                 </nav>
                                 <span class="who" data-testid="signed-in-as">{me.email}</span>

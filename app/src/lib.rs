@@ -9,6 +9,8 @@ pub mod header;
 pub mod history;
 pub mod home;
 pub mod import;
+pub mod manual;
+pub mod search;
 #[cfg(feature = "ssr")]
 pub mod security;
 pub mod users;
@@ -65,6 +67,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users") view=users::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/create") view=create::CreateUserPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/import") view=import::ImportPage ssr=SsrMode::Async/>
+                    <Route path=path!("/users/new") view=manual::ManualPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/history") view=history::HistoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=auth::SignInPage/>
                     <Route path=path!("/link/:token") view=auth::SetPasswordPage ssr=SsrMode::Async/>

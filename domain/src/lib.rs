@@ -11,6 +11,7 @@ pub mod email;
 pub mod error;
 pub mod field;
 pub mod header;
+pub mod manual;
 pub mod options;
 pub mod password;
 pub mod plan;

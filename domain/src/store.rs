@@ -104,6 +104,11 @@ pub trait Store: Send + Sync {
     fn set_option(&self, key: &str, value: &str) -> Result<Options, StoreError>;
     /// Plans and writes an import in one transaction (DESIGN §3).
     fn apply_import(&self, request: ImportRequest<'_>) -> Result<ImportOutcome, StoreError>;
+    /// Creates one user (manual input) in one transaction, recorded as a
+    /// batch so that history shows it and it can be undone. Refused when a
+    /// user with the same key exists. Sets the timestamps to `now`.
+    fn create_user(&self, user: User, operator: &str, now: i64)
+    -> Result<BatchSummary, StoreError>;
     /// Newest first.
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError>;
     /// Earlier imports of a file with this SHA-256.

@@ -248,3 +248,39 @@ test("the import's server functions refuse callers without a session", async ({ 
     expect(r.status(), fn).toBe(401);
   }
 });
+
+test("Create user › Manual input: field errors, then the user is created once", async ({ page }) => {
+  await signInAsAdmin(page);
+  await page.goto(url + "/users/create");
+  await hydrated(page);
+  await page.getByLabel("Manual input").check();
+  await page.getByRole("button", { name: "Next" }).click();
+  await expect(page).toHaveURL(url + "/users/new");
+  await hydrated(page);
+  await page.getByLabel("Email").fill("max@example.org");
+  await page.getByLabel("First name").fill("Max");
+  await page.getByLabel("Last name").fill("Muster");
+  await page.getByLabel("Phone").fill("call me");
+  await page.getByRole("button", { name: "Next" }).click();
+  await expect(page.getByRole("alert")).toHaveText("Nothing was created: correct the fields marked below.");
+  await expect(page.locator("#user-phone-error")).toContainText("Phone");
+  await page.getByLabel("Phone").fill("+41 44 000 00 00");
+  await page.getByRole("button", { name: "Next" }).click();
+  await expect(page.getByRole("status")).toContainText("Created max@example.org (batch");
+  await page.getByRole("button", { name: "Next" }).click();
+  await expect(page.getByRole("alert")).toContainText("A user with the email max@example.org exists already.");
+});
+
+test("Quick search › User finds users by name or email and offers Create user", async ({ page }) => {
+  await signInAsAdmin(page);
+  await hydrated(page);
+  await expect(page.getByLabel("Search users")).toHaveCount(0);
+  await page.getByLabel("Quick search").selectOption("User");
+  await expect(page.getByRole("link", { name: "Create user" })).toHaveAttribute("href", "/users/create");
+  await page.getByLabel("Search users").fill("lovel");
+  const found = page.getByRole("list", { name: "Users found" });
+  await expect(found).toContainText("ada@example.org");
+  await expect(found.getByRole("listitem")).toHaveCount(1);
+  await page.getByLabel("Search users").fill("no such person");
+  await expect(page.getByText("No user matches.")).toBeVisible();
+});

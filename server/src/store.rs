@@ -413,6 +413,65 @@ impl Store for RedbStore {
         })
     }
 
+    fn create_user(
+        &self,
+        mut user: User,
+        operator: &str,
+        now: i64,
+    ) -> Result<BatchSummary, StoreError> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        {
+            let mut users = txn.open_table(USERS).map_err(backend)?;
+            if users.get(user.key()).map_err(backend)?.is_some() {
+                drop(users);
+                txn.abort().map_err(backend)?;
+                return Err(StoreError::Invalid(format!(
+                    "A user with the email {} exists already.",
+                    user.email
+                )));
+            }
+            user.created_at = now;
+            user.updated_at = now;
+            user.version = 1;
+            users
+                .insert(user.key(), encode(&user)?.as_slice())
+                .map_err(backend)?;
+        }
+        let summary = {
+            let mut meta = txn.open_table(META).map_err(backend)?;
+            BatchSummary {
+                id: next_batch_id(&mut meta)?,
+                operator: operator.to_string(),
+                at: now,
+                file_name: "Manual input".into(),
+                // No file: nothing a later upload could match.
+                sha256: String::new(),
+                counts: Counts {
+                    create: 1,
+                    ..Counts::default()
+                },
+                undo_of: None,
+                undone_by: None,
+            }
+        };
+        {
+            let mut batches = txn.open_table(BATCHES).map_err(backend)?;
+            let record = BatchRecord {
+                summary: summary.clone(),
+                touched: vec![Touched {
+                    key: user.key().to_string(),
+                    before: None,
+                    after_version: Some(1),
+                }],
+            };
+            batches
+                .insert(summary.id, encode(&record)?.as_slice())
+                .map_err(backend)?;
+        }
+        txn.commit().map_err(backend)?;
+        Ok(summary)
+    }
+
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
         let t = txn.open_table(BATCHES).map_err(backend)?;

@@ -253,3 +253,42 @@ fn options_persist_across_reopen() {
     let store = RedbStore::open(dir.path()).unwrap();
     assert_eq!(store.options().unwrap().max_rows, 5);
 }
+
+#[test]
+fn a_manual_user_is_created_once_and_can_be_undone() {
+    let (_dir, store) = open();
+    let options = store.options().unwrap();
+    let user = domain::manual::manual_user(
+        &[
+            (domain::Field::Email, "Max@Example.org"),
+            (domain::Field::FirstName, "Max"),
+            (domain::Field::LastName, "Muster"),
+        ],
+        &options,
+    )
+    .unwrap();
+    let batch = store
+        .create_user(user.clone(), "op@example.org", 1_700_000_000)
+        .unwrap();
+    assert_eq!(batch.counts.create, 1);
+    assert_eq!(batch.file_name, "Manual input");
+    let stored = store.user("max@example.org").unwrap().unwrap();
+    assert_eq!(stored.source, domain::Source::Manual);
+    assert_eq!(stored.created_at, 1_700_000_000);
+    assert_eq!(stored.version, 1);
+
+    // The same address again (any case) is refused and writes nothing.
+    let mut again = user.clone();
+    again.profile.first_name = "Other".into();
+    let err = store.create_user(again, "op@example.org", 1).unwrap_err();
+    assert!(err.to_string().contains("exists already"), "{err}");
+    assert_eq!(store.user("max@example.org").unwrap().unwrap(), stored);
+    assert_eq!(store.batches().unwrap().len(), 1);
+
+    // It is in history and undoes like an import.
+    match store.undo_batch(batch.id, "op@example.org", 2).unwrap() {
+        domain::store::UndoOutcome::Undone { .. } => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(store.user("max@example.org").unwrap().is_none());
+}
