@@ -453,14 +453,7 @@ fn PreviewView(
         <PagedTable
             caption="Users to update"
             head=vec!["Line", "Email", "Changes"]
-            rows=rows_of(&preview, |r| match &r.action {
-                Action::Update { after, changes, .. } => Some(vec![
-                    r.line.to_string(),
-                    after.email.to_string(),
-                    changes_text(changes),
-                ]),
-                _ => None,
-            })
+            rows=update_rows(&preview)
         />
         <PagedTable
             caption="Unchanged users"
@@ -473,13 +466,7 @@ fn PreviewView(
         <PagedTable
             caption="Invalid rows"
             head=vec!["Line", "Column", "Value", "Message"]
-            rows=Arc::new(
-                preview
-                    .plan
-                    .errors()
-                    .map(|e| vec![e.line.to_string(), e.column.clone(), e.value.clone(), e.message.clone()])
-                    .collect(),
-            )
+            rows=error_rows(&preview)
         />
     }
 }
@@ -535,14 +522,7 @@ fn ResultView(preview: Arc<Preview>, batch: BatchSummary) -> impl IntoView {
         <PagedTable
             caption="Updated users"
             head=vec!["Line", "Email", "Changes"]
-            rows=rows_of(&preview, |r| match &r.action {
-                Action::Update { after, changes, .. } => Some(vec![
-                    r.line.to_string(),
-                    after.email.to_string(),
-                    changes_text(changes),
-                ]),
-                _ => None,
-            })
+            rows=update_rows(&preview)
         />
         {(skipped > 0)
             .then(|| {
@@ -550,13 +530,7 @@ fn ResultView(preview: Arc<Preview>, batch: BatchSummary) -> impl IntoView {
                     <PagedTable
                         caption="Skipped rows"
                         head=vec!["Line", "Column", "Value", "Message"]
-                        rows=Arc::new(
-                            preview
-                                .plan
-                                .errors()
-                                .map(|e| vec![e.line.to_string(), e.column.clone(), e.value.clone(), e.message.clone()])
-                                .collect(),
-                        )
+                        rows=error_rows(&preview)
                     />
                 }
             })}
@@ -577,6 +551,34 @@ fn rows_of(
     cells: impl Fn(&PlannedRow) -> Option<Vec<String>>,
 ) -> Arc<Vec<Vec<String>>> {
     Arc::new(preview.plan.rows.iter().filter_map(cells).collect())
+}
+
+fn update_rows(preview: &Preview) -> Arc<Vec<Vec<String>>> {
+    rows_of(preview, |r| match &r.action {
+        Action::Update { after, changes, .. } => Some(vec![
+            r.line.to_string(),
+            after.email.to_string(),
+            changes_text(changes),
+        ]),
+        _ => None,
+    })
+}
+
+fn error_rows(preview: &Preview) -> Arc<Vec<Vec<String>>> {
+    Arc::new(
+        preview
+            .plan
+            .errors()
+            .map(|e| {
+                vec![
+                    e.line.to_string(),
+                    e.column.clone(),
+                    e.value.clone(),
+                    e.message.clone(),
+                ]
+            })
+            .collect(),
+    )
 }
 
 fn details(u: &User) -> String {

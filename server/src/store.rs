@@ -262,6 +262,25 @@ fn next_batch_id(meta: &mut redb::Table<&str, u64>) -> Result<u64, StoreError> {
     Ok(id)
 }
 
+/// Gives `summary` the next batch id and stores it with its touched users,
+/// inside the caller's transaction.
+fn record_batch(
+    txn: &redb::WriteTransaction,
+    mut summary: BatchSummary,
+    touched: Vec<Touched>,
+) -> Result<BatchSummary, StoreError> {
+    summary.id = next_batch_id(&mut txn.open_table(META).map_err(backend)?)?;
+    let record = BatchRecord {
+        summary: summary.clone(),
+        touched,
+    };
+    txn.open_table(BATCHES)
+        .map_err(backend)?
+        .insert(summary.id, encode(&record)?.as_slice())
+        .map_err(backend)?;
+    Ok(summary)
+}
+
 impl Store for RedbStore {
     fn user_count(&self) -> Result<u64, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
@@ -383,10 +402,10 @@ impl Store for RedbStore {
                 });
             }
         }
-        let summary = {
-            let mut meta = txn.open_table(META).map_err(backend)?;
+        let summary = record_batch(
+            &txn,
             BatchSummary {
-                id: next_batch_id(&mut meta)?,
+                id: 0,
                 operator: req.operator.to_string(),
                 at: req.now,
                 file_name: req.file_name.to_string(),
@@ -394,18 +413,9 @@ impl Store for RedbStore {
                 counts: plan.counts,
                 undo_of: None,
                 undone_by: None,
-            }
-        };
-        {
-            let mut batches = txn.open_table(BATCHES).map_err(backend)?;
-            let record = BatchRecord {
-                summary: summary.clone(),
-                touched,
-            };
-            batches
-                .insert(summary.id, encode(&record)?.as_slice())
-                .map_err(backend)?;
-        }
+            },
+            touched,
+        )?;
         txn.commit().map_err(backend)?;
         Ok(ImportOutcome::Committed {
             batch: summary,
@@ -437,10 +447,10 @@ impl Store for RedbStore {
                 .insert(user.key(), encode(&user)?.as_slice())
                 .map_err(backend)?;
         }
-        let summary = {
-            let mut meta = txn.open_table(META).map_err(backend)?;
+        let summary = record_batch(
+            &txn,
             BatchSummary {
-                id: next_batch_id(&mut meta)?,
+                id: 0,
                 operator: operator.to_string(),
                 at: now,
                 file_name: "Manual input".into(),
@@ -452,22 +462,13 @@ impl Store for RedbStore {
                 },
                 undo_of: None,
                 undone_by: None,
-            }
-        };
-        {
-            let mut batches = txn.open_table(BATCHES).map_err(backend)?;
-            let record = BatchRecord {
-                summary: summary.clone(),
-                touched: vec![Touched {
-                    key: user.key().to_string(),
-                    before: None,
-                    after_version: Some(1),
-                }],
-            };
-            batches
-                .insert(summary.id, encode(&record)?.as_slice())
-                .map_err(backend)?;
-        }
+            },
+            vec![Touched {
+                key: user.key().to_string(),
+                before: None,
+                after_version: Some(1),
+            }],
+        )?;
         txn.commit().map_err(backend)?;
         Ok(summary)
     }
@@ -570,10 +571,10 @@ impl Store for RedbStore {
                 });
             }
         }
-        let summary = {
-            let mut meta = txn.open_table(META).map_err(backend)?;
+        let summary = record_batch(
+            &txn,
             BatchSummary {
-                id: next_batch_id(&mut meta)?,
+                id: 0,
                 operator: operator.to_string(),
                 at: now,
                 file_name: record.summary.file_name.clone(),
@@ -581,22 +582,14 @@ impl Store for RedbStore {
                 counts,
                 undo_of: Some(id),
                 undone_by: None,
-            }
-        };
+            },
+            undo_touched,
+        )?;
         record.summary.undone_by = Some(summary.id);
-        {
-            let mut batches = txn.open_table(BATCHES).map_err(backend)?;
-            batches
-                .insert(id, encode(&record)?.as_slice())
-                .map_err(backend)?;
-            let undo = BatchRecord {
-                summary: summary.clone(),
-                touched: undo_touched,
-            };
-            batches
-                .insert(summary.id, encode(&undo)?.as_slice())
-                .map_err(backend)?;
-        }
+        txn.open_table(BATCHES)
+            .map_err(backend)?
+            .insert(id, encode(&record)?.as_slice())
+            .map_err(backend)?;
         txn.commit().map_err(backend)?;
         Ok(UndoOutcome::Undone { batch: summary })
     }
