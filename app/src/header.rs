@@ -17,11 +17,15 @@ pub fn Header() -> impl IntoView {
                         .and_then(|r| r.ok().flatten())
                         .map(|me| {
                             let operator = me.is_operator();
+                            let admin = me.is_admin();
                             view! {
                                 <nav>
                                     <Show when=move || operator>
                                         <a href="/users">"Users"</a>
                                         <crate::search::QuickSearch/>
+                                    </Show>
+                                    <Show when=move || admin>
+                                        <a href="/admin/options">"Options"</a>
                                     </Show>
                                 </nav>
                                 <span class="who" data-testid="signed-in-as">{me.email}</span>

@@ -10,6 +10,7 @@ pub mod history;
 pub mod home;
 pub mod import;
 pub mod manual;
+pub mod options;
 pub mod search;
 #[cfg(feature = "ssr")]
 pub mod security;
@@ -69,6 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/import") view=import::ImportPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/new") view=manual::ManualPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/history") view=history::HistoryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/options") view=options::OptionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=auth::SignInPage/>
                     <Route path=path!("/link/:token") view=auth::SetPasswordPage ssr=SsrMode::Async/>
                 </Routes>

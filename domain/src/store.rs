@@ -101,7 +101,12 @@ pub trait Store: Send + Sync {
     fn all_users(&self) -> Result<Vec<User>, StoreError>;
     fn options(&self) -> Result<Options, StoreError>;
     /// Validates and stores one option; returns the options after the change.
-    fn set_option(&self, key: &str, value: &str) -> Result<Options, StoreError>;
+    fn set_option(&self, key: &str, value: &str) -> Result<Options, StoreError> {
+        self.set_options(&[(key, value)])
+    }
+    /// Validates and stores several options in one transaction: all of them
+    /// or, when any is invalid, none. Returns the options after the change.
+    fn set_options(&self, pairs: &[(&str, &str)]) -> Result<Options, StoreError>;
     /// Plans and writes an import in one transaction (DESIGN §3).
     fn apply_import(&self, request: ImportRequest<'_>) -> Result<ImportOutcome, StoreError>;
     /// Creates one user (manual input) in one transaction, recorded as a

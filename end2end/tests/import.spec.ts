@@ -249,7 +249,7 @@ test.describe("users import @release", () => {
       expect(r.status(), fn).toBe(401);
     }
     const form = { "content-type": "application/x-www-form-urlencoded" };
-    for (const [fn, data] of [["import_options", ""], ["import_history", ""], ["undo_import", "id=1"]]) {
+    for (const [fn, data] of [["import_options", ""], ["import_history", ""], ["undo_import", "id=1"], ["search_users", "query=ada"], ["save_options", "end_state=inactive&roles=&max_rows=1&link_days=1&editable="]]) {
       const r = await request.post(`${url}/api/${fn}`, { headers: form, data });
       expect(r.status(), fn).toBe(401);
     }
@@ -289,5 +289,44 @@ test.describe("users import @release", () => {
     await expect(found.getByRole("listitem")).toHaveCount(1);
     await page.getByLabel("Search users").fill("no such person");
     await expect(page.getByText("No user matches.")).toBeVisible();
+  });
+
+  test("Admin › Options: saved all at once, refused as a whole when a value is wrong, and applied to imports", async ({ page }) => {
+    await signInAsAdmin(page);
+    await hydrated(page);
+    await page.getByRole("link", { name: "Options" }).click();
+    await expect(page).toHaveURL(url + "/admin/options");
+    await hydrated(page);
+    await expect(page.getByLabel("End state of imported users")).toHaveValue("active");
+    await expect(page.getByLabel("Approval")).toBeChecked();
+    await expect(page.getByLabel("Display name")).toBeChecked();
+
+    await page.getByLabel("End state of imported users").selectOption("Inactive");
+    await page.getByLabel("Approval").uncheck();
+    await page.getByLabel("Sign-in links valid for (days)").fill("3");
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect(page.getByRole("status")).toHaveText("Options saved.");
+
+    // One wrong value: nothing of this save is written.
+    await page.getByLabel("End state of imported users").selectOption("Active");
+    await page.getByLabel("Largest import (rows)").fill("200000000");
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect(page.getByRole("alert")).toContainText("Nothing was saved: import.max_rows");
+    await page.reload();
+    await hydrated(page);
+    await expect(page.getByLabel("End state of imported users")).toHaveValue("inactive");
+    await expect(page.getByLabel("Approval")).not.toBeChecked();
+    await expect(page.getByLabel("Sign-in links valid for (days)")).toHaveValue("3");
+    await expect(page.getByLabel("Largest import (rows)")).toHaveValue("1000000");
+
+    // The next import creates inactive users.
+    await openImport(page);
+    await upload(page, "late.csv", "email,first_name,last_name\nlate@example.org,Late,Comer\n");
+    await expectCounts(page, 1, 0, 0, 0);
+    await page.getByRole("button", { name: "Next" }).click();
+    await expect(page.getByRole("status")).toContainText("1 created");
+    await page.getByLabel("Quick search").selectOption("User");
+    await page.getByLabel("Search users").fill("late@");
+    await expect(page.getByRole("list", { name: "Users found" })).toContainText("late@example.org (inactive)");
   });
 });

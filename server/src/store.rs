@@ -326,18 +326,24 @@ impl Store for RedbStore {
         read_options(&txn.open_table(OPTIONS).map_err(backend)?)
     }
 
-    fn set_option(&self, key: &str, value: &str) -> Result<Options, StoreError> {
+    fn set_options(&self, pairs: &[(&str, &str)]) -> Result<Options, StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
         let options = {
             let mut t = txn.open_table(OPTIONS).map_err(backend)?;
             let mut options = read_options(&t)?;
-            options
-                .set(key, value)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?;
-            let stored = options
-                .get(key)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?;
-            t.insert(key, stored.as_str()).map_err(backend)?;
+            // Every value is checked before anything is written; an error
+            // drops the transaction unwritten.
+            for (key, value) in pairs {
+                options
+                    .set(key, value)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            }
+            for (key, _) in pairs {
+                let stored = options
+                    .get(key)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                t.insert(*key, stored.as_str()).map_err(backend)?;
+            }
             options
         };
         txn.commit().map_err(backend)?;

@@ -292,3 +292,22 @@ fn a_manual_user_is_created_once_and_can_be_undone() {
     }
     assert!(store.user("max@example.org").unwrap().is_none());
 }
+
+#[test]
+fn several_options_are_set_all_or_nothing() {
+    let (_dir, store) = open();
+    let err = store
+        .set_options(&[
+            (options::END_STATE, "inactive"),
+            (options::LINK_DAYS, "9999"),
+        ])
+        .unwrap_err();
+    assert!(err.to_string().contains(options::LINK_DAYS), "{err}");
+    assert_eq!(store.options().unwrap(), domain::Options::default());
+    let after = store
+        .set_options(&[(options::END_STATE, "inactive"), (options::LINK_DAYS, "3")])
+        .unwrap();
+    assert_eq!(after.end_state, EndState::Inactive);
+    assert_eq!(after.link_days, 3);
+    assert_eq!(store.options().unwrap(), after);
+}

@@ -1,0 +1,180 @@
+//! Admin › Options: the administrator's defaults for imports, sign-in links
+//! and self-service (DESIGN §4). Saved all at once or not at all.
+
+use crate::auth::{Guard, Need};
+use domain::{Field, Options, Role};
+use leptos::prelude::*;
+
+/// Stores the options (administrators only). Values are in the same text
+/// form as `roster options set`; every one is validated before any is
+/// written.
+#[server(endpoint = "save_options")]
+pub async fn save_options(
+    end_state: String,
+    roles: String,
+    max_rows: String,
+    link_days: String,
+    editable: String,
+) -> Result<Options, ServerFnError> {
+    use crate::context::*;
+    use domain::options::{EDITABLE, END_STATE, LINK_DAYS, MAX_ROWS, ROLES};
+    require(|u| u.roles.contains(Role::Admin)).await?;
+    let store = store()?;
+    blocking(move || {
+        store.set_options(&[
+            (END_STATE, &end_state),
+            (ROLES, &roles),
+            (MAX_ROWS, &max_rows),
+            (LINK_DAYS, &link_days),
+            (EDITABLE, &editable),
+        ])
+    })
+    .await
+}
+
+#[component]
+pub fn OptionsPage() -> impl IntoView {
+    view! {
+        <Guard need=Need::Admin>
+            <h1>"Options"</h1>
+            <OptionsLoader/>
+        </Guard>
+    }
+}
+
+#[component]
+fn OptionsLoader() -> impl IntoView {
+    let current = Resource::new(|| (), |_| crate::import::import_options());
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                current
+                    .get()
+                    .map(|r| match r {
+                        Ok(options) => view! { <OptionsForm options/> }.into_any(),
+                        Err(e) => view! { <p class="error">{crate::auth::error_text(&e)}</p> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn OptionsForm(options: Options) -> impl IntoView {
+    let save = ServerAction::<SaveOptions>::new();
+    let end_state = RwSignal::new(options.end_state.key().to_string());
+    let roles = RwSignal::new(options.roles.iter().collect::<Vec<Role>>());
+    let max_rows = RwSignal::new(options.max_rows.to_string());
+    let link_days = RwSignal::new(options.link_days.to_string());
+    let editable = RwSignal::new(options.editable.clone());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        save.dispatch(SaveOptions {
+            end_state: end_state.get_untracked(),
+            roles: roles
+                .get_untracked()
+                .iter()
+                .map(|r| r.key())
+                .collect::<Vec<_>>()
+                .join(","),
+            max_rows: max_rows.get_untracked(),
+            link_days: link_days.get_untracked(),
+            editable: editable
+                .get_untracked()
+                .iter()
+                .map(|f| f.column())
+                .collect::<Vec<_>>()
+                .join(","),
+        });
+    };
+    view! {
+        {move || {
+            save.value()
+                .get()
+                .map(|r| match r {
+                    Ok(_) => view! { <p role="status" class="ok">"Options saved."</p> }.into_any(),
+                    Err(e) => view! {
+                        <p role="alert" class="error">
+                            {format!("Nothing was saved: {}", crate::auth::error_text(&e))}
+                        </p>
+                    }
+                    .into_any(),
+                })
+        }}
+        <form class="card" on:submit=submit>
+            <fieldset>
+                <legend>"Imports"</legend>
+                <label for="opt-end-state">"End state of imported users"</label>
+                <select id="opt-end-state" prop:value=move || end_state.get() on:change=move |ev| end_state.set(event_target_value(&ev))>
+                    <option value="active" selected=options.end_state.key() == "active">"Active"</option>
+                    <option value="inactive" selected=options.end_state.key() == "inactive">"Inactive"</option>
+                </select>
+                <p class="help">"Roles given to imported users (added, never removed):"</p>
+                {Role::ALL
+                    .into_iter()
+                    .map(|role| {
+                        let id = format!("opt-role-{}", role.key());
+                        view! {
+                            <p>
+                                <input
+                                    type="checkbox"
+                                    id=id.clone()
+                                    prop:checked=move || roles.with(|r| r.contains(&role))
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        roles.update(|r| {
+                                            r.retain(|x| *x != role);
+                                            if on {
+                                                r.push(role);
+                                            }
+                                        });
+                                    }
+                                />
+                                <label for=id>{role.label()}</label>
+                            </p>
+                        }
+                    })
+                    .collect_view()}
+                <label for="opt-max-rows">"Largest import (rows)"</label>
+                <input id="opt-max-rows" type="number" min="1" prop:value=move || max_rows.get() on:input=move |ev| max_rows.set(event_target_value(&ev))/>
+            </fieldset>
+            <fieldset>
+                <legend>"Sign-in links"</legend>
+                <label for="opt-link-days">"Sign-in links valid for (days)"</label>
+                <input id="opt-link-days" type="number" min="1" max="365" prop:value=move || link_days.get() on:input=move |ev| link_days.set(event_target_value(&ev))/>
+            </fieldset>
+            <fieldset>
+                <legend>"Fields self-service users may edit"</legend>
+                {Field::ALL
+                    .into_iter()
+                    .skip(1)
+                    .map(|field| {
+                        let id = format!("opt-edit-{}", field.column());
+                        view! {
+                            <p>
+                                <input
+                                    type="checkbox"
+                                    id=id.clone()
+                                    prop:checked=move || editable.with(|e| e.contains(&field))
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        editable.update(|e| {
+                                            e.retain(|x| *x != field);
+                                            if on {
+                                                e.push(field);
+                                            }
+                                        });
+                                    }
+                                />
+                                <label for=id>{field.label()}</label>
+                            </p>
+                        }
+                    })
+                    .collect_view()}
+            </fieldset>
+            <p class="actions">
+                <button type="submit" disabled=move || save.pending().get()>"Save"</button>
+            </p>
+        </form>
+    }
+}
