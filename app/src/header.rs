@@ -27,6 +27,7 @@ pub fn Header() -> impl IntoView {
                                     <Show when=move || admin>
                                         <a href="/admin/options">"Options"</a>
                                     </Show>
+                                    <a href="/profile">"My profile"</a>
                                 </nav>
                                 <span class="who" data-testid="signed-in-as">{me.email}</span>
                                 <ActionForm action=auth.sign_out attr:class="inline">

@@ -11,6 +11,7 @@ pub mod home;
 pub mod import;
 pub mod manual;
 pub mod options;
+pub mod profile;
 pub mod search;
 #[cfg(feature = "ssr")]
 pub mod security;
@@ -70,6 +71,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/import") view=import::ImportPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/new") view=manual::ManualPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/history") view=history::HistoryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/profile") view=profile::ProfilePage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/options") view=options::OptionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=auth::SignInPage/>
                     <Route path=path!("/link/:token") view=auth::SetPasswordPage ssr=SsrMode::Async/>

@@ -14,6 +14,8 @@ pub enum ErrorCode {
     InvalidPhone,
     Duplicate,
     TooManyCells,
+    /// A field the user may not change (self-service edit).
+    NotEditable,
 }
 
 /// One problem in one row: the line where the record starts in the file, the

@@ -115,4 +115,129 @@ mod tests {
         assert_eq!(errors[1].code, ErrorCode::Required);
         assert_eq!(errors[1].message, "First name is required");
     }
+
+    fn ada() -> User {
+        manual_user(
+            &[
+                (Field::Email, "ada@x.org"),
+                (Field::FirstName, "Ada"),
+                (Field::LastName, "Lovelace"),
+                (Field::Phone, "+44 1"),
+                (Field::Title, "Countess"),
+            ],
+            &Options::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn self_service_changes_only_editable_fields() {
+        let editable = [Field::DisplayName, Field::Phone, Field::Mobile];
+        let user = ada();
+        // Unchanged non-editable values may be sent back as they are.
+        let after = self_service_edit(
+            &user,
+            &[
+                (Field::Phone, " +44 2 "),
+                (Field::Mobile, ""),
+                (Field::DisplayName, "Ada L."),
+                (Field::Title, "Countess"),
+                (Field::Email, "ada@x.org"),
+            ],
+            &editable,
+        )
+        .unwrap();
+        assert_eq!(after.profile.phone, "+44 2");
+        assert_eq!(after.profile.display_name, "Ada L.");
+        assert_eq!(after.profile.title, "Countess");
+        assert_eq!(after.version, user.version, "the store increments it");
+
+        let errors = self_service_edit(
+            &user,
+            &[
+                (Field::Title, "Queen"),
+                (Field::Email, "other@x.org"),
+                (Field::Phone, "call me"),
+            ],
+            &editable,
+        )
+        .unwrap_err();
+        let codes: Vec<ErrorCode> = errors.iter().map(|e| e.code).collect();
+        assert_eq!(
+            codes,
+            [
+                ErrorCode::NotEditable,
+                ErrorCode::NotEditable,
+                ErrorCode::InvalidPhone
+            ]
+        );
+    }
+
+    #[test]
+    fn a_required_editable_field_cannot_be_cleared() {
+        let errors =
+            self_service_edit(&ada(), &[(Field::FirstName, " ")], &[Field::FirstName]).unwrap_err();
+        assert_eq!(errors[0].code, ErrorCode::Required);
+    }
+}
+
+/// A self-service user's edit of their own record: only the `editable`
+/// fields (DESIGN §4 `self_service.editable`) may change, under the same
+/// field rules; a blank optional field is cleared, a required one refused.
+/// Returns the record as it would be stored (same version: the store
+/// increments it), or every problem with its column.
+pub fn self_service_edit(
+    user: &User,
+    cells: &[(Field, &str)],
+    editable: &[Field],
+) -> Result<User, Vec<RowError>> {
+    let mut after = user.clone();
+    let mut errors = Vec::new();
+    for &(field, raw) in cells {
+        let raw = raw.trim();
+        let mut error = |code: ErrorCode, message: String| {
+            errors.push(RowError {
+                line: 0,
+                column: field.column().into(),
+                value: raw.into(),
+                code,
+                message,
+            })
+        };
+        if !editable.contains(&field) || field == Field::Email {
+            if user.field(field) != raw {
+                error(
+                    ErrorCode::NotEditable,
+                    format!("{} cannot be changed here", field.label()),
+                );
+            }
+            continue;
+        }
+        let value = if raw.is_empty() {
+            if field.required() {
+                error(
+                    ErrorCode::Required,
+                    format!("{} is required", field.label()),
+                );
+                continue;
+            }
+            String::new()
+        } else {
+            match field.validate(raw) {
+                Ok(v) => v.into_owned(),
+                Err(e) => {
+                    error(e.code, e.message);
+                    continue;
+                }
+            }
+        };
+        if let Some(slot) = after.profile.get_mut(field) {
+            *slot = value;
+        }
+    }
+    if errors.is_empty() {
+        Ok(after)
+    } else {
+        Err(errors)
+    }
 }

@@ -114,6 +114,17 @@ pub trait Store: Send + Sync {
     /// user with the same key exists. Sets the timestamps to `now`.
     fn create_user(&self, user: User, operator: &str, now: i64)
     -> Result<BatchSummary, StoreError>;
+    /// Replaces a user's profile (self-service edit) in one transaction,
+    /// if the stored version is still `expected_version`; the version is
+    /// incremented when anything changed. Roles, end state and source are
+    /// never touched here.
+    fn update_profile(
+        &self,
+        key: &str,
+        profile: crate::user::Profile,
+        expected_version: u64,
+        now: i64,
+    ) -> Result<User, StoreError>;
     /// Newest first.
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError>;
     /// Earlier imports of a file with this SHA-256.

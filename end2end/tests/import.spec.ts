@@ -329,4 +329,62 @@ test.describe("users import @release", () => {
     await page.getByLabel("Search users").fill("late@");
     await expect(page.getByRole("list", { name: "Users found" })).toContainText("late@example.org (inactive)");
   });
+
+  test("My profile: a user edits the editable fields only and changes the password", async ({ page, browser }) => {
+    await signInAsAdmin(page);
+    await page.goto(url + "/users");
+    await hydrated(page);
+    await page.getByLabel("User email").fill("ada@example.org");
+    await page.getByRole("button", { name: "Make sign-in link" }).click();
+    const link = await page.getByTestId("sign-in-link").getAttribute("href");
+
+    const ada = await browser.newPage();
+    await ada.goto(link!);
+    await hydrated(ada);
+    await ada.getByLabel("New password").fill("ada's own password 1");
+    await ada.getByLabel("Repeat password").fill("ada's own password 1");
+    await ada.getByRole("button", { name: "Set password" }).click();
+    await expect(ada).toHaveURL(url + "/");
+    await hydrated(ada);
+    await ada.getByRole("link", { name: "My profile" }).click();
+    await expect(ada).toHaveURL(url + "/profile");
+    await hydrated(ada);
+
+    await expect(ada.getByLabel("Title")).toHaveAttribute("readonly", "");
+    await expect(ada.getByLabel("Title")).toHaveValue("Director");
+    await ada.getByLabel("Phone").fill("call me");
+    await ada.getByRole("button", { name: "Save" }).click();
+    await expect(ada.getByRole("alert")).toHaveText("Nothing was saved: correct the fields marked below.");
+    await expect(ada.locator("#me-phone-error")).toContainText("Phone may only contain");
+    await ada.getByLabel("Phone").fill("+44 20 7946 0000");
+    await ada.getByRole("button", { name: "Save" }).click();
+    await expect(ada.getByRole("status")).toHaveText("Saved.");
+    await ada.reload();
+    await hydrated(ada);
+    await expect(ada.getByLabel("Phone")).toHaveValue("+44 20 7946 0000");
+
+    // The server refuses a non-editable field even when the page is bypassed.
+    const version = JSON.parse(
+      await (await ada.request.post(url + "/api/my_profile", { headers: { "content-type": "application/x-www-form-urlencoded" } })).text(),
+    ).user.version;
+    const bypass = await ada.request.post(url + "/api/save_my_profile", {
+      headers: { "content-type": "application/json" },
+      data: JSON.stringify({ edits: [["title", "Queen"]], version }),
+    });
+    expect(bypass.status()).toBe(200);
+    expect(await bypass.text()).toContain("not_editable");
+
+    await ada.getByLabel("Current password").fill("not my password");
+    await ada.getByLabel("New password", { exact: true }).fill("ada's newer password 2");
+    await ada.getByLabel("Repeat new password").fill("ada's newer password 2");
+    await ada.getByRole("button", { name: "Change password" }).click();
+    await expect(ada.getByRole("alert")).toHaveText("The current password is wrong.");
+    await ada.getByLabel("Current password").fill("ada's own password 1");
+    await ada.getByRole("button", { name: "Change password" }).click();
+    await expect(ada.getByRole("status")).toContainText("Password changed.");
+    await ada.reload();
+    await expect(ada).toHaveURL(url + "/profile");
+    await expect(ada.getByTestId("signed-in-as")).toHaveText("ada@example.org");
+    await ada.close();
+  });
 });

@@ -479,6 +479,42 @@ impl Store for RedbStore {
         Ok(summary)
     }
 
+    fn update_profile(
+        &self,
+        key: &str,
+        profile: domain::Profile,
+        expected_version: u64,
+        now: i64,
+    ) -> Result<User, StoreError> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        let user = {
+            let mut users = txn.open_table(USERS).map_err(backend)?;
+            let mut user: User = match users.get(key).map_err(backend)? {
+                Some(g) => decode(g.value())?,
+                None => return Err(StoreError::NotFound(format!("there is no user {key}"))),
+            };
+            if user.version != expected_version {
+                return Err(StoreError::Invalid(
+                    "Your record was changed meanwhile (by an import or an operator): \
+                     nothing was saved. Reload the page to see it."
+                        .into(),
+                ));
+            }
+            if user.profile == profile {
+                return Ok(user);
+            }
+            user.profile = profile;
+            user.version += 1;
+            user.updated_at = now;
+            users
+                .insert(key, encode(&user)?.as_slice())
+                .map_err(backend)?;
+            user
+        };
+        txn.commit().map_err(backend)?;
+        Ok(user)
+    }
+
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
         let t = txn.open_table(BATCHES).map_err(backend)?;

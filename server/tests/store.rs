@@ -311,3 +311,41 @@ fn several_options_are_set_all_or_nothing() {
     assert_eq!(after.link_days, 3);
     assert_eq!(store.options().unwrap(), after);
 }
+
+#[test]
+fn a_profile_edit_checks_the_version_and_touches_only_the_profile() {
+    let (_dir, store) = open();
+    committed(import(
+        &store,
+        &format!("{HEAD}ada@x.org,Ada,L,+41 1,CEO\n"),
+    ));
+    let before = store.user("ada@x.org").unwrap().unwrap();
+    let mut profile = before.profile.clone();
+
+    // Nothing changed: no new version.
+    let same = store
+        .update_profile("ada@x.org", profile.clone(), before.version, 5)
+        .unwrap();
+    assert_eq!(same, before);
+
+    profile.phone = "+41 2".into();
+    let after = store
+        .update_profile("ada@x.org", profile.clone(), before.version, 7)
+        .unwrap();
+    assert_eq!(after.version, before.version + 1);
+    assert_eq!(after.updated_at, 7);
+    assert_eq!(after.profile.phone, "+41 2");
+    assert_eq!(
+        (after.roles, after.end_state, after.source),
+        (before.roles, before.end_state, before.source)
+    );
+    assert_eq!(store.user("ada@x.org").unwrap().unwrap(), after);
+
+    // A stale version writes nothing.
+    profile.phone = "+41 3".into();
+    let err = store
+        .update_profile("ada@x.org", profile, before.version, 9)
+        .unwrap_err();
+    assert!(err.to_string().contains("changed meanwhile"), "{err}");
+    assert_eq!(store.user("ada@x.org").unwrap().unwrap(), after);
+}
