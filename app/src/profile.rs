@@ -25,7 +25,7 @@ pub async fn my_profile() -> Result<ProfileData, ServerFnError> {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SaveAnswer {
-    Saved(User),
+    Saved(Box<User>),
     Invalid(Vec<RowError>),
 }
 
@@ -50,7 +50,7 @@ pub async fn save_my_profile(
     let now = now_ms() / 1000;
     let key = me.key().to_string();
     let saved = blocking(move || store.update_profile(&key, after.profile, version, now)).await?;
-    Ok(SaveAnswer::Saved(saved))
+    Ok(SaveAnswer::Saved(Box::new(saved)))
 }
 
 /// Changes the signed-in user's password after checking the current one

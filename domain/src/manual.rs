@@ -72,6 +72,67 @@ pub fn manual_user(cells: &[(Field, &str)], options: &Options) -> Result<User, V
     })
 }
 
+/// A self-service user's edit of their own record: only the `editable`
+/// fields (DESIGN §4 `self_service.editable`) may change, under the same
+/// field rules; a blank optional field is cleared, a required one refused.
+/// Returns the record as it would be stored (same version: the store
+/// increments it), or every problem with its column.
+pub fn self_service_edit(
+    user: &User,
+    cells: &[(Field, &str)],
+    editable: &[Field],
+) -> Result<User, Vec<RowError>> {
+    let mut after = user.clone();
+    let mut errors = Vec::new();
+    for &(field, raw) in cells {
+        let raw = raw.trim();
+        let mut error = |code: ErrorCode, message: String| {
+            errors.push(RowError {
+                line: 0,
+                column: field.column().into(),
+                value: raw.into(),
+                code,
+                message,
+            })
+        };
+        if !editable.contains(&field) || field == Field::Email {
+            if user.field(field) != raw {
+                error(
+                    ErrorCode::NotEditable,
+                    format!("{} cannot be changed here", field.label()),
+                );
+            }
+            continue;
+        }
+        let value = if raw.is_empty() {
+            if field.required() {
+                error(
+                    ErrorCode::Required,
+                    format!("{} is required", field.label()),
+                );
+                continue;
+            }
+            String::new()
+        } else {
+            match field.validate(raw) {
+                Ok(v) => v.into_owned(),
+                Err(e) => {
+                    error(e.code, e.message);
+                    continue;
+                }
+            }
+        };
+        if let Some(slot) = after.profile.get_mut(field) {
+            *slot = value;
+        }
+    }
+    if errors.is_empty() {
+        Ok(after)
+    } else {
+        Err(errors)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,66 +239,5 @@ mod tests {
         let errors =
             self_service_edit(&ada(), &[(Field::FirstName, " ")], &[Field::FirstName]).unwrap_err();
         assert_eq!(errors[0].code, ErrorCode::Required);
-    }
-}
-
-/// A self-service user's edit of their own record: only the `editable`
-/// fields (DESIGN §4 `self_service.editable`) may change, under the same
-/// field rules; a blank optional field is cleared, a required one refused.
-/// Returns the record as it would be stored (same version: the store
-/// increments it), or every problem with its column.
-pub fn self_service_edit(
-    user: &User,
-    cells: &[(Field, &str)],
-    editable: &[Field],
-) -> Result<User, Vec<RowError>> {
-    let mut after = user.clone();
-    let mut errors = Vec::new();
-    for &(field, raw) in cells {
-        let raw = raw.trim();
-        let mut error = |code: ErrorCode, message: String| {
-            errors.push(RowError {
-                line: 0,
-                column: field.column().into(),
-                value: raw.into(),
-                code,
-                message,
-            })
-        };
-        if !editable.contains(&field) || field == Field::Email {
-            if user.field(field) != raw {
-                error(
-                    ErrorCode::NotEditable,
-                    format!("{} cannot be changed here", field.label()),
-                );
-            }
-            continue;
-        }
-        let value = if raw.is_empty() {
-            if field.required() {
-                error(
-                    ErrorCode::Required,
-                    format!("{} is required", field.label()),
-                );
-                continue;
-            }
-            String::new()
-        } else {
-            match field.validate(raw) {
-                Ok(v) => v.into_owned(),
-                Err(e) => {
-                    error(e.code, e.message);
-                    continue;
-                }
-            }
-        };
-        if let Some(slot) = after.profile.get_mut(field) {
-            *slot = value;
-        }
-    }
-    if errors.is_empty() {
-        Ok(after)
-    } else {
-        Err(errors)
     }
 }
