@@ -61,8 +61,32 @@ test("a self-service user signs in through a link and is refused on an operator 
   expect(response?.status()).toBe(403);
   await expect(page.getByRole("heading", { name: "Not allowed" })).toBeVisible();
   // The server function refuses too: 403, nothing returned.
-  const api = await page.request.post("/api/user_count", { headers: { "content-type": "application/x-www-form-urlencoded" } });
+  const form = { "content-type": "application/x-www-form-urlencoded" };
+  const api = await page.request.post("/api/user_count", { headers: form });
   expect(api.status()).toBe(403);
+  // Every operator and admin page and function refuses a self-service user.
+  for (const path of ["/users/create", "/users/import", "/users/new", "/users/history", "/admin/options"]) {
+    const r = await page.goto(path);
+    expect(r?.status(), path).toBe(403);
+    await expect(page.getByRole("heading", { name: "Not allowed" })).toBeVisible();
+  }
+  for (const [fn, data] of [
+    ["import_options", ""],
+    ["import_history", ""],
+    ["undo_import", "id=1"],
+    ["search_users", "query=sam"],
+    ["make_sign_in_link", "email=pat%40example.org"],
+    ["save_options", "end_state=inactive&roles=admin&max_rows=1&link_days=1&editable="],
+  ]) {
+    expect((await page.request.post(`/api/${fn}`, { headers: form, data })).status(), fn).toBe(403);
+  }
+  const postcard = { "content-type": "application/x-postcard" };
+  expect((await page.request.post("/api/import_commit", { headers: postcard, data: Buffer.from([0, 0, 0, 0]) })).status()).toBe(403);
+  // But My profile is theirs, and has no Quick search for them.
+  await page.goto("/profile");
+  await hydrated(page);
+  await expect(page.getByLabel("Display name")).toHaveValue("Sam Self");
+  await expect(page.getByLabel("Quick search")).toHaveCount(0);
 
   // The link is single-use.
   await signOut(page);

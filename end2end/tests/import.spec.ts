@@ -222,6 +222,20 @@ test.describe("users import @release", () => {
     await expect(table(page, "Users to create")).toContainText("Zoë Müller");
   });
 
+  test("a file dropped onto the page is previewed like a chosen one", async ({ page }) => {
+    await signInAsAdmin(page);
+    await openImport(page);
+    const dataTransfer = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(["email,first_name,last_name\ndrop@example.org,Drop,Per\n"], "dropped.csv", { type: "text/csv" }));
+      return dt;
+    });
+    await page.getByRole("heading", { name: "Import users from CSV" }).dispatchEvent("drop", { dataTransfer });
+    await expectCounts(page, 1, 0, 0, 0);
+    await expect(page.getByText("dropped.csv (")).toBeVisible();
+    await expect(table(page, "Users to create")).toContainText("drop@example.org");
+  });
+
   test("a file over 2 MB imports (its own body limit)", async ({ page }) => {
     test.setTimeout(180_000);
     await signInAsAdmin(page);
