@@ -15,6 +15,7 @@ pub mod profile;
 pub mod search;
 #[cfg(feature = "ssr")]
 pub mod security;
+pub mod user_page;
 pub mod users;
 
 use leptos::prelude::*;
@@ -70,6 +71,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/create") view=create::CreateUserPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/import") view=import::ImportPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/new") view=manual::ManualPage ssr=SsrMode::Async/>
+                    <Route path=path!("/users/u/:email") view=user_page::UserPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/history") view=history::HistoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/profile") view=profile::ProfilePage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/options") view=options::OptionsPage ssr=SsrMode::Async/>

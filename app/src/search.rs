@@ -96,7 +96,9 @@ pub fn QuickSearch() -> impl IntoView {
                                             .into_iter()
                                             .map(|h| view! {
                                                 <li>
-                                                    <strong>{h.name}</strong>" "{h.email}
+                                                    <a href=crate::user_page::user_path(&h.email)>
+                                                        <strong>{h.name}</strong>" "{h.email.clone()}
+                                                    </a>
                                                     {(!h.active).then_some(" (inactive)")}
                                                 </li>
                                             })

@@ -303,6 +303,18 @@ test.describe("users import @release", () => {
     await expect(found.getByRole("listitem")).toHaveCount(1);
     await page.getByLabel("Search users").fill("no such person");
     await expect(page.getByText("No user matches.")).toBeVisible();
+
+    // A hit opens the user's page.
+    await page.getByLabel("Search users").fill("lovel");
+    await page.getByRole("link", { name: /ada@example.org/ }).click();
+    await expect(page).toHaveURL(url + "/users/u/ada@example.org");
+    await hydrated(page);
+    await expect(page.getByRole("heading", { name: "Ada Lovelace" })).toBeVisible();
+    await expect(page.getByRole("table", { name: "User" })).toContainText("Director");
+    await page.getByRole("button", { name: "Make sign-in link" }).click();
+    await expect(page.getByTestId("sign-in-link")).toHaveAttribute("href", new RegExp(`^${url}/link/`));
+    await page.goto(url + "/users/u/nobody%2Btag@example.org");
+    await expect(page.getByText("There is no user nobody+tag@example.org.")).toBeVisible();
   });
 
   test("Admin › Options: saved all at once, refused as a whole when a value is wrong, and applied to imports", async ({ page }) => {

@@ -1,0 +1,126 @@
+//! Users › one user (operators): the record as stored, reached from the
+//! quick search, with a one-time sign-in link for that user.
+
+use crate::auth::{Guard, Need};
+use domain::{Field, User};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+/// One user by email (operators only); `None` when there is none.
+#[server(endpoint = "user_details")]
+pub async fn user_details(email: String) -> Result<Option<User>, ServerFnError> {
+    use crate::context::*;
+    require(is_operator).await?;
+    let key = email.trim().to_lowercase();
+    let store = store()?;
+    blocking(move || store.user(&key)).await
+}
+
+/// The page's address for a user.
+pub fn user_path(email: &str) -> String {
+    format!("/users/u/{}", urlencode(email))
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986), so
+/// any valid address survives the path.
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'@') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[component]
+pub fn UserPage() -> impl IntoView {
+    view! {
+        <Guard need=Need::Operator>
+            <UserDetails/>
+        </Guard>
+    }
+}
+
+#[component]
+fn UserDetails() -> impl IntoView {
+    let params = use_params_map();
+    let email = move || params.read().get("email").unwrap_or_default();
+    let user = Resource::new(email, user_details);
+    let link = ServerAction::<crate::users::MakeSignInLink>::new();
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                user.get()
+                    .map(|r| match r {
+                        Err(e) => view! { <p class="error">{crate::auth::error_text(&e)}</p> }.into_any(),
+                        Ok(None) => view! {
+                            <h1>"No such user"</h1>
+                            <p>{format!("There is no user {}.", email())}</p>
+                        }
+                        .into_any(),
+                        Ok(Some(u)) => {
+                            let address = u.email.to_string();
+                            view! {
+                                <h1>{u.name()}</h1>
+                                <table>
+                                    <caption>"User"</caption>
+                                    <tbody>
+                                        {Field::ALL
+                                            .into_iter()
+                                            .map(|f| view! { <tr><th scope="row">{f.label()}</th><td>{u.field(f).to_string()}</td></tr> })
+                                            .collect_view()}
+                                        <tr><th scope="row">"Roles"</th><td>{u.roles.to_string()}</td></tr>
+                                        <tr><th scope="row">"End state"</th><td>{u.end_state.to_string()}</td></tr>
+                                        <tr><th scope="row">"Source"</th><td>{u.source.to_string()}</td></tr>
+                                        <tr><th scope="row">"Created"</th><td>{domain::time::rfc3339(u.created_at)}</td></tr>
+                                        <tr><th scope="row">"Updated"</th><td>{domain::time::rfc3339(u.updated_at)}</td></tr>
+                                        <tr><th scope="row">"Version"</th><td>{u.version}</td></tr>
+                                    </tbody>
+                                </table>
+                                <p class="actions">
+                                    <button
+                                        type="button"
+                                        on:click=move |_| {
+                                            link.dispatch(crate::users::MakeSignInLink { email: address.clone() });
+                                        }
+                                    >
+                                        "Make sign-in link"
+                                    </button>
+                                </p>
+                            }
+                            .into_any()
+                        }
+                    })
+            }}
+        </Suspense>
+        {move || {
+            link.value()
+                .get()
+                .map(|r| match r {
+                    Ok(url) => view! {
+                        <p>"One-time sign-in link: " <a data-testid="sign-in-link" href=url.clone()>{url.clone()}</a></p>
+                    }
+                    .into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{crate::auth::error_text(&e)}</p> }.into_any(),
+                })
+        }}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_path_safe() {
+        assert_eq!(user_path("ada@x.org"), "/users/u/ada@x.org");
+        assert_eq!(
+            user_path("a+b/c?d#e@x.org"),
+            "/users/u/a%2Bb%2Fc%3Fd%23e@x.org"
+        );
+        assert_eq!(user_path("zoë@x.org"), "/users/u/zo%C3%AB@x.org");
+    }
+}
