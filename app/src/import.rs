@@ -129,22 +129,24 @@ pub async fn sign_in_links_csv(emails: Vec<String>) -> Result<String, ServerFnEr
     let links = blocking(move || {
         let days = store.options()?.link_days;
         let expires = domain::time::rfc3339(now + i64::from(days) * 86_400);
-        let mut links = Vec::with_capacity(emails.len());
-        for email in emails {
-            let Ok(email) = domain::Email::parse(&email) else {
-                continue;
-            };
-            if store.user(email.key())?.is_none() {
-                continue;
-            }
-            let token = store.create_link(email.key(), now, days)?;
-            links.push((
-                email.to_string(),
-                format!("{base}/link/{token}"),
-                expires.clone(),
-            ));
-        }
-        Ok(links)
+        let emails: Vec<domain::Email> = emails
+            .iter()
+            .filter_map(|e| domain::Email::parse(e).ok())
+            .collect();
+        let keys: Vec<String> = emails.iter().map(|e| e.key().to_string()).collect();
+        let tokens = store.create_links(&keys, now, days)?;
+        Ok(emails
+            .into_iter()
+            .zip(tokens)
+            .filter_map(|(email, token)| {
+                let token = token?;
+                Some((
+                    email.to_string(),
+                    format!("{base}/link/{token}"),
+                    expires.clone(),
+                ))
+            })
+            .collect::<Vec<_>>())
     })
     .await?;
     Ok(domain::csv_out::links_csv(&links))

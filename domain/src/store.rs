@@ -145,6 +145,14 @@ pub trait Credentials: Send + Sync {
     fn password_epoch(&self, user_key: &str) -> Result<i64, StoreError>;
     /// Creates a one-time sign-in link; returns its token (stored hashed).
     fn create_link(&self, user_key: &str, now: i64, days: u32) -> Result<String, StoreError>;
+    /// Creates one link for each of these users in one transaction (a
+    /// whole import's worth at once); `None` for a key with no user.
+    fn create_links(
+        &self,
+        user_keys: &[String],
+        now: i64,
+        days: u32,
+    ) -> Result<Vec<Option<String>>, StoreError>;
     /// The user of a valid, unexpired link, without using it up.
     fn peek_link(&self, token: &str, now: i64) -> Result<Option<String>, StoreError>;
     /// Uses a link up and returns its user if it was valid.

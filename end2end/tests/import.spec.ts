@@ -249,6 +249,10 @@ test.describe("users import @release", () => {
     await expect(page.getByText("Showing 100 of 40000")).toBeVisible();
     await page.getByRole("button", { name: "Next" }).click();
     await expect(page.getByRole("status")).toContainText("40000 created", { timeout: 120_000 });
+    // Links for every created user come in one go.
+    const links = (await download(page, "Download sign-in links")).trim().split("\r\n");
+    expect(links).toHaveLength(40_001);
+    expect(links[40_000]).toMatch(new RegExp(`^bulk39999@example.org,${url}/link/[0-9a-f]{64},`));
   });
 
   test("the import's server functions refuse callers without a session", async ({ request }) => {

@@ -1,10 +1,12 @@
 //! Credentials, password epochs and one-time sign-in links on the redb
 //! store. Link tokens are 32 random bytes, stored only as their SHA-256.
 
-use crate::store::{CREDENTIALS, EPOCHS, LINKS, RedbStore, SignInLink, backend, decode, encode};
+use crate::store::{
+    CREDENTIALS, EPOCHS, LINKS, RedbStore, SignInLink, USERS, backend, decode, encode,
+};
 use domain::store::{Credentials, StoreError};
 use rand::RngCore;
-use redb::ReadableDatabase;
+use redb::{ReadableDatabase, ReadableTable};
 use sha2::{Digest, Sha256};
 
 /// A new random token, hex.
@@ -64,6 +66,39 @@ impl Credentials for RedbStore {
         Ok(token)
     }
 
+    fn create_links(
+        &self,
+        user_keys: &[String],
+        now: i64,
+        days: u32,
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let expires_at = now + i64::from(days) * 86_400;
+        let txn = self.db().begin_write().map_err(backend)?;
+        let tokens = {
+            let users = txn.open_table(USERS).map_err(backend)?;
+            let mut links = txn.open_table(LINKS).map_err(backend)?;
+            let mut tokens = Vec::with_capacity(user_keys.len());
+            for key in user_keys {
+                if users.get(key.as_str()).map_err(backend)?.is_none() {
+                    tokens.push(None);
+                    continue;
+                }
+                let token = new_token();
+                let link = SignInLink {
+                    user_key: key.clone(),
+                    expires_at,
+                };
+                links
+                    .insert(token_id(&token).as_str(), encode(&link)?.as_slice())
+                    .map_err(backend)?;
+                tokens.push(Some(token));
+            }
+            tokens
+        };
+        txn.commit().map_err(backend)?;
+        Ok(tokens)
+    }
+
     fn peek_link(&self, token: &str, now: i64) -> Result<Option<String>, StoreError> {
         let txn = self.db().begin_read().map_err(backend)?;
         let t = txn.open_table(LINKS).map_err(backend)?;
@@ -115,6 +150,39 @@ mod tests {
         assert_eq!(store.consume_link(&token, 1001).unwrap(), None);
         let expired = store.create_link("a@x.org", 0, 1).unwrap();
         assert_eq!(store.consume_link(&expired, 86_400).unwrap(), None);
+    }
+
+    #[test]
+    fn links_for_many_users_in_one_go_skip_unknown_users() {
+        use domain::store::{ImportRequest, Store};
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(dir.path()).unwrap();
+        store
+            .apply_import(ImportRequest {
+                bytes: b"email,first_name,last_name\na@x.org,A,B\nc@x.org,C,D\n",
+                file_name: "f.csv",
+                operator: "op@x.org",
+                expected_fingerprint: None,
+                skip_invalid: false,
+                now: 1000,
+            })
+            .unwrap();
+        let keys = ["a@x.org", "nobody@x.org", "c@x.org"].map(String::from);
+        let tokens = store.create_links(&keys, 1000, 2).unwrap();
+        assert_eq!(tokens.len(), 3);
+        assert!(tokens[1].is_none());
+        let a = tokens[0].as_deref().unwrap();
+        let c = tokens[2].as_deref().unwrap();
+        assert_ne!(a, c);
+        assert_eq!(
+            store.peek_link(a, 1000).unwrap().as_deref(),
+            Some("a@x.org")
+        );
+        assert_eq!(
+            store.peek_link(c, 1000).unwrap().as_deref(),
+            Some("c@x.org")
+        );
+        assert_eq!(store.peek_link(c, 1000 + 2 * 86_400).unwrap(), None);
     }
 
     #[test]

@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
+pub(crate) const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
 const OPTIONS: TableDefinition<&str, &str> = TableDefinition::new("options");
 const BATCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("batches");
 pub(crate) const CREDENTIALS: TableDefinition<&str, &str> = TableDefinition::new("credentials");
