@@ -123,6 +123,35 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
+/// 401 without a valid session, 403 without the Operator role.
+async fn operator_session(
+    session: &tower_sessions::Session,
+    store: &AppStore,
+) -> Result<(), StatusCode> {
+    use app::context::{SESSION_USER, SessionUser, is_operator, now_ms, session_valid};
+    let su = session
+        .get::<SessionUser>(SESSION_USER)
+        .await
+        .ok()
+        .flatten()
+        .ok_or(StatusCode::UNAUTHORIZED)?;
+    let store = store.clone();
+    let key = su.key.clone();
+    let (user, epoch) = tokio::task::spawn_blocking(move || {
+        Ok::<_, domain::store::StoreError>((store.user(&key)?, store.password_epoch(&key)?))
+    })
+    .await
+    .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
+    .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+    if !session_valid(&su, user.as_ref(), epoch, now_ms()) {
+        return Err(StatusCode::UNAUTHORIZED);
+    }
+    match user {
+        Some(u) if is_operator(&u) => Ok(()),
+        _ => Err(StatusCode::FORBIDDEN),
+    }
+}
+
 /// The downloadable template: the canonical header row, made from the same
 /// field list the import reads.
 async fn template_csv() -> Response {
@@ -180,12 +209,22 @@ pub async fn serve(store: RedbStore, addr: SocketAddr) -> Result<(), String> {
         let store = app_store.clone();
         app = app.route(
             path,
-            post(move |request: Request| {
+            post(move |session: tower_sessions::Session, request: Request| {
                 let store = store.clone();
-                leptos_axum::handle_server_fns_with_context(
-                    move || provide_context(store.clone()),
-                    request,
-                )
+                async move {
+                    // Checked before the body is read: without an operator's
+                    // session nobody can make the server take 64 MiB. The
+                    // server function authorises again, as every one does.
+                    if let Err(status) = operator_session(&session, &store).await {
+                        return (status, "Sign in as an operator first.").into_response();
+                    }
+                    leptos_axum::handle_server_fns_with_context(
+                        move || provide_context(store.clone()),
+                        request,
+                    )
+                    .await
+                    .into_response()
+                }
             })
             .layer(DefaultBodyLimit::max(app::import::MAX_UPLOAD_BYTES + 4096)),
         );
