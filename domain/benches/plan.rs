@@ -32,7 +32,7 @@ fn existing(bytes: &[u8]) -> HashMap<String, User> {
         .map(|(i, (_, u))| {
             let mut u = u.clone();
             if i % 20 == 0 {
-                u.profile.title = "Manager".into();
+                u.profile.set(domain::Field::Title, "Manager").unwrap();
             }
             (u.key().to_string(), u)
         })

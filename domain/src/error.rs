@@ -16,6 +16,8 @@ pub enum ErrorCode {
     TooManyCells,
     /// A field the user may not change (self-service edit).
     NotEditable,
+    /// A value given to a type that holds another field's values.
+    WrongField,
 }
 
 /// One problem in one row: the line where the record starts in the file, the

@@ -30,6 +30,15 @@ pub struct FieldError {
     pub message: String,
 }
 
+impl FieldError {
+    pub(crate) fn wrong_type(field: Field, type_name: &str) -> FieldError {
+        FieldError {
+            code: ErrorCode::WrongField,
+            message: format!("{} is not a field of type {type_name}", field.label()),
+        }
+    }
+}
+
 impl Field {
     /// Every field, in canonical column order.
     pub const ALL: [Field; 10] = [

@@ -16,6 +16,7 @@ pub mod options;
 pub mod password;
 pub mod plan;
 pub mod store;
+pub mod text;
 pub mod time;
 pub mod user;
 

@@ -45,9 +45,7 @@ pub fn manual_user(cells: &[(Field, &str)], options: &Options) -> Result<User, V
         }
         match field.validate(raw) {
             Ok(v) => {
-                if let Some(slot) = profile.get_mut(field) {
-                    *slot = v.into_owned();
-                }
+                profile.set_validated(field, v.into_owned());
             }
             Err(e) => error(field, raw, e.code, e.message),
         }
@@ -57,9 +55,7 @@ pub fn manual_user(cells: &[(Field, &str)], options: &Options) -> Result<User, V
         Ok(e) if errors.is_empty() => e,
         _ => return Err(errors),
     };
-    if profile.display_name.is_empty() {
-        profile.display_name = format!("{} {}", profile.first_name, profile.last_name);
-    }
+    profile.derive_display_name();
     Ok(User {
         email,
         profile,
@@ -122,9 +118,7 @@ pub fn self_service_edit(
                 }
             }
         };
-        if let Some(slot) = after.profile.get_mut(field) {
-            *slot = value;
-        }
+        after.profile.set_validated(field, value);
     }
     if errors.is_empty() {
         Ok(after)

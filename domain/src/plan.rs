@@ -507,15 +507,11 @@ pub fn plan_parsed(
             None => {
                 let mut profile = Profile::default();
                 for field in Field::ALL.into_iter().skip(1) {
-                    if let (Some(slot), Some(v)) =
-                        (profile.get_mut(field), values[field.index()].take())
-                    {
-                        *slot = v;
+                    if let Some(v) = values[field.index()].take() {
+                        profile.set_validated(field, v);
                     }
                 }
-                if profile.display_name.is_empty() {
-                    profile.display_name = format!("{} {}", profile.first_name, profile.last_name);
-                }
+                profile.derive_display_name();
                 counts.create += 1;
                 Action::Create(Box::new(User {
                     email,
@@ -553,10 +549,8 @@ pub fn plan_parsed(
                         after.email = email;
                     }
                     for field in Field::ALL.into_iter().skip(1) {
-                        if let (Some(slot), Some(v)) =
-                            (after.profile.get_mut(field), values[field.index()].take())
-                        {
-                            *slot = v;
+                        if let Some(v) = values[field.index()].take() {
+                            after.profile.set_validated(field, v);
                         }
                     }
                     after.roles = before.roles.union(options.roles);

@@ -1,7 +1,8 @@
 //! The user record (DESIGN §2) and its roles, end state and source.
 
 use crate::email::Email;
-use crate::field::Field;
+use crate::field::{Field, FieldError};
+use crate::text::{DisplayName, EmployeeNumber, Name, Phone, Text};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -187,19 +188,19 @@ impl fmt::Display for Source {
     }
 }
 
-/// The profile fields other than email; empty string = absent (optional
-/// fields only).
+/// The profile fields other than email, each of a validated type; the
+/// empty value = absent (optional fields only).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Profile {
-    pub first_name: String,
-    pub last_name: String,
-    pub display_name: String,
-    pub phone: String,
-    pub mobile: String,
-    pub employee_number: String,
-    pub title: String,
-    pub department: String,
-    pub organization: String,
+    pub first_name: Name,
+    pub last_name: Name,
+    pub display_name: DisplayName,
+    pub phone: Phone,
+    pub mobile: Phone,
+    pub employee_number: EmployeeNumber,
+    pub title: Text,
+    pub department: Text,
+    pub organization: Text,
 }
 
 impl Profile {
@@ -219,20 +220,46 @@ impl Profile {
         })
     }
 
-    /// Mutable access to a non-email field.
-    pub fn get_mut(&mut self, field: Field) -> Option<&mut String> {
-        Some(match field {
-            Field::Email => return None,
-            Field::FirstName => &mut self.first_name,
-            Field::LastName => &mut self.last_name,
-            Field::DisplayName => &mut self.display_name,
-            Field::Phone => &mut self.phone,
-            Field::Mobile => &mut self.mobile,
-            Field::EmployeeNumber => &mut self.employee_number,
-            Field::Title => &mut self.title,
-            Field::Department => &mut self.department,
-            Field::Organization => &mut self.organization,
-        })
+    /// Validates `raw` under `field`'s rule and stores it (blank clears an
+    /// optional value). Email is not a profile field: refused.
+    pub fn set(&mut self, field: Field, raw: &str) -> Result<(), FieldError> {
+        match field {
+            Field::Email => return Err(FieldError::wrong_type(field, "Profile")),
+            Field::FirstName => self.first_name = Name::parse(field, raw)?,
+            Field::LastName => self.last_name = Name::parse(field, raw)?,
+            Field::DisplayName => self.display_name = DisplayName::parse(field, raw)?,
+            Field::Phone => self.phone = Phone::parse(field, raw)?,
+            Field::Mobile => self.mobile = Phone::parse(field, raw)?,
+            Field::EmployeeNumber => self.employee_number = EmployeeNumber::parse(field, raw)?,
+            Field::Title => self.title = Text::parse(field, raw)?,
+            Field::Department => self.department = Text::parse(field, raw)?,
+            Field::Organization => self.organization = Text::parse(field, raw)?,
+        }
+        Ok(())
+    }
+
+    /// Stores text that `Field::validate` already accepted for `field`.
+    pub(crate) fn set_validated(&mut self, field: Field, text: String) {
+        match field {
+            Field::Email => {}
+            Field::FirstName => self.first_name = Name::validated(text),
+            Field::LastName => self.last_name = Name::validated(text),
+            Field::DisplayName => self.display_name = DisplayName::validated(text),
+            Field::Phone => self.phone = Phone::validated(text),
+            Field::Mobile => self.mobile = Phone::validated(text),
+            Field::EmployeeNumber => self.employee_number = EmployeeNumber::validated(text),
+            Field::Title => self.title = Text::validated(text),
+            Field::Department => self.department = Text::validated(text),
+            Field::Organization => self.organization = Text::validated(text),
+        }
+    }
+
+    /// "First Last", the display name made when none is given.
+    pub(crate) fn derive_display_name(&mut self) {
+        if self.display_name.is_empty() {
+            self.display_name =
+                DisplayName::validated(format!("{} {}", self.first_name, self.last_name));
+        }
     }
 }
 
@@ -271,7 +298,7 @@ impl User {
         if self.profile.display_name.is_empty() {
             format!("{} {}", self.profile.first_name, self.profile.last_name)
         } else {
-            self.profile.display_name.clone()
+            self.profile.display_name.to_string()
         }
     }
 }
@@ -324,11 +351,24 @@ mod tests {
     fn profile_accessors_cover_every_field() {
         let mut p = Profile::default();
         for f in Field::ALL.into_iter().skip(1) {
-            *p.get_mut(f).unwrap() = f.column().to_string();
+            let value = if matches!(f, Field::Phone | Field::Mobile) {
+                format!("+{}", f.index())
+            } else {
+                f.column().to_string()
+            };
+            p.set(f, &value).unwrap();
         }
         for f in Field::ALL.into_iter().skip(1) {
-            assert_eq!(p.get(f), Some(f.column()));
+            let expected = if matches!(f, Field::Phone | Field::Mobile) {
+                format!("+{}", f.index())
+            } else {
+                f.column().to_string()
+            };
+            assert_eq!(p.get(f), Some(expected.as_str()));
         }
         assert_eq!(p.get(Field::Email), None);
+        assert!(p.set(Field::Email, "a@x.org").is_err());
+        assert!(p.set(Field::Phone, "call me").is_err());
+        assert_eq!(p.phone, "+4", "a refused value leaves the old one");
     }
 }

@@ -5,7 +5,7 @@ use crate::cli::{AdminCommand, ImportArgs, OptionsCommand};
 use crate::store::RedbStore;
 use domain::store::{Credentials, ImportOutcome, ImportRequest, Store, StoreError};
 use domain::user::{EndState, Profile, Role, Roles, Source, User};
-use domain::{Email, ImportPlan};
+use domain::{Email, Field, ImportPlan};
 use serde_json::json;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -239,11 +239,13 @@ pub fn ensure_admin(store: &RedbStore, email: &Email, source: Source) -> Result<
         }
         None => User {
             email: email.clone(),
-            profile: Profile {
-                first_name: "Roster".into(),
-                last_name: "Administrator".into(),
-                display_name: "Roster Administrator".into(),
-                ..Profile::default()
+            profile: {
+                let mut p = Profile::default();
+                p.set(Field::FirstName, "Roster")
+                    .and_then(|()| p.set(Field::LastName, "Administrator"))
+                    .and_then(|()| p.set(Field::DisplayName, "Roster Administrator"))
+                    .map_err(|e| StoreError::Invalid(e.message))?;
+                p
             },
             roles: Roles::of(&[Role::Admin, Role::SelfService]),
             end_state: EndState::Active,

@@ -115,7 +115,9 @@ fn stale_preview_writes_nothing_and_returns_a_fresh_plan() {
     let preview = store.preview(csv.as_bytes()).unwrap();
     // Someone edits Ada between preview and commit.
     let mut ada = store.user("a@x.org").unwrap().unwrap();
-    ada.profile.last_name = "Lovelace".into();
+    ada.profile
+        .set(domain::Field::LastName, "Lovelace")
+        .unwrap();
     store.put_user(ada.clone(), 5).unwrap();
     let before_batches = store.batches().unwrap().len();
 
@@ -279,7 +281,10 @@ fn a_manual_user_is_created_once_and_can_be_undone() {
 
     // The same address again (any case) is refused and writes nothing.
     let mut again = user.clone();
-    again.profile.first_name = "Other".into();
+    again
+        .profile
+        .set(domain::Field::FirstName, "Other")
+        .unwrap();
     let err = store.create_user(again, "op@example.org", 1).unwrap_err();
     assert!(err.to_string().contains("exists already"), "{err}");
     assert_eq!(store.user("max@example.org").unwrap().unwrap(), stored);
@@ -328,7 +333,7 @@ fn a_profile_edit_checks_the_version_and_touches_only_the_profile() {
         .unwrap();
     assert_eq!(same, before);
 
-    profile.phone = "+41 2".into();
+    profile.set(domain::Field::Phone, "+41 2").unwrap();
     let after = store
         .update_profile("ada@x.org", profile.clone(), before.version, 7)
         .unwrap();
@@ -342,7 +347,7 @@ fn a_profile_edit_checks_the_version_and_touches_only_the_profile() {
     assert_eq!(store.user("ada@x.org").unwrap().unwrap(), after);
 
     // A stale version writes nothing.
-    profile.phone = "+41 3".into();
+    profile.set(domain::Field::Phone, "+41 3").unwrap();
     let err = store
         .update_profile("ada@x.org", profile, before.version, 9)
         .unwrap_err();
