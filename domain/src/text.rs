@@ -80,8 +80,8 @@ validated_text!(
     Name: FirstName | LastName
 );
 validated_text!(
-    /// Display name: at most 200 characters, no control characters. The
-    /// one derived from first and last name when none is given may be 201.
+    /// Display name: at most 200 characters, no control characters (also
+    /// the one derived from first and last name when none is given).
     DisplayName: DisplayName
 );
 validated_text!(

@@ -254,11 +254,17 @@ impl Profile {
         }
     }
 
-    /// "First Last", the display name made when none is given.
+    /// "First Last", the display name made when none is given; cut to the
+    /// display name's own limit (two 100-character names make 201).
     pub(crate) fn derive_display_name(&mut self) {
         if self.display_name.is_empty() {
-            self.display_name =
-                DisplayName::validated(format!("{} {}", self.first_name, self.last_name));
+            let full = format!("{} {}", self.first_name, self.last_name);
+            let max = Field::DisplayName.max_chars();
+            let text = match full.char_indices().nth(max) {
+                Some((cut, _)) => full[..cut].trim_end().to_string(),
+                None => full,
+            };
+            self.display_name = DisplayName::validated(text);
         }
     }
 }
@@ -345,6 +351,24 @@ mod tests {
     fn end_state_parse() {
         assert_eq!(EndState::parse(" Inactive "), Some(EndState::Inactive));
         assert_eq!(EndState::parse("gone"), None);
+    }
+
+    #[test]
+    fn a_derived_display_name_keeps_the_limit() {
+        let mut p = Profile::default();
+        let long = "é".repeat(100);
+        p.set(Field::FirstName, &long).unwrap();
+        p.set(Field::LastName, &long).unwrap();
+        p.derive_display_name();
+        assert_eq!(p.display_name.chars().count(), 200);
+        assert!(p.display_name.starts_with(&long));
+        assert!(Field::DisplayName.validate(&p.display_name).is_ok());
+
+        let mut short = Profile::default();
+        short.set(Field::FirstName, "Ada").unwrap();
+        short.set(Field::LastName, "Lovelace").unwrap();
+        short.derive_display_name();
+        assert_eq!(short.display_name, "Ada Lovelace");
     }
 
     #[test]
