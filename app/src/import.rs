@@ -75,6 +75,8 @@ pub enum CommitAnswer {
     Blocked {
         invalid: u64,
     },
+    /// No row creates or changes a user: nothing written.
+    NothingToWrite,
 }
 
 /// Plans the bytes again inside one write transaction and writes them if
@@ -114,6 +116,7 @@ pub async fn import_commit(
         ImportOutcome::Blocked { plan } => CommitAnswer::Blocked {
             invalid: plan.counts.invalid,
         },
+        ImportOutcome::NothingToWrite { .. } => CommitAnswer::NothingToWrite,
     })
 }
 
@@ -269,6 +272,10 @@ fn Import() -> impl IntoView {
                         "Nothing was written: {invalid} rows are invalid. Correct the file, \
                          or tick \"Skip invalid rows\"."
                     )),
+                }),
+                Ok(CommitAnswer::NothingToWrite) => stage.set(Stage::Preview {
+                    preview,
+                    notice: Some("Nothing was written: no row creates or changes a user.".into()),
                 }),
                 Err(e) => stage.set(Stage::Preview {
                     preview,

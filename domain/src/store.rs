@@ -52,6 +52,9 @@ pub enum ImportOutcome {
     ChangedSincePreview { plan: ImportPlan },
     /// Invalid rows and no `skip_invalid`: nothing written.
     Blocked { plan: ImportPlan },
+    /// No row creates or changes a user (all unchanged, or only skipped
+    /// invalid rows): nothing written, and no batch recorded.
+    NothingToWrite { plan: ImportPlan },
 }
 
 /// The result of `undo_batch`.

@@ -123,6 +123,18 @@ pub fn import(store: Result<RedbStore, StoreError>, args: &ImportArgs) -> ExitCo
             }
             ExitCode::from(EXIT_OK)
         }
+        Ok(ImportOutcome::NothingToWrite { mut plan }) => {
+            plan.warnings.extend(earlier);
+            if args.json {
+                let mut v = plan_json(&plan);
+                v["committed"] = json!(false);
+                println!("{v}");
+            } else {
+                print_plan_text(&plan);
+                println!("Nothing to write: no row creates or changes a user.");
+            }
+            ExitCode::from(EXIT_OK)
+        }
         Ok(ImportOutcome::Blocked { mut plan })
         | Ok(ImportOutcome::ChangedSincePreview { mut plan }) => {
             plan.warnings.extend(earlier);

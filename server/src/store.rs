@@ -382,6 +382,10 @@ impl Store for RedbStore {
             txn.abort().map_err(backend)?;
             return Ok(ImportOutcome::Blocked { plan });
         }
+        if plan.counts.create + plan.counts.update == 0 {
+            txn.abort().map_err(backend)?;
+            return Ok(ImportOutcome::NothingToWrite { plan });
+        }
         let mut plan = plan;
         let mut touched = Vec::with_capacity((plan.counts.create + plan.counts.update) as usize);
         {

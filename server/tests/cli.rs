@@ -149,14 +149,17 @@ fn import_commits_blocks_and_skips() {
         (v["created"].as_u64(), v["batch"].as_u64()),
         (Some(1), Some(1))
     );
+    // The same file again: a warning, nothing to write, no empty batch.
     let out = roster(&data, &["import", &bad, "--skip-invalid"]);
+    assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Unchanged 1"), "{text}");
     assert!(text.contains("already imported as batch 1"), "{text}");
+    assert!(text.contains("Nothing to write"), "{text}");
     let out = roster(&data, &["import", &bad, "--dry-run", "--json"]);
     let warnings = json(&out)["warnings"].to_string();
     assert!(
-        warnings.contains("batch 1") && warnings.contains("batch 2"),
+        warnings.contains("batch 1") && !warnings.contains("batch 2"),
         "{warnings}"
     );
 }

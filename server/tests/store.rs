@@ -62,12 +62,18 @@ fn create_update_reimport_is_idempotent() {
     assert_eq!((p2.counts.update, p2.counts.unchanged), (1, 1));
     assert_eq!(store.user("a@x.org").unwrap().unwrap().version, 2);
 
-    let (_, p3) = committed(import(&store, &csv2));
+    // The same file again: nothing to write, and no empty batch.
+    let p3 = match import(&store, &csv2) {
+        ImportOutcome::NothingToWrite { plan } => plan,
+        other => panic!("expected nothing to write, got {other:?}"),
+    };
     assert_eq!(
         (p3.counts.create, p3.counts.update, p3.counts.unchanged),
         (0, 0, 2)
     );
     assert_eq!(store.user_count().unwrap(), 2);
+    assert_eq!(store.batches().unwrap().len(), 2);
+    assert_eq!(store.user("a@x.org").unwrap().unwrap().version, 2);
 }
 
 #[test]
