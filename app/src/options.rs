@@ -119,6 +119,7 @@ fn OptionsForm(options: Options) -> impl IntoView {
                                 <input
                                     type="checkbox"
                                     id=id.clone()
+                                    checked=options.roles.contains(role)
                                     prop:checked=move || roles.with(|r| r.contains(&role))
                                     on:change=move |ev| {
                                         let on = event_target_checked(&ev);
@@ -136,12 +137,12 @@ fn OptionsForm(options: Options) -> impl IntoView {
                     })
                     .collect_view()}
                 <label for="opt-max-rows">"Largest import (rows)"</label>
-                <input id="opt-max-rows" type="number" min="1" prop:value=move || max_rows.get() on:input=move |ev| max_rows.set(event_target_value(&ev))/>
+                <input id="opt-max-rows" type="number" min="1" value=options.max_rows.to_string() prop:value=move || max_rows.get() on:input=move |ev| max_rows.set(event_target_value(&ev))/>
             </fieldset>
             <fieldset>
                 <legend>"Sign-in links"</legend>
                 <label for="opt-link-days">"Sign-in links valid for (days)"</label>
-                <input id="opt-link-days" type="number" min="1" max="365" prop:value=move || link_days.get() on:input=move |ev| link_days.set(event_target_value(&ev))/>
+                <input id="opt-link-days" type="number" min="1" max="365" value=options.link_days.to_string() prop:value=move || link_days.get() on:input=move |ev| link_days.set(event_target_value(&ev))/>
             </fieldset>
             <fieldset>
                 <legend>"Fields self-service users may edit"</legend>
@@ -155,6 +156,7 @@ fn OptionsForm(options: Options) -> impl IntoView {
                                 <input
                                     type="checkbox"
                                     id=id.clone()
+                                    checked=options.editable.contains(&field)
                                     prop:checked=move || editable.with(|e| e.contains(&field))
                                     on:change=move |ev| {
                                         let on = event_target_checked(&ev);

@@ -185,6 +185,9 @@ fn ProfileForm(profile: ProfileData) -> impl IntoView {
                             readonly=!can_edit
                             maxlength=f.max_chars()
                             aria-describedby=error_id.clone()
+                            // The attribute for the server-rendered page,
+                            // the property for later changes.
+                            value=value.get_untracked()
                             prop:value=move || value.get()
                             on:input=move |ev| value.set(event_target_value(&ev))
                         />
