@@ -178,6 +178,14 @@ pub enum Need {
 
 /// Renders `children` for a signed-in user with the needed role; sends
 /// others to the sign-in page, or shows "Not allowed".
+///
+/// Page data inside the guard is loaded with `LocalResource` (in the
+/// browser, after hydration), not with a server-rendered `Resource`:
+/// resources are matched between server and browser by creation order, and
+/// the guard makes its children when the session check resolves, which on
+/// the server happens sooner or later relative to other work than in the
+/// browser. A server-rendered resource here failed to hydrate about one
+/// page load in ten (seen with a reload loop; none in 120 loads after).
 #[component]
 pub fn Guard(need: Need, children: ChildrenFn) -> impl IntoView {
     let me = auth().me;

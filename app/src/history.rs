@@ -38,7 +38,11 @@ pub fn HistoryPage() -> impl IntoView {
 #[component]
 fn History() -> impl IntoView {
     let undo = ServerAction::<UndoImport>::new();
-    let batches = Resource::new(move || undo.version().get(), |_| import_history());
+    // Loaded in the browser (see `crate::auth::Guard`), again after each undo.
+    let batches = LocalResource::new(move || {
+        undo.version().get();
+        import_history()
+    });
     let message = move || {
         undo.value().get().map(|answer| match answer {
             Ok(UndoOutcome::Undone { batch }) => view! {
@@ -70,16 +74,19 @@ fn History() -> impl IntoView {
     view! {
         <h1>"Import history"</h1>
         {message}
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
+        // A plain closure, no Suspense: the resource is local (see
+        // `crate::auth::Guard`), so server and browser both start with
+        // "Loading…".
+        {move || {
                 batches
                     .get()
                     .map(|r| match r {
                         Err(e) => view! { <p class="error">{crate::auth::error_text(&e)}</p> }.into_any(),
                         Ok(list) => view! { <BatchTable list undo/> }.into_any(),
                     })
+                    .unwrap_or_else(|| view! { <p class="muted">"Loading…"</p> }.into_any())
             }}
-        </Transition>
+
     }
 }
 

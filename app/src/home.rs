@@ -46,24 +46,26 @@ fn Welcome() -> impl IntoView {
 
 #[component]
 pub fn UserCount() -> impl IntoView {
-    let count = Resource::new(|| (), |_| user_count());
+    // Loaded in the browser (see `crate::auth::Guard`).
+    let count = LocalResource::new(user_count);
     let (refreshes, set_refreshes) = signal(0u32);
     view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            <p>
-                "Users in the store: "
-                <span data-testid="user-count">
-                    {move || {
-                        count
-                            .get()
-                            .map(|r| match r {
-                                Ok(n) => n.to_string(),
-                                Err(e) => format!("unavailable ({e})"),
-                            })
-                    }}
-                </span>
-            </p>
-        </Suspense>
+        // No Suspense: the count is local (see `crate::auth::Guard`), so
+        // server and browser both start with "…".
+        <p>
+            "Users in the store: "
+            <span data-testid="user-count">
+                {move || {
+                    count
+                        .get()
+                        .map(|r| match r {
+                            Ok(n) => n.to_string(),
+                            Err(e) => format!("unavailable ({e})"),
+                        })
+                        .unwrap_or_else(|| "…".into())
+                }}
+            </span>
+        </p>
         <button on:click=move |_| {
             set_refreshes.update(|n| *n += 1);
             count.refetch();

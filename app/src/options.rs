@@ -44,18 +44,22 @@ pub fn OptionsPage() -> impl IntoView {
 
 #[component]
 fn OptionsLoader() -> impl IntoView {
-    let current = Resource::new(|| (), |_| crate::import::import_options());
+    // Loaded in the browser (see `crate::auth::Guard`).
+    let current = LocalResource::new(crate::import::import_options);
     view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
+        // A plain closure, no Suspense: the resource is local (see
+        // `crate::auth::Guard`), so server and browser both start with
+        // "Loading…".
+        {move || {
                 current
                     .get()
                     .map(|r| match r {
                         Ok(options) => view! { <OptionsForm options/> }.into_any(),
                         Err(e) => view! { <p class="error">{crate::auth::error_text(&e)}</p> }.into_any(),
                     })
+                    .unwrap_or_else(|| view! { <p class="muted">"Loading…"</p> }.into_any())
             }}
-        </Suspense>
+
     }
 }
 

@@ -100,18 +100,23 @@ pub fn ProfilePage() -> impl IntoView {
 
 #[component]
 fn ProfileLoader() -> impl IntoView {
-    let profile = Resource::new(|| (), |_| my_profile());
+    // Loaded in the browser: see `crate::auth::Guard` on why page data
+    // inside the guard is not a server-rendered resource.
+    let profile = LocalResource::new(my_profile);
     view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
+        // A plain closure, no Suspense: the resource is local (see
+        // `crate::auth::Guard`), so server and browser both start with
+        // "Loading…".
+        {move || {
                 profile
                     .get()
                     .map(|r| match r {
                         Ok(p) => view! { <ProfileForm profile=p/> }.into_any(),
                         Err(e) => view! { <p class="error">{crate::auth::error_text(&e)}</p> }.into_any(),
                     })
+                    .unwrap_or_else(|| view! { <p class="muted">"Loading…"</p> }.into_any())
             }}
-        </Suspense>
+
     }
 }
 

@@ -51,19 +51,24 @@ pub async fn search_users(query: String) -> Result<Vec<UserHit>, ServerFnError> 
 pub fn QuickSearch() -> impl IntoView {
     let kind = RwSignal::new(String::new());
     let query = RwSignal::new(String::new());
-    // Browser-only: a server-rendered resource here, inside the header's
-    // own Transition, would shift the numbering of the page's resources
-    // between server and browser and break their hydration.
-    let hits = LocalResource::new(move || {
-        let q = query.get();
-        async move {
-            if q.trim().chars().count() < 2 {
-                Ok(Vec::new())
-            } else {
-                search_users(q).await
-            }
+    // An action, not a resource: the header renders beside every page, and
+    // a resource here (even a local one) changed the order in which the
+    // page's own resources are numbered between server and browser, which
+    // broke their hydration now and then.
+    let search = ServerAction::<SearchUsers>::new();
+    let on_input = move |ev: leptos::ev::Event| {
+        let q = event_target_value(&ev);
+        query.set(q.clone());
+        if q.trim().chars().count() >= 2 {
+            search.dispatch(SearchUsers { query: q });
         }
-    });
+    };
+    let hits = move || {
+        if query.with(|q| q.trim().chars().count() < 2) {
+            return None;
+        }
+        search.value().get()
+    };
     view! {
         <div class="quick-search">
             <label for="quick-search">"Quick search"</label>
@@ -76,39 +81,34 @@ pub fn QuickSearch() -> impl IntoView {
                     type="search"
                     aria-label="Search users"
                     placeholder="Name or email"
-                    on:input=move |ev| query.set(event_target_value(&ev))
+                    on:input=on_input
                 />
                 <a href="/users/create">"Create user"</a>
-                <Transition fallback=|| ()>
-                    {move || {
-                        hits.get()
-                            .map(|r| match r {
-                                Err(e) => view! { <p class="error">{crate::auth::error_text(&e)}</p> }.into_any(),
-                                Ok(list) if list.is_empty() => {
-                                    let q = query.get();
-                                    (q.trim().chars().count() >= 2)
-                                        .then(|| view! { <p class="search-results muted">"No user matches."</p> })
-                                        .into_any()
-                                }
-                                Ok(list) => view! {
-                                    <ul class="search-results" aria-label="Users found">
-                                        {list
-                                            .into_iter()
-                                            .map(|h| view! {
-                                                <li>
-                                                    <a href=crate::user_page::user_path(&h.email)>
-                                                        <strong>{h.name}</strong>" "{h.email.clone()}
-                                                    </a>
-                                                    {(!h.active).then_some(" (inactive)")}
-                                                </li>
-                                            })
-                                            .collect_view()}
-                                    </ul>
-                                }
-                                .into_any(),
-                            })
-                    }}
-                </Transition>
+                {move || {
+                    hits()
+                        .map(|r| match r {
+                            Err(e) => view! { <p class="error">{crate::auth::error_text(&e)}</p> }.into_any(),
+                            Ok(list) if list.is_empty() => {
+                                view! { <p class="search-results muted">"No user matches."</p> }.into_any()
+                            }
+                            Ok(list) => view! {
+                                <ul class="search-results" aria-label="Users found">
+                                    {list
+                                        .into_iter()
+                                        .map(|h| view! {
+                                            <li>
+                                                <a href=crate::user_page::user_path(&h.email)>
+                                                    <strong>{h.name}</strong>" "{h.email.clone()}
+                                                </a>
+                                                {(!h.active).then_some(" (inactive)")}
+                                            </li>
+                                        })
+                                        .collect_view()}
+                                </ul>
+                            }
+                            .into_any(),
+                        })
+                }}
             </Show>
         </div>
     }

@@ -48,11 +48,14 @@ pub fn UserPage() -> impl IntoView {
 fn UserDetails() -> impl IntoView {
     let params = use_params_map();
     let email = move || params.read().get("email").unwrap_or_default();
-    let user = Resource::new(email, user_details);
+    // Loaded in the browser (see `crate::auth::Guard`).
+    let user = LocalResource::new(move || user_details(email()));
     let link = ServerAction::<crate::users::MakeSignInLink>::new();
     view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
+        // A plain closure, no Suspense: the resource is local (see
+        // `crate::auth::Guard`), so server and browser both start with
+        // "Loading…".
+        {move || {
                 user.get()
                     .map(|r| match r {
                         Err(e) => view! { <p class="error">{crate::auth::error_text(&e)}</p> }.into_any(),
@@ -94,8 +97,9 @@ fn UserDetails() -> impl IntoView {
                             .into_any()
                         }
                     })
+                    .unwrap_or_else(|| view! { <p class="muted">"Loading…"</p> }.into_any())
             }}
-        </Suspense>
+
         {move || {
             link.value()
                 .get()

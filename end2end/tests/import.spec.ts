@@ -348,6 +348,10 @@ test.describe("users import @release", () => {
     await expect(page.getByLabel("Approval")).not.toBeChecked();
     await expect(page.getByLabel("Sign-in links valid for (days)")).toHaveValue("3");
     await expect(page.getByLabel("Largest import (rows)")).toHaveValue("1000000");
+    // The reloaded page is live (hydrated), not only server-rendered.
+    await page.getByLabel("Sign-in links valid for (days)").fill("7");
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect(page.getByRole("status")).toHaveText("Options saved.");
 
     // The next import creates inactive users.
     await openImport(page);
