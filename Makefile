@@ -79,6 +79,7 @@ test: lint unit e2e
 bench:
 	cargo bench -p domain --bench plan
 	cargo bench -p server --bench import
+	cargo bench -p server --bench import
 
 clean:
 	cargo clean

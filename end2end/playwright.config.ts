@@ -21,8 +21,11 @@ function once(name: string, make: () => string): string {
 const root = resolve(__dirname, "..");
 const debugPort = once("ROSTER_E2E_PORT", freePort);
 const releasePort = once("ROSTER_E2E_RELEASE_PORT", freePort);
-const debugData = once("ROSTER_E2E_DATA", () => mkdtempSync(join(tmpdir(), "roster-e2e-")));
-const releaseData = once("ROSTER_E2E_RELEASE_DATA", () => mkdtempSync(join(tmpdir(), "roster-e2e-rel-")));
+// Every data folder of a run lives under one temporary folder, removed by
+// the global teardown (tests make theirs with `tempData` in helpers.ts).
+const runDir = once("ROSTER_E2E_TMP", () => mkdtempSync(join(tmpdir(), "roster-e2e-run-")));
+const debugData = once("ROSTER_E2E_DATA", () => mkdtempSync(join(runDir, "debug-")));
+const releaseData = once("ROSTER_E2E_RELEASE_DATA", () => mkdtempSync(join(runDir, "release-")));
 const adminPassword = "e2e admin password 42"; // helpers.ts has the same
 
 const chromium = {
@@ -50,6 +53,7 @@ function server(port: string, data: string, siteRoot: string) {
 
 export default defineConfig({
   testDir: "./tests",
+  globalTeardown: "./teardown.ts",
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,

@@ -1,8 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { adminEmail, hydrated, signIn, signedIn, signOut, startRoster } from "./helpers";
+import { adminEmail, hydrated, signIn, signedIn, signOut, startRoster, tempData } from "./helpers";
 
 test("sign in, wrong password, sign out", async ({ page }) => {
   await page.goto("/");
@@ -137,7 +134,7 @@ test("server functions answer 401 without a session and refuse cross-site posts"
 });
 
 test("sessions survive a server restart", async ({ page }) => {
-  const data = mkdtempSync(join(tmpdir(), "roster-restart-"));
+  const data = tempData("restart-");
   const env = { ROSTER_ADMIN_PASSWORD: "restart admin secret" };
   const first = startRoster(data, "127.0.0.1:0", env);
   let url: string;
@@ -168,7 +165,7 @@ test("sessions survive a server restart", async ({ page }) => {
 
 test("repeated wrong passwords are throttled, even for the right one", async ({ playwright }) => {
   // Its own server: the throttle is per address, and every test comes from 127.0.0.1.
-  const roster = startRoster(mkdtempSync(join(tmpdir(), "roster-throttle-")), "127.0.0.1:0", {
+  const roster = startRoster(tempData("throttle-"), "127.0.0.1:0", {
     ROSTER_ADMIN_PASSWORD: "throttle admin secret",
   });
   try {
@@ -195,7 +192,7 @@ test("repeated wrong passwords are throttled, even for the right one", async ({ 
 });
 
 test("the first start prints a one-time link that sets the admin's password", async ({ page }) => {
-  const roster = startRoster(mkdtempSync(join(tmpdir(), "roster-first-")), "127.0.0.1:0");
+  const roster = startRoster(tempData("first-"), "127.0.0.1:0");
   try {
     const url = await roster.listening;
     // The link is printed before "listening", with the real port.

@@ -1,6 +1,8 @@
 import { expect, Page } from "@playwright/test";
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 
 export const adminEmail = "admin@localhost";
 export const adminPassword = "e2e admin password 42";
@@ -49,4 +51,9 @@ export function startRoster(data: string, addr: string, extraEnv: Record<string,
     });
   });
   return { child, listening, output: () => out };
+}
+
+/** A fresh data folder inside the run's temporary folder (removed at the end). */
+export function tempData(prefix: string): string {
+  return mkdtempSync(join(process.env.ROSTER_E2E_TMP ?? tmpdir(), prefix));
 }

@@ -1,8 +1,6 @@
 import { test, expect, Page } from "@playwright/test";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { adminEmail, hydrated, startRoster } from "./helpers";
+import { readFileSync } from "node:fs";
+import { adminEmail, hydrated, startRoster, tempData } from "./helpers";
 
 // The import changes the user count that other specs check: it runs on a
 // server and data folder of its own.
@@ -14,7 +12,7 @@ test.beforeAll(async ({}, testInfo) => {
   // The release project runs these on the optimised wasm (the preview's
   // planning is the code that matters most in the browser).
   const site = testInfo.project.name === "release" ? "target/site-release" : "target/site";
-  const roster = startRoster(mkdtempSync(join(tmpdir(), "roster-import-")), "127.0.0.1:0", {
+  const roster = startRoster(tempData("import-"), "127.0.0.1:0", {
     ROSTER_ADMIN_PASSWORD: password,
     LEPTOS_SITE_ROOT: site,
   });
