@@ -42,15 +42,8 @@ pub async fn who_am_i() -> Result<Option<Me>, ServerFnError> {
 
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
-    use crate::context::{authenticate, now_ms, start_session};
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
-
-    let client = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-        .await
-        .map(|ConnectInfo(a)| a.ip().to_string())
-        .unwrap_or_default();
-    let user = authenticate(&email, password, &client).await?;
+    use crate::context::{authenticate, client_address, now_ms, start_session};
+    let user = authenticate(&email, password, &client_address().await).await?;
     start_session(user.key(), now_ms()).await?;
     leptos_axum::redirect("/");
     Ok(())
@@ -93,13 +86,7 @@ pub async fn set_password_with_link(
 ) -> Result<(), ServerFnError> {
     use crate::context::*;
     use domain::user::EndState;
-    if password != repeat {
-        return Err(ServerFnError::new("The two passwords differ."));
-    }
-    let hash = tokio::task::spawn_blocking(move || crate::security::hash_password(&password))
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?
-        .map_err(ServerFnError::new)?;
+    let hash = new_password_hash(password, repeat).await?;
     let store = store()?;
     let now = now_ms();
     let user = blocking(move || {

@@ -99,6 +99,28 @@ pub async fn authenticate(
     Ok(user)
 }
 
+/// The client's IP address (for the sign-in throttle); empty if unknown.
+pub async fn client_address() -> String {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .map(|ConnectInfo(a)| a.ip().to_string())
+        .unwrap_or_default()
+}
+
+/// A new password's argon2id hash, once both entries match and it passes
+/// the policy; hashed off the async executor.
+pub async fn new_password_hash(password: String, repeat: String) -> Result<String, ServerFnError> {
+    if password != repeat {
+        return Err(ServerFnError::new("The two passwords differ."));
+    }
+    tokio::task::spawn_blocking(move || crate::security::hash_password(&password))
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?
+        .map_err(ServerFnError::new)
+}
+
 /// Signs `user_key` in on this request's session, under a new session id
 /// (no session fixation).
 pub async fn start_session(user_key: &str, signed_in_ms: i64) -> Result<(), ServerFnError> {
@@ -123,7 +145,16 @@ pub async fn start_session(user_key: &str, signed_in_ms: i64) -> Result<(), Serv
 /// the absolute timeout, older than the user's last password change, or of
 /// a user who is gone or inactive is ended here.
 pub async fn current_user() -> Result<Option<User>, ServerFnError> {
-    let session = session().await?;
+    session_user(&session().await?, store()?).await
+}
+
+/// The user signed in on `session`, checked as `current_user` says; an
+/// invalid session is ended. Needs no Leptos context, so plain axum
+/// handlers use it too.
+pub async fn session_user(
+    session: &Session,
+    store: AppStore,
+) -> Result<Option<User>, ServerFnError> {
     let Some(su) = session
         .get::<SessionUser>(SESSION_USER)
         .await
@@ -132,7 +163,6 @@ pub async fn current_user() -> Result<Option<User>, ServerFnError> {
     else {
         return Ok(None);
     };
-    let store = store()?;
     let key = su.key.clone();
     let (user, epoch) =
         blocking(move || Ok((store.user(&key)?, store.password_epoch(&key)?))).await?;

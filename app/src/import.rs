@@ -387,19 +387,7 @@ fn PreviewView(
         .map(|(header, column)| format!("{header} → {column}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let earlier = preview.earlier.first().map(|b| {
-        format!(
-            "This file was imported before: batch {} on {} by {}{}.",
-            b.id,
-            domain::time::rfc3339(b.at),
-            b.operator,
-            if b.undone_by.is_some() {
-                " (undone since)"
-            } else {
-                ""
-            }
-        )
-    });
+    let earlier = preview.earlier.first().map(BatchSummary::reimport_warning);
     let nothing = c.create + c.update == 0;
     view! {
         <p class="file">

@@ -116,29 +116,7 @@ fn OptionsForm(options: Options) -> impl IntoView {
                 <p class="help">"Roles given to imported users (added, never removed):"</p>
                 {Role::ALL
                     .into_iter()
-                    .map(|role| {
-                        let id = format!("opt-role-{}", role.key());
-                        view! {
-                            <p>
-                                <input
-                                    type="checkbox"
-                                    id=id.clone()
-                                    checked=options.roles.contains(role)
-                                    prop:checked=move || roles.with(|r| r.contains(&role))
-                                    on:change=move |ev| {
-                                        let on = event_target_checked(&ev);
-                                        roles.update(|r| {
-                                            r.retain(|x| *x != role);
-                                            if on {
-                                                r.push(role);
-                                            }
-                                        });
-                                    }
-                                />
-                                <label for=id>{role.label()}</label>
-                            </p>
-                        }
-                    })
+                    .map(|role| member_checkbox(format!("opt-role-{}", role.key()), role.label(), role, roles))
                     .collect_view()}
                 <label for="opt-max-rows">"Largest import (rows)"</label>
                 <input id="opt-max-rows" type="number" min="1" value=options.max_rows.to_string() prop:value=move || max_rows.get() on:input=move |ev| max_rows.set(event_target_value(&ev))/>
@@ -154,27 +132,7 @@ fn OptionsForm(options: Options) -> impl IntoView {
                     .into_iter()
                     .skip(1)
                     .map(|field| {
-                        let id = format!("opt-edit-{}", field.column());
-                        view! {
-                            <p>
-                                <input
-                                    type="checkbox"
-                                    id=id.clone()
-                                    checked=options.editable.contains(&field)
-                                    prop:checked=move || editable.with(|e| e.contains(&field))
-                                    on:change=move |ev| {
-                                        let on = event_target_checked(&ev);
-                                        editable.update(|e| {
-                                            e.retain(|x| *x != field);
-                                            if on {
-                                                e.push(field);
-                                            }
-                                        });
-                                    }
-                                />
-                                <label for=id>{field.label()}</label>
-                            </p>
-                        }
+                        member_checkbox(format!("opt-edit-{}", field.column()), field.label(), field, editable)
                     })
                     .collect_view()}
             </fieldset>
@@ -182,5 +140,38 @@ fn OptionsForm(options: Options) -> impl IntoView {
                 <button type="submit" disabled=move || save.pending().get()>"Save"</button>
             </p>
         </form>
+    }
+}
+
+/// A labelled checkbox that says whether `item` is in `set`. The initial
+/// state is an attribute too, so the server-rendered page shows it.
+fn member_checkbox<T>(
+    id: String,
+    label: &'static str,
+    item: T,
+    set: RwSignal<Vec<T>>,
+) -> impl IntoView
+where
+    T: Copy + PartialEq + Send + Sync + 'static,
+{
+    view! {
+        <p>
+            <input
+                type="checkbox"
+                id=id.clone()
+                checked=set.with_untracked(|s| s.contains(&item))
+                prop:checked=move || set.with(|s| s.contains(&item))
+                on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    set.update(|s| {
+                        s.retain(|x| *x != item);
+                        if on {
+                            s.push(item);
+                        }
+                    });
+                }
+            />
+            <label for=id>{label}</label>
+        </p>
     }
 }

@@ -63,23 +63,16 @@ pub async fn change_my_password(
     repeat: String,
 ) -> Result<(), ServerFnError> {
     use crate::context::*;
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
     let me = require(|_| true).await?;
+    // Checked again in `new_password_hash`; here so that a typo costs no
+    // verification of the current password (nor a throttle count).
     if password != repeat {
-        return Err(ServerFnError::new("The two new passwords differ."));
+        return Err(ServerFnError::new("The two passwords differ."));
     }
-    let client = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-        .await
-        .map(|ConnectInfo(a)| a.ip().to_string())
-        .unwrap_or_default();
-    authenticate(me.email.as_str(), current, &client)
+    authenticate(me.email.as_str(), current, &client_address().await)
         .await
         .map_err(|_| ServerFnError::new("The current password is wrong."))?;
-    let hash = tokio::task::spawn_blocking(move || crate::security::hash_password(&password))
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?
-        .map_err(ServerFnError::new)?;
+    let hash = new_password_hash(password, repeat).await?;
     let store = store()?;
     let now = now_ms();
     let key = me.key().to_string();

@@ -39,6 +39,24 @@ pub struct BatchSummary {
     pub undone_by: Option<u64>,
 }
 
+impl BatchSummary {
+    /// The warning shown before a file with this batch's SHA-256 is
+    /// imported again (CLI and web alike).
+    pub fn reimport_warning(&self) -> String {
+        format!(
+            "This file was already imported as batch {} ({} by {}{}).",
+            self.id,
+            crate::time::rfc3339(self.at),
+            self.operator,
+            if self.undone_by.is_some() {
+                ", since undone"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
 /// The result of `apply_import`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ImportOutcome {

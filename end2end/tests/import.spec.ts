@@ -163,7 +163,7 @@ test.describe("users import @release", () => {
     // The same bytes again: a warning, and nothing left to do.
     await openImport(page);
     await upload(page, "change.csv", change);
-    await expect(page.getByText("This file was imported before")).toBeVisible();
+    await expect(page.getByText("This file was already imported as batch 3")).toBeVisible();
     await expectCounts(page, 0, 0, 2, 0);
     await expect(page.getByText("Nothing to import")).toBeVisible();
     await expect(page.getByRole("button", { name: "Next" })).toBeDisabled();

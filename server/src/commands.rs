@@ -3,7 +3,7 @@
 
 use crate::cli::{AdminCommand, ImportArgs, OptionsCommand};
 use crate::store::RedbStore;
-use domain::store::{Credentials, ImportOutcome, ImportRequest, Store, StoreError};
+use domain::store::{BatchSummary, Credentials, ImportOutcome, ImportRequest, Store, StoreError};
 use domain::user::{EndState, Profile, Role, Roles, Source, User};
 use domain::{Email, Field, ImportPlan};
 use serde_json::json;
@@ -41,6 +41,19 @@ fn plan_json(plan: &ImportPlan) -> serde_json::Value {
             "line": e.line, "column": e.column, "value": e.value, "message": e.message,
         })).collect::<Vec<_>>(),
     })
+}
+
+/// A plan that was not written: JSON with `"committed": false`, or the
+/// text report and why nothing was written.
+fn print_uncommitted(plan: &ImportPlan, json: bool, why: &str) {
+    if json {
+        let mut v = plan_json(plan);
+        v["committed"] = json!(false);
+        println!("{v}");
+    } else {
+        print_plan_text(plan);
+        println!("{why}");
+    }
 }
 
 fn print_plan_text(plan: &ImportPlan) {
@@ -125,27 +138,21 @@ pub fn import(store: Result<RedbStore, StoreError>, args: &ImportArgs) -> ExitCo
         }
         Ok(ImportOutcome::NothingToWrite { mut plan }) => {
             plan.warnings.extend(earlier);
-            if args.json {
-                let mut v = plan_json(&plan);
-                v["committed"] = json!(false);
-                println!("{v}");
-            } else {
-                print_plan_text(&plan);
-                println!("Nothing to write: no row creates or changes a user.");
-            }
+            print_uncommitted(
+                &plan,
+                args.json,
+                "Nothing to write: no row creates or changes a user.",
+            );
             ExitCode::from(EXIT_OK)
         }
         Ok(ImportOutcome::Blocked { mut plan })
         | Ok(ImportOutcome::ChangedSincePreview { mut plan }) => {
             plan.warnings.extend(earlier);
-            if args.json {
-                let mut v = plan_json(&plan);
-                v["committed"] = json!(false);
-                println!("{v}");
-            } else {
-                print_plan_text(&plan);
-                println!("Nothing was written: fix the invalid rows or use --skip-invalid.");
-            }
+            print_uncommitted(
+                &plan,
+                args.json,
+                "Nothing was written: fix the invalid rows or use --skip-invalid.",
+            );
             ExitCode::from(EXIT_INVALID_ROWS)
         }
         Err(StoreError::File(e)) => file_error_exit(args.json, &e),
@@ -161,19 +168,7 @@ fn reimport_warnings(store: &RedbStore, bytes: &[u8]) -> Vec<String> {
         .batches_with_hash(&sha)
         .unwrap_or_default()
         .iter()
-        .map(|b| {
-            format!(
-                "This file was already imported as batch {} ({} by {}{}).",
-                b.id,
-                domain::time::rfc3339(b.at),
-                b.operator,
-                if b.undone_by.is_some() {
-                    ", since undone"
-                } else {
-                    ""
-                }
-            )
-        })
+        .map(BatchSummary::reimport_warning)
         .collect()
 }
 

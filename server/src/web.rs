@@ -128,27 +128,11 @@ async fn operator_session(
     session: &tower_sessions::Session,
     store: &AppStore,
 ) -> Result<(), StatusCode> {
-    use app::context::{SESSION_USER, SessionUser, is_operator, now_ms, session_valid};
-    let su = session
-        .get::<SessionUser>(SESSION_USER)
-        .await
-        .ok()
-        .flatten()
-        .ok_or(StatusCode::UNAUTHORIZED)?;
-    let store = store.clone();
-    let key = su.key.clone();
-    let (user, epoch) = tokio::task::spawn_blocking(move || {
-        Ok::<_, domain::store::StoreError>((store.user(&key)?, store.password_epoch(&key)?))
-    })
-    .await
-    .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
-    .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
-    if !session_valid(&su, user.as_ref(), epoch, now_ms()) {
-        return Err(StatusCode::UNAUTHORIZED);
-    }
-    match user {
-        Some(u) if is_operator(&u) => Ok(()),
-        _ => Err(StatusCode::FORBIDDEN),
+    match app::context::session_user(session, store.clone()).await {
+        Err(_) => Err(StatusCode::INTERNAL_SERVER_ERROR),
+        Ok(None) => Err(StatusCode::UNAUTHORIZED),
+        Ok(Some(u)) if app::context::is_operator(&u) => Ok(()),
+        Ok(Some(_)) => Err(StatusCode::FORBIDDEN),
     }
 }
 
