@@ -79,6 +79,7 @@ test("a self-service user signs in through a link and is refused on an operator 
   }
   const postcard = { "content-type": "application/x-postcard" };
   expect((await page.request.post("/api/import_commit", { headers: postcard, data: Buffer.from([0, 0, 0, 0]) })).status()).toBe(403);
+  expect((await page.request.get("/template.csv")).status()).toBe(403);
   // But My profile is theirs, and has no Quick search for them.
   await page.goto("/profile");
   await hydrated(page);

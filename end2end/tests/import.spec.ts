@@ -264,6 +264,7 @@ test.describe("users import @release", () => {
       });
       expect(r.status(), fn).toBe(401);
     }
+    expect((await request.get(`${url}/template.csv`)).status()).toBe(401);
     const form = { "content-type": "application/x-www-form-urlencoded" };
     for (const [fn, data] of [["import_options", ""], ["import_history", ""], ["undo_import", "id=1"], ["search_users", "query=ada"], ["save_options", "end_state=inactive&roles=&max_rows=1&link_days=1&editable="]]) {
       const r = await request.post(`${url}/api/${fn}`, { headers: form, data });

@@ -138,7 +138,14 @@ async fn operator_session(
 
 /// The downloadable template: the canonical header row, made from the same
 /// field list the import reads.
-async fn template_csv() -> Response {
+async fn template_csv(
+    axum::extract::State(store): axum::extract::State<AppStore>,
+    session: tower_sessions::Session,
+) -> Response {
+    // Only sign-in and its pages answer without a session (issue 5).
+    if let Err(status) = operator_session(&session, &store).await {
+        return (status, "Sign in as an operator first.").into_response();
+    }
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -214,7 +221,10 @@ pub async fn serve(store: RedbStore, addr: SocketAddr) -> Result<(), String> {
         );
     }
     let app = app
-        .route("/template.csv", get(template_csv))
+        .route(
+            "/template.csv",
+            get(template_csv).with_state(app_store.clone()),
+        )
         .leptos_routes_with_context(
             &options,
             routes,
