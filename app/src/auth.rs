@@ -42,8 +42,8 @@ pub async fn who_am_i() -> Result<Option<Me>, ServerFnError> {
 
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
-    use crate::context::{authenticate, client_address, now_ms, start_session};
-    let user = authenticate(&email, password, &client_address().await).await?;
+    use crate::context::{authenticate, now_ms, start_session};
+    let user = authenticate(&email, password).await?;
     start_session(user.key(), now_ms()).await?;
     leptos_axum::redirect("/");
     Ok(())
@@ -60,20 +60,48 @@ pub async fn sign_out() -> Result<(), ServerFnError> {
     Ok(())
 }
 
+/// The message for a link that is not (or no longer) valid.
+const LINK_NOT_VALID: &str = "This sign-in link is not valid: it was used already or it expired. \
+     Ask an operator for a new one.";
+
+/// The user (key and email) of a valid sign-in link, throttled per client
+/// address: the link is the credential, so guessing links is treated like
+/// guessing passwords. A valid link gives its attempt back.
+#[cfg(feature = "ssr")]
+async fn check_link(token: String) -> Result<Option<(String, String)>, ServerFnError> {
+    use crate::context::*;
+    use crate::security::{LINK_THROTTLE, address_key};
+    let address = address_key(client_ip().await);
+    if let Err(wait) = LINK_THROTTLE.begin(&[&address], std::time::Instant::now()) {
+        return Err(ServerFnError::new(format!(
+            "Too many invalid sign-in links from your address. Try again in {} seconds.",
+            wait.as_secs().max(1)
+        )));
+    }
+    // Tokens are 64 hex characters; anything else is not looked up.
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let store = store()?;
+    let now = now_ms() / 1000;
+    let found = blocking(move || {
+        Ok(match store.peek_link(&token, now)? {
+            Some(key) => store.user(&key)?.map(|u| (key, u.email.to_string())),
+            None => None,
+        })
+    })
+    .await?;
+    if found.is_some() {
+        LINK_THROTTLE.succeeded(&[], &[&address]);
+    }
+    Ok(found)
+}
+
 /// The email a valid sign-in link belongs to (public: the link is the
 /// credential).
 #[server(endpoint = "link_email")]
 pub async fn link_email(token: String) -> Result<Option<String>, ServerFnError> {
-    use crate::context::*;
-    let store = store()?;
-    let now = now_ms() / 1000;
-    blocking(move || {
-        Ok(match store.peek_link(&token, now)? {
-            Some(key) => store.user(&key)?.map(|u| u.email.to_string()),
-            None => None,
-        })
-    })
-    .await
+    Ok(check_link(token).await?.map(|(_, email)| email))
 }
 
 /// Sets the password through a one-time link, ends the user's other
@@ -86,24 +114,25 @@ pub async fn set_password_with_link(
 ) -> Result<(), ServerFnError> {
     use crate::context::*;
     use domain::user::EndState;
+    // The link first: no password is hashed for a request without a valid
+    // link (hashing is the expensive part).
+    if check_link(token.clone()).await?.is_none() {
+        return Err(ServerFnError::new(LINK_NOT_VALID));
+    }
     let hash = new_password_hash(password, repeat).await?;
     let store = store()?;
     let now = now_ms();
     let user = blocking(move || {
-        let Some(key) = store.consume_link(&token, now / 1000)? else {
-            return Ok(None);
-        };
-        let Some(user) = store.user(&key)? else {
-            return Ok(None);
-        };
-        store.set_password(&key, &hash, now)?;
-        Ok(Some(user))
+        // Used up, password set and the user's other links revoked, in one
+        // transaction; `None` if another request used it meanwhile.
+        match store.redeem_link(&token, &hash, now)? {
+            Some(key) => store.user(&key),
+            None => Ok(None),
+        }
     })
     .await?;
     let Some(user) = user else {
-        return Err(ServerFnError::new(
-            "This sign-in link is not valid: it was used already or it expired. Ask an operator for a new one.",
-        ));
+        return Err(ServerFnError::new(LINK_NOT_VALID));
     };
     if user.end_state != EndState::Active {
         return Err(ServerFnError::new(
@@ -305,9 +334,7 @@ pub fn SetPasswordPage() -> impl IntoView {
                         }
                         Ok(None) => {
                             view! {
-                                <p class="error">
-                                    "This sign-in link is not valid: it was used already or it expired. Ask an operator for a new one."
-                                </p>
+                                <p class="error">{LINK_NOT_VALID}</p>
                                 <p><a href="/signin">"Sign in"</a></p>
                             }
                                 .into_any()

@@ -15,9 +15,44 @@ pub fn store() -> Result<AppStore, ServerFnError> {
     use_context::<AppStore>().ok_or_else(|| ServerFnError::new("the store is not available"))
 }
 
-/// Maps a store error to what the browser sees.
+/// Maps a store error to what the browser sees; a refusal by the
+/// privilege rule is a 403.
 pub fn store_error(e: StoreError) -> ServerFnError {
+    if let StoreError::Forbidden(_) = e {
+        set_status(axum::http::StatusCode::FORBIDDEN);
+    }
     ServerFnError::new(e.to_string())
+}
+
+/// The authority a signed-in user acts with.
+pub fn actor(user: &User) -> domain::Actor {
+    domain::Actor::User(user.roles)
+}
+
+/// The nonce of this request's Content-Security-Policy; the server puts it
+/// into the request's extensions.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+/// Gives Leptos this request's CSP nonce, so that its inline scripts carry
+/// it (called by the shell, on the server).
+pub fn provide_csp_nonce() {
+    let nonce = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
+    if let Some(CspNonce(n)) = nonce {
+        provide_context(leptos::nonce::Nonce::from_value(n));
+    }
+}
+
+/// The base of the links the server hands out (the configured public URL,
+/// or `http://` and the listen address), provided by the server.
+#[derive(Clone, Debug)]
+pub struct PublicBase(pub String);
+
+pub fn public_base() -> String {
+    use_context::<PublicBase>()
+        .map(|b| b.0)
+        .unwrap_or_else(|| "http://127.0.0.1:3000".into())
 }
 
 /// Runs blocking store work off the async executor.
@@ -55,69 +90,103 @@ pub async fn session() -> Result<Session, ServerFnError> {
         .map_err(|e| ServerFnError::new(format!("no session layer: {e}")))
 }
 
-/// Checks an email and password, throttled per account and per client
-/// address. Unknown accounts cost the same hashing work and get the same
-/// answer as a wrong password.
-pub async fn authenticate(
-    email: &str,
-    password: String,
-    client: &str,
-) -> Result<User, ServerFnError> {
-    use crate::security::{DUMMY_HASH, THROTTLE, verify_password};
-    let key = email.trim().to_lowercase();
-    let (account, address) = (format!("account:{key}"), format!("address:{client}"));
-    let keys = [account.as_str(), address.as_str()];
-    let now = std::time::Instant::now();
-    if let Err(wait) = THROTTLE.check(&keys, now) {
-        return Err(ServerFnError::new(format!(
-            "Too many failed sign-ins. Try again in {} seconds.",
-            wait.as_secs().max(1)
-        )));
-    }
-    let store = store()?;
-    let (user, hash) =
-        blocking(move || Ok((store.user(&key)?, store.password_hash(&key)?))).await?;
-    let password_ok = tokio::task::spawn_blocking(move || match hash {
-        Some(h) => verify_password(&h, &password),
-        None => {
-            let _ = verify_password(&DUMMY_HASH, &password);
-            false
-        }
-    })
-    .await
-    .unwrap_or(false);
-    let Some(user) = user.filter(|_| password_ok) else {
-        THROTTLE.fail(&keys, now);
-        return Err(ServerFnError::new("Wrong email or password."));
-    };
-    if user.end_state != EndState::Active {
-        return Err(ServerFnError::new(
-            "This account is inactive and cannot sign in.",
-        ));
-    }
-    THROTTLE.succeed(&keys);
-    Ok(user)
+/// Why a sign-in was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignInRefused {
+    /// Too many failures: try again after this long.
+    Throttled(std::time::Duration),
+    /// Unknown account, wrong password or inactive account: one answer for
+    /// all three, so that the answer tells nothing about the account.
+    WrongCredentials,
 }
 
-/// The client's IP address (for the sign-in throttle); empty if unknown.
-pub async fn client_address() -> String {
+impl SignInRefused {
+    pub fn message(&self) -> String {
+        match self {
+            SignInRefused::Throttled(wait) => format!(
+                "Too many failed sign-ins. Try again in {} seconds.",
+                wait.as_secs().max(1)
+            ),
+            SignInRefused::WrongCredentials => "Wrong email or password.".into(),
+        }
+    }
+}
+
+/// Checks an email and password against `store`, throttled per account
+/// and per client address (`throttle`). The attempt is counted before the
+/// password is verified; unknown accounts cost the same hashing work, and
+/// unknown, wrong and inactive all get the same answer and count as
+/// failures. Needs no Leptos context.
+pub async fn authenticate_with(
+    store: AppStore,
+    throttle: &crate::security::Throttle,
+    email: &str,
+    password: String,
+    client: Option<std::net::IpAddr>,
+) -> Result<User, SignInRefused> {
+    use crate::security::{address_key, verify_password_bounded};
+    let key = domain::Email::parse(email)
+        .ok()
+        .map(|e| e.key().to_string());
+    let account = key.as_ref().map(|k| format!("account:{k}"));
+    let address = address_key(client);
+    let mut keys = vec![address.as_str()];
+    keys.extend(account.as_deref());
+    throttle
+        .begin(&keys, std::time::Instant::now())
+        .map_err(SignInRefused::Throttled)?;
+    let found = match key {
+        Some(key) => blocking(move || Ok((store.user(&key)?, store.password_hash(&key)?)))
+            .await
+            .map_err(|_| SignInRefused::WrongCredentials)?,
+        None => (None, None),
+    };
+    let (user, hash) = found;
+    let password_ok = verify_password_bounded(hash, password).await;
+    match user {
+        Some(user) if password_ok && user.end_state == EndState::Active => {
+            throttle.succeeded(&[account.as_deref().unwrap_or_default()], &[&address]);
+            Ok(user)
+        }
+        _ => Err(SignInRefused::WrongCredentials),
+    }
+}
+
+/// [`authenticate_with`] on this request's store and client, with the
+/// server's throttle.
+pub async fn authenticate(email: &str, password: String) -> Result<User, ServerFnError> {
+    let client = client_ip().await;
+    authenticate_with(
+        store()?,
+        &crate::security::THROTTLE,
+        email,
+        password,
+        client,
+    )
+    .await
+    .map_err(|e| ServerFnError::new(e.message()))
+}
+
+/// The client's IP address, if known.
+pub async fn client_ip() -> Option<std::net::IpAddr> {
     use axum::extract::ConnectInfo;
     use std::net::SocketAddr;
     leptos_axum::extract::<ConnectInfo<SocketAddr>>()
         .await
-        .map(|ConnectInfo(a)| a.ip().to_string())
-        .unwrap_or_default()
+        .ok()
+        .map(|ConnectInfo(a)| a.ip())
 }
 
 /// A new password's argon2id hash, once both entries match and it passes
-/// the policy; hashed off the async executor.
+/// the policy; hashed off the async executor, bounded like every argon2
+/// computation.
 pub async fn new_password_hash(password: String, repeat: String) -> Result<String, ServerFnError> {
     if password != repeat {
         return Err(ServerFnError::new("The two passwords differ."));
     }
-    tokio::task::spawn_blocking(move || crate::security::hash_password(&password))
+    domain::password::check(&password).map_err(ServerFnError::new)?;
+    crate::security::hash_password_bounded(password)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?
         .map_err(ServerFnError::new)
 }
 
@@ -226,6 +295,7 @@ mod tests {
             b"email,first_name,last_name\nada@x.org,Ada,L\n",
             &NoUsers,
             &domain::Options::default(),
+            domain::Actor::Owner,
         )
         .unwrap();
         p.creates().next().unwrap().1.clone()

@@ -23,7 +23,8 @@ pub async fn undo_import(id: u64) -> Result<UndoOutcome, ServerFnError> {
     let operator = require(is_operator).await?;
     let store = store()?;
     let now = now_ms() / 1000;
-    blocking(move || store.undo_batch(id, operator.email.as_str(), now)).await
+    let actor = actor(&operator);
+    blocking(move || store.undo_batch(id, operator.email.as_str(), actor, now)).await
 }
 
 #[component]

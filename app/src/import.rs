@@ -7,7 +7,7 @@
 use crate::auth::{Guard, Need};
 use domain::plan::{Action, ImportPlan, PlannedRow, parse_file, plan_parsed};
 use domain::store::BatchSummary;
-use domain::{Options, User};
+use domain::{Actor, Options, User};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Postcard;
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,27 @@ pub async fn import_options() -> Result<Options, ServerFnError> {
     blocking(move || store.options()).await
 }
 
+/// What the browser needs to plan a file: the options, and the authority
+/// the signed-in operator imports with (the privilege rule marks rows for
+/// users above it Invalid in the preview, as the server will).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ImportAuthority {
+    pub options: Options,
+    pub actor: Actor,
+}
+
+#[server(endpoint = "import_setup")]
+pub async fn import_setup() -> Result<ImportAuthority, ServerFnError> {
+    use crate::context::*;
+    let me = require(is_operator).await?;
+    let store = store()?;
+    let options = blocking(move || store.options()).await?;
+    Ok(ImportAuthority {
+        options,
+        actor: actor(&me),
+    })
+}
+
 /// What the browser needs to plan a file: the stored users with the file's
 /// keys, and earlier imports of the same bytes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -39,21 +60,27 @@ pub struct LookupAnswer {
     pub earlier: Vec<BatchSummary>,
 }
 
+/// `keys` are the file's keys, one per line: a single string decodes into
+/// no more memory than its bytes, where a list of strings could be made to
+/// decode into many times that.
 #[server(endpoint = "import_lookup", input = Postcard, output = Postcard)]
-pub async fn import_lookup(
-    keys: Vec<String>,
-    sha256: String,
-) -> Result<LookupAnswer, ServerFnError> {
+pub async fn import_lookup(keys: String, sha256: String) -> Result<LookupAnswer, ServerFnError> {
     use crate::context::*;
     require(is_operator).await?;
     let store = store()?;
     blocking(move || {
         let max = store.options()?.max_rows;
-        if keys.len() as u64 > max {
+        let count = keys.lines().count() as u64;
+        if count > max {
             return Err(domain::store::StoreError::Invalid(format!(
-                "More than {max} users asked for."
+                "{count} users asked for; the largest import is {max} rows."
             )));
         }
+        let keys: Vec<String> = keys
+            .lines()
+            .filter(|k| !k.is_empty())
+            .map(str::to_string)
+            .collect();
         Ok(LookupAnswer {
             users: store.users_by_keys(&keys)?,
             earlier: store.batches_with_hash(&sha256)?,
@@ -104,6 +131,7 @@ pub async fn import_commit(
             bytes: &bytes,
             file_name: &file_name,
             operator: operator.email.as_str(),
+            actor: actor(&operator),
             expected_fingerprint: Some(&fingerprint),
             skip_invalid,
             now,
@@ -120,39 +148,59 @@ pub async fn import_commit(
     })
 }
 
-/// One-time sign-in links for the given users (operators only), as CSV.
-/// Users that do not exist are left out.
+/// Sign-in links for an import's users: the CSV, and the users left out
+/// with the reason (no such user, or the privilege rule: e.g. a user who
+/// set a password meanwhile needs an administrator's reset).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinksAnswer {
+    pub csv: String,
+    pub left_out: Vec<(String, String)>,
+}
+
+/// One-time sign-in links for the given users (operators only, under the
+/// privilege rule), as CSV. `emails`: one per line (see `import_lookup`).
 #[server(endpoint = "sign_in_links_csv", input = Postcard)]
-pub async fn sign_in_links_csv(emails: Vec<String>) -> Result<String, ServerFnError> {
+pub async fn sign_in_links_csv(emails: String) -> Result<LinksAnswer, ServerFnError> {
     use crate::context::*;
-    require(is_operator).await?;
-    let base = crate::users::base_url().await;
+    let me = require(is_operator).await?;
+    let base = public_base();
     let store = store()?;
     let now = now_ms() / 1000;
-    let links = blocking(move || {
-        let days = store.options()?.link_days;
+    let actor = actor(&me);
+    blocking(move || {
+        let options = store.options()?;
+        if emails.lines().count() as u64 > options.max_rows {
+            return Err(domain::store::StoreError::Invalid(format!(
+                "More links asked for than the largest import ({} rows).",
+                options.max_rows
+            )));
+        }
+        let days = options.link_days;
         let expires = domain::time::rfc3339(now + i64::from(days) * 86_400);
         let emails: Vec<domain::Email> = emails
-            .iter()
+            .lines()
             .filter_map(|e| domain::Email::parse(e).ok())
             .collect();
         let keys: Vec<String> = emails.iter().map(|e| e.key().to_string()).collect();
-        let tokens = store.create_links(&keys, now, days)?;
-        Ok(emails
-            .into_iter()
-            .zip(tokens)
-            .filter_map(|(email, token)| {
-                let token = token?;
-                Some((
+        let tokens = store.create_links(&keys, now, days, actor)?;
+        let mut links = Vec::with_capacity(emails.len());
+        let mut left_out = Vec::new();
+        for (email, token) in emails.into_iter().zip(tokens) {
+            match token {
+                Ok(token) => links.push((
                     email.to_string(),
                     format!("{base}/link/{token}"),
                     expires.clone(),
-                ))
-            })
-            .collect::<Vec<_>>())
+                )),
+                Err(why) => left_out.push((email.to_string(), why.to_string())),
+            }
+        }
+        Ok(LinksAnswer {
+            csv: domain::csv_out::links_csv(&links),
+            left_out,
+        })
     })
-    .await?;
-    Ok(domain::csv_out::links_csv(&links))
+    .await
 }
 
 /// A file as the operator chose it, and its plan.
@@ -181,12 +229,12 @@ enum Stage {
 
 /// Reads, plans and looks up a file in the browser.
 async fn make_preview(file_name: String, bytes: Vec<u8>) -> Result<Preview, String> {
-    let options = import_options()
+    let ImportAuthority { options, actor } = import_setup()
         .await
         .map_err(|e| crate::auth::error_text(&e))?;
     let parsed = parse_file(&bytes, &options).map_err(|e| e.to_string())?;
     let sha256 = domain::store::sha256_hex(&bytes);
-    let lookup = import_lookup(parsed.keys(), sha256)
+    let lookup = import_lookup(parsed.keys().join("\n"), sha256)
         .await
         .map_err(|e| crate::auth::error_text(&e))?;
     let existing: HashMap<String, User> = lookup
@@ -194,7 +242,7 @@ async fn make_preview(file_name: String, bytes: Vec<u8>) -> Result<Preview, Stri
         .into_iter()
         .map(|u| (u.key().to_string(), u))
         .collect();
-    let plan = plan_parsed(parsed, &existing, &options);
+    let plan = plan_parsed(parsed, &existing, &options, actor);
     Ok(Preview {
         file_name,
         bytes,
@@ -471,19 +519,32 @@ fn PreviewView(
 #[component]
 fn ResultView(preview: Arc<Preview>, batch: BatchSummary) -> impl IntoView {
     let results = browser::object_url(&domain::csv_out::results_csv(&preview.plan, true));
-    let created: Vec<String> = preview
+    let created: String = preview
         .plan
         .creates()
-        .map(|(_, u)| u.email.to_string())
-        .collect();
+        .map(|(_, u)| u.email.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     let links_error = RwSignal::new(None::<String>);
     let download_links = move |ev: leptos::ev::MouseEvent| {
         ev.prevent_default();
         let created = created.clone();
         leptos::task::spawn_local(async move {
             match sign_in_links_csv(created).await {
-                Ok(csv) => {
-                    links_error.set(None);
+                Ok(LinksAnswer { csv, left_out }) => {
+                    links_error.set((!left_out.is_empty()).then(|| {
+                        let shown: Vec<String> = left_out
+                            .iter()
+                            .take(20)
+                            .map(|(email, why)| format!("{email} ({why})"))
+                            .collect();
+                        format!(
+                            "No link for {} users: {}{}",
+                            left_out.len(),
+                            shown.join("; "),
+                            if left_out.len() > 20 { " …" } else { "" }
+                        )
+                    }));
                     browser::download("sign-in-links.csv", &csv);
                 }
                 Err(e) => links_error.set(Some(crate::auth::error_text(&e))),

@@ -28,6 +28,8 @@ use leptos_router::{
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    context::provide_csp_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -59,7 +59,9 @@ pub async fn create_user_manual(
     };
     let email = user.email.to_string();
     let now = now_ms() / 1000;
-    let batch = blocking(move || store.create_user(user, operator.email.as_str(), now)).await?;
+    let actor = actor(&operator);
+    let batch =
+        blocking(move || store.create_user(user, operator.email.as_str(), actor, now)).await?;
     Ok(ManualAnswer::Created {
         email,
         batch: batch.id,

@@ -69,7 +69,7 @@ pub async fn change_my_password(
     if password != repeat {
         return Err(ServerFnError::new("The two passwords differ."));
     }
-    authenticate(me.email.as_str(), current, &client_address().await)
+    authenticate(me.email.as_str(), current)
         .await
         .map_err(|_| ServerFnError::new("The current password is wrong."))?;
     let hash = new_password_hash(password, repeat).await?;

@@ -125,6 +125,7 @@ mod tests {
                 .as_bytes(),
             &domain::plan::NoUsers,
             &domain::Options::default(),
+            domain::Actor::Owner,
         )
         .unwrap();
         let users: Vec<domain::User> = plan.creates().map(|(_, u)| u.clone()).collect();

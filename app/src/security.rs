@@ -7,6 +7,7 @@ use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
 };
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
@@ -43,52 +44,163 @@ pub static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 /// Failures allowed before delays start.
 pub const FREE_FAILURES: u32 = 5;
 const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+/// Keys the throttle remembers at most; beyond that the least recently
+/// used quarter is forgotten, so a spray of addresses or names cannot grow
+/// memory without bound.
+pub const MAX_KEYS: usize = 100_000;
 
-/// Exponential delay after repeated sign-in failures, per account and per
-/// client address: after 5 failures 1 s, then 2 s, 4 s … up to 15 minutes.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    failures: u32,
+    until: Instant,
+    last: Instant,
+}
+
+/// Exponential delay after repeated failures (sign-in per account and per
+/// client address; sign-in links per client address): after 5 failures
+/// 1 s, then 2 s, 4 s … up to 15 minutes.
+///
+/// An attempt is counted as a failure *before* the slow check runs
+/// ([`Throttle::begin`]) and given back when it succeeds: so parallel
+/// guesses cannot all slip through while the first ones are still being
+/// verified.
 #[derive(Default)]
 pub struct Throttle {
-    entries: Mutex<HashMap<String, (u32, Instant)>>,
+    entries: Mutex<HashMap<String, Entry>>,
 }
 
 impl Throttle {
-    /// `Err(wait)` when any of the keys must still wait.
-    pub fn check(&self, keys: &[&str], now: Instant) -> Result<(), Duration> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `Err(wait)` when any of the keys must still wait; otherwise the
+    /// attempt is counted as a failure on every key until
+    /// [`Throttle::succeeded`] gives it back.
+    pub fn begin(&self, keys: &[&str], now: Instant) -> Result<(), Duration> {
+        let mut entries = self.lock();
         let wait = keys
             .iter()
             .filter_map(|k| entries.get(*k))
-            .map(|(_, until)| until.saturating_duration_since(now))
+            .map(|e| e.until.saturating_duration_since(now))
             .max()
             .unwrap_or_default();
-        if wait.is_zero() { Ok(()) } else { Err(wait) }
-    }
-
-    pub fn fail(&self, keys: &[&str], now: Instant) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if !wait.is_zero() {
+            return Err(wait);
+        }
+        if entries.len() + keys.len() > MAX_KEYS {
+            forget_least_recent(&mut entries);
+        }
         for k in keys {
-            let e = entries.entry(k.to_string()).or_insert((0, now));
-            e.0 += 1;
-            if e.0 >= FREE_FAILURES {
-                let exp = (e.0 - FREE_FAILURES).min(20);
-                e.1 = now + Duration::from_secs(1u64 << exp).min(MAX_DELAY);
+            let e = entries.entry(k.to_string()).or_insert(Entry {
+                failures: 0,
+                until: now,
+                last: now,
+            });
+            e.failures += 1;
+            e.last = now;
+            if e.failures >= FREE_FAILURES {
+                let exp = (e.failures - FREE_FAILURES).min(20);
+                e.until = now + Duration::from_secs(1u64 << exp).min(MAX_DELAY);
             }
         }
-        // Keep memory bounded under a spray of addresses/accounts.
-        if entries.len() > 100_000 {
-            entries.retain(|_, (_, until)| *until > now);
+        Ok(())
+    }
+
+    /// The attempt begun on these keys succeeded: `clear` keys are
+    /// forgotten (the account), `refund` keys get the attempt back (the
+    /// client address: one success does not wipe an address's other
+    /// failures, or any account would reset its own address).
+    pub fn succeeded(&self, clear: &[&str], refund: &[&str]) {
+        let mut entries = self.lock();
+        for k in clear {
+            entries.remove(*k);
+        }
+        for k in refund {
+            if let Some(e) = entries.get_mut(*k) {
+                e.failures = e.failures.saturating_sub(1);
+                if e.failures < FREE_FAILURES {
+                    e.until = e.last;
+                }
+            }
         }
     }
 
-    pub fn succeed(&self, keys: &[&str]) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        for k in keys {
-            entries.remove(*k);
-        }
+    /// How many keys are remembered.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
+fn forget_least_recent(entries: &mut HashMap<String, Entry>) {
+    let mut last: Vec<Instant> = entries.values().map(|e| e.last).collect();
+    let cut = last.len() / 4;
+    if cut == 0 {
+        return;
+    }
+    let (_, threshold, _) = last.select_nth_unstable(cut);
+    let threshold = *threshold;
+    entries.retain(|_, e| e.last > threshold);
+}
+
+/// Sign-in: per account and per client address.
 pub static THROTTLE: LazyLock<Throttle> = LazyLock::new(Throttle::default);
+/// Sign-in links: per client address.
+pub static LINK_THROTTLE: LazyLock<Throttle> = LazyLock::new(Throttle::default);
+
+/// The throttle key of a client address: IPv4 as it is, IPv6 by its /64
+/// (one subscriber usually holds a whole /64).
+pub fn address_key(ip: Option<IpAddr>) -> String {
+    match ip {
+        None => "address:unknown".into(),
+        Some(IpAddr::V4(v4)) => format!("address:{v4}"),
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("address:{v4}"),
+            None => {
+                let s = v6.segments();
+                format!("address:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// At most this many argon2 computations run at once (each takes 19 MiB
+/// and a core for tens of milliseconds): one per core.
+static ARGON2_PERMITS: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    tokio::sync::Semaphore::new(cores)
+});
+
+/// Runs argon2 work off the async executor, waiting for a permit first.
+async fn with_argon2<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let _permit = ARGON2_PERMITS.acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+/// [`hash_password`], bounded by the argon2 permits.
+pub async fn hash_password_bounded(password: String) -> Result<String, String> {
+    with_argon2(move || hash_password(&password))
+        .await
+        .unwrap_or_else(|| Err("the server is shutting down".into()))
+}
+
+/// [`verify_password`] (against [`DUMMY_HASH`] when there is no hash),
+/// bounded by the argon2 permits.
+pub async fn verify_password_bounded(phc: Option<String>, password: String) -> bool {
+    with_argon2(move || match phc {
+        Some(h) => verify_password(&h, &password),
+        None => {
+            let _ = verify_password(&DUMMY_HASH, &password);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
 
 #[cfg(test)]
 mod tests {
@@ -110,25 +222,97 @@ mod tests {
     fn throttle_delays_exponentially_after_five_failures() {
         let t = Throttle::default();
         let t0 = Instant::now();
-        for _ in 0..4 {
-            t.fail(&["acct:a", "ip:1"], t0);
+        for _ in 0..5 {
+            assert_eq!(t.begin(&["acct:a", "ip:1"], t0), Ok(()));
         }
-        assert_eq!(t.check(&["acct:a"], t0), Ok(()));
-        t.fail(&["acct:a", "ip:1"], t0);
-        assert_eq!(t.check(&["acct:a"], t0), Err(Duration::from_secs(1)));
+        assert_eq!(t.begin(&["acct:a"], t0), Err(Duration::from_secs(1)));
         assert_eq!(
-            t.check(&["acct:b", "ip:1"], t0),
+            t.begin(&["acct:b", "ip:1"], t0),
             Err(Duration::from_secs(1)),
             "per address too"
         );
-        assert_eq!(t.check(&["acct:a"], t0 + Duration::from_secs(1)), Ok(()));
-        t.fail(&["acct:a"], t0);
-        assert_eq!(t.check(&["acct:a"], t0), Err(Duration::from_secs(2)));
-        for _ in 0..30 {
-            t.fail(&["acct:a"], t0);
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(t.begin(&["acct:a"], t1), Ok(()));
+        assert_eq!(t.begin(&["acct:a"], t1), Err(Duration::from_secs(2)));
+        for i in 0..30 {
+            let later = t1 + MAX_DELAY * (i + 1);
+            let _ = t.begin(&["acct:a"], later);
         }
-        assert_eq!(t.check(&["acct:a"], t0), Err(MAX_DELAY));
-        t.succeed(&["acct:a", "ip:1"]);
-        assert_eq!(t.check(&["acct:a", "ip:1"], t0), Ok(()));
+        let much_later = t1 + MAX_DELAY * 40;
+        assert_eq!(t.begin(&["acct:a"], much_later), Ok(()));
+        assert_eq!(t.begin(&["acct:a"], much_later), Err(MAX_DELAY));
+    }
+
+    #[test]
+    fn a_success_clears_the_account_and_gives_back_only_its_own_attempt() {
+        let t = Throttle::default();
+        let t0 = Instant::now();
+        // Four failures from one address on other accounts, then a
+        // success on the attacker's own account.
+        for i in 0..4 {
+            let acct = format!("acct:{i}");
+            t.begin(&[&acct, "ip:1"], t0).unwrap();
+        }
+        t.begin(&["acct:mine", "ip:1"], t0).unwrap();
+        t.succeeded(&["acct:mine"], &["ip:1"]);
+        // The address still carries its four failures: one more makes five.
+        t.begin(&["acct:x", "ip:1"], t0).unwrap();
+        assert_eq!(
+            t.begin(&["acct:y", "ip:1"], t0),
+            Err(Duration::from_secs(1))
+        );
+        // The account's own record is gone.
+        assert!(t.lock().get("acct:mine").is_none());
+    }
+
+    #[test]
+    fn parallel_attempts_cannot_pass_the_limit() {
+        let t = std::sync::Arc::new(Throttle::default());
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(20));
+        let now = Instant::now();
+        let passed: usize = (0..20)
+            .map(|_| {
+                let (t, b) = (t.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    b.wait();
+                    t.begin(&["acct:a", "ip:1"], now).is_ok()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap() as usize)
+            .sum();
+        assert_eq!(passed, FREE_FAILURES as usize);
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let t = Throttle::default();
+        let t0 = Instant::now();
+        for i in 0..(MAX_KEYS + 10) {
+            let key = format!("acct:{i}");
+            t.begin(&[&key], t0 + Duration::from_micros(i as u64))
+                .unwrap();
+        }
+        assert!(t.len() <= MAX_KEYS, "{}", t.len());
+        // The newest are kept.
+        assert!(t.lock().contains_key(&format!("acct:{}", MAX_KEYS + 9)));
+    }
+
+    #[test]
+    fn addresses_bucket_ipv6_by_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(Some(a)), address_key(Some(b)));
+        assert_ne!(address_key(Some(a)), address_key(Some(c)));
+        assert_eq!(
+            address_key(Some("::ffff:10.0.0.1".parse().unwrap())),
+            "address:10.0.0.1"
+        );
+        assert_eq!(
+            address_key(Some("10.0.0.1".parse().unwrap())),
+            "address:10.0.0.1"
+        );
     }
 }

@@ -5,41 +5,25 @@ use crate::auth::{Guard, Need};
 use crate::home::UserCount;
 use leptos::prelude::*;
 
-/// A one-time sign-in link for an existing user (operators only). The URL
-/// is built from the request's Host, so it works behind any address.
+/// A one-time sign-in link for an existing user (operators only), under
+/// the privilege rule: operators make links only for users below or at
+/// their rank who have no password yet (enrolment); a link for a user with
+/// a password is a reset, for administrators. The URL starts with the
+/// configured public address.
 #[server(endpoint = "make_sign_in_link")]
 pub async fn make_sign_in_link(email: String) -> Result<String, ServerFnError> {
     use crate::context::*;
-    require(is_operator).await?;
+    let me = require(is_operator).await?;
     let email = domain::Email::parse(&email).map_err(|e| ServerFnError::new(e.to_string()))?;
     let store = store()?;
     let key = email.key().to_string();
+    let actor = actor(&me);
     let token = blocking(move || {
-        if store.user(&key)?.is_none() {
-            return Err(domain::store::StoreError::NotFound(format!(
-                "There is no user {key}."
-            )));
-        }
         let days = store.options()?.link_days;
-        store.create_link(&key, now_ms() / 1000, days)
+        store.create_link(&key, now_ms() / 1000, days, actor)
     })
     .await?;
-    Ok(format!("{}/link/{token}", base_url().await))
-}
-
-/// `http://host` of this request, for links the operator hands out.
-#[cfg(feature = "ssr")]
-pub async fn base_url() -> String {
-    let host = leptos_axum::extract::<axum::http::HeaderMap>()
-        .await
-        .ok()
-        .and_then(|h| {
-            h.get(axum::http::header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| "127.0.0.1:3000".into());
-    format!("http://{host}")
+    Ok(format!("{}/link/{token}", public_base()))
 }
 
 #[component]

@@ -25,7 +25,13 @@ fn file(rows: usize) -> Vec<u8> {
 /// with a changed title so the plan has updates as well as unchanged rows).
 fn existing(bytes: &[u8]) -> HashMap<String, User> {
     let options = Options::default();
-    let p = plan(bytes, &domain::plan::NoUsers, &options).expect("generated file plans");
+    let p = plan(
+        bytes,
+        &domain::plan::NoUsers,
+        &options,
+        domain::Actor::Owner,
+    )
+    .expect("generated file plans");
     p.creates()
         .enumerate()
         .filter(|(i, _)| i % 2 == 0)
@@ -106,7 +112,7 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("plan", rows), &bytes, |b, bytes| {
             b.iter(|| {
                 let parsed = parse_file(bytes, &options).expect("plans");
-                black_box(plan_parsed(parsed, store_ref, &options).counts)
+                black_box(plan_parsed(parsed, store_ref, &options, domain::Actor::Owner).counts)
             })
         });
     }

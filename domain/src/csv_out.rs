@@ -157,14 +157,26 @@ mod tests {
             t,
             "email,first_name,last_name,display_name,phone,mobile,employee_number,title,department,organization\r\n"
         );
-        let p = plan(t.as_bytes(), &NoUsers, &Options::default()).unwrap();
+        let p = plan(
+            t.as_bytes(),
+            &NoUsers,
+            &Options::default(),
+            crate::Actor::Owner,
+        )
+        .unwrap();
         assert_eq!(p.counts.total(), 0);
     }
 
     #[test]
     fn export_is_quoted_formula_safe_and_reimports_unchanged() {
         let csv = "email,first_name,last_name,phone,title\na@x.org,\"=HYPERLINK(\"\"x\"\")\",\"Smith, Jr\",+41 1,\"multi\"\n";
-        let first = plan(csv.as_bytes(), &NoUsers, &Options::default()).unwrap();
+        let first = plan(
+            csv.as_bytes(),
+            &NoUsers,
+            &Options::default(),
+            crate::Actor::Owner,
+        )
+        .unwrap();
         let mut store: HashMap<String, User> = HashMap::new();
         for (_, u) in first.creates() {
             store.insert(u.key().to_string(), u.clone());
@@ -173,14 +185,26 @@ mod tests {
         assert!(out.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{out}");
         assert!(out.contains("\"Smith, Jr\""));
         assert!(out.contains("'+41 1"));
-        let again = plan(out.as_bytes(), &store, &Options::default()).unwrap();
+        let again = plan(
+            out.as_bytes(),
+            &store,
+            &Options::default(),
+            crate::Actor::Owner,
+        )
+        .unwrap();
         assert_eq!(again.counts.unchanged, 1, "{:?}", again);
     }
 
     #[test]
     fn results_list_every_row() {
         let csv = "email,first_name,last_name\na@x.org,A,B\nbad,C,D\n";
-        let p = plan(csv.as_bytes(), &NoUsers, &Options::default()).unwrap();
+        let p = plan(
+            csv.as_bytes(),
+            &NoUsers,
+            &Options::default(),
+            crate::Actor::Owner,
+        )
+        .unwrap();
         let out = results_csv(&p, true);
         let lines: Vec<_> = out.lines().collect();
         assert_eq!(lines[0], "line,email,action,changed_fields,message");

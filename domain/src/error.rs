@@ -18,6 +18,8 @@ pub enum ErrorCode {
     NotEditable,
     /// A value given to a type that holds another field's values.
     WrongField,
+    /// The actor may not change this user (the privilege rule).
+    NotAllowed,
 }
 
 /// One problem in one row: the line where the record starts in the file, the

@@ -12,6 +12,7 @@ use crate::error::{ErrorCode, FileError, RowError};
 use crate::field::Field;
 use crate::header::ColumnMap;
 use crate::options::Options;
+use crate::privilege::{self, Act, Actor};
 use crate::user::{Profile, Source, User};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -477,10 +478,14 @@ pub fn diff(before: &User, after: &User) -> Vec<Change> {
 /// created and updated users get the option roles (added, never removed),
 /// the option end state and Source = CSV. A blank optional cell keeps the
 /// stored value. Timestamps are left for the store to set.
+///
+/// A row the `actor` may not apply (the privilege rule: e.g. an operator's
+/// row for an administrator) is Invalid, shown like any other invalid row.
 pub fn plan_parsed(
     parsed: ParsedFile,
     existing: &dyn ExistingUsers,
     options: &Options,
+    actor: Actor,
 ) -> ImportPlan {
     let mut counts = Counts::default();
     let mut rows = Vec::with_capacity(parsed.rows.len());
@@ -502,8 +507,32 @@ pub fn plan_parsed(
                 continue;
             }
         };
+        let stored = existing.get(email.key());
+        let roles_after = stored.map_or(options.roles, |u| u.roles.union(options.roles));
+        if let Err(refusal) = privilege::check(
+            actor,
+            Act::Change,
+            stored.map(|u| u.roles),
+            Some(roles_after),
+        ) {
+            counts.invalid += 1;
+            rows.push(PlannedRow {
+                line,
+                action: Action::Invalid {
+                    email: email.as_str().to_string(),
+                    errors: vec![RowError {
+                        line,
+                        column: Field::Email.column().into(),
+                        value: email.as_str().to_string(),
+                        code: ErrorCode::NotAllowed,
+                        message: refusal.to_string(),
+                    }],
+                },
+            });
+            continue;
+        }
         let mut values = row.values;
-        let action = match existing.get(email.key()) {
+        let action = match stored {
             None => {
                 let mut profile = Profile::default();
                 for field in Field::ALL.into_iter().skip(1) {
@@ -594,8 +623,14 @@ pub fn plan(
     bytes: &[u8],
     existing: &dyn ExistingUsers,
     options: &Options,
+    actor: Actor,
 ) -> Result<ImportPlan, FileError> {
-    Ok(plan_parsed(parse_file(bytes, options)?, existing, options))
+    Ok(plan_parsed(
+        parse_file(bytes, options)?,
+        existing,
+        options,
+        actor,
+    ))
 }
 
 /// SHA-256 over each row's line, action and what it writes; an update or
@@ -654,7 +689,7 @@ mod tests {
     }
 
     fn plan_str(csv: &str, existing: &HashMap<String, User>) -> ImportPlan {
-        plan(csv.as_bytes(), existing, &opts()).unwrap()
+        plan(csv.as_bytes(), existing, &opts(), crate::Actor::Owner).unwrap()
     }
 
     /// The users a plan would leave in the store.
@@ -754,6 +789,7 @@ mod tests {
             format!("{HEAD}ada@example.com,Ada,Lovelace,,,,,,,\n").as_bytes(),
             &store,
             &o,
+            crate::Actor::Owner,
         )
         .unwrap();
         let (_, _, after, changes) = p.updates().next().unwrap();
@@ -762,6 +798,58 @@ mod tests {
         assert_eq!(after.source, Source::Csv);
         let fields: Vec<_> = changes.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(fields, ["roles", "end_state", "source"]);
+    }
+
+    #[test]
+    fn an_operators_rows_for_administrators_are_invalid() {
+        let mut store = existing_ada();
+        store.get_mut("ada@example.com").unwrap().roles = Roles::of(&[Role::Admin]);
+        let csv = format!("{HEAD}ada@example.com,Ada,Other,,,,,,,\nbob@example.com,Bob,B,,,,,,,\n");
+        let operator = crate::Actor::User(Roles::of(&[Role::SelfService, Role::Operator]));
+        let p = plan(csv.as_bytes(), &store, &opts(), operator).unwrap();
+        assert_eq!(
+            p.counts,
+            Counts {
+                create: 1,
+                invalid: 1,
+                ..Counts::default()
+            }
+        );
+        let err = p.errors().next().unwrap();
+        assert_eq!((err.line, err.column.as_str()), (2, "email"));
+        assert_eq!(err.code, ErrorCode::NotAllowed);
+        assert_eq!(
+            err.message,
+            "administrators can only be changed by an administrator"
+        );
+        // An unchanged row for an administrator is refused too: an operator
+        // does not act on administrators at all.
+        let same = format!("{HEAD}ada@example.com,Ada,Lovelace,,,,,,,\n");
+        assert_eq!(
+            plan(same.as_bytes(), &store, &opts(), operator)
+                .unwrap()
+                .counts
+                .invalid,
+            1
+        );
+        // An administrator (and the command line) may.
+        let admin = crate::Actor::User(Roles::of(&[Role::Admin]));
+        assert_eq!(
+            plan(csv.as_bytes(), &store, &opts(), admin)
+                .unwrap()
+                .counts
+                .update,
+            1
+        );
+        // An import whose roles would make administrators is an
+        // administrator's import.
+        let mut with_admin = opts();
+        with_admin
+            .set(options::ROLES, "self-service,admin")
+            .unwrap();
+        let p = plan(csv.as_bytes(), &HashMap::new(), &with_admin, operator).unwrap();
+        assert_eq!(p.counts.invalid, 2);
+        assert_eq!(p.counts.create, 0);
     }
 
     #[test]
@@ -851,7 +939,7 @@ mod tests {
     #[test]
     fn windows_1252_file() {
         let bytes = b"email,first_name,last_name\nm@x.org,J\xFCrgen,M\xFCller\n";
-        let p = plan(bytes, &NoUsers, &opts()).unwrap();
+        let p = plan(bytes, &NoUsers, &opts(), crate::Actor::Owner).unwrap();
         assert_eq!(p.creates().next().unwrap().1.profile.last_name, "Müller");
     }
 
@@ -867,23 +955,37 @@ mod tests {
 
     #[test]
     fn file_level_errors() {
-        assert_eq!(plan(b"", &NoUsers, &opts()).unwrap_err(), FileError::Empty);
         assert_eq!(
-            plan(b"email,first_name,last_name\n", &NoUsers, &opts())
-                .unwrap()
-                .counts
-                .total(),
+            plan(b"", &NoUsers, &opts(), crate::Actor::Owner).unwrap_err(),
+            FileError::Empty
+        );
+        assert_eq!(
+            plan(
+                b"email,first_name,last_name\n",
+                &NoUsers,
+                &opts(),
+                crate::Actor::Owner
+            )
+            .unwrap()
+            .counts
+            .total(),
             0
         );
         assert!(matches!(
-            plan(b"first_name,last_name\nA,B\n", &NoUsers, &opts()).unwrap_err(),
+            plan(
+                b"first_name,last_name\nA,B\n",
+                &NoUsers,
+                &opts(),
+                crate::Actor::Owner
+            )
+            .unwrap_err(),
             FileError::MissingColumn { .. }
         ));
         let mut o = opts();
         o.max_rows = 2;
         let csv = format!("{HEAD}a@x.org,A,A\nb@x.org,B,B\nc@x.org,C,C\n");
         assert_eq!(
-            plan(csv.as_bytes(), &NoUsers, &o).unwrap_err(),
+            plan(csv.as_bytes(), &NoUsers, &o, crate::Actor::Owner).unwrap_err(),
             FileError::TooManyRows { limit: 2 }
         );
     }
@@ -948,10 +1050,10 @@ mod tests {
     proptest! {
         #[test]
         fn plan_never_panics_on_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
-            let _ = plan(&bytes, &NoUsers, &opts());
+            let _ = plan(&bytes, &NoUsers, &opts(), crate::Actor::Owner);
             let mut with_header = HEAD.as_bytes().to_vec();
             with_header.extend(&bytes);
-            let _ = plan(&with_header, &NoUsers, &opts());
+            let _ = plan(&with_header, &NoUsers, &opts(), crate::Actor::Owner);
         }
 
         #[test]

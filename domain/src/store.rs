@@ -4,6 +4,7 @@
 
 use crate::options::Options;
 use crate::plan::{Counts, ImportPlan};
+use crate::privilege::Actor;
 use crate::user::User;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -14,6 +15,9 @@ pub struct ImportRequest<'a> {
     pub bytes: &'a [u8],
     pub file_name: &'a str,
     pub operator: &'a str,
+    /// Whose authority the import runs with: rows the actor may not apply
+    /// are Invalid (the privilege rule).
+    pub actor: Actor,
     /// The fingerprint of the plan the operator saw, if any: when the plan
     /// recomputed inside the transaction differs, nothing is written.
     pub expected_fingerprint: Option<&'a str>,
@@ -93,6 +97,8 @@ pub enum StoreError {
     File(crate::error::FileError),
     NotFound(String),
     Invalid(String),
+    /// The privilege rule (or the last-administrator rule) refuses.
+    Forbidden(String),
     /// The database is held by another process (e.g. a running server).
     Locked(String),
     Backend(String),
@@ -102,9 +108,10 @@ impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreError::File(e) => e.fmt(f),
-            StoreError::NotFound(m) | StoreError::Invalid(m) | StoreError::Locked(m) => {
-                f.write_str(m)
-            }
+            StoreError::NotFound(m)
+            | StoreError::Invalid(m)
+            | StoreError::Forbidden(m)
+            | StoreError::Locked(m) => f.write_str(m),
             StoreError::Backend(m) => write!(f, "storage error: {m}"),
         }
     }
@@ -132,9 +139,15 @@ pub trait Store: Send + Sync {
     fn apply_import(&self, request: ImportRequest<'_>) -> Result<ImportOutcome, StoreError>;
     /// Creates one user (manual input) in one transaction, recorded as a
     /// batch so that history shows it and it can be undone. Refused when a
-    /// user with the same key exists. Sets the timestamps to `now`.
-    fn create_user(&self, user: User, operator: &str, now: i64)
-    -> Result<BatchSummary, StoreError>;
+    /// user with the same key exists, or when `actor` may not create a user
+    /// with these roles. Sets the timestamps to `now`.
+    fn create_user(
+        &self,
+        user: User,
+        operator: &str,
+        actor: Actor,
+        now: i64,
+    ) -> Result<BatchSummary, StoreError>;
     /// Replaces a user's profile (self-service edit) in one transaction,
     /// if the stored version is still `expected_version`; the version is
     /// incremented when anything changed. Roles, end state and source are
@@ -150,8 +163,18 @@ pub trait Store: Send + Sync {
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError>;
     /// Earlier imports of a file with this SHA-256.
     fn batches_with_hash(&self, sha256: &str) -> Result<Vec<BatchSummary>, StoreError>;
-    /// Undoes a batch in one transaction, unless a touched user changed since.
-    fn undo_batch(&self, id: u64, operator: &str, now: i64) -> Result<UndoOutcome, StoreError>;
+    /// Undoes a batch in one transaction, unless a touched user changed
+    /// since. Refused ([`StoreError::Forbidden`]) when `actor` may not act
+    /// on a touched user, or when the undo would leave no active
+    /// administrator. Undoing a create also removes that user's password,
+    /// sign-in links and sessions.
+    fn undo_batch(
+        &self,
+        id: u64,
+        operator: &str,
+        actor: Actor,
+        now: i64,
+    ) -> Result<UndoOutcome, StoreError>;
 }
 
 /// Credentials, sign-in links and the password epoch of each user: what
@@ -160,24 +183,63 @@ pub trait Credentials: Send + Sync {
     /// The argon2id PHC string of a user's password, if one is set.
     fn password_hash(&self, user_key: &str) -> Result<Option<String>, StoreError>;
     /// Stores a new password hash and moves the user's password epoch to
-    /// `now_ms`: sessions signed in before it are no longer valid.
+    /// `now_ms`: sessions signed in before it are no longer valid, and the
+    /// user's sign-in links are revoked.
     fn set_password(&self, user_key: &str, phc: &str, now_ms: i64) -> Result<(), StoreError>;
     /// When the password last changed (Unix milliseconds); 0 if never.
     fn password_epoch(&self, user_key: &str) -> Result<i64, StoreError>;
     /// Creates a one-time sign-in link; returns its token (stored hashed).
-    fn create_link(&self, user_key: &str, now: i64, days: u32) -> Result<String, StoreError>;
+    /// [`StoreError::NotFound`] without such a user, [`StoreError::Forbidden`]
+    /// when the privilege rule refuses `actor` (a link for a user who has a
+    /// password is a reset, which needs an administrator).
+    fn create_link(
+        &self,
+        user_key: &str,
+        now: i64,
+        days: u32,
+        actor: Actor,
+    ) -> Result<String, StoreError>;
     /// Creates one link for each of these users in one transaction (a
-    /// whole import's worth at once); `None` for a key with no user.
+    /// whole import's worth at once): for each key the token, or why not.
     fn create_links(
         &self,
         user_keys: &[String],
         now: i64,
         days: u32,
-    ) -> Result<Vec<Option<String>>, StoreError>;
+        actor: Actor,
+    ) -> Result<Vec<Result<String, LinkRefused>>, StoreError>;
     /// The user of a valid, unexpired link, without using it up.
     fn peek_link(&self, token: &str, now: i64) -> Result<Option<String>, StoreError>;
-    /// Uses a link up and returns its user if it was valid.
-    fn consume_link(&self, token: &str, now: i64) -> Result<Option<String>, StoreError>;
+    /// In one transaction: uses the link up, sets the password (as
+    /// [`Credentials::set_password`], so every other link of the user is
+    /// revoked too) and returns the user; `None` when the link was not
+    /// valid or its user is gone (nothing written).
+    fn redeem_link(
+        &self,
+        token: &str,
+        phc: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, StoreError>;
+    /// Revokes every sign-in link of a user; returns how many.
+    fn revoke_links(&self, user_key: &str) -> Result<u64, StoreError>;
+    /// Removes expired links; returns how many.
+    fn purge_expired_links(&self, now: i64) -> Result<u64, StoreError>;
+}
+
+/// Why no sign-in link was made for a user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LinkRefused {
+    NoSuchUser,
+    NotAllowed(crate::privilege::Refusal),
+}
+
+impl fmt::Display for LinkRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkRefused::NoSuchUser => f.write_str("there is no such user"),
+            LinkRefused::NotAllowed(r) => r.fmt(f),
+        }
+    }
 }
 
 /// Everything the web app needs: the users store and credentials.

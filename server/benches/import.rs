@@ -31,7 +31,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 fn main() {
     let bytes = file();
     let options = domain::Options::default();
-    let users: Vec<domain::User> = plan(&bytes, &NoUsers, &options)
+    let users: Vec<domain::User> = plan(&bytes, &NoUsers, &options, domain::Actor::Owner)
         .expect("generated file plans")
         .creates()
         .map(|(_, u)| u.clone())
@@ -62,6 +62,7 @@ fn main() {
                 bytes: &bytes,
                 file_name: "bench.csv",
                 operator: "bench",
+                actor: domain::Actor::Owner,
                 expected_fingerprint: None,
                 skip_invalid: false,
                 now: 0,

@@ -1,12 +1,17 @@
 //! Credentials, password epochs and one-time sign-in links on the redb
-//! store. Link tokens are 32 random bytes, stored only as their SHA-256.
+//! store. Link tokens are 32 random bytes, stored only as their SHA-256,
+//! and indexed by user (`user_links`) so that a user's links can be revoked
+//! at once: when a password is set, when the user is deactivated or
+//! removed, and when a new first-start link replaces the earlier ones.
 
 use crate::store::{
-    CREDENTIALS, EPOCHS, LINKS, RedbStore, SignInLink, USERS, backend, decode, encode,
+    CREDENTIALS, EPOCHS, LINKS, RedbStore, SignInLink, USER_LINKS, USERS, backend, decode, encode,
 };
-use domain::store::{Credentials, StoreError};
+use domain::User;
+use domain::privilege::{self, Act, Actor};
+use domain::store::{Credentials, LinkRefused, StoreError};
 use rand::RngCore;
-use redb::{ReadableDatabase, ReadableTable};
+use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 use sha2::{Digest, Sha256};
 
 /// A new random token, hex.
@@ -20,6 +25,144 @@ fn token_id(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Removes every link of `user_key`, inside the caller's transaction.
+pub(crate) fn revoke_links_in(txn: &WriteTransaction, user_key: &str) -> Result<u64, StoreError> {
+    let mut index = txn.open_multimap_table(USER_LINKS).map_err(backend)?;
+    let mut links = txn.open_table(LINKS).map_err(backend)?;
+    let mut removed = 0;
+    for id in index.remove_all(user_key).map_err(backend)? {
+        if links
+            .remove(id.map_err(backend)?.value())
+            .map_err(backend)?
+            .is_some()
+        {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Removes a user's password, epoch, links and sessions, inside the
+/// caller's transaction (the user record itself is the caller's).
+pub(crate) fn forget_credentials_in(
+    txn: &WriteTransaction,
+    user_key: &str,
+) -> Result<(), StoreError> {
+    txn.open_table(CREDENTIALS)
+        .map_err(backend)?
+        .remove(user_key)
+        .map_err(backend)?;
+    txn.open_table(EPOCHS)
+        .map_err(backend)?
+        .remove(user_key)
+        .map_err(backend)?;
+    revoke_links_in(txn, user_key)?;
+    crate::sessions::remove_sessions_of(txn, user_key)
+}
+
+/// Builds the `user_links` index from the links table (schema 1 → 2).
+pub(crate) fn index_links_by_user(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let links = txn.open_table(LINKS).map_err(backend)?;
+    let mut index = txn.open_multimap_table(USER_LINKS).map_err(backend)?;
+    for entry in links.iter().map_err(backend)? {
+        let (id, value) = entry.map_err(backend)?;
+        let link: SignInLink = decode(value.value())?;
+        index
+            .insert(link.user_key.as_str(), id.value())
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Stores a new password hash and epoch and revokes the user's links,
+/// inside the caller's transaction.
+fn set_password_in(
+    txn: &WriteTransaction,
+    user_key: &str,
+    phc: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    txn.open_table(CREDENTIALS)
+        .map_err(backend)?
+        .insert(user_key, phc)
+        .map_err(backend)?;
+    txn.open_table(EPOCHS)
+        .map_err(backend)?
+        .insert(user_key, now_ms)
+        .map_err(backend)?;
+    revoke_links_in(txn, user_key)?;
+    Ok(())
+}
+
+/// Makes links for `user_keys` inside the caller's transaction, each after
+/// the privilege rule allowed it.
+fn create_links_in(
+    txn: &WriteTransaction,
+    user_keys: &[String],
+    expires_at: i64,
+    actor: Actor,
+) -> Result<Vec<Result<String, LinkRefused>>, StoreError> {
+    let users = txn.open_table(USERS).map_err(backend)?;
+    let credentials = txn.open_table(CREDENTIALS).map_err(backend)?;
+    let mut links = txn.open_table(LINKS).map_err(backend)?;
+    let mut index = txn.open_multimap_table(USER_LINKS).map_err(backend)?;
+    let mut out = Vec::with_capacity(user_keys.len());
+    for key in user_keys {
+        let user: Option<User> = users
+            .get(key.as_str())
+            .map_err(backend)?
+            .map(|g| decode(g.value()))
+            .transpose()?;
+        let Some(user) = user else {
+            out.push(Err(LinkRefused::NoSuchUser));
+            continue;
+        };
+        let has_password = credentials.get(key.as_str()).map_err(backend)?.is_some();
+        let act = Act::SignInLink { has_password };
+        if let Err(refusal) = privilege::check_change(actor, act, Some(&user), None) {
+            out.push(Err(LinkRefused::NotAllowed(refusal)));
+            continue;
+        }
+        let token = new_token();
+        let id = token_id(&token);
+        let link = SignInLink {
+            user_key: key.clone(),
+            expires_at,
+        };
+        links
+            .insert(id.as_str(), encode(&link)?.as_slice())
+            .map_err(backend)?;
+        index.insert(key.as_str(), id.as_str()).map_err(backend)?;
+        out.push(Ok(token));
+    }
+    Ok(out)
+}
+
+/// Uses a link up inside the caller's transaction: its user if it was
+/// valid and unexpired.
+fn consume_link_in(
+    txn: &WriteTransaction,
+    token: &str,
+    now: i64,
+) -> Result<Option<String>, StoreError> {
+    let id = token_id(token);
+    let removed = txn
+        .open_table(LINKS)
+        .map_err(backend)?
+        .remove(id.as_str())
+        .map_err(backend)?
+        .map(|g| decode::<SignInLink>(g.value()))
+        .transpose()?;
+    let Some(link) = removed else {
+        return Ok(None);
+    };
+    txn.open_multimap_table(USER_LINKS)
+        .map_err(backend)?
+        .remove(link.user_key.as_str(), id.as_str())
+        .map_err(backend)?;
+    Ok((link.expires_at > now).then_some(link.user_key))
+}
+
 impl Credentials for RedbStore {
     fn password_hash(&self, user_key: &str) -> Result<Option<String>, StoreError> {
         let txn = self.db().begin_read().map_err(backend)?;
@@ -31,14 +174,7 @@ impl Credentials for RedbStore {
 
     fn set_password(&self, user_key: &str, phc: &str, now_ms: i64) -> Result<(), StoreError> {
         let txn = self.db().begin_write().map_err(backend)?;
-        txn.open_table(CREDENTIALS)
-            .map_err(backend)?
-            .insert(user_key, phc)
-            .map_err(backend)?;
-        txn.open_table(EPOCHS)
-            .map_err(backend)?
-            .insert(user_key, now_ms)
-            .map_err(backend)?;
+        set_password_in(&txn, user_key, phc, now_ms)?;
         txn.commit().map_err(backend)
     }
 
@@ -51,19 +187,23 @@ impl Credentials for RedbStore {
             .unwrap_or(0))
     }
 
-    fn create_link(&self, user_key: &str, now: i64, days: u32) -> Result<String, StoreError> {
-        let token = new_token();
-        let link = SignInLink {
-            user_key: user_key.to_string(),
-            expires_at: now + i64::from(days) * 86_400,
-        };
-        let txn = self.db().begin_write().map_err(backend)?;
-        txn.open_table(LINKS)
-            .map_err(backend)?
-            .insert(token_id(&token).as_str(), encode(&link)?.as_slice())
-            .map_err(backend)?;
-        txn.commit().map_err(backend)?;
-        Ok(token)
+    fn create_link(
+        &self,
+        user_key: &str,
+        now: i64,
+        days: u32,
+        actor: Actor,
+    ) -> Result<String, StoreError> {
+        let mut made = self.create_links(&[user_key.to_string()], now, days, actor)?;
+        match made.pop() {
+            Some(Ok(token)) => Ok(token),
+            Some(Err(LinkRefused::NotAllowed(r))) => Err(StoreError::Forbidden(format!(
+                "No sign-in link for {user_key}: {r}."
+            ))),
+            Some(Err(LinkRefused::NoSuchUser)) | None => Err(StoreError::NotFound(format!(
+                "There is no user {user_key}."
+            ))),
+        }
     }
 
     fn create_links(
@@ -71,30 +211,11 @@ impl Credentials for RedbStore {
         user_keys: &[String],
         now: i64,
         days: u32,
-    ) -> Result<Vec<Option<String>>, StoreError> {
+        actor: Actor,
+    ) -> Result<Vec<Result<String, LinkRefused>>, StoreError> {
         let expires_at = now + i64::from(days) * 86_400;
         let txn = self.db().begin_write().map_err(backend)?;
-        let tokens = {
-            let users = txn.open_table(USERS).map_err(backend)?;
-            let mut links = txn.open_table(LINKS).map_err(backend)?;
-            let mut tokens = Vec::with_capacity(user_keys.len());
-            for key in user_keys {
-                if users.get(key.as_str()).map_err(backend)?.is_none() {
-                    tokens.push(None);
-                    continue;
-                }
-                let token = new_token();
-                let link = SignInLink {
-                    user_key: key.clone(),
-                    expires_at,
-                };
-                links
-                    .insert(token_id(&token).as_str(), encode(&link)?.as_slice())
-                    .map_err(backend)?;
-                tokens.push(Some(token));
-            }
-            tokens
-        };
+        let tokens = create_links_in(&txn, user_keys, expires_at, actor)?;
         txn.commit().map_err(backend)?;
         Ok(tokens)
     }
@@ -109,33 +230,112 @@ impl Credentials for RedbStore {
         Ok((link.expires_at > now).then_some(link.user_key))
     }
 
-    fn consume_link(&self, token: &str, now: i64) -> Result<Option<String>, StoreError> {
+    fn redeem_link(
+        &self,
+        token: &str,
+        phc: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, StoreError> {
         let txn = self.db().begin_write().map_err(backend)?;
-        let user = {
-            let mut t = txn.open_table(LINKS).map_err(backend)?;
-            let removed = t.remove(token_id(token).as_str()).map_err(backend)?;
-            match removed {
-                Some(g) => {
-                    let link: SignInLink = decode(g.value())?;
-                    (link.expires_at > now).then_some(link.user_key)
-                }
-                None => None,
-            }
+        let user = consume_link_in(&txn, token, now_ms.div_euclid(1000))?;
+        let exists = match &user {
+            Some(key) => txn
+                .open_table(USERS)
+                .map_err(backend)?
+                .get(key.as_str())
+                .map_err(backend)?
+                .is_some(),
+            None => false,
         };
+        match user {
+            Some(key) if exists => {
+                set_password_in(&txn, &key, phc, now_ms)?;
+                txn.commit().map_err(backend)?;
+                Ok(Some(key))
+            }
+            _ => {
+                txn.abort().map_err(backend)?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn revoke_links(&self, user_key: &str) -> Result<u64, StoreError> {
+        let txn = self.db().begin_write().map_err(backend)?;
+        let n = revoke_links_in(&txn, user_key)?;
         txn.commit().map_err(backend)?;
-        Ok(user)
+        Ok(n)
+    }
+
+    fn purge_expired_links(&self, now: i64) -> Result<u64, StoreError> {
+        let txn = self.db().begin_write().map_err(backend)?;
+        let expired: Vec<(String, String)> = {
+            let links = txn.open_table(LINKS).map_err(backend)?;
+            let mut expired = Vec::new();
+            for entry in links.iter().map_err(backend)? {
+                let (id, value) = entry.map_err(backend)?;
+                let link: SignInLink = decode(value.value())?;
+                if link.expires_at <= now {
+                    expired.push((id.value().to_string(), link.user_key));
+                }
+            }
+            expired
+        };
+        {
+            let mut links = txn.open_table(LINKS).map_err(backend)?;
+            let mut index = txn.open_multimap_table(USER_LINKS).map_err(backend)?;
+            for (id, user) in &expired {
+                links.remove(id.as_str()).map_err(backend)?;
+                index.remove(user.as_str(), id.as_str()).map_err(backend)?;
+            }
+        }
+        txn.commit().map_err(backend)?;
+        Ok(expired.len() as u64)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::store::{ImportRequest, Store};
+    use domain::{Role, Roles};
+
+    /// A store with users a@x.org, c@x.org (operators, as imported by
+    /// default) and root@x.org (an administrator).
+    fn store() -> (tempfile::TempDir, RedbStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(dir.path()).unwrap();
+        store
+            .apply_import(ImportRequest {
+                bytes: b"email,first_name,last_name\na@x.org,A,B\nc@x.org,C,D\nroot@x.org,R,T\n",
+                file_name: "f.csv",
+                operator: "op@x.org",
+                actor: Actor::Owner,
+                expected_fingerprint: None,
+                skip_invalid: false,
+                now: 1000,
+            })
+            .unwrap();
+        let mut root = store.user("root@x.org").unwrap().unwrap();
+        root.roles = Roles::of(&[Role::Admin]);
+        store.put_user(root, 1000).unwrap();
+        (dir, store)
+    }
+
+    const OWNER: Actor = Actor::Owner;
+
+    fn operator() -> Actor {
+        Actor::User(Roles::of(&[Role::SelfService, Role::Operator]))
+    }
+
+    fn admin() -> Actor {
+        Actor::User(Roles::of(&[Role::Admin]))
+    }
 
     #[test]
     fn links_expire_and_are_single_use() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = RedbStore::open(dir.path()).unwrap();
-        let token = store.create_link("a@x.org", 1000, 7).unwrap();
+        let (_dir, store) = store();
+        let token = store.create_link("a@x.org", 1000, 7, OWNER).unwrap();
         assert_eq!(token.len(), 64);
         assert_eq!(
             store.peek_link(&token, 1000).unwrap().as_deref(),
@@ -144,33 +344,105 @@ mod tests {
         assert_eq!(store.peek_link(&token, 1000 + 7 * 86_400).unwrap(), None);
         assert_eq!(store.peek_link("forged", 1000).unwrap(), None);
         assert_eq!(
-            store.consume_link(&token, 1001).unwrap().as_deref(),
-            Some("a@x.org")
+            store.redeem_link(&token, "$argon2id$x", 1_001_000).unwrap(),
+            Some("a@x.org".into())
         );
-        assert_eq!(store.consume_link(&token, 1001).unwrap(), None);
-        let expired = store.create_link("a@x.org", 0, 1).unwrap();
-        assert_eq!(store.consume_link(&expired, 86_400).unwrap(), None);
+        assert_eq!(
+            store.password_hash("a@x.org").unwrap().as_deref(),
+            Some("$argon2id$x")
+        );
+        assert_eq!(store.password_epoch("a@x.org").unwrap(), 1_001_000);
+        assert_eq!(
+            store.redeem_link(&token, "$argon2id$y", 1_001_000).unwrap(),
+            None
+        );
+        let expired = store.create_link("c@x.org", 0, 1, OWNER).unwrap();
+        assert_eq!(
+            store
+                .redeem_link(&expired, "$argon2id$z", 86_400_000)
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store.password_hash("c@x.org").unwrap(),
+            None,
+            "nothing written"
+        );
     }
 
     #[test]
-    fn links_for_many_users_in_one_go_skip_unknown_users() {
-        use domain::store::{ImportRequest, Store};
-        let dir = tempfile::tempdir().unwrap();
-        let store = RedbStore::open(dir.path()).unwrap();
+    fn links_are_revoked_when_a_password_is_set_or_on_request() {
+        let (_dir, store) = store();
+        let first = store.create_link("a@x.org", 1000, 7, OWNER).unwrap();
+        let second = store.create_link("a@x.org", 1000, 7, OWNER).unwrap();
+        let other = store.create_link("c@x.org", 1000, 7, OWNER).unwrap();
+        // Redeeming one link revokes the user's others.
+        store.redeem_link(&first, "$argon2id$x", 1_000_000).unwrap();
+        assert_eq!(store.peek_link(&second, 1000).unwrap(), None);
+        assert!(store.peek_link(&other, 1000).unwrap().is_some());
+        // So does setting a password any other way.
+        let third = store.create_link("a@x.org", 1000, 7, OWNER).unwrap();
         store
-            .apply_import(ImportRequest {
-                bytes: b"email,first_name,last_name\na@x.org,A,B\nc@x.org,C,D\n",
-                file_name: "f.csv",
-                operator: "op@x.org",
-                expected_fingerprint: None,
-                skip_invalid: false,
-                now: 1000,
-            })
+            .set_password("a@x.org", "$argon2id$y", 1_000_001)
             .unwrap();
-        let keys = ["a@x.org", "nobody@x.org", "c@x.org"].map(String::from);
-        let tokens = store.create_links(&keys, 1000, 2).unwrap();
-        assert_eq!(tokens.len(), 3);
-        assert!(tokens[1].is_none());
+        assert_eq!(store.peek_link(&third, 1000).unwrap(), None);
+        // And revoking by hand (a new first-start link).
+        assert_eq!(store.revoke_links("c@x.org").unwrap(), 1);
+        assert_eq!(store.peek_link(&other, 1000).unwrap(), None);
+        assert_eq!(store.revoke_links("c@x.org").unwrap(), 0);
+    }
+
+    #[test]
+    fn expired_links_are_purged() {
+        let (_dir, store) = store();
+        let old = store.create_link("a@x.org", 0, 1, OWNER).unwrap();
+        let fresh = store.create_link("a@x.org", 1000, 7, OWNER).unwrap();
+        assert_eq!(store.purge_expired_links(86_400).unwrap(), 1);
+        assert_eq!(store.peek_link(&old, 0).unwrap(), None);
+        assert!(store.peek_link(&fresh, 1000).unwrap().is_some());
+        // The index forgot it too: revoking finds only the fresh one.
+        assert_eq!(store.revoke_links("a@x.org").unwrap(), 1);
+    }
+
+    #[test]
+    fn links_follow_the_privilege_rule() {
+        let (_dir, store) = store();
+        // An operator enrols users without a password…
+        assert!(store.create_link("a@x.org", 1000, 7, operator()).is_ok());
+        // …but never makes a link for an administrator…
+        let err = store
+            .create_link("root@x.org", 1000, 7, operator())
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Forbidden(ref m) if m.contains("administrator")),
+            "{err:?}"
+        );
+        // …nor resets a password.
+        store.set_password("c@x.org", "$argon2id$x", 1).unwrap();
+        let err = store
+            .create_link("c@x.org", 1000, 7, operator())
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Forbidden(ref m) if m.contains("reset")),
+            "{err:?}"
+        );
+        // An administrator may do both.
+        assert!(store.create_link("root@x.org", 1000, 7, admin()).is_ok());
+        assert!(store.create_link("c@x.org", 1000, 7, admin()).is_ok());
+        assert!(matches!(
+            store.create_link("nobody@x.org", 1000, 7, admin()),
+            Err(StoreError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn links_for_many_users_in_one_go_say_why_one_is_missing() {
+        let (_dir, store) = store();
+        let keys = ["a@x.org", "nobody@x.org", "c@x.org", "root@x.org"].map(String::from);
+        let tokens = store.create_links(&keys, 1000, 2, operator()).unwrap();
+        assert_eq!(tokens.len(), 4);
+        assert_eq!(tokens[1], Err(LinkRefused::NoSuchUser));
+        assert!(matches!(tokens[3], Err(LinkRefused::NotAllowed(_))));
         let a = tokens[0].as_deref().unwrap();
         let c = tokens[2].as_deref().unwrap();
         assert_ne!(a, c);
@@ -187,8 +459,7 @@ mod tests {
 
     #[test]
     fn password_and_epoch() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = RedbStore::open(dir.path()).unwrap();
+        let (_dir, store) = store();
         assert_eq!(store.password_hash("a@x.org").unwrap(), None);
         assert_eq!(store.password_epoch("a@x.org").unwrap(), 0);
         store.set_password("a@x.org", "$argon2id$x", 42).unwrap();

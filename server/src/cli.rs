@@ -30,6 +30,34 @@ pub struct Common {
         default_value = "127.0.0.1:3000"
     )]
     pub addr: SocketAddr,
+    /// The address people reach the web app at (e.g. https://roster.example.org):
+    /// the base of one-time sign-in links. Default: http:// and --addr.
+    #[arg(long, global = true, env = "ROSTER_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+impl Common {
+    /// The base of sign-in links for a server listening on `listening`.
+    pub fn public_base(&self, listening: &SocketAddr) -> Result<String, String> {
+        match &self.public_url {
+            None => Ok(format!("http://{listening}")),
+            Some(url) => {
+                let url = url.trim().trim_end_matches('/');
+                let rest = url
+                    .strip_prefix("https://")
+                    .or_else(|| url.strip_prefix("http://"));
+                match rest {
+                    Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
+                        Ok(url.to_string())
+                    }
+                    _ => Err(format!(
+                        "--public-url / ROSTER_PUBLIC_URL must start with http:// or https:// \
+                         and name a host, not {url:?}"
+                    )),
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

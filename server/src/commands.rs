@@ -5,7 +5,7 @@ use crate::cli::{AdminCommand, ImportArgs, OptionsCommand};
 use crate::store::RedbStore;
 use domain::store::{BatchSummary, Credentials, ImportOutcome, ImportRequest, Store, StoreError};
 use domain::user::{EndState, Profile, Role, Roles, Source, User};
-use domain::{Email, Field, ImportPlan};
+use domain::{Actor, Email, Field, ImportPlan};
 use serde_json::json;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -92,7 +92,7 @@ pub fn import(store: Result<RedbStore, StoreError>, args: &ImportArgs) -> ExitCo
         .unwrap_or_default();
     let earlier = reimport_warnings(&store, &bytes);
     if args.dry_run {
-        return match store.preview(&bytes) {
+        return match store.preview(&bytes, Actor::Owner) {
             Ok(mut plan) => {
                 plan.warnings.extend(earlier);
                 if args.json {
@@ -115,6 +115,7 @@ pub fn import(store: Result<RedbStore, StoreError>, args: &ImportArgs) -> ExitCo
         bytes: &bytes,
         file_name: &file_name,
         operator: &args.operator,
+        actor: Actor::Owner,
         expected_fingerprint: None,
         skip_invalid: args.skip_invalid,
         now: now(),
@@ -265,11 +266,13 @@ pub fn ensure_admin(store: &RedbStore, email: &Email, source: Source) -> Result<
     store.put_user(user, now)
 }
 
-pub fn sign_in_url(addr: &std::net::SocketAddr, token: &str) -> String {
-    format!("http://{addr}/link/{token}")
+/// The address a one-time link is handed out as: `base` is the configured
+/// public URL (`--public-url`) or else `http://` and the listen address.
+pub fn sign_in_url(base: &str, token: &str) -> String {
+    format!("{}/link/{token}", base.trim_end_matches('/'))
 }
 
-pub fn admin(store: &RedbStore, cmd: &AdminCommand, addr: &std::net::SocketAddr) -> ExitCode {
+pub fn admin(store: &RedbStore, cmd: &AdminCommand, base: &str) -> ExitCode {
     let AdminCommand::Create {
         email,
         password_stdin,
@@ -308,13 +311,17 @@ pub fn admin(store: &RedbStore, cmd: &AdminCommand, addr: &std::net::SocketAddr)
     }
     if *link {
         let days = store.options().map(|o| o.link_days).unwrap_or(7);
-        match store.create_link(user.key(), now(), days) {
+        // A new link replaces any earlier one (and revokes it).
+        let made = store
+            .revoke_links(user.key())
+            .and_then(|_| store.create_link(user.key(), now(), days, Actor::Owner));
+        match made {
             Ok(token) => {
                 println!(
                     "Administrator {} is ready. One-time sign-in link (valid {days} days):",
                     user.email
                 );
-                println!("{}", sign_in_url(addr, &token));
+                println!("{}", sign_in_url(base, &token));
             }
             Err(e) => return fail(e),
         }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cli;
 pub mod commands;
+pub mod headers;
 pub mod sessions;
 pub mod store;
 pub mod web;
@@ -38,8 +39,14 @@ pub fn run() -> ExitCode {
                 }
             };
             match other {
-                Command::Serve => serve(store, cli.common.addr),
-                Command::Admin(cmd) => commands::admin(&store, cmd, &cli.common.addr),
+                Command::Serve => serve(store, &cli.common),
+                Command::Admin(cmd) => match cli.common.public_base(&cli.common.addr) {
+                    Ok(base) => commands::admin(&store, cmd, &base),
+                    Err(e) => {
+                        eprintln!("roster: {e}");
+                        ExitCode::from(commands::EXIT_OTHER)
+                    }
+                },
                 Command::Options(cmd) => commands::options(&store, cmd),
                 Command::Export { file } => commands::export(&store, file),
                 Command::Import(_) => unreachable!("handled above"),
@@ -48,7 +55,7 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn serve(store: RedbStore, addr: std::net::SocketAddr) -> ExitCode {
+fn serve(store: RedbStore, common: &cli::Common) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -59,7 +66,7 @@ fn serve(store: RedbStore, addr: std::net::SocketAddr) -> ExitCode {
             return ExitCode::from(commands::EXIT_OTHER);
         }
     };
-    match runtime.block_on(web::serve(store, addr)) {
+    match runtime.block_on(web::serve(store, common)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("roster: {e}");

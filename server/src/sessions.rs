@@ -1,14 +1,85 @@
 //! A tower-sessions store on the same redb file, so that sessions survive a
-//! restart. Records are kept under the SHA-256 of their id: a copy of the
-//! database does not hand out live session cookies.
+//! restart. At rest a session is only its data and expiry, under the
+//! SHA-256 of its id: neither the id nor anything a cookie could be
+//! rebuilt from is stored, so a copy of the database hands out no live
+//! session.
+//!
+//! Idle expiry: the session layer saves on every request
+//! (`with_always_save`) so that the expiry moves with activity, and this
+//! store turns such a save into a write only when the data changed or the
+//! stored expiry is more than [`REFRESH_AFTER`] behind: a busy session is
+//! written about once a minute, and reads stay reads.
 
-use crate::store::{RedbStore, SESSIONS};
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
+use crate::store::{RedbStore, SESSIONS, backend};
+use domain::store::StoreError;
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::sync::Arc;
-use tower_sessions::cookie::time::OffsetDateTime;
+use tower_sessions::cookie::time::{Duration, OffsetDateTime};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, Result, SessionStore};
+
+/// A stored expiry this much older than a new one is written again.
+pub const REFRESH_AFTER: Duration = Duration::minutes(1);
+
+/// A session as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct AtRest {
+    data: HashMap<String, serde_json::Value>,
+    /// Unix seconds.
+    expires: i64,
+}
+
+impl AtRest {
+    fn of(record: &Record) -> AtRest {
+        AtRest {
+            data: record.data.clone(),
+            expires: record.expiry_date.unix_timestamp(),
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> Result<AtRest> {
+        serde_json::from_slice(bytes).map_err(|e| Error::Decode(e.to_string()))
+    }
+
+    fn encode(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(|e| Error::Encode(e.to_string()))
+    }
+
+    fn expiry(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.expires).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// The user key the app stored in the session, if any.
+    fn user_key(&self) -> Option<&str> {
+        self.data
+            .get(app::context::SESSION_USER)?
+            .get("key")?
+            .as_str()
+    }
+}
+
+/// Removes every session (schema 1 → 2: those records held their ids).
+pub(crate) fn clear_all(txn: &WriteTransaction) -> std::result::Result<(), StoreError> {
+    let mut t = txn.open_table(SESSIONS).map_err(backend)?;
+    t.retain(|_, _| false).map_err(backend)
+}
+
+/// Ends every session of `user_key`, inside the caller's transaction.
+pub(crate) fn remove_sessions_of(
+    txn: &WriteTransaction,
+    user_key: &str,
+) -> std::result::Result<(), StoreError> {
+    let mut t = txn.open_table(SESSIONS).map_err(backend)?;
+    t.retain(|_, v| {
+        AtRest::decode(v)
+            .map(|s| s.user_key() != Some(user_key))
+            .unwrap_or(false)
+    })
+    .map_err(backend)
+}
 
 #[derive(Clone)]
 pub struct RedbSessionStore {
@@ -28,35 +99,21 @@ impl RedbSessionStore {
 
     /// Removes expired sessions; returns how many.
     pub fn delete_expired(&self) -> Result<u64> {
-        let now = OffsetDateTime::now_utc();
+        let now = OffsetDateTime::now_utc().unix_timestamp();
         let db = self.store.db();
         let txn = db.begin_write().map_err(be)?;
         let removed;
         {
             let mut t = txn.open_table(SESSIONS).map_err(be)?;
             let before = t.len().map_err(be)?;
-            t.retain(|_, v| {
-                serde_json::from_slice::<Record>(v)
-                    .map(|r| r.expiry_date > now)
-                    .unwrap_or(false)
-            })
-            .map_err(be)?;
+            t.retain(|_, v| AtRest::decode(v).map(|s| s.expires > now).unwrap_or(false))
+                .map_err(be)?;
             removed = before - t.len().map_err(be)?;
         }
         txn.commit().map_err(be)?;
         Ok(removed)
     }
-}
 
-fn be(e: impl std::fmt::Display) -> Error {
-    Error::Backend(e.to_string())
-}
-
-fn key(id: &Id) -> String {
-    hex::encode(Sha256::digest(id.to_string().as_bytes()))
-}
-
-impl RedbSessionStore {
     /// Runs redb work (reads, fsynced commits) off the async executor.
     async fn blocking<T: Send + 'static>(
         &self,
@@ -69,27 +126,34 @@ impl RedbSessionStore {
     }
 }
 
+fn be(e: impl std::fmt::Display) -> Error {
+    Error::Backend(e.to_string())
+}
+
+fn key(id: &Id) -> String {
+    hex::encode(Sha256::digest(id.to_string().as_bytes()))
+}
+
 #[async_trait::async_trait]
 impl SessionStore for RedbSessionStore {
     async fn create(&self, record: &mut Record) -> Result<()> {
-        let mut candidate = record.clone();
+        let at_rest = AtRest::of(record).encode()?;
         let id = self
             .blocking(move |store| {
                 let txn = store.db().begin_write().map_err(be)?;
+                let mut id = Id::default();
                 {
                     let mut t = txn.open_table(SESSIONS).map_err(be)?;
                     // Ids are 128 random bits; a collision is astronomically
                     // unlikely, but never overwrite another session.
-                    while t.get(key(&candidate.id).as_str()).map_err(be)?.is_some() {
-                        candidate.id = Id::default();
+                    while t.get(key(&id).as_str()).map_err(be)?.is_some() {
+                        id = Id::default();
                     }
-                    let json =
-                        serde_json::to_vec(&candidate).map_err(|e| Error::Encode(e.to_string()))?;
-                    t.insert(key(&candidate.id).as_str(), json.as_slice())
+                    t.insert(key(&id).as_str(), at_rest.as_slice())
                         .map_err(be)?;
                 }
                 txn.commit().map_err(be)?;
-                Ok(candidate.id)
+                Ok(id)
             })
             .await?;
         record.id = id;
@@ -97,13 +161,24 @@ impl SessionStore for RedbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> Result<()> {
-        let json = serde_json::to_vec(record).map_err(|e| Error::Encode(e.to_string()))?;
+        let new = AtRest::of(record);
         let id = key(&record.id);
         self.blocking(move |store| {
+            {
+                let txn = store.db().begin_read().map_err(be)?;
+                let t = txn.open_table(SESSIONS).map_err(be)?;
+                if let Some(g) = t.get(id.as_str()).map_err(be)? {
+                    let old = AtRest::decode(g.value())?;
+                    let fresh = new.expiry() - old.expiry() < REFRESH_AFTER;
+                    if old.data == new.data && fresh {
+                        return Ok(());
+                    }
+                }
+            }
             let txn = store.db().begin_write().map_err(be)?;
             txn.open_table(SESSIONS)
                 .map_err(be)?
-                .insert(id.as_str(), json.as_slice())
+                .insert(id.as_str(), new.encode()?.as_slice())
                 .map_err(be)?;
             txn.commit().map_err(be)
         })
@@ -111,6 +186,7 @@ impl SessionStore for RedbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
+        let id_copy = *id;
         let id = key(id);
         self.blocking(move |store| {
             let txn = store.db().begin_read().map_err(be)?;
@@ -118,9 +194,13 @@ impl SessionStore for RedbSessionStore {
             let Some(g) = t.get(id.as_str()).map_err(be)? else {
                 return Ok(None);
             };
-            let record: Record =
-                serde_json::from_slice(g.value()).map_err(|e| Error::Decode(e.to_string()))?;
-            Ok((record.expiry_date > OffsetDateTime::now_utc()).then_some(record))
+            let at_rest = AtRest::decode(g.value())?;
+            let expiry_date = at_rest.expiry();
+            Ok((expiry_date > OffsetDateTime::now_utc()).then_some(Record {
+                id: id_copy,
+                data: at_rest.data,
+                expiry_date,
+            }))
         })
         .await
     }
@@ -142,30 +222,125 @@ impl SessionStore for RedbSessionStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tower_sessions::cookie::time::Duration;
+
+    fn record(user: &str, expires_in: Duration) -> Record {
+        let mut r = Record {
+            id: Id::default(),
+            data: Default::default(),
+            expiry_date: OffsetDateTime::now_utc() + expires_in,
+        };
+        r.data.insert(
+            app::context::SESSION_USER.into(),
+            serde_json::json!({ "key": user, "signed_in_ms": 1 }),
+        );
+        r
+    }
+
+    fn raw(store: &RedbStore) -> Vec<(String, Vec<u8>)> {
+        let txn = store.db().begin_read().unwrap();
+        let t = txn.open_table(SESSIONS).unwrap();
+        t.iter()
+            .unwrap()
+            .map(|e| {
+                let (k, v) = e.unwrap();
+                (k.value().to_string(), v.value().to_vec())
+            })
+            .collect()
+    }
 
     #[tokio::test]
     async fn sessions_persist_expire_and_delete() {
         let dir = tempfile::tempdir().unwrap();
         let store = RedbSessionStore::new(Arc::new(RedbStore::open(dir.path()).unwrap()));
-        let mut live = Record {
-            id: Id::default(),
-            data: Default::default(),
-            expiry_date: OffsetDateTime::now_utc() + Duration::hours(1),
-        };
-        live.data
-            .insert("user".into(), serde_json::json!("a@x.org"));
+        let mut live = record("a@x.org", Duration::hours(1));
         store.create(&mut live).await.unwrap();
-        assert_eq!(store.load(&live.id).await.unwrap(), Some(live.clone()));
-        let mut dead = Record {
-            id: Id::default(),
-            data: Default::default(),
-            expiry_date: OffsetDateTime::now_utc() - Duration::seconds(1),
-        };
+        let loaded = store.load(&live.id).await.unwrap().unwrap();
+        assert_eq!(loaded.id, live.id);
+        assert_eq!(loaded.data, live.data);
+        // Stored with second precision.
+        assert_eq!(
+            loaded.expiry_date.unix_timestamp(),
+            live.expiry_date.unix_timestamp()
+        );
+        let mut dead = record("b@x.org", Duration::seconds(-1));
         store.create(&mut dead).await.unwrap();
         assert_eq!(store.load(&dead.id).await.unwrap(), None);
         assert_eq!(store.delete_expired().unwrap(), 1);
         store.delete(&live.id).await.unwrap();
         assert_eq!(store.load(&live.id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_session_at_rest_holds_no_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let redb = Arc::new(RedbStore::open(dir.path()).unwrap());
+        let store = RedbSessionStore::new(redb.clone());
+        let mut r = record("a@x.org", Duration::hours(1));
+        store.create(&mut r).await.unwrap();
+        let id = r.id.to_string();
+        let rows = raw(&redb);
+        assert_eq!(rows.len(), 1);
+        let (k, v) = &rows[0];
+        assert_ne!(k, &id);
+        assert_eq!(k, &key(&r.id));
+        let text = String::from_utf8(v.clone()).unwrap();
+        assert!(!text.contains(&id), "{text}");
+        let json: serde_json::Value = serde_json::from_slice(v).unwrap();
+        let fields: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(fields, ["data", "expires"]);
+    }
+
+    #[tokio::test]
+    async fn activity_moves_the_expiry_but_writes_at_most_once_a_minute() {
+        let dir = tempfile::tempdir().unwrap();
+        let redb = Arc::new(RedbStore::open(dir.path()).unwrap());
+        let store = RedbSessionStore::new(redb.clone());
+        let mut r = record("a@x.org", Duration::minutes(30));
+        store.create(&mut r).await.unwrap();
+        let stored = || AtRest::decode(&raw(&redb)[0].1).unwrap().expires;
+        let first = stored();
+        // Saved again 30 s later with nothing changed: no write.
+        r.expiry_date += Duration::seconds(30);
+        store.save(&r).await.unwrap();
+        assert_eq!(stored(), first);
+        // 61 s after the stored expiry: written.
+        r.expiry_date += Duration::seconds(31);
+        store.save(&r).await.unwrap();
+        assert_eq!(stored(), first + 61);
+        // Changed data is written at once.
+        r.data.insert("x".into(), serde_json::json!(1));
+        store.save(&r).await.unwrap();
+        assert!(
+            AtRest::decode(&raw(&redb)[0].1)
+                .unwrap()
+                .data
+                .contains_key("x")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_users_sessions_end_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let redb = Arc::new(RedbStore::open(dir.path()).unwrap());
+        let store = RedbSessionStore::new(redb.clone());
+        let (mut a1, mut a2, mut b) = (
+            record("a@x.org", Duration::hours(1)),
+            record("a@x.org", Duration::hours(1)),
+            record("b@x.org", Duration::hours(1)),
+        );
+        for r in [&mut a1, &mut a2, &mut b] {
+            store.create(r).await.unwrap();
+        }
+        let txn = redb.db().begin_write().unwrap();
+        remove_sessions_of(&txn, "a@x.org").unwrap();
+        txn.commit().unwrap();
+        assert_eq!(store.load(&a1.id).await.unwrap(), None);
+        assert_eq!(store.load(&a2.id).await.unwrap(), None);
+        assert!(store.load(&b.id).await.unwrap().is_some());
     }
 }

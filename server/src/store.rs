@@ -1,6 +1,6 @@
 //! The redb implementation of the store port (`domain::store::Store`).
 //!
-//! # Schema (version 1)
+//! # Schema (version 2)
 //! | table | key | value |
 //! |---|---|---|
 //! | `meta` | `schema_version`, `next_batch_id` | u64 |
@@ -9,8 +9,13 @@
 //! | `batches` | batch id | [`encode`]d [`BatchRecord`] |
 //! | `credentials` | email key | argon2id PHC string |
 //! | `links` | SHA-256 (hex) of a sign-in token | [`encode`]d [`SignInLink`] |
+//! | `user_links` (multimap) | email key | SHA-256 (hex) of each of its link tokens |
 //! | `password_epochs` | email key | Unix ms of the last password change |
-//! | `sessions` | SHA-256 (hex) of a session id | JSON of a tower-sessions `Record` |
+//! | `sessions` | SHA-256 (hex) of a session id | JSON of the session's data and expiry (never its id) |
+//!
+//! Version 1 stored sessions as whole tower-sessions records, id included;
+//! opening such a store removes them (everyone signs in again) and indexes
+//! the existing links by user.
 //!
 //! Encoded values are one format byte ([`FORMAT`]) followed by postcard. A
 //! future change of a record type bumps the byte and keeps a decoder for the
@@ -18,13 +23,14 @@
 
 use domain::options::Options;
 use domain::plan::{ExistingUsers, NoUsers, parse_file, plan_parsed};
+use domain::privilege::{self, Act, Actor};
 use domain::store::{
     BatchSummary, ImportOutcome, ImportRequest, Store, StoreError, UndoOutcome, sha256_hex,
 };
-use domain::{Action, Counts, ImportPlan, User};
+use domain::{Action, Counts, EndState, ImportPlan, User};
 use redb::{
-    Database, DatabaseError, ReadableDatabase, ReadableTable, ReadableTableMetadata,
-    TableDefinition,
+    Database, DatabaseError, MultimapTableDefinition, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata, TableDefinition,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use std::collections::HashMap;
@@ -36,10 +42,12 @@ const OPTIONS: TableDefinition<&str, &str> = TableDefinition::new("options");
 const BATCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("batches");
 pub(crate) const CREDENTIALS: TableDefinition<&str, &str> = TableDefinition::new("credentials");
 pub(crate) const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("links");
+pub(crate) const USER_LINKS: MultimapTableDefinition<&str, &str> =
+    MultimapTableDefinition::new("user_links");
 pub(crate) const EPOCHS: TableDefinition<&str, i64> = TableDefinition::new("password_epochs");
 pub(crate) const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
 
-const SCHEMA_VERSION: u64 = 1;
+const SCHEMA_VERSION: u64 = 2;
 /// Format byte in front of every encoded value.
 const FORMAT: u8 = 1;
 
@@ -156,12 +164,19 @@ impl RedbStore {
                         "the store has schema version {v}, newer than this roster ({SCHEMA_VERSION})"
                     )));
                 }
+                Some(1) => {
+                    crate::sessions::clear_all(&txn)?;
+                    crate::auth::index_links_by_user(&txn)?;
+                    meta.insert("schema_version", SCHEMA_VERSION)
+                        .map_err(backend)?;
+                }
                 Some(_) => {}
             }
             txn.open_table(USERS).map_err(backend)?;
             txn.open_table(BATCHES).map_err(backend)?;
             txn.open_table(CREDENTIALS).map_err(backend)?;
             txn.open_table(LINKS).map_err(backend)?;
+            txn.open_multimap_table(USER_LINKS).map_err(backend)?;
             txn.open_table(EPOCHS).map_err(backend)?;
             txn.open_table(SESSIONS).map_err(backend)?;
             let mut options = txn.open_table(OPTIONS).map_err(backend)?;
@@ -205,7 +220,7 @@ impl RedbStore {
     }
 
     /// Plans a file against the current store without writing (dry run).
-    pub fn preview(&self, bytes: &[u8]) -> Result<ImportPlan, StoreError> {
+    pub fn preview(&self, bytes: &[u8], actor: Actor) -> Result<ImportPlan, StoreError> {
         let options = self.options()?;
         let parsed = parse_file(bytes, &options).map_err(StoreError::File)?;
         let existing: HashMap<String, User> = self
@@ -213,7 +228,7 @@ impl RedbStore {
             .into_iter()
             .map(|u| (u.key().to_string(), u))
             .collect();
-        Ok(plan_parsed(parsed, &existing, &options))
+        Ok(plan_parsed(parsed, &existing, &options, actor))
     }
 
     /// The first user (in key order) that `wanted` accepts, decoding users
@@ -250,6 +265,24 @@ fn read_options(
     }
     Options::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|e| StoreError::Backend(format!("stored options are invalid: {e}")))
+}
+
+fn forbidden(refusal: privilege::Refusal) -> StoreError {
+    StoreError::Forbidden(refusal.to_string())
+}
+
+/// Whether the store, as this transaction sees it, has an active
+/// administrator. Only asked when a change takes one away, so the scan is
+/// rare; it stops at the first one.
+fn has_active_admin(txn: &redb::WriteTransaction) -> Result<bool, StoreError> {
+    let users = txn.open_table(USERS).map_err(backend)?;
+    for entry in users.iter().map_err(backend)? {
+        let user: User = decode(entry.map_err(backend)?.1.value())?;
+        if privilege::is_active_admin(&user) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn next_batch_id(meta: &mut redb::Table<&str, u64>) -> Result<u64, StoreError> {
@@ -369,7 +402,7 @@ impl Store for RedbStore {
             } else {
                 &existing
             };
-            plan_parsed(parsed, existing, &options)
+            plan_parsed(parsed, existing, &options, req.actor)
         };
         if req
             .expected_fingerprint
@@ -388,6 +421,7 @@ impl Store for RedbStore {
         }
         let mut plan = plan;
         let mut touched = Vec::with_capacity((plan.counts.create + plan.counts.update) as usize);
+        let mut admin_lost = false;
         {
             let mut users = txn.open_table(USERS).map_err(backend)?;
             let mut buf = Vec::new();
@@ -399,7 +433,15 @@ impl Store for RedbStore {
                         u.created_at = req.now;
                         (u, None)
                     }
-                    Action::Update { before, after, .. } => (after, Some((**before).clone())),
+                    Action::Update { before, after, .. } => {
+                        admin_lost |= privilege::removes_active_admin(Some(before), Some(after));
+                        if before.end_state == EndState::Active
+                            && after.end_state == EndState::Inactive
+                        {
+                            crate::auth::revoke_links_in(&txn, after.key())?;
+                        }
+                        (after, Some((**before).clone()))
+                    }
                     _ => continue,
                 };
                 user.updated_at = req.now;
@@ -411,6 +453,10 @@ impl Store for RedbStore {
                     after_version: Some(user.version),
                 });
             }
+        }
+        if admin_lost && !has_active_admin(&txn)? {
+            txn.abort().map_err(backend)?;
+            return Err(StoreError::Forbidden(privilege::LAST_ADMIN.into()));
         }
         let summary = record_batch(
             &txn,
@@ -437,8 +483,10 @@ impl Store for RedbStore {
         &self,
         mut user: User,
         operator: &str,
+        actor: Actor,
         now: i64,
     ) -> Result<BatchSummary, StoreError> {
+        privilege::check_change(actor, Act::Change, None, Some(&user)).map_err(forbidden)?;
         let txn = self.db.begin_write().map_err(backend)?;
         {
             let mut users = txn.open_table(USERS).map_err(backend)?;
@@ -538,7 +586,13 @@ impl Store for RedbStore {
             .collect())
     }
 
-    fn undo_batch(&self, id: u64, operator: &str, now: i64) -> Result<UndoOutcome, StoreError> {
+    fn undo_batch(
+        &self,
+        id: u64,
+        operator: &str,
+        actor: Actor,
+        now: i64,
+    ) -> Result<UndoOutcome, StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
         let mut record: BatchRecord = {
             let t = txn.open_table(BATCHES).map_err(backend)?;
@@ -560,6 +614,7 @@ impl Store for RedbStore {
         }
         let mut undo_touched = Vec::with_capacity(record.touched.len());
         let mut changed = Vec::new();
+        let mut admin_lost = false;
         let mut counts = Counts::default();
         {
             let mut users = txn.open_table(USERS).map_err(backend)?;
@@ -586,10 +641,27 @@ impl Store for RedbStore {
                 txn.abort().map_err(backend)?;
                 return Ok(UndoOutcome::Refused { changed });
             }
+            // The privilege rule, on the user as it is and as it would be.
+            for (t, now_user) in record.touched.iter().zip(&current) {
+                let allowed =
+                    privilege::check_change(actor, Act::Undo, now_user.as_ref(), t.before.as_ref());
+                if let Err(refusal) = allowed {
+                    drop(users);
+                    txn.abort().map_err(backend)?;
+                    return Err(StoreError::Forbidden(format!(
+                        "Not undone: {} — {refusal}. Nothing was written.",
+                        t.key
+                    )));
+                }
+                admin_lost |= privilege::removes_active_admin(now_user.as_ref(), t.before.as_ref());
+            }
             for (t, now_user) in record.touched.iter().zip(current) {
                 match &t.before {
                     None => {
                         users.remove(t.key.as_str()).map_err(backend)?;
+                        // A removed user leaves nothing behind that a later
+                        // user of the same address could inherit.
+                        crate::auth::forget_credentials_in(&txn, &t.key)?;
                         counts.create += 1;
                     }
                     Some(before) => {
@@ -616,6 +688,10 @@ impl Store for RedbStore {
                     after_version: None,
                 });
             }
+        }
+        if admin_lost && !has_active_admin(&txn)? {
+            txn.abort().map_err(backend)?;
+            return Err(StoreError::Forbidden(privilege::LAST_ADMIN.into()));
         }
         let summary = record_batch(
             &txn,

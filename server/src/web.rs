@@ -1,9 +1,11 @@
 //! `roster serve`: the axum server with the SSR + hydrated Leptos app.
 
+use crate::cli::Common;
 use crate::commands::{ensure_admin, now, sign_in_url};
 use crate::sessions::RedbSessionStore;
 use crate::store::RedbStore;
 use app::context::AppStore;
+use app::context::PublicBase;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -12,6 +14,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use domain::Actor;
 use domain::Email;
 use domain::store::{Credentials, Store};
 use domain::user::{Role, Source};
@@ -28,10 +31,10 @@ const BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// Idle timeout of a session.
 const IDLE_MINUTES: i64 = 30;
 
-/// DESIGN §8: make sure an administrator exists; print a one-time sign-in
-/// link for one that has no password yet (unless ROSTER_ADMIN_PASSWORD sets
-/// it).
-fn bootstrap_admin(store: &RedbStore, addr: &SocketAddr) -> Result<(), String> {
+/// First start: make sure an administrator exists; print a one-time
+/// sign-in link for one that has no password yet (unless
+/// ROSTER_ADMIN_PASSWORD sets it). The new link revokes earlier ones.
+fn bootstrap_admin(store: &RedbStore, base: &str) -> Result<(), String> {
     // Stops at the first administrator instead of loading every user.
     let admin = store
         .find_user(|u| u.roles.contains(Role::Admin))
@@ -65,14 +68,15 @@ fn bootstrap_admin(store: &RedbStore, addr: &SocketAddr) -> Result<(), String> {
         return Ok(());
     }
     let days = store.options().map(|o| o.link_days).unwrap_or(7);
+    store.revoke_links(admin.key()).map_err(|e| e.to_string())?;
     let token = store
-        .create_link(admin.key(), now(), days)
+        .create_link(admin.key(), now(), days, Actor::Owner)
         .map_err(|e| e.to_string())?;
     println!(
         "First sign-in for {}: open this one-time link within {days} days to set a password:",
         admin.email
     );
-    println!("  {}", sign_in_url(addr, &token));
+    println!("  {}", sign_in_url(base, &token));
     Ok(())
 }
 
@@ -123,6 +127,36 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
+/// Server functions that answer without a session: signing in and out,
+/// and the sign-in-link page's two (the link is the credential).
+const PUBLIC_API: [&str; 5] = [
+    "/api/sign_in",
+    "/api/sign_out",
+    "/api/who_am_i",
+    "/api/link_email",
+    "/api/set_password_with_link",
+];
+
+/// Every other server function needs a valid session before its body is
+/// read (decoding arguments costs memory and time; the function checks
+/// its role itself once it runs).
+async fn api_needs_session(
+    axum::extract::State(store): axum::extract::State<AppStore>,
+    session: tower_sessions::Session,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/api/") && !PUBLIC_API.contains(&path) {
+        match app::context::session_user(&session, store).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return (StatusCode::UNAUTHORIZED, "Sign in first.").into_response(),
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
+    }
+    next.run(request).await
+}
+
 /// 401 without a valid session, 403 without the Operator role.
 async fn operator_session(
     session: &tower_sessions::Session,
@@ -159,13 +193,19 @@ async fn template_csv(
         .into_response()
 }
 
-pub async fn serve(store: RedbStore, addr: SocketAddr) -> Result<(), String> {
+pub async fn serve(store: RedbStore, common: &Common) -> Result<(), String> {
+    let addr = common.addr;
     // Bind first, so that the printed sign-in link has the real port.
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    bootstrap_admin(&store, &local)?;
+    let base = common.public_base(&local)?;
+    match store.purge_expired_links(now()) {
+        Ok(n) => tracing::info!(removed = n, "expired sign-in links removed"),
+        Err(e) => tracing::warn!("cannot purge expired sign-in links: {e}"),
+    }
+    bootstrap_admin(&store, &base)?;
     let store = Arc::new(store);
     let sessions = RedbSessionStore::new(store.clone());
     if let Ok(n) = sessions.delete_expired() {
@@ -185,7 +225,10 @@ pub async fn serve(store: RedbStore, addr: SocketAddr) -> Result<(), String> {
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(
             tower_sessions::cookie::time::Duration::minutes(IDLE_MINUTES),
-        ));
+        ))
+        // Saved on every request so that the idle expiry (and the cookie's)
+        // moves with activity; the store writes at most about once a minute.
+        .with_always_save(true);
     let app_store: AppStore = store.clone();
     let options = leptos_options(local);
     // The import's server functions take whole files: they get their own
@@ -198,10 +241,12 @@ pub async fn serve(store: RedbStore, addr: SocketAddr) -> Result<(), String> {
     let mut app = Router::new();
     for path in app::import::LARGE_BODY_ENDPOINTS {
         let store = app_store.clone();
+        let base = PublicBase(base.clone());
         app = app.route(
             path,
             post(move |session: tower_sessions::Session, request: Request| {
                 let store = store.clone();
+                let base = base.clone();
                 async move {
                     // Checked before the body is read: without an operator's
                     // session nobody can make the server take 64 MiB. The
@@ -210,7 +255,10 @@ pub async fn serve(store: RedbStore, addr: SocketAddr) -> Result<(), String> {
                         return (status, "Sign in as an operator first.").into_response();
                     }
                     leptos_axum::handle_server_fns_with_context(
-                        move || provide_context(store.clone()),
+                        move || {
+                            provide_context(store.clone());
+                            provide_context(base.clone());
+                        },
                         request,
                     )
                     .await
@@ -230,7 +278,11 @@ pub async fn serve(store: RedbStore, addr: SocketAddr) -> Result<(), String> {
             routes,
             {
                 let store = app_store.clone();
-                move || provide_context(store.clone())
+                let base = PublicBase(base.clone());
+                move || {
+                    provide_context(store.clone());
+                    provide_context(base.clone());
+                }
             },
             {
                 let options = options.clone();
@@ -238,10 +290,14 @@ pub async fn serve(store: RedbStore, addr: SocketAddr) -> Result<(), String> {
             },
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(middleware::from_fn_with_state(
+            app_store.clone(),
+            api_needs_session,
+        ))
         .layer(session_layer)
         .layer(middleware::from_fn(same_origin_only))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(options);
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    let app = crate::headers::secure(app, secure).with_state(options);
     println!("Roster is listening on http://{local}");
     tracing::info!(%local, users = store.user_count().unwrap_or(0), "serving");
     axum::serve(

@@ -1,6 +1,7 @@
 //! The redb store on real files in temporary folders: atomic imports,
 //! stale previews, history and undo.
 
+use domain::Actor;
 use domain::options;
 use domain::store::{ImportOutcome, ImportRequest, Store, StoreError, UndoOutcome, sha256_hex};
 use domain::user::{EndState, Role, Roles, Source};
@@ -29,6 +30,7 @@ fn import_with(
             bytes: csv.as_bytes(),
             file_name: "users.csv",
             operator: "op@x.org",
+            actor: Actor::Owner,
             expected_fingerprint: fingerprint,
             skip_invalid,
             now: 1_800_000_000,
@@ -76,6 +78,13 @@ fn create_update_reimport_is_idempotent() {
     assert_eq!(store.user("a@x.org").unwrap().unwrap().version, 2);
 }
 
+/// A copy of the stored ada@x.org under another address.
+fn ada_like(store: &RedbStore, email: &str) -> domain::User {
+    let mut u = store.user("ada@x.org").unwrap().unwrap();
+    u.email = domain::Email::parse(email).unwrap();
+    u
+}
+
 #[test]
 fn matching_blank_cells_roles_end_state_source_and_options() {
     let (_d, store) = open();
@@ -85,6 +94,10 @@ fn matching_blank_cells_roles_end_state_source_and_options() {
     ada.roles = Roles::of(&[Role::Admin]);
     ada.source = Source::Manual;
     store.put_user(ada, 1).unwrap();
+    // Another active administrator, so that Ada may be deactivated.
+    let mut keeper = ada_like(&store, "keeper@x.org");
+    keeper.roles = Roles::of(&[Role::Admin]);
+    store.put_user(keeper, 1).unwrap();
     store.set_option(options::END_STATE, "inactive").unwrap();
     store.set_option(options::ROLES, "self-service").unwrap();
 
@@ -118,7 +131,7 @@ fn stale_preview_writes_nothing_and_returns_a_fresh_plan() {
     let (_d, store) = open();
     committed(import(&store, &format!("{HEAD}a@x.org,Ada,L,,\n")));
     let csv = format!("{HEAD}a@x.org,Ada,L,,Eng\nc@x.org,C,C,,\n");
-    let preview = store.preview(csv.as_bytes()).unwrap();
+    let preview = store.preview(csv.as_bytes(), Actor::Owner).unwrap();
     // Someone edits Ada between preview and commit.
     let mut ada = store.user("a@x.org").unwrap().unwrap();
     ada.profile
@@ -140,7 +153,7 @@ fn stale_preview_writes_nothing_and_returns_a_fresh_plan() {
     assert_eq!(store.batches().unwrap().len(), before_batches);
 
     // With the fresh plan's fingerprint it goes through.
-    let fresh = store.preview(csv.as_bytes()).unwrap();
+    let fresh = store.preview(csv.as_bytes(), Actor::Owner).unwrap();
     committed(import_with(&store, &csv, Some(&fresh.fingerprint), false));
     assert_eq!(store.user_count().unwrap(), 2);
 }
@@ -169,6 +182,7 @@ fn file_errors_write_nothing() {
             bytes: b"first_name\nA\n",
             file_name: "x.csv",
             operator: "op",
+            actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: true,
             now: 0,
@@ -196,7 +210,10 @@ fn undo_restores_exactly_the_before_state() {
         batch.id
     );
 
-    let undo = match store.undo_batch(batch.id, "op2", 1_900_000_000).unwrap() {
+    let undo = match store
+        .undo_batch(batch.id, "op2", Actor::Owner, 1_900_000_000)
+        .unwrap()
+    {
         UndoOutcome::Undone { batch } => batch,
         other => panic!("{other:?}"),
     };
@@ -212,15 +229,15 @@ fn undo_restores_exactly_the_before_state() {
     assert_eq!(history[1].undone_by, Some(undo.id));
     // Neither can be undone again.
     assert!(matches!(
-        store.undo_batch(batch.id, "op", 0),
+        store.undo_batch(batch.id, "op", Actor::Owner, 0),
         Err(StoreError::Invalid(_))
     ));
     assert!(matches!(
-        store.undo_batch(undo.id, "op", 0),
+        store.undo_batch(undo.id, "op", Actor::Owner, 0),
         Err(StoreError::Invalid(_))
     ));
     assert!(matches!(
-        store.undo_batch(99, "op", 0),
+        store.undo_batch(99, "op", Actor::Owner, 0),
         Err(StoreError::NotFound(_))
     ));
 }
@@ -233,7 +250,7 @@ fn undo_is_refused_after_a_later_edit() {
         &format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n"),
     ));
     committed(import(&store, &format!("{HEAD}b@x.org,Bob,Builder,,\n")));
-    match store.undo_batch(batch.id, "op", 0).unwrap() {
+    match store.undo_batch(batch.id, "op", Actor::Owner, 0).unwrap() {
         UndoOutcome::Refused { changed } => assert_eq!(changed, ["b@x.org"]),
         other => panic!("{other:?}"),
     }
@@ -276,7 +293,7 @@ fn a_manual_user_is_created_once_and_can_be_undone() {
     )
     .unwrap();
     let batch = store
-        .create_user(user.clone(), "op@example.org", 1_700_000_000)
+        .create_user(user.clone(), "op@example.org", Actor::Owner, 1_700_000_000)
         .unwrap();
     assert_eq!(batch.counts.create, 1);
     assert_eq!(batch.file_name, "Manual input");
@@ -291,13 +308,18 @@ fn a_manual_user_is_created_once_and_can_be_undone() {
         .profile
         .set(domain::Field::FirstName, "Other")
         .unwrap();
-    let err = store.create_user(again, "op@example.org", 1).unwrap_err();
+    let err = store
+        .create_user(again, "op@example.org", Actor::Owner, 1)
+        .unwrap_err();
     assert!(err.to_string().contains("exists already"), "{err}");
     assert_eq!(store.user("max@example.org").unwrap().unwrap(), stored);
     assert_eq!(store.batches().unwrap().len(), 1);
 
     // It is in history and undoes like an import.
-    match store.undo_batch(batch.id, "op@example.org", 2).unwrap() {
+    match store
+        .undo_batch(batch.id, "op@example.org", Actor::Owner, 2)
+        .unwrap()
+    {
         domain::store::UndoOutcome::Undone { .. } => {}
         other => panic!("{other:?}"),
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 fuzz_target!(|data: &[u8]| {
     let options = Options::default();
-    if let Ok(p) = plan(data, &NoUsers, &options) {
+    if let Ok(p) = plan(data, &NoUsers, &options, domain::Actor::Owner) {
         let store: HashMap<String, User> = p
             .rows
             .iter()
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
                 _ => None,
             })
             .collect();
-        let again = plan(data, &store, &options).expect("a file that planned once plans again");
+        let again = plan(data, &store, &options, domain::Actor::Owner).expect("a file that planned once plans again");
         assert_eq!(again.counts.create, 0);
         assert_eq!(again.counts.total(), p.counts.total());
     }

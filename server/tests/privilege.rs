@@ -1,0 +1,293 @@
+//! The privilege and last-administrator rules as the redb store enforces
+//! them inside its transactions, and what undo and deactivation do to
+//! credentials, links and sessions.
+
+use domain::store::{Credentials, ImportOutcome, ImportRequest, Store, StoreError, UndoOutcome};
+use domain::user::{EndState, Role, Roles};
+use domain::{Actor, options};
+use server::store::RedbStore;
+
+const HEAD: &str = "email,first_name,last_name,title\n";
+
+fn operator() -> Actor {
+    Actor::User(Roles::of(&[
+        Role::SelfService,
+        Role::Operator,
+        Role::Approval,
+    ]))
+}
+
+fn admin() -> Actor {
+    Actor::User(Roles::of(&[Role::Admin, Role::SelfService]))
+}
+
+fn import(store: &RedbStore, csv: &str, actor: Actor, skip_invalid: bool) -> ImportOutcome {
+    store
+        .apply_import(ImportRequest {
+            bytes: csv.as_bytes(),
+            file_name: "users.csv",
+            operator: "someone",
+            actor,
+            expected_fingerprint: None,
+            skip_invalid,
+            now: 1_800_000_000,
+        })
+        .unwrap()
+}
+
+/// A store with one active administrator, root@x.org, and an operator,
+/// op@x.org.
+fn store() -> (tempfile::TempDir, RedbStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(dir.path()).unwrap();
+    let csv = format!("{HEAD}root@x.org,Root,Admin,Boss\nop@x.org,Op,Erator,\n");
+    assert!(matches!(
+        import(&store, &csv, Actor::Owner, false),
+        ImportOutcome::Committed { .. }
+    ));
+    let mut root = store.user("root@x.org").unwrap().unwrap();
+    root.roles = Roles::of(&[Role::Admin, Role::SelfService]);
+    store.put_user(root, 1_800_000_000).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn an_operators_import_never_changes_an_administrator() {
+    let (_d, store) = store();
+    let root_before = store.user("root@x.org").unwrap().unwrap();
+    let csv = format!("{HEAD}root@x.org,Mallory,Admin,Boss\nnew@x.org,New,User,\n");
+    // Without "skip invalid rows" nothing is written.
+    match import(&store, &csv, operator(), false) {
+        ImportOutcome::Blocked { plan } => {
+            let e = plan.errors().next().unwrap();
+            assert_eq!(e.line, 2);
+            assert_eq!(
+                e.message,
+                "administrators can only be changed by an administrator"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(store.user("new@x.org").unwrap().is_none());
+    // With it, the rest is written and the administrator stays as is.
+    match import(&store, &csv, operator(), true) {
+        ImportOutcome::Committed { batch, .. } => {
+            assert_eq!((batch.counts.create, batch.counts.invalid), (1, 1))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.user("root@x.org").unwrap().unwrap(), root_before);
+    // An administrator's import may.
+    assert!(matches!(
+        import(&store, &csv, admin(), true),
+        ImportOutcome::Committed { .. }
+    ));
+    assert_eq!(
+        store
+            .user("root@x.org")
+            .unwrap()
+            .unwrap()
+            .profile
+            .first_name,
+        "Mallory"
+    );
+}
+
+#[test]
+fn a_preview_made_with_more_authority_is_refused_at_commit() {
+    // A browser could plan as if it were an administrator and send that
+    // plan's fingerprint: the server plans with the session's authority.
+    let (_d, store) = store();
+    let csv = format!("{HEAD}root@x.org,Mallory,Admin,Boss\n");
+    let as_admin = store.preview(csv.as_bytes(), admin()).unwrap();
+    assert_eq!(as_admin.counts.update, 1);
+    let outcome = store
+        .apply_import(ImportRequest {
+            bytes: csv.as_bytes(),
+            file_name: "users.csv",
+            operator: "op@x.org",
+            actor: operator(),
+            expected_fingerprint: Some(&as_admin.fingerprint),
+            skip_invalid: true,
+            now: 1,
+        })
+        .unwrap();
+    assert!(
+        matches!(outcome, ImportOutcome::ChangedSincePreview { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        store
+            .user("root@x.org")
+            .unwrap()
+            .unwrap()
+            .profile
+            .first_name,
+        "Root"
+    );
+}
+
+#[test]
+fn no_import_leaves_the_store_without_an_active_administrator() {
+    let (_d, store) = store();
+    store
+        .set_option(options::END_STATE, "inactive")
+        .expect("option");
+    let csv = format!("{HEAD}root@x.org,Root,Admin,Boss\n");
+    for actor in [admin(), Actor::Owner] {
+        let err = store
+            .apply_import(ImportRequest {
+                bytes: csv.as_bytes(),
+                file_name: "users.csv",
+                operator: "root@x.org",
+                actor,
+                expected_fingerprint: None,
+                skip_invalid: false,
+                now: 1,
+            })
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Forbidden(m) if m.contains("no active administrator")),
+            "{err:?}"
+        );
+    }
+    assert_eq!(
+        store.user("root@x.org").unwrap().unwrap().end_state,
+        EndState::Active
+    );
+    assert_eq!(store.batches().unwrap().len(), 1, "no batch recorded");
+
+    // With a second active administrator, the first may be deactivated.
+    store.set_option(options::END_STATE, "active").unwrap();
+    store.set_option(options::ROLES, "admin").unwrap();
+    import(
+        &store,
+        &format!("{HEAD}second@x.org,Sec,Ond,\n"),
+        admin(),
+        false,
+    );
+    store.set_option(options::END_STATE, "inactive").unwrap();
+    assert!(matches!(
+        import(&store, &csv, admin(), false),
+        ImportOutcome::Committed { .. }
+    ));
+    assert_eq!(
+        store.user("root@x.org").unwrap().unwrap().end_state,
+        EndState::Inactive
+    );
+}
+
+#[test]
+fn an_operator_cannot_undo_a_change_to_an_administrator() {
+    let (_d, store) = store();
+    let csv = format!("{HEAD}root@x.org,Root,Admin,Chief\n");
+    let batch = match import(&store, &csv, admin(), false) {
+        ImportOutcome::Committed { batch, .. } => batch,
+        other => panic!("{other:?}"),
+    };
+    let err = store
+        .undo_batch(batch.id, "op@x.org", operator(), 2)
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Forbidden(m) if m.contains("administrator")),
+        "{err:?}"
+    );
+    assert_eq!(
+        store.user("root@x.org").unwrap().unwrap().profile.title,
+        "Chief"
+    );
+    assert!(matches!(
+        store
+            .undo_batch(batch.id, "root@x.org", admin(), 2)
+            .unwrap(),
+        UndoOutcome::Undone { .. }
+    ));
+    assert_eq!(
+        store.user("root@x.org").unwrap().unwrap().profile.title,
+        "Boss"
+    );
+}
+
+#[test]
+fn undo_that_would_remove_the_last_administrator_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(dir.path()).unwrap();
+    store.set_option(options::ROLES, "admin").unwrap();
+    let batch = match import(
+        &store,
+        &format!("{HEAD}only@x.org,Only,Admin,\n"),
+        Actor::Owner,
+        false,
+    ) {
+        ImportOutcome::Committed { batch, .. } => batch,
+        other => panic!("{other:?}"),
+    };
+    let err = store
+        .undo_batch(batch.id, "cli", Actor::Owner, 2)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Forbidden(_)), "{err:?}");
+    assert!(store.user("only@x.org").unwrap().is_some());
+}
+
+#[test]
+fn undoing_a_create_removes_the_users_credentials() {
+    let (_d, store) = store();
+    let batch = match import(&store, &format!("{HEAD}x@x.org,X,Y,\n"), operator(), false) {
+        ImportOutcome::Committed { batch, .. } => batch,
+        other => panic!("{other:?}"),
+    };
+    let link = store.create_link("x@x.org", 1, 7, operator()).unwrap();
+    store
+        .set_password("x@x.org", "$argon2id$old", 5_000)
+        .unwrap();
+    let spare = store.create_link("x@x.org", 1, 7, admin()).unwrap();
+    assert!(matches!(
+        store
+            .undo_batch(batch.id, "op@x.org", operator(), 2)
+            .unwrap(),
+        UndoOutcome::Undone { .. }
+    ));
+    assert_eq!(store.password_hash("x@x.org").unwrap(), None);
+    assert_eq!(store.password_epoch("x@x.org").unwrap(), 0);
+    assert_eq!(store.peek_link(&link, 1).unwrap(), None);
+    assert_eq!(store.peek_link(&spare, 1).unwrap(), None);
+    // The same address, created again, inherits nothing.
+    import(&store, &format!("{HEAD}x@x.org,X,Y,\n"), operator(), false);
+    assert_eq!(store.password_hash("x@x.org").unwrap(), None);
+}
+
+#[test]
+fn deactivation_by_import_revokes_the_users_links() {
+    let (_d, store) = store();
+    import(&store, &format!("{HEAD}x@x.org,X,Y,\n"), operator(), false);
+    let link = store.create_link("x@x.org", 1, 7, operator()).unwrap();
+    store.set_option(options::END_STATE, "inactive").unwrap();
+    import(&store, &format!("{HEAD}x@x.org,X,Y,\n"), operator(), false);
+    assert_eq!(
+        store.user("x@x.org").unwrap().unwrap().end_state,
+        EndState::Inactive
+    );
+    assert_eq!(store.peek_link(&link, 1).unwrap(), None);
+}
+
+#[test]
+fn an_operator_creates_no_administrators_by_hand() {
+    let (_d, store) = store();
+    let mut options = store.options().unwrap();
+    options.roles = Roles::of(&[Role::Admin]);
+    let user = domain::manual::manual_user(
+        &[
+            (domain::Field::Email, "boss@x.org"),
+            (domain::Field::FirstName, "B"),
+            (domain::Field::LastName, "C"),
+        ],
+        &options,
+    )
+    .unwrap();
+    let err = store
+        .create_user(user.clone(), "op@x.org", operator(), 1)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Forbidden(_)), "{err:?}");
+    assert!(store.user("boss@x.org").unwrap().is_none());
+    assert!(store.create_user(user, "root@x.org", admin(), 1).is_ok());
+}
