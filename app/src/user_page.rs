@@ -100,17 +100,7 @@ fn UserDetails() -> impl IntoView {
                     .unwrap_or_else(|| view! { <p class="muted">"Loading…"</p> }.into_any())
             }}
 
-        {move || {
-            link.value()
-                .get()
-                .map(|r| match r {
-                    Ok(url) => view! {
-                        <p>"One-time sign-in link: " <a data-testid="sign-in-link" href=url.clone()>{url.clone()}</a></p>
-                    }
-                    .into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{crate::auth::error_text(&e)}</p> }.into_any(),
-                })
-        }}
+        <crate::users::LinkAnswer answer=link.value()/>
     }
 }
 

@@ -54,20 +54,27 @@ fn SignInLinkForm() -> impl IntoView {
                 <button type="submit">"Make sign-in link"</button>
             </p>
         </ActionForm>
-        {move || {
-            action
-                .value()
-                .get()
-                .map(|r| match r {
-                    Ok(url) => view! {
-                        <p>"One-time sign-in link: " <a data-testid="sign-in-link" href=url.clone()>{url.clone()}</a></p>
-                    }
-                        .into_any(),
-                    Err(e) => {
-                        let text = crate::auth::error_text(&e);
-                        view! { <p class="error" role="alert">{text}</p> }.into_any()
-                    }
-                })
-        }}
+        <LinkAnswer answer=action.value()/>
+    }
+}
+
+/// The answer to "Make sign-in link": the link, or why not.
+///
+/// The answer signal is taken when the form is made and read with
+/// `try_get`: the page's guard may rebuild its children while the server
+/// is still rendering the earlier ones, and reading through the disposed
+/// action there panicked ("reactive value … already been disposed").
+#[component]
+pub fn LinkAnswer(answer: MappedSignal<Option<Result<String, ServerFnError>>>) -> impl IntoView {
+    move || {
+        answer.try_get().flatten().map(|r| match r {
+            Ok(url) => view! {
+                <p>"One-time sign-in link: " <a data-testid="sign-in-link" href=url.clone()>{url.clone()}</a></p>
+            }
+            .into_any(),
+            Err(e) => {
+                view! { <p class="error" role="alert">{crate::auth::error_text(&e)}</p> }.into_any()
+            }
+        })
     }
 }

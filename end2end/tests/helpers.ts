@@ -1,6 +1,6 @@
 import { expect, Page } from "@playwright/test";
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { appendFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -38,6 +38,9 @@ export function startRoster(data: string, addr: string, extraEnv: Record<string,
   const env: NodeJS.ProcessEnv = { ...process.env, LEPTOS_SITE_ROOT: "target/site", RUST_LOG: "warn", ...extraEnv };
   if (!("ROSTER_ADMIN_PASSWORD" in extraEnv)) delete env.ROSTER_ADMIN_PASSWORD;
   const child = spawn("./target/debug/roster", ["--data", data, "--addr", addr, "serve"], { cwd: root, env });
+  // Kept beside the data folder: the global teardown fails the run when
+  // any server logged a panic.
+  child.stderr.on("data", (d) => appendFileSync(`${data}.log`, d));
   let out = "";
   const listening = new Promise<string>((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`roster did not start: ${out}`)), 20_000);
