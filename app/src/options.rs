@@ -1,5 +1,5 @@
 //! Admin › Options: the administrator's defaults for imports, sign-in links
-//! and self-service (DESIGN §4). Saved all at once or not at all.
+//! and self-service (see the README's Options). Saved all at once or not at all.
 
 use crate::auth::{Guard, Need};
 use domain::{Field, Options, Role};

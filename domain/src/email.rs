@@ -68,7 +68,7 @@ impl Email {
             return Err(EmailError::Invalid("nothing before the @"));
         }
         // `localhost` is accepted as the one dot-less domain: the first
-        // administrator is admin@localhost (DESIGN §8).
+        // administrator is admin@localhost.
         if !domain.contains('.') && !domain.eq_ignore_ascii_case("localhost") {
             return Err(EmailError::Invalid("the domain after the @ has no dot"));
         }

@@ -69,7 +69,7 @@ pub fn manual_user(cells: &[(Field, &str)], options: &Options) -> Result<User, V
 }
 
 /// A self-service user's edit of their own record: only the `editable`
-/// fields (DESIGN §4 `self_service.editable`) may change, under the same
+/// fields (option `self_service.editable`) may change, under the same
 /// field rules; a blank optional field is cleared, a required one refused.
 /// Returns the record as it would be stored (same version: the store
 /// increments it), or every problem with its column.

@@ -1,4 +1,4 @@
-//! The administrator's options (DESIGN §4): the "script with default values"
+//! The administrator's options: the "script with default values"
 //! that every import applies.
 
 use crate::field::Field;

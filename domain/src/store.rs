@@ -135,7 +135,7 @@ pub trait Store: Send + Sync {
     /// Validates and stores several options in one transaction: all of them
     /// or, when any is invalid, none. Returns the options after the change.
     fn set_options(&self, pairs: &[(&str, &str)]) -> Result<Options, StoreError>;
-    /// Plans and writes an import in one transaction (DESIGN §3).
+    /// Plans and writes an import in one transaction: all of it or none.
     fn apply_import(&self, request: ImportRequest<'_>) -> Result<ImportOutcome, StoreError>;
     /// Creates one user (manual input) in one transaction, recorded as a
     /// batch so that history shows it and it can be undone. Refused when a

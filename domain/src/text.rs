@@ -1,4 +1,4 @@
-//! Validated profile values: one type per rule family of DESIGN §2, so a
+//! Validated profile values: one type per rule family of the user record, so a
 //! `Profile` can only hold text that passed its field's rule (trimmed, NFC,
 //! within the length, allowed characters). The empty value means "not
 //! given" (optional fields; required ones are checked per row or form).

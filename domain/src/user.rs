@@ -1,4 +1,4 @@
-//! The user record (DESIGN §2) and its roles, end state and source.
+//! The user record and its roles, end state and source.
 
 use crate::email::Email;
 use crate::field::{Field, FieldError};
@@ -90,7 +90,7 @@ impl Roles {
     }
 
     /// May act as an operator: Operator, or Admin (which implies every
-    /// Operator right, DESIGN §5).
+    /// Operator right).
     pub fn can_operate(self) -> bool {
         self.contains(Role::Operator) || self.contains(Role::Admin)
     }

@@ -1,4 +1,4 @@
-//! The `roster` command line (DESIGN §7).
+//! The `roster` command line (see the README's Command line).
 
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;

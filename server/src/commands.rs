@@ -18,7 +18,7 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Exit codes of `roster import` (DESIGN §7).
+/// Exit codes of `roster import` (listed in the README).
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_INVALID_ROWS: u8 = 1;
 pub const EXIT_BAD_FILE: u8 = 2;
@@ -162,7 +162,7 @@ pub fn import(store: Result<RedbStore, StoreError>, args: &ImportArgs) -> ExitCo
 }
 
 /// "Already imported" warnings: earlier batches of a file with the same
-/// SHA-256 (DESIGN §3).
+/// SHA-256.
 fn reimport_warnings(store: &RedbStore, bytes: &[u8]) -> Vec<String> {
     let sha = domain::store::sha256_hex(bytes);
     store

@@ -226,6 +226,57 @@ fn admin_create_with_password_and_link() {
 }
 
 #[test]
+fn a_new_admin_link_uses_the_public_url_and_revokes_the_earlier_one() {
+    use domain::store::Credentials;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let link = |public: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(["--data", data.to_str().unwrap(), "--public-url", public])
+            .args(["admin", "create", "--email", "boss@x.org", "--link"])
+            .env_remove("ROSTER_PUBLIC_URL")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let url = text
+            .split_whitespace()
+            .find(|w| w.contains("/link/"))
+            .unwrap_or_else(|| panic!("{text}"))
+            .to_string();
+        url
+    };
+    let first = link("https://roster.example.org/");
+    assert!(
+        first.starts_with("https://roster.example.org/link/"),
+        "{first}"
+    );
+    let second = link("https://roster.example.org");
+    let token = |url: &str| url.rsplit('/').next().unwrap().to_string();
+    let store = server::store::RedbStore::open(&data).unwrap();
+    assert_eq!(store.peek_link(&token(&first), 1).unwrap(), None, "revoked");
+    assert_eq!(
+        store.peek_link(&token(&second), 1).unwrap().as_deref(),
+        Some("boss@x.org")
+    );
+    drop(store);
+    let out = roster(
+        &data,
+        &[
+            "--public-url",
+            "ftp://x",
+            "admin",
+            "create",
+            "--email",
+            "boss@x.org",
+            "--link",
+        ],
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--public-url"));
+}
+
+#[test]
 fn a_store_held_by_another_process_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
