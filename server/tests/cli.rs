@@ -239,12 +239,10 @@ fn a_new_admin_link_uses_the_public_url_and_revokes_the_earlier_one() {
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{out:?}");
         let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let url = text
-            .split_whitespace()
+        text.split_whitespace()
             .find(|w| w.contains("/link/"))
             .unwrap_or_else(|| panic!("{text}"))
-            .to_string();
-        url
+            .to_string()
     };
     let first = link("https://roster.example.org/");
     assert!(
