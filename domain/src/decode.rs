@@ -32,6 +32,13 @@ impl TextEncoding {
 /// borrowed, not copied. Text with NUL characters is refused: it is binary,
 /// or UTF-16 without a byte-order mark.
 pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, TextEncoding), FileError> {
+    if let Some(kind) = binary_kind(bytes) {
+        return Err(FileError::Undecodable {
+            reason: format!(
+                "it is {kind}, not CSV text. Save the sheet as \"CSV UTF-8\" and choose that file."
+            ),
+        });
+    }
     let (text, encoding) = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         match std::str::from_utf8(rest) {
             Ok(t) => (Cow::Borrowed(t), TextEncoding::Utf8Bom),
@@ -68,6 +75,27 @@ pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, TextEncoding), FileError> {
         return Err(FileError::Empty);
     }
     Ok((text, encoding))
+}
+
+/// What a file is when its first bytes are those of a common binary format
+/// that people pick by mistake.
+fn binary_kind(bytes: &[u8]) -> Option<&'static str> {
+    const KINDS: [(&[u8], &str); 4] = [
+        (
+            b"PK\x03\x04",
+            "a ZIP archive (an Excel .xlsx or an .ods workbook is one)",
+        ),
+        (
+            b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1",
+            "an old Excel .xls workbook",
+        ),
+        (b"%PDF-", "a PDF document"),
+        (b"\x1F\x8B", "a gzip-compressed file"),
+    ];
+    KINDS
+        .iter()
+        .find(|(magic, _)| bytes.starts_with(magic))
+        .map(|(_, kind)| *kind)
 }
 
 fn utf16<'a>(

@@ -21,6 +21,8 @@ pub enum EmailError {
     Empty,
     TooLong,
     Invalid(&'static str),
+    /// A bidi control or invisible format character (see `crate::chars`).
+    Invisible(crate::chars::Hidden),
 }
 
 impl fmt::Display for EmailError {
@@ -31,6 +33,9 @@ impl fmt::Display for EmailError {
                 write!(f, "email is longer than {MAX_EMAIL_CHARS} characters")
             }
             EmailError::Invalid(why) => write!(f, "not a valid email address: {why}"),
+            EmailError::Invisible(h) => {
+                write!(f, "not a valid email address: it contains {}", h.describe())
+            }
         }
     }
 }
@@ -57,6 +62,9 @@ impl Email {
             return Err(EmailError::Invalid(
                 "it contains a space or a control character",
             ));
+        }
+        if let Some(hidden) = crate::chars::first_hidden(&value) {
+            return Err(EmailError::Invisible(hidden));
         }
         let mut parts = value.split('@');
         let (local, domain) = match (parts.next(), parts.next(), parts.next()) {

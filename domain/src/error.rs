@@ -20,6 +20,8 @@ pub enum ErrorCode {
     WrongField,
     /// The actor may not change this user (the privilege rule).
     NotAllowed,
+    /// A bidi control or invisible format character (see `chars`).
+    InvisibleCharacter,
 }
 
 /// One problem in one row: the line where the record starts in the file, the
@@ -59,8 +61,13 @@ pub enum FileError {
     },
     /// More data rows than `import.max_rows`.
     TooManyRows { limit: u64 },
-    /// The CSV structure itself is broken (e.g. an unterminated quote).
+    /// The CSV structure itself is broken.
     Malformed { line: u64, reason: String },
+    /// The header row has more columns than anyone's users file needs.
+    TooManyColumns { found: u64, limit: u64 },
+    /// A quoted value opens on `line` and never closes: the rest of the
+    /// file would be one cell.
+    UnclosedQuote { line: u64 },
 }
 
 impl fmt::Display for FileError {
@@ -75,15 +82,21 @@ impl fmt::Display for FileError {
                 found,
                 accepted,
             } => {
-                let found = if found.is_empty() {
-                    "none".to_string()
-                } else {
-                    found
-                        .iter()
-                        .map(|h| format!("\"{h}\""))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
+                // A hostile header row can be long: the first 20 headers,
+                // each cut, and a count of the rest.
+                let listed = 20;
+                let mut text = found
+                    .iter()
+                    .take(listed)
+                    .map(|h| format!("\"{}\"", crate::chars::shown(h, 80)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                if found.is_empty() {
+                    text = "none".into();
+                } else if found.len() > listed {
+                    text.push_str(&format!(" and {} more", found.len() - listed));
+                }
+                let found = text;
                 write!(
                     f,
                     "The required column \"{column}\" is missing. Headers found: {found}. \
@@ -99,6 +112,19 @@ impl fmt::Display for FileError {
             FileError::Malformed { line, reason } => {
                 write!(f, "The file is not valid CSV at line {line}: {reason}")
             }
+            FileError::TooManyColumns { found, limit } => write!(
+                f,
+                "The header row has {} columns; a users file has at most {}. \
+                 Is this the right file, with the right delimiter?",
+                crate::chars::group_thousands(*found),
+                crate::chars::group_thousands(*limit)
+            ),
+            FileError::UnclosedQuote { line } => write!(
+                f,
+                "A quoted value starts on line {line} and is never closed, so the rest of the \
+                 file would be read as one value. Check line {line} for a missing closing \
+                 quote (\") or a stray quote at the start of a value."
+            ),
         }
     }
 }

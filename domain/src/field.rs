@@ -221,6 +221,12 @@ impl Field {
                 ),
             });
         }
+        if let Some(hidden) = crate::chars::first_hidden(&value) {
+            return Err(FieldError {
+                code: ErrorCode::InvisibleCharacter,
+                message: format!("{} contains {}", self.label(), hidden.describe()),
+            });
+        }
         let max = self.max_chars();
         // Cheap byte check first: a string of at most `max` bytes has at most
         // `max` chars.
@@ -252,6 +258,7 @@ fn email_error(e: EmailError) -> FieldError {
         EmailError::Empty => ErrorCode::Required,
         EmailError::TooLong => ErrorCode::TooLong,
         EmailError::Invalid(_) => ErrorCode::InvalidEmail,
+        EmailError::Invisible(_) => ErrorCode::InvisibleCharacter,
     };
     FieldError {
         code,

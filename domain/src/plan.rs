@@ -6,6 +6,7 @@
 //! the server runs them again inside its write transaction: a fingerprint of
 //! the plan tells whether both saw the same thing.
 
+use crate::chars::{SHOWN_CHARS, group_thousands, shown};
 use crate::decode::{TextEncoding, decode, sniff_delimiter};
 use crate::email::Email;
 use crate::error::{ErrorCode, FileError, RowError};
@@ -237,11 +238,58 @@ impl<'a> LineCounter<'a> {
     }
 }
 
+/// Most columns a header row may have: far more than any users export, and
+/// few enough that the file is refused before a row is read.
+pub const MAX_COLUMNS: usize = 1_000;
+/// Ignored-column warnings listed one by one; the rest are counted.
+pub const LISTED_WARNINGS: usize = 20;
+
+/// Where a quoted value opens that never closes, if any: the csv reader
+/// would silently read the rest of the file as that one value. A quote
+/// opens a quoted value only at the start of a field (as the csv reader
+/// reads it); inside one, `""` is an escaped quote. Only quote positions
+/// are visited.
+fn open_quote_at(text: &[u8], delimiter: u8) -> Option<usize> {
+    let mut quotes = memchr::memchr_iter(b'"', text);
+    while let Some(open) = quotes.next() {
+        let at_field_start =
+            open == 0 || matches!(text[open - 1], b'\n' | b'\r') || text[open - 1] == delimiter;
+        if !at_field_start {
+            continue;
+        }
+        loop {
+            let Some(close) = quotes.next() else {
+                return Some(open);
+            };
+            if text.get(close + 1) != Some(&b'"') {
+                break;
+            }
+            quotes.next(); // the second quote of an escaped pair
+        }
+    }
+    None
+}
+
+/// Where a still-open quote began: the line of byte `at`.
+fn line_of_byte(text: &[u8], at: usize) -> u64 {
+    let before = &text[..at.min(text.len())];
+    let lf = memchr::memchr_iter(b'\n', before).count();
+    let lone_cr = memchr::memchr_iter(b'\r', before)
+        .filter(|&i| before.get(i + 1) != Some(&b'\n'))
+        .count();
+    (lf + lone_cr) as u64 + 1
+}
+
 /// Reads and validates a users CSV. File-level problems are errors; row
 /// problems are recorded in the rows. Never panics.
 pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileError> {
     let (text, encoding) = decode(bytes)?;
     let delimiter = sniff_delimiter(&text);
+    if let Some(at) = open_quote_at(text.as_bytes(), delimiter) {
+        return Err(FileError::UnclosedQuote {
+            line: line_of_byte(text.as_bytes(), at),
+        });
+    }
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
@@ -277,21 +325,33 @@ pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileErr
             ));
             continue;
         }
+        if record.len() > MAX_COLUMNS {
+            return Err(FileError::TooManyColumns {
+                found: record.len() as u64,
+                limit: MAX_COLUMNS as u64,
+            });
+        }
         break ColumnMap::from_headers(&record.iter().collect::<Vec<_>>())?;
     };
-    for ignored in &columns.ignored {
+    for ignored in columns.ignored.iter().take(LISTED_WARNINGS) {
+        let header = shown(&ignored.header, 80);
         warnings.push(match ignored.duplicate_of {
             Some(f) => format!(
-                "Column {} \"{}\" is ignored: another column already gives {}.",
+                "Column {} \"{header}\" is ignored: another column already gives {}.",
                 ignored.position,
-                ignored.header,
                 f.column()
             ),
             None => format!(
-                "Column {} \"{}\" is not a known field and is ignored.",
-                ignored.position, ignored.header
+                "Column {} \"{header}\" is not a known field and is ignored.",
+                ignored.position
             ),
         });
+    }
+    if columns.ignored.len() > LISTED_WARNINGS {
+        warnings.push(format!(
+            "… and {} more ignored columns.",
+            group_thousands((columns.ignored.len() - LISTED_WARNINGS) as u64)
+        ));
     }
 
     let width = columns.headers.len();
@@ -325,10 +385,11 @@ pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileErr
         };
 
         if record.len() > width && record.iter().skip(width).any(|c| !c.trim().is_empty()) {
+            let extra = record.iter().skip(width).collect::<Vec<_>>().join(",");
             errors.push(RowError {
                 line,
                 column: String::new(),
-                value: record.iter().skip(width).collect::<Vec<_>>().join(","),
+                value: shown(&extra, SHOWN_CHARS).into_owned(),
                 code: ErrorCode::TooManyCells,
                 message: format!(
                     "the row has {} cells but the header has {width}: is a value with a \
@@ -343,7 +404,7 @@ pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileErr
         let email = match Email::parse(email_cell) {
             Ok(e) => Some(e),
             Err(e) => {
-                raw_email = email_cell.to_string();
+                raw_email = shown(email_cell, SHOWN_CHARS).into_owned();
                 let err = Field::Email.validate(email_cell).err();
                 errors.push(RowError {
                     line,
@@ -376,7 +437,8 @@ pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileErr
                 Err(e) => errors.push(RowError {
                     line,
                     column: field.column().into(),
-                    value: raw.to_string(),
+                    // A 10 MB cell is not carried (nor shown) whole.
+                    value: shown(raw, SHOWN_CHARS).into_owned(),
                     code: e.code,
                     message: e.message,
                 }),
@@ -600,10 +662,10 @@ pub fn plan_parsed(
     let mapped = Field::ALL
         .into_iter()
         .filter_map(|f| {
-            parsed
-                .columns
-                .column_of(f)
-                .map(|i| (parsed.columns.headers[i].clone(), f.column().to_string()))
+            parsed.columns.column_of(f).map(|i| {
+                let header = shown(&parsed.columns.headers[i], 80).into_owned();
+                (header, f.column().to_string())
+            })
         })
         .collect();
     let fingerprint = fingerprint(&rows);
@@ -850,6 +912,104 @@ mod tests {
         let p = plan(csv.as_bytes(), &HashMap::new(), &with_admin, operator).unwrap();
         assert_eq!(p.counts.invalid, 2);
         assert_eq!(p.counts.create, 0);
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_reported_where_it_opens() {
+        let csv = "email,first_name,last_name\na@x.org,Ada,L\n\"b@x.org,Bob,B\nc@x.org,C,C\n";
+        assert_eq!(
+            plan(csv.as_bytes(), &NoUsers, &opts(), crate::Actor::Owner).unwrap_err(),
+            FileError::UnclosedQuote { line: 3 }
+        );
+        let msg = FileError::UnclosedQuote { line: 3 }.to_string();
+        assert!(msg.contains("starts on line 3") && msg.contains("missing closing quote"));
+        // CR-only and CRLF line ends count the same.
+        let cr = csv.replace('\n', "\r");
+        assert_eq!(
+            plan(cr.as_bytes(), &NoUsers, &opts(), crate::Actor::Owner).unwrap_err(),
+            FileError::UnclosedQuote { line: 3 }
+        );
+        // Closed quotes, escaped quotes, quoted line breaks and quotes
+        // inside unquoted values are fine.
+        let ok = "email;first_name;last_name;title\n\
+                  a@x.org;\"Ada\";\"L\";\"say \"\"hi\"\"\"\n\
+                  b@x.org;Bob;O\"Brien;\"two\nlines\"\n\
+                  c@x.org;\"\";C;5\" screen\n";
+        let p = plan(ok.as_bytes(), &NoUsers, &opts(), crate::Actor::Owner).unwrap();
+        assert_eq!(p.counts.total(), 3);
+        // A quote in the middle of an unquoted value opens nothing.
+        assert_eq!(open_quote_at(b"a,b\"c\n", b','), None);
+        assert_eq!(open_quote_at(b"a,\"b\n", b','), Some(2));
+        assert_eq!(open_quote_at(b"\"a\"\"", b','), Some(0));
+    }
+
+    #[test]
+    fn too_many_columns_is_a_file_error_before_any_row_is_read() {
+        let header = format!("email,first_name,last_name{}\n", ",x".repeat(1_000));
+        // The row after it would be invalid: it is never read.
+        let csv = format!("{header}not an email\n");
+        assert_eq!(
+            plan(csv.as_bytes(), &NoUsers, &opts(), crate::Actor::Owner).unwrap_err(),
+            FileError::TooManyColumns {
+                found: 1_003,
+                limit: MAX_COLUMNS as u64
+            }
+        );
+        let msg = FileError::TooManyColumns {
+            found: 100_000,
+            limit: 1_000,
+        }
+        .to_string();
+        assert!(msg.contains("100 000 columns"), "{msg}");
+    }
+
+    #[test]
+    fn ignored_column_warnings_are_summarised_and_cut() {
+        let extra: String = (0..30).map(|i| format!(",extra{i}")).collect();
+        let long = "h".repeat(1_000_000);
+        let csv = format!("email,first_name,last_name,{long}{extra}\na@x.org,A,B\n");
+        let p = plan(csv.as_bytes(), &NoUsers, &opts(), crate::Actor::Owner).unwrap();
+        assert_eq!(p.warnings.len(), LISTED_WARNINGS + 1);
+        assert!(p.warnings[0].contains("(1 000 000 characters)"));
+        assert!(p.warnings[0].len() < 300);
+        assert_eq!(p.warnings[20], "… and 11 more ignored columns.");
+    }
+
+    #[test]
+    fn a_huge_cell_is_carried_cut_with_its_length() {
+        let title = "x".repeat(10_000_000);
+        let csv = format!("email,first_name,last_name,title\na@x.org,A,B,{title}\n");
+        let p = plan(csv.as_bytes(), &NoUsers, &opts(), crate::Actor::Owner).unwrap();
+        let e = p.errors().next().unwrap();
+        assert_eq!(e.code, ErrorCode::TooLong);
+        assert!(
+            e.value.ends_with("… (10 000 000 characters)"),
+            "{}",
+            &e.value[..50]
+        );
+        assert!(e.value.len() < 300);
+    }
+
+    #[test]
+    fn spoofing_characters_make_a_row_invalid_naming_them() {
+        let csv = "email,first_name,last_name\n\
+                   a@x.org,😀\u{202E}evil,L\n\
+                   b@x.org,Bob,Zero\u{200B}width\n\
+                   \u{FEFF}c@x.org,C,C\n\
+                   d@x.org,👩\u{200D}💻,ok\n";
+        let p = plan(csv.as_bytes(), &NoUsers, &opts(), crate::Actor::Owner).unwrap();
+        assert_eq!((p.counts.invalid, p.counts.create), (3, 1));
+        let messages: Vec<&str> = p.errors().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "First name contains an invisible right-to-left override (U+202E)",
+                "Last name contains an invisible zero-width space (U+200B)",
+                "not a valid email address: it contains an invisible byte order mark \
+                 (zero-width no-break space) (U+FEFF)",
+            ]
+        );
+        assert!(p.errors().all(|e| e.code == ErrorCode::InvisibleCharacter));
     }
 
     #[test]

@@ -32,6 +32,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 fn plan_json(plan: &ImportPlan) -> serde_json::Value {
     json!({
+        "encoding": plan.encoding.label(),
         "created": plan.counts.create,
         "updated": plan.counts.update,
         "unchanged": plan.counts.unchanged,
