@@ -1,9 +1,9 @@
 //! Sign-in, sign-out, one-time sign-in links, and the guard that pages use.
 
+use crate::error::AppError;
 use domain::user::{Role, Roles, User};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
-use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
@@ -36,27 +36,24 @@ impl From<&User> for Me {
 
 /// The signed-in user, or `None`.
 #[server(endpoint = "who_am_i")]
-pub async fn who_am_i() -> Result<Option<Me>, ServerFnError> {
+pub async fn who_am_i() -> Result<Option<Me>, AppError> {
     Ok(crate::context::current_user().await?.as_ref().map(Me::from))
 }
 
 #[server(endpoint = "sign_in")]
-pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
+pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     use crate::context::{authenticate, now_ms, start_session};
     let user = authenticate(&email, password).await?;
     start_session(user.key(), now_ms()).await?;
-    leptos_axum::redirect("/");
+    crate::context::redirect_plain_form("/").await;
     Ok(())
 }
 
 #[server(endpoint = "sign_out")]
-pub async fn sign_out() -> Result<(), ServerFnError> {
+pub async fn sign_out() -> Result<(), AppError> {
     let session = crate::context::session().await?;
-    session
-        .flush()
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
-    leptos_axum::redirect("/signin");
+    session.flush().await.map_err(crate::context::internal)?;
+    crate::context::redirect_plain_form("/signin").await;
     Ok(())
 }
 
@@ -68,15 +65,15 @@ const LINK_NOT_VALID: &str = "This sign-in link is not valid: it was used alread
 /// address: the link is the credential, so guessing links is treated like
 /// guessing passwords. A valid link gives its attempt back.
 #[cfg(feature = "ssr")]
-async fn check_link(token: String) -> Result<Option<(String, String)>, ServerFnError> {
+async fn check_link(token: String) -> Result<Option<(String, String)>, AppError> {
     use crate::context::*;
     use crate::security::{LINK_THROTTLE, address_key};
     let address = address_key(client_ip().await);
     if let Err(wait) = LINK_THROTTLE.begin(&[&address], std::time::Instant::now()) {
-        return Err(ServerFnError::new(format!(
+        return Err(failed(AppError::Throttled(format!(
             "Too many invalid sign-in links from your address. Try again in {} seconds.",
             wait.as_secs().max(1)
-        )));
+        ))));
     }
     // Tokens are 64 hex characters; anything else is not looked up.
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -100,7 +97,7 @@ async fn check_link(token: String) -> Result<Option<(String, String)>, ServerFnE
 /// The email a valid sign-in link belongs to (public: the link is the
 /// credential).
 #[server(endpoint = "link_email")]
-pub async fn link_email(token: String) -> Result<Option<String>, ServerFnError> {
+pub async fn link_email(token: String) -> Result<Option<String>, AppError> {
     Ok(check_link(token).await?.map(|(_, email)| email))
 }
 
@@ -111,13 +108,13 @@ pub async fn set_password_with_link(
     token: String,
     password: String,
     repeat: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::context::*;
     use domain::user::EndState;
     // The link first: no password is hashed for a request without a valid
     // link (hashing is the expensive part).
     if check_link(token.clone()).await?.is_none() {
-        return Err(ServerFnError::new(LINK_NOT_VALID));
+        return Err(failed(AppError::NotFound(LINK_NOT_VALID.into())));
     }
     let hash = new_password_hash(password, repeat).await?;
     let store = store()?;
@@ -132,15 +129,15 @@ pub async fn set_password_with_link(
     })
     .await?;
     let Some(user) = user else {
-        return Err(ServerFnError::new(LINK_NOT_VALID));
+        return Err(failed(AppError::NotFound(LINK_NOT_VALID.into())));
     };
     if user.end_state != EndState::Active {
-        return Err(ServerFnError::new(
-            "The password is set, but this account is inactive and cannot sign in.",
-        ));
+        return Err(failed(AppError::NotAllowed(
+            "The password is set, but this account is inactive and cannot sign in.".into(),
+        )));
     }
     start_session(user.key(), now).await?;
-    leptos_axum::redirect("/");
+    crate::context::redirect_plain_form("/").await;
     Ok(())
 }
 
@@ -151,7 +148,7 @@ pub struct AuthActions {
     pub sign_in: ServerAction<SignIn>,
     pub sign_out: ServerAction<SignOut>,
     pub set_password: ServerAction<SetPasswordWithLink>,
-    pub me: Resource<Result<Option<Me>, ServerFnError>>,
+    pub me: Resource<Result<Option<Me>, AppError>>,
 }
 
 impl AuthActions {
@@ -185,57 +182,47 @@ pub fn auth() -> AuthActions {
 }
 
 /// Who may see a page.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Need {
     SignedIn,
     Operator,
     Admin,
 }
 
-/// Renders `children` for a signed-in user with the needed role; sends
-/// others to the sign-in page, or shows "Not allowed".
+/// Whether the signed-in user has the role a route group needs (`Ok`), or
+/// why not: not signed in, or not allowed.
+#[server(endpoint = "check_access")]
+pub async fn check_access(need: Need) -> Result<(), AppError> {
+    use crate::context::*;
+    let allowed: fn(&User) -> bool = match need {
+        Need::SignedIn => |_| true,
+        Need::Operator => is_operator,
+        Need::Admin => |u| u.roles.contains(Role::Admin),
+    };
+    require(allowed).await.map(|_| ())
+}
+
+/// The answer of `check_access` for the current route group.
+#[derive(Clone, Copy)]
+pub struct Access(pub Resource<Result<(), AppError>>);
+
+/// The layout of a route group (see `crate::App`): checks once, on the
+/// server, that the session's user has the role the group needs, and
+/// gives the answer to the group's pages, which show themselves only when
+/// it is yes (`crate::page::guarded`), else send the visitor to the
+/// sign-in page or show "Not allowed" (status 403). Server functions
+/// check again: this only decides what to render.
 ///
-/// Page data inside the guard is loaded with `LocalResource` (in the
-/// browser, after hydration), not with a server-rendered `Resource`:
-/// resources are matched between server and browser by creation order, and
-/// the guard makes its children when the session check resolves, which on
-/// the server happens sooner or later relative to other work than in the
-/// browser. A server-rendered resource here failed to hydrate about one
-/// page load in ten (seen with a reload loop; none in 120 loads after).
+/// The page itself (`<Outlet/>`) is made at once, not after an awaited
+/// answer, and each page creates its resources at its top: so resources
+/// are created in the same order on the server and in the browser, and
+/// their server-rendered data hydrates.
 #[component]
-pub fn Guard(need: Need, children: ChildrenFn) -> impl IntoView {
-    let me = auth().me;
-    let children = StoredValue::new(children);
-    view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || {
-                me.get()
-                    .map(|r| match r {
-                        Ok(Some(me)) => {
-                            let allowed = match need {
-                                Need::SignedIn => true,
-                                Need::Operator => me.is_operator(),
-                                Need::Admin => me.is_admin(),
-                            };
-                            if allowed {
-                                children.read_value()().into_any()
-                            } else {
-                                #[cfg(feature = "ssr")]
-                                crate::context::set_status(axum::http::StatusCode::FORBIDDEN);
-                                view! {
-                                    <h1>"Not allowed"</h1>
-                                    <p>"You are signed in as " {me.email} ", but this page needs a role you do not have."</p>
-                                    <p><a href="/">"Back to the start page"</a></p>
-                                }
-                                    .into_any()
-                            }
-                        }
-                        Ok(None) => view! { <Redirect path="/signin"/> }.into_any(),
-                        Err(e) => view! { <p class="error">{format!("Cannot check your session: {e}")}</p> }.into_any(),
-                    })
-            }}
-        </Suspense>
-    }
+pub fn RequireRole(need: Need) -> impl IntoView {
+    use leptos_router::components::Outlet;
+    let access = Resource::new(|| (), move |_| check_access(need));
+    provide_context(Access(access));
+    view! { <Outlet/> }
 }
 
 /// Loads `path` once `action` succeeds. The server function also
@@ -261,21 +248,14 @@ where
     });
 }
 
-/// The message of a failed server function, without the framework's prefix.
-pub fn error_text(e: &ServerFnError) -> String {
-    e.to_string()
-        .trim_start_matches("error running server function: ")
-        .to_string()
-}
-
 /// The error message of an action's last answer, if it failed.
 fn action_error<S>(action: ServerAction<S>) -> Option<String>
 where
-    S: ServerFn<Error = ServerFnError> + Clone + Send + Sync + 'static,
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Send + Sync + 'static,
 {
     action.value().with(|value| match value {
-        Some(Err(e)) => Some(error_text(e)),
+        Some(Err(e)) => Some(e.to_string()),
         _ => None,
     })
 }

@@ -1,6 +1,7 @@
 //! Server-side access to what the server provides through Leptos context,
 //! and the session-based authorisation every server function starts with.
 
+pub use crate::error::AppError;
 use domain::store::StoreError;
 use domain::user::{EndState, User};
 use leptos::prelude::*;
@@ -11,17 +12,36 @@ use tower_sessions::Session;
 /// The store, as the server provides it to every request.
 pub type AppStore = Arc<dyn domain::store::AppStore>;
 
-pub fn store() -> Result<AppStore, ServerFnError> {
-    use_context::<AppStore>().ok_or_else(|| ServerFnError::new("the store is not available"))
+pub fn store() -> Result<AppStore, AppError> {
+    use_context::<AppStore>().ok_or_else(|| internal("the store is not in the request's context"))
+}
+
+/// An internal failure: logged here, shown to nobody.
+pub fn internal(what: impl std::fmt::Display) -> AppError {
+    leptos::logging::error!("internal error: {what}");
+    AppError::Unavailable
 }
 
 /// Maps a store error to what the browser sees; a refusal by the
 /// privilege rule is a 403.
-pub fn store_error(e: StoreError) -> ServerFnError {
-    if let StoreError::Forbidden(_) = e {
-        set_status(axum::http::StatusCode::FORBIDDEN);
+pub fn store_error(e: StoreError) -> AppError {
+    let error = match e {
+        StoreError::File(e) => AppError::Invalid(e.to_string()),
+        StoreError::NotFound(m) => AppError::NotFound(m),
+        StoreError::Invalid(m) => AppError::Invalid(m),
+        StoreError::Conflict(m) => AppError::Conflict(m),
+        StoreError::Forbidden(m) => AppError::NotAllowed(m),
+        e @ (StoreError::Locked(_) | StoreError::Backend(_)) => return failed(internal(e)),
+    };
+    failed(error)
+}
+
+/// Sets the answer's HTTP status from the error, and returns it.
+pub fn failed(error: AppError) -> AppError {
+    if let Ok(status) = axum::http::StatusCode::from_u16(error.status()) {
+        set_status(status);
     }
-    ServerFnError::new(e.to_string())
+    error
 }
 
 /// The authority a signed-in user acts with.
@@ -58,10 +78,10 @@ pub fn public_base() -> String {
 /// Runs blocking store work off the async executor.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, ServerFnError> {
+) -> Result<T, AppError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ServerFnError::new(format!("internal error: {e}")))?
+        .map_err(internal)?
         .map_err(store_error)
 }
 
@@ -84,10 +104,10 @@ pub struct SessionUser {
     pub signed_in_ms: i64,
 }
 
-pub async fn session() -> Result<Session, ServerFnError> {
+pub async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()
         .await
-        .map_err(|e| ServerFnError::new(format!("no session layer: {e}")))
+        .map_err(|e| internal(format!("no session layer: {e}")))
 }
 
 /// Why a sign-in was refused.
@@ -154,7 +174,7 @@ pub async fn authenticate_with(
 
 /// [`authenticate_with`] on this request's store and client, with the
 /// server's throttle.
-pub async fn authenticate(email: &str, password: String) -> Result<User, ServerFnError> {
+pub async fn authenticate(email: &str, password: String) -> Result<User, AppError> {
     let client = client_ip().await;
     authenticate_with(
         store()?,
@@ -164,7 +184,12 @@ pub async fn authenticate(email: &str, password: String) -> Result<User, ServerF
         client,
     )
     .await
-    .map_err(|e| ServerFnError::new(e.message()))
+    .map_err(|e| {
+        failed(match e {
+            SignInRefused::Throttled(_) => AppError::Throttled(e.message()),
+            SignInRefused::WrongCredentials => AppError::Invalid(e.message()),
+        })
+    })
 }
 
 /// The client's IP address, if known.
@@ -180,24 +205,23 @@ pub async fn client_ip() -> Option<std::net::IpAddr> {
 /// A new password's argon2id hash, once both entries match and it passes
 /// the policy; hashed off the async executor, bounded like every argon2
 /// computation.
-pub async fn new_password_hash(password: String, repeat: String) -> Result<String, ServerFnError> {
+pub async fn new_password_hash(password: String, repeat: String) -> Result<String, AppError> {
     if password != repeat {
-        return Err(ServerFnError::new("The two passwords differ."));
+        return Err(failed(AppError::Invalid(
+            "The two passwords differ.".into(),
+        )));
     }
-    domain::password::check(&password).map_err(ServerFnError::new)?;
+    domain::password::check(&password).map_err(|e| failed(AppError::Invalid(e)))?;
     crate::security::hash_password_bounded(password)
         .await
-        .map_err(ServerFnError::new)
+        .map_err(internal)
 }
 
 /// Signs `user_key` in on this request's session, under a new session id
 /// (no session fixation).
-pub async fn start_session(user_key: &str, signed_in_ms: i64) -> Result<(), ServerFnError> {
+pub async fn start_session(user_key: &str, signed_in_ms: i64) -> Result<(), AppError> {
     let session = session().await?;
-    session
-        .cycle_id()
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    session.cycle_id().await.map_err(internal)?;
     session
         .insert(
             SESSION_USER,
@@ -207,23 +231,20 @@ pub async fn start_session(user_key: &str, signed_in_ms: i64) -> Result<(), Serv
             },
         )
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(internal)
 }
 
 /// The signed-in, active user of this request, if any. A session older than
 /// the absolute timeout, older than the user's last password change, or of
 /// a user who is gone or inactive is ended here.
-pub async fn current_user() -> Result<Option<User>, ServerFnError> {
+pub async fn current_user() -> Result<Option<User>, AppError> {
     session_user(&session().await?, store()?).await
 }
 
 /// The user signed in on `session`, checked as `current_user` says; an
 /// invalid session is ended. Needs no Leptos context, so plain axum
 /// handlers use it too.
-pub async fn session_user(
-    session: &Session,
-    store: AppStore,
-) -> Result<Option<User>, ServerFnError> {
+pub async fn session_user(session: &Session, store: AppStore) -> Result<Option<User>, AppError> {
     let Some(su) = session
         .get::<SessionUser>(SESSION_USER)
         .await
@@ -257,6 +278,25 @@ pub fn session_valid(
         && user.is_some_and(|u| u.end_state == EndState::Active)
 }
 
+/// Redirects a form posted without JavaScript to `path` (a 302). The
+/// hydrated app, whose forms post through fetch, is not redirected here:
+/// it makes a full load itself once the action succeeds
+/// (`auth::navigate_on_success`), so a sign-in is one navigation.
+pub async fn redirect_plain_form(path: &str) {
+    let accepts_html = leptos_axum::extract::<axum::http::HeaderMap>()
+        .await
+        .ok()
+        .and_then(|h| {
+            h.get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.contains("text/html"))
+        })
+        .unwrap_or(false);
+    if accepts_html {
+        leptos_axum::redirect(path);
+    }
+}
+
 /// Sets the HTTP status of the response being rendered or answered.
 pub fn set_status(status: axum::http::StatusCode) {
     if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
@@ -271,16 +311,10 @@ pub fn is_operator(u: &User) -> bool {
 
 /// The signed-in user when `allowed` says yes: no session → 401, wrong
 /// role → 403, and the server function stops before doing anything.
-pub async fn require(allowed: fn(&User) -> bool) -> Result<User, ServerFnError> {
+pub async fn require(allowed: fn(&User) -> bool) -> Result<User, AppError> {
     match current_user().await? {
-        None => {
-            set_status(axum::http::StatusCode::UNAUTHORIZED);
-            Err(ServerFnError::new("Sign in first."))
-        }
-        Some(u) if !allowed(&u) => {
-            set_status(axum::http::StatusCode::FORBIDDEN);
-            Err(ServerFnError::new("You are not allowed to do this."))
-        }
+        None => Err(failed(AppError::NotSignedIn)),
+        Some(u) if !allowed(&u) => Err(failed(AppError::not_allowed())),
         Some(u) => Ok(u),
     }
 }

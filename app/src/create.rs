@@ -1,6 +1,5 @@
 //! Users › Create: choose how to create users (CSV import or manual input).
 
-use crate::auth::{Guard, Need};
 use leptos::prelude::*;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -20,57 +19,50 @@ impl How {
 
 #[component]
 pub fn CreateUserPage() -> impl IntoView {
-    view! {
-        <Guard need=Need::Operator>
-            <CreateChoice/>
-        </Guard>
-    }
-}
-
-#[component]
-fn CreateChoice() -> impl IntoView {
     let how = RwSignal::new(How::Csv);
-    let navigate = leptos_router::hooks::use_navigate();
-    let back = leptos_router::hooks::use_navigate();
-    view! {
-        <h1>"Create user"</h1>
-        <form
-            class="card"
-            on:submit=move |ev| {
-                ev.prevent_default();
-                navigate(how.get_untracked().path(), Default::default());
-            }
-        >
-            <fieldset>
-                <legend>"How?"</legend>
-                <p>
-                    <input
-                        type="radio"
-                        id="how-csv"
-                        name="how"
-                        prop:checked=move || how.get() == How::Csv
-                        on:change=move |_| how.set(How::Csv)
-                    />
-                    <label for="how-csv">"Import by CSV"</label>
+    crate::page::guarded(move || {
+        let navigate = leptos_router::hooks::use_navigate();
+        let back = leptos_router::hooks::use_navigate();
+        view! {
+            <h1>"Create user"</h1>
+            <form
+                class="card"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    navigate(how.get_untracked().path(), Default::default());
+                }
+            >
+                <fieldset>
+                    <legend>"How?"</legend>
+                    <p>
+                        <input
+                            type="radio"
+                            id="how-csv"
+                            name="how"
+                            prop:checked=move || how.get() == How::Csv
+                            on:change=move |_| how.set(How::Csv)
+                        />
+                        <label for="how-csv">"Import by CSV"</label>
+                    </p>
+                    <p>
+                        <input
+                            type="radio"
+                            id="how-manual"
+                            name="how"
+                            prop:checked=move || how.get() == How::Manual
+                            on:change=move |_| how.set(How::Manual)
+                        />
+                        <label for="how-manual">"Manual input"</label>
+                    </p>
+                </fieldset>
+                <p class="actions">
+                    <button type="submit">"Next"</button>
+                    <button type="button" class="secondary" on:click=move |_| back("/users", Default::default())>
+                        "Cancel"
+                    </button>
                 </p>
-                <p>
-                    <input
-                        type="radio"
-                        id="how-manual"
-                        name="how"
-                        prop:checked=move || how.get() == How::Manual
-                        on:change=move |_| how.set(How::Manual)
-                    />
-                    <label for="how-manual">"Manual input"</label>
-                </p>
-            </fieldset>
-            <p class="actions">
-                <button type="submit">"Next"</button>
-                <button type="button" class="secondary" on:click=move |_| back("/users", Default::default())>
-                    "Cancel"
-                </button>
-            </p>
-        </form>
-        <p><a href="/template.csv" download="roster-users.csv">"Download CSV template"</a></p>
-    }
+            </form>
+            <p><a href="/template.csv" download="roster-users.csv">"Download CSV template"</a></p>
+        }
+    })
 }

@@ -1,13 +1,13 @@
 //! Users › Import history: every committed import (and undo), newest first,
 //! with "Undo" for a batch whose users nobody changed since.
 
-use crate::auth::{Guard, Need};
+use crate::error::AppError;
 use domain::store::{BatchSummary, UndoOutcome};
 use leptos::prelude::*;
 
 /// Every batch, newest first (operators only).
 #[server(endpoint = "import_history")]
-pub async fn import_history() -> Result<Vec<BatchSummary>, ServerFnError> {
+pub async fn import_history() -> Result<Vec<BatchSummary>, AppError> {
     use crate::context::*;
     require(is_operator).await?;
     let store = store()?;
@@ -18,7 +18,7 @@ pub async fn import_history() -> Result<Vec<BatchSummary>, ServerFnError> {
 /// removed, updated ones get their before-image back. Refused, writing
 /// nothing, when any of its users changed since.
 #[server(endpoint = "undo_import")]
-pub async fn undo_import(id: u64) -> Result<UndoOutcome, ServerFnError> {
+pub async fn undo_import(id: u64) -> Result<UndoOutcome, AppError> {
     use crate::context::*;
     let operator = require(is_operator).await?;
     let store = store()?;
@@ -29,23 +29,12 @@ pub async fn undo_import(id: u64) -> Result<UndoOutcome, ServerFnError> {
 
 #[component]
 pub fn HistoryPage() -> impl IntoView {
-    view! {
-        <Guard need=Need::Operator>
-            <History/>
-        </Guard>
-    }
-}
-
-#[component]
-fn History() -> impl IntoView {
     let undo = ServerAction::<UndoImport>::new();
-    // Loaded in the browser (see `crate::auth::Guard`), again after each undo.
-    let batches = LocalResource::new(move || {
-        undo.version().get();
-        import_history()
-    });
+    // Loaded again after each undo.
+    let batches = Resource::new(move || undo.version().get(), |_| import_history());
+    let answer = undo.value();
     let message = move || {
-        undo.value().get().map(|answer| match answer {
+        answer.try_get().flatten().map(|answer| match answer {
             Ok(UndoOutcome::Undone { batch }) => view! {
                 <p role="status" class="ok">
                     {format!(
@@ -67,28 +56,16 @@ fn History() -> impl IntoView {
                 </p>
             }
             .into_any(),
-            Err(e) => {
-                view! { <p role="alert" class="error">{crate::auth::error_text(&e)}</p> }.into_any()
-            }
+            Err(error) => view! { <crate::error::ErrorAlert error/> }.into_any(),
         })
     };
-    view! {
-        <h1>"Import history"</h1>
-        {message}
-        // A plain closure, no Suspense: the resource is local (see
-        // `crate::auth::Guard`), so server and browser both start with
-        // "Loading…".
-        {move || {
-                batches
-                    .get()
-                    .map(|r| match r {
-                        Err(e) => view! { <p class="error">{crate::auth::error_text(&e)}</p> }.into_any(),
-                        Ok(list) => view! { <BatchTable list undo/> }.into_any(),
-                    })
-                    .unwrap_or_else(|| view! { <p class="muted">"Loading…"</p> }.into_any())
-            }}
-
-    }
+    crate::page::guarded(move || {
+        view! {
+            <h1>"Import history"</h1>
+            {message}
+            {crate::page::loaded(batches, move |list| view! { <BatchTable list undo/> })}
+        }
+    })
 }
 
 #[component]

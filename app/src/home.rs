@@ -1,75 +1,136 @@
-//! The start page: a greeting, and for operators a round trip through the
-//! store (the number of users).
+//! The start page: what the signed-in person can do next. Operators see
+//! the users by end state and source, the latest imports and "Create
+//! user"; everyone else sees their own record and a way to edit it.
 
-use crate::auth::{Guard, Need, auth};
+use crate::error::AppError;
+use domain::User;
+use domain::store::{BatchSummary, UserStats};
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// How many users the store holds (operators only).
 #[server(endpoint = "user_count")]
-pub async fn user_count() -> Result<u64, ServerFnError> {
+pub async fn user_count() -> Result<u64, AppError> {
     use crate::context::*;
     require(is_operator).await?;
     let store = store()?;
     blocking(move || store.user_count()).await
 }
 
+/// What the start page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartPage {
+    pub me: User,
+    /// For operators: the users by end state and source, and the latest
+    /// imports.
+    pub operator: Option<(UserStats, Vec<BatchSummary>)>,
+}
+
+#[server(endpoint = "home_summary")]
+pub async fn home_summary() -> Result<StartPage, AppError> {
+    use crate::context::*;
+    /// Imports the start page lists.
+    const RECENT_IMPORTS: usize = 5;
+    let me = require(|_| true).await?;
+    let operator = if is_operator(&me) {
+        let store = store()?;
+        Some(
+            blocking(move || Ok((store.user_stats()?, store.recent_batches(RECENT_IMPORTS)?)))
+                .await?,
+        )
+    } else {
+        None
+    };
+    Ok(StartPage { me, operator })
+}
+
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let summary = Resource::new(|| (), |_| home_summary());
+    crate::page::guarded(move || {
+        view! {
+            {crate::page::loaded(summary, |s| {
+                let StartPage { me, operator } = s;
+                view! {
+                    <h1>"Welcome, " {me.name()}</h1>
+                    {match operator {
+                        Some((stats, recent)) => view! { <OperatorStart stats recent/> }.into_any(),
+                        None => view! { <SelfServiceStart me/> }.into_any(),
+                    }}
+                }
+            })}
+        }
+    })
+}
+
+#[component]
+fn OperatorStart(stats: UserStats, recent: Vec<BatchSummary>) -> impl IntoView {
+    let empty = recent.is_empty();
     view! {
-        <Guard need=Need::SignedIn>
-            <Welcome/>
-        </Guard>
+        <p class="actions">
+            <a class="button" href="/users/create">"Create user"</a>
+            " "
+            <a href="/users/history">"Import history"</a>
+        </p>
+        <table>
+            <caption>"Users in the store"</caption>
+            <tbody>
+                <tr><th scope="row">"All"</th><td data-testid="user-count">{stats.total}</td></tr>
+                <tr><th scope="row">"Active"</th><td data-testid="active-count">{stats.active}</td></tr>
+                <tr><th scope="row">"Inactive"</th><td data-testid="inactive-count">{stats.inactive}</td></tr>
+                <tr><th scope="row">"Source CSV"</th><td>{stats.csv}</td></tr>
+                <tr><th scope="row">"Source Manual"</th><td>{stats.manual}</td></tr>
+                <tr><th scope="row">"Source Bootstrap"</th><td>{stats.bootstrap}</td></tr>
+            </tbody>
+        </table>
+        <table>
+            <caption>"Latest imports"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Batch"</th>
+                    <th scope="col">"When (UTC)"</th>
+                    <th scope="col">"Operator"</th>
+                    <th scope="col">"File"</th>
+                    <th scope="col">"Created"</th>
+                    <th scope="col">"Updated"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {empty.then(|| view! { <tr><td colspan="6" class="empty">"No imports yet."</td></tr> })}
+                {recent
+                    .into_iter()
+                    .map(|b| view! {
+                        <tr>
+                            <td>{b.id}</td>
+                            <td>{domain::time::rfc3339(b.at)}</td>
+                            <td>{b.operator}</td>
+                            <td>{b.file_name}</td>
+                            <td>{b.counts.create}</td>
+                            <td>{b.counts.update}</td>
+                        </tr>
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
     }
 }
 
 #[component]
-fn Welcome() -> impl IntoView {
-    let me = auth().me;
-    let name = move || {
-        me.get()
-            .and_then(|r| r.ok().flatten())
-            .map(|m| m.name)
-            .unwrap_or_default()
-    };
-    let operator = move || {
-        me.get()
-            .and_then(|r| r.ok().flatten())
-            .is_some_and(|m| m.is_operator())
-    };
+fn SelfServiceStart(me: User) -> impl IntoView {
     view! {
-        <h1>"Welcome, " {name}</h1>
-        <Show when=operator>
-            <UserCount/>
-        </Show>
+        <p>"You are signed in as " {me.email.to_string()} "."</p>
+        <p class="actions"><a class="button" href="/profile">"My profile"</a></p>
     }
 }
 
+/// The number of users, loaded with the page that shows it.
 #[component]
 pub fn UserCount() -> impl IntoView {
-    // Loaded in the browser (see `crate::auth::Guard`).
-    let count = LocalResource::new(user_count);
-    let (refreshes, set_refreshes) = signal(0u32);
+    let count = Resource::new(|| (), |_| user_count());
     view! {
-        // No Suspense: the count is local (see `crate::auth::Guard`), so
-        // server and browser both start with "…".
         <p>
             "Users in the store: "
-            <span data-testid="user-count">
-                {move || {
-                    count
-                        .get()
-                        .map(|r| match r {
-                            Ok(n) => n.to_string(),
-                            Err(e) => format!("unavailable ({e})"),
-                        })
-                        .unwrap_or_else(|| "…".into())
-                }}
-            </span>
+            {crate::page::loaded(count, |n| view! { <span data-testid="user-count">{n}</span> })}
         </p>
-        <button on:click=move |_| {
-            set_refreshes.update(|n| *n += 1);
-            count.refetch();
-        }>"Refresh"</button>
-        <p data-testid="refreshes">"Refreshed " {refreshes} " times"</p>
     }
 }

@@ -4,7 +4,7 @@
 //! only "Next" sends the bytes to the server, which plans them again inside
 //! its write transaction and refuses if the plan differs.
 
-use crate::auth::{Guard, Need};
+use crate::error::AppError;
 use domain::plan::{Action, ImportPlan, PlannedRow, parse_file, plan_parsed};
 use domain::store::BatchSummary;
 use domain::{Actor, Options, User};
@@ -24,7 +24,7 @@ const PAGE_ROWS: usize = 100;
 
 /// The import options (operators only): the browser needs them to plan.
 #[server(endpoint = "import_options")]
-pub async fn import_options() -> Result<Options, ServerFnError> {
+pub async fn import_options() -> Result<Options, AppError> {
     use crate::context::*;
     require(is_operator).await?;
     let store = store()?;
@@ -41,7 +41,7 @@ pub struct ImportAuthority {
 }
 
 #[server(endpoint = "import_setup")]
-pub async fn import_setup() -> Result<ImportAuthority, ServerFnError> {
+pub async fn import_setup() -> Result<ImportAuthority, AppError> {
     use crate::context::*;
     let me = require(is_operator).await?;
     let store = store()?;
@@ -64,7 +64,7 @@ pub struct LookupAnswer {
 /// no more memory than its bytes, where a list of strings could be made to
 /// decode into many times that.
 #[server(endpoint = "import_lookup", input = Postcard, output = Postcard)]
-pub async fn import_lookup(keys: String, sha256: String) -> Result<LookupAnswer, ServerFnError> {
+pub async fn import_lookup(keys: String, sha256: String) -> Result<LookupAnswer, AppError> {
     use crate::context::*;
     require(is_operator).await?;
     let store = store()?;
@@ -114,7 +114,7 @@ pub async fn import_commit(
     file_name: String,
     fingerprint: String,
     skip_invalid: bool,
-) -> Result<CommitAnswer, ServerFnError> {
+) -> Result<CommitAnswer, AppError> {
     use crate::context::*;
     use domain::store::{ImportOutcome, ImportRequest};
     let operator = require(is_operator).await?;
@@ -160,7 +160,7 @@ pub struct LinksAnswer {
 /// One-time sign-in links for the given users (operators only, under the
 /// privilege rule), as CSV. `emails`: one per line (see `import_lookup`).
 #[server(endpoint = "sign_in_links_csv", input = Postcard)]
-pub async fn sign_in_links_csv(emails: String) -> Result<LinksAnswer, ServerFnError> {
+pub async fn sign_in_links_csv(emails: String) -> Result<LinksAnswer, AppError> {
     use crate::context::*;
     let me = require(is_operator).await?;
     let base = public_base();
@@ -229,14 +229,12 @@ enum Stage {
 
 /// Reads, plans and looks up a file in the browser.
 async fn make_preview(file_name: String, bytes: Vec<u8>) -> Result<Preview, String> {
-    let ImportAuthority { options, actor } = import_setup()
-        .await
-        .map_err(|e| crate::auth::error_text(&e))?;
+    let ImportAuthority { options, actor } = import_setup().await.map_err(|e| e.to_string())?;
     let parsed = parse_file(&bytes, &options).map_err(|e| e.to_string())?;
     let sha256 = domain::store::sha256_hex(&bytes);
     let lookup = import_lookup(parsed.keys().join("\n"), sha256)
         .await
-        .map_err(|e| crate::auth::error_text(&e))?;
+        .map_err(|e| e.to_string())?;
     let existing: HashMap<String, User> = lookup
         .users
         .into_iter()
@@ -253,15 +251,6 @@ async fn make_preview(file_name: String, bytes: Vec<u8>) -> Result<Preview, Stri
 
 #[component]
 pub fn ImportPage() -> impl IntoView {
-    view! {
-        <Guard need=Need::Operator>
-            <Import/>
-        </Guard>
-    }
-}
-
-#[component]
-fn Import() -> impl IntoView {
     let stage = RwSignal::new(Stage::Choose { error: None });
     let skip_invalid = RwSignal::new(false);
 
@@ -327,98 +316,97 @@ fn Import() -> impl IntoView {
                 }),
                 Err(e) => stage.set(Stage::Preview {
                     preview,
-                    notice: Some(format!(
-                        "Nothing was written: {}",
-                        crate::auth::error_text(&e)
-                    )),
+                    notice: Some(format!("Nothing was written: {e}")),
                 }),
             }
         });
     };
 
-    view! {
-        <section
-            class="import"
-            on:dragover=|ev| ev.prevent_default()
-            on:drop=move |ev| {
-                ev.prevent_default();
-                take_file(browser::dropped_file(&ev));
-            }
-        >
-            <h1>"Import users from CSV"</h1>
-            {move || match stage.get() {
-                Stage::Choose { error } => {
-                    view! {
-                        <div class="card">
-                            <label for="csv-file">"CSV file"</label>
-                            <input
-                                id="csv-file"
-                                type="file"
-                                accept=".csv,.txt,.tsv,text/csv,text/plain"
-                                on:change=move |ev| take_file(browser::chosen_file(&ev))
-                            />
-                            <p class="help">
-                                "Choose a file or drop it onto this page. Headers are matched \
-                                 loosely (\"First Name [Required]\", \"givenName\", \"E-mail\" …); \
-                                 exports of Google Workspace, Entra, Okta and Smart ID import as \
-                                 they are. Nothing is written before you press Next."
+    crate::page::guarded(move || {
+        view! {
+            <section
+                class="import"
+                on:dragover=|ev| ev.prevent_default()
+                on:drop=move |ev| {
+                    ev.prevent_default();
+                    take_file(browser::dropped_file(&ev));
+                }
+            >
+                <h1>"Import users from CSV"</h1>
+                {move || match stage.get() {
+                    Stage::Choose { error } => {
+                        view! {
+                            <div class="card">
+                                <label for="csv-file">"CSV file"</label>
+                                <input
+                                    id="csv-file"
+                                    type="file"
+                                    accept=".csv,.txt,.tsv,text/csv,text/plain"
+                                    on:change=move |ev| take_file(browser::chosen_file(&ev))
+                                />
+                                <p class="help">
+                                    "Choose a file or drop it onto this page. Headers are matched \
+                                     loosely (\"First Name [Required]\", \"givenName\", \"E-mail\" …); \
+                                     exports of Google Workspace, Entra, Okta and Smart ID import as \
+                                     they are. Nothing is written before you press Next."
+                                </p>
+                                <p><a href="/template.csv" download="roster-users.csv">"Download CSV template"</a></p>
+                                {error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                            </div>
+                            <p>
+                                <button type="button" class="secondary" on:click=move |_| go("/users/create")>
+                                    "Cancel"
+                                </button>
                             </p>
-                            <p><a href="/template.csv" download="roster-users.csv">"Download CSV template"</a></p>
-                            {error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                        </div>
-                        <p>
-                            <button type="button" class="secondary" on:click=move |_| go("/users/create")>
-                                "Cancel"
-                            </button>
-                        </p>
+                        }
+                            .into_any()
                     }
-                        .into_any()
-                }
-                Stage::Busy(message) => {
-                    view! {
-                        <p role="status" class="busy">
-                            <span class="spinner" aria-hidden="true"></span>
-                            {message}
-                        </p>
+                    Stage::Busy(message) => {
+                        view! {
+                            <p role="status" class="busy">
+                                <span class="spinner" aria-hidden="true"></span>
+                                {message}
+                            </p>
+                        }
+                            .into_any()
                     }
-                        .into_any()
-                }
-                Stage::Preview { preview, notice } => {
-                    let p = preview.clone();
-                    view! {
-                        <PreviewView preview=preview notice=notice skip_invalid/>
-                        <p class="actions">
-                            <button
-                                type="button"
-                                disabled={
-                                    let c = p.plan.counts;
-                                    move || c.create + c.update == 0 || (c.invalid > 0 && !skip_invalid.get())
-                                }
-                                on:click={
-                                    let p = p.clone();
-                                    move |_| commit(p.clone())
-                                }
-                            >
-                                "Next"
-                            </button>
-                            <button
-                                type="button"
-                                class="secondary"
-                                on:click=move |_| {
-                                    skip_invalid.set(false);
-                                    stage.set(Stage::Choose { error: None })
-                                }
-                            >
-                                "Cancel"
-                            </button>
-                        </p>
+                    Stage::Preview { preview, notice } => {
+                        let p = preview.clone();
+                        view! {
+                            <PreviewView preview=preview notice=notice skip_invalid/>
+                            <p class="actions">
+                                <button
+                                    type="button"
+                                    disabled={
+                                        let c = p.plan.counts;
+                                        move || c.create + c.update == 0 || (c.invalid > 0 && !skip_invalid.get())
+                                    }
+                                    on:click={
+                                        let p = p.clone();
+                                        move |_| commit(p.clone())
+                                    }
+                                >
+                                    "Next"
+                                </button>
+                                <button
+                                    type="button"
+                                    class="secondary"
+                                    on:click=move |_| {
+                                        skip_invalid.set(false);
+                                        stage.set(Stage::Choose { error: None })
+                                    }
+                                >
+                                    "Cancel"
+                                </button>
+                            </p>
+                        }
+                            .into_any()
                     }
-                        .into_any()
-                }
-                Stage::Done { preview, batch } => view! { <ResultView preview batch/> }.into_any(),
-            }}
-        </section>
-    }
+                    Stage::Done { preview, batch } => view! { <ResultView preview batch/> }.into_any(),
+                }}
+            </section>
+        }
+    })
 }
 
 #[component]
@@ -547,7 +535,7 @@ fn ResultView(preview: Arc<Preview>, batch: BatchSummary) -> impl IntoView {
                     }));
                     browser::download("sign-in-links.csv", &csv);
                 }
-                Err(e) => links_error.set(Some(crate::auth::error_text(&e))),
+                Err(e) => links_error.set(Some(e.to_string())),
             }
         });
     };

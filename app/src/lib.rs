@@ -5,12 +5,14 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod context;
 pub mod create;
+pub mod error;
 pub mod header;
 pub mod history;
 pub mod home;
 pub mod import;
 pub mod manual;
 pub mod options;
+pub mod page;
 pub mod profile;
 pub mod search;
 #[cfg(feature = "ssr")]
@@ -18,11 +20,12 @@ pub mod security;
 pub mod user_page;
 pub mod users;
 
+use auth::{Need, RequireRole};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
-    components::{Route, Router, Routes},
+    components::{ParentRoute, Route, Router, Routes},
     path,
 };
 
@@ -67,18 +70,29 @@ pub fn App() -> impl IntoView {
             <main>
                 // Async SSR: the session is checked before the first byte is
                 // sent, so a redirect to the sign-in page is a real 302.
+                // Route groups by who may see them; their layout
+                // (`auth::RequireRole`) checks the session and the role.
+                // Async SSR: the session is checked and the page's data
+                // loaded before the first byte is sent, so a redirect to
+                // the sign-in page is a real 302 and the data is in the HTML.
                 <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
-                    <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/users") view=users::UsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/users/create") view=create::CreateUserPage ssr=SsrMode::Async/>
-                    <Route path=path!("/users/import") view=import::ImportPage ssr=SsrMode::Async/>
-                    <Route path=path!("/users/new") view=manual::ManualPage ssr=SsrMode::Async/>
-                    <Route path=path!("/users/u/:email") view=user_page::UserPage ssr=SsrMode::Async/>
-                    <Route path=path!("/users/history") view=history::HistoryPage ssr=SsrMode::Async/>
-                    <Route path=path!("/profile") view=profile::ProfilePage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/options") view=options::OptionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=auth::SignInPage/>
                     <Route path=path!("/link/:token") view=auth::SetPasswordPage ssr=SsrMode::Async/>
+                    <ParentRoute path=path!("") view=|| view! { <RequireRole need=Need::SignedIn/> } ssr=SsrMode::Async>
+                        <Route path=path!("") view=home::HomePage ssr=SsrMode::Async/>
+                        <Route path=path!("profile") view=profile::ProfilePage ssr=SsrMode::Async/>
+                    </ParentRoute>
+                    <ParentRoute path=path!("/users") view=|| view! { <RequireRole need=Need::Operator/> } ssr=SsrMode::Async>
+                        <Route path=path!("") view=users::UsersPage ssr=SsrMode::Async/>
+                        <Route path=path!("create") view=create::CreateUserPage ssr=SsrMode::Async/>
+                        <Route path=path!("import") view=import::ImportPage ssr=SsrMode::Async/>
+                        <Route path=path!("new") view=manual::ManualPage ssr=SsrMode::Async/>
+                        <Route path=path!("u/:email") view=user_page::UserPage ssr=SsrMode::Async/>
+                        <Route path=path!("history") view=history::HistoryPage ssr=SsrMode::Async/>
+                    </ParentRoute>
+                    <ParentRoute path=path!("/admin") view=|| view! { <RequireRole need=Need::Admin/> } ssr=SsrMode::Async>
+                        <Route path=path!("options") view=options::OptionsPage ssr=SsrMode::Async/>
+                    </ParentRoute>
                 </Routes>
             </main>
         </Router>

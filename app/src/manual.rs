@@ -6,7 +6,7 @@
 // form posts them by name); the macro's generated code trips this lint.
 #![allow(clippy::too_many_arguments)]
 
-use crate::auth::{Guard, Need};
+use crate::error::AppError;
 use domain::{Field, RowError};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -33,7 +33,7 @@ pub async fn create_user_manual(
     title: String,
     department: String,
     organization: String,
-) -> Result<ManualAnswer, ServerFnError> {
+) -> Result<ManualAnswer, AppError> {
     use crate::context::*;
     let operator = require(is_operator).await?;
     let cells = [
@@ -70,15 +70,6 @@ pub async fn create_user_manual(
 
 #[component]
 pub fn ManualPage() -> impl IntoView {
-    view! {
-        <Guard need=Need::Operator>
-            <ManualForm/>
-        </Guard>
-    }
-}
-
-#[component]
-fn ManualForm() -> impl IntoView {
     let action = ServerAction::<CreateUserManual>::new();
     let errors = move || match action.value().get() {
         Some(Ok(ManualAnswer::Invalid(errors))) => errors,
@@ -90,48 +81,50 @@ fn ManualForm() -> impl IntoView {
             .find(|e| e.column == f.column())
             .map(|e| e.message)
     };
-    view! {
-        <h1>"Create user"</h1>
-        {move || match action.value().get() {
-            Some(Ok(ManualAnswer::Created { email, batch })) => Some(view! {
-                <p role="status" class="ok">
-                    {format!("Created {email} (batch {batch}). ")}
-                    <a href="/users/history">"Import history"</a>
+    crate::page::guarded(move || {
+        view! {
+            <h1>"Create user"</h1>
+            {move || match action.value().get() {
+                Some(Ok(ManualAnswer::Created { email, batch })) => Some(view! {
+                    <p role="status" class="ok">
+                        {format!("Created {email} (batch {batch}). ")}
+                        <a href="/users/history">"Import history"</a>
+                    </p>
+                }.into_any()),
+                Some(Err(e)) => Some(view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any()),
+                Some(Ok(ManualAnswer::Invalid(_))) => Some(view! {
+                    <p role="alert" class="error">"Nothing was created: correct the fields marked below."</p>
+                }.into_any()),
+                None => None,
+            }}
+            <ActionForm action=action attr:class="card">
+                {Field::ALL
+                    .into_iter()
+                    .map(|f| {
+                        let id = format!("user-{}", f.column());
+                        let error_id = format!("{id}-error");
+                        view! {
+                            <label for=id.clone()>{f.label()}{f.required().then_some(" (required)")}</label>
+                            <input
+                                id=id
+                                name=f.column()
+                                type=if f == Field::Email { "email" } else { "text" }
+                                required=f.required()
+                                maxlength=f.max_chars()
+                                aria-describedby=error_id.clone()
+                            />
+                            <span id=error_id class="error">{move || error_of(f)}</span>
+                        }
+                    })
+                    .collect_view()}
+                <p class="help">"Display name, when blank, is made of first and last name."</p>
+                <p class="actions">
+                    <button type="submit" disabled=move || action.pending().get()>"Next"</button>
+                    <button type="button" class="secondary" on:click=move |_| {
+                        let _ = window().location().set_href("/users/create");
+                    }>"Cancel"</button>
                 </p>
-            }.into_any()),
-            Some(Err(e)) => Some(view! { <p role="alert" class="error">{crate::auth::error_text(&e)}</p> }.into_any()),
-            Some(Ok(ManualAnswer::Invalid(_))) => Some(view! {
-                <p role="alert" class="error">"Nothing was created: correct the fields marked below."</p>
-            }.into_any()),
-            None => None,
-        }}
-        <ActionForm action=action attr:class="card">
-            {Field::ALL
-                .into_iter()
-                .map(|f| {
-                    let id = format!("user-{}", f.column());
-                    let error_id = format!("{id}-error");
-                    view! {
-                        <label for=id.clone()>{f.label()}{f.required().then_some(" (required)")}</label>
-                        <input
-                            id=id
-                            name=f.column()
-                            type=if f == Field::Email { "email" } else { "text" }
-                            required=f.required()
-                            maxlength=f.max_chars()
-                            aria-describedby=error_id.clone()
-                        />
-                        <span id=error_id class="error">{move || error_of(f)}</span>
-                    }
-                })
-                .collect_view()}
-            <p class="help">"Display name, when blank, is made of first and last name."</p>
-            <p class="actions">
-                <button type="submit" disabled=move || action.pending().get()>"Next"</button>
-                <button type="button" class="secondary" on:click=move |_| {
-                    let _ = window().location().set_href("/users/create");
-                }>"Cancel"</button>
-            </p>
-        </ActionForm>
-    }
+            </ActionForm>
+        }
+    })
 }

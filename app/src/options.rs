@@ -1,7 +1,7 @@
 //! Admin › Options: the administrator's defaults for imports, sign-in links
 //! and self-service (see the README's Options). Saved all at once or not at all.
 
-use crate::auth::{Guard, Need};
+use crate::error::AppError;
 use domain::{Field, Options, Role};
 use leptos::prelude::*;
 
@@ -15,7 +15,7 @@ pub async fn save_options(
     max_rows: String,
     link_days: String,
     editable: String,
-) -> Result<Options, ServerFnError> {
+) -> Result<Options, AppError> {
     use crate::context::*;
     use domain::options::{EDITABLE, END_STATE, LINK_DAYS, MAX_ROWS, ROLES};
     require(|u| u.roles.contains(Role::Admin)).await?;
@@ -34,33 +34,13 @@ pub async fn save_options(
 
 #[component]
 pub fn OptionsPage() -> impl IntoView {
-    view! {
-        <Guard need=Need::Admin>
+    let current = Resource::new(|| (), |_| crate::import::import_options());
+    crate::page::guarded(move || {
+        view! {
             <h1>"Options"</h1>
-            <OptionsLoader/>
-        </Guard>
-    }
-}
-
-#[component]
-fn OptionsLoader() -> impl IntoView {
-    // Loaded in the browser (see `crate::auth::Guard`).
-    let current = LocalResource::new(crate::import::import_options);
-    view! {
-        // A plain closure, no Suspense: the resource is local (see
-        // `crate::auth::Guard`), so server and browser both start with
-        // "Loading…".
-        {move || {
-                current
-                    .get()
-                    .map(|r| match r {
-                        Ok(options) => view! { <OptionsForm options/> }.into_any(),
-                        Err(e) => view! { <p class="error">{crate::auth::error_text(&e)}</p> }.into_any(),
-                    })
-                    .unwrap_or_else(|| view! { <p class="muted">"Loading…"</p> }.into_any())
-            }}
-
-    }
+            {crate::page::loaded(current, |options| view! { <OptionsForm options/> })}
+        }
+    })
 }
 
 #[component]
@@ -99,7 +79,7 @@ fn OptionsForm(options: Options) -> impl IntoView {
                     Ok(_) => view! { <p role="status" class="ok">"Options saved."</p> }.into_any(),
                     Err(e) => view! {
                         <p role="alert" class="error">
-                            {format!("Nothing was saved: {}", crate::auth::error_text(&e))}
+                            {format!("Nothing was saved: {e}")}
                         </p>
                     }
                     .into_any(),

@@ -2,7 +2,7 @@
 //! the administrator made editable, change the own password. The user is
 //! always the session's, never one named in the request.
 
-use crate::auth::{Guard, Need};
+use crate::error::AppError;
 use domain::{Field, RowError, User};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -15,7 +15,7 @@ pub struct ProfileData {
 }
 
 #[server(endpoint = "my_profile")]
-pub async fn my_profile() -> Result<ProfileData, ServerFnError> {
+pub async fn my_profile() -> Result<ProfileData, AppError> {
     use crate::context::*;
     let user = require(|_| true).await?;
     let store = store()?;
@@ -34,7 +34,7 @@ pub enum SaveAnswer {
 pub async fn save_my_profile(
     edits: Vec<(Field, String)>,
     version: u64,
-) -> Result<SaveAnswer, ServerFnError> {
+) -> Result<SaveAnswer, AppError> {
     use crate::context::*;
     let me = require(|_| true).await?;
     let store = store()?;
@@ -61,17 +61,22 @@ pub async fn change_my_password(
     current: String,
     password: String,
     repeat: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), AppError> {
     use crate::context::*;
     let me = require(|_| true).await?;
     // Checked again in `new_password_hash`; here so that a typo costs no
     // verification of the current password (nor a throttle count).
     if password != repeat {
-        return Err(ServerFnError::new("The two passwords differ."));
+        return Err(failed(AppError::Invalid(
+            "The two passwords differ.".into(),
+        )));
     }
     authenticate(me.email.as_str(), current)
         .await
-        .map_err(|_| ServerFnError::new("The current password is wrong."))?;
+        .map_err(|e| match e {
+            AppError::Throttled(_) => e,
+            _ => failed(AppError::Invalid("The current password is wrong.".into())),
+        })?;
     let hash = new_password_hash(password, repeat).await?;
     let store = store()?;
     let now = now_ms();
@@ -82,35 +87,14 @@ pub async fn change_my_password(
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
-    view! {
-        <Guard need=Need::SignedIn>
+    let profile = Resource::new(|| (), |_| my_profile());
+    crate::page::guarded(move || {
+        view! {
             <h1>"My profile"</h1>
-            <ProfileLoader/>
+            {crate::page::loaded(profile, |p| view! { <ProfileForm profile=p/> })}
             <PasswordForm/>
-        </Guard>
-    }
-}
-
-#[component]
-fn ProfileLoader() -> impl IntoView {
-    // Loaded in the browser: see `crate::auth::Guard` on why page data
-    // inside the guard is not a server-rendered resource.
-    let profile = LocalResource::new(my_profile);
-    view! {
-        // A plain closure, no Suspense: the resource is local (see
-        // `crate::auth::Guard`), so server and browser both start with
-        // "Loading…".
-        {move || {
-                profile
-                    .get()
-                    .map(|r| match r {
-                        Ok(p) => view! { <ProfileForm profile=p/> }.into_any(),
-                        Err(e) => view! { <p class="error">{crate::auth::error_text(&e)}</p> }.into_any(),
-                    })
-                    .unwrap_or_else(|| view! { <p class="muted">"Loading…"</p> }.into_any())
-            }}
-
-    }
+        }
+    })
 }
 
 #[component]
@@ -161,7 +145,7 @@ fn ProfileForm(profile: ProfileData) -> impl IntoView {
                         <p role="alert" class="error">"Nothing was saved: correct the fields marked below."</p>
                     }
                     .into_any(),
-                    Err(e) => view! { <p role="alert" class="error">{crate::auth::error_text(&e)}</p> }.into_any(),
+                    Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
                 })
         }}
         <form class="card" on:submit=submit>
@@ -232,7 +216,7 @@ fn PasswordForm() -> impl IntoView {
                             <p role="status" class="ok">"Password changed. Your other sessions are signed out."</p>
                         }
                         .into_any(),
-                        Err(e) => view! { <p role="alert" class="error">{crate::auth::error_text(&e)}</p> }.into_any(),
+                        Err(e) => view! { <p role="alert" class="error">{e.to_string()}</p> }.into_any(),
                     })
             }}
         </ActionForm>

@@ -1,6 +1,7 @@
 //! The header's "Quick search" (operators): choose "User", type part of a
 //! name or email, see the matching users; and the "Create user" process link.
 
+use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +38,7 @@ pub fn matching_users<'a>(
 }
 
 #[server(endpoint = "search_users")]
-pub async fn search_users(query: String) -> Result<Vec<UserHit>, ServerFnError> {
+pub async fn search_users(query: String) -> Result<Vec<UserHit>, AppError> {
     use crate::context::*;
     require(is_operator).await?;
     if query.len() > 200 {
@@ -87,7 +88,7 @@ pub fn QuickSearch() -> impl IntoView {
                 {move || {
                     hits()
                         .map(|r| match r {
-                            Err(e) => view! { <p class="error">{crate::auth::error_text(&e)}</p> }.into_any(),
+                            Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                             Ok(list) if list.is_empty() => {
                                 view! { <p class="search-results muted">"No user matches."</p> }.into_any()
                             }

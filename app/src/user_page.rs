@@ -1,14 +1,14 @@
 //! Users › one user (operators): the record as stored, reached from the
 //! quick search, with a one-time sign-in link for that user.
 
-use crate::auth::{Guard, Need};
+use crate::error::AppError;
 use domain::{Field, User};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 /// One user by email (operators only); `None` when there is none.
 #[server(endpoint = "user_details")]
-pub async fn user_details(email: String) -> Result<Option<User>, ServerFnError> {
+pub async fn user_details(email: String) -> Result<Option<User>, AppError> {
     use crate::context::*;
     require(is_operator).await?;
     let key = email.trim().to_lowercase();
@@ -37,70 +37,57 @@ fn urlencode(s: &str) -> String {
 
 #[component]
 pub fn UserPage() -> impl IntoView {
-    view! {
-        <Guard need=Need::Operator>
-            <UserDetails/>
-        </Guard>
-    }
+    let params = use_params_map();
+    let email = move || params.read().get("email").unwrap_or_default();
+    let user = Resource::new(email, user_details);
+    let link = ServerAction::<crate::users::MakeSignInLink>::new();
+    let show = move |found: Option<User>| match found {
+        None => view! {
+            <h1>"No such user"</h1>
+            <p>{format!("There is no user {}.", email())}</p>
+        }
+        .into_any(),
+        Some(u) => view! { <UserRecord user=u link/> }.into_any(),
+    };
+    crate::page::guarded(move || {
+        view! {
+            {crate::page::loaded(user, show)}
+            <crate::users::LinkAnswer answer=link.value()/>
+        }
+    })
 }
 
 #[component]
-fn UserDetails() -> impl IntoView {
-    let params = use_params_map();
-    let email = move || params.read().get("email").unwrap_or_default();
-    // Loaded in the browser (see `crate::auth::Guard`).
-    let user = LocalResource::new(move || user_details(email()));
-    let link = ServerAction::<crate::users::MakeSignInLink>::new();
+fn UserRecord(user: User, link: ServerAction<crate::users::MakeSignInLink>) -> impl IntoView {
+    let u = user;
+    let address = u.email.to_string();
     view! {
-        // A plain closure, no Suspense: the resource is local (see
-        // `crate::auth::Guard`), so server and browser both start with
-        // "Loading…".
-        {move || {
-                user.get()
-                    .map(|r| match r {
-                        Err(e) => view! { <p class="error">{crate::auth::error_text(&e)}</p> }.into_any(),
-                        Ok(None) => view! {
-                            <h1>"No such user"</h1>
-                            <p>{format!("There is no user {}.", email())}</p>
-                        }
-                        .into_any(),
-                        Ok(Some(u)) => {
-                            let address = u.email.to_string();
-                            view! {
-                                <h1>{u.name()}</h1>
-                                <table>
-                                    <caption>"User"</caption>
-                                    <tbody>
-                                        {Field::ALL
-                                            .into_iter()
-                                            .map(|f| view! { <tr><th scope="row">{f.label()}</th><td>{u.field(f).to_string()}</td></tr> })
-                                            .collect_view()}
-                                        <tr><th scope="row">"Roles"</th><td>{u.roles.to_string()}</td></tr>
-                                        <tr><th scope="row">"End state"</th><td>{u.end_state.to_string()}</td></tr>
-                                        <tr><th scope="row">"Source"</th><td>{u.source.to_string()}</td></tr>
-                                        <tr><th scope="row">"Created"</th><td>{domain::time::rfc3339(u.created_at)}</td></tr>
-                                        <tr><th scope="row">"Updated"</th><td>{domain::time::rfc3339(u.updated_at)}</td></tr>
-                                        <tr><th scope="row">"Version"</th><td>{u.version}</td></tr>
-                                    </tbody>
-                                </table>
-                                <p class="actions">
-                                    <button
-                                        type="button"
-                                        on:click=move |_| {
-                                            link.dispatch(crate::users::MakeSignInLink { email: address.clone() });
-                                        }
-                                    >
-                                        "Make sign-in link"
-                                    </button>
-                                </p>
-                            }
-                            .into_any()
-                        }
-                    })
-                    .unwrap_or_else(|| view! { <p class="muted">"Loading…"</p> }.into_any())
-            }}
-
-        <crate::users::LinkAnswer answer=link.value()/>
+        <h1>{u.name()}</h1>
+        <table>
+            <caption>"User"</caption>
+            <tbody>
+                {Field::ALL
+                    .into_iter()
+                    .map(|f| view! { <tr><th scope="row">{f.label()}</th><td>{u.field(f).to_string()}</td></tr> })
+                    .collect_view()}
+                <tr><th scope="row">"Roles"</th><td>{u.roles.to_string()}</td></tr>
+                <tr><th scope="row">"End state"</th><td>{u.end_state.to_string()}</td></tr>
+                <tr><th scope="row">"Source"</th><td>{u.source.to_string()}</td></tr>
+                <tr><th scope="row">"Created"</th><td>{domain::time::rfc3339(u.created_at)}</td></tr>
+                <tr><th scope="row">"Updated"</th><td>{domain::time::rfc3339(u.updated_at)}</td></tr>
+                <tr><th scope="row">"Version"</th><td>{u.version}</td></tr>
+            </tbody>
+        </table>
+        <p class="actions">
+            <button
+                type="button"
+                on:click=move |_| {
+                    link.dispatch(crate::users::MakeSignInLink { email: address.clone() });
+                }
+            >
+                "Make sign-in link"
+            </button>
+        </p>
     }
 }
 

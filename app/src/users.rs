@@ -1,7 +1,7 @@
 //! Users (operators): the start of the operator's area, and one-time
 //! sign-in links for users.
 
-use crate::auth::{Guard, Need};
+use crate::error::AppError;
 use crate::home::UserCount;
 use leptos::prelude::*;
 
@@ -11,10 +11,11 @@ use leptos::prelude::*;
 /// a password is a reset, for administrators. The URL starts with the
 /// configured public address.
 #[server(endpoint = "make_sign_in_link")]
-pub async fn make_sign_in_link(email: String) -> Result<String, ServerFnError> {
+pub async fn make_sign_in_link(email: String) -> Result<String, AppError> {
     use crate::context::*;
     let me = require(is_operator).await?;
-    let email = domain::Email::parse(&email).map_err(|e| ServerFnError::new(e.to_string()))?;
+    let email =
+        domain::Email::parse(&email).map_err(|e| failed(AppError::Invalid(e.to_string())))?;
     let store = store()?;
     let key = email.key().to_string();
     let actor = actor(&me);
@@ -28,8 +29,8 @@ pub async fn make_sign_in_link(email: String) -> Result<String, ServerFnError> {
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    view! {
-        <Guard need=Need::Operator>
+    crate::page::guarded(move || {
+        view! {
             <h1>"Users"</h1>
             <p class="actions">
                 <a class="button" href="/users/create">"Create user"</a>
@@ -38,8 +39,8 @@ pub fn UsersPage() -> impl IntoView {
             </p>
             <UserCount/>
             <SignInLinkForm/>
-        </Guard>
-    }
+        }
+    })
 }
 
 #[component]
@@ -65,7 +66,7 @@ fn SignInLinkForm() -> impl IntoView {
 /// is still rendering the earlier ones, and reading through the disposed
 /// action there panicked ("reactive value … already been disposed").
 #[component]
-pub fn LinkAnswer(answer: MappedSignal<Option<Result<String, ServerFnError>>>) -> impl IntoView {
+pub fn LinkAnswer(answer: MappedSignal<Option<Result<String, AppError>>>) -> impl IntoView {
     move || {
         answer.try_get().flatten().map(|r| match r {
             Ok(url) => view! {
@@ -73,7 +74,7 @@ pub fn LinkAnswer(answer: MappedSignal<Option<Result<String, ServerFnError>>>) -
             }
             .into_any(),
             Err(e) => {
-                view! { <p class="error" role="alert">{crate::auth::error_text(&e)}</p> }.into_any()
+                view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any()
             }
         })
     }

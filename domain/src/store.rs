@@ -79,6 +79,33 @@ pub enum ImportOutcome {
     NothingToWrite { plan: ImportPlan },
 }
 
+/// Users by end state and source (the start page's overview).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserStats {
+    pub total: u64,
+    pub active: u64,
+    pub inactive: u64,
+    pub csv: u64,
+    pub manual: u64,
+    pub bootstrap: u64,
+}
+
+impl UserStats {
+    pub fn count(&mut self, user: &User) {
+        use crate::user::{EndState, Source};
+        self.total += 1;
+        match user.end_state {
+            EndState::Active => self.active += 1,
+            EndState::Inactive => self.inactive += 1,
+        }
+        match user.source {
+            Source::Csv => self.csv += 1,
+            Source::Manual => self.manual += 1,
+            Source::Bootstrap => self.bootstrap += 1,
+        }
+    }
+}
+
 /// The result of `undo_batch`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UndoOutcome {
@@ -99,6 +126,8 @@ pub enum StoreError {
     Invalid(String),
     /// The privilege rule (or the last-administrator rule) refuses.
     Forbidden(String),
+    /// Someone changed the record meanwhile, or it exists already.
+    Conflict(String),
     /// The database is held by another process (e.g. a running server).
     Locked(String),
     Backend(String),
@@ -111,6 +140,7 @@ impl fmt::Display for StoreError {
             StoreError::NotFound(m)
             | StoreError::Invalid(m)
             | StoreError::Forbidden(m)
+            | StoreError::Conflict(m)
             | StoreError::Locked(m) => f.write_str(m),
             StoreError::Backend(m) => write!(f, "storage error: {m}"),
         }
@@ -161,6 +191,19 @@ pub trait Store: Send + Sync {
     ) -> Result<User, StoreError>;
     /// Newest first.
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError>;
+    /// The newest `n` batches, newest first.
+    fn recent_batches(&self, n: usize) -> Result<Vec<BatchSummary>, StoreError> {
+        Ok(self.batches()?.into_iter().take(n).collect())
+    }
+    /// How many users there are by end state and source. (Reads every
+    /// user: an engine with counters or an index should override it.)
+    fn user_stats(&self) -> Result<UserStats, StoreError> {
+        let mut stats = UserStats::default();
+        for user in self.all_users()? {
+            stats.count(&user);
+        }
+        Ok(stats)
+    }
     /// Earlier imports of a file with this SHA-256.
     fn batches_with_hash(&self, sha256: &str) -> Result<Vec<BatchSummary>, StoreError>;
     /// Undoes a batch in one transaction, unless a touched user changed

@@ -299,7 +299,7 @@ test.describe("users import @release", () => {
     await hydrated(page);
     await expect(page.getByLabel("Search users")).toHaveCount(0);
     await page.getByLabel("Quick search").selectOption("User");
-    await expect(page.getByRole("link", { name: "Create user" })).toHaveAttribute("href", "/users/create");
+    await expect(page.locator("header").getByRole("link", { name: "Create user" })).toHaveAttribute("href", "/users/create");
     await page.getByLabel("Search users").fill("lovel");
     const found = page.getByRole("list", { name: "Users found" });
     await expect(found).toContainText("ada@example.org");

@@ -13,10 +13,14 @@ test("the app is served, hydrates and round-trips to the store @release", async 
   await signIn(page);
   await expect(page).toHaveURL(/\/$/);
   await hydrated(page);
-  // The administrator and the three seeded users.
+  // The start page: the administrator and the three seeded users, one of
+  // them inactive, and the seed's imports — rendered by the server.
   await expect(page.getByTestId("user-count")).toHaveText("4");
-  await page.getByRole("button", { name: "Refresh" }).click();
-  await expect(page.getByTestId("refreshes")).toHaveText("Refreshed 1 times");
-  await expect(page.getByTestId("user-count")).toHaveText("4");
+  await expect(page.getByTestId("active-count")).toHaveText("3");
+  await expect(page.getByTestId("inactive-count")).toHaveText("1");
+  await expect(page.getByRole("table", { name: "Latest imports" })).toContainText("inactive.csv");
+  await expect(page.getByRole("link", { name: "Create user" }).first()).toHaveAttribute("href", "/users/create");
+  const start = await (await page.request.get("/")).text();
+  expect(start).toContain("inactive.csv");
   expect(errors).toEqual([]);
 });

@@ -160,6 +160,12 @@ test.describe("trust boundaries @release", () => {
     const nonces = await page.locator("script").evaluateAll((s) => s.map((e) => (e as HTMLScriptElement).nonce));
     expect(nonces.filter((n) => n !== "").every((n) => n === nonce)).toBe(true);
 
+    // The page's data is in the server-rendered HTML, before any script
+    // runs: the operator's import is a row of the history table.
+    const html = await (await page.request.get(url + "/users/history")).text();
+    expect(html).toMatch(/<tr data-testid="batch-\d+"/);
+    expect(html).toContain("takeover.csv");
+
     // The hydrated page works: Undo buttons answer, Quick search runs.
     await page.getByLabel("Quick search").selectOption("User");
     await page.getByLabel("Search users").fill("fresh");

@@ -493,7 +493,7 @@ impl Store for RedbStore {
             if users.get(user.key()).map_err(backend)?.is_some() {
                 drop(users);
                 txn.abort().map_err(backend)?;
-                return Err(StoreError::Invalid(format!(
+                return Err(StoreError::Conflict(format!(
                     "A user with the email {} exists already.",
                     user.email
                 )));
@@ -546,7 +546,7 @@ impl Store for RedbStore {
                 None => return Err(StoreError::NotFound(format!("there is no user {key}"))),
             };
             if user.version != expected_version {
-                return Err(StoreError::Invalid(
+                return Err(StoreError::Conflict(
                     "Your record was changed meanwhile (by an import or an operator): \
                      nothing was saved. Reload the page to see it."
                         .into(),
@@ -572,6 +572,17 @@ impl Store for RedbStore {
         let t = txn.open_table(BATCHES).map_err(backend)?;
         let mut out = Vec::new();
         for entry in t.iter().map_err(backend)?.rev() {
+            let record: BatchRecord = decode(entry.map_err(backend)?.1.value())?;
+            out.push(record.summary);
+        }
+        Ok(out)
+    }
+
+    fn recent_batches(&self, n: usize) -> Result<Vec<BatchSummary>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let t = txn.open_table(BATCHES).map_err(backend)?;
+        let mut out = Vec::with_capacity(n);
+        for entry in t.iter().map_err(backend)?.rev().take(n) {
             let record: BatchRecord = decode(entry.map_err(backend)?.1.value())?;
             out.push(record.summary);
         }

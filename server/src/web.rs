@@ -6,6 +6,7 @@ use crate::sessions::RedbSessionStore;
 use crate::store::RedbStore;
 use app::context::AppStore;
 use app::context::PublicBase;
+use app::error::AppError;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -19,6 +20,7 @@ use domain::Email;
 use domain::store::{Credentials, Store};
 use domain::user::{Role, Source};
 use leptos::prelude::*;
+use leptos::server_fn::error::FromServerFnError;
 use leptos_axum::{LeptosRoutes, generate_route_list_with_exclusions};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -150,23 +152,34 @@ async fn api_needs_session(
     if path.starts_with("/api/") && !PUBLIC_API.contains(&path) {
         match app::context::session_user(&session, store).await {
             Ok(Some(_)) => {}
-            Ok(None) => return (StatusCode::UNAUTHORIZED, "Sign in first.").into_response(),
-            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            Ok(None) => return refusal(AppError::NotSignedIn),
+            Err(e) => return refusal(e),
         }
     }
     next.run(request).await
+}
+
+/// A refusal as server functions answer it: the error's status, and the
+/// error encoded as the browser decodes it.
+fn refusal(error: AppError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        error.ser(),
+    )
+        .into_response()
 }
 
 /// 401 without a valid session, 403 without the Operator role.
 async fn operator_session(
     session: &tower_sessions::Session,
     store: &AppStore,
-) -> Result<(), StatusCode> {
-    match app::context::session_user(session, store.clone()).await {
-        Err(_) => Err(StatusCode::INTERNAL_SERVER_ERROR),
-        Ok(None) => Err(StatusCode::UNAUTHORIZED),
-        Ok(Some(u)) if app::context::is_operator(&u) => Ok(()),
-        Ok(Some(_)) => Err(StatusCode::FORBIDDEN),
+) -> Result<(), AppError> {
+    match app::context::session_user(session, store.clone()).await? {
+        None => Err(AppError::NotSignedIn),
+        Some(u) if app::context::is_operator(&u) => Ok(()),
+        Some(_) => Err(AppError::not_allowed()),
     }
 }
 
@@ -177,8 +190,8 @@ async fn template_csv(
     session: tower_sessions::Session,
 ) -> Response {
     // Only sign-in and its pages answer without a session (issue 5).
-    if let Err(status) = operator_session(&session, &store).await {
-        return (status, "Sign in as an operator first.").into_response();
+    if let Err(e) = operator_session(&session, &store).await {
+        return refusal(e);
     }
     (
         [
@@ -251,8 +264,8 @@ pub async fn serve(store: RedbStore, common: &Common) -> Result<(), String> {
                     // Checked before the body is read: without an operator's
                     // session nobody can make the server take 64 MiB. The
                     // server function authorises again, as every one does.
-                    if let Err(status) = operator_session(&session, &store).await {
-                        return (status, "Sign in as an operator first.").into_response();
+                    if let Err(e) = operator_session(&session, &store).await {
+                        return refusal(e);
                     }
                     leptos_axum::handle_server_fns_with_context(
                         move || {

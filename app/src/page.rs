@@ -1,0 +1,47 @@
+//! A page's server-rendered data.
+
+use crate::error::{AppError, PageError};
+use leptos::either::Either;
+use leptos::prelude::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Shows what `resource` loaded, through `show`, or the page's error (a
+/// redirect to sign-in, "Not allowed", or the message). The resource must
+/// be created at the top of the page component (see
+/// `crate::auth::RequireRole`); its data is then in the server-rendered
+/// HTML. A refetch keeps the old view until the new data is there.
+pub fn loaded<T, V>(
+    resource: Resource<Result<T, AppError>>,
+    show: impl Fn(T) -> V + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                let show = show.clone();
+                Suspend::new(async move {
+                    match resource.await {
+                        Ok(value) => Either::Left(show(value)),
+                        Err(error) => Either::Right(view! { <PageError error/> }),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// The page's content once the route group's access check said yes (see
+/// `crate::auth::RequireRole`), else the sign-in redirect or "Not
+/// allowed". Resources the content shows must be created by the page
+/// before it calls this.
+pub fn guarded<V>(content: impl Fn() -> V + Clone + Send + Sync + 'static) -> impl IntoView
+where
+    V: IntoView + 'static,
+{
+    let access = expect_context::<crate::auth::Access>().0;
+    loaded(access, move |()| content())
+}
