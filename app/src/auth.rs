@@ -80,7 +80,7 @@ async fn check_link(token: String) -> Result<Option<(String, String)>, AppError>
         return Ok(None);
     }
     let store = store()?;
-    let now = now_ms() / 1000;
+    let now = now_s();
     let found = blocking(move || {
         Ok(match store.peek_link(&token, now)? {
             Some(key) => store.user(&key)?.map(|u| (key, u.email.to_string())),
@@ -260,6 +260,18 @@ where
     })
 }
 
+/// A new password and its repetition (form fields `password`, `repeat`).
+#[component]
+pub fn NewPasswordFields(id_prefix: &'static str, repeat_label: &'static str) -> impl IntoView {
+    let (password, repeat) = (format!("{id_prefix}password"), format!("{id_prefix}repeat"));
+    view! {
+        <label for=password.clone()>"New password"</label>
+        <input id=password type="password" name="password" autocomplete="new-password" required minlength="8"/>
+        <label for=repeat.clone()>{repeat_label}</label>
+        <input id=repeat type="password" name="repeat" autocomplete="new-password" required minlength="8"/>
+    }
+}
+
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let action = auth().sign_in;
@@ -300,10 +312,7 @@ pub fn SetPasswordPage() -> impl IntoView {
                                 <ActionForm action=action attr:class="card">
                                     <p>"Choose a password for " <strong>{email}</strong> ". At least 8 characters."</p>
                                     <input type="hidden" name="token" value=token/>
-                                    <label for="password">"New password"</label>
-                                    <input id="password" type="password" name="password" autocomplete="new-password" required/>
-                                    <label for="repeat">"Repeat password"</label>
-                                    <input id="repeat" type="password" name="repeat" autocomplete="new-password" required/>
+                                    <NewPasswordFields id_prefix="" repeat_label="Repeat password"/>
                                     <p>
                                         <button type="submit" disabled=move || action.pending().get()>"Set password"</button>
                                     </p>

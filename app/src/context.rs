@@ -85,6 +85,13 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(store_error)
 }
 
+/// Now, in Unix seconds (what records store).
+pub fn now_s() -> i64 {
+    now_ms().div_euclid(1000)
+}
+
+/// Now, in Unix milliseconds (password epochs and sessions). The one
+/// clock of the server and the command line.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -22,7 +22,7 @@ pub async fn undo_import(id: u64) -> Result<UndoOutcome, AppError> {
     use crate::context::*;
     let operator = require(is_operator).await?;
     let store = store()?;
-    let now = now_ms() / 1000;
+    let now = now_s();
     let actor = actor(&operator);
     blocking(move || store.undo_batch(id, operator.email.as_str(), actor, now)).await
 }

@@ -83,35 +83,26 @@ fn OperatorStart(stats: UserStats, recent: Vec<BatchSummary>) -> impl IntoView {
                 <tr><th scope="row">"Source Bootstrap"</th><td>{stats.bootstrap}</td></tr>
             </tbody>
         </table>
-        <table>
-            <caption>"Latest imports"</caption>
-            <thead>
-                <tr>
-                    <th scope="col">"Batch"</th>
-                    <th scope="col">"When (UTC)"</th>
-                    <th scope="col">"Operator"</th>
-                    <th scope="col">"File"</th>
-                    <th scope="col">"Created"</th>
-                    <th scope="col">"Updated"</th>
-                </tr>
-            </thead>
-            <tbody>
-                {empty.then(|| view! { <tr><td colspan="6" class="empty">"No imports yet."</td></tr> })}
-                {recent
-                    .into_iter()
-                    .map(|b| view! {
-                        <tr>
-                            <td>{b.id}</td>
-                            <td>{domain::time::rfc3339(b.at)}</td>
-                            <td>{b.operator}</td>
-                            <td>{b.file_name}</td>
-                            <td>{b.counts.create}</td>
-                            <td>{b.counts.update}</td>
-                        </tr>
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+        <h2>"Latest imports"</h2>
+        <ul class="imports" aria-label="Latest imports">
+            {empty.then(|| view! { <li class="empty">"No imports yet."</li> })}
+            {recent
+                .into_iter()
+                .map(|b| view! {
+                    <li>
+                        {format!(
+                            "Batch {}: {} by {} at {} — {} created, {} updated",
+                            b.id,
+                            b.file_name,
+                            b.operator,
+                            domain::time::rfc3339(b.at),
+                            b.counts.create,
+                            b.counts.update,
+                        )}
+                    </li>
+                })
+                .collect_view()}
+        </ul>
     }
 }
 

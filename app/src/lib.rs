@@ -17,6 +17,7 @@ pub mod profile;
 pub mod search;
 #[cfg(feature = "ssr")]
 pub mod security;
+pub mod table;
 pub mod user_page;
 pub mod users;
 

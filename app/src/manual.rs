@@ -58,7 +58,7 @@ pub async fn create_user_manual(
         Err(errors) => return Ok(ManualAnswer::Invalid(errors)),
     };
     let email = user.email.to_string();
-    let now = now_ms() / 1000;
+    let now = now_s();
     let actor = actor(&operator);
     let batch =
         blocking(move || store.create_user(user, operator.email.as_str(), actor, now)).await?;

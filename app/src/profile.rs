@@ -47,7 +47,7 @@ pub async fn save_my_profile(
         Ok(u) => u,
         Err(errors) => return Ok(SaveAnswer::Invalid(errors)),
     };
-    let now = now_ms() / 1000;
+    let now = now_s();
     let key = me.key().to_string();
     let saved = blocking(move || store.update_profile(&key, after.profile, version, now)).await?;
     Ok(SaveAnswer::Saved(Box::new(saved)))
@@ -200,10 +200,7 @@ fn PasswordForm() -> impl IntoView {
         <ActionForm action=change attr:class="card">
             <label for="current-password">"Current password"</label>
             <input id="current-password" type="password" name="current" autocomplete="current-password" required/>
-            <label for="new-password">"New password"</label>
-            <input id="new-password" type="password" name="password" autocomplete="new-password" required minlength="8"/>
-            <label for="repeat-password">"Repeat new password"</label>
-            <input id="repeat-password" type="password" name="repeat" autocomplete="new-password" required minlength="8"/>
+            <crate::auth::NewPasswordFields id_prefix="new-" repeat_label="Repeat new password"/>
             <p class="actions">
                 <button type="submit" disabled=move || change.pending().get()>"Change password"</button>
             </p>

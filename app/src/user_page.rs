@@ -16,23 +16,18 @@ pub async fn user_details(email: String) -> Result<Option<User>, AppError> {
     blocking(move || store.user(&key)).await
 }
 
-/// The page's address for a user.
+/// The page's address for a user. Everything but unreserved characters
+/// (RFC 3986) and `@` is percent-encoded, so any valid address survives
+/// the path.
 pub fn user_path(email: &str) -> String {
-    format!("/users/u/{}", urlencode(email))
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986), so
-/// any valid address survives the path.
-fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'@') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const PATH_SAFE: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'@');
+    format!("/users/u/{}", utf8_percent_encode(email, PATH_SAFE))
 }
 
 #[component]

@@ -21,7 +21,7 @@ pub async fn make_sign_in_link(email: String) -> Result<String, AppError> {
     let actor = actor(&me);
     let token = blocking(move || {
         let days = store.options()?.link_days;
-        store.create_link(&key, now_ms() / 1000, days, actor)
+        store.create_link(&key, now_s(), days, actor)
     })
     .await?;
     Ok(format!("{}/link/{token}", public_base()))

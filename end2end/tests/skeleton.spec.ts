@@ -18,7 +18,7 @@ test("the app is served, hydrates and round-trips to the store @release", async 
   await expect(page.getByTestId("user-count")).toHaveText("4");
   await expect(page.getByTestId("active-count")).toHaveText("3");
   await expect(page.getByTestId("inactive-count")).toHaveText("1");
-  await expect(page.getByRole("table", { name: "Latest imports" })).toContainText("inactive.csv");
+  await expect(page.getByRole("list", { name: "Latest imports" })).toContainText("inactive.csv");
   await expect(page.getByRole("link", { name: "Create user" }).first()).toHaveAttribute("href", "/users/create");
   const start = await (await page.request.get("/")).text();
   expect(start).toContain("inactive.csv");

@@ -1,5 +1,5 @@
 //! Credentials, password epochs and one-time sign-in links on the redb
-//! store. Link tokens are 32 random bytes, stored only as their SHA-256,
+//! store (about half of this file is its tests). Link tokens are 32 random bytes, stored only as their SHA-256,
 //! and indexed by user (`user_links`) so that a user's links can be revoked
 //! at once: when a password is set, when the user is deactivated or
 //! removed, and when a new first-start link replaces the earlier ones.
@@ -12,7 +12,6 @@ use domain::privilege::{self, Act, Actor};
 use domain::store::{Credentials, LinkRefused, StoreError};
 use rand::RngCore;
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
-use sha2::{Digest, Sha256};
 
 /// A new random token, hex.
 pub fn new_token() -> String {
@@ -22,7 +21,7 @@ pub fn new_token() -> String {
 }
 
 fn token_id(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    domain::store::sha256_hex(token.as_bytes())
 }
 
 /// Removes every link of `user_key`, inside the caller's transaction.

@@ -11,12 +11,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+pub use app::context::now_s as now;
 
 /// Exit codes of `roster import` (listed in the README).
 pub const EXIT_OK: u8 = 0;

@@ -14,7 +14,6 @@ use crate::store::{RedbStore, SESSIONS, backend};
 use domain::store::StoreError;
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tower_sessions::cookie::time::{Duration, OffsetDateTime};
@@ -131,7 +130,7 @@ fn be(e: impl std::fmt::Display) -> Error {
 }
 
 fn key(id: &Id) -> String {
-    hex::encode(Sha256::digest(id.to_string().as_bytes()))
+    domain::store::sha256_hex(id.to_string().as_bytes())
 }
 
 #[async_trait::async_trait]

@@ -1,5 +1,12 @@
 //! The redb implementation of the store port (`domain::store::Store`).
 //!
+//! Over 400 lines because the use cases still live here: the import, undo
+//! and manual-create transactions decide "changed since preview",
+//! "blocked", the undo rules and the privilege checks themselves. They are
+//! to move into the domain as functions over a transaction trait when a
+//! second engine (PostgreSQL) arrives; this file will then keep only the
+//! persistence primitives.
+//!
 //! # Schema (version 2)
 //! | table | key | value |
 //! |---|---|---|

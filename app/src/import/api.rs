@@ -1,0 +1,196 @@
+//! The import's server functions and the types they exchange, and the
+//! HTTP limits the server sets for their routes.
+
+use crate::error::AppError;
+use domain::store::BatchSummary;
+use domain::{Actor, Options, User};
+use leptos::prelude::*;
+use leptos::server_fn::codec::Postcard;
+use serde::{Deserialize, Serialize};
+
+/// Largest file the import accepts over HTTP (its own route limit; other
+/// requests keep the small default). Postcard adds a few bytes to it.
+pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+/// The server functions whose bodies may be that large.
+pub const LARGE_BODY_ENDPOINTS: [&str; 2] = ["/api/import_lookup", "/api/import_commit"];
+
+/// The import options (operators only): the browser needs them to plan.
+#[server(endpoint = "import_options")]
+pub async fn import_options() -> Result<Options, AppError> {
+    use crate::context::*;
+    require(is_operator).await?;
+    let store = store()?;
+    blocking(move || store.options()).await
+}
+
+/// What the browser needs to plan a file: the options, and the authority
+/// the signed-in operator imports with (the privilege rule marks rows for
+/// users above it Invalid in the preview, as the server will).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ImportAuthority {
+    pub options: Options,
+    pub actor: Actor,
+}
+
+#[server(endpoint = "import_setup")]
+pub async fn import_setup() -> Result<ImportAuthority, AppError> {
+    use crate::context::*;
+    let me = require(is_operator).await?;
+    let store = store()?;
+    let options = blocking(move || store.options()).await?;
+    Ok(ImportAuthority {
+        options,
+        actor: actor(&me),
+    })
+}
+
+/// What the browser needs to plan a file: the stored users with the file's
+/// keys, and earlier imports of the same bytes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LookupAnswer {
+    pub users: Vec<User>,
+    pub earlier: Vec<BatchSummary>,
+}
+
+/// `keys` are the file's keys, one per line: a single string decodes into
+/// no more memory than its bytes, where a list of strings could be made to
+/// decode into many times that.
+#[server(endpoint = "import_lookup", input = Postcard, output = Postcard)]
+pub async fn import_lookup(keys: String, sha256: String) -> Result<LookupAnswer, AppError> {
+    use crate::context::*;
+    require(is_operator).await?;
+    let store = store()?;
+    blocking(move || {
+        let max = store.options()?.max_rows;
+        let count = keys.lines().count() as u64;
+        if count > max {
+            return Err(domain::store::StoreError::Invalid(format!(
+                "{count} users asked for; the largest import is {max} rows."
+            )));
+        }
+        let keys: Vec<String> = keys
+            .lines()
+            .filter(|k| !k.is_empty())
+            .map(str::to_string)
+            .collect();
+        Ok(LookupAnswer {
+            users: store.users_by_keys(&keys)?,
+            earlier: store.batches_with_hash(&sha256)?,
+        })
+    })
+    .await
+}
+
+/// The server's answer to "Next".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CommitAnswer {
+    Committed {
+        batch: BatchSummary,
+    },
+    /// Someone changed one of these users since the preview: nothing was
+    /// written.
+    ChangedSincePreview,
+    /// Invalid rows and "Skip invalid rows" not ticked: nothing written.
+    Blocked {
+        invalid: u64,
+    },
+    /// No row creates or changes a user: nothing written.
+    NothingToWrite,
+}
+
+/// Plans the bytes again inside one write transaction and writes them if
+/// the plan is the one the operator saw (same fingerprint).
+#[server(endpoint = "import_commit", input = Postcard)]
+pub async fn import_commit(
+    bytes: Vec<u8>,
+    file_name: String,
+    fingerprint: String,
+    skip_invalid: bool,
+) -> Result<CommitAnswer, AppError> {
+    use crate::context::*;
+    use domain::store::{ImportOutcome, ImportRequest};
+    let operator = require(is_operator).await?;
+    // The name is only shown in history: keep it short and printable.
+    let file_name: String = file_name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let store = store()?;
+    let now = now_s();
+    let outcome = blocking(move || {
+        store.apply_import(ImportRequest {
+            bytes: &bytes,
+            file_name: &file_name,
+            operator: operator.email.as_str(),
+            actor: actor(&operator),
+            expected_fingerprint: Some(&fingerprint),
+            skip_invalid,
+            now,
+        })
+    })
+    .await?;
+    Ok(match outcome {
+        ImportOutcome::Committed { batch, .. } => CommitAnswer::Committed { batch },
+        ImportOutcome::ChangedSincePreview { .. } => CommitAnswer::ChangedSincePreview,
+        ImportOutcome::Blocked { plan } => CommitAnswer::Blocked {
+            invalid: plan.counts.invalid,
+        },
+        ImportOutcome::NothingToWrite { .. } => CommitAnswer::NothingToWrite,
+    })
+}
+
+/// Sign-in links for an import's users: the CSV, and the users left out
+/// with the reason (no such user, or the privilege rule: e.g. a user who
+/// set a password meanwhile needs an administrator's reset).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinksAnswer {
+    pub csv: String,
+    pub left_out: Vec<(String, String)>,
+}
+
+/// One-time sign-in links for the given users (operators only, under the
+/// privilege rule), as CSV. `emails`: one per line (see `import_lookup`).
+#[server(endpoint = "sign_in_links_csv", input = Postcard)]
+pub async fn sign_in_links_csv(emails: String) -> Result<LinksAnswer, AppError> {
+    use crate::context::*;
+    let me = require(is_operator).await?;
+    let base = public_base();
+    let store = store()?;
+    let now = now_s();
+    let actor = actor(&me);
+    blocking(move || {
+        let options = store.options()?;
+        if emails.lines().count() as u64 > options.max_rows {
+            return Err(domain::store::StoreError::Invalid(format!(
+                "More links asked for than the largest import ({} rows).",
+                options.max_rows
+            )));
+        }
+        let days = options.link_days;
+        let expires = domain::time::rfc3339(now + i64::from(days) * 86_400);
+        let emails: Vec<domain::Email> = emails
+            .lines()
+            .filter_map(|e| domain::Email::parse(e).ok())
+            .collect();
+        let keys: Vec<String> = emails.iter().map(|e| e.key().to_string()).collect();
+        let tokens = store.create_links(&keys, now, days, actor)?;
+        let mut links = Vec::with_capacity(emails.len());
+        let mut left_out = Vec::new();
+        for (email, token) in emails.into_iter().zip(tokens) {
+            match token {
+                Ok(token) => links.push((
+                    email.to_string(),
+                    format!("{base}/link/{token}"),
+                    expires.clone(),
+                )),
+                Err(why) => left_out.push((email.to_string(), why.to_string())),
+            }
+        }
+        Ok(LinksAnswer {
+            csv: domain::csv_out::links_csv(&links),
+            left_out,
+        })
+    })
+    .await
+}

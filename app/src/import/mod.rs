@@ -1,0 +1,237 @@
+//! Users › Create › Import by CSV: the file is read and planned in the
+//! browser (the same `domain` code the server runs), the operator sees
+//! every create, update (field by field), unchanged and invalid row, and
+//! only "Next" sends the bytes to the server, which plans them again inside
+//! its write transaction and refuses if the plan differs.
+
+//!
+//! `api`: the server functions; this file: the page and its stages;
+//! `preview` and `result`: the two big views; `browser`: files and
+//! downloads in the browser.
+
+mod api;
+mod browser;
+mod preview;
+mod result;
+
+pub use api::*;
+use domain::User;
+use domain::plan::{ImportPlan, parse_file, plan_parsed};
+use domain::store::BatchSummary;
+use leptos::prelude::*;
+use preview::PreviewView;
+use result::ResultView;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A file as the operator chose it, and its plan.
+pub(crate) struct Preview {
+    file_name: String,
+    bytes: Vec<u8>,
+    plan: ImportPlan,
+    earlier: Vec<BatchSummary>,
+}
+
+#[derive(Clone)]
+enum Stage {
+    /// No file yet (or the last one could not be read).
+    Choose { error: Option<String> },
+    /// Reading, planning or committing: the progress message.
+    Busy(String),
+    Preview {
+        preview: Arc<Preview>,
+        notice: Option<String>,
+    },
+    Done {
+        preview: Arc<Preview>,
+        batch: BatchSummary,
+    },
+}
+
+/// Reads, plans and looks up a file in the browser.
+async fn make_preview(file_name: String, bytes: Vec<u8>) -> Result<Preview, String> {
+    let ImportAuthority { options, actor } = import_setup().await.map_err(|e| e.to_string())?;
+    let parsed = parse_file(&bytes, &options).map_err(|e| e.to_string())?;
+    let sha256 = domain::store::sha256_hex(&bytes);
+    let lookup = import_lookup(parsed.keys().join("\n"), sha256)
+        .await
+        .map_err(|e| e.to_string())?;
+    let existing: HashMap<String, User> = lookup
+        .users
+        .into_iter()
+        .map(|u| (u.key().to_string(), u))
+        .collect();
+    let plan = plan_parsed(parsed, &existing, &options, actor);
+    Ok(Preview {
+        file_name,
+        bytes,
+        plan,
+        earlier: lookup.earlier,
+    })
+}
+
+#[component]
+pub fn ImportPage() -> impl IntoView {
+    let stage = RwSignal::new(Stage::Choose { error: None });
+    let skip_invalid = RwSignal::new(false);
+
+    let take_file = move |file: Option<web_sys::File>| {
+        let Some(file) = file else { return };
+        let file_name = file.name();
+        stage.set(Stage::Busy(format!("Reading {file_name}…")));
+        skip_invalid.set(false);
+        leptos::task::spawn_local(async move {
+            let result = match browser::read_file(file).await {
+                Ok(bytes) => make_preview(file_name, bytes).await,
+                Err(e) => Err(e),
+            };
+            stage.set(match result {
+                Ok(p) => Stage::Preview {
+                    preview: Arc::new(p),
+                    notice: None,
+                },
+                Err(error) => Stage::Choose { error: Some(error) },
+            });
+        });
+    };
+    let commit = move |preview: Arc<Preview>| {
+        stage.set(Stage::Busy("Importing…".into()));
+        let skip = skip_invalid.get_untracked();
+        leptos::task::spawn_local(async move {
+            let answer = import_commit(
+                preview.bytes.clone(),
+                preview.file_name.clone(),
+                preview.plan.fingerprint.clone(),
+                skip,
+            )
+            .await;
+            match answer {
+                Ok(CommitAnswer::Committed { batch }) => stage.set(Stage::Done { preview, batch }),
+                Ok(CommitAnswer::ChangedSincePreview) => {
+                    // Plan again against the users as they are now.
+                    let fresh =
+                        make_preview(preview.file_name.clone(), preview.bytes.clone()).await;
+                    stage.set(match fresh {
+                        Ok(p) => Stage::Preview {
+                            preview: Arc::new(p),
+                            notice: Some(
+                                "Changed since preview: some of these users were changed by \
+                                 someone else meanwhile. Nothing was written. This is the \
+                                 fresh preview; check it and press Next again."
+                                    .into(),
+                            ),
+                        },
+                        Err(error) => Stage::Choose { error: Some(error) },
+                    });
+                }
+                Ok(CommitAnswer::Blocked { invalid }) => stage.set(Stage::Preview {
+                    preview,
+                    notice: Some(format!(
+                        "Nothing was written: {invalid} rows are invalid. Correct the file, \
+                         or tick \"Skip invalid rows\"."
+                    )),
+                }),
+                Ok(CommitAnswer::NothingToWrite) => stage.set(Stage::Preview {
+                    preview,
+                    notice: Some("Nothing was written: no row creates or changes a user.".into()),
+                }),
+                Err(e) => stage.set(Stage::Preview {
+                    preview,
+                    notice: Some(format!("Nothing was written: {e}")),
+                }),
+            }
+        });
+    };
+
+    crate::page::guarded(move || {
+        view! {
+            <section
+                class="import"
+                on:dragover=|ev| ev.prevent_default()
+                on:drop=move |ev| {
+                    ev.prevent_default();
+                    take_file(browser::dropped_file(&ev));
+                }
+            >
+                <h1>"Import users from CSV"</h1>
+                {move || match stage.get() {
+                    Stage::Choose { error } => {
+                        view! {
+                            <div class="card">
+                                <label for="csv-file">"CSV file"</label>
+                                <input
+                                    id="csv-file"
+                                    type="file"
+                                    accept=".csv,.txt,.tsv,text/csv,text/plain"
+                                    on:change=move |ev| take_file(browser::chosen_file(&ev))
+                                />
+                                <p class="help">
+                                    "Choose a file or drop it onto this page. Headers are matched \
+                                     loosely (\"First Name [Required]\", \"givenName\", \"E-mail\" …); \
+                                     exports of Google Workspace, Entra, Okta and Smart ID import as \
+                                     they are. Nothing is written before you press Next."
+                                </p>
+                                <p><a href="/template.csv" download="roster-users.csv">"Download CSV template"</a></p>
+                                {error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                            </div>
+                            <p>
+                                <button type="button" class="secondary" on:click=move |_| go("/users/create")>
+                                    "Cancel"
+                                </button>
+                            </p>
+                        }
+                            .into_any()
+                    }
+                    Stage::Busy(message) => {
+                        view! {
+                            <p role="status" class="busy">
+                                <span class="spinner" aria-hidden="true"></span>
+                                {message}
+                            </p>
+                        }
+                            .into_any()
+                    }
+                    Stage::Preview { preview, notice } => {
+                        let p = preview.clone();
+                        view! {
+                            <PreviewView preview=preview notice=notice skip_invalid/>
+                            <p class="actions">
+                                <button
+                                    type="button"
+                                    disabled={
+                                        let c = p.plan.counts;
+                                        move || c.create + c.update == 0 || (c.invalid > 0 && !skip_invalid.get())
+                                    }
+                                    on:click={
+                                        let p = p.clone();
+                                        move |_| commit(p.clone())
+                                    }
+                                >
+                                    "Next"
+                                </button>
+                                <button
+                                    type="button"
+                                    class="secondary"
+                                    on:click=move |_| {
+                                        skip_invalid.set(false);
+                                        stage.set(Stage::Choose { error: None })
+                                    }
+                                >
+                                    "Cancel"
+                                </button>
+                            </p>
+                        }
+                            .into_any()
+                    }
+                    Stage::Done { preview, batch } => view! { <ResultView preview batch/> }.into_any(),
+                }}
+            </section>
+        }
+    })
+}
+
+/// Leaves the import (called from event handlers, where the router's
+/// context is not at hand: a full load).
+pub(crate) fn go(path: &str) {
+    let _ = window().location().set_href(path);
+}
