@@ -11,7 +11,12 @@ use leptos_router::hooks::use_params_map;
 pub async fn user_details(email: String) -> Result<Option<User>, AppError> {
     use crate::context::*;
     require(is_operator).await?;
-    let key = email.trim().to_lowercase();
+    // The key as every stored user's is made (NFC, lower case); a text
+    // that is no address names nobody.
+    let Ok(email) = domain::Email::parse(&email) else {
+        return Ok(None);
+    };
+    let key = email.key().to_string();
     let store = store()?;
     blocking(move || store.user(&key)).await
 }
