@@ -9,6 +9,20 @@ enum How {
 }
 
 impl How {
+    fn id(self) -> &'static str {
+        match self {
+            How::Csv => "how-csv",
+            How::Manual => "how-manual",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            How::Csv => "Import by CSV",
+            How::Manual => "Manual input",
+        }
+    }
+
     fn path(self) -> &'static str {
         match self {
             How::Csv => "/users/import",
@@ -34,26 +48,21 @@ pub fn CreateUserPage() -> impl IntoView {
             >
                 <fieldset>
                     <legend>"How?"</legend>
-                    <p>
-                        <input
-                            type="radio"
-                            id="how-csv"
-                            name="how"
-                            prop:checked=move || how.get() == How::Csv
-                            on:change=move |_| how.set(How::Csv)
-                        />
-                        <label for="how-csv">"Import by CSV"</label>
-                    </p>
-                    <p>
-                        <input
-                            type="radio"
-                            id="how-manual"
-                            name="how"
-                            prop:checked=move || how.get() == How::Manual
-                            on:change=move |_| how.set(How::Manual)
-                        />
-                        <label for="how-manual">"Manual input"</label>
-                    </p>
+                    {[How::Csv, How::Manual]
+                        .into_iter()
+                        .map(|choice| view! {
+                            <p>
+                                <input
+                                    type="radio"
+                                    id=choice.id()
+                                    name="how"
+                                    prop:checked=move || how.get() == choice
+                                    on:change=move |_| how.set(choice)
+                                />
+                                <label for=choice.id()>{choice.label()}</label>
+                            </p>
+                        })
+                        .collect_view()}
                 </fieldset>
                 <p class="actions">
                     <button type="submit">"Next"</button>

@@ -253,9 +253,18 @@ impl RedbStore {
     }
 
     pub fn batch_record(&self, id: u64) -> Result<Option<BatchRecord>, StoreError> {
+        self.read_one(BATCHES, id)
+    }
+
+    /// One encoded record, decoded, in a read transaction of its own.
+    fn read_one<K: redb::Key + 'static, T: DeserializeOwned>(
+        &self,
+        table: TableDefinition<K, &'static [u8]>,
+        key: K::SelfType<'_>,
+    ) -> Result<Option<T>, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
-        let t = txn.open_table(BATCHES).map_err(backend)?;
-        t.get(id)
+        let t = txn.open_table(table).map_err(backend)?;
+        t.get(key)
             .map_err(backend)?
             .map(|g| decode(g.value()))
             .transpose()
@@ -276,6 +285,15 @@ fn read_options(
 
 fn forbidden(refusal: privilege::Refusal) -> StoreError {
     StoreError::Forbidden(refusal.to_string())
+}
+
+/// Refuses a change that took away an active administrator when none is
+/// left (the caller's transaction is then dropped unwritten).
+fn keep_an_active_admin(txn: &redb::WriteTransaction, admin_lost: bool) -> Result<(), StoreError> {
+    if admin_lost && !has_active_admin(txn)? {
+        return Err(StoreError::Forbidden(privilege::LAST_ADMIN.into()));
+    }
+    Ok(())
 }
 
 /// Whether the store, as this transaction sees it, has an active
@@ -331,12 +349,7 @@ impl Store for RedbStore {
     }
 
     fn user(&self, key: &str) -> Result<Option<User>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
-        let t = txn.open_table(USERS).map_err(backend)?;
-        t.get(key)
-            .map_err(backend)?
-            .map(|g| decode(g.value()))
-            .transpose()
+        self.read_one(USERS, key)
     }
 
     fn users_by_keys(&self, keys: &[String]) -> Result<Vec<User>, StoreError> {
@@ -461,10 +474,7 @@ impl Store for RedbStore {
                 });
             }
         }
-        if admin_lost && !has_active_admin(&txn)? {
-            txn.abort().map_err(backend)?;
-            return Err(StoreError::Forbidden(privilege::LAST_ADMIN.into()));
-        }
+        keep_an_active_admin(&txn, admin_lost)?;
         let summary = record_batch(
             &txn,
             BatchSummary {
@@ -707,10 +717,7 @@ impl Store for RedbStore {
                 });
             }
         }
-        if admin_lost && !has_active_admin(&txn)? {
-            txn.abort().map_err(backend)?;
-            return Err(StoreError::Forbidden(privilege::LAST_ADMIN.into()));
-        }
+        keep_an_active_admin(&txn, admin_lost)?;
         let summary = record_batch(
             &txn,
             BatchSummary {
