@@ -16,6 +16,7 @@ pub mod header;
 pub mod manual;
 pub mod options;
 pub mod password;
+pub mod patch;
 pub mod plan;
 pub mod privilege;
 pub mod rows;

@@ -3,8 +3,9 @@
 
 use crate::email::Email;
 use crate::error::{ErrorCode, RowError};
-use crate::field::Field;
+use crate::field::{Field, FieldError};
 use crate::options::Options;
+use crate::patch::{Blank, ProfilePatch};
 use crate::user::{Profile, Source, User};
 
 /// Validates the form's cells (`(field, text)`; absent fields are blank)
@@ -20,41 +21,35 @@ pub fn manual_user(cells: &[(Field, &str)], options: &Options) -> Result<User, V
             .unwrap_or("")
     };
     let mut errors = Vec::new();
-    let mut error = |f: Field, value: &str, code: ErrorCode, message: String| {
-        errors.push(RowError {
-            line: 0,
-            column: f.column().into(),
-            value: value.into(),
-            code,
-            message,
-        })
-    };
-    let mut profile = Profile::default();
-    for field in Field::ALL {
-        let raw = cell(field);
-        if raw.is_empty() {
-            if field.required() {
-                error(
-                    field,
-                    raw,
-                    ErrorCode::Required,
-                    format!("{} is required", field.label()),
-                );
+    let raw_email = cell(Field::Email);
+    let email = if raw_email.is_empty() {
+        let required = FieldError {
+            code: ErrorCode::Required,
+            message: format!("{} is required", Field::Email.label()),
+        };
+        errors.push(form_error(Field::Email, raw_email, required));
+        None
+    } else {
+        match Field::Email.validate(raw_email) {
+            Ok(_) => Email::parse(raw_email).ok(),
+            Err(e) => {
+                errors.push(form_error(Field::Email, raw_email, e));
+                None
             }
-            continue;
         }
-        match field.validate(raw) {
-            Ok(v) => {
-                profile.set_validated(field, v.into_owned());
-            }
-            Err(e) => error(field, raw, e.code, e.message),
+    };
+    let mut patch = ProfilePatch::default();
+    for field in Field::ALL.into_iter().skip(1) {
+        if let Err(e) = patch.set(field, cell(field), Blank::Keep) {
+            errors.push(form_error(field, cell(field), e));
         }
     }
-    let email = Email::parse(cell(Field::Email));
     let email = match email {
-        Ok(e) if errors.is_empty() => e,
+        Some(e) if errors.is_empty() => e,
         _ => return Err(errors),
     };
+    let mut profile = Profile::default();
+    patch.apply(&mut profile);
     profile.derive_display_name();
     Ok(User {
         email,
@@ -78,52 +73,42 @@ pub fn self_service_edit(
     cells: &[(Field, &str)],
     editable: &[Field],
 ) -> Result<User, Vec<RowError>> {
-    let mut after = user.clone();
     let mut errors = Vec::new();
+    let mut patch = ProfilePatch::default();
     for &(field, raw) in cells {
-        let raw = raw.trim();
-        let mut error = |code: ErrorCode, message: String| {
-            errors.push(RowError {
-                line: 0,
-                column: field.column().into(),
-                value: raw.into(),
-                code,
-                message,
-            })
-        };
         if !editable.contains(&field) || field == Field::Email {
-            if user.field(field) != raw {
-                error(
-                    ErrorCode::NotEditable,
-                    format!("{} cannot be changed here", field.label()),
-                );
+            if user.field(field) != raw.trim() {
+                errors.push(form_error(
+                    field,
+                    raw,
+                    FieldError {
+                        code: ErrorCode::NotEditable,
+                        message: format!("{} cannot be changed here", field.label()),
+                    },
+                ));
             }
             continue;
         }
-        let value = if raw.is_empty() {
-            if field.required() {
-                error(
-                    ErrorCode::Required,
-                    format!("{} is required", field.label()),
-                );
-                continue;
-            }
-            String::new()
-        } else {
-            match field.validate(raw) {
-                Ok(v) => v.into_owned(),
-                Err(e) => {
-                    error(e.code, e.message);
-                    continue;
-                }
-            }
-        };
-        after.profile.set_validated(field, value);
+        if let Err(e) = patch.set(field, raw, Blank::Clear) {
+            errors.push(form_error(field, raw, e));
+        }
     }
-    if errors.is_empty() {
-        Ok(after)
-    } else {
-        Err(errors)
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut after = user.clone();
+    patch.apply(&mut after.profile);
+    Ok(after)
+}
+
+/// A form's problem with one field (line 0: there is no file).
+fn form_error(field: Field, raw: &str, e: FieldError) -> RowError {
+    RowError {
+        line: 0,
+        column: field.column().into(),
+        value: raw.trim().into(),
+        code: e.code,
+        message: e.message,
     }
 }
 

@@ -19,6 +19,7 @@ use crate::error::{ErrorCode, FileError, RowError};
 use crate::field::Field;
 use crate::fingerprint::fingerprint;
 use crate::options::Options;
+use crate::patch::ProfilePatch;
 use crate::privilege::{self, Act, Actor};
 use crate::user::{Profile, Source, User};
 use serde::{Deserialize, Serialize};
@@ -251,15 +252,10 @@ pub fn plan_parsed(
             });
             continue;
         }
-        let mut values = row.values;
         let action = match stored {
             None => {
                 let mut profile = Profile::default();
-                for field in Field::ALL.into_iter().skip(1) {
-                    if let Some(v) = values[field.index()].take() {
-                        profile.set_validated(field, v);
-                    }
-                }
+                row.patch.apply(&mut profile);
                 profile.derive_display_name();
                 counts.create += 1;
                 Action::Create(Box::new(User {
@@ -273,39 +269,16 @@ pub fn plan_parsed(
                     version: 1,
                 }))
             }
-            Some(before) => {
-                // Most re-imported rows change nothing: find that out
-                // without copying the stored user.
-                let differs = before.email.as_str() != email.as_str()
-                    || before.roles.union(options.roles) != before.roles
-                    || before.end_state != options.end_state
-                    || before.source != Source::Csv
-                    || Field::ALL.into_iter().skip(1).any(|f| {
-                        values[f.index()]
-                            .as_deref()
-                            .is_some_and(|v| v != before.field(f))
-                    });
-                if !differs {
+            Some(before) => match updated(before, &email, row.patch, options) {
+                None => {
                     counts.unchanged += 1;
                     Action::Unchanged {
                         email,
                         name: before.name(),
                         version: before.version,
                     }
-                } else {
-                    let mut after = Box::new(before.clone());
-                    if after.email.as_str() != email.as_str() {
-                        after.email = email;
-                    }
-                    for field in Field::ALL.into_iter().skip(1) {
-                        if let Some(v) = values[field.index()].take() {
-                            after.profile.set_validated(field, v);
-                        }
-                    }
-                    after.roles = before.roles.union(options.roles);
-                    after.end_state = options.end_state;
-                    after.source = Source::Csv;
-                    after.version = before.version + 1;
+                }
+                Some(after) => {
                     counts.update += 1;
                     Action::Update {
                         changes: diff(before, &after),
@@ -313,7 +286,7 @@ pub fn plan_parsed(
                         after,
                     }
                 }
-            }
+            },
         };
         rows.push(PlannedRow { line, action });
     }
@@ -336,6 +309,37 @@ pub fn plan_parsed(
         counts,
         fingerprint,
     }
+}
+
+/// The update rule, in one place: what a row makes of the stored user —
+/// the row's values (a blank cell keeps the stored one), the email as the
+/// file spells it, the options' roles added (never removed), their end
+/// state, Source = CSV, the next version — or `None` when that changes
+/// nothing. Most re-imported rows change nothing: that is found out
+/// without copying the stored user.
+fn updated(
+    before: &User,
+    email: &Email,
+    patch: ProfilePatch,
+    options: &Options,
+) -> Option<Box<User>> {
+    let roles = before.roles.union(options.roles);
+    let differs = before.email.as_str() != email.as_str()
+        || roles != before.roles
+        || before.end_state != options.end_state
+        || before.source != Source::Csv
+        || patch.changes(&before.profile);
+    if !differs {
+        return None;
+    }
+    let mut after = Box::new(before.clone());
+    after.email = email.clone();
+    patch.apply(&mut after.profile);
+    after.roles = roles;
+    after.end_state = options.end_state;
+    after.source = Source::Csv;
+    after.version = before.version + 1;
+    Some(after)
 }
 
 /// Decodes, validates and plans a file in one call.

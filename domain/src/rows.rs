@@ -10,6 +10,7 @@ use crate::error::{ErrorCode, FileError, RowError};
 use crate::field::Field;
 use crate::header::ColumnMap;
 use crate::options::Options;
+use crate::patch::{Blank, ProfilePatch};
 use std::collections::HashMap;
 
 /// A data row after validation, before comparison with the store.
@@ -21,9 +22,9 @@ pub struct ParsedRow {
     /// empty otherwise (the address is in `email`).
     pub raw_email: String,
     pub email: Option<Email>,
-    /// Validated non-blank values, indexed by [`Field::index`]; `None` for a
-    /// blank cell or an absent column. Index 0 (email) is unused.
-    pub values: [Option<String>; 10],
+    /// The row's validated profile values (a blank cell keeps the stored
+    /// value).
+    pub patch: ProfilePatch,
     pub errors: Vec<RowError>,
 }
 
@@ -278,31 +279,18 @@ pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileErr
             }
         };
 
-        let mut values: [Option<String>; 10] = Default::default();
+        let mut patch = ProfilePatch::default();
         for field in Field::ALL.into_iter().skip(1) {
             let raw = cell(columns.column_of(field));
-            if raw.is_empty() {
-                if field.required() {
-                    errors.push(RowError {
-                        line,
-                        column: field.column().into(),
-                        value: String::new(),
-                        code: ErrorCode::Required,
-                        message: format!("{} is required", field.label()),
-                    });
-                }
-                continue;
-            }
-            match field.validate(raw) {
-                Ok(v) => values[field.index()] = Some(v.into_owned()),
-                Err(e) => errors.push(RowError {
+            if let Err(e) = patch.set(field, raw, Blank::Keep) {
+                errors.push(RowError {
                     line,
                     column: field.column().into(),
                     // A 10 MB cell is not carried (nor shown) whole.
                     value: shown(raw, SHOWN_CHARS).into_owned(),
                     code: e.code,
                     message: e.message,
-                }),
+                });
             }
         }
 
@@ -310,7 +298,7 @@ pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileErr
             line,
             raw_email,
             email,
-            values,
+            patch,
             errors,
         });
     }

@@ -1,6 +1,7 @@
-//! Validated profile values: one type per rule family of the user record, so a
+//! Validated profile values: one type per field of the user record, so a
 //! `Profile` can only hold text that passed its field's rule (trimmed, NFC,
-//! within the length, allowed characters). The empty value means "not
+//! within the length, allowed characters), and a value of one field cannot
+//! be put into another (a compile error, not a check at run time). The empty value means "not
 //! given" (optional fields; required ones are checked per row or form).
 //!
 //! Deserialising does not validate again: values come from our own store
@@ -13,32 +14,28 @@ use std::fmt;
 use std::ops::Deref;
 
 macro_rules! validated_text {
-    ($(#[$doc:meta])* $name:ident: $($field:ident)|+) => {
+    ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(String);
 
         impl $name {
-            /// The fields whose values this type holds.
-            pub const FIELDS: &'static [Field] = &[$(Field::$field),+];
+            /// The field whose values this type holds.
+            pub const FIELD: Field = Field::$name;
 
-            /// Validates a cell for `field` (one of [`Self::FIELDS`]; the
-            /// rule and the message are that field's). Blank gives the
-            /// empty value.
-            pub fn parse(field: Field, raw: &str) -> Result<Self, FieldError> {
-                if !Self::FIELDS.contains(&field) {
-                    return Err(FieldError::wrong_type(field, stringify!($name)));
-                }
+            /// Validates a cell under this field's rule (and message).
+            /// Blank gives the empty value.
+            pub fn parse(raw: &str) -> Result<Self, FieldError> {
                 if raw.trim().is_empty() {
                     return Ok(Self::default());
                 }
-                field.validate(raw.trim()).map(|v| Self(v.into_owned()))
+                Self::FIELD.validate(raw.trim()).map(|v| Self(v.into_owned()))
             }
 
-            /// Text that `Field::validate` accepted for one of this type's
-            /// fields (the plan validates each cell once), or that is made
-            /// of such text.
+            /// Text that `Field::validate` accepted for this field (a
+            /// `ProfilePatch` validates each cell once), or that is made of
+            /// such text.
             pub(crate) fn validated(text: String) -> Self {
                 Self(text)
             }
@@ -76,25 +73,41 @@ macro_rules! validated_text {
 }
 
 validated_text!(
-    /// First or last name: at most 100 characters, no control characters.
-    Name: FirstName | LastName
+    /// First name: at most 100 characters, no control characters.
+    FirstName
+);
+validated_text!(
+    /// Last name: at most 100 characters, no control characters.
+    LastName
 );
 validated_text!(
     /// Display name: at most 200 characters, no control characters (also
     /// the one derived from first and last name when none is given).
-    DisplayName: DisplayName
+    DisplayName
 );
 validated_text!(
-    /// Phone or mobile: digits, spaces and + - ( ) . only, at most 32.
-    Phone: Phone | Mobile
+    /// Phone: digits, spaces and + - ( ) . only, at most 32.
+    Phone
+);
+validated_text!(
+    /// Mobile: as a phone.
+    Mobile
 );
 validated_text!(
     /// Employee number: at most 64 characters.
-    EmployeeNumber: EmployeeNumber
+    EmployeeNumber
 );
 validated_text!(
-    /// Title, department or organization: at most 200 characters.
-    Text: Title | Department | Organization
+    /// Title: at most 200 characters.
+    Title
+);
+validated_text!(
+    /// Department: at most 200 characters.
+    Department
+);
+validated_text!(
+    /// Organization: at most 200 characters.
+    Organization
 );
 
 #[cfg(test)]
@@ -104,27 +117,21 @@ mod tests {
 
     #[test]
     fn parse_applies_the_fields_rule_and_blank_is_empty() {
-        let n = Name::parse(Field::FirstName, "  Zoe\u{0308} ").unwrap();
+        let n = FirstName::parse("  Zoe\u{0308} ").unwrap();
         assert_eq!(n, "Zoë", "trimmed and NFC");
-        assert!(Name::parse(Field::LastName, "").unwrap().is_empty());
+        assert!(LastName::parse("").unwrap().is_empty());
         let long = "x".repeat(101);
+        let e = LastName::parse(&long).unwrap_err();
+        assert_eq!(e.code, ErrorCode::TooLong);
+        assert!(e.message.starts_with("Last name"), "{}", e.message);
         assert_eq!(
-            Name::parse(Field::LastName, &long).unwrap_err().code,
-            ErrorCode::TooLong
-        );
-        assert_eq!(
-            Phone::parse(Field::Mobile, "call me").unwrap_err().code,
+            Mobile::parse("call me").unwrap_err().code,
             ErrorCode::InvalidPhone
         );
         assert_eq!(
-            Text::parse(Field::Title, "a\u{7}b").unwrap_err().code,
+            Title::parse("a\u{7}b").unwrap_err().code,
             ErrorCode::ControlCharacter
         );
-    }
-
-    #[test]
-    fn a_value_of_another_field_is_refused() {
-        let e = Phone::parse(Field::Title, "+41").unwrap_err();
-        assert!(e.message.contains("Title"), "{}", e.message);
+        assert_eq!(Department::FIELD, Field::Department);
     }
 }

@@ -2,7 +2,10 @@
 
 use crate::email::Email;
 use crate::field::{Field, FieldError};
-use crate::text::{DisplayName, EmployeeNumber, Name, Phone, Text};
+use crate::text::{
+    Department, DisplayName, EmployeeNumber, FirstName, LastName, Mobile, Organization, Phone,
+    Title,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -192,15 +195,15 @@ impl fmt::Display for Source {
 /// empty value = absent (optional fields only).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Profile {
-    pub first_name: Name,
-    pub last_name: Name,
+    pub first_name: FirstName,
+    pub last_name: LastName,
     pub display_name: DisplayName,
     pub phone: Phone,
-    pub mobile: Phone,
+    pub mobile: Mobile,
     pub employee_number: EmployeeNumber,
-    pub title: Text,
-    pub department: Text,
-    pub organization: Text,
+    pub title: Title,
+    pub department: Department,
+    pub organization: Organization,
 }
 
 impl Profile {
@@ -225,15 +228,15 @@ impl Profile {
     pub fn set(&mut self, field: Field, raw: &str) -> Result<(), FieldError> {
         match field {
             Field::Email => return Err(FieldError::wrong_type(field, "Profile")),
-            Field::FirstName => self.first_name = Name::parse(field, raw)?,
-            Field::LastName => self.last_name = Name::parse(field, raw)?,
-            Field::DisplayName => self.display_name = DisplayName::parse(field, raw)?,
-            Field::Phone => self.phone = Phone::parse(field, raw)?,
-            Field::Mobile => self.mobile = Phone::parse(field, raw)?,
-            Field::EmployeeNumber => self.employee_number = EmployeeNumber::parse(field, raw)?,
-            Field::Title => self.title = Text::parse(field, raw)?,
-            Field::Department => self.department = Text::parse(field, raw)?,
-            Field::Organization => self.organization = Text::parse(field, raw)?,
+            Field::FirstName => self.first_name = FirstName::parse(raw)?,
+            Field::LastName => self.last_name = LastName::parse(raw)?,
+            Field::DisplayName => self.display_name = DisplayName::parse(raw)?,
+            Field::Phone => self.phone = Phone::parse(raw)?,
+            Field::Mobile => self.mobile = Mobile::parse(raw)?,
+            Field::EmployeeNumber => self.employee_number = EmployeeNumber::parse(raw)?,
+            Field::Title => self.title = Title::parse(raw)?,
+            Field::Department => self.department = Department::parse(raw)?,
+            Field::Organization => self.organization = Organization::parse(raw)?,
         }
         Ok(())
     }
@@ -242,15 +245,15 @@ impl Profile {
     pub(crate) fn set_validated(&mut self, field: Field, text: String) {
         match field {
             Field::Email => {}
-            Field::FirstName => self.first_name = Name::validated(text),
-            Field::LastName => self.last_name = Name::validated(text),
+            Field::FirstName => self.first_name = FirstName::validated(text),
+            Field::LastName => self.last_name = LastName::validated(text),
             Field::DisplayName => self.display_name = DisplayName::validated(text),
             Field::Phone => self.phone = Phone::validated(text),
-            Field::Mobile => self.mobile = Phone::validated(text),
+            Field::Mobile => self.mobile = Mobile::validated(text),
             Field::EmployeeNumber => self.employee_number = EmployeeNumber::validated(text),
-            Field::Title => self.title = Text::validated(text),
-            Field::Department => self.department = Text::validated(text),
-            Field::Organization => self.organization = Text::validated(text),
+            Field::Title => self.title = Title::validated(text),
+            Field::Department => self.department = Department::validated(text),
+            Field::Organization => self.organization = Organization::validated(text),
         }
     }
 

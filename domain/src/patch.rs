@@ -1,0 +1,118 @@
+//! A validated change to a user's profile: the one way text from outside —
+//! a CSV row, the manual input form, the profile form — reaches a
+//! [`Profile`]. Each cell is validated once, under its field's rule, when
+//! it is put into the patch; applying the patch writes only values that
+//! passed.
+
+use crate::error::ErrorCode;
+use crate::field::{Field, FieldError};
+use crate::user::Profile;
+
+/// What a blank cell means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blank {
+    /// Keep the stored value (a CSV row; a new user: absent).
+    Keep,
+    /// Clear the stored value (a form that shows every field).
+    Clear,
+}
+
+/// Validated values for some profile fields (never the email).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProfilePatch {
+    /// Indexed by [`Field::index`]; `None`: not changed; `Some("")`: cleared.
+    values: [Option<String>; 10],
+}
+
+impl ProfilePatch {
+    /// Validates `raw` for `field` and records it. A blank required field
+    /// is refused ("… is required"); a blank optional one is recorded as a
+    /// clearing or not at all, as `blank` says. The email is not a profile
+    /// field and is refused.
+    pub fn set(&mut self, field: Field, raw: &str, blank: Blank) -> Result<(), FieldError> {
+        if field == Field::Email {
+            return Err(FieldError::wrong_type(field, "ProfilePatch"));
+        }
+        let raw = raw.trim();
+        if raw.is_empty() {
+            if field.required() {
+                return Err(FieldError {
+                    code: ErrorCode::Required,
+                    message: format!("{} is required", field.label()),
+                });
+            }
+            if blank == Blank::Clear {
+                self.values[field.index()] = Some(String::new());
+            }
+            return Ok(());
+        }
+        let value = field.validate(raw)?;
+        self.values[field.index()] = Some(value.into_owned());
+        Ok(())
+    }
+
+    /// The recorded value of `field`, if any.
+    pub fn get(&self, field: Field) -> Option<&str> {
+        self.values[field.index()].as_deref()
+    }
+
+    /// Whether applying the patch would change `profile`.
+    pub fn changes(&self, profile: &Profile) -> bool {
+        Field::ALL
+            .into_iter()
+            .skip(1)
+            .any(|f| self.get(f).is_some_and(|v| Some(v) != profile.get(f)))
+    }
+
+    /// Writes the recorded values into `profile`.
+    pub fn apply(self, profile: &mut Profile) {
+        for (i, value) in self.values.into_iter().enumerate() {
+            if let (Some(value), Some(field)) = (value, Field::ALL.get(i)) {
+                profile.set_validated(*field, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_patch_holds_only_validated_values_and_applies_them() {
+        let mut p = ProfilePatch::default();
+        p.set(Field::FirstName, "  Zoe\u{0308} ", Blank::Keep)
+            .unwrap();
+        assert_eq!(p.get(Field::FirstName), Some("Zoë"), "trimmed and NFC");
+        assert_eq!(
+            p.set(Field::Phone, "call me", Blank::Keep)
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidPhone
+        );
+        assert_eq!(p.get(Field::Phone), None, "a refused value is not kept");
+        assert_eq!(
+            p.set(Field::LastName, " ", Blank::Clear).unwrap_err().code,
+            ErrorCode::Required
+        );
+        assert!(p.set(Field::Email, "a@x.org", Blank::Keep).is_err());
+        // Blank: kept or cleared.
+        p.set(Field::Title, "", Blank::Keep).unwrap();
+        assert_eq!(p.get(Field::Title), None);
+        p.set(Field::Mobile, "", Blank::Clear).unwrap();
+        assert_eq!(p.get(Field::Mobile), Some(""));
+
+        let mut profile = Profile::default();
+        profile.set(Field::Mobile, "+1").unwrap();
+        profile.set(Field::Title, "Dr").unwrap();
+        assert!(p.changes(&profile));
+        p.apply(&mut profile);
+        assert_eq!(profile.first_name, "Zoë");
+        assert_eq!(profile.mobile, "", "cleared");
+        assert_eq!(profile.title, "Dr", "kept");
+
+        let mut same = ProfilePatch::default();
+        same.set(Field::Title, "Dr", Blank::Keep).unwrap();
+        assert!(!same.changes(&profile));
+    }
+}
