@@ -65,7 +65,7 @@ const LINK_NOT_VALID: &str = "This sign-in link is not valid: it was used alread
 /// address: the link is the credential, so guessing links is treated like
 /// guessing passwords. A valid link gives its attempt back.
 #[cfg(feature = "ssr")]
-async fn check_link(token: String) -> Result<Option<(String, String)>, AppError> {
+async fn check_link(token: String) -> Result<Option<(domain::UserKey, String)>, AppError> {
     use crate::context::*;
     use crate::security::{LINK_THROTTLE, address_key};
     let address = address_key(client_ip().await);

@@ -107,7 +107,7 @@ pub const ABSOLUTE_TIMEOUT_MS: i64 = 12 * 60 * 60 * 1000;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SessionUser {
-    pub key: String,
+    pub key: domain::UserKey,
     pub signed_in_ms: i64,
 }
 
@@ -152,9 +152,7 @@ pub async fn authenticate_with(
     client: Option<std::net::IpAddr>,
 ) -> Result<User, SignInRefused> {
     use crate::security::{address_key, verify_password_bounded};
-    let key = domain::Email::parse(email)
-        .ok()
-        .map(|e| e.key().to_string());
+    let key = domain::Email::parse(email).ok().map(|e| e.key().clone());
     let account = key.as_ref().map(|k| format!("account:{k}"));
     let address = address_key(client);
     let mut keys = vec![address.as_str()];
@@ -226,14 +224,14 @@ pub async fn new_password_hash(password: String, repeat: String) -> Result<Strin
 
 /// Signs `user_key` in on this request's session, under a new session id
 /// (no session fixation).
-pub async fn start_session(user_key: &str, signed_in_ms: i64) -> Result<(), AppError> {
+pub async fn start_session(user_key: &domain::UserKey, signed_in_ms: i64) -> Result<(), AppError> {
     let session = session().await?;
     session.cycle_id().await.map_err(internal)?;
     session
         .insert(
             SESSION_USER,
             SessionUser {
-                key: user_key.to_string(),
+                key: user_key.clone(),
                 signed_in_ms,
             },
         )
@@ -345,7 +343,7 @@ mod tests {
     #[test]
     fn sessions_end_at_the_absolute_timeout_password_change_or_deactivation() {
         let su = SessionUser {
-            key: "ada@x.org".into(),
+            key: domain::Email::parse("ada@x.org").unwrap().key().clone(),
             signed_in_ms: 1_000,
         };
         let user = ada();

@@ -48,7 +48,7 @@ pub async fn save_my_profile(
         Err(errors) => return Ok(SaveAnswer::Invalid(errors)),
     };
     let now = now_s();
-    let key = me.key().to_string();
+    let key = me.key().clone();
     let saved = blocking(move || store.update_profile(&key, after.profile, version, now)).await?;
     Ok(SaveAnswer::Saved(Box::new(saved)))
 }
@@ -80,7 +80,7 @@ pub async fn change_my_password(
     let hash = new_password_hash(password, repeat).await?;
     let store = store()?;
     let now = now_ms();
-    let key = me.key().to_string();
+    let key = me.key().clone();
     blocking(move || store.set_password(&key, &hash, now)).await?;
     start_session(me.key(), now).await
 }

@@ -16,7 +16,7 @@ pub async fn user_details(email: String) -> Result<Option<User>, AppError> {
     let Ok(email) = domain::Email::parse(&email) else {
         return Ok(None);
     };
-    let key = email.key().to_string();
+    let key = email.key().clone();
     let store = store()?;
     blocking(move || store.user(&key)).await
 }

@@ -17,7 +17,7 @@ pub async fn make_sign_in_link(email: String) -> Result<String, AppError> {
     let email =
         domain::Email::parse(&email).map_err(|e| failed(AppError::Invalid(e.to_string())))?;
     let store = store()?;
-    let key = email.key().to_string();
+    let key = email.key().clone();
     let actor = actor(&me);
     let token = blocking(move || {
         let days = store.options()?.link_days;

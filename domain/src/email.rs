@@ -12,7 +12,52 @@ pub const MAX_EMAIL_CHARS: usize = 254;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Email {
     value: String,
-    key: String,
+    key: UserKey,
+}
+
+/// The match key of a user: the email address, NFC-normalised and
+/// lower-cased. Made only by [`Email::parse`] (through [`Email::key`]) or
+/// read back from records Roster wrote itself (store, sessions), so no
+/// code builds a key by hand and skips a step.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserKey(String);
+
+impl UserKey {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for UserKey {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for UserKey {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for UserKey {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for UserKey {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
 }
 
 /// Why a string is not an acceptable email address.
@@ -88,7 +133,10 @@ impl Email {
         } else {
             value.to_lowercase()
         };
-        Ok(Email { value, key })
+        Ok(Email {
+            value,
+            key: UserKey(key),
+        })
     }
 
     /// The address as given (trimmed, NFC).
@@ -97,7 +145,7 @@ impl Email {
     }
 
     /// The case-insensitive match key (lower-cased).
-    pub fn key(&self) -> &str {
+    pub fn key(&self) -> &UserKey {
         &self.key
     }
 }
@@ -193,7 +241,7 @@ mod tests {
         #[test]
         fn never_panics_and_key_is_lowercase(s in "\\PC{0,80}") {
             if let Ok(e) = Email::parse(&s) {
-                prop_assert_eq!(e.key(), e.as_str().to_lowercase());
+                prop_assert_eq!(e.key().as_str(), e.as_str().to_lowercase());
                 prop_assert!(e.as_str().contains('@'));
             }
         }

@@ -25,7 +25,7 @@ pub mod text;
 pub mod time;
 pub mod user;
 
-pub use email::Email;
+pub use email::{Email, UserKey};
 pub use error::{ErrorCode, FileError, RowError};
 pub use field::Field;
 pub use options::{OptionError, Options};

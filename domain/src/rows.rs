@@ -5,7 +5,7 @@
 
 use crate::chars::{SHOWN_CHARS, group_thousands, shown};
 use crate::decode::{TextEncoding, decode, sniff_delimiter};
-use crate::email::Email;
+use crate::email::{Email, UserKey};
 use crate::error::{ErrorCode, FileError, RowError};
 use crate::field::Field;
 use crate::header::ColumnMap;
@@ -41,11 +41,11 @@ pub struct ParsedFile {
 impl ParsedFile {
     /// The distinct keys of the rows that have a valid email: what the
     /// caller must look up in the store.
-    pub fn keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self
+    pub fn keys(&self) -> Vec<UserKey> {
+        let mut keys: Vec<UserKey> = self
             .rows
             .iter()
-            .filter_map(|r| r.email.as_ref().map(|e| e.key().to_string()))
+            .filter_map(|r| r.email.as_ref().map(|e| e.key().clone()))
             .collect();
         keys.sort_unstable();
         keys.dedup();
@@ -320,7 +320,7 @@ fn mark_duplicates(rows: &mut [ParsedRow]) {
         rows.iter()
             .enumerate()
             .filter_map(|(i, r)| {
-                let key = r.email.as_ref()?.key();
+                let key = r.email.as_ref()?.key().as_str();
                 match first_line_of.get(key) {
                     Some(first) => Some((i, *first)),
                     None => {

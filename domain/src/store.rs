@@ -2,6 +2,7 @@
 //! it on redb; another backend (e.g. PostgreSQL) implements the same trait
 //! without touching `app` or `domain`.
 
+use crate::email::UserKey;
 use crate::options::Options;
 use crate::plan::{Counts, ImportPlan};
 use crate::privilege::Actor;
@@ -152,9 +153,9 @@ impl std::error::Error for StoreError {}
 /// The persistence port.
 pub trait Store: Send + Sync {
     fn user_count(&self) -> Result<u64, StoreError>;
-    fn user(&self, key: &str) -> Result<Option<User>, StoreError>;
+    fn user(&self, key: &UserKey) -> Result<Option<User>, StoreError>;
     /// The stored users with these keys (absent keys are left out).
-    fn users_by_keys(&self, keys: &[String]) -> Result<Vec<User>, StoreError>;
+    fn users_by_keys(&self, keys: &[UserKey]) -> Result<Vec<User>, StoreError>;
     /// Every user, in key order.
     fn all_users(&self) -> Result<Vec<User>, StoreError>;
     fn options(&self) -> Result<Options, StoreError>;
@@ -184,7 +185,7 @@ pub trait Store: Send + Sync {
     /// never touched here.
     fn update_profile(
         &self,
-        key: &str,
+        key: &UserKey,
         profile: crate::user::Profile,
         expected_version: u64,
         now: i64,
@@ -224,20 +225,20 @@ pub trait Store: Send + Sync {
 /// sign-in needs from persistence. Hashing itself is the caller's business.
 pub trait Credentials: Send + Sync {
     /// The argon2id PHC string of a user's password, if one is set.
-    fn password_hash(&self, user_key: &str) -> Result<Option<String>, StoreError>;
+    fn password_hash(&self, user_key: &UserKey) -> Result<Option<String>, StoreError>;
     /// Stores a new password hash and moves the user's password epoch to
     /// `now_ms`: sessions signed in before it are no longer valid, and the
     /// user's sign-in links are revoked.
-    fn set_password(&self, user_key: &str, phc: &str, now_ms: i64) -> Result<(), StoreError>;
+    fn set_password(&self, user_key: &UserKey, phc: &str, now_ms: i64) -> Result<(), StoreError>;
     /// When the password last changed (Unix milliseconds); 0 if never.
-    fn password_epoch(&self, user_key: &str) -> Result<i64, StoreError>;
+    fn password_epoch(&self, user_key: &UserKey) -> Result<i64, StoreError>;
     /// Creates a one-time sign-in link; returns its token (stored hashed).
     /// [`StoreError::NotFound`] without such a user, [`StoreError::Forbidden`]
     /// when the privilege rule refuses `actor` (a link for a user who has a
     /// password is a reset, which needs an administrator).
     fn create_link(
         &self,
-        user_key: &str,
+        user_key: &UserKey,
         now: i64,
         days: u32,
         actor: Actor,
@@ -246,13 +247,13 @@ pub trait Credentials: Send + Sync {
     /// whole import's worth at once): for each key the token, or why not.
     fn create_links(
         &self,
-        user_keys: &[String],
+        user_keys: &[UserKey],
         now: i64,
         days: u32,
         actor: Actor,
     ) -> Result<Vec<Result<String, LinkRefused>>, StoreError>;
     /// The user of a valid, unexpired link, without using it up.
-    fn peek_link(&self, token: &str, now: i64) -> Result<Option<String>, StoreError>;
+    fn peek_link(&self, token: &str, now: i64) -> Result<Option<UserKey>, StoreError>;
     /// In one transaction: uses the link up, sets the password (as
     /// [`Credentials::set_password`], so every other link of the user is
     /// revoked too) and returns the user; `None` when the link was not
@@ -262,9 +263,9 @@ pub trait Credentials: Send + Sync {
         token: &str,
         phc: &str,
         now_ms: i64,
-    ) -> Result<Option<String>, StoreError>;
+    ) -> Result<Option<UserKey>, StoreError>;
     /// Revokes every sign-in link of a user; returns how many.
-    fn revoke_links(&self, user_key: &str) -> Result<u64, StoreError>;
+    fn revoke_links(&self, user_key: &UserKey) -> Result<u64, StoreError>;
     /// Removes expired links; returns how many.
     fn purge_expired_links(&self, now: i64) -> Result<u64, StoreError>;
 }

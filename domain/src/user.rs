@@ -290,7 +290,7 @@ pub struct User {
 
 impl User {
     /// The match key (lower-cased email).
-    pub fn key(&self) -> &str {
+    pub fn key(&self) -> &crate::email::UserKey {
         self.email.key()
     }
 

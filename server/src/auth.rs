@@ -7,9 +7,9 @@
 use crate::store::{
     CREDENTIALS, EPOCHS, LINKS, RedbStore, SignInLink, USER_LINKS, USERS, backend, decode, encode,
 };
-use domain::User;
 use domain::privilege::{self, Act, Actor};
 use domain::store::{Credentials, LinkRefused, StoreError};
+use domain::{User, UserKey};
 use rand::RngCore;
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
@@ -97,7 +97,7 @@ fn set_password_in(
 /// the privilege rule allowed it.
 fn create_links_in(
     txn: &WriteTransaction,
-    user_keys: &[String],
+    user_keys: &[UserKey],
     expires_at: i64,
     actor: Actor,
 ) -> Result<Vec<Result<String, LinkRefused>>, StoreError> {
@@ -143,7 +143,7 @@ fn consume_link_in(
     txn: &WriteTransaction,
     token: &str,
     now: i64,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<UserKey>, StoreError> {
     let id = token_id(token);
     let removed = txn
         .open_table(LINKS)
@@ -163,24 +163,24 @@ fn consume_link_in(
 }
 
 impl Credentials for RedbStore {
-    fn password_hash(&self, user_key: &str) -> Result<Option<String>, StoreError> {
+    fn password_hash(&self, user_key: &UserKey) -> Result<Option<String>, StoreError> {
         let txn = self.db().begin_read().map_err(backend)?;
         let t = txn.open_table(CREDENTIALS).map_err(backend)?;
-        Ok(t.get(user_key)
+        Ok(t.get(user_key.as_str())
             .map_err(backend)?
             .map(|g| g.value().to_string()))
     }
 
-    fn set_password(&self, user_key: &str, phc: &str, now_ms: i64) -> Result<(), StoreError> {
+    fn set_password(&self, user_key: &UserKey, phc: &str, now_ms: i64) -> Result<(), StoreError> {
         let txn = self.db().begin_write().map_err(backend)?;
         set_password_in(&txn, user_key, phc, now_ms)?;
         txn.commit().map_err(backend)
     }
 
-    fn password_epoch(&self, user_key: &str) -> Result<i64, StoreError> {
+    fn password_epoch(&self, user_key: &UserKey) -> Result<i64, StoreError> {
         let txn = self.db().begin_read().map_err(backend)?;
         let t = txn.open_table(EPOCHS).map_err(backend)?;
-        Ok(t.get(user_key)
+        Ok(t.get(user_key.as_str())
             .map_err(backend)?
             .map(|g| g.value())
             .unwrap_or(0))
@@ -188,12 +188,12 @@ impl Credentials for RedbStore {
 
     fn create_link(
         &self,
-        user_key: &str,
+        user_key: &UserKey,
         now: i64,
         days: u32,
         actor: Actor,
     ) -> Result<String, StoreError> {
-        let mut made = self.create_links(&[user_key.to_string()], now, days, actor)?;
+        let mut made = self.create_links(std::slice::from_ref(user_key), now, days, actor)?;
         match made.pop() {
             Some(Ok(token)) => Ok(token),
             Some(Err(LinkRefused::NotAllowed(r))) => Err(StoreError::Forbidden(format!(
@@ -207,7 +207,7 @@ impl Credentials for RedbStore {
 
     fn create_links(
         &self,
-        user_keys: &[String],
+        user_keys: &[UserKey],
         now: i64,
         days: u32,
         actor: Actor,
@@ -219,7 +219,7 @@ impl Credentials for RedbStore {
         Ok(tokens)
     }
 
-    fn peek_link(&self, token: &str, now: i64) -> Result<Option<String>, StoreError> {
+    fn peek_link(&self, token: &str, now: i64) -> Result<Option<UserKey>, StoreError> {
         let txn = self.db().begin_read().map_err(backend)?;
         let t = txn.open_table(LINKS).map_err(backend)?;
         let Some(g) = t.get(token_id(token).as_str()).map_err(backend)? else {
@@ -234,7 +234,7 @@ impl Credentials for RedbStore {
         token: &str,
         phc: &str,
         now_ms: i64,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<UserKey>, StoreError> {
         let txn = self.db().begin_write().map_err(backend)?;
         let user = consume_link_in(&txn, token, now_ms.div_euclid(1000))?;
         let exists = match &user {
@@ -259,7 +259,7 @@ impl Credentials for RedbStore {
         }
     }
 
-    fn revoke_links(&self, user_key: &str) -> Result<u64, StoreError> {
+    fn revoke_links(&self, user_key: &UserKey) -> Result<u64, StoreError> {
         let txn = self.db().begin_write().map_err(backend)?;
         let n = revoke_links_in(&txn, user_key)?;
         txn.commit().map_err(backend)?;
@@ -268,7 +268,7 @@ impl Credentials for RedbStore {
 
     fn purge_expired_links(&self, now: i64) -> Result<u64, StoreError> {
         let txn = self.db().begin_write().map_err(backend)?;
-        let expired: Vec<(String, String)> = {
+        let expired: Vec<(String, UserKey)> = {
             let links = txn.open_table(LINKS).map_err(backend)?;
             let mut expired = Vec::new();
             for entry in links.iter().map_err(backend)? {
@@ -296,6 +296,10 @@ impl Credentials for RedbStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    /// The key of an address, made the one way keys are made.
+    fn k(email: &str) -> domain::UserKey {
+        domain::Email::parse(email).unwrap().key().clone()
+    }
     use domain::store::{ImportRequest, Store};
     use domain::{Role, Roles};
 
@@ -315,7 +319,7 @@ mod tests {
                 now: 1000,
             })
             .unwrap();
-        let mut root = store.user("root@x.org").unwrap().unwrap();
+        let mut root = store.user(&k("root@x.org")).unwrap().unwrap();
         root.roles = Roles::of(&[Role::Admin]);
         store.put_user(root, 1000).unwrap();
         (dir, store)
@@ -334,7 +338,7 @@ mod tests {
     #[test]
     fn links_expire_and_are_single_use() {
         let (_dir, store) = store();
-        let token = store.create_link("a@x.org", 1000, 7, OWNER).unwrap();
+        let token = store.create_link(&k("a@x.org"), 1000, 7, OWNER).unwrap();
         assert_eq!(token.len(), 64);
         assert_eq!(
             store.peek_link(&token, 1000).unwrap().as_deref(),
@@ -344,18 +348,18 @@ mod tests {
         assert_eq!(store.peek_link("forged", 1000).unwrap(), None);
         assert_eq!(
             store.redeem_link(&token, "$argon2id$x", 1_001_000).unwrap(),
-            Some("a@x.org".into())
+            Some(k("a@x.org"))
         );
         assert_eq!(
-            store.password_hash("a@x.org").unwrap().as_deref(),
+            store.password_hash(&k("a@x.org")).unwrap().as_deref(),
             Some("$argon2id$x")
         );
-        assert_eq!(store.password_epoch("a@x.org").unwrap(), 1_001_000);
+        assert_eq!(store.password_epoch(&k("a@x.org")).unwrap(), 1_001_000);
         assert_eq!(
             store.redeem_link(&token, "$argon2id$y", 1_001_000).unwrap(),
             None
         );
-        let expired = store.create_link("c@x.org", 0, 1, OWNER).unwrap();
+        let expired = store.create_link(&k("c@x.org"), 0, 1, OWNER).unwrap();
         assert_eq!(
             store
                 .redeem_link(&expired, "$argon2id$z", 86_400_000)
@@ -363,7 +367,7 @@ mod tests {
             None
         );
         assert_eq!(
-            store.password_hash("c@x.org").unwrap(),
+            store.password_hash(&k("c@x.org")).unwrap(),
             None,
             "nothing written"
         );
@@ -372,64 +376,72 @@ mod tests {
     #[test]
     fn links_are_revoked_when_a_password_is_set_or_on_request() {
         let (_dir, store) = store();
-        let first = store.create_link("a@x.org", 1000, 7, OWNER).unwrap();
-        let second = store.create_link("a@x.org", 1000, 7, OWNER).unwrap();
-        let other = store.create_link("c@x.org", 1000, 7, OWNER).unwrap();
+        let first = store.create_link(&k("a@x.org"), 1000, 7, OWNER).unwrap();
+        let second = store.create_link(&k("a@x.org"), 1000, 7, OWNER).unwrap();
+        let other = store.create_link(&k("c@x.org"), 1000, 7, OWNER).unwrap();
         // Redeeming one link revokes the user's others.
         store.redeem_link(&first, "$argon2id$x", 1_000_000).unwrap();
         assert_eq!(store.peek_link(&second, 1000).unwrap(), None);
         assert!(store.peek_link(&other, 1000).unwrap().is_some());
         // So does setting a password any other way.
-        let third = store.create_link("a@x.org", 1000, 7, OWNER).unwrap();
+        let third = store.create_link(&k("a@x.org"), 1000, 7, OWNER).unwrap();
         store
-            .set_password("a@x.org", "$argon2id$y", 1_000_001)
+            .set_password(&k("a@x.org"), "$argon2id$y", 1_000_001)
             .unwrap();
         assert_eq!(store.peek_link(&third, 1000).unwrap(), None);
         // And revoking by hand (a new first-start link).
-        assert_eq!(store.revoke_links("c@x.org").unwrap(), 1);
+        assert_eq!(store.revoke_links(&k("c@x.org")).unwrap(), 1);
         assert_eq!(store.peek_link(&other, 1000).unwrap(), None);
-        assert_eq!(store.revoke_links("c@x.org").unwrap(), 0);
+        assert_eq!(store.revoke_links(&k("c@x.org")).unwrap(), 0);
     }
 
     #[test]
     fn expired_links_are_purged() {
         let (_dir, store) = store();
-        let old = store.create_link("a@x.org", 0, 1, OWNER).unwrap();
-        let fresh = store.create_link("a@x.org", 1000, 7, OWNER).unwrap();
+        let old = store.create_link(&k("a@x.org"), 0, 1, OWNER).unwrap();
+        let fresh = store.create_link(&k("a@x.org"), 1000, 7, OWNER).unwrap();
         assert_eq!(store.purge_expired_links(86_400).unwrap(), 1);
         assert_eq!(store.peek_link(&old, 0).unwrap(), None);
         assert!(store.peek_link(&fresh, 1000).unwrap().is_some());
         // The index forgot it too: revoking finds only the fresh one.
-        assert_eq!(store.revoke_links("a@x.org").unwrap(), 1);
+        assert_eq!(store.revoke_links(&k("a@x.org")).unwrap(), 1);
     }
 
     #[test]
     fn links_follow_the_privilege_rule() {
         let (_dir, store) = store();
         // An operator enrols users without a password…
-        assert!(store.create_link("a@x.org", 1000, 7, operator()).is_ok());
+        assert!(
+            store
+                .create_link(&k("a@x.org"), 1000, 7, operator())
+                .is_ok()
+        );
         // …but never makes a link for an administrator…
         let err = store
-            .create_link("root@x.org", 1000, 7, operator())
+            .create_link(&k("root@x.org"), 1000, 7, operator())
             .unwrap_err();
         assert!(
             matches!(err, StoreError::Forbidden(ref m) if m.contains("administrator")),
             "{err:?}"
         );
         // …nor resets a password.
-        store.set_password("c@x.org", "$argon2id$x", 1).unwrap();
+        store.set_password(&k("c@x.org"), "$argon2id$x", 1).unwrap();
         let err = store
-            .create_link("c@x.org", 1000, 7, operator())
+            .create_link(&k("c@x.org"), 1000, 7, operator())
             .unwrap_err();
         assert!(
             matches!(err, StoreError::Forbidden(ref m) if m.contains("reset")),
             "{err:?}"
         );
         // An administrator may do both.
-        assert!(store.create_link("root@x.org", 1000, 7, admin()).is_ok());
-        assert!(store.create_link("c@x.org", 1000, 7, admin()).is_ok());
+        assert!(
+            store
+                .create_link(&k("root@x.org"), 1000, 7, admin())
+                .is_ok()
+        );
+        assert!(store.create_link(&k("c@x.org"), 1000, 7, admin()).is_ok());
         assert!(matches!(
-            store.create_link("nobody@x.org", 1000, 7, admin()),
+            store.create_link(&k("nobody@x.org"), 1000, 7, admin()),
             Err(StoreError::NotFound(_))
         ));
     }
@@ -437,7 +449,7 @@ mod tests {
     #[test]
     fn links_for_many_users_in_one_go_say_why_one_is_missing() {
         let (_dir, store) = store();
-        let keys = ["a@x.org", "nobody@x.org", "c@x.org", "root@x.org"].map(String::from);
+        let keys = ["a@x.org", "nobody@x.org", "c@x.org", "root@x.org"].map(k);
         let tokens = store.create_links(&keys, 1000, 2, operator()).unwrap();
         assert_eq!(tokens.len(), 4);
         assert_eq!(tokens[1], Err(LinkRefused::NoSuchUser));
@@ -459,13 +471,15 @@ mod tests {
     #[test]
     fn password_and_epoch() {
         let (_dir, store) = store();
-        assert_eq!(store.password_hash("a@x.org").unwrap(), None);
-        assert_eq!(store.password_epoch("a@x.org").unwrap(), 0);
-        store.set_password("a@x.org", "$argon2id$x", 42).unwrap();
+        assert_eq!(store.password_hash(&k("a@x.org")).unwrap(), None);
+        assert_eq!(store.password_epoch(&k("a@x.org")).unwrap(), 0);
+        store
+            .set_password(&k("a@x.org"), "$argon2id$x", 42)
+            .unwrap();
         assert_eq!(
-            store.password_hash("a@x.org").unwrap().as_deref(),
+            store.password_hash(&k("a@x.org")).unwrap().as_deref(),
             Some("$argon2id$x")
         );
-        assert_eq!(store.password_epoch("a@x.org").unwrap(), 42);
+        assert_eq!(store.password_epoch(&k("a@x.org")).unwrap(), 42);
     }
 }

@@ -34,7 +34,7 @@ use domain::privilege::{self, Act, Actor};
 use domain::store::{
     BatchSummary, ImportOutcome, ImportRequest, Store, StoreError, UndoOutcome, sha256_hex,
 };
-use domain::{Action, Counts, EndState, ImportPlan, User};
+use domain::{Action, Counts, EndState, ImportPlan, User, UserKey};
 use redb::{
     Database, DatabaseError, MultimapTableDefinition, ReadableDatabase, ReadableTable,
     ReadableTableMetadata, TableDefinition,
@@ -81,7 +81,7 @@ pub struct Touched {
 /// A one-time sign-in link, stored under the hash of its token.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SignInLink {
-    pub user_key: String,
+    pub user_key: UserKey,
     pub expires_at: i64,
 }
 
@@ -203,7 +203,7 @@ impl RedbStore {
         {
             let mut users = txn.open_table(USERS).map_err(backend)?;
             let old = users
-                .get(user.key())
+                .get(user.key().as_str())
                 .map_err(backend)?
                 .map(|g| decode::<User>(g.value()))
                 .transpose()?;
@@ -219,7 +219,7 @@ impl RedbStore {
             }
             user.updated_at = now;
             users
-                .insert(user.key(), encode(&user)?.as_slice())
+                .insert(user.key().as_str(), encode(&user)?.as_slice())
                 .map_err(backend)?;
         }
         txn.commit().map_err(backend)?;
@@ -348,11 +348,11 @@ impl Store for RedbStore {
             .map_err(backend)
     }
 
-    fn user(&self, key: &str) -> Result<Option<User>, StoreError> {
-        self.read_one(USERS, key)
+    fn user(&self, key: &UserKey) -> Result<Option<User>, StoreError> {
+        self.read_one(USERS, key.as_str())
     }
 
-    fn users_by_keys(&self, keys: &[String]) -> Result<Vec<User>, StoreError> {
+    fn users_by_keys(&self, keys: &[UserKey]) -> Result<Vec<User>, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
         let t = txn.open_table(USERS).map_err(backend)?;
         let mut out = Vec::new();
@@ -414,7 +414,7 @@ impl Store for RedbStore {
             let mut existing: HashMap<String, User> = HashMap::new();
             for key in parsed.keys() {
                 if let Some(g) = users.get(key.as_str()).map_err(backend)? {
-                    existing.insert(key, decode(g.value())?);
+                    existing.insert(key.to_string(), decode(g.value())?);
                 }
             }
             let existing: &dyn ExistingUsers = if existing.is_empty() {
@@ -466,7 +466,9 @@ impl Store for RedbStore {
                 };
                 user.updated_at = req.now;
                 buf = encode_into(buf, &**user)?;
-                users.insert(user.key(), buf.as_slice()).map_err(backend)?;
+                users
+                    .insert(user.key().as_str(), buf.as_slice())
+                    .map_err(backend)?;
                 touched.push(Touched {
                     key: user.key().to_string(),
                     before,
@@ -507,7 +509,7 @@ impl Store for RedbStore {
         let txn = self.db.begin_write().map_err(backend)?;
         {
             let mut users = txn.open_table(USERS).map_err(backend)?;
-            if users.get(user.key()).map_err(backend)?.is_some() {
+            if users.get(user.key().as_str()).map_err(backend)?.is_some() {
                 drop(users);
                 txn.abort().map_err(backend)?;
                 return Err(StoreError::Conflict(format!(
@@ -519,7 +521,7 @@ impl Store for RedbStore {
             user.updated_at = now;
             user.version = 1;
             users
-                .insert(user.key(), encode(&user)?.as_slice())
+                .insert(user.key().as_str(), encode(&user)?.as_slice())
                 .map_err(backend)?;
         }
         let summary = record_batch(
@@ -550,7 +552,7 @@ impl Store for RedbStore {
 
     fn update_profile(
         &self,
-        key: &str,
+        key: &UserKey,
         profile: domain::Profile,
         expected_version: u64,
         now: i64,
@@ -558,7 +560,7 @@ impl Store for RedbStore {
         let txn = self.db.begin_write().map_err(backend)?;
         let user = {
             let mut users = txn.open_table(USERS).map_err(backend)?;
-            let mut user: User = match users.get(key).map_err(backend)? {
+            let mut user: User = match users.get(key.as_str()).map_err(backend)? {
                 Some(g) => decode(g.value())?,
                 None => return Err(StoreError::NotFound(format!("there is no user {key}"))),
             };
@@ -576,7 +578,7 @@ impl Store for RedbStore {
             user.version += 1;
             user.updated_at = now;
             users
-                .insert(key, encode(&user)?.as_slice())
+                .insert(key.as_str(), encode(&user)?.as_slice())
                 .map_err(backend)?;
             user
         };

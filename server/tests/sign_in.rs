@@ -10,6 +10,11 @@ use server::store::RedbStore;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+/// The key of an address, made the one way keys are made.
+fn k(email: &str) -> domain::UserKey {
+    domain::Email::parse(email).unwrap().key().clone()
+}
+
 fn store_with_ada(end_state: &str) -> (tempfile::TempDir, AppStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = RedbStore::open(dir.path()).unwrap();
@@ -28,7 +33,7 @@ fn store_with_ada(end_state: &str) -> (tempfile::TempDir, AppStore) {
         })
         .unwrap();
     let hash = hash_password("correct horse battery").unwrap();
-    store.set_password("ada@x.org", &hash, 1).unwrap();
+    store.set_password(&k("ada@x.org"), &hash, 1).unwrap();
     (dir, Arc::new(store))
 }
 

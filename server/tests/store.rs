@@ -7,6 +7,11 @@ use domain::store::{ImportOutcome, ImportRequest, Store, StoreError, UndoOutcome
 use domain::user::{EndState, Role, Roles, Source};
 use server::store::RedbStore;
 
+/// The key of an address, made the one way keys are made.
+fn k(email: &str) -> domain::UserKey {
+    domain::Email::parse(email).unwrap().key().clone()
+}
+
 const HEAD: &str = "email,first_name,last_name,phone,title\n";
 
 fn open() -> (tempfile::TempDir, RedbStore) {
@@ -53,7 +58,7 @@ fn create_update_reimport_is_idempotent() {
         &format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n"),
     ));
     assert_eq!((p1.counts.create, b1.id), (2, 1));
-    let a = store.user("a@x.org").unwrap().unwrap();
+    let a = store.user(&k("a@x.org")).unwrap().unwrap();
     assert_eq!(
         (a.version, a.created_at, a.updated_at),
         (1, 1_800_000_000, 1_800_000_000)
@@ -62,7 +67,7 @@ fn create_update_reimport_is_idempotent() {
     let csv2 = format!("{HEAD}a@x.org,Ada,L,+1 2,Dr\nb@x.org,Bob,B,,\n");
     let (_, p2) = committed(import(&store, &csv2));
     assert_eq!((p2.counts.update, p2.counts.unchanged), (1, 1));
-    assert_eq!(store.user("a@x.org").unwrap().unwrap().version, 2);
+    assert_eq!(store.user(&k("a@x.org")).unwrap().unwrap().version, 2);
 
     // The same file again: nothing to write, and no empty batch.
     let p3 = match import(&store, &csv2) {
@@ -75,12 +80,12 @@ fn create_update_reimport_is_idempotent() {
     );
     assert_eq!(store.user_count().unwrap(), 2);
     assert_eq!(store.batches().unwrap().len(), 2);
-    assert_eq!(store.user("a@x.org").unwrap().unwrap().version, 2);
+    assert_eq!(store.user(&k("a@x.org")).unwrap().unwrap().version, 2);
 }
 
 /// A copy of the stored ada@x.org under another address.
 fn ada_like(store: &RedbStore, email: &str) -> domain::User {
-    let mut u = store.user("ada@x.org").unwrap().unwrap();
+    let mut u = store.user(&k("ada@x.org")).unwrap().unwrap();
     u.email = domain::Email::parse(email).unwrap();
     u
 }
@@ -90,7 +95,7 @@ fn matching_blank_cells_roles_end_state_source_and_options() {
     let (_d, store) = open();
     committed(import(&store, &format!("{HEAD}Ada@X.org,Ada,L,+1 2,Dr\n")));
     // Give Ada Admin and a manual source: an import adds roles, never removes.
-    let mut ada = store.user("ada@x.org").unwrap().unwrap();
+    let mut ada = store.user(&k("ada@x.org")).unwrap().unwrap();
     ada.roles = Roles::of(&[Role::Admin]);
     ada.source = Source::Manual;
     store.put_user(ada, 1).unwrap();
@@ -103,7 +108,7 @@ fn matching_blank_cells_roles_end_state_source_and_options() {
 
     let (_, p) = committed(import(&store, &format!("{HEAD}ada@x.org,Ada,L,,\n")));
     assert_eq!(p.counts.update, 1);
-    let ada = store.user("ada@x.org").unwrap().unwrap();
+    let ada = store.user(&k("ada@x.org")).unwrap().unwrap();
     assert_eq!(
         ada.profile.phone, "+1 2",
         "blank cell keeps the stored value"
@@ -119,7 +124,7 @@ fn matching_blank_cells_roles_end_state_source_and_options() {
     );
 
     committed(import(&store, &format!("{HEAD}new@x.org,N,N,,\n")));
-    let new = store.user("new@x.org").unwrap().unwrap();
+    let new = store.user(&k("new@x.org")).unwrap().unwrap();
     assert_eq!(
         (new.roles, new.end_state),
         (Roles::of(&[Role::SelfService]), EndState::Inactive)
@@ -133,7 +138,7 @@ fn stale_preview_writes_nothing_and_returns_a_fresh_plan() {
     let csv = format!("{HEAD}a@x.org,Ada,L,,Eng\nc@x.org,C,C,,\n");
     let preview = store.preview(csv.as_bytes(), Actor::Owner).unwrap();
     // Someone edits Ada between preview and commit.
-    let mut ada = store.user("a@x.org").unwrap().unwrap();
+    let mut ada = store.user(&k("a@x.org")).unwrap().unwrap();
     ada.profile
         .set(domain::Field::LastName, "Lovelace")
         .unwrap();
@@ -148,8 +153,11 @@ fn stale_preview_writes_nothing_and_returns_a_fresh_plan() {
         }
         other => panic!("expected changed-since-preview, got {other:?}"),
     }
-    assert_eq!(store.user("c@x.org").unwrap(), None);
-    assert_eq!(store.user("a@x.org").unwrap().unwrap().profile.title, "");
+    assert_eq!(store.user(&k("c@x.org")).unwrap(), None);
+    assert_eq!(
+        store.user(&k("a@x.org")).unwrap().unwrap().profile.title,
+        ""
+    );
     assert_eq!(store.batches().unwrap().len(), before_batches);
 
     // With the fresh plan's fingerprint it goes through.
@@ -199,7 +207,7 @@ fn file_errors_write_nothing() {
 fn undo_restores_exactly_the_before_state() {
     let (_d, store) = open();
     committed(import(&store, &format!("{HEAD}a@x.org,Ada,L,+1,Dr\n")));
-    let before_a = store.user("a@x.org").unwrap().unwrap();
+    let before_a = store.user(&k("a@x.org")).unwrap().unwrap();
     let csv = format!("{HEAD}a@x.org,Ada,Lovelace,,Eng\nb@x.org,Bob,B,,\n");
     let (batch, _) = committed(import(&store, &csv));
     assert_eq!(
@@ -218,8 +226,8 @@ fn undo_restores_exactly_the_before_state() {
         other => panic!("{other:?}"),
     };
     assert_eq!(undo.undo_of, Some(batch.id));
-    assert_eq!(store.user("b@x.org").unwrap(), None);
-    let mut a = store.user("a@x.org").unwrap().unwrap();
+    assert_eq!(store.user(&k("b@x.org")).unwrap(), None);
+    let mut a = store.user(&k("a@x.org")).unwrap().unwrap();
     assert!(a.version > before_a.version, "a restore is a new version");
     a.version = before_a.version;
     a.updated_at = before_a.updated_at;
@@ -297,7 +305,7 @@ fn a_manual_user_is_created_once_and_can_be_undone() {
         .unwrap();
     assert_eq!(batch.counts.create, 1);
     assert_eq!(batch.file_name, "Manual input");
-    let stored = store.user("max@example.org").unwrap().unwrap();
+    let stored = store.user(&k("max@example.org")).unwrap().unwrap();
     assert_eq!(stored.source, domain::Source::Manual);
     assert_eq!(stored.created_at, 1_700_000_000);
     assert_eq!(stored.version, 1);
@@ -312,7 +320,7 @@ fn a_manual_user_is_created_once_and_can_be_undone() {
         .create_user(again, "op@example.org", Actor::Owner, 1)
         .unwrap_err();
     assert!(err.to_string().contains("exists already"), "{err}");
-    assert_eq!(store.user("max@example.org").unwrap().unwrap(), stored);
+    assert_eq!(store.user(&k("max@example.org")).unwrap().unwrap(), stored);
     assert_eq!(store.batches().unwrap().len(), 1);
 
     // It is in history and undoes like an import.
@@ -323,7 +331,7 @@ fn a_manual_user_is_created_once_and_can_be_undone() {
         domain::store::UndoOutcome::Undone { .. } => {}
         other => panic!("{other:?}"),
     }
-    assert!(store.user("max@example.org").unwrap().is_none());
+    assert!(store.user(&k("max@example.org")).unwrap().is_none());
 }
 
 #[test]
@@ -352,18 +360,18 @@ fn a_profile_edit_checks_the_version_and_touches_only_the_profile() {
         &store,
         &format!("{HEAD}ada@x.org,Ada,L,+41 1,CEO\n"),
     ));
-    let before = store.user("ada@x.org").unwrap().unwrap();
+    let before = store.user(&k("ada@x.org")).unwrap().unwrap();
     let mut profile = before.profile.clone();
 
     // Nothing changed: no new version.
     let same = store
-        .update_profile("ada@x.org", profile.clone(), before.version, 5)
+        .update_profile(&k("ada@x.org"), profile.clone(), before.version, 5)
         .unwrap();
     assert_eq!(same, before);
 
     profile.set(domain::Field::Phone, "+41 2").unwrap();
     let after = store
-        .update_profile("ada@x.org", profile.clone(), before.version, 7)
+        .update_profile(&k("ada@x.org"), profile.clone(), before.version, 7)
         .unwrap();
     assert_eq!(after.version, before.version + 1);
     assert_eq!(after.updated_at, 7);
@@ -372,13 +380,13 @@ fn a_profile_edit_checks_the_version_and_touches_only_the_profile() {
         (after.roles, after.end_state, after.source),
         (before.roles, before.end_state, before.source)
     );
-    assert_eq!(store.user("ada@x.org").unwrap().unwrap(), after);
+    assert_eq!(store.user(&k("ada@x.org")).unwrap().unwrap(), after);
 
     // A stale version writes nothing.
     profile.set(domain::Field::Phone, "+41 3").unwrap();
     let err = store
-        .update_profile("ada@x.org", profile, before.version, 9)
+        .update_profile(&k("ada@x.org"), profile, before.version, 9)
         .unwrap_err();
     assert!(err.to_string().contains("changed meanwhile"), "{err}");
-    assert_eq!(store.user("ada@x.org").unwrap().unwrap(), after);
+    assert_eq!(store.user(&k("ada@x.org")).unwrap().unwrap(), after);
 }

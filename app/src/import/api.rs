@@ -68,10 +68,11 @@ pub async fn import_lookup(keys: String, sha256: String) -> Result<LookupAnswer,
                 "{count} users asked for; the largest import is {max} rows."
             )));
         }
-        let keys: Vec<String> = keys
+        // Keys are made the one way keys are made: from a parsed address.
+        let keys: Vec<domain::UserKey> = keys
             .lines()
-            .filter(|k| !k.is_empty())
-            .map(str::to_string)
+            .filter_map(|k| domain::Email::parse(k).ok())
+            .map(|e| e.key().clone())
             .collect();
         Ok(LookupAnswer {
             users: store.users_by_keys(&keys)?,
@@ -173,7 +174,7 @@ pub async fn sign_in_links_csv(emails: String) -> Result<LinksAnswer, AppError> 
             .lines()
             .filter_map(|e| domain::Email::parse(e).ok())
             .collect();
-        let keys: Vec<String> = emails.iter().map(|e| e.key().to_string()).collect();
+        let keys: Vec<domain::UserKey> = emails.iter().map(|e| e.key().clone()).collect();
         let tokens = store.create_links(&keys, now, days, actor)?;
         let mut links = Vec::with_capacity(emails.len());
         let mut left_out = Vec::new();
