@@ -21,6 +21,26 @@ pub async fn user_details(email: String) -> Result<Option<User>, AppError> {
     blocking(move || store.user(&key)).await
 }
 
+/// Activates or deactivates a user (operators, under the privilege rule:
+/// never an administrator unless the actor is one, never the last active
+/// administrator). Deactivation ends the user's sessions and revokes their
+/// sign-in links at once.
+#[server(endpoint = "set_user_end_state")]
+pub async fn set_user_end_state(email: String, active: bool) -> Result<User, AppError> {
+    use crate::context::*;
+    use domain::EndState;
+    let me = require(is_operator).await?;
+    let email =
+        domain::Email::parse(&email).map_err(|e| failed(AppError::Invalid(e.to_string())))?;
+    let end_state = if active {
+        EndState::Active
+    } else {
+        EndState::Inactive
+    };
+    let (store, actor, now) = (store()?, actor(&me), now_s());
+    blocking(move || store.set_end_state(email.key(), end_state, actor, now)).await
+}
+
 /// The page's address for a user. Everything but unreserved characters
 /// (RFC 3986) and `@` is percent-encoded, so any valid address survives
 /// the path.
@@ -39,7 +59,12 @@ pub fn user_path(email: &str) -> String {
 pub fn UserPage() -> impl IntoView {
     let params = use_params_map();
     let email = move || params.read().get("email").unwrap_or_default();
-    let user = Resource::new(email, user_details);
+    let change = ServerAction::<SetUserEndState>::new();
+    // Loaded again after each activation or deactivation.
+    let user = Resource::new(
+        move || (email(), change.version().get()),
+        |(email, _)| user_details(email),
+    );
     let link = ServerAction::<crate::users::MakeSignInLink>::new();
     let show = move |found: Option<User>| match found {
         None => view! {
@@ -47,20 +72,42 @@ pub fn UserPage() -> impl IntoView {
             <p>{format!("There is no user {}.", email())}</p>
         }
         .into_any(),
-        Some(u) => view! { <UserRecord user=u link/> }.into_any(),
+        Some(u) => view! { <UserRecord user=u link change/> }.into_any(),
     };
     crate::page::guarded(move || {
         view! {
             {crate::page::loaded(user, show)}
             <crate::users::LinkAnswer answer=link.value()/>
+            {move || {
+                change
+                    .value()
+                    .try_get()
+                    .flatten()
+                    .and_then(|r| r.err())
+                    .map(|error| view! { <crate::error::ErrorAlert error/> })
+            }}
         }
     })
 }
 
 #[component]
-fn UserRecord(user: User, link: ServerAction<crate::users::MakeSignInLink>) -> impl IntoView {
+fn UserRecord(
+    user: User,
+    link: ServerAction<crate::users::MakeSignInLink>,
+    change: ServerAction<SetUserEndState>,
+) -> impl IntoView {
     let u = user;
     let address = u.email.to_string();
+    let active = u.end_state == domain::EndState::Active;
+    let (label, question) = if active {
+        (
+            "Deactivate",
+            "Deactivate this user? Their sessions end and their sign-in links stop working now.",
+        )
+    } else {
+        ("Activate", "Activate this user again?")
+    };
+    let target = address.clone();
     view! {
         <h1>{u.name()}</h1>
         <table>
@@ -86,6 +133,19 @@ fn UserRecord(user: User, link: ServerAction<crate::users::MakeSignInLink>) -> i
                 }
             >
                 "Make sign-in link"
+            </button>
+            " "
+            <button
+                type="button"
+                class="secondary"
+                disabled=move || change.pending().get()
+                on:click=move |_| {
+                    if window().confirm_with_message(question).unwrap_or(false) {
+                        change.dispatch(SetUserEndState { email: target.clone(), active: !active });
+                    }
+                }
+            >
+                {label}
             </button>
         </p>
     }

@@ -190,6 +190,17 @@ pub trait Store: Send + Sync {
         expected_version: u64,
         now: i64,
     ) -> Result<User, StoreError>;
+    /// Activates or deactivates a user in one transaction, under the
+    /// privilege rule and the last-administrator rule. Deactivating ends
+    /// the user's sessions and revokes their sign-in links at once. The
+    /// version moves only when the end state changes.
+    fn set_end_state(
+        &self,
+        key: &UserKey,
+        end_state: crate::user::EndState,
+        actor: Actor,
+        now: i64,
+    ) -> Result<User, StoreError>;
     /// Newest first.
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError>;
     /// The newest `n` batches, newest first.

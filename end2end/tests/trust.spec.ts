@@ -133,6 +133,44 @@ test.describe("trust boundaries @release", () => {
     }
   });
 
+  test("Deactivate ends a user's session at once and Activate lets them back; never the administrator", async ({
+    page,
+    browser,
+  }) => {
+    const paula = await browser.newContext();
+    const other = await paula.newPage();
+    await signIn(other, "pw@example.org", "paula's own long secret");
+
+    await signIn(page, "op@example.org", opPassword);
+    page.on("dialog", (d) => d.accept());
+    await page.goto(url + "/users/u/pw@example.org");
+    await hydrated(page);
+    await page.getByRole("button", { name: "Deactivate" }).click();
+    await expect(page.getByRole("table", { name: "User" })).toContainText("Inactive");
+    await expect(page.getByRole("button", { name: "Activate" })).toBeVisible();
+
+    // Paula's open session ends at her next request, and she cannot sign in.
+    await other.goto(url + "/profile");
+    await expect(other).toHaveURL(url + "/signin");
+    await hydrated(other);
+    await other.getByLabel("Email").fill("pw@example.org");
+    await other.getByLabel("Password").fill("paula's own long secret");
+    await other.getByRole("button", { name: "Sign in" }).click();
+    await expect(other.getByRole("alert")).toHaveText("Wrong email or password.");
+
+    await page.getByRole("button", { name: "Activate" }).click();
+    await expect(page.getByRole("table", { name: "User" })).toContainText("Active");
+    await signIn(other, "pw@example.org", "paula's own long secret");
+    await paula.close();
+
+    // The operator cannot deactivate the administrator.
+    await page.goto(url + "/users/u/" + adminEmail);
+    await hydrated(page);
+    await page.getByRole("button", { name: "Deactivate" }).click();
+    await expect(page.getByRole("alert")).toContainText("administrators can only be changed by an administrator");
+    await expect(page.getByRole("table", { name: "User" })).toContainText("Active");
+  });
+
   test("security headers are on every answer and the app hydrates under the CSP", async ({ page }) => {
     const violations: string[] = [];
     page.on("console", (m) => {

@@ -48,7 +48,8 @@ fn main() {
         {
             let mut t = txn.open_table(USERS).unwrap();
             for u in &users {
-                t.insert(u.key().as_str(), encode(u).unwrap().as_slice()).unwrap();
+                t.insert(u.key().as_str(), encode(u).unwrap().as_slice())
+                    .unwrap();
             }
         }
         txn.commit().unwrap();

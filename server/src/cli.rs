@@ -74,6 +74,24 @@ pub enum Command {
     Options(OptionsCommand),
     /// Write all users to a CSV file (`-` for standard output).
     Export { file: PathBuf },
+    /// List, activate or deactivate users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Every user: email, name, end state, source, roles.
+    List {
+        /// Print one JSON array instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deactivate a user: their sessions end and their sign-in links are
+    /// revoked at once.
+    Deactivate { email: String },
+    /// Activate a user again.
+    Activate { email: String },
 }
 
 #[derive(Debug, Args)]

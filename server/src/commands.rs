@@ -1,7 +1,7 @@
 //! The non-web subcommands. They print results on stdout (text or JSON) and
 //! return the process exit code.
 
-use crate::cli::{AdminCommand, ImportArgs, OptionsCommand};
+use crate::cli::{AdminCommand, ImportArgs, OptionsCommand, UsersCommand};
 use crate::store::RedbStore;
 use domain::store::{BatchSummary, Credentials, ImportOutcome, ImportRequest, Store, StoreError};
 use domain::user::{EndState, Profile, Role, Roles, Source, User};
@@ -198,6 +198,59 @@ pub fn export(store: &RedbStore, file: &Path) -> ExitCode {
         }
         Err(e) => fail(format!("cannot write {}: {e}", file.display())),
     }
+}
+
+pub fn users(store: &RedbStore, cmd: &UsersCommand) -> ExitCode {
+    let (email, end_state) = match cmd {
+        UsersCommand::List { json } => return list_users(store, *json),
+        UsersCommand::Deactivate { email } => (email, EndState::Inactive),
+        UsersCommand::Activate { email } => (email, EndState::Active),
+    };
+    let email = match Email::parse(email) {
+        Ok(e) => e,
+        Err(e) => return fail(format!("EMAIL: {e}")),
+    };
+    match store.set_end_state(email.key(), end_state, Actor::Owner, now()) {
+        Ok(user) => {
+            println!("{} is {}.", user.email, user.end_state.key());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+fn list_users(store: &RedbStore, json: bool) -> ExitCode {
+    let users = match store.all_users() {
+        Ok(u) => u,
+        Err(e) => return fail(e),
+    };
+    if json {
+        let list: Vec<serde_json::Value> = users
+            .iter()
+            .map(|u| {
+                json!({
+                    "email": u.email.as_str(),
+                    "name": u.name(),
+                    "end_state": u.end_state.key(),
+                    "source": u.source.key(),
+                    "roles": u.roles.to_keys(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(list));
+    } else {
+        for u in &users {
+            println!(
+                "{}\t{}\t{}\t{}\t{}",
+                u.email,
+                u.name(),
+                u.end_state.key(),
+                u.source.key(),
+                u.roles.to_keys()
+            );
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 pub fn options(store: &RedbStore, cmd: &OptionsCommand) -> ExitCode {

@@ -49,6 +49,7 @@ pub fn run() -> ExitCode {
                 },
                 Command::Options(cmd) => commands::options(&store, cmd),
                 Command::Export { file } => commands::export(&store, file),
+                Command::Users(cmd) => commands::users(&store, cmd),
                 Command::Import(_) => unreachable!("handled above"),
             }
         }

@@ -586,6 +586,46 @@ impl Store for RedbStore {
         Ok(user)
     }
 
+    fn set_end_state(
+        &self,
+        key: &UserKey,
+        end_state: EndState,
+        actor: Actor,
+        now: i64,
+    ) -> Result<User, StoreError> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        let (before, after) = {
+            let mut users = txn.open_table(USERS).map_err(backend)?;
+            let before: User = match users.get(key.as_str()).map_err(backend)? {
+                Some(g) => decode(g.value())?,
+                None => return Err(StoreError::NotFound(format!("There is no user {key}."))),
+            };
+            privilege::check_change(actor, Act::Change, Some(&before), Some(&before))
+                .map_err(forbidden)?;
+            if before.end_state == end_state {
+                return Ok(before);
+            }
+            let mut after = before.clone();
+            after.end_state = end_state;
+            after.version += 1;
+            after.updated_at = now;
+            users
+                .insert(key.as_str(), encode(&after)?.as_slice())
+                .map_err(backend)?;
+            (before, after)
+        };
+        keep_an_active_admin(
+            &txn,
+            privilege::removes_active_admin(Some(&before), Some(&after)),
+        )?;
+        if end_state == EndState::Inactive {
+            crate::auth::revoke_links_in(&txn, key)?;
+            crate::sessions::remove_sessions_of(&txn, key)?;
+        }
+        txn.commit().map_err(backend)?;
+        Ok(after)
+    }
+
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
         let t = txn.open_table(BATCHES).map_err(backend)?;

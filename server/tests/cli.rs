@@ -275,6 +275,38 @@ fn a_new_admin_link_uses_the_public_url_and_revokes_the_earlier_one() {
 }
 
 #[test]
+fn users_are_listed_deactivated_and_activated() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = write(
+        dir.path(),
+        "u.csv",
+        b"email,first_name,last_name\nada@x.org,Ada,Lovelace\n",
+    );
+    assert_eq!(roster(&data, &["import", &file]).status.code(), Some(0));
+    let out = roster(&data, &["users", "deactivate", "ADA@x.org"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ada@x.org is inactive"));
+    let list = json(&roster(&data, &["users", "list", "--json"]));
+    assert_eq!(list[0]["email"], "ada@x.org");
+    assert_eq!(list[0]["name"], "Ada Lovelace");
+    assert_eq!(list[0]["end_state"], "inactive");
+    assert_eq!(list[0]["source"], "CSV");
+    assert_eq!(list[0]["roles"], "self-service,operator,approval");
+    assert_eq!(
+        roster(&data, &["users", "activate", "ada@x.org"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let text = roster(&data, &["users", "list"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("ada@x.org\tAda Lovelace\tactive"));
+    let missing = roster(&data, &["users", "deactivate", "nobody@x.org"]);
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("There is no user"));
+}
+
+#[test]
 fn a_store_held_by_another_process_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

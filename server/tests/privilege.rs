@@ -296,3 +296,77 @@ fn an_operator_creates_no_administrators_by_hand() {
     assert!(store.user(&k("boss@x.org")).unwrap().is_none());
     assert!(store.create_user(user, "root@x.org", admin(), 1).is_ok());
 }
+
+#[test]
+fn deactivation_ends_access_at_once_and_activation_restores_it() {
+    use tower_sessions::SessionStore;
+    let (_d, store) = store();
+    import(&store, &format!("{HEAD}x@x.org,X,Y,\n"), operator(), false);
+    let link = store.create_link(&k("x@x.org"), 1, 7, operator()).unwrap();
+    let store = std::sync::Arc::new(store);
+    let sessions = server::sessions::RedbSessionStore::new(store.clone());
+    let mut record = tower_sessions::session::Record {
+        id: Default::default(),
+        data: Default::default(),
+        expiry_date: tower_sessions::cookie::time::OffsetDateTime::now_utc()
+            + tower_sessions::cookie::time::Duration::hours(1),
+    };
+    record.data.insert(
+        app::context::SESSION_USER.into(),
+        serde_json::json!({ "key": "x@x.org", "signed_in_ms": 1 }),
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(sessions.create(&mut record)).unwrap();
+
+    let user = store
+        .set_end_state(&k("x@x.org"), EndState::Inactive, operator(), 5)
+        .unwrap();
+    assert_eq!(user.end_state, EndState::Inactive);
+    assert_eq!(store.peek_link(&link, 1).unwrap(), None, "links revoked");
+    assert_eq!(
+        runtime.block_on(sessions.load(&record.id)).unwrap(),
+        None,
+        "sessions ended"
+    );
+    // Again: nothing changes, no new version.
+    let again = store
+        .set_end_state(&k("x@x.org"), EndState::Inactive, operator(), 6)
+        .unwrap();
+    assert_eq!(again.version, user.version);
+    let back = store
+        .set_end_state(&k("x@x.org"), EndState::Active, operator(), 7)
+        .unwrap();
+    assert_eq!(
+        (back.end_state, back.version),
+        (EndState::Active, user.version + 1)
+    );
+}
+
+#[test]
+fn an_operator_deactivates_no_administrator_and_nobody_the_last_one() {
+    let (_d, store) = store();
+    let err = store
+        .set_end_state(&k("root@x.org"), EndState::Inactive, operator(), 1)
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Forbidden(ref m) if m.contains("administrator")),
+        "{err:?}"
+    );
+    for actor in [admin(), Actor::Owner] {
+        let err = store
+            .set_end_state(&k("root@x.org"), EndState::Inactive, actor, 1)
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Forbidden(ref m) if m.contains("no active administrator")),
+            "{err:?}"
+        );
+    }
+    assert_eq!(
+        store.user(&k("root@x.org")).unwrap().unwrap().end_state,
+        EndState::Active
+    );
+    assert!(matches!(
+        store.set_end_state(&k("nobody@x.org"), EndState::Inactive, admin(), 1),
+        Err(StoreError::NotFound(_))
+    ));
+}
