@@ -2,6 +2,7 @@
 //! quick search, with a one-time sign-in link for that user.
 
 use crate::error::AppError;
+use domain::audit::AuditEvent;
 use domain::{Field, User};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -38,7 +39,20 @@ pub async fn set_user_end_state(email: String, active: bool) -> Result<User, App
         EndState::Inactive
     };
     let (store, actor, now) = (store()?, actor(&me), now_s());
-    blocking(move || store.set_end_state(email.key(), end_state, actor, now)).await
+    let operator = me.email.to_string();
+    blocking(move || store.set_end_state(email.key(), end_state, &operator, actor, now)).await
+}
+
+/// Every change to one user, newest first (operators only).
+#[server(endpoint = "user_history")]
+pub async fn user_history(email: String) -> Result<Vec<AuditEvent>, AppError> {
+    use crate::context::*;
+    require(is_operator).await?;
+    let Ok(email) = domain::Email::parse(&email) else {
+        return Ok(Vec::new());
+    };
+    let store = store()?;
+    blocking(move || store.user_history(email.key())).await
 }
 
 /// The page's address for a user. Everything but unreserved characters
@@ -65,6 +79,10 @@ pub fn UserPage() -> impl IntoView {
         move || (email(), change.version().get()),
         |(email, _)| user_details(email),
     );
+    let history = Resource::new(
+        move || (email(), change.version().get()),
+        |(email, _)| user_history(email),
+    );
     let link = ServerAction::<crate::users::MakeSignInLink>::new();
     let show = move |found: Option<User>| match found {
         None => view! {
@@ -78,6 +96,7 @@ pub fn UserPage() -> impl IntoView {
         view! {
             {crate::page::loaded(user, show)}
             <crate::users::LinkAnswer answer=link.value()/>
+            {crate::page::loaded(history, |events| view! { <History events/> })}
             {move || {
                 change
                     .value()
@@ -88,6 +107,45 @@ pub fn UserPage() -> impl IntoView {
             }}
         }
     })
+}
+
+/// The user's audit trail.
+#[component]
+fn History(events: Vec<AuditEvent>) -> impl IntoView {
+    let empty = events.is_empty();
+    view! {
+        <table>
+            <caption>"History"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"When (UTC)"</th>
+                    <th scope="col">"Who"</th>
+                    <th scope="col">"What"</th>
+                    <th scope="col">"Changes"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {empty.then(|| view! { <tr><td colspan="4" class="empty">"No changes recorded."</td></tr> })}
+                {events
+                    .into_iter()
+                    .map(|e| {
+                        let what = match e.batch {
+                            Some(b) => format!("{} (batch {b})", e.action.label()),
+                            None => e.action.label().to_string(),
+                        };
+                        view! {
+                            <tr>
+                                <td>{domain::time::rfc3339(e.at)}</td>
+                                <td>{e.actor}</td>
+                                <td>{what}</td>
+                                <td>{domain::plan::Change::describe_all(&e.changes)}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
 }
 
 #[component]

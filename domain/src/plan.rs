@@ -34,6 +34,25 @@ pub struct Change {
     pub new: String,
 }
 
+impl Change {
+    /// "title: Engineer → Manager; phone: (blank) → +41 1", as previews
+    /// and histories show a change.
+    pub fn describe_all(changes: &[Change]) -> String {
+        let show = |v: &str| {
+            if v.is_empty() {
+                "(blank)".to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        changes
+            .iter()
+            .map(|c| format!("{}: {} → {}", c.field, show(&c.old), show(&c.new)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 /// What a row does.
 // Users are boxed: rows stay small (a Vec of 100k rows is moved and
 // dropped as a whole), which measured faster than inline users.

@@ -198,9 +198,14 @@ pub trait Store: Send + Sync {
         &self,
         key: &UserKey,
         end_state: crate::user::EndState,
+        operator: &str,
         actor: Actor,
         now: i64,
     ) -> Result<User, StoreError>;
+    /// Every change to one user, newest first (the audit trail).
+    fn user_history(&self, key: &UserKey) -> Result<Vec<crate::audit::AuditEvent>, StoreError>;
+    /// The whole audit trail, newest first.
+    fn audit_log(&self) -> Result<Vec<crate::audit::AuditEvent>, StoreError>;
     /// Newest first.
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError>;
     /// The newest `n` batches, newest first.

@@ -160,6 +160,13 @@ test.describe("trust boundaries @release", () => {
 
     await page.getByRole("button", { name: "Activate" }).click();
     await expect(page.getByRole("table", { name: "User" })).toContainText("Active");
+    // The History table has it all, newest first, with who did it.
+    const history = page.getByRole("table", { name: "History" });
+    await expect(history.locator("tbody tr").nth(0)).toContainText("Activation");
+    await expect(history.locator("tbody tr").nth(0)).toContainText("op@example.org");
+    await expect(history.locator("tbody tr").nth(1)).toContainText("Deactivation");
+    await expect(history).toContainText("Import");
+    await expect(history).toContainText("end_state: Active → Inactive");
     await signIn(other, "pw@example.org", "paula's own long secret");
     await paula.close();
 

@@ -77,6 +77,15 @@ pub enum Command {
     /// List, activate or deactivate users.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// The audit trail: every change to a user, newest first.
+    Audit {
+        /// Only the changes to this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// Print one JSON array instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -210,13 +210,45 @@ pub fn users(store: &RedbStore, cmd: &UsersCommand) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(format!("EMAIL: {e}")),
     };
-    match store.set_end_state(email.key(), end_state, Actor::Owner, now()) {
+    match store.set_end_state(email.key(), end_state, "cli", Actor::Owner, now()) {
         Ok(user) => {
             println!("{} is {}.", user.email, user.end_state.key());
             ExitCode::SUCCESS
         }
         Err(e) => fail(e),
     }
+}
+
+pub fn audit(store: &RedbStore, user: Option<&str>, json: bool) -> ExitCode {
+    let events = match user {
+        Some(email) => match Email::parse(email) {
+            Ok(e) => store.user_history(e.key()),
+            Err(e) => return fail(format!("--user: {e}")),
+        },
+        None => store.audit_log(),
+    };
+    let events = match events {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    if json {
+        match serde_json::to_string(&events) {
+            Ok(text) => println!("{text}"),
+            Err(e) => return fail(e),
+        }
+    } else {
+        for e in &events {
+            println!(
+                "{}\t{}\t{}\t{}\t{}",
+                domain::time::rfc3339(e.at),
+                e.actor,
+                e.target,
+                e.action.label(),
+                domain::plan::Change::describe_all(&e.changes)
+            );
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn list_users(store: &RedbStore, json: bool) -> ExitCode {

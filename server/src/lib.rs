@@ -50,6 +50,7 @@ pub fn run() -> ExitCode {
                 Command::Options(cmd) => commands::options(&store, cmd),
                 Command::Export { file } => commands::export(&store, file),
                 Command::Users(cmd) => commands::users(&store, cmd),
+                Command::Audit { user, json } => commands::audit(&store, user.as_deref(), *json),
                 Command::Import(_) => unreachable!("handled above"),
             }
         }

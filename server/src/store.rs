@@ -19,6 +19,8 @@
 //! | `user_links` (multimap) | email key | SHA-256 (hex) of each of its link tokens |
 //! | `password_epochs` | email key | Unix ms of the last password change |
 //! | `sessions` | SHA-256 (hex) of a session id | JSON of the session's data and expiry (never its id) |
+//! | `audit` | event id (in order) | [`encode`]d `domain::audit::AuditEvent` |
+//! | `audit_by_user` (multimap) | email key | ids of that user's events |
 //!
 //! Version 1 stored sessions as whole tower-sessions records, id included;
 //! opening such a store removes them (everyone signs in again) and indexes
@@ -28,6 +30,7 @@
 //! future change of a record type bumps the byte and keeps a decoder for the
 //! old one, so a store never needs an offline migration.
 
+use domain::audit::{AuditAction, AuditEvent};
 use domain::options::Options;
 use domain::plan::{ExistingUsers, NoUsers, parse_file, plan_parsed};
 use domain::privilege::{self, Act, Actor};
@@ -53,6 +56,9 @@ pub(crate) const USER_LINKS: MultimapTableDefinition<&str, &str> =
     MultimapTableDefinition::new("user_links");
 pub(crate) const EPOCHS: TableDefinition<&str, i64> = TableDefinition::new("password_epochs");
 pub(crate) const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
+const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+const AUDIT_BY_USER: MultimapTableDefinition<&str, u64> =
+    MultimapTableDefinition::new("audit_by_user");
 
 const SCHEMA_VERSION: u64 = 2;
 /// Format byte in front of every encoded value.
@@ -184,6 +190,8 @@ impl RedbStore {
             txn.open_table(CREDENTIALS).map_err(backend)?;
             txn.open_table(LINKS).map_err(backend)?;
             txn.open_multimap_table(USER_LINKS).map_err(backend)?;
+            txn.open_table(AUDIT).map_err(backend)?;
+            txn.open_multimap_table(AUDIT_BY_USER).map_err(backend)?;
             txn.open_table(EPOCHS).map_err(backend)?;
             txn.open_table(SESSIONS).map_err(backend)?;
             let mut options = txn.open_table(OPTIONS).map_err(backend)?;
@@ -308,6 +316,37 @@ fn has_active_admin(txn: &redb::WriteTransaction) -> Result<bool, StoreError> {
         }
     }
     Ok(false)
+}
+
+/// Appends events to the audit trail inside the caller's transaction (so
+/// an event exists exactly when its change does). `batch` is set on each.
+fn append_audit(
+    txn: &redb::WriteTransaction,
+    events: impl IntoIterator<Item = AuditEvent>,
+    batch: Option<u64>,
+) -> Result<(), StoreError> {
+    let mut meta = txn.open_table(META).map_err(backend)?;
+    let mut next = meta
+        .get("next_audit_id")
+        .map_err(backend)?
+        .map(|v| v.value())
+        .unwrap_or(1);
+    let mut audit = txn.open_table(AUDIT).map_err(backend)?;
+    let mut by_user = txn.open_multimap_table(AUDIT_BY_USER).map_err(backend)?;
+    let mut buf = Vec::new();
+    for mut event in events {
+        event.id = next;
+        event.batch = batch;
+        next += 1;
+        buf = encode_into(buf, &event)?;
+        audit.insert(event.id, buf.as_slice()).map_err(backend)?;
+        let key = domain::Email::parse(&event.target)
+            .map(|e| e.key().to_string())
+            .unwrap_or_else(|_| event.target.clone());
+        by_user.insert(key.as_str(), event.id).map_err(backend)?;
+    }
+    meta.insert("next_audit_id", next).map_err(backend)?;
+    Ok(())
 }
 
 fn next_batch_id(meta: &mut redb::Table<&str, u64>) -> Result<u64, StoreError> {
@@ -442,6 +481,7 @@ impl Store for RedbStore {
         let mut plan = plan;
         let mut touched = Vec::with_capacity((plan.counts.create + plan.counts.update) as usize);
         let mut admin_lost = false;
+        let mut events = Vec::with_capacity(touched.capacity());
         {
             let mut users = txn.open_table(USERS).map_err(backend)?;
             let mut buf = Vec::new();
@@ -451,9 +491,28 @@ impl Store for RedbStore {
                 let (user, before) = match &mut row.action {
                     Action::Create(u) => {
                         u.created_at = req.now;
+                        let changes = domain::audit::created(u);
+                        events.push(AuditEvent::new(
+                            req.now,
+                            req.operator,
+                            u,
+                            AuditAction::Import,
+                            changes,
+                        ));
                         (u, None)
                     }
-                    Action::Update { before, after, .. } => {
+                    Action::Update {
+                        before,
+                        after,
+                        changes,
+                    } => {
+                        events.push(AuditEvent::new(
+                            req.now,
+                            req.operator,
+                            after,
+                            AuditAction::Import,
+                            changes.clone(),
+                        ));
                         admin_lost |= privilege::removes_active_admin(Some(before), Some(after));
                         if before.end_state == EndState::Active
                             && after.end_state == EndState::Inactive
@@ -491,6 +550,7 @@ impl Store for RedbStore {
             },
             touched,
         )?;
+        append_audit(&txn, events, Some(summary.id))?;
         txn.commit().map_err(backend)?;
         Ok(ImportOutcome::Committed {
             batch: summary,
@@ -546,6 +606,14 @@ impl Store for RedbStore {
                 after_version: Some(1),
             }],
         )?;
+        let event = AuditEvent::new(
+            now,
+            operator,
+            &user,
+            AuditAction::ManualCreate,
+            domain::audit::created(&user),
+        );
+        append_audit(&txn, [event], Some(summary.id))?;
         txn.commit().map_err(backend)?;
         Ok(summary)
     }
@@ -558,6 +626,7 @@ impl Store for RedbStore {
         now: i64,
     ) -> Result<User, StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
+        let mut events = Vec::with_capacity(1);
         let user = {
             let mut users = txn.open_table(USERS).map_err(backend)?;
             let mut user: User = match users.get(key.as_str()).map_err(backend)? {
@@ -574,14 +643,23 @@ impl Store for RedbStore {
             if user.profile == profile {
                 return Ok(user);
             }
+            let before = user.clone();
             user.profile = profile;
             user.version += 1;
             user.updated_at = now;
             users
                 .insert(key.as_str(), encode(&user)?.as_slice())
                 .map_err(backend)?;
+            events.push(AuditEvent::new(
+                now,
+                user.email.as_str(),
+                &user,
+                AuditAction::ProfileEdit,
+                domain::plan::diff(&before, &user),
+            ));
             user
         };
+        append_audit(&txn, events, None)?;
         txn.commit().map_err(backend)?;
         Ok(user)
     }
@@ -590,6 +668,7 @@ impl Store for RedbStore {
         &self,
         key: &UserKey,
         end_state: EndState,
+        operator: &str,
         actor: Actor,
         now: i64,
     ) -> Result<User, StoreError> {
@@ -622,8 +701,43 @@ impl Store for RedbStore {
             crate::auth::revoke_links_in(&txn, key)?;
             crate::sessions::remove_sessions_of(&txn, key)?;
         }
+        let action = match end_state {
+            EndState::Active => AuditAction::Activate,
+            EndState::Inactive => AuditAction::Deactivate,
+        };
+        let changes = domain::plan::diff(&before, &after);
+        append_audit(
+            &txn,
+            [AuditEvent::new(now, operator, &after, action, changes)],
+            None,
+        )?;
         txn.commit().map_err(backend)?;
         Ok(after)
+    }
+
+    fn user_history(&self, key: &UserKey) -> Result<Vec<AuditEvent>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let by_user = txn.open_multimap_table(AUDIT_BY_USER).map_err(backend)?;
+        let audit = txn.open_table(AUDIT).map_err(backend)?;
+        let mut out = Vec::new();
+        for id in by_user.get(key.as_str()).map_err(backend)? {
+            let id = id.map_err(backend)?.value();
+            if let Some(g) = audit.get(id).map_err(backend)? {
+                out.push(decode(g.value())?);
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    fn audit_log(&self) -> Result<Vec<AuditEvent>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let audit = txn.open_table(AUDIT).map_err(backend)?;
+        let mut out = Vec::new();
+        for entry in audit.iter().map_err(backend)?.rev() {
+            out.push(decode(entry.map_err(backend)?.1.value())?);
+        }
+        Ok(out)
     }
 
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError> {
@@ -683,6 +797,7 @@ impl Store for RedbStore {
             )));
         }
         let mut undo_touched = Vec::with_capacity(record.touched.len());
+        let mut events = Vec::with_capacity(record.touched.len());
         let mut changed = Vec::new();
         let mut admin_lost = false;
         let mut counts = Counts::default();
@@ -733,6 +848,16 @@ impl Store for RedbStore {
                         // user of the same address could inherit.
                         crate::auth::forget_credentials_in(&txn, &t.key)?;
                         counts.create += 1;
+                        if let Some(gone) = &now_user {
+                            let changes = domain::audit::removed(gone);
+                            events.push(AuditEvent::new(
+                                now,
+                                operator,
+                                gone,
+                                AuditAction::Undo,
+                                changes,
+                            ));
+                        }
                     }
                     Some(before) => {
                         // Restore the before-image as a new version, so that
@@ -744,6 +869,16 @@ impl Store for RedbStore {
                             .insert(t.key.as_str(), encode(&restored)?.as_slice())
                             .map_err(backend)?;
                         counts.update += 1;
+                        if let Some(current) = &now_user {
+                            let changes = domain::plan::diff(current, &restored);
+                            events.push(AuditEvent::new(
+                                now,
+                                operator,
+                                &restored,
+                                AuditAction::Undo,
+                                changes,
+                            ));
+                        }
                         undo_touched.push(Touched {
                             key: t.key.clone(),
                             before: now_user,
@@ -774,6 +909,7 @@ impl Store for RedbStore {
             },
             undo_touched,
         )?;
+        append_audit(&txn, events, Some(summary.id))?;
         record.summary.undone_by = Some(summary.id);
         txn.open_table(BATCHES)
             .map_err(backend)?

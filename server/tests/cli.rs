@@ -301,6 +301,18 @@ fn users_are_listed_deactivated_and_activated() {
     );
     let text = roster(&data, &["users", "list"]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("ada@x.org\tAda Lovelace\tactive"));
+    // The audit trail has the import, the deactivation and the activation.
+    let trail = json(&roster(&data, &["audit", "--user", "ada@x.org", "--json"]));
+    let actions: Vec<&str> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["Activate", "Deactivate", "Import"]);
+    assert_eq!(trail[1]["actor"], "cli");
+    let text = roster(&data, &["audit"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("Deactivation"));
     let missing = roster(&data, &["users", "deactivate", "nobody@x.org"]);
     assert_eq!(missing.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("There is no user"));

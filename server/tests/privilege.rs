@@ -319,7 +319,7 @@ fn deactivation_ends_access_at_once_and_activation_restores_it() {
     runtime.block_on(sessions.create(&mut record)).unwrap();
 
     let user = store
-        .set_end_state(&k("x@x.org"), EndState::Inactive, operator(), 5)
+        .set_end_state(&k("x@x.org"), EndState::Inactive, "op@x.org", operator(), 5)
         .unwrap();
     assert_eq!(user.end_state, EndState::Inactive);
     assert_eq!(store.peek_link(&link, 1).unwrap(), None, "links revoked");
@@ -330,11 +330,11 @@ fn deactivation_ends_access_at_once_and_activation_restores_it() {
     );
     // Again: nothing changes, no new version.
     let again = store
-        .set_end_state(&k("x@x.org"), EndState::Inactive, operator(), 6)
+        .set_end_state(&k("x@x.org"), EndState::Inactive, "op@x.org", operator(), 6)
         .unwrap();
     assert_eq!(again.version, user.version);
     let back = store
-        .set_end_state(&k("x@x.org"), EndState::Active, operator(), 7)
+        .set_end_state(&k("x@x.org"), EndState::Active, "op@x.org", operator(), 7)
         .unwrap();
     assert_eq!(
         (back.end_state, back.version),
@@ -346,7 +346,13 @@ fn deactivation_ends_access_at_once_and_activation_restores_it() {
 fn an_operator_deactivates_no_administrator_and_nobody_the_last_one() {
     let (_d, store) = store();
     let err = store
-        .set_end_state(&k("root@x.org"), EndState::Inactive, operator(), 1)
+        .set_end_state(
+            &k("root@x.org"),
+            EndState::Inactive,
+            "op@x.org",
+            operator(),
+            1,
+        )
         .unwrap_err();
     assert!(
         matches!(err, StoreError::Forbidden(ref m) if m.contains("administrator")),
@@ -354,7 +360,7 @@ fn an_operator_deactivates_no_administrator_and_nobody_the_last_one() {
     );
     for actor in [admin(), Actor::Owner] {
         let err = store
-            .set_end_state(&k("root@x.org"), EndState::Inactive, actor, 1)
+            .set_end_state(&k("root@x.org"), EndState::Inactive, "op@x.org", actor, 1)
             .unwrap_err();
         assert!(
             matches!(err, StoreError::Forbidden(ref m) if m.contains("no active administrator")),
@@ -366,7 +372,13 @@ fn an_operator_deactivates_no_administrator_and_nobody_the_last_one() {
         EndState::Active
     );
     assert!(matches!(
-        store.set_end_state(&k("nobody@x.org"), EndState::Inactive, admin(), 1),
+        store.set_end_state(
+            &k("nobody@x.org"),
+            EndState::Inactive,
+            "op@x.org",
+            admin(),
+            1
+        ),
         Err(StoreError::NotFound(_))
     ));
 }

@@ -116,7 +116,7 @@ pub(super) fn update_rows(preview: &Preview) -> Arc<Vec<Vec<String>>> {
         Action::Update { after, changes, .. } => Some(vec![
             r.line.to_string(),
             after.email.to_string(),
-            changes_text(changes),
+            domain::plan::Change::describe_all(changes),
         ]),
         _ => None,
     })
@@ -146,23 +146,6 @@ fn details(u: &User) -> String {
         .filter_map(|f| {
             let v = u.field(f);
             (!v.is_empty()).then(|| format!("{}: {v}", f.label()))
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-fn changes_text(changes: &[domain::plan::Change]) -> String {
-    changes
-        .iter()
-        .map(|c| {
-            let show = |v: &str| {
-                if v.is_empty() {
-                    "(blank)".to_string()
-                } else {
-                    v.to_string()
-                }
-            };
-            format!("{}: {} → {}", c.field, show(&c.old), show(&c.new))
         })
         .collect::<Vec<_>>()
         .join("; ")

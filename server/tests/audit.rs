@@ -1,0 +1,160 @@
+//! The audit trail on a real redb file: an event exists exactly when its
+//! change does (same transaction), with the actor and the fields changed.
+
+use domain::audit::AuditAction;
+use domain::store::{ImportOutcome, ImportRequest, Store, UndoOutcome};
+use domain::user::{EndState, Role, Roles};
+use domain::{Actor, UserKey};
+use server::store::RedbStore;
+
+fn k(email: &str) -> UserKey {
+    domain::Email::parse(email).unwrap().key().clone()
+}
+
+fn import(store: &RedbStore, csv: &str, operator: &str) -> ImportOutcome {
+    store
+        .apply_import(ImportRequest {
+            bytes: csv.as_bytes(),
+            file_name: "users.csv",
+            operator,
+            actor: Actor::Owner,
+            expected_fingerprint: None,
+            skip_invalid: false,
+            now: 1_800_000_000,
+        })
+        .unwrap()
+}
+
+#[test]
+fn every_change_is_recorded_with_its_actor_and_fields_and_failures_record_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(dir.path()).unwrap();
+    let head = "email,first_name,last_name,title\n";
+    let batch = match import(
+        &store,
+        &format!("{head}ada@x.org,Ada,L,Engineer\n"),
+        "op1@x.org",
+    ) {
+        ImportOutcome::Committed { batch, .. } => batch,
+        other => panic!("{other:?}"),
+    };
+    let history = store.user_history(&k("ada@x.org")).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].action, AuditAction::Import);
+    assert_eq!(history[0].actor, "op1@x.org");
+    assert_eq!(history[0].batch, Some(batch.id));
+    assert!(
+        history[0]
+            .changes
+            .iter()
+            .any(|c| c.field == "title" && c.new == "Engineer")
+    );
+
+    // A blocked import (an invalid row) writes no user and no event.
+    let blocked = import(
+        &store,
+        &format!("{head}ada@x.org,Ada,L,Manager\nbad,,,\n"),
+        "op2@x.org",
+    );
+    assert!(matches!(blocked, ImportOutcome::Blocked { .. }));
+    assert_eq!(store.user_history(&k("ada@x.org")).unwrap().len(), 1);
+
+    // An update records the field old → new.
+    let _second = match import(
+        &store,
+        &format!("{head}ada@x.org,Ada,L,Manager\n"),
+        "op2@x.org",
+    ) {
+        ImportOutcome::Committed { batch, .. } => batch,
+        other => panic!("{other:?}"),
+    };
+    let history = store.user_history(&k("ada@x.org")).unwrap();
+    assert_eq!(history.len(), 2);
+    let title = history[0]
+        .changes
+        .iter()
+        .find(|c| c.field == "title")
+        .unwrap();
+    assert_eq!(
+        (title.old.as_str(), title.new.as_str()),
+        ("Engineer", "Manager")
+    );
+
+    // Deactivation and activation.
+    store
+        .set_end_state(
+            &k("ada@x.org"),
+            EndState::Inactive,
+            "op3@x.org",
+            Actor::Owner,
+            5,
+        )
+        .unwrap();
+    store
+        .set_end_state(
+            &k("ada@x.org"),
+            EndState::Active,
+            "op3@x.org",
+            Actor::Owner,
+            6,
+        )
+        .unwrap();
+    let actions: Vec<AuditAction> = store
+        .user_history(&k("ada@x.org"))
+        .unwrap()
+        .iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            AuditAction::Activate,
+            AuditAction::Deactivate,
+            AuditAction::Import,
+            AuditAction::Import
+        ]
+    );
+    // A refused change records nothing: Ada is the only administrator.
+    let mut ada = store.user(&k("ada@x.org")).unwrap().unwrap();
+    ada.roles = Roles::of(&[Role::Admin]);
+    store.put_user(ada, 7).unwrap();
+    let before = store.audit_log().unwrap().len();
+    assert!(
+        store
+            .set_end_state(
+                &k("ada@x.org"),
+                EndState::Inactive,
+                "op3@x.org",
+                Actor::Owner,
+                8
+            )
+            .is_err()
+    );
+    assert_eq!(store.audit_log().unwrap().len(), before);
+
+    let log = store.audit_log().unwrap();
+    assert!(log.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+
+    // Undo is recorded too, with the batch that made it.
+    let dir2 = tempfile::tempdir().unwrap();
+    let fresh = RedbStore::open(dir2.path()).unwrap();
+    let created = match import(&fresh, &format!("{head}bo@x.org,Bo,B,\n"), "op5@x.org") {
+        ImportOutcome::Committed { batch, .. } => batch,
+        other => panic!("{other:?}"),
+    };
+    let undo = match fresh
+        .undo_batch(created.id, "op6@x.org", Actor::Owner, 10)
+        .unwrap()
+    {
+        UndoOutcome::Undone { batch } => batch,
+        other => panic!("{other:?}"),
+    };
+    let history = fresh.user_history(&k("bo@x.org")).unwrap();
+    assert_eq!(history[0].action, AuditAction::Undo);
+    assert_eq!(history[0].actor, "op6@x.org");
+    assert_eq!(history[0].batch, Some(undo.id));
+    assert!(
+        history[0].changes.iter().all(|c| c.new.is_empty()),
+        "removed"
+    );
+}
