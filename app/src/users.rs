@@ -18,10 +18,10 @@ pub async fn make_sign_in_link(email: String) -> Result<String, AppError> {
         domain::Email::parse(&email).map_err(|e| failed(AppError::Invalid(e.to_string())))?;
     let store = store()?;
     let key = email.key().clone();
-    let actor = actor(&me);
+    let (actor, by) = (actor(&me), me.email.to_string());
     let token = blocking(move || {
         let days = store.options()?.link_days;
-        store.create_link(&key, now_s(), days, actor)
+        store.create_link(&key, now_s(), days, &by, actor)
     })
     .await?;
     Ok(format!("{}/link/{token}", public_base()))

@@ -19,6 +19,10 @@ pub enum AuditAction {
     ProfileEdit,
     Deactivate,
     Activate,
+    /// A password was set or changed (never the password itself).
+    PasswordSet,
+    /// A one-time sign-in link was made (never the link itself).
+    SignInLinkMade,
 }
 
 impl AuditAction {
@@ -30,6 +34,8 @@ impl AuditAction {
             AuditAction::ProfileEdit => "Profile edit",
             AuditAction::Deactivate => "Deactivation",
             AuditAction::Activate => "Activation",
+            AuditAction::PasswordSet => "Password set",
+            AuditAction::SignInLinkMade => "Sign-in link made",
         }
     }
 }

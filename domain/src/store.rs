@@ -244,8 +244,15 @@ pub trait Credentials: Send + Sync {
     fn password_hash(&self, user_key: &UserKey) -> Result<Option<String>, StoreError>;
     /// Stores a new password hash and moves the user's password epoch to
     /// `now_ms`: sessions signed in before it are no longer valid, and the
-    /// user's sign-in links are revoked.
-    fn set_password(&self, user_key: &UserKey, phc: &str, now_ms: i64) -> Result<(), StoreError>;
+    /// user's sign-in links are revoked. Recorded in the audit trail as done
+    /// `by` (an email, or `cli`).
+    fn set_password(
+        &self,
+        user_key: &UserKey,
+        phc: &str,
+        now_ms: i64,
+        by: &str,
+    ) -> Result<(), StoreError>;
     /// When the password last changed (Unix milliseconds); 0 if never.
     fn password_epoch(&self, user_key: &UserKey) -> Result<i64, StoreError>;
     /// Creates a one-time sign-in link; returns its token (stored hashed).
@@ -257,6 +264,7 @@ pub trait Credentials: Send + Sync {
         user_key: &UserKey,
         now: i64,
         days: u32,
+        by: &str,
         actor: Actor,
     ) -> Result<String, StoreError>;
     /// Creates one link for each of these users in one transaction (a
@@ -266,6 +274,7 @@ pub trait Credentials: Send + Sync {
         user_keys: &[UserKey],
         now: i64,
         days: u32,
+        by: &str,
         actor: Actor,
     ) -> Result<Vec<Result<String, LinkRefused>>, StoreError>;
     /// The user of a valid, unexpired link, without using it up.

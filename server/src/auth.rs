@@ -7,6 +7,7 @@
 use crate::store::{
     CREDENTIALS, EPOCHS, LINKS, RedbStore, SignInLink, USER_LINKS, USERS, backend, decode, encode,
 };
+use domain::audit::{AuditAction, AuditEvent};
 use domain::privilege::{self, Act, Actor};
 use domain::store::{Credentials, LinkRefused, StoreError};
 use domain::{User, UserKey};
@@ -73,14 +74,33 @@ pub(crate) fn index_links_by_user(txn: &WriteTransaction) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Stores a new password hash and epoch and revokes the user's links,
-/// inside the caller's transaction.
+/// Stores a new password hash and epoch, revokes the user's links and
+/// records it in the audit trail (never the hash), inside the caller's
+/// transaction.
 fn set_password_in(
     txn: &WriteTransaction,
     user_key: &str,
     phc: &str,
     now_ms: i64,
+    by: &str,
 ) -> Result<(), StoreError> {
+    let user: Option<User> = txn
+        .open_table(USERS)
+        .map_err(backend)?
+        .get(user_key)
+        .map_err(backend)?
+        .map(|g| decode(g.value()))
+        .transpose()?;
+    if let Some(user) = user {
+        let event = AuditEvent::new(
+            now_ms.div_euclid(1000),
+            by,
+            &user,
+            AuditAction::PasswordSet,
+            Vec::new(),
+        );
+        crate::store::append_audit(txn, [event], None)?;
+    }
     txn.open_table(CREDENTIALS)
         .map_err(backend)?
         .insert(user_key, phc)
@@ -99,41 +119,55 @@ fn create_links_in(
     txn: &WriteTransaction,
     user_keys: &[UserKey],
     expires_at: i64,
+    now: i64,
+    by: &str,
     actor: Actor,
 ) -> Result<Vec<Result<String, LinkRefused>>, StoreError> {
-    let users = txn.open_table(USERS).map_err(backend)?;
-    let credentials = txn.open_table(CREDENTIALS).map_err(backend)?;
-    let mut links = txn.open_table(LINKS).map_err(backend)?;
-    let mut index = txn.open_multimap_table(USER_LINKS).map_err(backend)?;
-    let mut out = Vec::with_capacity(user_keys.len());
-    for key in user_keys {
-        let user: Option<User> = users
-            .get(key.as_str())
-            .map_err(backend)?
-            .map(|g| decode(g.value()))
-            .transpose()?;
-        let Some(user) = user else {
-            out.push(Err(LinkRefused::NoSuchUser));
-            continue;
-        };
-        let has_password = credentials.get(key.as_str()).map_err(backend)?.is_some();
-        let act = Act::SignInLink { has_password };
-        if let Err(refusal) = privilege::check_change(actor, act, Some(&user), None) {
-            out.push(Err(LinkRefused::NotAllowed(refusal)));
-            continue;
+    let mut events = Vec::new();
+    let out = {
+        let users = txn.open_table(USERS).map_err(backend)?;
+        let credentials = txn.open_table(CREDENTIALS).map_err(backend)?;
+        let mut links = txn.open_table(LINKS).map_err(backend)?;
+        let mut index = txn.open_multimap_table(USER_LINKS).map_err(backend)?;
+        let mut out = Vec::with_capacity(user_keys.len());
+        for key in user_keys {
+            let user: Option<User> = users
+                .get(key.as_str())
+                .map_err(backend)?
+                .map(|g| decode(g.value()))
+                .transpose()?;
+            let Some(user) = user else {
+                out.push(Err(LinkRefused::NoSuchUser));
+                continue;
+            };
+            let has_password = credentials.get(key.as_str()).map_err(backend)?.is_some();
+            let act = Act::SignInLink { has_password };
+            if let Err(refusal) = privilege::check_change(actor, act, Some(&user), None) {
+                out.push(Err(LinkRefused::NotAllowed(refusal)));
+                continue;
+            }
+            let token = new_token();
+            let id = token_id(&token);
+            let link = SignInLink {
+                user_key: key.clone(),
+                expires_at,
+            };
+            links
+                .insert(id.as_str(), encode(&link)?.as_slice())
+                .map_err(backend)?;
+            index.insert(key.as_str(), id.as_str()).map_err(backend)?;
+            events.push(AuditEvent::new(
+                now,
+                by,
+                &user,
+                AuditAction::SignInLinkMade,
+                Vec::new(),
+            ));
+            out.push(Ok(token));
         }
-        let token = new_token();
-        let id = token_id(&token);
-        let link = SignInLink {
-            user_key: key.clone(),
-            expires_at,
-        };
-        links
-            .insert(id.as_str(), encode(&link)?.as_slice())
-            .map_err(backend)?;
-        index.insert(key.as_str(), id.as_str()).map_err(backend)?;
-        out.push(Ok(token));
-    }
+        out
+    };
+    crate::store::append_audit(txn, events, None)?;
     Ok(out)
 }
 
@@ -171,9 +205,15 @@ impl Credentials for RedbStore {
             .map(|g| g.value().to_string()))
     }
 
-    fn set_password(&self, user_key: &UserKey, phc: &str, now_ms: i64) -> Result<(), StoreError> {
+    fn set_password(
+        &self,
+        user_key: &UserKey,
+        phc: &str,
+        now_ms: i64,
+        by: &str,
+    ) -> Result<(), StoreError> {
         let txn = self.db().begin_write().map_err(backend)?;
-        set_password_in(&txn, user_key, phc, now_ms)?;
+        set_password_in(&txn, user_key, phc, now_ms, by)?;
         txn.commit().map_err(backend)
     }
 
@@ -191,9 +231,10 @@ impl Credentials for RedbStore {
         user_key: &UserKey,
         now: i64,
         days: u32,
+        by: &str,
         actor: Actor,
     ) -> Result<String, StoreError> {
-        let mut made = self.create_links(std::slice::from_ref(user_key), now, days, actor)?;
+        let mut made = self.create_links(std::slice::from_ref(user_key), now, days, by, actor)?;
         match made.pop() {
             Some(Ok(token)) => Ok(token),
             Some(Err(LinkRefused::NotAllowed(r))) => Err(StoreError::Forbidden(format!(
@@ -210,11 +251,12 @@ impl Credentials for RedbStore {
         user_keys: &[UserKey],
         now: i64,
         days: u32,
+        by: &str,
         actor: Actor,
     ) -> Result<Vec<Result<String, LinkRefused>>, StoreError> {
         let expires_at = now + i64::from(days) * 86_400;
         let txn = self.db().begin_write().map_err(backend)?;
-        let tokens = create_links_in(&txn, user_keys, expires_at, actor)?;
+        let tokens = create_links_in(&txn, user_keys, expires_at, now, by, actor)?;
         txn.commit().map_err(backend)?;
         Ok(tokens)
     }
@@ -248,7 +290,8 @@ impl Credentials for RedbStore {
         };
         match user {
             Some(key) if exists => {
-                set_password_in(&txn, &key, phc, now_ms)?;
+                // The link's holder sets their own password.
+                set_password_in(&txn, &key, phc, now_ms, key.as_str())?;
                 txn.commit().map_err(backend)?;
                 Ok(Some(key))
             }
@@ -338,7 +381,9 @@ mod tests {
     #[test]
     fn links_expire_and_are_single_use() {
         let (_dir, store) = store();
-        let token = store.create_link(&k("a@x.org"), 1000, 7, OWNER).unwrap();
+        let token = store
+            .create_link(&k("a@x.org"), 1000, 7, "test", OWNER)
+            .unwrap();
         assert_eq!(token.len(), 64);
         assert_eq!(
             store.peek_link(&token, 1000).unwrap().as_deref(),
@@ -359,7 +404,9 @@ mod tests {
             store.redeem_link(&token, "$argon2id$y", 1_001_000).unwrap(),
             None
         );
-        let expired = store.create_link(&k("c@x.org"), 0, 1, OWNER).unwrap();
+        let expired = store
+            .create_link(&k("c@x.org"), 0, 1, "test", OWNER)
+            .unwrap();
         assert_eq!(
             store
                 .redeem_link(&expired, "$argon2id$z", 86_400_000)
@@ -376,17 +423,25 @@ mod tests {
     #[test]
     fn links_are_revoked_when_a_password_is_set_or_on_request() {
         let (_dir, store) = store();
-        let first = store.create_link(&k("a@x.org"), 1000, 7, OWNER).unwrap();
-        let second = store.create_link(&k("a@x.org"), 1000, 7, OWNER).unwrap();
-        let other = store.create_link(&k("c@x.org"), 1000, 7, OWNER).unwrap();
+        let first = store
+            .create_link(&k("a@x.org"), 1000, 7, "test", OWNER)
+            .unwrap();
+        let second = store
+            .create_link(&k("a@x.org"), 1000, 7, "test", OWNER)
+            .unwrap();
+        let other = store
+            .create_link(&k("c@x.org"), 1000, 7, "test", OWNER)
+            .unwrap();
         // Redeeming one link revokes the user's others.
         store.redeem_link(&first, "$argon2id$x", 1_000_000).unwrap();
         assert_eq!(store.peek_link(&second, 1000).unwrap(), None);
         assert!(store.peek_link(&other, 1000).unwrap().is_some());
         // So does setting a password any other way.
-        let third = store.create_link(&k("a@x.org"), 1000, 7, OWNER).unwrap();
+        let third = store
+            .create_link(&k("a@x.org"), 1000, 7, "test", OWNER)
+            .unwrap();
         store
-            .set_password(&k("a@x.org"), "$argon2id$y", 1_000_001)
+            .set_password(&k("a@x.org"), "$argon2id$y", 1_000_001, "test")
             .unwrap();
         assert_eq!(store.peek_link(&third, 1000).unwrap(), None);
         // And revoking by hand (a new first-start link).
@@ -398,8 +453,12 @@ mod tests {
     #[test]
     fn expired_links_are_purged() {
         let (_dir, store) = store();
-        let old = store.create_link(&k("a@x.org"), 0, 1, OWNER).unwrap();
-        let fresh = store.create_link(&k("a@x.org"), 1000, 7, OWNER).unwrap();
+        let old = store
+            .create_link(&k("a@x.org"), 0, 1, "test", OWNER)
+            .unwrap();
+        let fresh = store
+            .create_link(&k("a@x.org"), 1000, 7, "test", OWNER)
+            .unwrap();
         assert_eq!(store.purge_expired_links(86_400).unwrap(), 1);
         assert_eq!(store.peek_link(&old, 0).unwrap(), None);
         assert!(store.peek_link(&fresh, 1000).unwrap().is_some());
@@ -413,21 +472,23 @@ mod tests {
         // An operator enrols users without a password…
         assert!(
             store
-                .create_link(&k("a@x.org"), 1000, 7, operator())
+                .create_link(&k("a@x.org"), 1000, 7, "test", operator())
                 .is_ok()
         );
         // …but never makes a link for an administrator…
         let err = store
-            .create_link(&k("root@x.org"), 1000, 7, operator())
+            .create_link(&k("root@x.org"), 1000, 7, "test", operator())
             .unwrap_err();
         assert!(
             matches!(err, StoreError::Forbidden(ref m) if m.contains("administrator")),
             "{err:?}"
         );
         // …nor resets a password.
-        store.set_password(&k("c@x.org"), "$argon2id$x", 1).unwrap();
+        store
+            .set_password(&k("c@x.org"), "$argon2id$x", 1, "test")
+            .unwrap();
         let err = store
-            .create_link(&k("c@x.org"), 1000, 7, operator())
+            .create_link(&k("c@x.org"), 1000, 7, "test", operator())
             .unwrap_err();
         assert!(
             matches!(err, StoreError::Forbidden(ref m) if m.contains("reset")),
@@ -436,12 +497,16 @@ mod tests {
         // An administrator may do both.
         assert!(
             store
-                .create_link(&k("root@x.org"), 1000, 7, admin())
+                .create_link(&k("root@x.org"), 1000, 7, "test", admin())
                 .is_ok()
         );
-        assert!(store.create_link(&k("c@x.org"), 1000, 7, admin()).is_ok());
+        assert!(
+            store
+                .create_link(&k("c@x.org"), 1000, 7, "test", admin())
+                .is_ok()
+        );
         assert!(matches!(
-            store.create_link(&k("nobody@x.org"), 1000, 7, admin()),
+            store.create_link(&k("nobody@x.org"), 1000, 7, "test", admin()),
             Err(StoreError::NotFound(_))
         ));
     }
@@ -450,7 +515,9 @@ mod tests {
     fn links_for_many_users_in_one_go_say_why_one_is_missing() {
         let (_dir, store) = store();
         let keys = ["a@x.org", "nobody@x.org", "c@x.org", "root@x.org"].map(k);
-        let tokens = store.create_links(&keys, 1000, 2, operator()).unwrap();
+        let tokens = store
+            .create_links(&keys, 1000, 2, "test", operator())
+            .unwrap();
         assert_eq!(tokens.len(), 4);
         assert_eq!(tokens[1], Err(LinkRefused::NoSuchUser));
         assert!(matches!(tokens[3], Err(LinkRefused::NotAllowed(_))));
@@ -474,7 +541,7 @@ mod tests {
         assert_eq!(store.password_hash(&k("a@x.org")).unwrap(), None);
         assert_eq!(store.password_epoch(&k("a@x.org")).unwrap(), 0);
         store
-            .set_password(&k("a@x.org"), "$argon2id$x", 42)
+            .set_password(&k("a@x.org"), "$argon2id$x", 42, "test")
             .unwrap();
         assert_eq!(
             store.password_hash(&k("a@x.org")).unwrap().as_deref(),

@@ -382,7 +382,7 @@ pub fn admin(store: &RedbStore, cmd: &AdminCommand, base: &str) -> ExitCode {
         Err(e) => return fail(e),
     };
     if let Some(hash) = password {
-        if let Err(e) = store.set_password(user.key(), &hash, app::context::now_ms()) {
+        if let Err(e) = store.set_password(user.key(), &hash, app::context::now_ms(), "cli") {
             return fail(e);
         }
         println!(
@@ -395,7 +395,7 @@ pub fn admin(store: &RedbStore, cmd: &AdminCommand, base: &str) -> ExitCode {
         // A new link replaces any earlier one (and revokes it).
         let made = store
             .revoke_links(user.key())
-            .and_then(|_| store.create_link(user.key(), now(), days, Actor::Owner));
+            .and_then(|_| store.create_link(user.key(), now(), days, "cli", Actor::Owner));
         match made {
             Ok(token) => {
                 println!(

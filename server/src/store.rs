@@ -320,7 +320,7 @@ fn has_active_admin(txn: &redb::WriteTransaction) -> Result<bool, StoreError> {
 
 /// Appends events to the audit trail inside the caller's transaction (so
 /// an event exists exactly when its change does). `batch` is set on each.
-fn append_audit(
+pub(crate) fn append_audit(
     txn: &redb::WriteTransaction,
     events: impl IntoIterator<Item = AuditEvent>,
     batch: Option<u64>,

@@ -61,7 +61,7 @@ fn bootstrap_admin(store: &RedbStore, base: &str) -> Result<(), String> {
         let hash = app::security::hash_password(&password)
             .map_err(|e| format!("ROSTER_ADMIN_PASSWORD: {e}"))?;
         store
-            .set_password(admin.key(), &hash, app::context::now_ms())
+            .set_password(admin.key(), &hash, app::context::now_ms(), "cli")
             .map_err(|e| e.to_string())?;
         println!(
             "Administrator {} can sign in with the password from ROSTER_ADMIN_PASSWORD.",
@@ -72,7 +72,7 @@ fn bootstrap_admin(store: &RedbStore, base: &str) -> Result<(), String> {
     let days = store.options().map(|o| o.link_days).unwrap_or(7);
     store.revoke_links(admin.key()).map_err(|e| e.to_string())?;
     let token = store
-        .create_link(admin.key(), now(), days, Actor::Owner)
+        .create_link(admin.key(), now(), days, "cli", Actor::Owner)
         .map_err(|e| e.to_string())?;
     println!(
         "First sign-in for {}: open this one-time link within {days} days to set a password:",

@@ -158,3 +158,37 @@ fn every_change_is_recorded_with_its_actor_and_fields_and_failures_record_nothin
         "removed"
     );
 }
+
+#[test]
+fn passwords_and_sign_in_links_are_recorded_without_secrets() {
+    use domain::store::Credentials;
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(dir.path()).unwrap();
+    import(&store, "email,first_name,last_name\nbo@x.org,Bo,B\n", "cli");
+    let token = store
+        .create_link(&k("bo@x.org"), 1_800_000_000, 7, "op@x.org", Actor::Owner)
+        .unwrap();
+    store
+        .redeem_link(&token, "$argon2id$secret-hash", 1_800_000_001_000)
+        .unwrap()
+        .unwrap();
+    store
+        .set_password(&k("bo@x.org"), "$argon2id$other", 1_800_000_002_000, "cli")
+        .unwrap();
+    let history = store.user_history(&k("bo@x.org")).unwrap();
+    let seen: Vec<(AuditAction, &str)> = history
+        .iter()
+        .map(|e| (e.action, e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (AuditAction::PasswordSet, "cli"),
+            (AuditAction::PasswordSet, "bo@x.org"),
+            (AuditAction::SignInLinkMade, "op@x.org"),
+            (AuditAction::Import, "cli"),
+        ]
+    );
+    let text = serde_json::to_string(&history).unwrap();
+    assert!(!text.contains("argon2") && !text.contains(&token), "{text}");
+}

@@ -241,11 +241,15 @@ fn undoing_a_create_removes_the_users_credentials() {
         ImportOutcome::Committed { batch, .. } => batch,
         other => panic!("{other:?}"),
     };
-    let link = store.create_link(&k("x@x.org"), 1, 7, operator()).unwrap();
-    store
-        .set_password(&k("x@x.org"), "$argon2id$old", 5_000)
+    let link = store
+        .create_link(&k("x@x.org"), 1, 7, "test", operator())
         .unwrap();
-    let spare = store.create_link(&k("x@x.org"), 1, 7, admin()).unwrap();
+    store
+        .set_password(&k("x@x.org"), "$argon2id$old", 5_000, "test")
+        .unwrap();
+    let spare = store
+        .create_link(&k("x@x.org"), 1, 7, "test", admin())
+        .unwrap();
     assert!(matches!(
         store
             .undo_batch(batch.id, "op@x.org", operator(), 2)
@@ -265,7 +269,9 @@ fn undoing_a_create_removes_the_users_credentials() {
 fn deactivation_by_import_revokes_the_users_links() {
     let (_d, store) = store();
     import(&store, &format!("{HEAD}x@x.org,X,Y,\n"), operator(), false);
-    let link = store.create_link(&k("x@x.org"), 1, 7, operator()).unwrap();
+    let link = store
+        .create_link(&k("x@x.org"), 1, 7, "test", operator())
+        .unwrap();
     store.set_option(options::END_STATE, "inactive").unwrap();
     import(&store, &format!("{HEAD}x@x.org,X,Y,\n"), operator(), false);
     assert_eq!(
@@ -302,7 +308,9 @@ fn deactivation_ends_access_at_once_and_activation_restores_it() {
     use tower_sessions::SessionStore;
     let (_d, store) = store();
     import(&store, &format!("{HEAD}x@x.org,X,Y,\n"), operator(), false);
-    let link = store.create_link(&k("x@x.org"), 1, 7, operator()).unwrap();
+    let link = store
+        .create_link(&k("x@x.org"), 1, 7, "test", operator())
+        .unwrap();
     let store = std::sync::Arc::new(store);
     let sessions = server::sessions::RedbSessionStore::new(store.clone());
     let mut record = tower_sessions::session::Record {

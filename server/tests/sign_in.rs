@@ -33,7 +33,9 @@ fn store_with_ada(end_state: &str) -> (tempfile::TempDir, AppStore) {
         })
         .unwrap();
     let hash = hash_password("correct horse battery").unwrap();
-    store.set_password(&k("ada@x.org"), &hash, 1).unwrap();
+    store
+        .set_password(&k("ada@x.org"), &hash, 1, "test")
+        .unwrap();
     (dir, Arc::new(store))
 }
 

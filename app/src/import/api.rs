@@ -175,7 +175,7 @@ pub async fn sign_in_links_csv(emails: String) -> Result<LinksAnswer, AppError> 
             .filter_map(|e| domain::Email::parse(e).ok())
             .collect();
         let keys: Vec<domain::UserKey> = emails.iter().map(|e| e.key().clone()).collect();
-        let tokens = store.create_links(&keys, now, days, actor)?;
+        let tokens = store.create_links(&keys, now, days, me.email.as_str(), actor)?;
         let mut links = Vec::with_capacity(emails.len());
         let mut left_out = Vec::new();
         for (email, token) in emails.into_iter().zip(tokens) {
