@@ -2,6 +2,7 @@
 //! with "Undo" for a batch whose users nobody changed since.
 
 use crate::error::AppError;
+use crate::table::{EmptyRow, TableHead};
 use domain::store::{BatchSummary, UndoOutcome};
 use leptos::prelude::*;
 
@@ -74,21 +75,12 @@ fn BatchTable(list: Vec<BatchSummary>, undo: ServerAction<UndoImport>) -> impl I
     view! {
         <table>
             <caption>"Imports"</caption>
-            <thead>
-                <tr>
-                    <th scope="col">"Batch"</th>
-                    <th scope="col">"When (UTC)"</th>
-                    <th scope="col">"Operator"</th>
-                    <th scope="col">"File"</th>
-                    <th scope="col">"Created"</th>
-                    <th scope="col">"Updated"</th>
-                    <th scope="col">"Unchanged"</th>
-                    <th scope="col">"Skipped"</th>
-                    <th scope="col">"State"</th>
-                </tr>
-            </thead>
+            <TableHead columns=vec![
+                "Batch", "When (UTC)", "Operator", "File", "Created", "Updated", "Unchanged", "Skipped",
+                "State",
+            ]/>
             <tbody>
-                {empty.then(|| view! { <tr><td colspan="9" class="empty">"No imports yet."</td></tr> })}
+                {empty.then(|| view! { <EmptyRow width=9 text="No imports yet."/> })}
                 {list
                     .into_iter()
                     .map(|b| {

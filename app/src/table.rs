@@ -3,6 +3,22 @@
 use leptos::prelude::*;
 use std::sync::Arc;
 
+/// A table's head row, and the row a table shows when it has no rows.
+#[component]
+pub fn TableHead(columns: Vec<&'static str>) -> impl IntoView {
+    view! {
+        <thead>
+            <tr>{columns.into_iter().map(|h| view! { <th scope="col">{h}</th> }).collect_view()}</tr>
+        </thead>
+    }
+}
+
+/// The one row of an empty table, across `width` columns.
+#[component]
+pub fn EmptyRow(width: usize, text: &'static str) -> impl IntoView {
+    view! { <tr><td colspan=width class="empty">{text}</td></tr> }
+}
+
 /// Rows a table shows at first; "Show more" adds ten times as many.
 const PAGE_ROWS: usize = 100;
 
@@ -21,13 +37,11 @@ pub fn PagedTable(
     view! {
         <table class="preview">
             <caption>{format!("{caption} ({total})")}</caption>
-            <thead>
-                <tr>{head.into_iter().map(|h| view! { <th scope="col">{h}</th> }).collect_view()}</tr>
-            </thead>
+            <TableHead columns=head/>
             <tbody>
                 {move || {
                     if total == 0 {
-                        return view! { <tr><td colspan=width class="empty">"None"</td></tr> }.into_any();
+                        return view! { <EmptyRow width text="None"/> }.into_any();
                     }
                     body_rows
                         .iter()

@@ -2,6 +2,7 @@
 //! quick search, with a one-time sign-in link for that user.
 
 use crate::error::AppError;
+use crate::table::{EmptyRow, TableHead};
 use domain::audit::AuditEvent;
 use domain::{Field, User};
 use leptos::prelude::*;
@@ -116,16 +117,9 @@ fn History(events: Vec<AuditEvent>) -> impl IntoView {
     view! {
         <table>
             <caption>"History"</caption>
-            <thead>
-                <tr>
-                    <th scope="col">"When (UTC)"</th>
-                    <th scope="col">"Who"</th>
-                    <th scope="col">"What"</th>
-                    <th scope="col">"Changes"</th>
-                </tr>
-            </thead>
+            <TableHead columns=vec!["When (UTC)", "Who", "What", "Changes"]/>
             <tbody>
-                {empty.then(|| view! { <tr><td colspan="4" class="empty">"No changes recorded."</td></tr> })}
+                {empty.then(|| view! { <EmptyRow width=4 text="No changes recorded."/> })}
                 {events
                     .into_iter()
                     .map(|e| {
