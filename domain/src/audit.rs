@@ -23,9 +23,46 @@ pub enum AuditAction {
     PasswordSet,
     /// A one-time sign-in link was made (never the link itself).
     SignInLinkMade,
+    /// Profile fields changed by an operator on the user's page.
+    OperatorEdit,
+    /// Roles changed by an administrator on the user's page.
+    RoleChange,
 }
 
 impl AuditAction {
+    pub const ALL: [AuditAction; 10] = [
+        AuditAction::Import,
+        AuditAction::ManualCreate,
+        AuditAction::Undo,
+        AuditAction::ProfileEdit,
+        AuditAction::OperatorEdit,
+        AuditAction::RoleChange,
+        AuditAction::Deactivate,
+        AuditAction::Activate,
+        AuditAction::PasswordSet,
+        AuditAction::SignInLinkMade,
+    ];
+
+    /// A short stable name (CLI filters, the Audit log's address).
+    pub fn key(self) -> &'static str {
+        match self {
+            AuditAction::Import => "import",
+            AuditAction::ManualCreate => "manual-create",
+            AuditAction::Undo => "undo",
+            AuditAction::ProfileEdit => "profile-edit",
+            AuditAction::OperatorEdit => "edit",
+            AuditAction::RoleChange => "role-change",
+            AuditAction::Deactivate => "deactivate",
+            AuditAction::Activate => "activate",
+            AuditAction::PasswordSet => "password-set",
+            AuditAction::SignInLinkMade => "sign-in-link",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AuditAction> {
+        AuditAction::ALL.into_iter().find(|a| a.key() == s.trim())
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             AuditAction::Import => "Import",
@@ -36,6 +73,8 @@ impl AuditAction {
             AuditAction::Activate => "Activation",
             AuditAction::PasswordSet => "Password set",
             AuditAction::SignInLinkMade => "Sign-in link made",
+            AuditAction::OperatorEdit => "Edit",
+            AuditAction::RoleChange => "Role change",
         }
     }
 }
@@ -77,6 +116,75 @@ impl AuditEvent {
     }
 }
 
+/// A filter over the audit trail (the Audit log page, `roster audit`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    /// Part of the actor's email (or `cli`), any case.
+    pub actor: String,
+    /// Part of the changed user's email, any case.
+    pub target: String,
+    pub action: Option<AuditAction>,
+    /// From 0, newest first.
+    pub page: u32,
+}
+
+/// Events of one page of the Audit log.
+pub const AUDIT_PAGE_SIZE: u32 = 50;
+
+impl AuditQuery {
+    /// A query from the Audit log's address parameters (`actor`, `target`,
+    /// `action`, `page`); malformed values mean "any".
+    pub fn from_params<'a>(get: impl Fn(&str) -> Option<&'a str>) -> AuditQuery {
+        let text = |k| {
+            get(k)
+                .unwrap_or_default()
+                .trim()
+                .chars()
+                .take(254)
+                .collect::<String>()
+        };
+        AuditQuery {
+            actor: text("actor"),
+            target: text("target"),
+            action: get("action").and_then(AuditAction::parse),
+            page: get("page").and_then(|p| p.parse().ok()).unwrap_or(0),
+        }
+    }
+
+    pub fn to_params(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if !self.actor.is_empty() {
+            out.push(("actor", self.actor.clone()));
+        }
+        if !self.target.is_empty() {
+            out.push(("target", self.target.clone()));
+        }
+        if let Some(a) = self.action {
+            out.push(("action", a.key().to_string()));
+        }
+        if self.page > 0 {
+            out.push(("page", self.page.to_string()));
+        }
+        out
+    }
+
+    pub fn accepts(&self, event: &AuditEvent) -> bool {
+        let has = |text: &str, part: &str| {
+            part.is_empty() || text.to_lowercase().contains(&part.to_lowercase())
+        };
+        self.action.is_none_or(|a| a == event.action)
+            && has(&event.actor, &self.actor)
+            && has(&event.target, &self.target)
+    }
+}
+
+/// One page of the audit trail, and whether older events follow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    pub more: bool,
+}
+
 /// The changes that creating `user` makes: every field it has, from blank.
 pub fn created(user: &User) -> Vec<Change> {
     let from_blank = |field: &str, new: String| Change {
@@ -110,6 +218,40 @@ pub fn removed(user: &User) -> Vec<Change> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn action_keys_round_trip_and_the_filter_matches_parts_in_any_case() {
+        for a in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(a.key()), Some(a));
+        }
+        let event = AuditEvent {
+            id: 1,
+            at: 0,
+            actor: "Op@X.org".into(),
+            target: "ada@x.org".into(),
+            action: AuditAction::OperatorEdit,
+            changes: Vec::new(),
+            batch: None,
+        };
+        let q = |actor: &str, target: &str, action| AuditQuery {
+            actor: actor.into(),
+            target: target.into(),
+            action,
+            page: 0,
+        };
+        assert!(q("", "", None).accepts(&event));
+        assert!(q("op@x", "ADA", Some(AuditAction::OperatorEdit)).accepts(&event));
+        assert!(!q("someone", "", None).accepts(&event));
+        assert!(!q("", "", Some(AuditAction::Import)).accepts(&event));
+        let params = q("op", "ada", Some(AuditAction::RoleChange)).to_params();
+        let back = AuditQuery::from_params(|k| {
+            params
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.as_str())
+        });
+        assert_eq!(back, q("op", "ada", Some(AuditAction::RoleChange)));
+    }
 
     #[test]
     fn a_created_user_lists_every_field_it_has_and_removal_reverses_it() {

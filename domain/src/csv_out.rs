@@ -64,6 +64,26 @@ pub fn users_csv<'a>(users: impl IntoIterator<Item = &'a User>) -> String {
     write_rows(std::iter::once(header).chain(rows))
 }
 
+/// Audit events as CSV (formula-safe): id, time (RFC 3339 UTC), actor,
+/// target, action, batch and the changes ("field: old → new; …").
+pub fn audit_csv<'a>(events: impl IntoIterator<Item = &'a crate::audit::AuditEvent>) -> String {
+    let header = ["id", "at", "actor", "target", "action", "batch", "changes"]
+        .map(Cow::Borrowed)
+        .to_vec();
+    let rows = events.into_iter().map(|e| {
+        vec![
+            Cow::Owned(e.id.to_string()),
+            Cow::Owned(rfc3339(e.at)),
+            Cow::Borrowed(e.actor.as_str()),
+            Cow::Borrowed(e.target.as_str()),
+            Cow::Borrowed(e.action.label()),
+            Cow::Owned(e.batch.map(|b| b.to_string()).unwrap_or_default()),
+            Cow::Owned(crate::plan::Change::describe_all(&e.changes)),
+        ]
+    });
+    write_rows(std::iter::once(header).chain(rows))
+}
+
 /// The results of an import, one row per data row: line, email, action
 /// (created, updated, unchanged, invalid or skipped), changed fields and
 /// messages. `committed` says whether the plan was written.

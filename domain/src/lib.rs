@@ -9,6 +9,7 @@ pub mod audit;
 pub mod chars;
 pub mod csv_out;
 pub mod decode;
+pub mod directory;
 pub mod email;
 pub mod error;
 pub mod field;

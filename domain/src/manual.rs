@@ -6,7 +6,7 @@ use crate::error::{ErrorCode, RowError};
 use crate::field::{Field, FieldError};
 use crate::options::Options;
 use crate::patch::{Blank, ProfilePatch};
-use crate::user::{Profile, Source, User};
+use crate::user::{Profile, Roles, Source, User};
 
 /// Validates the form's cells (`(field, text)`; absent fields are blank)
 /// into a new user with Source = Manual and the roles and end state of the
@@ -101,6 +101,25 @@ pub fn self_service_edit(
     Ok(after)
 }
 
+/// An operator's edit of a user on the user's page: every field but the
+/// email (the match key) under the same rules as manual input; a blank
+/// optional field is cleared, a blank required one refused. `roles`, when
+/// given (administrators only), replaces the user's roles. Returns the
+/// record as it would be stored (the store checks the privilege rule and
+/// the version, and increments it).
+pub fn operator_edit(
+    user: &User,
+    cells: &[(Field, &str)],
+    roles: Option<Roles>,
+) -> Result<User, Vec<RowError>> {
+    let editable: Vec<Field> = Field::ALL.into_iter().skip(1).collect();
+    let mut after = self_service_edit(user, cells, &editable)?;
+    if let Some(roles) = roles {
+        after.roles = roles;
+    }
+    Ok(after)
+}
+
 /// A form's problem with one field (line 0: there is no file).
 fn form_error(field: Field, raw: &str, e: FieldError) -> RowError {
     RowError {
@@ -115,6 +134,43 @@ fn form_error(field: Field, raw: &str, e: FieldError) -> RowError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_operator_edits_every_field_but_the_email_and_an_admin_the_roles() {
+        let options = Options::default();
+        let ada = manual_user(
+            &[
+                (Field::Email, "ada@x.org"),
+                (Field::FirstName, "Ada"),
+                (Field::LastName, "L"),
+                (Field::Title, "Engineer"),
+            ],
+            &options,
+        )
+        .unwrap();
+        let after = operator_edit(&ada, &[(Field::Title, "Manager")], None).unwrap();
+        assert_eq!(after.field(Field::Title), "Manager");
+        assert_eq!(after.roles, ada.roles);
+        let changes = crate::plan::diff(&ada, &after);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].describe(), "Title: Engineer → Manager");
+        let cleared = operator_edit(&ada, &[(Field::Title, " ")], None).unwrap();
+        assert_eq!(cleared.field(Field::Title), "");
+        let errors = operator_edit(
+            &ada,
+            &[
+                (Field::Email, "eve@x.org"),
+                (Field::FirstName, ""),
+                (Field::Phone, "call me"),
+            ],
+            None,
+        )
+        .unwrap_err();
+        let columns: Vec<&str> = errors.iter().map(|e| e.column.as_str()).collect();
+        assert_eq!(columns, ["email", "first_name", "phone"]);
+        let admin = Roles::EMPTY.with(crate::Role::Admin);
+        assert_eq!(operator_edit(&ada, &[], Some(admin)).unwrap().roles, admin);
+    }
 
     #[test]
     fn a_valid_form_makes_a_manual_user_with_the_option_roles() {

@@ -35,6 +35,35 @@ pub struct Change {
 }
 
 impl Change {
+    /// The changed field as a form labels it ("Title", "End state").
+    pub fn label(&self) -> &str {
+        match self.field.as_str() {
+            "roles" => "Roles",
+            "end_state" => "End state",
+            "source" => "Source",
+            column => crate::field::Field::from_column(column)
+                .map(|f| f.label())
+                .unwrap_or(column),
+        }
+    }
+
+    /// "Title: Engineer → Manager", as a form's confirmation shows it.
+    pub fn describe(&self) -> String {
+        let show = |v: &str| {
+            if v.is_empty() {
+                "(blank)".to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        format!(
+            "{}: {} → {}",
+            self.label(),
+            show(&self.old),
+            show(&self.new)
+        )
+    }
+
     /// "title: Engineer → Manager; phone: (blank) → +41 1", as previews
     /// and histories show a change.
     pub fn describe_all(changes: &[Change]) -> String {

@@ -81,6 +81,8 @@ pub enum Refusal {
     OutRanked,
     /// A sign-in link for a user with a password (a reset) needs an Admin.
     ResetNeedsAdmin,
+    /// Roles are given or taken on the user's page by an Admin only.
+    RolesNeedAdmin,
 }
 
 impl fmt::Display for Refusal {
@@ -94,6 +96,7 @@ impl fmt::Display for Refusal {
                 "this user has a password already: a new sign-in link would reset it, \
                  which only an administrator may do"
             }
+            Refusal::RolesNeedAdmin => "only an administrator may change a user's roles",
         })
     }
 }
@@ -139,6 +142,17 @@ pub fn check_change(
     after: Option<&User>,
 ) -> Result<(), Refusal> {
     check(actor, act, before.map(|u| u.roles), after.map(|u| u.roles))
+}
+
+/// An edit on the user's page: the privilege rule, and roles change only
+/// by an administrator (or the machine owner). An import adds the roles
+/// the administrator configured; that is not a role change by the actor.
+pub fn check_edit(actor: Actor, before: &User, after: &User) -> Result<(), Refusal> {
+    check_change(actor, Act::Change, Some(before), Some(after))?;
+    if before.roles != after.roles && actor.rank() < Rank::Admin {
+        return Err(Refusal::RolesNeedAdmin);
+    }
+    Ok(())
 }
 
 /// Whether a user counts as an active administrator.

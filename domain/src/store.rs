@@ -107,6 +107,39 @@ impl UserStats {
     }
 }
 
+/// An operator's edit of one user (the user's page, or the CLI).
+#[derive(Clone, Debug)]
+pub struct UserEdit<'a> {
+    pub key: &'a UserKey,
+    /// The form's fields (the email is not editable: it is the key).
+    pub cells: &'a [(crate::Field, &'a str)],
+    /// New roles (administrators only), or `None` to keep them.
+    pub roles: Option<crate::Roles>,
+    /// The version the editor saw: when the stored one differs, nothing is
+    /// written and the fresh record comes back.
+    pub expected_version: u64,
+    pub operator: &'a str,
+    pub actor: Actor,
+    pub now: i64,
+}
+
+/// The result of `edit_user`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EditOutcome {
+    /// Written; the record as stored now.
+    Saved(User),
+    /// Nothing differs: nothing written.
+    Unchanged(User),
+    /// The user changed since the editor read it: nothing written; the
+    /// record as it is now, and the changes the edit would make to it.
+    ChangedMeanwhile {
+        current: User,
+        changes: Vec<crate::plan::Change>,
+    },
+    /// Nothing written: what is wrong, field by field.
+    Invalid(Vec<crate::error::RowError>),
+}
+
 /// The result of `undo_batch`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UndoOutcome {
@@ -202,6 +235,31 @@ pub trait Store: Send + Sync {
         actor: Actor,
         now: i64,
     ) -> Result<User, StoreError>;
+    /// An operator's edit of a user's fields (and, for administrators,
+    /// roles) in one transaction: validated by the domain's edit rules
+    /// against the record as stored, the privilege rule and the
+    /// last-administrator rule; refused unchanged when the version moved.
+    /// Records an "Edit" and/or a "Role change" audit event.
+    fn edit_user(&self, edit: UserEdit<'_>) -> Result<EditOutcome, StoreError>;
+    /// One page of the Users table: searched, filtered, sorted. This
+    /// default reads every user; an engine with indexes overrides it and
+    /// must answer the same (see `crate::directory::page_of`).
+    fn list_users(
+        &self,
+        query: &crate::directory::UserQuery,
+    ) -> Result<crate::directory::UserPage, StoreError> {
+        Ok(crate::directory::page_of(self.all_users()?, query, false))
+    }
+    /// One page of the audit trail, newest first.
+    fn audit_page(
+        &self,
+        query: &crate::audit::AuditQuery,
+    ) -> Result<crate::audit::AuditPage, StoreError>;
+    /// Every event the query matches, newest first (the CSV export).
+    fn audit_matching(
+        &self,
+        query: &crate::audit::AuditQuery,
+    ) -> Result<Vec<crate::audit::AuditEvent>, StoreError>;
     /// Every change to one user, newest first (the audit trail).
     fn user_history(&self, key: &UserKey) -> Result<Vec<crate::audit::AuditEvent>, StoreError>;
     /// The whole audit trail, newest first.

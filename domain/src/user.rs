@@ -183,6 +183,15 @@ impl Source {
             Source::Bootstrap => "Bootstrap",
         }
     }
+
+    pub const ALL: [Source; 3] = [Source::Csv, Source::Manual, Source::Bootstrap];
+
+    /// A source by its key, in any case (`csv`, `Manual`, …).
+    pub fn parse(s: &str) -> Option<Source> {
+        Source::ALL
+            .into_iter()
+            .find(|v| v.key().eq_ignore_ascii_case(s.trim()))
+    }
 }
 
 impl fmt::Display for Source {

@@ -7,7 +7,7 @@
 //! second engine (PostgreSQL) arrives; this file will then keep only the
 //! persistence primitives.
 //!
-//! # Schema (version 2)
+//! # Schema (version 3)
 //! | table | key | value |
 //! |---|---|---|
 //! | `meta` | `schema_version`, `next_batch_id` | u64 |
@@ -21,21 +21,27 @@
 //! | `sessions` | SHA-256 (hex) of a session id | JSON of the session's data and expiry (never its id) |
 //! | `audit` | event id (in order) | [`encode`]d `domain::audit::AuditEvent` |
 //! | `audit_by_user` (multimap) | email key | ids of that user's events |
+//! | `users_by_*`, `user_words`, `user_counts` | see [`crate::user_index`] | |
 //!
 //! Version 1 stored sessions as whole tower-sessions records, id included;
 //! opening such a store removes them (everyone signs in again) and indexes
-//! the existing links by user.
+//! the existing links by user. Versions 1 and 2 had no user indexes:
+//! opening such a store builds them.
 //!
 //! Encoded values are one format byte ([`FORMAT`]) followed by postcard. A
 //! future change of a record type bumps the byte and keeps a decoder for the
 //! old one, so a store never needs an offline migration.
 
+use crate::user_index::UserTables;
 use domain::audit::{AuditAction, AuditEvent};
+use domain::audit::{AuditPage, AuditQuery};
+use domain::directory::{UserPage, UserQuery};
 use domain::options::Options;
 use domain::plan::{ExistingUsers, NoUsers, parse_file, plan_parsed};
 use domain::privilege::{self, Act, Actor};
 use domain::store::{
-    BatchSummary, ImportOutcome, ImportRequest, Store, StoreError, UndoOutcome, sha256_hex,
+    BatchSummary, EditOutcome, ImportOutcome, ImportRequest, Store, StoreError, UndoOutcome,
+    UserEdit, UserStats, sha256_hex,
 };
 use domain::{Action, Counts, EndState, ImportPlan, User, UserKey};
 use redb::{
@@ -60,7 +66,7 @@ const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 const AUDIT_BY_USER: MultimapTableDefinition<&str, u64> =
     MultimapTableDefinition::new("audit_by_user");
 
-const SCHEMA_VERSION: u64 = 2;
+const SCHEMA_VERSION: u64 = 3;
 /// Format byte in front of every encoded value.
 const FORMAT: u8 = 1;
 
@@ -160,6 +166,7 @@ impl RedbStore {
 
     fn init(&self) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
+        let mut rebuild_indexes = false;
         {
             let mut meta = txn.open_table(META).map_err(backend)?;
             let version = meta
@@ -177,15 +184,18 @@ impl RedbStore {
                         "the store has schema version {v}, newer than this roster ({SCHEMA_VERSION})"
                     )));
                 }
-                Some(1) => {
-                    crate::sessions::clear_all(&txn)?;
-                    crate::auth::index_links_by_user(&txn)?;
+                Some(old) if old < SCHEMA_VERSION => {
+                    if old < 2 {
+                        crate::sessions::clear_all(&txn)?;
+                        crate::auth::index_links_by_user(&txn)?;
+                    }
                     meta.insert("schema_version", SCHEMA_VERSION)
                         .map_err(backend)?;
+                    rebuild_indexes = true;
                 }
                 Some(_) => {}
             }
-            txn.open_table(USERS).map_err(backend)?;
+            crate::user_index::ensure(&txn, rebuild_indexes)?;
             txn.open_table(BATCHES).map_err(backend)?;
             txn.open_table(CREDENTIALS).map_err(backend)?;
             txn.open_table(LINKS).map_err(backend)?;
@@ -209,13 +219,9 @@ impl RedbStore {
     pub fn put_user(&self, mut user: User, now: i64) -> Result<User, StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
         {
-            let mut users = txn.open_table(USERS).map_err(backend)?;
-            let old = users
-                .get(user.key().as_str())
-                .map_err(backend)?
-                .map(|g| decode::<User>(g.value()))
-                .transpose()?;
-            match old {
+            let mut users = UserTables::open(&txn)?;
+            let old = users.get(user.key().as_str())?;
+            match &old {
                 Some(old) => {
                     user.created_at = old.created_at;
                     user.version = old.version + 1;
@@ -226,9 +232,8 @@ impl RedbStore {
                 }
             }
             user.updated_at = now;
-            users
-                .insert(user.key().as_str(), encode(&user)?.as_slice())
-                .map_err(backend)?;
+            users.put(old.as_ref(), &user)?;
+            users.finish()?;
         }
         txn.commit().map_err(backend)?;
         Ok(user)
@@ -258,6 +263,52 @@ impl RedbStore {
             }
         }
         Ok(None)
+    }
+
+    /// Whether the user indexes agree with the users (see
+    /// [`crate::user_index::consistent`]).
+    pub fn check_indexes(&self) -> Result<Result<(), String>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        crate::user_index::consistent(&txn)
+    }
+
+    /// The first `limit` audit events the query accepts, newest first.
+    /// A target that is a whole address reads that user's events only.
+    fn audit_scan(&self, query: &AuditQuery, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let audit = txn.open_table(AUDIT).map_err(backend)?;
+        let mut out = Vec::new();
+        let mut keep = |event: AuditEvent| {
+            if query.accepts(&event) {
+                out.push(event);
+            }
+            out.len() < limit
+        };
+        match domain::Email::parse(&query.target) {
+            Ok(email) => {
+                let by_user = txn.open_multimap_table(AUDIT_BY_USER).map_err(backend)?;
+                let ids: Vec<u64> = by_user
+                    .get(email.key().as_str())
+                    .map_err(backend)?
+                    .map(|id| id.map(|v| v.value()).map_err(backend))
+                    .collect::<Result<_, _>>()?;
+                for id in ids.into_iter().rev() {
+                    if let Some(g) = audit.get(id).map_err(backend)?
+                        && !keep(decode(g.value())?)
+                    {
+                        break;
+                    }
+                }
+            }
+            Err(_) => {
+                for entry in audit.iter().map_err(backend)?.rev() {
+                    if !keep(decode(entry.map_err(backend)?.1.value())?) {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub fn batch_record(&self, id: u64) -> Result<Option<BatchRecord>, StoreError> {
@@ -483,12 +534,11 @@ impl Store for RedbStore {
         let mut admin_lost = false;
         let mut events = Vec::with_capacity(touched.capacity());
         {
-            let mut users = txn.open_table(USERS).map_err(backend)?;
-            let mut buf = Vec::new();
+            let mut users = UserTables::open(&txn)?;
             // Timestamps are set in the plan itself, so that the plan the
             // caller gets back is exactly what was written.
             for row in &mut plan.rows {
-                let (user, before) = match &mut row.action {
+                let (user, before): (&mut User, Option<User>) = match &mut row.action {
                     Action::Create(u) => {
                         u.created_at = req.now;
                         let changes = domain::audit::created(u);
@@ -524,16 +574,14 @@ impl Store for RedbStore {
                     _ => continue,
                 };
                 user.updated_at = req.now;
-                buf = encode_into(buf, &**user)?;
-                users
-                    .insert(user.key().as_str(), buf.as_slice())
-                    .map_err(backend)?;
+                users.put(before.as_ref(), user)?;
                 touched.push(Touched {
                     key: user.key().to_string(),
                     before,
                     after_version: Some(user.version),
                 });
             }
+            users.finish()?;
         }
         keep_an_active_admin(&txn, admin_lost)?;
         let summary = record_batch(
@@ -568,8 +616,8 @@ impl Store for RedbStore {
         privilege::check_change(actor, Act::Change, None, Some(&user)).map_err(forbidden)?;
         let txn = self.db.begin_write().map_err(backend)?;
         {
-            let mut users = txn.open_table(USERS).map_err(backend)?;
-            if users.get(user.key().as_str()).map_err(backend)?.is_some() {
+            let mut users = UserTables::open(&txn)?;
+            if users.get(user.key().as_str())?.is_some() {
                 drop(users);
                 txn.abort().map_err(backend)?;
                 return Err(StoreError::Conflict(format!(
@@ -580,9 +628,8 @@ impl Store for RedbStore {
             user.created_at = now;
             user.updated_at = now;
             user.version = 1;
-            users
-                .insert(user.key().as_str(), encode(&user)?.as_slice())
-                .map_err(backend)?;
+            users.put(None, &user)?;
+            users.finish()?;
         }
         let summary = record_batch(
             &txn,
@@ -628,9 +675,9 @@ impl Store for RedbStore {
         let txn = self.db.begin_write().map_err(backend)?;
         let mut events = Vec::with_capacity(1);
         let user = {
-            let mut users = txn.open_table(USERS).map_err(backend)?;
-            let mut user: User = match users.get(key.as_str()).map_err(backend)? {
-                Some(g) => decode(g.value())?,
+            let mut users = UserTables::open(&txn)?;
+            let mut user: User = match users.get(key.as_str())? {
+                Some(u) => u,
                 None => return Err(StoreError::NotFound(format!("there is no user {key}"))),
             };
             if user.version != expected_version {
@@ -647,9 +694,8 @@ impl Store for RedbStore {
             user.profile = profile;
             user.version += 1;
             user.updated_at = now;
-            users
-                .insert(key.as_str(), encode(&user)?.as_slice())
-                .map_err(backend)?;
+            users.put(Some(&before), &user)?;
+            users.finish()?;
             events.push(AuditEvent::new(
                 now,
                 user.email.as_str(),
@@ -674,9 +720,9 @@ impl Store for RedbStore {
     ) -> Result<User, StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
         let (before, after) = {
-            let mut users = txn.open_table(USERS).map_err(backend)?;
-            let before: User = match users.get(key.as_str()).map_err(backend)? {
-                Some(g) => decode(g.value())?,
+            let mut users = UserTables::open(&txn)?;
+            let before: User = match users.get(key.as_str())? {
+                Some(u) => u,
                 None => return Err(StoreError::NotFound(format!("There is no user {key}."))),
             };
             privilege::check_change(actor, Act::Change, Some(&before), Some(&before))
@@ -688,9 +734,8 @@ impl Store for RedbStore {
             after.end_state = end_state;
             after.version += 1;
             after.updated_at = now;
-            users
-                .insert(key.as_str(), encode(&after)?.as_slice())
-                .map_err(backend)?;
+            users.put(Some(&before), &after)?;
+            users.finish()?;
             (before, after)
         };
         keep_an_active_admin(
@@ -713,6 +758,87 @@ impl Store for RedbStore {
         )?;
         txn.commit().map_err(backend)?;
         Ok(after)
+    }
+
+    fn edit_user(&self, edit: UserEdit<'_>) -> Result<EditOutcome, StoreError> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        let (before, after) = {
+            let mut users = UserTables::open(&txn)?;
+            let Some(before) = users.get(edit.key.as_str())? else {
+                return Err(StoreError::NotFound(format!(
+                    "There is no user {}.",
+                    edit.key
+                )));
+            };
+            let mut after = match domain::manual::operator_edit(&before, edit.cells, edit.roles) {
+                Ok(after) => after,
+                Err(errors) => return Ok(EditOutcome::Invalid(errors)),
+            };
+            if before.version != edit.expected_version {
+                let changes = domain::plan::diff(&before, &after);
+                return Ok(EditOutcome::ChangedMeanwhile {
+                    current: before,
+                    changes,
+                });
+            }
+            privilege::check_edit(edit.actor, &before, &after).map_err(forbidden)?;
+            if after == before {
+                return Ok(EditOutcome::Unchanged(before));
+            }
+            after.version += 1;
+            after.updated_at = edit.now;
+            users.put(Some(&before), &after)?;
+            users.finish()?;
+            (before, after)
+        };
+        keep_an_active_admin(
+            &txn,
+            privilege::removes_active_admin(Some(&before), Some(&after)),
+        )?;
+        let (roles, fields): (Vec<_>, Vec<_>) = domain::plan::diff(&before, &after)
+            .into_iter()
+            .partition(|c| c.field == "roles");
+        let mut events = Vec::with_capacity(2);
+        for (action, changes) in [
+            (AuditAction::OperatorEdit, fields),
+            (AuditAction::RoleChange, roles),
+        ] {
+            if !changes.is_empty() {
+                events.push(AuditEvent::new(
+                    edit.now,
+                    edit.operator,
+                    &after,
+                    action,
+                    changes,
+                ));
+            }
+        }
+        append_audit(&txn, events, None)?;
+        txn.commit().map_err(backend)?;
+        Ok(EditOutcome::Saved(after))
+    }
+
+    fn list_users(&self, query: &UserQuery) -> Result<UserPage, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        crate::user_index::list(&txn, query)
+    }
+
+    fn user_stats(&self) -> Result<UserStats, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        crate::user_index::stats(&txn)
+    }
+
+    fn audit_page(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
+        let size = domain::audit::AUDIT_PAGE_SIZE as usize;
+        let skip = (query.page as usize).saturating_mul(size);
+        let mut events = self.audit_scan(query, skip.saturating_add(size + 1))?;
+        let more = events.len() > skip + size;
+        events = events.into_iter().skip(skip).take(size).collect();
+        Ok(AuditPage { events, more })
+    }
+
+    fn audit_matching(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
+        self.audit_scan(query, usize::MAX)
     }
 
     fn user_history(&self, key: &UserKey) -> Result<Vec<AuditEvent>, StoreError> {
@@ -802,15 +928,11 @@ impl Store for RedbStore {
         let mut admin_lost = false;
         let mut counts = Counts::default();
         {
-            let mut users = txn.open_table(USERS).map_err(backend)?;
+            let mut users = UserTables::open(&txn)?;
             // Check every user first: refuse the whole undo if any changed.
             let mut current = Vec::with_capacity(record.touched.len());
             for t in &record.touched {
-                let now_user: Option<User> = users
-                    .get(t.key.as_str())
-                    .map_err(backend)?
-                    .map(|g| decode(g.value()))
-                    .transpose()?;
+                let now_user: Option<User> = users.get(t.key.as_str())?;
                 if now_user.as_ref().map(|u| u.version) != t.after_version {
                     changed.push(
                         now_user
@@ -843,7 +965,9 @@ impl Store for RedbStore {
             for (t, now_user) in record.touched.iter().zip(current) {
                 match &t.before {
                     None => {
-                        users.remove(t.key.as_str()).map_err(backend)?;
+                        if let Some(gone) = &now_user {
+                            users.remove(gone)?;
+                        }
                         // A removed user leaves nothing behind that a later
                         // user of the same address could inherit.
                         crate::auth::forget_credentials_in(&txn, &t.key)?;
@@ -865,9 +989,7 @@ impl Store for RedbStore {
                         let mut restored = before.clone();
                         restored.version = now_user.as_ref().map(|u| u.version + 1).unwrap_or(1);
                         restored.updated_at = now;
-                        users
-                            .insert(t.key.as_str(), encode(&restored)?.as_slice())
-                            .map_err(backend)?;
+                        users.put(now_user.as_ref(), &restored)?;
                         counts.update += 1;
                         if let Some(current) = &now_user {
                             let changes = domain::plan::diff(current, &restored);
@@ -893,6 +1015,7 @@ impl Store for RedbStore {
                     after_version: None,
                 });
             }
+            users.finish()?;
         }
         keep_an_active_admin(&txn, admin_lost)?;
         let summary = record_batch(

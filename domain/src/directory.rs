@@ -1,0 +1,458 @@
+//! The Users list: what an operator asks for (search words, filters, sort
+//! order, page) and what the store indexes to answer it without reading
+//! every user: the words of each user's name and email, a name sort key,
+//! and each user's facets (end state, source).
+//!
+//! Search matches the start of words: "ann" finds Ann and Annabel, "smi"
+//! finds Smith, "example.org" finds every address at example.org. A query
+//! of several words needs each of them (in any order). A match in the
+//! middle of a word ("velace" for Lovelace) is not a match: that is what
+//! makes the index a range read instead of a scan.
+
+use crate::user::{EndState, Source, User};
+use serde::{Deserialize, Serialize};
+
+/// Rows of one page of the Users table.
+pub const PAGE_SIZE: u32 = 50;
+/// Largest page a caller may ask for (the CLI lists in pages this big).
+pub const MAX_PAGE_SIZE: u32 = 1000;
+/// Most users one search collects before it sorts them: a query that
+/// matches more is answered with the first ones in word order and says so
+/// ("type more to narrow it").
+pub const MAX_SEARCH_HITS: usize = 10_000;
+/// Longest word the index keeps (longer ones are cut): a hostile name
+/// cannot make index keys large.
+pub const MAX_WORD_CHARS: usize = 40;
+/// Longest query read; the rest is ignored.
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// Sort order of the Users table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserSort {
+    #[default]
+    Email,
+    Name,
+    /// Most recently updated first.
+    Updated,
+}
+
+impl UserSort {
+    pub const ALL: [UserSort; 3] = [UserSort::Email, UserSort::Name, UserSort::Updated];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            UserSort::Email => "email",
+            UserSort::Name => "name",
+            UserSort::Updated => "updated",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            UserSort::Email => "Email",
+            UserSort::Name => "Name",
+            UserSort::Updated => "Updated (newest first)",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<UserSort> {
+        UserSort::ALL.into_iter().find(|v| v.key() == s)
+    }
+}
+
+/// What a user is filtered by, in two bytes the indexes carry beside each
+/// entry (so that a filter never needs the user record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Facets {
+    pub end_state: EndState,
+    pub source: Source,
+}
+
+impl Facets {
+    pub fn of(user: &User) -> Facets {
+        Facets {
+            end_state: user.end_state,
+            source: user.source,
+        }
+    }
+
+    /// Two ASCII letters: end state (`a`/`i`), source (`c`/`m`/`b`).
+    pub fn code(self) -> &'static str {
+        match (self.end_state, self.source) {
+            (EndState::Active, Source::Csv) => "ac",
+            (EndState::Active, Source::Manual) => "am",
+            (EndState::Active, Source::Bootstrap) => "ab",
+            (EndState::Inactive, Source::Csv) => "ic",
+            (EndState::Inactive, Source::Manual) => "im",
+            (EndState::Inactive, Source::Bootstrap) => "ib",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Facets> {
+        Facets::every().into_iter().find(|f| f.code() == code)
+    }
+
+    /// Every combination, e.g. to sum counters.
+    pub fn every() -> [Facets; 6] {
+        let f = |end_state, source| Facets { end_state, source };
+        [
+            f(EndState::Active, Source::Csv),
+            f(EndState::Active, Source::Manual),
+            f(EndState::Active, Source::Bootstrap),
+            f(EndState::Inactive, Source::Csv),
+            f(EndState::Inactive, Source::Manual),
+            f(EndState::Inactive, Source::Bootstrap),
+        ]
+    }
+}
+
+/// One request for the Users table (or `roster users list`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserQuery {
+    /// Words typed in "Search users" (see [`query_words`]).
+    pub search: String,
+    pub end_state: Option<EndState>,
+    pub source: Option<Source>,
+    pub sort: UserSort,
+    /// From 0.
+    pub page: u32,
+    pub page_size: u32,
+}
+
+impl Default for UserQuery {
+    fn default() -> UserQuery {
+        UserQuery {
+            search: String::new(),
+            end_state: None,
+            source: None,
+            sort: UserSort::Email,
+            page: 0,
+            page_size: PAGE_SIZE,
+        }
+    }
+}
+
+impl UserQuery {
+    /// A query from the Users page's address parameters (`q`, `state`,
+    /// `source`, `sort`, `page`). Unknown or malformed values mean "all" /
+    /// the default, so a hand-edited address never fails.
+    pub fn from_params<'a>(get: impl Fn(&str) -> Option<&'a str>) -> UserQuery {
+        UserQuery {
+            search: get("q")
+                .unwrap_or_default()
+                .chars()
+                .take(MAX_QUERY_CHARS)
+                .collect(),
+            end_state: get("state").and_then(EndState::parse),
+            source: get("source").and_then(Source::parse),
+            sort: get("sort").and_then(UserSort::parse).unwrap_or_default(),
+            page: get("page").and_then(|p| p.parse().ok()).unwrap_or(0),
+            page_size: PAGE_SIZE,
+        }
+    }
+
+    /// The address parameters that give this query back (defaults left out).
+    pub fn to_params(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if !self.search.trim().is_empty() {
+            out.push(("q", self.search.clone()));
+        }
+        if let Some(e) = self.end_state {
+            out.push(("state", e.key().to_string()));
+        }
+        if let Some(s) = self.source {
+            out.push(("source", s.key().to_string()));
+        }
+        if self.sort != UserSort::Email {
+            out.push(("sort", self.sort.key().to_string()));
+        }
+        if self.page > 0 {
+            out.push(("page", self.page.to_string()));
+        }
+        out
+    }
+
+    /// Whether a user with these facets passes the filters.
+    pub fn accepts(&self, facets: Facets) -> bool {
+        self.end_state.is_none_or(|e| e == facets.end_state)
+            && self.source.is_none_or(|s| s == facets.source)
+    }
+
+    /// The page size, between 1 and [`MAX_PAGE_SIZE`].
+    pub fn limit(&self) -> u32 {
+        self.page_size.clamp(1, MAX_PAGE_SIZE)
+    }
+
+    /// How many matching entries come before this page (saturating).
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page).saturating_mul(u64::from(self.limit()))
+    }
+}
+
+/// One page of users and what the table says around it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    /// How many users match the query, all pages together.
+    pub total: u64,
+    /// The search matched more than [`MAX_SEARCH_HITS`] users: `total` and
+    /// the order cover the first ones found only.
+    pub capped: bool,
+}
+
+/// The lower-cased words of a text: runs of letters and digits.
+pub fn words_of(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            w.chars()
+                .take(MAX_WORD_CHARS)
+                .flat_map(char::to_lowercase)
+                .collect()
+        })
+}
+
+/// The words a user is found by: those of the email, first, last and
+/// display name, each once.
+pub fn search_words(user: &User) -> Vec<String> {
+    let p = &user.profile;
+    let mut words: Vec<String> = words_of(user.key().as_str())
+        .chain(words_of(p.first_name.as_str()))
+        .chain(words_of(p.last_name.as_str()))
+        .chain(words_of(p.display_name.as_str()))
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// The words of a query, each once; the longest first (the rarest, most
+/// likely: the index is read for the first one only).
+pub fn query_words(query: &str) -> Vec<String> {
+    let mut words: Vec<String> = words_of(query)
+        .take(MAX_QUERY_CHARS / 2)
+        .collect::<Vec<_>>();
+    words.sort_unstable_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
+    words.dedup();
+    words
+}
+
+/// Whether every query word starts one of the user's words.
+pub fn matches(user: &User, query: &[String]) -> bool {
+    let words = search_words(user);
+    query
+        .iter()
+        .all(|q| words.iter().any(|w| w.starts_with(q.as_str())))
+}
+
+/// The key the Users table sorts by name with: the shown name, lower-cased
+/// (ties are broken by the email key in the index).
+pub fn name_key(user: &User) -> String {
+    user.name().to_lowercase()
+}
+
+/// Sorts matching users as the query asks (ties by email key).
+pub fn sort_users(users: &mut [User], sort: UserSort) {
+    match sort {
+        UserSort::Email => users.sort_by(|a, b| a.key().cmp(b.key())),
+        UserSort::Name => {
+            users.sort_by_cached_key(|u| (name_key(u), u.key().to_string()));
+        }
+        UserSort::Updated => users.sort_by(|a, b| {
+            b.updated_at
+                .cmp(&a.updated_at)
+                .then_with(|| a.key().cmp(b.key()))
+        }),
+    }
+}
+
+/// One page of a query over users already found (a search's hits, or a
+/// whole small store): filtered, sorted and cut. Engines answer the
+/// unsearched list from their indexes instead; this is the rule they
+/// must agree with (the tests compare them).
+pub fn page_of(mut users: Vec<User>, query: &UserQuery, capped: bool) -> UserPage {
+    let words = query_words(&query.search);
+    users.retain(|u| query.accepts(Facets::of(u)) && matches(u, &words));
+    sort_users(&mut users, query.sort);
+    let total = users.len() as u64;
+    let offset = usize::try_from(query.offset()).unwrap_or(usize::MAX);
+    let users = users
+        .into_iter()
+        .skip(offset)
+        .take(query.limit() as usize)
+        .collect();
+    UserPage {
+        users,
+        total,
+        capped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn users(csv: &str) -> Vec<User> {
+        let plan = crate::plan::plan(
+            csv.as_bytes(),
+            &crate::plan::NoUsers,
+            &crate::Options::default(),
+            crate::Actor::Owner,
+        )
+        .unwrap();
+        plan.creates().map(|(_, u)| u.clone()).collect()
+    }
+
+    fn sample() -> Vec<User> {
+        users(
+            "email,first_name,last_name,display_name\n\
+             ada.lovelace@x.org,Ada,Lovelace,\n\
+             grace@y.org,Grace,Hopper,Amazing Grace\n\
+             zoë@x.org,Zoë,Ångström,\n",
+        )
+    }
+
+    fn emails(page: &UserPage) -> Vec<&str> {
+        page.users.iter().map(|u| u.email.as_str()).collect()
+    }
+
+    #[test]
+    fn words_are_lower_case_runs_of_letters_and_digits() {
+        let words: Vec<String> = words_of("Ada.LOVELACE+1@x-y.org").collect();
+        assert_eq!(words, ["ada", "lovelace", "1", "x", "y", "org"]);
+        let long = "a".repeat(100);
+        assert_eq!(words_of(&long).next().unwrap().len(), MAX_WORD_CHARS);
+    }
+
+    #[test]
+    fn search_matches_word_starts_in_name_and_email_in_any_order() {
+        let q = |text: &str| {
+            let query = UserQuery {
+                search: text.into(),
+                ..UserQuery::default()
+            };
+            emails(&page_of(sample(), &query, false))
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(q("LOVE"), ["ada.lovelace@x.org"]);
+        assert_eq!(q("y.org"), ["grace@y.org"]);
+        assert_eq!(q("x.org"), ["ada.lovelace@x.org", "zoë@x.org"]);
+        assert_eq!(q("amazing"), ["grace@y.org"]);
+        assert_eq!(q("hopper grace"), ["grace@y.org"]);
+        assert_eq!(q("ångs"), ["zoë@x.org"]);
+        assert_eq!(q("ÅNGS"), ["zoë@x.org"]);
+        assert!(q("velace").is_empty(), "not a word start");
+        assert!(q("grace lovelace").is_empty(), "every word is needed");
+        assert_eq!(q("").len(), 3, "no words: everybody");
+    }
+
+    #[test]
+    fn sorts_by_email_name_or_newest_update() {
+        let mut all = sample();
+        all[0].updated_at = 5;
+        all[1].updated_at = 9;
+        all[2].updated_at = 1;
+        let sorted = |sort| {
+            let query = UserQuery {
+                sort,
+                ..UserQuery::default()
+            };
+            emails(&page_of(all.clone(), &query, false))
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            sorted(UserSort::Email),
+            ["ada.lovelace@x.org", "grace@y.org", "zoë@x.org"]
+        );
+        // "Ada Lovelace", "Amazing Grace", "Zoë Ångström"
+        assert_eq!(
+            sorted(UserSort::Name),
+            ["ada.lovelace@x.org", "grace@y.org", "zoë@x.org"]
+        );
+        assert_eq!(
+            sorted(UserSort::Updated),
+            ["grace@y.org", "ada.lovelace@x.org", "zoë@x.org"]
+        );
+    }
+
+    #[test]
+    fn filters_by_end_state_and_source_and_pages() {
+        let mut all = sample();
+        all[1].end_state = EndState::Inactive;
+        let query = UserQuery {
+            end_state: Some(EndState::Active),
+            page_size: 1,
+            page: 1,
+            ..UserQuery::default()
+        };
+        let page = page_of(all.clone(), &query, false);
+        assert_eq!(page.total, 2);
+        assert_eq!(emails(&page), ["zoë@x.org"]);
+        let manual = UserQuery {
+            source: Some(Source::Manual),
+            ..UserQuery::default()
+        };
+        assert_eq!(page_of(all, &manual, false).total, 0);
+    }
+
+    #[test]
+    fn address_parameters_round_trip_and_bad_ones_mean_the_default() {
+        let query = UserQuery {
+            search: "ada l".into(),
+            end_state: Some(EndState::Inactive),
+            source: Some(Source::Csv),
+            sort: UserSort::Updated,
+            page: 3,
+            page_size: PAGE_SIZE,
+        };
+        let params = query.to_params();
+        let back = UserQuery::from_params(|k| {
+            params
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| v.as_str())
+        });
+        assert_eq!(back, query);
+        let junk = UserQuery::from_params(|k| match k {
+            "state" => Some("maybe"),
+            "page" => Some("-1"),
+            "sort" => Some("DROP TABLE"),
+            _ => None,
+        });
+        assert_eq!(junk, UserQuery::default());
+        assert_eq!(
+            UserQuery {
+                page: u32::MAX,
+                page_size: u32::MAX,
+                ..UserQuery::default()
+            }
+            .offset(),
+            u64::from(u32::MAX) * u64::from(MAX_PAGE_SIZE)
+        );
+    }
+
+    #[test]
+    fn facet_codes_round_trip() {
+        for f in Facets::every() {
+            assert_eq!(Facets::from_code(f.code()), Some(f));
+        }
+        assert_eq!(Facets::from_code("zz"), None);
+    }
+
+    proptest! {
+        /// Every word of a user's name finds the user, by any start of it.
+        #[test]
+        fn every_word_start_finds_its_user(first in "[A-Za-zÀ-ÿ]{1,12}", cut in 1usize..12) {
+            let csv = format!("email,first_name,last_name\nu@x.org,{first},Last\n");
+            let all = users(&csv);
+            let prefix: String = first.chars().take(cut).collect();
+            let query = UserQuery { search: prefix, ..UserQuery::default() };
+            prop_assert_eq!(page_of(all, &query, false).total, 1);
+        }
+    }
+}
