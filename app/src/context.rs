@@ -314,6 +314,11 @@ pub fn is_operator(u: &User) -> bool {
     u.roles.can_operate()
 }
 
+/// An administrator (the Audit log, Options, roles).
+pub fn is_admin(u: &User) -> bool {
+    u.roles.contains(domain::Role::Admin)
+}
+
 /// The signed-in user when `allowed` says yes: no session → 401, wrong
 /// role → 403, and the server function stops before doing anything.
 pub async fn require(allowed: fn(&User) -> bool) -> Result<User, AppError> {

@@ -26,6 +26,7 @@ pub fn Header() -> impl IntoView {
                                     </Show>
                                     <Show when=move || admin>
                                         <a href="/admin/options">"Options"</a>
+                                        <a href="/admin/audit">"Audit log"</a>
                                     </Show>
                                     <a href="/profile">"My profile"</a>
                                 </nav>

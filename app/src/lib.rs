@@ -1,6 +1,7 @@
 //! Roster's user interface: the shell, the routes, one page per module, and
 //! the server functions the pages call.
 
+pub mod audit_log;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod context;
@@ -93,6 +94,7 @@ pub fn App() -> impl IntoView {
                     </ParentRoute>
                     <ParentRoute path=path!("/admin") view=|| view! { <RequireRole need=Need::Admin/> } ssr=SsrMode::Async>
                         <Route path=path!("options") view=options::OptionsPage ssr=SsrMode::Async/>
+                        <Route path=path!("audit") view=audit_log::AuditLogPage ssr=SsrMode::Async/>
                     </ParentRoute>
                 </Routes>
             </main>

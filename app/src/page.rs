@@ -45,3 +45,16 @@ where
     let access = expect_context::<crate::auth::Access>().0;
     loaded(access, move |()| content())
 }
+
+/// `base` with these address parameters, percent-encoded.
+pub fn with_params(base: &str, params: &[(&'static str, String)]) -> String {
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    let mut out = String::from(base);
+    for (i, (k, v)) in params.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        out.push_str(k);
+        out.push('=');
+        out.extend(utf8_percent_encode(v, NON_ALPHANUMERIC));
+    }
+    out
+}

@@ -185,6 +185,16 @@ pub struct AuditPage {
     pub more: bool,
 }
 
+impl AuditEvent {
+    /// "Import (batch 3)", "Edit": what happened, as tables show it.
+    pub fn what(&self) -> String {
+        match self.batch {
+            Some(b) => format!("{} (batch {b})", self.action.label()),
+            None => self.action.label().to_string(),
+        }
+    }
+}
+
 /// The changes that creating `user` makes: every field it has, from blank.
 pub fn created(user: &User) -> Vec<Change> {
     let from_blank = |field: &str, new: String| Change {

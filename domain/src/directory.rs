@@ -172,6 +172,16 @@ impl UserQuery {
         out
     }
 
+    /// The query within the limits, whatever the caller sent (a server
+    /// function's argument is untrusted).
+    pub fn bounded(mut self) -> UserQuery {
+        if self.search.chars().count() > MAX_QUERY_CHARS {
+            self.search = self.search.chars().take(MAX_QUERY_CHARS).collect();
+        }
+        self.page_size = self.limit();
+        self
+    }
+
     /// Whether a user with these facets passes the filters.
     pub fn accepts(&self, facets: Facets) -> bool {
         self.end_state.is_none_or(|e| e == facets.end_state)
@@ -266,14 +276,21 @@ pub fn sort_users(users: &mut [User], sort: UserSort) {
     }
 }
 
+/// Every user of `users` the query matches, sorted as it asks (pages
+/// aside).
+pub fn matching(mut users: Vec<User>, query: &UserQuery) -> Vec<User> {
+    let words = query_words(&query.search);
+    users.retain(|u| query.accepts(Facets::of(u)) && matches(u, &words));
+    sort_users(&mut users, query.sort);
+    users
+}
+
 /// One page of a query over users already found (a search's hits, or a
 /// whole small store): filtered, sorted and cut. Engines answer the
 /// unsearched list from their indexes instead; this is the rule they
 /// must agree with (the tests compare them).
-pub fn page_of(mut users: Vec<User>, query: &UserQuery, capped: bool) -> UserPage {
-    let words = query_words(&query.search);
-    users.retain(|u| query.accepts(Facets::of(u)) && matches(u, &words));
-    sort_users(&mut users, query.sort);
+pub fn page_of(users: Vec<User>, query: &UserQuery, capped: bool) -> UserPage {
+    let users = matching(users, query);
     let total = users.len() as u64;
     let offset = usize::try_from(query.offset()).unwrap_or(usize::MAX);
     let users = users

@@ -250,6 +250,30 @@ pub trait Store: Send + Sync {
     ) -> Result<crate::directory::UserPage, StoreError> {
         Ok(crate::directory::page_of(self.all_users()?, query, false))
     }
+    /// Every user the query matches, sorted, all pages together (exports
+    /// and the CLI). Without search words one pass over all users; with
+    /// them, the search's pages (a search collects a bounded number).
+    fn matching_users(&self, query: &crate::directory::UserQuery) -> Result<Vec<User>, StoreError> {
+        use crate::directory::{MAX_PAGE_SIZE, UserQuery, matching, query_words};
+        if query_words(&query.search).is_empty() {
+            return Ok(matching(self.all_users()?, query));
+        }
+        let mut page_query = UserQuery {
+            page: 0,
+            page_size: MAX_PAGE_SIZE,
+            ..query.clone()
+        };
+        let mut out = Vec::new();
+        loop {
+            let page = self.list_users(&page_query)?;
+            let done = page.users.len() < MAX_PAGE_SIZE as usize;
+            out.extend(page.users);
+            if done {
+                return Ok(out);
+            }
+            page_query.page += 1;
+        }
+    }
     /// One page of the audit trail, newest first.
     fn audit_page(
         &self,

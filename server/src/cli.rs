@@ -82,6 +82,14 @@ pub enum Command {
         /// Only the changes to this user.
         #[arg(long)]
         user: Option<String>,
+        /// Only the changes made by actors whose email contains this (or `cli`).
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only this kind of change: import, manual-create, undo,
+        /// profile-edit, edit, role-change, deactivate, activate,
+        /// password-set, sign-in-link.
+        #[arg(long)]
+        action: Option<String>,
         /// Print one JSON array instead of text.
         #[arg(long)]
         json: bool,
@@ -90,11 +98,25 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
-    /// Every user: email, name, end state, source, roles.
+    /// Users (all, or those the filters match): email, name, end state,
+    /// source, roles.
     List {
         /// Print one JSON array instead of text.
         #[arg(long)]
         json: bool,
+        /// Words that start the user's name or email words, as in the
+        /// web app's "Search users" (e.g. "ada lov", "example.org").
+        #[arg(long)]
+        filter: Option<String>,
+        /// `active` or `inactive`.
+        #[arg(long)]
+        end_state: Option<String>,
+        /// `csv`, `manual` or `bootstrap`.
+        #[arg(long)]
+        source: Option<String>,
+        /// `email` (default), `name` or `updated` (newest first).
+        #[arg(long)]
+        sort: Option<String>,
     },
     /// Deactivate a user: their sessions end and their sign-in links are
     /// revoked at once.

@@ -202,7 +202,24 @@ pub fn export(store: &RedbStore, file: &Path) -> ExitCode {
 
 pub fn users(store: &RedbStore, cmd: &UsersCommand) -> ExitCode {
     let (email, end_state) = match cmd {
-        UsersCommand::List { json } => return list_users(store, *json),
+        UsersCommand::List {
+            json,
+            filter,
+            end_state,
+            source,
+            sort,
+        } => {
+            return list_users(
+                store,
+                ListArgs {
+                    json: *json,
+                    filter: filter.as_deref(),
+                    end_state: end_state.as_deref(),
+                    source: source.as_deref(),
+                    sort: sort.as_deref(),
+                },
+            );
+        }
         UsersCommand::Deactivate { email } => (email, EndState::Inactive),
         UsersCommand::Activate { email } => (email, EndState::Active),
     };
@@ -219,15 +236,36 @@ pub fn users(store: &RedbStore, cmd: &UsersCommand) -> ExitCode {
     }
 }
 
-pub fn audit(store: &RedbStore, user: Option<&str>, json: bool) -> ExitCode {
-    let events = match user {
-        Some(email) => match Email::parse(email) {
-            Ok(e) => store.user_history(e.key()),
-            Err(e) => return fail(format!("--user: {e}")),
-        },
-        None => store.audit_log(),
+pub fn audit(
+    store: &RedbStore,
+    user: Option<&str>,
+    actor: Option<&str>,
+    action: Option<&str>,
+    json: bool,
+) -> ExitCode {
+    let mut query = domain::audit::AuditQuery {
+        actor: actor.unwrap_or_default().to_string(),
+        ..Default::default()
     };
-    let events = match events {
+    if let Some(email) = user {
+        match Email::parse(email) {
+            Ok(e) => query.target = e.to_string(),
+            Err(e) => return fail(format!("--user: {e}")),
+        }
+    }
+    if let Some(action) = action {
+        match domain::audit::AuditAction::parse(action) {
+            Some(a) => query.action = Some(a),
+            None => {
+                let keys: Vec<&str> = domain::audit::AuditAction::ALL
+                    .iter()
+                    .map(|a| a.key())
+                    .collect();
+                return fail(format!("--action: one of {}", keys.join(", ")));
+            }
+        }
+    }
+    let events = match store.audit_matching(&query) {
         Ok(e) => e,
         Err(e) => return fail(e),
     };
@@ -243,7 +281,7 @@ pub fn audit(store: &RedbStore, user: Option<&str>, json: bool) -> ExitCode {
                 domain::time::rfc3339(e.at),
                 e.actor,
                 e.target,
-                e.action.label(),
+                e.what(),
                 domain::plan::Change::describe_all(&e.changes)
             );
         }
@@ -251,12 +289,55 @@ pub fn audit(store: &RedbStore, user: Option<&str>, json: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn list_users(store: &RedbStore, json: bool) -> ExitCode {
-    let users = match store.all_users() {
+/// The filters of `roster users list`.
+struct ListArgs<'a> {
+    json: bool,
+    filter: Option<&'a str>,
+    end_state: Option<&'a str>,
+    source: Option<&'a str>,
+    sort: Option<&'a str>,
+}
+
+/// `roster users list`: the Users page's query, every page of it.
+fn list_users(store: &RedbStore, args: ListArgs<'_>) -> ExitCode {
+    use domain::directory::{MAX_PAGE_SIZE, UserQuery, UserSort};
+    let mut query = UserQuery {
+        search: args.filter.unwrap_or_default().to_string(),
+        page_size: MAX_PAGE_SIZE,
+        ..UserQuery::default()
+    };
+    if let Some(v) = args.end_state {
+        match EndState::parse(v) {
+            Some(e) => query.end_state = Some(e),
+            None => return fail("--end-state: active or inactive"),
+        }
+    }
+    if let Some(v) = args.source {
+        match Source::parse(v) {
+            Some(s) => query.source = Some(s),
+            None => return fail("--source: csv, manual or bootstrap"),
+        }
+    }
+    if let Some(v) = args.sort {
+        match UserSort::parse(v) {
+            Some(s) => query.sort = s,
+            None => return fail("--sort: email, name or updated"),
+        }
+    }
+    if query.search.trim().chars().count() > 0
+        && let Ok(page) = store.list_users(&query)
+        && page.capped
+    {
+        eprintln!(
+            "roster: more than {} users match; listing the first found (narrow the filter)",
+            domain::directory::MAX_SEARCH_HITS
+        );
+    }
+    let users = match store.matching_users(&query) {
         Ok(u) => u,
         Err(e) => return fail(e),
     };
-    if json {
+    if args.json {
         let list: Vec<serde_json::Value> = users
             .iter()
             .map(|u| {
@@ -271,8 +352,10 @@ fn list_users(store: &RedbStore, json: bool) -> ExitCode {
             .collect();
         println!("{}", serde_json::Value::Array(list));
     } else {
+        let mut out = std::io::stdout().lock();
         for u in &users {
-            println!(
+            let line = writeln!(
+                out,
                 "{}\t{}\t{}\t{}\t{}",
                 u.email,
                 u.name(),
@@ -280,6 +363,9 @@ fn list_users(store: &RedbStore, json: bool) -> ExitCode {
                 u.source.key(),
                 u.roles.to_keys()
             );
+            if let Err(e) = line {
+                return fail(e);
+            }
         }
     }
     ExitCode::SUCCESS

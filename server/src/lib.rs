@@ -51,7 +51,18 @@ pub fn run() -> ExitCode {
                 Command::Options(cmd) => commands::options(&store, cmd),
                 Command::Export { file } => commands::export(&store, file),
                 Command::Users(cmd) => commands::users(&store, cmd),
-                Command::Audit { user, json } => commands::audit(&store, user.as_deref(), *json),
+                Command::Audit {
+                    user,
+                    actor,
+                    action,
+                    json,
+                } => commands::audit(
+                    &store,
+                    user.as_deref(),
+                    actor.as_deref(),
+                    action.as_deref(),
+                    *json,
+                ),
                 Command::Import(_) => unreachable!("handled above"),
             }
         }

@@ -17,11 +17,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use domain::Actor;
 use domain::Email;
+use domain::audit::AuditQuery;
+use domain::directory::UserQuery;
 use domain::store::{Credentials, Store};
 use domain::user::{Role, Source};
 use leptos::prelude::*;
 use leptos::server_fn::error::FromServerFnError;
 use leptos_axum::{LeptosRoutes, generate_route_list_with_exclusions};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_sessions::cookie::SameSite;
@@ -176,10 +179,75 @@ async fn operator_session(
     session: &tower_sessions::Session,
     store: &AppStore,
 ) -> Result<(), AppError> {
+    session_with(session, store, app::context::is_operator).await
+}
+
+/// 401 without a valid session, 403 unless `allowed` accepts the user.
+async fn session_with(
+    session: &tower_sessions::Session,
+    store: &AppStore,
+    allowed: fn(&domain::User) -> bool,
+) -> Result<(), AppError> {
     match app::context::session_user(session, store.clone()).await? {
         None => Err(AppError::NotSignedIn),
-        Some(u) if app::context::is_operator(&u) => Ok(()),
+        Some(u) if allowed(&u) => Ok(()),
         Some(_) => Err(AppError::not_allowed()),
+    }
+}
+
+/// A CSV download.
+fn csv_file(name: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Users › "Export users": every user the Users page's filters and search
+/// match (not only the page shown), as the export CSV (formula-safe).
+async fn users_export(
+    axum::extract::State(store): axum::extract::State<AppStore>,
+    session: tower_sessions::Session,
+    axum::extract::Query(params): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(e) = operator_session(&session, &store).await {
+        return refusal(e);
+    }
+    let query = UserQuery::from_params(|k| params.get(k).map(String::as_str));
+    let answer = tokio::task::spawn_blocking(move || {
+        let users = store.matching_users(&query)?;
+        Ok(domain::csv_out::users_csv(&users))
+    })
+    .await;
+    match answer {
+        Ok(Ok(csv)) => csv_file("users.csv", csv),
+        Ok(Err(e)) => refusal(app::context::store_error(e)),
+        Err(e) => refusal(app::context::internal(e)),
+    }
+}
+
+/// Admin › Audit log › "Export CSV": every event the filters match.
+async fn audit_export(
+    axum::extract::State(store): axum::extract::State<AppStore>,
+    session: tower_sessions::Session,
+    axum::extract::Query(params): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(e) = session_with(&session, &store, app::context::is_admin).await {
+        return refusal(e);
+    }
+    let query = AuditQuery::from_params(|k| params.get(k).map(String::as_str));
+    let answer = tokio::task::spawn_blocking(move || store.audit_matching(&query)).await;
+    match answer {
+        Ok(Ok(events)) => csv_file("audit-log.csv", domain::csv_out::audit_csv(&events)),
+        Ok(Err(e)) => refusal(app::context::store_error(e)),
+        Err(e) => refusal(app::context::internal(e)),
     }
 }
 
@@ -285,6 +353,14 @@ pub async fn serve(store: RedbStore, common: &Common) -> Result<(), String> {
         .route(
             "/template.csv",
             get(template_csv).with_state(app_store.clone()),
+        )
+        .route(
+            "/users/export.csv",
+            get(users_export).with_state(app_store.clone()),
+        )
+        .route(
+            "/admin/audit.csv",
+            get(audit_export).with_state(app_store.clone()),
         )
         .leptos_routes_with_context(
             &options,

@@ -281,7 +281,7 @@ fn users_are_listed_deactivated_and_activated() {
     let file = write(
         dir.path(),
         "u.csv",
-        b"email,first_name,last_name\nada@x.org,Ada,Lovelace\n",
+        b"email,first_name,last_name\nada@x.org,Ada,Lovelace\ngrace@y.org,Grace,Hopper\n",
     );
     assert_eq!(roster(&data, &["import", &file]).status.code(), Some(0));
     let out = roster(&data, &["users", "deactivate", "ADA@x.org"]);
@@ -313,6 +313,33 @@ fn users_are_listed_deactivated_and_activated() {
     assert_eq!(trail[1]["actor"], "cli");
     let text = roster(&data, &["audit"]);
     assert!(String::from_utf8_lossy(&text.stdout).contains("Deactivation"));
+    // Filters: search words, end state, source; a bad value is refused.
+    let emails = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["users", "list", "--json"];
+        all.extend_from_slice(args);
+        json(&roster(&data, &all))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["email"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(emails(&[]), ["ada@x.org", "grace@y.org"]);
+    assert_eq!(emails(&["--filter", "hop"]), ["grace@y.org"]);
+    assert_eq!(emails(&["--filter", "x.org"]), ["ada@x.org"]);
+    assert_eq!(emails(&["--source", "manual"]), Vec::<String>::new());
+    assert_eq!(
+        emails(&["--end-state", "active", "--sort", "name"]),
+        ["ada@x.org", "grace@y.org"]
+    );
+    let bad = roster(&data, &["users", "list", "--end-state", "gone"]);
+    assert_eq!(bad.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("active or inactive"));
+    let by_action = json(&roster(
+        &data,
+        &["audit", "--action", "deactivate", "--json"],
+    ));
+    assert_eq!(by_action.as_array().unwrap().len(), 1);
     let missing = roster(&data, &["users", "deactivate", "nobody@x.org"]);
     assert_eq!(missing.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("There is no user"));

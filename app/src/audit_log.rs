@@ -1,0 +1,138 @@
+//! Admin › Audit log: every recorded change to any user, newest first,
+//! filtered by actor, target and action, paged, exportable as CSV.
+
+use crate::error::AppError;
+use crate::table::{EmptyRow, TableHead};
+use domain::audit::{AuditAction, AuditPage, AuditQuery};
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+/// One page of the audit trail (administrators only).
+#[server(endpoint = "audit_log", input = Json)]
+pub async fn audit_log(query: AuditQuery) -> Result<AuditPage, AppError> {
+    use crate::context::*;
+    require(is_admin).await?;
+    // The page's own limits, whatever the request says.
+    let query = AuditQuery {
+        actor: query.actor.chars().take(254).collect(),
+        target: query.target.chars().take(254).collect(),
+        ..query
+    };
+    let store = store()?;
+    blocking(move || store.audit_page(&query)).await
+}
+
+fn audit_path(base: &str, query: &AuditQuery) -> String {
+    crate::page::with_params(base, &query.to_params())
+}
+
+#[component]
+pub fn AuditLogPage() -> impl IntoView {
+    let params = use_query_map();
+    let query = Memo::new(move |_| params.with(|p| AuditQuery::from_params(|k| p.get_str(k))));
+    let events = Resource::new(move || query.get(), audit_log);
+    let navigate = use_navigate();
+    let go = StoredValue::new(move |change: &dyn Fn(&mut AuditQuery)| {
+        let mut q = query.get_untracked();
+        change(&mut q);
+        q.page = 0;
+        navigate(
+            &audit_path("/admin/audit", &q),
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
+        );
+    });
+    let on_actor = move |ev: leptos::ev::Event| {
+        let v = event_target_value(&ev);
+        go.with_value(|go| go(&|q: &mut AuditQuery| q.actor = v.trim().to_string()));
+    };
+    let on_target = move |ev: leptos::ev::Event| {
+        let v = event_target_value(&ev);
+        go.with_value(|go| go(&|q: &mut AuditQuery| q.target = v.trim().to_string()));
+    };
+    let on_action = move |ev: leptos::ev::Event| {
+        let v = AuditAction::parse(&event_target_value(&ev));
+        go.with_value(|go| go(&|q: &mut AuditQuery| q.action = v));
+    };
+    crate::page::guarded(move || {
+        let q = query.get_untracked();
+        view! {
+            <h1>"Audit log"</h1>
+            <div class="filters" role="search">
+                <label for="audit-actor">"Actor"</label>
+                <input id="audit-actor" type="search" maxlength=254 prop:value=q.actor.clone() on:change=on_actor/>
+                <label for="audit-target">"Target"</label>
+                <input id="audit-target" type="search" maxlength=254 prop:value=q.target.clone() on:change=on_target/>
+                <label for="audit-action">"Action"</label>
+                <select id="audit-action" on:change=on_action>
+                    <option value="" selected=q.action.is_none()>"All"</option>
+                    {AuditAction::ALL
+                        .into_iter()
+                        .map(|a| view! { <option value=a.key() selected=q.action == Some(a)>{a.label()}</option> })
+                        .collect_view()}
+                </select>
+                <a href=move || audit_path("/admin/audit.csv", &AuditQuery { page: 0, ..query.get() }) download="audit-log.csv">
+                    "Export CSV"
+                </a>
+            </div>
+            {crate::page::loaded(events, move |page| view! { <AuditTable page query=query.get_untracked()/> })}
+        }
+    })
+}
+
+#[component]
+fn AuditTable(page: AuditPage, query: AuditQuery) -> impl IntoView {
+    let empty = page.events.is_empty();
+    let previous = (query.page > 0).then(|| {
+        audit_path(
+            "/admin/audit",
+            &AuditQuery {
+                page: query.page - 1,
+                ..query.clone()
+            },
+        )
+    });
+    let next = page.more.then(|| {
+        audit_path(
+            "/admin/audit",
+            &AuditQuery {
+                page: query.page + 1,
+                ..query.clone()
+            },
+        )
+    });
+    view! {
+        <table>
+            <caption>"Audit log"</caption>
+            <TableHead columns=vec!["When (UTC)", "Actor", "Target", "What", "Changes"]/>
+            <tbody>
+                {empty.then(|| view! { <EmptyRow width=5 text="No event matches."/> })}
+                {page
+                    .events
+                    .into_iter()
+                    .map(|e| {
+                        let what = e.what();
+                        view! {
+                            <tr>
+                                <td>{domain::time::rfc3339(e.at)}</td>
+                                <td>{e.actor}</td>
+                                <td><a href=crate::user_page::user_path(&e.target)>{e.target.clone()}</a></td>
+                                <td>{what}</td>
+                                <td>{domain::plan::Change::describe_all(&e.changes)}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+        <p class="more">
+            {previous.map(|href| view! { <a href=href>"Newer events"</a> " " })}
+            {next.map(|href| view! { <a href=href>"Older events"</a> })}
+        </p>
+    }
+}
