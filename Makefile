@@ -17,7 +17,7 @@ help:
 	@echo "make run      build and serve on http://$(ADDR) (data in $(DATA))"
 	@echo "make test     fmt, clippy, Rust tests, wasm build, Playwright"
 	@echo "make release  optimised server and wasm (target/release/roster, target/site-release)"
-	@echo "make bench    criterion benchmarks"
+	@echo "make bench    benchmarks (plan, import commit, Users page over 1M users)"
 	@echo "make clean    remove build output"
 
 # ---- installing what is missing (idempotent, quick when present) ----------
@@ -79,7 +79,7 @@ test: lint unit e2e
 bench:
 	cargo bench -p domain --bench plan
 	cargo bench -p server --bench import
-	cargo bench -p server --bench import
+	cargo bench -p server --bench users
 
 clean:
 	cargo clean

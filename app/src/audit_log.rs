@@ -3,7 +3,7 @@
 
 use crate::error::AppError;
 use crate::table::{EmptyRow, TableHead};
-use domain::audit::{AuditAction, AuditPage, AuditQuery};
+use domain::audit::{AuditAction, AuditEvent, AuditPage, AuditQuery};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use leptos_router::NavigateOptions;
@@ -87,7 +87,6 @@ pub fn AuditLogPage() -> impl IntoView {
 
 #[component]
 fn AuditTable(page: AuditPage, query: AuditQuery) -> impl IntoView {
-    let empty = page.events.is_empty();
     let previous = (query.page > 0).then(|| {
         audit_path(
             "/admin/audit",
@@ -107,22 +106,48 @@ fn AuditTable(page: AuditPage, query: AuditQuery) -> impl IntoView {
         )
     });
     view! {
+        <EventTable caption="Audit log" events=page.events with_target=true/>
+        <p class="more">
+            {previous.map(|href| view! { <a href=href>"Newer events"</a> " " })}
+            {next.map(|href| view! { <a href=href>"Older events"</a> })}
+        </p>
+    }
+}
+
+/// Audit events as a table, newest first: the Audit log (with the changed
+/// user) and a user's History (without).
+#[component]
+pub fn EventTable(
+    caption: &'static str,
+    events: Vec<AuditEvent>,
+    with_target: bool,
+) -> impl IntoView {
+    let empty = events.is_empty();
+    let mut columns = vec!["When (UTC)", "Who"];
+    if with_target {
+        columns.push("User");
+    }
+    columns.extend(["What", "Changes"]);
+    let width = columns.len();
+    view! {
         <table>
-            <caption>"Audit log"</caption>
-            <TableHead columns=vec!["When (UTC)", "Actor", "Target", "What", "Changes"]/>
+            <caption>{caption}</caption>
+            <TableHead columns/>
             <tbody>
-                {empty.then(|| view! { <EmptyRow width=5 text="No event matches."/> })}
-                {page
-                    .events
+                {empty.then(|| view! { <EmptyRow width text="No changes recorded."/> })}
+                {events
                     .into_iter()
                     .map(|e| {
-                        let what = e.what();
+                        let target = with_target.then(|| {
+                            let href = crate::user_page::user_path(&e.target);
+                            view! { <td><a href=href>{e.target.clone()}</a></td> }
+                        });
                         view! {
                             <tr>
                                 <td>{domain::time::rfc3339(e.at)}</td>
-                                <td>{e.actor}</td>
-                                <td><a href=crate::user_page::user_path(&e.target)>{e.target.clone()}</a></td>
-                                <td>{what}</td>
+                                <td>{e.actor.clone()}</td>
+                                {target}
+                                <td>{e.what()}</td>
                                 <td>{domain::plan::Change::describe_all(&e.changes)}</td>
                             </tr>
                         }
@@ -130,9 +155,5 @@ fn AuditTable(page: AuditPage, query: AuditQuery) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
-        <p class="more">
-            {previous.map(|href| view! { <a href=href>"Newer events"</a> " " })}
-            {next.map(|href| view! { <a href=href>"Older events"</a> })}
-        </p>
     }
 }

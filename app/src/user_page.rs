@@ -2,7 +2,6 @@
 //! quick search, with a one-time sign-in link for that user.
 
 use crate::error::AppError;
-use crate::table::{EmptyRow, TableHead};
 use domain::audit::AuditEvent;
 use domain::store::EditOutcome;
 #[cfg(feature = "ssr")]
@@ -155,7 +154,9 @@ pub fn UserPage() -> impl IntoView {
         view! {
             {crate::page::loaded(user, show)}
             <crate::users::LinkAnswer answer=link.value()/>
-            {crate::page::loaded(history, |events| view! { <History events/> })}
+            {crate::page::loaded(history, |events| view! {
+                <crate::audit_log::EventTable caption="History" events with_target=false/>
+            })}
             {move || {
                 change
                     .value()
@@ -166,35 +167,6 @@ pub fn UserPage() -> impl IntoView {
             }}
         }
     })
-}
-
-/// The user's audit trail.
-#[component]
-fn History(events: Vec<AuditEvent>) -> impl IntoView {
-    let empty = events.is_empty();
-    view! {
-        <table>
-            <caption>"History"</caption>
-            <TableHead columns=vec!["When (UTC)", "Who", "What", "Changes"]/>
-            <tbody>
-                {empty.then(|| view! { <EmptyRow width=4 text="No changes recorded."/> })}
-                {events
-                    .into_iter()
-                    .map(|e| {
-                        let what = e.what();
-                        view! {
-                            <tr>
-                                <td>{domain::time::rfc3339(e.at)}</td>
-                                <td>{e.actor}</td>
-                                <td>{what}</td>
-                                <td>{domain::plan::Change::describe_all(&e.changes)}</td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
-    }
 }
 
 #[component]

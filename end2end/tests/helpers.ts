@@ -1,4 +1,4 @@
-import { expect, Page } from "@playwright/test";
+import { Browser, expect, Page } from "@playwright/test";
 import { spawn } from "node:child_process";
 import { appendFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -59,4 +59,36 @@ export function startRoster(data: string, addr: string, extraEnv: Record<string,
 /** A fresh data folder inside the run's temporary folder (removed at the end). */
 export function tempData(prefix: string): string {
   return mkdtempSync(join(process.env.ROSTER_E2E_TMP ?? tmpdir(), prefix));
+}
+
+/** Signs in on a test's own server (`url`) and waits for the header. */
+export async function signInAt(url: string, page: Page, email: string, password: string) {
+  await page.goto(url + "/signin");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("signed-in-as")).toHaveText(email);
+  await hydrated(page);
+}
+
+/** Asks for a one-time sign-in link on the Users page. */
+export async function makeLinkAt(url: string, page: Page, email: string) {
+  await page.goto(url + "/users");
+  await hydrated(page);
+  await page.getByLabel("User email").fill(email);
+  await page.getByRole("button", { name: "Make sign-in link" }).click();
+}
+
+/** Sets a user's password through a link, in a browser context of its own. */
+export async function enrolAt(url: string, browser: Browser, link: string, password: string) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(link);
+  await hydrated(page);
+  await page.getByLabel("New password").fill(password);
+  await page.getByLabel("Repeat password").fill(password);
+  await page.getByRole("button", { name: "Set password" }).click();
+  await expect(page).toHaveURL(url + "/");
+  await context.close();
 }

@@ -422,7 +422,7 @@ test.describe("users import @release", () => {
   });
 
   test("every page hydrates on repeated loads (no hydration errors)", async ({ page }) => {
-    test.setTimeout(120_000);
+    test.setTimeout(180_000);
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     page.on("console", (m) => {
@@ -431,7 +431,19 @@ test.describe("users import @release", () => {
     await signInAsAdmin(page);
     // Before the fix, about one load in ten of a page with data failed to
     // hydrate; 8 loads of each page catch that with high probability.
-    for (const path of ["/", "/users", "/profile", "/admin/options", "/users/history", "/users/u/ada@example.org", "/users/create", "/users/import"]) {
+    for (const path of [
+      "/",
+      "/users",
+      "/users?q=ada&state=active&sort=name",
+      "/profile",
+      "/admin/options",
+      "/admin/audit",
+      "/admin/audit?action=import&page=1",
+      "/users/history",
+      "/users/u/ada@example.org",
+      "/users/create",
+      "/users/import",
+    ]) {
       for (let i = 0; i < 8; i++) {
         await page.goto(url + path);
         await hydrated(page);

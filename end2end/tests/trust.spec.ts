@@ -2,7 +2,7 @@ import { test, expect, Page, Browser } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { adminEmail, hydrated, startRoster, tempData } from "./helpers";
+import { adminEmail, enrolAt, hydrated, makeLinkAt, signInAt, startRoster, tempData } from "./helpers";
 
 // Trust boundaries, tried as an operator would try them: its own server,
 // seeded through the command line with an operator (op@), a self-service
@@ -30,35 +30,9 @@ test.beforeAll(async ({}, testInfo) => {
 });
 test.afterAll(() => stop());
 
-async function signIn(page: Page, email: string, password: string) {
-  await page.goto(url + "/signin");
-  await hydrated(page);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByTestId("signed-in-as")).toHaveText(email);
-  await hydrated(page);
-}
-
-async function makeLink(page: Page, email: string) {
-  await page.goto(url + "/users");
-  await hydrated(page);
-  await page.getByLabel("User email").fill(email);
-  await page.getByRole("button", { name: "Make sign-in link" }).click();
-}
-
-/** Sets a user's password through a link, in a browser context of its own. */
-async function enrol(browser: Browser, link: string, password: string) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto(link);
-  await hydrated(page);
-  await page.getByLabel("New password").fill(password);
-  await page.getByLabel("Repeat password").fill(password);
-  await page.getByRole("button", { name: "Set password" }).click();
-  await expect(page).toHaveURL(url + "/");
-  await context.close();
-}
+const signIn = (page: Page, email: string, password: string) => signInAt(url, page, email, password);
+const makeLink = (page: Page, email: string) => makeLinkAt(url, page, email);
+const enrol = (browser: Browser, link: string, password: string) => enrolAt(url, browser, link, password);
 
 test.describe.configure({ mode: "serial" });
 test.describe("trust boundaries @release", () => {

@@ -342,6 +342,33 @@ fn read_options(
         .map_err(|e| StoreError::Backend(format!("stored options are invalid: {e}")))
 }
 
+/// The user with this key as the transaction sees it, or NotFound.
+fn stored_user(txn: &redb::WriteTransaction, key: &UserKey) -> Result<User, StoreError> {
+    UserTables::open(txn)?
+        .get(key.as_str())?
+        .ok_or_else(|| StoreError::NotFound(format!("There is no user {key}.")))
+}
+
+/// Writes `after` over `before` (the user as stored now) as its next
+/// version at `now`, with its index entries, and refuses the change if it
+/// took away the last active administrator.
+fn replace_user(
+    txn: &redb::WriteTransaction,
+    before: &User,
+    after: &mut User,
+    now: i64,
+) -> Result<(), StoreError> {
+    after.version = before.version + 1;
+    after.updated_at = now;
+    let mut users = UserTables::open(txn)?;
+    users.put(Some(before), after)?;
+    users.finish()?;
+    keep_an_active_admin(
+        txn,
+        privilege::removes_active_admin(Some(before), Some(after)),
+    )
+}
+
 fn forbidden(refusal: privilege::Refusal) -> StoreError {
     StoreError::Forbidden(refusal.to_string())
 }
@@ -673,41 +700,31 @@ impl Store for RedbStore {
         now: i64,
     ) -> Result<User, StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
-        let mut events = Vec::with_capacity(1);
-        let user = {
-            let mut users = UserTables::open(&txn)?;
-            let mut user: User = match users.get(key.as_str())? {
-                Some(u) => u,
-                None => return Err(StoreError::NotFound(format!("there is no user {key}"))),
-            };
-            if user.version != expected_version {
-                return Err(StoreError::Conflict(
-                    "Your record was changed meanwhile (by an import or an operator): \
-                     nothing was saved. Reload the page to see it."
-                        .into(),
-                ));
-            }
-            if user.profile == profile {
-                return Ok(user);
-            }
-            let before = user.clone();
-            user.profile = profile;
-            user.version += 1;
-            user.updated_at = now;
-            users.put(Some(&before), &user)?;
-            users.finish()?;
-            events.push(AuditEvent::new(
-                now,
-                user.email.as_str(),
-                &user,
-                AuditAction::ProfileEdit,
-                domain::plan::diff(&before, &user),
+        let before = stored_user(&txn, key)?;
+        if before.version != expected_version {
+            return Err(StoreError::Conflict(
+                "Your record was changed meanwhile (by an import or an operator): \
+                 nothing was saved. Reload the page to see it."
+                    .into(),
             ));
-            user
-        };
-        append_audit(&txn, events, None)?;
+        }
+        if before.profile == profile {
+            return Ok(before);
+        }
+        let mut after = before.clone();
+        after.profile = profile;
+        replace_user(&txn, &before, &mut after, now)?;
+        let changes = domain::plan::diff(&before, &after);
+        let event = AuditEvent::new(
+            now,
+            after.email.as_str(),
+            &after,
+            AuditAction::ProfileEdit,
+            changes,
+        );
+        append_audit(&txn, [event], None)?;
         txn.commit().map_err(backend)?;
-        Ok(user)
+        Ok(after)
     }
 
     fn set_end_state(
@@ -719,29 +736,15 @@ impl Store for RedbStore {
         now: i64,
     ) -> Result<User, StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
-        let (before, after) = {
-            let mut users = UserTables::open(&txn)?;
-            let before: User = match users.get(key.as_str())? {
-                Some(u) => u,
-                None => return Err(StoreError::NotFound(format!("There is no user {key}."))),
-            };
-            privilege::check_change(actor, Act::Change, Some(&before), Some(&before))
-                .map_err(forbidden)?;
-            if before.end_state == end_state {
-                return Ok(before);
-            }
-            let mut after = before.clone();
-            after.end_state = end_state;
-            after.version += 1;
-            after.updated_at = now;
-            users.put(Some(&before), &after)?;
-            users.finish()?;
-            (before, after)
-        };
-        keep_an_active_admin(
-            &txn,
-            privilege::removes_active_admin(Some(&before), Some(&after)),
-        )?;
+        let before = stored_user(&txn, key)?;
+        privilege::check_change(actor, Act::Change, Some(&before), Some(&before))
+            .map_err(forbidden)?;
+        if before.end_state == end_state {
+            return Ok(before);
+        }
+        let mut after = before.clone();
+        after.end_state = end_state;
+        replace_user(&txn, &before, &mut after, now)?;
         if end_state == EndState::Inactive {
             crate::auth::revoke_links_in(&txn, key)?;
             crate::sessions::remove_sessions_of(&txn, key)?;
@@ -762,39 +765,23 @@ impl Store for RedbStore {
 
     fn edit_user(&self, edit: UserEdit<'_>) -> Result<EditOutcome, StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
-        let (before, after) = {
-            let mut users = UserTables::open(&txn)?;
-            let Some(before) = users.get(edit.key.as_str())? else {
-                return Err(StoreError::NotFound(format!(
-                    "There is no user {}.",
-                    edit.key
-                )));
-            };
-            let mut after = match domain::manual::operator_edit(&before, edit.cells, edit.roles) {
-                Ok(after) => after,
-                Err(errors) => return Ok(EditOutcome::Invalid(errors)),
-            };
-            if before.version != edit.expected_version {
-                let changes = domain::plan::diff(&before, &after);
-                return Ok(EditOutcome::ChangedMeanwhile {
-                    current: before,
-                    changes,
-                });
-            }
-            privilege::check_edit(edit.actor, &before, &after).map_err(forbidden)?;
-            if after == before {
-                return Ok(EditOutcome::Unchanged(before));
-            }
-            after.version += 1;
-            after.updated_at = edit.now;
-            users.put(Some(&before), &after)?;
-            users.finish()?;
-            (before, after)
+        let before = stored_user(&txn, edit.key)?;
+        let mut after = match domain::manual::operator_edit(&before, edit.cells, edit.roles) {
+            Ok(after) => after,
+            Err(errors) => return Ok(EditOutcome::Invalid(errors)),
         };
-        keep_an_active_admin(
-            &txn,
-            privilege::removes_active_admin(Some(&before), Some(&after)),
-        )?;
+        if before.version != edit.expected_version {
+            let changes = domain::plan::diff(&before, &after);
+            return Ok(EditOutcome::ChangedMeanwhile {
+                current: before,
+                changes,
+            });
+        }
+        privilege::check_edit(edit.actor, &before, &after).map_err(forbidden)?;
+        if after == before {
+            return Ok(EditOutcome::Unchanged(before));
+        }
+        replace_user(&txn, &before, &mut after, edit.now)?;
         let (roles, fields): (Vec<_>, Vec<_>) = domain::plan::diff(&before, &after)
             .into_iter()
             .partition(|c| c.field == "roles");

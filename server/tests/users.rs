@@ -370,3 +370,52 @@ fn an_edit_checks_the_version_the_privilege_rule_and_is_audited_with_its_change(
     assert!(!page.more);
     assert_eq!(page.events.len(), events + 1);
 }
+
+#[test]
+fn a_store_from_before_the_indexes_gets_them_when_opened() {
+    use redb::{ReadableDatabase, TableDefinition, TableHandle};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = RedbStore::open(dir.path()).unwrap();
+        batch_id(import(
+            &store,
+            "email,first_name,last_name\nada@x.org,Ada,Lovelace\ngrace@y.org,Grace,Hopper\n",
+            100,
+        ));
+        // Make it look like schema 2: no index tables, no counters.
+        let txn = store.db().begin_write().unwrap();
+        for name in [
+            "users_by_email",
+            "users_by_name",
+            "users_by_updated",
+            "user_words",
+        ] {
+            let def: TableDefinition<&str, &str> = TableDefinition::new(name);
+            assert!(txn.delete_table(def).unwrap(), "{name} existed");
+        }
+        let counts: TableDefinition<&str, u64> = TableDefinition::new("user_counts");
+        assert!(txn.delete_table(counts).unwrap());
+        let meta: TableDefinition<&str, u64> = TableDefinition::new("meta");
+        txn.open_table(meta)
+            .unwrap()
+            .insert("schema_version", 2)
+            .unwrap();
+        txn.commit().unwrap();
+        let read = store.db().begin_read().unwrap();
+        assert!(
+            read.list_tables()
+                .unwrap()
+                .all(|t| t.name() != "user_words")
+        );
+    }
+    let store = RedbStore::open(dir.path()).unwrap();
+    assert_consistent(&store);
+    let found = store
+        .list_users(&UserQuery {
+            search: "hop".into(),
+            ..UserQuery::default()
+        })
+        .unwrap();
+    assert_eq!(found.users[0].email.as_str(), "grace@y.org");
+    assert_eq!(store.user_stats().unwrap().total, 2);
+}
