@@ -22,6 +22,9 @@ impl Me {
     pub fn is_admin(&self) -> bool {
         self.roles.contains(Role::Admin)
     }
+    pub fn is_approver(&self) -> bool {
+        self.roles.contains(Role::Approval)
+    }
 }
 
 impl From<&User> for Me {
@@ -187,6 +190,7 @@ pub enum Need {
     SignedIn,
     Operator,
     Admin,
+    Approval,
 }
 
 /// Whether the signed-in user has the role a route group needs (`Ok`), or
@@ -198,6 +202,7 @@ pub async fn check_access(need: Need) -> Result<(), AppError> {
         Need::SignedIn => |_| true,
         Need::Operator => is_operator,
         Need::Admin => |u| u.roles.contains(Role::Admin),
+        Need::Approval => is_approver,
     };
     require(allowed).await.map(|_| ())
 }

@@ -314,6 +314,11 @@ pub fn is_operator(u: &User) -> bool {
     u.roles.can_operate()
 }
 
+/// May approve or reject imports waiting for approval.
+pub fn is_approver(u: &User) -> bool {
+    u.roles.contains(domain::Role::Approval)
+}
+
 /// An administrator (the Audit log, Options, roles).
 pub fn is_admin(u: &User) -> bool {
     u.roles.contains(domain::Role::Admin)

@@ -18,11 +18,15 @@ pub fn Header() -> impl IntoView {
                         .map(|me| {
                             let operator = me.is_operator();
                             let admin = me.is_admin();
+                            let approver = me.is_approver();
                             view! {
                                 <nav>
                                     <Show when=move || operator>
                                         <a href="/users">"Users"</a>
                                         <crate::search::QuickSearch/>
+                                    </Show>
+                                    <Show when=move || approver>
+                                        <a href="/approvals">"Approvals"</a>
                                     </Show>
                                     <Show when=move || admin>
                                         <a href="/admin/options">"Options"</a>

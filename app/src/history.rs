@@ -33,6 +33,7 @@ pub fn HistoryPage() -> impl IntoView {
     let undo = ServerAction::<UndoImport>::new();
     // Loaded again after each undo.
     let batches = Resource::new(move || undo.version().get(), |_| import_history());
+    let requests = Resource::new(|| (), |_| crate::approvals::approval_list());
     let answer = undo.value();
     let message = move || {
         answer.try_get().flatten().map(|answer| match answer {
@@ -65,6 +66,10 @@ pub fn HistoryPage() -> impl IntoView {
             <h1>"Import history"</h1>
             {message}
             {crate::page::loaded(batches, move |list| view! { <BatchTable list undo/> })}
+            <h2>"Sent for approval"</h2>
+            {crate::page::loaded(requests, |requests| view! {
+                <crate::approvals::RequestTables requests links=false/>
+            })}
         }
     })
 }

@@ -1,6 +1,7 @@
 //! Roster's user interface: the shell, the routes, one page per module, and
 //! the server functions the pages call.
 
+pub mod approvals;
 pub mod audit_log;
 pub mod auth;
 #[cfg(feature = "ssr")]
@@ -91,6 +92,10 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("new") view=manual::ManualPage ssr=SsrMode::Async/>
                         <Route path=path!("u/:email") view=user_page::UserPage ssr=SsrMode::Async/>
                         <Route path=path!("history") view=history::HistoryPage ssr=SsrMode::Async/>
+                    </ParentRoute>
+                    <ParentRoute path=path!("/approvals") view=|| view! { <RequireRole need=Need::Approval/> } ssr=SsrMode::Async>
+                        <Route path=path!("") view=approvals::ApprovalsPage ssr=SsrMode::Async/>
+                        <Route path=path!(":id") view=approvals::ApprovalPage ssr=SsrMode::Async/>
                     </ParentRoute>
                     <ParentRoute path=path!("/admin") view=|| view! { <RequireRole need=Need::Admin/> } ssr=SsrMode::Async>
                         <Route path=path!("options") view=options::OptionsPage ssr=SsrMode::Async/>

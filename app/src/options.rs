@@ -13,11 +13,12 @@ pub async fn save_options(
     end_state: String,
     roles: String,
     max_rows: String,
+    approval_above: String,
     link_days: String,
     editable: String,
 ) -> Result<Options, AppError> {
     use crate::context::*;
-    use domain::options::{EDITABLE, END_STATE, LINK_DAYS, MAX_ROWS, ROLES};
+    use domain::options::{APPROVAL_ABOVE, EDITABLE, END_STATE, LINK_DAYS, MAX_ROWS, ROLES};
     require(|u| u.roles.contains(Role::Admin)).await?;
     let store = store()?;
     blocking(move || {
@@ -25,6 +26,7 @@ pub async fn save_options(
             (END_STATE, &end_state),
             (ROLES, &roles),
             (MAX_ROWS, &max_rows),
+            (APPROVAL_ABOVE, &approval_above),
             (LINK_DAYS, &link_days),
             (EDITABLE, &editable),
         ])
@@ -50,6 +52,7 @@ fn OptionsForm(options: Options) -> impl IntoView {
     let roles = RwSignal::new(options.roles.iter().collect::<Vec<Role>>());
     let max_rows = RwSignal::new(options.max_rows.to_string());
     let link_days = RwSignal::new(options.link_days.to_string());
+    let approval_above = RwSignal::new(options.approval_above.to_string());
     let editable = RwSignal::new(options.editable.clone());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -62,6 +65,7 @@ fn OptionsForm(options: Options) -> impl IntoView {
                 .collect::<Vec<_>>()
                 .join(","),
             max_rows: max_rows.get_untracked(),
+            approval_above: approval_above.get_untracked(),
             link_days: link_days.get_untracked(),
             editable: editable
                 .get_untracked()
@@ -100,6 +104,12 @@ fn OptionsForm(options: Options) -> impl IntoView {
                     .collect_view()}
                 <label for="opt-max-rows">"Largest import (rows)"</label>
                 <input id="opt-max-rows" type="number" min="1" value=options.max_rows.to_string() prop:value=move || max_rows.get() on:input=move |ev| max_rows.set(event_target_value(&ev))/>
+                <label for="opt-approval-above">"Approval needed above (rows)"</label>
+                <input id="opt-approval-above" type="number" min="0" value=options.approval_above.to_string() prop:value=move || approval_above.get() on:input=move |ev| approval_above.set(event_target_value(&ev))/>
+                <p class="help">
+                    "An import that creates and updates more users than this waits until a \
+                     second person with the Approval role approves it. 0: never."
+                </p>
             </fieldset>
             <fieldset>
                 <legend>"Sign-in links"</legend>

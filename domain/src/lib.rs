@@ -5,6 +5,7 @@
 //! the browser (wasm32), so that the preview an operator sees and the plan the
 //! server commits are computed by the same function.
 
+pub mod approval;
 pub mod audit;
 pub mod chars;
 pub mod csv_out;

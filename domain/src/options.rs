@@ -11,9 +11,17 @@ pub const ROLES: &str = "import.roles";
 pub const MAX_ROWS: &str = "import.max_rows";
 pub const LINK_DAYS: &str = "enrolment.link_days";
 pub const EDITABLE: &str = "self_service.editable";
+pub const APPROVAL_ABOVE: &str = "import.approval_above";
 
 /// Every option key, in display order.
-pub const KEYS: [&str; 5] = [END_STATE, ROLES, MAX_ROWS, LINK_DAYS, EDITABLE];
+pub const KEYS: [&str; 6] = [
+    END_STATE,
+    ROLES,
+    MAX_ROWS,
+    APPROVAL_ABOVE,
+    LINK_DAYS,
+    EDITABLE,
+];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Options {
@@ -22,6 +30,9 @@ pub struct Options {
     pub max_rows: u64,
     pub link_days: u32,
     pub editable: Vec<Field>,
+    /// Imports creating + updating more users than this wait for a second
+    /// person with the Approval role; 0 = never.
+    pub approval_above: u64,
 }
 
 impl Default for Options {
@@ -33,6 +44,7 @@ impl Default for Options {
             max_rows: 1_000_000,
             link_days: 7,
             editable: vec![Field::DisplayName, Field::Phone, Field::Mobile],
+            approval_above: 0,
         }
     }
 }
@@ -58,6 +70,11 @@ impl fmt::Display for OptionError {
 impl std::error::Error for OptionError {}
 
 impl Options {
+    /// Whether an import with these counts waits for approval.
+    pub fn needs_approval(&self, counts: &crate::plan::Counts) -> bool {
+        self.approval_above > 0 && counts.create + counts.update > self.approval_above
+    }
+
     /// The value of `key` in the same text form `set` accepts.
     pub fn get(&self, key: &str) -> Result<String, OptionError> {
         Ok(match key {
@@ -65,6 +82,7 @@ impl Options {
             ROLES => self.roles.to_keys(),
             MAX_ROWS => self.max_rows.to_string(),
             LINK_DAYS => self.link_days.to_string(),
+            APPROVAL_ABOVE => self.approval_above.to_string(),
             EDITABLE => self
                 .editable
                 .iter()
@@ -94,6 +112,17 @@ impl Options {
                     .ok()
                     .filter(|n| (1..=100_000_000).contains(n))
                     .ok_or_else(|| invalid("expected a whole number from 1 to 100000000".into()))?
+            }
+            APPROVAL_ABOVE => {
+                self.approval_above = value
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n <= 100_000_000)
+                    .ok_or_else(|| {
+                        invalid(
+                            "expected a whole number of rows from 0 (never) to 100000000".into(),
+                        )
+                    })?
             }
             LINK_DAYS => {
                 self.link_days = value
@@ -166,6 +195,7 @@ mod tests {
             (END_STATE, "active"),
             (ROLES, "self-service,operator,approval"),
             (MAX_ROWS, "1000000"),
+            (APPROVAL_ABOVE, "0"),
             (LINK_DAYS, "7"),
             (EDITABLE, "display_name,phone,mobile"),
         ];
@@ -188,6 +218,9 @@ mod tests {
         o.set(MAX_ROWS, "10").unwrap();
         assert_eq!(o.max_rows, 10);
         assert!(o.set(LINK_DAYS, "1000").is_err());
+        assert!(o.set(APPROVAL_ABOVE, "-1").is_err());
+        o.set(APPROVAL_ABOVE, "2").unwrap();
+        assert_eq!(o.approval_above, 2);
         assert!(o.set(EDITABLE, "email").is_err());
         assert!(o.set(EDITABLE, "shoe_size").is_err());
         o.set(EDITABLE, "phone, title,phone").unwrap();

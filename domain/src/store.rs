@@ -78,6 +78,32 @@ pub enum ImportOutcome {
     /// No row creates or changes a user (all unchanged, or only skipped
     /// invalid rows): nothing written, and no batch recorded.
     NothingToWrite { plan: ImportPlan },
+    /// More creates + updates than `import.approval_above`: nothing
+    /// written; the file waits for a second person's approval.
+    SentForApproval {
+        request: crate::approval::ApprovalRequest,
+        plan: ImportPlan,
+    },
+}
+
+/// What an approver decides.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Decision {
+    Approve,
+    Reject { reason: String },
+}
+
+/// The result of `decide_approval`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApprovalOutcome {
+    /// Written as this batch.
+    Approved {
+        batch: BatchSummary,
+    },
+    Rejected,
+    /// The users changed since the request was sent: nothing written; the
+    /// request is closed as "Changed since preview".
+    Stale,
 }
 
 /// Users by end state and source (the start page's overview).
@@ -199,8 +225,42 @@ pub trait Store: Send + Sync {
     /// Validates and stores several options in one transaction: all of them
     /// or, when any is invalid, none. Returns the options after the change.
     fn set_options(&self, pairs: &[(&str, &str)]) -> Result<Options, StoreError>;
+    /// Plans a file against the current store without writing (a dry run,
+    /// or the preview of a request waiting for approval).
+    fn preview(&self, bytes: &[u8], actor: Actor) -> Result<ImportPlan, StoreError> {
+        let options = self.options()?;
+        let parsed = crate::plan::parse_file(bytes, &options).map_err(StoreError::File)?;
+        let existing: std::collections::HashMap<String, User> = self
+            .users_by_keys(&parsed.keys())?
+            .into_iter()
+            .map(|u| (u.key().to_string(), u))
+            .collect();
+        Ok(crate::plan::plan_parsed(parsed, &existing, &options, actor))
+    }
     /// Plans and writes an import in one transaction: all of it or none.
     fn apply_import(&self, request: ImportRequest<'_>) -> Result<ImportOutcome, StoreError>;
+    /// Requests for approval, newest first.
+    fn approvals(&self) -> Result<Vec<crate::approval::ApprovalRequest>, StoreError>;
+    /// One request and, while it waits, its file's bytes (empty once
+    /// decided).
+    fn approval(
+        &self,
+        id: u64,
+    ) -> Result<Option<(crate::approval::ApprovalRequest, Vec<u8>)>, StoreError>;
+    /// Approves or rejects a request in one transaction. Refused for the
+    /// sender ([`StoreError::Forbidden`]) and for a request decided already
+    /// ([`StoreError::Conflict`]). Approving plans the stored bytes again
+    /// with the sender's authority and writes them as a batch only if the
+    /// plan's fingerprint is the one sent, and only if the privilege rule
+    /// lets the approver act on every user it changes.
+    fn decide_approval(
+        &self,
+        id: u64,
+        decision: Decision,
+        by: &str,
+        actor: Actor,
+        now: i64,
+    ) -> Result<ApprovalOutcome, StoreError>;
     /// Creates one user (manual input) in one transaction, recorded as a
     /// batch so that history shows it and it can be undone. Refused when a
     /// user with the same key exists, or when `actor` may not create a user

@@ -77,6 +77,9 @@ pub enum Command {
     /// List, activate or deactivate users.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Imports waiting for a second person's approval.
+    #[command(subcommand)]
+    Approvals(ApprovalsCommand),
     /// The audit trail: every change to a user, newest first.
     Audit {
         /// Only the changes to this user.
@@ -123,6 +126,25 @@ pub enum UsersCommand {
     Deactivate { email: String },
     /// Activate a user again.
     Activate { email: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApprovalsCommand {
+    /// Every request, newest first: id, sent, sender, file, counts, state.
+    List {
+        /// Print one JSON array instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a waiting request: its file is planned again and written
+    /// if nothing changed since it was sent (exit 1 when it did).
+    Approve { id: u64 },
+    /// Reject a waiting request, with the reason the sender will read.
+    Reject {
+        id: u64,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Args)]

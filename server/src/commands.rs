@@ -1,7 +1,7 @@
 //! The non-web subcommands. They print results on stdout (text or JSON) and
 //! return the process exit code.
 
-use crate::cli::{AdminCommand, ImportArgs, OptionsCommand, UsersCommand};
+use crate::cli::{AdminCommand, ApprovalsCommand, ImportArgs, OptionsCommand, UsersCommand};
 use crate::store::RedbStore;
 use domain::store::{BatchSummary, Credentials, ImportOutcome, ImportRequest, Store, StoreError};
 use domain::user::{EndState, Profile, Role, Roles, Source, User};
@@ -142,6 +142,16 @@ pub fn import(store: Result<RedbStore, StoreError>, args: &ImportArgs) -> ExitCo
             );
             ExitCode::from(EXIT_OK)
         }
+        // The command line imports with the owner's authority, which the
+        // store does not hold for approval; kept for completeness.
+        Ok(ImportOutcome::SentForApproval { request, plan }) => {
+            let message = format!(
+                "Sent for approval as request {}: nothing was written.",
+                request.id
+            );
+            print_uncommitted(&plan, args.json, &message);
+            ExitCode::from(EXIT_OK)
+        }
         Ok(ImportOutcome::Blocked { mut plan })
         | Ok(ImportOutcome::ChangedSincePreview { mut plan }) => {
             plan.warnings.extend(earlier);
@@ -153,6 +163,68 @@ pub fn import(store: Result<RedbStore, StoreError>, args: &ImportArgs) -> ExitCo
             ExitCode::from(EXIT_INVALID_ROWS)
         }
         Err(StoreError::File(e)) => file_error_exit(args.json, &e),
+        Err(e) => fail(e),
+    }
+}
+
+/// `roster approvals list | approve ID | reject ID --reason TEXT`, with
+/// the machine owner's authority, recorded as `cli`.
+pub fn approvals(store: &RedbStore, cmd: &ApprovalsCommand) -> ExitCode {
+    use domain::store::{ApprovalOutcome, Decision};
+    let (id, decision) = match cmd {
+        ApprovalsCommand::List { json } => {
+            let list = match store.approvals() {
+                Ok(l) => l,
+                Err(e) => return fail(e),
+            };
+            if *json {
+                match serde_json::to_string(&list) {
+                    Ok(text) => println!("{text}"),
+                    Err(e) => return fail(e),
+                }
+            } else {
+                for r in &list {
+                    println!(
+                        "{}\t{}\t{}\t{}\tcreate {} update {}\t{}",
+                        r.id,
+                        domain::time::rfc3339(r.sent_at),
+                        r.operator,
+                        r.file_name,
+                        r.counts.create,
+                        r.counts.update,
+                        r.state.label()
+                    );
+                }
+            }
+            return ExitCode::SUCCESS;
+        }
+        ApprovalsCommand::Approve { id } => (*id, Decision::Approve),
+        ApprovalsCommand::Reject { id, reason } => (
+            *id,
+            Decision::Reject {
+                reason: reason.clone(),
+            },
+        ),
+    };
+    match store.decide_approval(id, decision, "cli", Actor::Owner, now()) {
+        Ok(ApprovalOutcome::Approved { batch }) => {
+            println!(
+                "Approved request {id}: written as batch {} ({} created, {} updated).",
+                batch.id, batch.counts.create, batch.counts.update
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(ApprovalOutcome::Rejected) => {
+            println!("Rejected request {id}.");
+            ExitCode::SUCCESS
+        }
+        Ok(ApprovalOutcome::Stale) => {
+            eprintln!(
+                "roster: request {id} changed since preview: its users were changed after it \
+                 was sent. Nothing was written; the sender must import the file again."
+            );
+            ExitCode::from(EXIT_INVALID_ROWS)
+        }
         Err(e) => fail(e),
     }
 }

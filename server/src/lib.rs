@@ -51,6 +51,7 @@ pub fn run() -> ExitCode {
                 Command::Options(cmd) => commands::options(&store, cmd),
                 Command::Export { file } => commands::export(&store, file),
                 Command::Users(cmd) => commands::users(&store, cmd),
+                Command::Approvals(cmd) => commands::approvals(&store, cmd),
                 Command::Audit {
                     user,
                     actor,

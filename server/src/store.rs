@@ -22,6 +22,8 @@
 //! | `audit` | event id (in order) | [`encode`]d `domain::audit::AuditEvent` |
 //! | `audit_by_user` (multimap) | email key | ids of that user's events |
 //! | `users_by_*`, `user_words`, `user_counts` | see [`crate::user_index`] | |
+//! | `approvals` | request id | [`encode`]d `domain::approval::ApprovalRequest` |
+//! | `approval_files` | request id | the file's bytes, until the request is decided |
 //!
 //! Version 1 stored sessions as whole tower-sessions records, id included;
 //! opening such a store removes them (everyone signs in again) and indexes
@@ -33,6 +35,7 @@
 //! old one, so a store never needs an offline migration.
 
 use crate::user_index::UserTables;
+use domain::approval::{ApprovalError, ApprovalRequest, ApprovalState};
 use domain::audit::{AuditAction, AuditEvent};
 use domain::audit::{AuditPage, AuditQuery};
 use domain::directory::{UserPage, UserQuery};
@@ -40,8 +43,8 @@ use domain::options::Options;
 use domain::plan::{ExistingUsers, NoUsers, parse_file, plan_parsed};
 use domain::privilege::{self, Act, Actor};
 use domain::store::{
-    BatchSummary, EditOutcome, ImportOutcome, ImportRequest, Store, StoreError, UndoOutcome,
-    UserEdit, UserStats, sha256_hex,
+    ApprovalOutcome, BatchSummary, Decision, EditOutcome, ImportOutcome, ImportRequest, Store,
+    StoreError, UndoOutcome, UserEdit, UserStats, sha256_hex,
 };
 use domain::{Action, Counts, EndState, ImportPlan, User, UserKey};
 use redb::{
@@ -65,6 +68,8 @@ pub(crate) const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 const AUDIT_BY_USER: MultimapTableDefinition<&str, u64> =
     MultimapTableDefinition::new("audit_by_user");
+const APPROVALS: TableDefinition<u64, &[u8]> = TableDefinition::new("approvals");
+const APPROVAL_FILES: TableDefinition<u64, &[u8]> = TableDefinition::new("approval_files");
 
 const SCHEMA_VERSION: u64 = 3;
 /// Format byte in front of every encoded value.
@@ -202,6 +207,8 @@ impl RedbStore {
             txn.open_multimap_table(USER_LINKS).map_err(backend)?;
             txn.open_table(AUDIT).map_err(backend)?;
             txn.open_multimap_table(AUDIT_BY_USER).map_err(backend)?;
+            txn.open_table(APPROVALS).map_err(backend)?;
+            txn.open_table(APPROVAL_FILES).map_err(backend)?;
             txn.open_table(EPOCHS).map_err(backend)?;
             txn.open_table(SESSIONS).map_err(backend)?;
             let mut options = txn.open_table(OPTIONS).map_err(backend)?;
@@ -237,18 +244,6 @@ impl RedbStore {
         }
         txn.commit().map_err(backend)?;
         Ok(user)
-    }
-
-    /// Plans a file against the current store without writing (dry run).
-    pub fn preview(&self, bytes: &[u8], actor: Actor) -> Result<ImportPlan, StoreError> {
-        let options = self.options()?;
-        let parsed = parse_file(bytes, &options).map_err(StoreError::File)?;
-        let existing: HashMap<String, User> = self
-            .users_by_keys(&parsed.keys())?
-            .into_iter()
-            .map(|u| (u.key().to_string(), u))
-            .collect();
-        Ok(plan_parsed(parsed, &existing, &options, actor))
     }
 
     /// The first user (in key order) that `wanted` accepts, decoding users
@@ -456,6 +451,163 @@ fn record_batch(
     Ok(summary)
 }
 
+/// Plans `bytes` against the users as this transaction sees them.
+fn plan_in(
+    txn: &redb::WriteTransaction,
+    bytes: &[u8],
+    options: &Options,
+    actor: Actor,
+) -> Result<ImportPlan, StoreError> {
+    let parsed = parse_file(bytes, options).map_err(StoreError::File)?;
+    let users = txn.open_table(USERS).map_err(backend)?;
+    let mut existing: HashMap<String, User> = HashMap::new();
+    for key in parsed.keys() {
+        if let Some(g) = users.get(key.as_str()).map_err(backend)? {
+            existing.insert(key.to_string(), decode(g.value())?);
+        }
+    }
+    let existing: &dyn ExistingUsers = if existing.is_empty() {
+        &NoUsers
+    } else {
+        &existing
+    };
+    Ok(plan_parsed(parsed, existing, options, actor))
+}
+
+/// Who and what a written import is recorded as.
+struct Written<'a> {
+    operator: &'a str,
+    file_name: &'a str,
+    sha256: String,
+    now: i64,
+}
+
+/// Writes a plan's creates and updates (timestamps set in the plan itself,
+/// so that the plan the caller gets back is exactly what was written), the
+/// batch with its before-images and an audit event per user, in the
+/// caller's transaction.
+fn write_plan(
+    txn: &redb::WriteTransaction,
+    plan: &mut ImportPlan,
+    w: Written<'_>,
+) -> Result<BatchSummary, StoreError> {
+    let mut touched = Vec::with_capacity((plan.counts.create + plan.counts.update) as usize);
+    let mut admin_lost = false;
+    let mut events = Vec::with_capacity(touched.capacity());
+    {
+        let mut users = UserTables::open(txn)?;
+        for row in &mut plan.rows {
+            let (user, before): (&mut User, Option<User>) = match &mut row.action {
+                Action::Create(u) => {
+                    u.created_at = w.now;
+                    let changes = domain::audit::created(u);
+                    events.push(AuditEvent::new(
+                        w.now,
+                        w.operator,
+                        u,
+                        AuditAction::Import,
+                        changes,
+                    ));
+                    (u, None)
+                }
+                Action::Update {
+                    before,
+                    after,
+                    changes,
+                } => {
+                    events.push(AuditEvent::new(
+                        w.now,
+                        w.operator,
+                        after,
+                        AuditAction::Import,
+                        changes.clone(),
+                    ));
+                    admin_lost |= privilege::removes_active_admin(Some(before), Some(after));
+                    if before.end_state == EndState::Active && after.end_state == EndState::Inactive
+                    {
+                        crate::auth::revoke_links_in(txn, after.key())?;
+                    }
+                    (after, Some((**before).clone()))
+                }
+                _ => continue,
+            };
+            user.updated_at = w.now;
+            users.put(before.as_ref(), user)?;
+            touched.push(Touched {
+                key: user.key().to_string(),
+                before,
+                after_version: Some(user.version),
+            });
+        }
+        users.finish()?;
+    }
+    keep_an_active_admin(txn, admin_lost)?;
+    let summary = record_batch(
+        txn,
+        BatchSummary {
+            id: 0,
+            operator: w.operator.to_string(),
+            at: w.now,
+            file_name: w.file_name.to_string(),
+            sha256: w.sha256,
+            counts: plan.counts,
+            undo_of: None,
+            undone_by: None,
+        },
+        touched,
+    )?;
+    append_audit(txn, events, Some(summary.id))?;
+    Ok(summary)
+}
+
+/// Stores an import's request for approval and its bytes, in the caller's
+/// transaction.
+fn send_for_approval(
+    txn: &redb::WriteTransaction,
+    req: &ImportRequest<'_>,
+    plan: &ImportPlan,
+) -> Result<ApprovalRequest, StoreError> {
+    let id = {
+        let mut meta = txn.open_table(META).map_err(backend)?;
+        let id = meta
+            .get("next_approval_id")
+            .map_err(backend)?
+            .map(|v| v.value())
+            .unwrap_or(1);
+        meta.insert("next_approval_id", id + 1).map_err(backend)?;
+        id
+    };
+    let request = ApprovalRequest {
+        id,
+        file_name: req.file_name.to_string(),
+        sha256: sha256_hex(req.bytes),
+        fingerprint: plan.fingerprint.clone(),
+        operator: req.operator.to_string(),
+        actor: req.actor,
+        skip_invalid: req.skip_invalid,
+        sent_at: req.now,
+        counts: plan.counts,
+        state: ApprovalState::Waiting,
+    };
+    txn.open_table(APPROVALS)
+        .map_err(backend)?
+        .insert(id, encode(&request)?.as_slice())
+        .map_err(backend)?;
+    txn.open_table(APPROVAL_FILES)
+        .map_err(backend)?
+        .insert(id, req.bytes)
+        .map_err(backend)?;
+    Ok(request)
+}
+
+fn approval_error(e: ApprovalError) -> StoreError {
+    match e {
+        ApprovalError::OwnRequest => StoreError::Forbidden(e.to_string()),
+        ApprovalError::NotWaiting(_) => StoreError::Conflict(e.to_string()),
+        ApprovalError::ReasonRequired => StoreError::Invalid(e.to_string()),
+    }
+}
+
 impl Store for RedbStore {
     fn user_count(&self) -> Result<u64, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
@@ -525,22 +677,7 @@ impl Store for RedbStore {
         // can change a user between our plan and our writes.
         let txn = self.db.begin_write().map_err(backend)?;
         let options = read_options(&txn.open_table(OPTIONS).map_err(backend)?)?;
-        let parsed = parse_file(req.bytes, &options).map_err(StoreError::File)?;
-        let plan = {
-            let users = txn.open_table(USERS).map_err(backend)?;
-            let mut existing: HashMap<String, User> = HashMap::new();
-            for key in parsed.keys() {
-                if let Some(g) = users.get(key.as_str()).map_err(backend)? {
-                    existing.insert(key.to_string(), decode(g.value())?);
-                }
-            }
-            let existing: &dyn ExistingUsers = if existing.is_empty() {
-                &NoUsers
-            } else {
-                &existing
-            };
-            plan_parsed(parsed, existing, &options, req.actor)
-        };
+        let mut plan = plan_in(&txn, req.bytes, &options, req.actor)?;
         if req
             .expected_fingerprint
             .is_some_and(|fp| fp != plan.fingerprint)
@@ -556,81 +693,139 @@ impl Store for RedbStore {
             txn.abort().map_err(backend)?;
             return Ok(ImportOutcome::NothingToWrite { plan });
         }
-        let mut plan = plan;
-        let mut touched = Vec::with_capacity((plan.counts.create + plan.counts.update) as usize);
-        let mut admin_lost = false;
-        let mut events = Vec::with_capacity(touched.capacity());
-        {
-            let mut users = UserTables::open(&txn)?;
-            // Timestamps are set in the plan itself, so that the plan the
-            // caller gets back is exactly what was written.
-            for row in &mut plan.rows {
-                let (user, before): (&mut User, Option<User>) = match &mut row.action {
-                    Action::Create(u) => {
-                        u.created_at = req.now;
-                        let changes = domain::audit::created(u);
-                        events.push(AuditEvent::new(
-                            req.now,
-                            req.operator,
-                            u,
-                            AuditAction::Import,
-                            changes,
-                        ));
-                        (u, None)
-                    }
-                    Action::Update {
-                        before,
-                        after,
-                        changes,
-                    } => {
-                        events.push(AuditEvent::new(
-                            req.now,
-                            req.operator,
-                            after,
-                            AuditAction::Import,
-                            changes.clone(),
-                        ));
-                        admin_lost |= privilege::removes_active_admin(Some(before), Some(after));
-                        if before.end_state == EndState::Active
-                            && after.end_state == EndState::Inactive
-                        {
-                            crate::auth::revoke_links_in(&txn, after.key())?;
-                        }
-                        (after, Some((**before).clone()))
-                    }
-                    _ => continue,
-                };
-                user.updated_at = req.now;
-                users.put(before.as_ref(), user)?;
-                touched.push(Touched {
-                    key: user.key().to_string(),
-                    before,
-                    after_version: Some(user.version),
-                });
-            }
-            users.finish()?;
+        // Above the threshold a signed-in operator's import waits for a
+        // second person; the machine owner (CLI) is not held.
+        if options.needs_approval(&plan.counts) && req.actor != Actor::Owner {
+            let request = send_for_approval(&txn, &req, &plan)?;
+            txn.commit().map_err(backend)?;
+            return Ok(ImportOutcome::SentForApproval { request, plan });
         }
-        keep_an_active_admin(&txn, admin_lost)?;
-        let summary = record_batch(
+        let batch = write_plan(
             &txn,
-            BatchSummary {
-                id: 0,
-                operator: req.operator.to_string(),
-                at: req.now,
-                file_name: req.file_name.to_string(),
+            &mut plan,
+            Written {
+                operator: req.operator,
+                file_name: req.file_name,
                 sha256: sha256_hex(req.bytes),
-                counts: plan.counts,
-                undo_of: None,
-                undone_by: None,
+                now: req.now,
             },
-            touched,
         )?;
-        append_audit(&txn, events, Some(summary.id))?;
         txn.commit().map_err(backend)?;
-        Ok(ImportOutcome::Committed {
-            batch: summary,
-            plan,
-        })
+        Ok(ImportOutcome::Committed { batch, plan })
+    }
+
+    fn approvals(&self) -> Result<Vec<ApprovalRequest>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let t = txn.open_table(APPROVALS).map_err(backend)?;
+        let mut out = Vec::new();
+        for entry in t.iter().map_err(backend)?.rev() {
+            out.push(decode(entry.map_err(backend)?.1.value())?);
+        }
+        Ok(out)
+    }
+
+    fn approval(&self, id: u64) -> Result<Option<(ApprovalRequest, Vec<u8>)>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let requests = txn.open_table(APPROVALS).map_err(backend)?;
+        let Some(request) = requests.get(id).map_err(backend)? else {
+            return Ok(None);
+        };
+        let request: ApprovalRequest = decode(request.value())?;
+        let files = txn.open_table(APPROVAL_FILES).map_err(backend)?;
+        let bytes = files
+            .get(id)
+            .map_err(backend)?
+            .map(|g| g.value().to_vec())
+            .unwrap_or_default();
+        Ok(Some((request, bytes)))
+    }
+
+    fn decide_approval(
+        &self,
+        id: u64,
+        decision: Decision,
+        by: &str,
+        actor: Actor,
+        now: i64,
+    ) -> Result<ApprovalOutcome, StoreError> {
+        let txn = self.db.begin_write().map_err(backend)?;
+        let (mut request, bytes) = {
+            let requests = txn.open_table(APPROVALS).map_err(backend)?;
+            let files = txn.open_table(APPROVAL_FILES).map_err(backend)?;
+            let request: ApprovalRequest = match requests.get(id).map_err(backend)? {
+                Some(g) => decode(g.value())?,
+                None => {
+                    return Err(StoreError::NotFound(format!(
+                        "There is no approval request {id}."
+                    )));
+                }
+            };
+            let bytes = files
+                .get(id)
+                .map_err(backend)?
+                .map(|g| g.value().to_vec())
+                .unwrap_or_default();
+            (request, bytes)
+        };
+        request.may_decide(by).map_err(approval_error)?;
+        let outcome = match decision {
+            Decision::Reject { reason } => {
+                request.reject(by, now, &reason).map_err(approval_error)?;
+                ApprovalOutcome::Rejected
+            }
+            Decision::Approve => {
+                let options = read_options(&txn.open_table(OPTIONS).map_err(backend)?)?;
+                let mut plan = plan_in(&txn, &bytes, &options, request.actor)?;
+                if plan.fingerprint != request.fingerprint {
+                    request.mark_stale(by, now).map_err(approval_error)?;
+                    ApprovalOutcome::Stale
+                } else {
+                    // The approver vouches for every change: the privilege
+                    // rule applies to them as to the sender.
+                    for row in &plan.rows {
+                        let (before, after) = match &row.action {
+                            Action::Create(u) => (None, Some(&**u)),
+                            Action::Update { before, after, .. } => {
+                                (Some(&**before), Some(&**after))
+                            }
+                            _ => continue,
+                        };
+                        privilege::check_change(actor, Act::Approve, before, after).map_err(
+                            |refusal| {
+                                StoreError::Forbidden(format!(
+                                    "Not approved: {} — {refusal}. Nothing was written.",
+                                    after.or(before).map(|u| u.email.as_str()).unwrap_or("?")
+                                ))
+                            },
+                        )?;
+                    }
+                    let batch = write_plan(
+                        &txn,
+                        &mut plan,
+                        Written {
+                            operator: &request.operator,
+                            file_name: &request.file_name,
+                            sha256: request.sha256.clone(),
+                            now,
+                        },
+                    )?;
+                    request.approve(by, now, batch.id).map_err(approval_error)?;
+                    ApprovalOutcome::Approved { batch }
+                }
+            }
+        };
+        // Decided: the stored file is not needed any more (its SHA-256
+        // stays with the request and the batch).
+        txn.open_table(APPROVAL_FILES)
+            .map_err(backend)?
+            .remove(id)
+            .map_err(backend)?;
+        txn.open_table(APPROVALS)
+            .map_err(backend)?
+            .insert(id, encode(&request)?.as_slice())
+            .map_err(backend)?;
+        txn.commit().map_err(backend)?;
+        Ok(outcome)
     }
 
     fn create_user(

@@ -97,6 +97,11 @@ pub enum CommitAnswer {
     },
     /// No row creates or changes a user: nothing written.
     NothingToWrite,
+    /// Above the approval threshold: nothing written; request `id` waits
+    /// for a second person with the Approval role.
+    SentForApproval {
+        id: u64,
+    },
 }
 
 /// Plans the bytes again inside one write transaction and writes them if
@@ -138,6 +143,9 @@ pub async fn import_commit(
             invalid: plan.counts.invalid,
         },
         ImportOutcome::NothingToWrite { .. } => CommitAnswer::NothingToWrite,
+        ImportOutcome::SentForApproval { request, .. } => {
+            CommitAnswer::SentForApproval { id: request.id }
+        }
     })
 }
 

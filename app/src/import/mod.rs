@@ -11,7 +11,7 @@
 
 mod api;
 mod browser;
-mod preview;
+pub(crate) mod preview;
 mod result;
 
 pub use api::*;
@@ -32,6 +32,18 @@ pub(crate) struct Preview {
     earlier: Vec<BatchSummary>,
 }
 
+impl Preview {
+    /// A preview of a file planned elsewhere (an approval request's).
+    pub(crate) fn new(file_name: String, bytes: Vec<u8>, plan: ImportPlan) -> Preview {
+        Preview {
+            file_name,
+            bytes,
+            plan,
+            earlier: Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone)]
 enum Stage {
     /// No file yet (or the last one could not be read).
@@ -46,6 +58,8 @@ enum Stage {
         preview: Arc<Preview>,
         batch: BatchSummary,
     },
+    /// Waiting for a second person's approval (request id).
+    Sent(u64),
 }
 
 /// Reads, plans and looks up a file in the browser.
@@ -131,6 +145,7 @@ pub fn ImportPage() -> impl IntoView {
                          or tick \"Skip invalid rows\"."
                     )),
                 }),
+                Ok(CommitAnswer::SentForApproval { id }) => stage.set(Stage::Sent(id)),
                 Ok(CommitAnswer::NothingToWrite) => stage.set(Stage::Preview {
                     preview,
                     notice: Some("Nothing was written: no row creates or changes a user.".into()),
@@ -224,6 +239,21 @@ pub fn ImportPage() -> impl IntoView {
                             .into_any()
                     }
                     Stage::Done { preview, batch } => view! { <ResultView preview batch/> }.into_any(),
+                    Stage::Sent(id) => view! {
+                        <p role="status" class="done">
+                            {format!(
+                                "Sent for approval (request {id}): this import changes more users \
+                                 than the administrator allows without a second person. Nothing \
+                                 was written; a user with the Approval role approves or rejects it \
+                                 on the Approvals page."
+                            )}
+                        </p>
+                        <p class="actions">
+                            <a href="/users/history">"Import history"</a>
+                            <button type="button" on:click=move |_| go("/users")>"OK"</button>
+                        </p>
+                    }
+                    .into_any(),
                 }}
             </section>
         }

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use std::sync::Arc;
 
 #[component]
-pub(super) fn PreviewView(
+pub(crate) fn PreviewView(
     preview: Arc<Preview>,
     notice: Option<String>,
     skip_invalid: RwSignal<bool>,
