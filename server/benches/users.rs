@@ -103,8 +103,8 @@ fn main() {
             q(&|x| x.search = "last00001".into()),
         ),
         (
-            "search \"grace corp7\" (capped)",
-            q(&|x| x.search = "grace corp7".into()),
+            "search \"grace corp9\" (capped)",
+            q(&|x| x.search = "grace corp9".into()),
         ),
         (
             "quick search \"ad\" (20 hits, capped)",

@@ -463,3 +463,61 @@ fn sigkill_during_a_large_import_leaves_all_or_nothing() {
         "SIGKILL test: a full import takes {full} ms; {interrupted} imports killed before commit, {completed} completed"
     );
 }
+
+#[test]
+fn approvals_are_listed_approved_and_rejected_from_the_command_line() {
+    use domain::store::{ImportOutcome, ImportRequest, Store};
+    use domain::user::{Role, Roles};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // Two requests sent by a signed-in operator (through the store, as the
+    // web app does: the command line's own imports are never held).
+    {
+        let store = server::store::RedbStore::open(&data).unwrap();
+        store.set_option("import.approval_above", "1").unwrap();
+        for tag in ["a", "b"] {
+            let csv = format!("email,first_name,last_name\n{tag}1@x.org,A,B\n{tag}2@x.org,A,B\n");
+            let outcome = store
+                .apply_import(ImportRequest {
+                    bytes: csv.as_bytes(),
+                    file_name: &format!("{tag}.csv"),
+                    operator: "op@x.org",
+                    actor: domain::Actor::User(Roles::of(&[Role::Operator])),
+                    expected_fingerprint: None,
+                    skip_invalid: false,
+                    now: 100,
+                })
+                .unwrap();
+            assert!(matches!(outcome, ImportOutcome::SentForApproval { .. }));
+        }
+    }
+    let list = json(&roster(&data, &["approvals", "list", "--json"]));
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(list[0]["state"], "Waiting");
+    let out = roster(&data, &["approvals", "approve", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("written as batch"));
+    let no_reason = roster(&data, &["approvals", "reject", "2", "--reason", " "]);
+    assert_eq!(no_reason.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&no_reason.stderr).contains("needs a reason"));
+    let out = roster(
+        &data,
+        &["approvals", "reject", "2", "--reason", "duplicate"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let again = roster(&data, &["approvals", "approve", "2"]);
+    assert_eq!(again.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not waiting"));
+    let text = String::from_utf8_lossy(&roster(&data, &["approvals", "list"]).stdout).to_string();
+    assert!(text.contains("Approved by cli"));
+    assert!(text.contains("Rejected by cli: duplicate"));
+    assert_eq!(count_users(&data), 2);
+    // The command line's own import is not held.
+    let file = write(
+        dir.path(),
+        "c.csv",
+        b"email,first_name,last_name\nc1@x.org,A,B\nc2@x.org,A,B\n",
+    );
+    assert_eq!(roster(&data, &["import", &file]).status.code(), Some(0));
+    assert_eq!(count_users(&data), 4);
+}
