@@ -3,16 +3,29 @@
 
 use crate::error::AppError;
 use crate::table::{EmptyRow, TableHead};
-use domain::store::{BatchSummary, UndoOutcome};
+use domain::store::{BatchSummary, Correction, UndoOutcome};
 use leptos::prelude::*;
 
-/// Every batch, newest first (operators only).
+/// Every batch, newest first, with the cells corrected in its preview
+/// when there were any (operators only).
 #[server(endpoint = "import_history")]
-pub async fn import_history() -> Result<Vec<BatchSummary>, AppError> {
+pub async fn import_history() -> Result<Vec<(BatchSummary, Option<Correction>)>, AppError> {
     use crate::context::*;
     require(is_operator).await?;
     let store = store()?;
-    blocking(move || store.batches()).await
+    blocking(move || {
+        let mut corrections: std::collections::HashMap<u64, Correction> =
+            store.corrections()?.into_iter().collect();
+        Ok(store
+            .batches()?
+            .into_iter()
+            .map(|b| {
+                let c = corrections.remove(&b.id);
+                (b, c)
+            })
+            .collect())
+    })
+    .await
 }
 
 /// Undoes a batch in one transaction (operators only): created users are
@@ -75,7 +88,10 @@ pub fn HistoryPage() -> impl IntoView {
 }
 
 #[component]
-fn BatchTable(list: Vec<BatchSummary>, undo: ServerAction<UndoImport>) -> impl IntoView {
+fn BatchTable(
+    list: Vec<(BatchSummary, Option<Correction>)>,
+    undo: ServerAction<UndoImport>,
+) -> impl IntoView {
     let empty = list.is_empty();
     view! {
         <table>
@@ -88,8 +104,15 @@ fn BatchTable(list: Vec<BatchSummary>, undo: ServerAction<UndoImport>) -> impl I
                 {empty.then(|| view! { <EmptyRow width=9 text="No imports yet."/> })}
                 {list
                     .into_iter()
-                    .map(|b| {
+                    .map(|(b, correction)| {
                         let id = b.id;
+                        let file = match correction {
+                            Some(c) => format!(
+                                "{} ({} cells corrected in the preview; original file SHA-256 {})",
+                                b.file_name, c.cells, c.original_sha256
+                            ),
+                            None => b.file_name.clone(),
+                        };
                         let state = match (b.undo_of, b.undone_by) {
                             (Some(of), _) => Some(format!("Undo of batch {of}")),
                             (_, Some(by)) => Some(format!("Undone by batch {by}")),
@@ -100,7 +123,7 @@ fn BatchTable(list: Vec<BatchSummary>, undo: ServerAction<UndoImport>) -> impl I
                                 <td>{id}</td>
                                 <td>{domain::time::rfc3339(b.at)}</td>
                                 <td>{b.operator}</td>
-                                <td>{b.file_name}</td>
+                                <td>{file}</td>
                                 <td>{b.counts.create}</td>
                                 <td>{b.counts.update}</td>
                                 <td>{b.counts.unchanged}</td>

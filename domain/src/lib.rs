@@ -8,6 +8,7 @@
 pub mod approval;
 pub mod audit;
 pub mod chars;
+pub mod correct;
 pub mod csv_out;
 pub mod decode;
 pub mod directory;

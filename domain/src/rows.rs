@@ -68,14 +68,14 @@ fn unneutralise(cell: &str) -> &str {
 /// line is counted here, from the first byte of the record itself, in one
 /// pass over the text as records come in order. CR, LF and CRLF each end
 /// a line.
-struct LineCounter<'a> {
+pub(crate) struct LineCounter<'a> {
     text: &'a [u8],
     offset: usize,
     line: u64,
 }
 
 impl<'a> LineCounter<'a> {
-    fn new(text: &'a [u8]) -> Self {
+    pub(crate) fn new(text: &'a [u8]) -> Self {
         LineCounter {
             text,
             offset: 0,
@@ -83,7 +83,7 @@ impl<'a> LineCounter<'a> {
         }
     }
 
-    fn line_of(&mut self, position: &csv::Position) -> u64 {
+    pub(crate) fn line_of(&mut self, position: &csv::Position) -> u64 {
         let mut start = (position.byte() as usize).max(self.offset);
         while matches!(self.text.get(start), Some(b'\r' | b'\n')) {
             start += 1;

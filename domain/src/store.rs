@@ -25,8 +25,20 @@ pub struct ImportRequest<'a> {
     /// Commit the valid rows and skip the invalid ones, instead of refusing
     /// the whole file when any row is invalid.
     pub skip_invalid: bool,
+    /// The bytes are a file corrected in the preview: recorded with the
+    /// batch.
+    pub corrected: Option<Correction>,
     /// Current time, Unix seconds.
     pub now: i64,
+}
+
+/// Cells the operator corrected in the preview before committing, and the
+/// SHA-256 of the file as it was chosen (the batch's own SHA-256 is the
+/// corrected file's).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correction {
+    pub cells: u32,
+    pub original_sha256: String,
 }
 
 /// A committed import or undo, as history shows it.
@@ -363,6 +375,8 @@ pub trait Store: Send + Sync {
         }
         Ok(stats)
     }
+    /// The corrections recorded with batches (batch id, correction).
+    fn corrections(&self) -> Result<Vec<(u64, Correction)>, StoreError>;
     /// Earlier imports of a file with this SHA-256.
     fn batches_with_hash(&self, sha256: &str) -> Result<Vec<BatchSummary>, StoreError>;
     /// Undoes a batch in one transaction, unless a touched user changed

@@ -421,6 +421,43 @@ test.describe("users import @release", () => {
     await ada.close();
   });
 
+  test("Fix an invalid cell in the preview: the row moves, the corrected file is committed and re-imports unchanged", async ({
+    page,
+  }) => {
+    await signInAsAdmin(page);
+    await openImport(page);
+    const original = "email;first_name;last_name\nfixme.example.org;Fix;Me\nfixok@example.org;Okay;Fine\n";
+    await upload(page, "typo.csv", original);
+    await expectCounts(page, 1, 0, 0, 1);
+    await expect(page.getByRole("button", { name: "Next" })).toBeDisabled();
+    await table(page, "Invalid rows").getByRole("button", { name: "Fix" }).click();
+    const form = page.getByRole("form", { name: "Fix line 2" });
+    await expect(form.getByLabel("email", { exact: true })).toHaveValue("fixme.example.org");
+    await form.getByLabel("email", { exact: true }).fill("fixme@example.org");
+    await form.getByRole("button", { name: "Apply" }).click();
+    await expectCounts(page, 2, 0, 0, 0);
+    await expect(table(page, "Users to create")).toContainText("fixme@example.org");
+    await expect(table(page, "Invalid rows")).toContainText("None");
+    await expect(page.getByLabel("Skip invalid rows")).toHaveCount(0);
+    await expect(page.getByRole("button", { name: "Next" })).toBeEnabled();
+    const corrected = await download(page, "Download corrected file");
+    expect(corrected).toContain('"fixme@example.org","Fix","Me"');
+    await page.getByRole("button", { name: "Next" }).click();
+    await expect(page.getByRole("status")).toContainText("2 created");
+
+    // History keeps the original file's SHA-256 beside the correction.
+    const sha = require("node:crypto").createHash("sha256").update(original).digest("hex");
+    await page.goto(url + "/users/history");
+    await hydrated(page);
+    await expect(page.getByRole("table", { name: "Imports" })).toContainText(
+      `typo.csv (1 cells corrected in the preview; original file SHA-256 ${sha})`,
+    );
+    // The corrected file imports again as all unchanged.
+    await openImport(page);
+    await upload(page, "typo-corrected.csv", corrected);
+    await expectCounts(page, 0, 0, 2, 0);
+  });
+
   test("every page hydrates on repeated loads (no hydration errors)", async ({ page }) => {
     test.setTimeout(180_000);
     const errors: string[] = [];

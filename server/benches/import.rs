@@ -66,6 +66,7 @@ fn main() {
                 actor: domain::Actor::Owner,
                 expected_fingerprint: None,
                 skip_invalid: false,
+                corrected: None,
                 now: 0,
             })
             .unwrap();

@@ -40,6 +40,7 @@ fn import(store: &RedbStore, bytes: &[u8]) {
             actor: domain::Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: false,
+            corrected: None,
             now: 1_800_000_000,
         })
         .unwrap();

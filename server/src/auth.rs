@@ -359,6 +359,7 @@ mod tests {
                 actor: Actor::Owner,
                 expected_fingerprint: None,
                 skip_invalid: false,
+                corrected: None,
                 now: 1000,
             })
             .unwrap();

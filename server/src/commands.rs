@@ -114,6 +114,7 @@ pub fn import(store: Result<RedbStore, StoreError>, args: &ImportArgs) -> ExitCo
         actor: Actor::Owner,
         expected_fingerprint: None,
         skip_invalid: args.skip_invalid,
+        corrected: None,
         now: now(),
     });
     match outcome {

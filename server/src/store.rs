@@ -24,6 +24,7 @@
 //! | `users_by_*`, `user_words`, `user_counts` | see [`crate::user_index`] | |
 //! | `approvals` | request id | [`encode`]d `domain::approval::ApprovalRequest` |
 //! | `approval_files` | request id | the file's bytes, until the request is decided |
+//! | `batch_corrections` | batch id | [`encode`]d `Correction`: cells fixed in the preview, original SHA-256 |
 //!
 //! Version 1 stored sessions as whole tower-sessions records, id included;
 //! opening such a store removes them (everyone signs in again) and indexes
@@ -43,8 +44,8 @@ use domain::options::Options;
 use domain::plan::{ExistingUsers, NoUsers, parse_file, plan_parsed};
 use domain::privilege::{self, Act, Actor};
 use domain::store::{
-    ApprovalOutcome, BatchSummary, Decision, EditOutcome, ImportOutcome, ImportRequest, Store,
-    StoreError, UndoOutcome, UserEdit, UserStats, sha256_hex,
+    ApprovalOutcome, BatchSummary, Correction, Decision, EditOutcome, ImportOutcome, ImportRequest,
+    Store, StoreError, UndoOutcome, UserEdit, UserStats, sha256_hex,
 };
 use domain::{Action, Counts, EndState, ImportPlan, User, UserKey};
 use redb::{
@@ -70,6 +71,7 @@ const AUDIT_BY_USER: MultimapTableDefinition<&str, u64> =
     MultimapTableDefinition::new("audit_by_user");
 const APPROVALS: TableDefinition<u64, &[u8]> = TableDefinition::new("approvals");
 const APPROVAL_FILES: TableDefinition<u64, &[u8]> = TableDefinition::new("approval_files");
+const CORRECTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("batch_corrections");
 
 const SCHEMA_VERSION: u64 = 3;
 /// Format byte in front of every encoded value.
@@ -209,6 +211,7 @@ impl RedbStore {
             txn.open_multimap_table(AUDIT_BY_USER).map_err(backend)?;
             txn.open_table(APPROVALS).map_err(backend)?;
             txn.open_table(APPROVAL_FILES).map_err(backend)?;
+            txn.open_table(CORRECTIONS).map_err(backend)?;
             txn.open_table(EPOCHS).map_err(backend)?;
             txn.open_table(SESSIONS).map_err(backend)?;
             let mut options = txn.open_table(OPTIONS).map_err(backend)?;
@@ -479,6 +482,7 @@ struct Written<'a> {
     operator: &'a str,
     file_name: &'a str,
     sha256: String,
+    corrected: Option<&'a Correction>,
     now: i64,
 }
 
@@ -557,6 +561,12 @@ fn write_plan(
         touched,
     )?;
     append_audit(txn, events, Some(summary.id))?;
+    if let Some(c) = w.corrected {
+        txn.open_table(CORRECTIONS)
+            .map_err(backend)?
+            .insert(summary.id, encode(c)?.as_slice())
+            .map_err(backend)?;
+    }
     Ok(summary)
 }
 
@@ -707,11 +717,23 @@ impl Store for RedbStore {
                 operator: req.operator,
                 file_name: req.file_name,
                 sha256: sha256_hex(req.bytes),
+                corrected: req.corrected.as_ref(),
                 now: req.now,
             },
         )?;
         txn.commit().map_err(backend)?;
         Ok(ImportOutcome::Committed { batch, plan })
+    }
+
+    fn corrections(&self) -> Result<Vec<(u64, Correction)>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let t = txn.open_table(CORRECTIONS).map_err(backend)?;
+        let mut out = Vec::new();
+        for entry in t.iter().map_err(backend)? {
+            let (id, value) = entry.map_err(backend)?;
+            out.push((id.value(), decode(value.value())?));
+        }
+        Ok(out)
     }
 
     fn approvals(&self) -> Result<Vec<ApprovalRequest>, StoreError> {
@@ -806,6 +828,7 @@ impl Store for RedbStore {
                             operator: &request.operator,
                             file_name: &request.file_name,
                             sha256: request.sha256.clone(),
+                            corrected: None,
                             now,
                         },
                     )?;

@@ -25,6 +25,7 @@ fn send(store: &RedbStore, csv: &str, by: &str) -> ImportOutcome {
             actor: operator(),
             expected_fingerprint: None,
             skip_invalid: false,
+            corrected: None,
             now: 100,
         })
         .unwrap()
@@ -96,6 +97,7 @@ fn above_the_threshold_an_import_waits_and_a_second_person_approves_it() {
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: false,
+            corrected: None,
             now: 400,
         })
         .unwrap();
@@ -149,6 +151,7 @@ fn a_rejection_needs_a_reason_and_a_changed_store_makes_the_request_stale() {
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: false,
+            corrected: None,
             now: 300,
         })
         .unwrap();

@@ -20,6 +20,7 @@ fn import(store: &RedbStore, csv: &str, operator: &str) -> ImportOutcome {
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: false,
+            corrected: None,
             now: 1_800_000_000,
         })
         .unwrap()

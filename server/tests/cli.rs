@@ -485,6 +485,7 @@ fn approvals_are_listed_approved_and_rejected_from_the_command_line() {
                     actor: domain::Actor::User(Roles::of(&[Role::Operator])),
                     expected_fingerprint: None,
                     skip_invalid: false,
+                    corrected: None,
                     now: 100,
                 })
                 .unwrap();

@@ -35,6 +35,7 @@ fn import(store: &RedbStore, csv: &str, actor: Actor, skip_invalid: bool) -> Imp
             actor,
             expected_fingerprint: None,
             skip_invalid,
+            corrected: None,
             now: 1_800_000_000,
         })
         .unwrap()
@@ -114,6 +115,7 @@ fn a_preview_made_with_more_authority_is_refused_at_commit() {
             actor: operator(),
             expected_fingerprint: Some(&as_admin.fingerprint),
             skip_invalid: true,
+            corrected: None,
             now: 1,
         })
         .unwrap();
@@ -148,6 +150,7 @@ fn no_import_leaves_the_store_without_an_active_administrator() {
                 actor,
                 expected_fingerprint: None,
                 skip_invalid: false,
+                corrected: None,
                 now: 1,
             })
             .unwrap_err();

@@ -29,6 +29,7 @@ fn store_with_ada(end_state: &str) -> (tempfile::TempDir, AppStore) {
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: false,
+            corrected: None,
             now: 1,
         })
         .unwrap();

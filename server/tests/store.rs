@@ -38,6 +38,7 @@ fn import_with(
             actor: Actor::Owner,
             expected_fingerprint: fingerprint,
             skip_invalid,
+            corrected: None,
             now: 1_800_000_000,
         })
         .unwrap()
@@ -193,6 +194,7 @@ fn file_errors_write_nothing() {
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: true,
+            corrected: None,
             now: 0,
         })
         .unwrap_err();

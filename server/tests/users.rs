@@ -23,6 +23,7 @@ fn import(store: &RedbStore, csv: &str, now: i64) -> ImportOutcome {
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: false,
+            corrected: None,
             now,
         })
         .unwrap()

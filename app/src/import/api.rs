@@ -112,6 +112,8 @@ pub async fn import_commit(
     file_name: String,
     fingerprint: String,
     skip_invalid: bool,
+    corrected_cells: u32,
+    original_sha256: String,
 ) -> Result<CommitAnswer, AppError> {
     use crate::context::*;
     use domain::store::{ImportOutcome, ImportRequest};
@@ -122,6 +124,18 @@ pub async fn import_commit(
         .filter(|c| !c.is_control())
         .take(200)
         .collect();
+    // Cells corrected in the preview, recorded with the batch; the
+    // original SHA-256 must look like one.
+    let corrected = (corrected_cells > 0).then(|| domain::store::Correction {
+        cells: corrected_cells,
+        original_sha256: if original_sha256.len() == 64
+            && original_sha256.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            original_sha256.to_ascii_lowercase()
+        } else {
+            String::new()
+        },
+    });
     let store = store()?;
     let now = now_s();
     let outcome = blocking(move || {
@@ -132,6 +146,7 @@ pub async fn import_commit(
             actor: actor(&operator),
             expected_fingerprint: Some(&fingerprint),
             skip_invalid,
+            corrected,
             now,
         })
     })

@@ -30,16 +30,23 @@ pub(crate) struct Preview {
     bytes: Vec<u8>,
     plan: ImportPlan,
     earlier: Vec<BatchSummary>,
+    /// Cells corrected in the preview so far (then `bytes` is the
+    /// corrected file, written by the domain's CSV writer).
+    corrected_cells: u32,
+    /// SHA-256 of the file as it was chosen.
+    original_sha256: String,
 }
 
 impl Preview {
     /// A preview of a file planned elsewhere (an approval request's).
     pub(crate) fn new(file_name: String, bytes: Vec<u8>, plan: ImportPlan) -> Preview {
         Preview {
+            original_sha256: domain::store::sha256_hex(&bytes),
             file_name,
             bytes,
             plan,
             earlier: Vec::new(),
+            corrected_cells: 0,
         }
     }
 }
@@ -67,7 +74,7 @@ async fn make_preview(file_name: String, bytes: Vec<u8>) -> Result<Preview, Stri
     let ImportAuthority { options, actor } = import_setup().await.map_err(|e| e.to_string())?;
     let parsed = parse_file(&bytes, &options).map_err(|e| e.to_string())?;
     let sha256 = domain::store::sha256_hex(&bytes);
-    let lookup = import_lookup(parsed.keys().join("\n"), sha256)
+    let lookup = import_lookup(parsed.keys().join("\n"), sha256.clone())
         .await
         .map_err(|e| e.to_string())?;
     let existing: HashMap<String, User> = lookup
@@ -77,10 +84,12 @@ async fn make_preview(file_name: String, bytes: Vec<u8>) -> Result<Preview, Stri
         .collect();
     let plan = plan_parsed(parsed, &existing, &options, actor);
     Ok(Preview {
+        original_sha256: sha256,
         file_name,
         bytes,
         plan,
         earlier: lookup.earlier,
+        corrected_cells: 0,
     })
 }
 
@@ -117,6 +126,8 @@ pub fn ImportPage() -> impl IntoView {
                 preview.file_name.clone(),
                 preview.plan.fingerprint.clone(),
                 skip,
+                preview.corrected_cells,
+                preview.original_sha256.clone(),
             )
             .await;
             match answer {
@@ -127,7 +138,7 @@ pub fn ImportPage() -> impl IntoView {
                         make_preview(preview.file_name.clone(), preview.bytes.clone()).await;
                     stage.set(match fresh {
                         Ok(p) => Stage::Preview {
-                            preview: Arc::new(p),
+                            preview: Arc::new(p.corrected_from(&preview, 0)),
                             notice: Some(
                                 "Changed since preview: some of these users were changed by \
                                  someone else meanwhile. Nothing was written. This is the \
@@ -155,6 +166,34 @@ pub fn ImportPage() -> impl IntoView {
                     notice: Some(format!("Nothing was written: {e}")),
                 }),
             }
+        });
+    };
+
+    // "Apply" on a fixed row: the corrected file is written by the domain
+    // and planned again, as a chosen file would be.
+    let fix = move |preview: Arc<Preview>, line: u64, cells: Vec<String>| {
+        let Ok(mut table) = domain::correct::CsvTable::read(&preview.bytes) else {
+            return;
+        };
+        let Some(changed) = table.correct(line, &cells) else {
+            return;
+        };
+        if changed == 0 {
+            return;
+        }
+        stage.set(Stage::Busy("Checking the corrected row…".into()));
+        leptos::task::spawn_local(async move {
+            let fresh = make_preview(preview.file_name.clone(), table.write()).await;
+            stage.set(match fresh {
+                Ok(p) => Stage::Preview {
+                    preview: Arc::new(p.corrected_from(&preview, changed)),
+                    notice: None,
+                },
+                Err(error) => Stage::Preview {
+                    preview,
+                    notice: Some(format!("The correction was not applied: {error}")),
+                },
+            });
         });
     };
 
@@ -208,8 +247,23 @@ pub fn ImportPage() -> impl IntoView {
                     }
                     Stage::Preview { preview, notice } => {
                         let p = preview.clone();
+                        let on_fix = {
+                            let p = p.clone();
+                            Callback::new(move |(line, cells): (u64, Vec<String>)| fix(p.clone(), line, cells))
+                        };
+                        let corrected = (p.corrected_cells > 0).then(|| {
+                            let href = browser::object_url(&String::from_utf8_lossy(&p.bytes));
+                            let name = corrected_name(&p.file_name);
+                            view! {
+                                <p class="actions">
+                                    {format!("{} cells corrected in this preview. ", p.corrected_cells)}
+                                    <a href=href download=name>"Download corrected file"</a>
+                                </p>
+                            }
+                        });
                         view! {
-                            <PreviewView preview=preview notice=notice skip_invalid/>
+                            {corrected}
+                            <PreviewView preview=preview notice=notice skip_invalid on_fix/>
                             <p class="actions">
                                 <button
                                     type="button"
@@ -258,6 +312,24 @@ pub fn ImportPage() -> impl IntoView {
             </section>
         }
     })
+}
+
+impl Preview {
+    /// This preview as the corrected continuation of `earlier`: the cells
+    /// corrected so far (plus `more`) and the original file's SHA-256.
+    fn corrected_from(mut self, earlier: &Preview, more: u32) -> Preview {
+        self.corrected_cells = earlier.corrected_cells + more;
+        self.original_sha256 = earlier.original_sha256.clone();
+        self
+    }
+}
+
+/// "users.csv" → "users-corrected.csv".
+fn corrected_name(file_name: &str) -> String {
+    match file_name.rsplit_once('.') {
+        Some((stem, ext)) => format!("{stem}-corrected.{ext}"),
+        None => format!("{file_name}-corrected.csv"),
+    }
 }
 
 /// Leaves the import (called from event handlers, where the router's

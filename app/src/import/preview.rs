@@ -2,7 +2,7 @@
 //! what would be created, updated, left unchanged and refused.
 
 use super::Preview;
-use crate::table::PagedTable;
+use crate::table::{EmptyRow, PagedTable, TableHead};
 use domain::User;
 use domain::plan::{Action, PlannedRow};
 use domain::store::BatchSummary;
@@ -14,6 +14,10 @@ pub(crate) fn PreviewView(
     preview: Arc<Preview>,
     notice: Option<String>,
     skip_invalid: RwSignal<bool>,
+    /// Offers "Fix" on invalid rows: called with the line and its new
+    /// cells when the operator presses "Apply".
+    #[prop(optional)]
+    on_fix: Option<Callback<(u64, Vec<String>)>>,
 ) -> impl IntoView {
     let plan = &preview.plan;
     let c = plan.counts;
@@ -96,11 +100,125 @@ pub(crate) fn PreviewView(
                 _ => None,
             })
         />
-        <PagedTable
-            caption="Invalid rows"
-            head=vec!["Line", "Column", "Value", "Message"]
-            rows=error_rows(&preview)
-        />
+        {match on_fix {
+            Some(on_fix) => view! { <InvalidRows preview=preview.clone() on_fix/> }.into_any(),
+            None => view! {
+                <PagedTable
+                    caption="Invalid rows"
+                    head=vec!["Line", "Column", "Value", "Message"]
+                    rows=error_rows(&preview)
+                />
+            }
+            .into_any(),
+        }}
+    }
+}
+
+/// Rows the Invalid rows table shows at first; "Show more" adds more.
+const INVALID_SHOWN: usize = 100;
+
+/// "Invalid rows" with "Fix" on each: the row's record opens as inputs
+/// (one per column of the file, labelled by its header), "Apply" hands the
+/// new cells to the page, which re-plans the corrected file at once.
+#[component]
+fn InvalidRows(preview: Arc<Preview>, on_fix: Callback<(u64, Vec<String>)>) -> impl IntoView {
+    let rows = error_rows(&preview);
+    let total = rows.len();
+    let shown = RwSignal::new(INVALID_SHOWN);
+    // The record being fixed: its line, the header's cells and its own.
+    let fixing = RwSignal::new(None::<(u64, Vec<String>, Vec<RwSignal<String>>)>);
+    let open = {
+        let preview = preview.clone();
+        move |line: u64| {
+            let Ok(table) = domain::correct::CsvTable::read(&preview.bytes) else {
+                return;
+            };
+            let header = table
+                .records
+                .first()
+                .map(|r| r.cells.clone())
+                .unwrap_or_default();
+            let Some(record) = table.record(line) else {
+                return;
+            };
+            let width = header.len().max(record.cells.len());
+            let cells = (0..width)
+                .map(|i| RwSignal::new(record.cells.get(i).cloned().unwrap_or_default()))
+                .collect();
+            fixing.set(Some((line, header, cells)));
+        }
+    };
+    let body = rows.clone();
+    view! {
+        <table class="preview">
+            <caption>{format!("Invalid rows ({total})")}</caption>
+            <TableHead columns=vec!["Line", "Column", "Value", "Message", ""]/>
+            <tbody>
+                {move || {
+                    if total == 0 {
+                        return view! { <EmptyRow width=5 text="None"/> }.into_any();
+                    }
+                    let open = open.clone();
+                    body.iter()
+                        .take(shown.get())
+                        .map(|r| {
+                            let line: u64 = r[0].parse().unwrap_or(0);
+                            let open = open.clone();
+                            view! {
+                                <tr>
+                                    {r.iter().map(|c| view! { <td>{c.clone()}</td> }).collect_view()}
+                                    <td>
+                                        <button type="button" class="secondary" on:click=move |_| open(line)>
+                                            "Fix"
+                                        </button>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()
+                        .into_any()
+                }}
+            </tbody>
+        </table>
+        {move || (shown.get() < total).then(|| view! {
+            <p class="more">
+                {format!("Showing {} of {total}. ", shown.get())}
+                <button type="button" class="secondary" on:click=move |_| shown.update(|n| *n += INVALID_SHOWN * 10)>
+                    "Show more invalid rows"
+                </button>
+            </p>
+        })}
+        {move || fixing.get().map(|(line, header, cells)| {
+            let apply_cells = cells.clone();
+            view! {
+                <form class="card" aria-label=format!("Fix line {line}") on:submit=move |ev| {
+                    ev.prevent_default();
+                    let values = apply_cells.iter().map(|c| c.get_untracked()).collect();
+                    fixing.set(None);
+                    on_fix.run((line, values));
+                }>
+                    <h2>{format!("Fix line {line}")}</h2>
+                    {cells
+                        .iter()
+                        .enumerate()
+                        .map(|(i, cell)| {
+                            let cell = *cell;
+                            let id = format!("fix-{line}-{i}");
+                            let label = header.get(i).cloned().filter(|h| !h.trim().is_empty())
+                                .unwrap_or_else(|| format!("Column {}", i + 1));
+                            view! {
+                                <label for=id.clone()>{label}</label>
+                                <input id=id type="text" prop:value=move || cell.get() on:input=move |ev| cell.set(event_target_value(&ev))/>
+                            }
+                        })
+                        .collect_view()}
+                    <p class="actions">
+                        <button type="submit">"Apply"</button>
+                        <button type="button" class="secondary" on:click=move |_| fixing.set(None)>"Cancel"</button>
+                    </p>
+                </form>
+            }
+        })}
     }
 }
 
