@@ -58,3 +58,21 @@ pub fn with_params(base: &str, params: &[(&'static str, String)]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_percent_encoded_in_order() {
+        assert_eq!(with_params("/users", &[]), "/users");
+        let params = [
+            ("q", "ada lov&x=1".to_string()),
+            ("state", "inactive".to_string()),
+        ];
+        assert_eq!(
+            with_params("/users", &params),
+            "/users?q=ada%20lov%26x%3D1&state=inactive"
+        );
+    }
+}

@@ -73,7 +73,11 @@ test("a self-service user signs in through a link and is refused on an operator 
     ["undo_import", "id=1"],
     ["search_users", "query=sam"],
     ["make_sign_in_link", "email=pat%40example.org"],
-    ["save_options", "end_state=inactive&roles=admin&max_rows=1&link_days=1&editable="],
+    ["save_options", "end_state=inactive&roles=admin&max_rows=1&approval_above=0&link_days=1&editable="],
+    ["approval_list", ""],
+    ["approval_details", "id=1"],
+    ["decide_approval", "id=1&approve=true&reason="],
+    ["set_user_end_state", "email=pat%40example.org&active=false"],
   ]) {
     expect((await page.request.post(`/api/${fn}`, { headers: form, data })).status(), fn).toBe(403);
   }

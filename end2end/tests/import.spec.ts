@@ -327,11 +327,11 @@ test.describe("users import @release", () => {
     await expect(page).toHaveURL(url + "/admin/options");
     await hydrated(page);
     await expect(page.getByLabel("End state of imported users")).toHaveValue("active");
-    await expect(page.getByLabel("Approval")).toBeChecked();
+    await expect(page.getByLabel("Approval", { exact: true })).toBeChecked();
     await expect(page.getByLabel("Display name")).toBeChecked();
 
     await page.getByLabel("End state of imported users").selectOption("Inactive");
-    await page.getByLabel("Approval").uncheck();
+    await page.getByLabel("Approval", { exact: true }).uncheck();
     await page.getByLabel("Sign-in links valid for (days)").fill("3");
     await page.getByRole("button", { name: "Save" }).click();
     await expect(page.getByRole("status")).toHaveText("Options saved.");
@@ -344,7 +344,7 @@ test.describe("users import @release", () => {
     await page.reload();
     await hydrated(page);
     await expect(page.getByLabel("End state of imported users")).toHaveValue("inactive");
-    await expect(page.getByLabel("Approval")).not.toBeChecked();
+    await expect(page.getByLabel("Approval", { exact: true })).not.toBeChecked();
     await expect(page.getByLabel("Sign-in links valid for (days)")).toHaveValue("3");
     await expect(page.getByLabel("Largest import (rows)")).toHaveValue("1000000");
     // The reloaded page is live (hydrated), not only server-rendered.
