@@ -61,18 +61,21 @@ pub enum ApprovalState {
 }
 
 impl ApprovalState {
+    /// What the state says, with who decided and when (UTC).
     pub fn label(&self) -> String {
+        use crate::time::rfc3339;
         match self {
             ApprovalState::Waiting => "Waiting for approval".into(),
-            ApprovalState::Approved { by, batch, .. } => {
-                format!("Approved by {by} (batch {batch})")
+            ApprovalState::Approved { by, at, batch } => {
+                format!("Approved by {by} (batch {batch}, {})", rfc3339(*at))
             }
-            ApprovalState::Rejected { by, reason, .. } => {
-                format!("Rejected by {by}: {reason}")
+            ApprovalState::Rejected { by, at, reason } => {
+                format!("Rejected by {by}: {reason} ({})", rfc3339(*at))
             }
-            ApprovalState::Stale { by, .. } => {
-                format!("Changed since preview (found by {by}); import the file again")
-            }
+            ApprovalState::Stale { by, at } => format!(
+                "Changed since preview (found by {by}, {}); import the file again",
+                rfc3339(*at)
+            ),
         }
     }
 }
