@@ -6,8 +6,7 @@ use crate::table::{EmptyRow, TableHead};
 use domain::audit::{AuditAction, AuditEvent, AuditPage, AuditQuery};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 /// One page of the audit trail (administrators only).
 #[server(endpoint = "audit_log", input = Json)]
@@ -33,19 +32,12 @@ pub fn AuditLogPage() -> impl IntoView {
     let params = use_query_map();
     let query = Memo::new(move |_| params.with(|p| AuditQuery::from_params(|k| p.get_str(k))));
     let events = Resource::new(move || query.get(), audit_log);
-    let navigate = use_navigate();
+    let navigate = crate::page::replace_address();
     let go = StoredValue::new(move |change: &dyn Fn(&mut AuditQuery)| {
         let mut q = query.get_untracked();
         change(&mut q);
         q.page = 0;
-        navigate(
-            &audit_path("/admin/audit", &q),
-            NavigateOptions {
-                replace: true,
-                scroll: false,
-                ..Default::default()
-            },
-        );
+        navigate(&audit_path("/admin/audit", &q));
     });
     let on_actor = move |ev: leptos::ev::Event| {
         let v = event_target_value(&ev);

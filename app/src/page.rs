@@ -46,6 +46,24 @@ where
     loaded(access, move |()| content())
 }
 
+/// Goes to another address of the same page in place (history entry
+/// replaced, scroll kept): how a page whose state is its address's query
+/// (the Users page, the Audit log) applies a changed filter. Call it when
+/// the page is set up (it takes the router's navigator).
+pub fn replace_address() -> impl Fn(&str) + Clone + Send + Sync + 'static {
+    let navigate = leptos_router::hooks::use_navigate();
+    move |path: &str| {
+        navigate(
+            path,
+            leptos_router::NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
+        )
+    }
+}
+
 /// `base` with these address parameters, percent-encoded.
 pub fn with_params(base: &str, params: &[(&'static str, String)]) -> String {
     use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};

@@ -7,8 +7,7 @@ use crate::table::{EmptyRow, TableHead};
 use domain::directory::{UserPage, UserQuery, UserSort};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 /// A one-time sign-in link for an existing user (operators only), under
 /// the privilege rule: operators make links only for users below or at
@@ -55,20 +54,13 @@ pub fn UsersPage() -> impl IntoView {
     let params = use_query_map();
     let query = Memo::new(move |_| params.with(|p| UserQuery::from_params(|k| p.get_str(k))));
     let users = Resource::new(move || query.get(), list_users);
-    let navigate = use_navigate();
+    let navigate = crate::page::replace_address();
     // Every control starts again at the first page.
     let go = move |change: &dyn Fn(&mut UserQuery)| {
         let mut q = query.get_untracked();
         change(&mut q);
         q.page = 0;
-        navigate(
-            &query_path("/users", &q),
-            NavigateOptions {
-                replace: true,
-                scroll: false,
-                ..Default::default()
-            },
-        );
+        navigate(&query_path("/users", &q));
     };
     let go = StoredValue::new(go);
     let on_search = move |ev: leptos::ev::Event| {

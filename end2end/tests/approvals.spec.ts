@@ -1,8 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { adminEmail, enrolAt, hydrated, makeLinkAt, signInAt, startRoster, tempData } from "./helpers";
+import { adminEmail, enrolAt, hydrated, makeLinkAt, signInAt, seededServer } from "./helpers";
 
 // Four-eyes approval on a server of its own: imports of more than two
 // users wait for a second person with the Approval role. op@ sends,
@@ -14,23 +11,17 @@ let url = "";
 let stop = () => {};
 
 test.beforeAll(async ({}, testInfo) => {
-  const site = testInfo.project.name === "release" ? "target/site-release" : "target/site";
-  const data = tempData("approvals-");
-  const roster = (...args: string[]) =>
-    execFileSync("./target/debug/roster", ["--data", data, ...args], { cwd: resolve(__dirname, "../..") });
-  const file = `${data}.seed.csv`;
-  writeFileSync(
-    file,
-    "email,first_name,last_name,title\n" +
-      "op@example.org,Otto,Sender,\n" +
-      "boss@example.org,Bo,Approver,\n" +
-      "kept@example.org,Kim,Kept,Engineer\n",
-  );
-  roster("import", file);
-  roster("options", "set", "import.approval_above", "2");
-  const server = startRoster(data, "127.0.0.1:0", { ROSTER_ADMIN_PASSWORD: adminPassword, LEPTOS_SITE_ROOT: site });
-  stop = () => server.child.kill();
-  url = await server.listening;
+  const server = await seededServer(testInfo, "approvals-", adminPassword, (roster, importCsv) => {
+    importCsv(
+      "email,first_name,last_name,title\n" +
+        "op@example.org,Otto,Sender,\n" +
+        "boss@example.org,Bo,Approver,\n" +
+        "kept@example.org,Kim,Kept,Engineer\n",
+    );
+    roster("options", "set", "import.approval_above", "2");
+  });
+  url = server.url;
+  stop = server.stop;
 });
 test.afterAll(() => stop());
 

@@ -1,6 +1,6 @@
-import { Browser, expect, Page } from "@playwright/test";
-import { spawn } from "node:child_process";
-import { appendFileSync, mkdtempSync } from "node:fs";
+import { Browser, expect, Page, TestInfo } from "@playwright/test";
+import { execFileSync, spawn } from "node:child_process";
+import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -91,4 +91,29 @@ export async function enrolAt(url: string, browser: Browser, link: string, passw
   await page.getByRole("button", { name: "Set password" }).click();
   await expect(page).toHaveURL(url + "/");
   await context.close();
+}
+
+/**
+ * A server of a spec's own: a fresh data folder seeded through the command
+ * line (`seed` gets `roster(...args)` and `importCsv(text)`), then served
+ * with the project's site (debug or release wasm).
+ */
+export async function seededServer(
+  testInfo: TestInfo,
+  prefix: string,
+  adminPassword: string,
+  seed: (roster: (...args: string[]) => void, importCsv: (csv: string) => void) => void,
+) {
+  const site = testInfo.project.name === "release" ? "target/site-release" : "target/site";
+  const data = tempData(prefix);
+  const roster = (...args: string[]) => {
+    execFileSync("./target/debug/roster", ["--data", data, ...args], { cwd: resolve(__dirname, "../..") });
+  };
+  const file = `${data}.seed.csv`;
+  seed(roster, (csv) => {
+    writeFileSync(file, csv);
+    roster("import", file);
+  });
+  const server = startRoster(data, "127.0.0.1:0", { ROSTER_ADMIN_PASSWORD: adminPassword, LEPTOS_SITE_ROOT: site });
+  return { url: await server.listening, stop: () => server.child.kill() };
 }

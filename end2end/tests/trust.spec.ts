@@ -1,8 +1,5 @@
 import { test, expect, Page, Browser } from "@playwright/test";
-import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { adminEmail, enrolAt, hydrated, makeLinkAt, signInAt, startRoster, tempData } from "./helpers";
+import { adminEmail, enrolAt, hydrated, makeLinkAt, signInAt, seededServer } from "./helpers";
 
 // Trust boundaries, tried as an operator would try them: its own server,
 // seeded through the command line with an operator (op@), a self-service
@@ -13,20 +10,14 @@ let url = "";
 let stop = () => {};
 
 test.beforeAll(async ({}, testInfo) => {
-  const site = testInfo.project.name === "release" ? "target/site-release" : "target/site";
-  const data = tempData("trust-");
-  const roster = (...args: string[]) =>
-    execFileSync("./target/debug/roster", ["--data", data, ...args], { cwd: resolve(__dirname, "../..") });
-  const file = `${data}.seed.csv`;
-  writeFileSync(file, "email,first_name,last_name\nop@example.org,Olga,Operator\n");
-  roster("import", file);
-  roster("options", "set", "import.roles", "self-service");
-  writeFileSync(file, "email,first_name,last_name\npw@example.org,Paula,Password\nnew@example.org,Nina,New\n");
-  roster("import", file);
-  roster("options", "set", "import.roles", "self-service,operator,approval");
-  const server = startRoster(data, "127.0.0.1:0", { ROSTER_ADMIN_PASSWORD: adminPassword, LEPTOS_SITE_ROOT: site });
-  stop = () => server.child.kill();
-  url = await server.listening;
+  const server = await seededServer(testInfo, "trust-", adminPassword, (roster, importCsv) => {
+    importCsv("email,first_name,last_name\nop@example.org,Olga,Operator\n");
+    roster("options", "set", "import.roles", "self-service");
+    importCsv("email,first_name,last_name\npw@example.org,Paula,Password\nnew@example.org,Nina,New\n");
+    roster("options", "set", "import.roles", "self-service,operator,approval");
+  });
+  url = server.url;
+  stop = server.stop;
 });
 test.afterAll(() => stop());
 

@@ -1,8 +1,5 @@
 import { test, expect, Page, Browser } from "@playwright/test";
-import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { adminEmail, enrolAt, hydrated, makeLinkAt, signInAt, startRoster, tempData } from "./helpers";
+import { adminEmail, enrolAt, hydrated, makeLinkAt, signInAt, seededServer } from "./helpers";
 
 // The operator's user management on a server of its own, seeded through
 // the command line: an operator (op@), users to find and edit, and one
@@ -13,24 +10,18 @@ let url = "";
 let stop = () => {};
 
 test.beforeAll(async ({}, testInfo) => {
-  const site = testInfo.project.name === "release" ? "target/site-release" : "target/site";
-  const data = tempData("users-");
-  const roster = (...args: string[]) =>
-    execFileSync("./target/debug/roster", ["--data", data, ...args], { cwd: resolve(__dirname, "../..") });
-  const file = `${data}.seed.csv`;
-  writeFileSync(
-    file,
-    "email,first_name,last_name,title\n" +
-      "op@example.org,Olga,Operator,\n" +
-      "ada@example.org,Ada,Lovelace,Engineer\n" +
-      "grace@example.org,Grace,Hopper,Admiral\n" +
-      "gone@example.org,Gonzo,Gone,\n",
-  );
-  roster("import", file);
-  roster("users", "deactivate", "gone@example.org");
-  const server = startRoster(data, "127.0.0.1:0", { ROSTER_ADMIN_PASSWORD: adminPassword, LEPTOS_SITE_ROOT: site });
-  stop = () => server.child.kill();
-  url = await server.listening;
+  const server = await seededServer(testInfo, "users-", adminPassword, (roster, importCsv) => {
+    importCsv(
+      "email,first_name,last_name,title\n" +
+        "op@example.org,Olga,Operator,\n" +
+        "ada@example.org,Ada,Lovelace,Engineer\n" +
+        "grace@example.org,Grace,Hopper,Admiral\n" +
+        "gone@example.org,Gonzo,Gone,\n",
+    );
+    roster("users", "deactivate", "gone@example.org");
+  });
+  url = server.url;
+  stop = server.stop;
 });
 test.afterAll(() => stop());
 

@@ -610,6 +610,24 @@ fn send_for_approval(
     Ok(request)
 }
 
+/// A request and, while it waits, its file's bytes (empty once decided).
+fn request_and_file(
+    requests: &impl ReadableTable<u64, &'static [u8]>,
+    files: &impl ReadableTable<u64, &'static [u8]>,
+    id: u64,
+) -> Result<Option<(ApprovalRequest, Vec<u8>)>, StoreError> {
+    let Some(request) = requests.get(id).map_err(backend)? else {
+        return Ok(None);
+    };
+    let request: ApprovalRequest = decode(request.value())?;
+    let bytes = files
+        .get(id)
+        .map_err(backend)?
+        .map(|g| g.value().to_vec())
+        .unwrap_or_default();
+    Ok(Some((request, bytes)))
+}
+
 fn approval_error(e: ApprovalError) -> StoreError {
     match e {
         ApprovalError::OwnRequest => StoreError::Forbidden(e.to_string()),
@@ -748,18 +766,11 @@ impl Store for RedbStore {
 
     fn approval(&self, id: u64) -> Result<Option<(ApprovalRequest, Vec<u8>)>, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
-        let requests = txn.open_table(APPROVALS).map_err(backend)?;
-        let Some(request) = requests.get(id).map_err(backend)? else {
-            return Ok(None);
-        };
-        let request: ApprovalRequest = decode(request.value())?;
-        let files = txn.open_table(APPROVAL_FILES).map_err(backend)?;
-        let bytes = files
-            .get(id)
-            .map_err(backend)?
-            .map(|g| g.value().to_vec())
-            .unwrap_or_default();
-        Ok(Some((request, bytes)))
+        request_and_file(
+            &txn.open_table(APPROVALS).map_err(backend)?,
+            &txn.open_table(APPROVAL_FILES).map_err(backend)?,
+            id,
+        )
     }
 
     fn decide_approval(
@@ -771,24 +782,12 @@ impl Store for RedbStore {
         now: i64,
     ) -> Result<ApprovalOutcome, StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
-        let (mut request, bytes) = {
-            let requests = txn.open_table(APPROVALS).map_err(backend)?;
-            let files = txn.open_table(APPROVAL_FILES).map_err(backend)?;
-            let request: ApprovalRequest = match requests.get(id).map_err(backend)? {
-                Some(g) => decode(g.value())?,
-                None => {
-                    return Err(StoreError::NotFound(format!(
-                        "There is no approval request {id}."
-                    )));
-                }
-            };
-            let bytes = files
-                .get(id)
-                .map_err(backend)?
-                .map(|g| g.value().to_vec())
-                .unwrap_or_default();
-            (request, bytes)
-        };
+        let (mut request, bytes) = request_and_file(
+            &txn.open_table(APPROVALS).map_err(backend)?,
+            &txn.open_table(APPROVAL_FILES).map_err(backend)?,
+            id,
+        )?
+        .ok_or_else(|| StoreError::NotFound(format!("There is no approval request {id}.")))?;
         request.may_decide(by).map_err(approval_error)?;
         let outcome = match decision {
             Decision::Reject { reason } => {

@@ -243,41 +243,17 @@ pub(crate) fn list(txn: &ReadTransaction, query: &UserQuery) -> Result<UserPage,
     let words = query_words(&query.search);
     if !words.is_empty() {
         let index = txn.open_table(WORDS).map_err(backend)?;
-        // Read the range of the word with the fewest entries (each counted
-        // up to the cap): "grace corp3" reads whichever is rarer.
-        let mut first = &words[0];
-        let mut fewest = usize::MAX;
+        // The hits of the word with the fewest (each read up to the cap):
+        // "grace corp3" is answered from whichever is rarer; the other
+        // words are checked on the users found.
+        let mut best: Option<(Vec<String>, bool)> = None;
         for word in words.iter().take(4) {
-            let mut n = 0;
-            for item in index.range(word.as_str()..).map_err(backend)? {
-                if !item.map_err(backend)?.0.value().starts_with(word.as_str())
-                    || n > MAX_SEARCH_HITS
-                {
-                    break;
-                }
-                n += 1;
-            }
-            if n < fewest {
-                (first, fewest) = (word, n);
+            let hits = word_hits(&index, word, query)?;
+            if best.as_ref().is_none_or(|b| hits.0.len() < b.0.len()) {
+                best = Some(hits);
             }
         }
-        let mut keys: Vec<String> = Vec::new();
-        let mut capped = false;
-        for item in index.range(first.as_str()..).map_err(backend)? {
-            let (entry, facets) = item.map_err(backend)?;
-            let entry = entry.value();
-            if !entry.starts_with(first.as_str()) {
-                break;
-            }
-            if !Facets::from_code(facets.value()).is_some_and(|f| query.accepts(f)) {
-                continue;
-            }
-            if keys.len() == MAX_SEARCH_HITS {
-                capped = true;
-                break;
-            }
-            keys.push(key_of(entry).to_string());
-        }
+        let (mut keys, capped) = best.unwrap_or_default();
         // A user with two words starting the same way is found twice.
         keys.sort_unstable();
         keys.dedup();
@@ -329,6 +305,32 @@ pub(crate) fn list(txn: &ReadTransaction, query: &UserQuery) -> Result<UserPage,
         total,
         capped: false,
     })
+}
+
+/// The email keys of the word index's entries that start with `word` and
+/// pass the query's filters, at most [`MAX_SEARCH_HITS`]; `true` when
+/// there were more.
+fn word_hits(
+    index: &impl ReadableTable<&'static str, &'static str>,
+    word: &str,
+    query: &UserQuery,
+) -> Result<(Vec<String>, bool), StoreError> {
+    let mut keys = Vec::new();
+    for item in index.range(word..).map_err(backend)? {
+        let (entry, facets) = item.map_err(backend)?;
+        let entry = entry.value();
+        if !entry.starts_with(word) {
+            break;
+        }
+        if !Facets::from_code(facets.value()).is_some_and(|f| query.accepts(f)) {
+            continue;
+        }
+        if keys.len() == MAX_SEARCH_HITS {
+            return Ok((keys, true));
+        }
+        keys.push(key_of(entry).to_string());
+    }
+    Ok((keys, false))
 }
 
 /// How many users pass the query's filters, from the counters.
