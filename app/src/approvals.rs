@@ -5,11 +5,10 @@
 //! refuses).
 
 use crate::error::AppError;
-use crate::import::Preview;
 use crate::import::preview::PreviewView;
+use crate::import::summary::PreviewSummary;
 use crate::table::{EmptyRow, TableHead};
 use domain::approval::{ApprovalRequest, ApprovalState};
-use domain::plan::ImportPlan;
 use domain::store::ApprovalOutcome;
 #[cfg(feature = "ssr")]
 use domain::store::Decision;
@@ -35,7 +34,7 @@ pub async fn approval_list() -> Result<Vec<ApprovalRequest>, AppError> {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ApprovalView {
     pub request: ApprovalRequest,
-    pub file: Option<(Vec<u8>, ImportPlan)>,
+    pub file: Option<PreviewSummary>,
     pub own: bool,
 }
 
@@ -50,7 +49,15 @@ pub async fn approval_details(id: u64) -> Result<Option<ApprovalView>, AppError>
         };
         let file = if request.state == ApprovalState::Waiting {
             let plan = store.preview(&bytes, request.actor)?;
-            Some((bytes, plan))
+            Some(PreviewSummary::of(
+                &plan,
+                crate::import::summary::FileFacts {
+                    file_name: request.file_name.clone(),
+                    size: bytes.len() as u64,
+                    original_sha256: domain::store::sha256_hex(&bytes),
+                    ..Default::default()
+                },
+            ))
         } else {
             None
         };
@@ -227,8 +234,7 @@ fn RequestView(view: ApprovalView, decide: ServerAction<DecideApproval>) -> impl
         domain::time::rfc3339(request.sent_at),
         request.state.label()
     );
-    let preview =
-        file.map(|(bytes, plan)| Arc::new(Preview::new(request.file_name.clone(), bytes, plan)));
+    let preview = file.map(Arc::new);
     let waiting = preview.is_some();
     view! {
         <h1>{format!("Approval request {id}")}</h1>

@@ -24,6 +24,9 @@ pub enum AppError {
     Invalid(String),
     /// Too many failed attempts; the message says how long to wait (429).
     Throttled(String),
+    /// A body larger than the server takes; the message gives the limit
+    /// (413).
+    TooLarge(String),
     /// The server could not be reached.
     Network,
     /// Something failed on the server; the details are in its log.
@@ -38,7 +41,8 @@ impl fmt::Display for AppError {
             | AppError::NotFound(m)
             | AppError::Conflict(m)
             | AppError::Invalid(m)
-            | AppError::Throttled(m) => f.write_str(m),
+            | AppError::Throttled(m)
+            | AppError::TooLarge(m) => f.write_str(m),
             AppError::Network => {
                 f.write_str("The server cannot be reached. Check the connection and try again.")
             }
@@ -67,6 +71,7 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::Invalid(_) => 400,
             AppError::Throttled(_) => 429,
+            AppError::TooLarge(_) => 413,
             AppError::Network | AppError::Unavailable => 500,
         }
     }

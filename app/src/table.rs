@@ -29,9 +29,13 @@ pub fn PagedTable(
     caption: &'static str,
     head: Vec<&'static str>,
     rows: Arc<Vec<Vec<String>>>,
+    /// How many rows there are when `rows` holds only the first of them.
+    #[prop(optional)]
+    total: Option<u64>,
 ) -> impl IntoView {
     let shown = RwSignal::new(PAGE_ROWS);
-    let total = rows.len();
+    let listed = rows.len();
+    let total = total.map_or(listed, |t| t as usize).max(listed);
     let width = head.len();
     let body_rows = rows.clone();
     view! {
@@ -53,14 +57,22 @@ pub fn PagedTable(
             </tbody>
         </table>
         {move || {
-            (shown.get() < total)
+            let showing = shown.get().min(listed);
+            (showing < total)
                 .then(|| {
                     view! {
                         <p class="more">
-                            {format!("Showing {} of {total}. ", shown.get())}
-                            <button type="button" class="secondary" on:click=move |_| shown.update(|n| *n += PAGE_ROWS * 10)>
-                                {format!("Show more {}", caption.to_lowercase())}
-                            </button>
+                            {format!("Showing {showing} of {total}. ")}
+                            {if showing < listed {
+                                view! {
+                                    <button type="button" class="secondary" on:click=move |_| shown.update(|n| *n += PAGE_ROWS * 10)>
+                                        {format!("Show more {}", caption.to_lowercase())}
+                                    </button>
+                                }
+                                .into_any()
+                            } else {
+                                format!("Only the first {listed} are listed here.").into_any()
+                            }}
                         </p>
                     }
                 })

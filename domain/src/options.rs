@@ -69,7 +69,23 @@ impl fmt::Display for OptionError {
 
 impl std::error::Error for OptionError {}
 
+/// Bytes an import file may have per allowed row, on average: a users
+/// export runs 100–250 bytes a row; twice the long end leaves room for
+/// ignored columns without letting anyone make the server hold gigabytes.
+pub const UPLOAD_BYTES_PER_ROW: u64 = 512;
+/// Room for the header row, a BOM and a template marker line.
+pub const UPLOAD_HEADER_BYTES: u64 = 1024 * 1024;
+
 impl Options {
+    /// The largest import file the server takes: derived from
+    /// `import.max_rows` (1M rows → 513 MiB), so that raising the row
+    /// limit raises the byte limit with it.
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.max_rows
+            .saturating_mul(UPLOAD_BYTES_PER_ROW)
+            .saturating_add(UPLOAD_HEADER_BYTES)
+    }
+
     /// Whether an import with these counts waits for approval.
     pub fn needs_approval(&self, counts: &crate::plan::Counts) -> bool {
         self.approval_above > 0 && counts.create + counts.update > self.approval_above
@@ -217,6 +233,7 @@ mod tests {
         assert!(o.set(MAX_ROWS, "-5").is_err());
         o.set(MAX_ROWS, "10").unwrap();
         assert_eq!(o.max_rows, 10);
+        assert_eq!(o.max_upload_bytes(), 10 * 512 + 1024 * 1024);
         assert!(o.set(LINK_DAYS, "1000").is_err());
         assert!(o.set(APPROVAL_ABOVE, "-1").is_err());
         o.set(APPROVAL_ABOVE, "2").unwrap();

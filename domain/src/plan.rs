@@ -10,7 +10,10 @@
 //! Most of this file is its tests: the whole pipeline, tested through
 //! `plan`, with property tests for its invariants.
 
-pub use crate::rows::{LISTED_WARNINGS, MAX_COLUMNS, ParsedFile, ParsedRow, parse_file};
+pub use crate::rows::{
+    LISTED_WARNINGS, MAX_COLUMNS, PROGRESS_ROWS, ParsedFile, ParsedRow, parse_file,
+    parse_file_with_progress,
+};
 
 use crate::chars::shown;
 use crate::decode::TextEncoding;

@@ -145,6 +145,20 @@ fn line_of_byte(text: &[u8], at: usize) -> u64 {
 /// Reads and validates a users CSV. File-level problems are errors; row
 /// problems are recorded in the rows. Never panics.
 pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileError> {
+    parse_file_with_progress(bytes, options, &mut |_| {})
+}
+
+/// Rows read between two calls of a progress callback.
+pub const PROGRESS_ROWS: usize = 16_384;
+
+/// [`parse_file`], calling `progress` with the share of the decoded text
+/// read so far (0.0–1.0) every [`PROGRESS_ROWS`] rows: the browser's
+/// worker reports it to the page.
+pub fn parse_file_with_progress(
+    bytes: &[u8],
+    options: &Options,
+    progress: &mut dyn FnMut(f64),
+) -> Result<ParsedFile, FileError> {
     let (text, encoding) = decode(bytes)?;
     let delimiter = sniff_delimiter(&text);
     if let Some(at) = open_quote_at(text.as_bytes(), delimiter) {
@@ -239,6 +253,10 @@ pub fn parse_file(bytes: &[u8], options: &Options) -> Result<ParsedFile, FileErr
             });
         }
         let line = record.position().map(|p| lines.line_of(p)).unwrap_or(0);
+        if rows.len().is_multiple_of(PROGRESS_ROWS) && !rows.is_empty() {
+            let at = record.position().map_or(0, |p| p.byte());
+            progress(at as f64 / text.len().max(1) as f64);
+        }
         let mut errors = Vec::new();
         let cell = |i: Option<usize>| {
             i.and_then(|i| record.get(i))
@@ -360,5 +378,21 @@ mod tests {
         // An escaped quote does not close the value.
         assert_eq!(open_quote_at(b"\"a\"\"", b','), Some(0));
         assert_eq!(line_of_byte(b"a\r\nb\rc\nd", 9), 4);
+    }
+
+    #[test]
+    fn progress_rises_through_the_text_and_changes_nothing() {
+        let mut file = String::from("email,first_name,last_name\n");
+        for i in 0..(PROGRESS_ROWS * 3 + 5) {
+            file.push_str(&format!("u{i}@x.org,U,{i}\n"));
+        }
+        let options = Options::default();
+        let mut seen = Vec::new();
+        let parsed =
+            parse_file_with_progress(file.as_bytes(), &options, &mut |p| seen.push(p)).unwrap();
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+        assert!(seen.iter().all(|p| (0.0..1.0).contains(p)), "{seen:?}");
+        assert_eq!(parsed, parse_file(file.as_bytes(), &options).unwrap());
     }
 }

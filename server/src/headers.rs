@@ -31,6 +31,15 @@ pub fn page_policy(nonce: &str) -> String {
     )
 }
 
+/// The policy of the import's preview worker: a worker's script is its own
+/// document for CSP, and it imports the app's module, instantiates the
+/// wasm and calls the lookup server function.
+pub const WORKER_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
+     connect-src 'self'";
+
+/// The path of that worker's script (in `public/`).
+pub const WORKER_SCRIPT: &str = "/import-worker.js";
+
 /// The policy of everything that is not a page (JSON, CSV, assets).
 pub const OTHER_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; sandbox";
 
@@ -57,6 +66,8 @@ async fn per_request(mut request: Request, next: Next) -> Response {
         .is_some_and(|v| v.starts_with("text/html"));
     let policy = if html {
         page_policy(&nonce)
+    } else if path == WORKER_SCRIPT {
+        WORKER_POLICY.to_string()
     } else {
         OTHER_POLICY.to_string()
     };

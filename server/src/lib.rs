@@ -7,6 +7,7 @@ pub mod commands;
 pub mod headers;
 pub mod sessions;
 pub mod store;
+pub mod upload;
 pub mod user_index;
 pub mod web;
 

@@ -41,7 +41,7 @@ use domain::audit::{AuditAction, AuditEvent};
 use domain::audit::{AuditPage, AuditQuery};
 use domain::directory::{UserPage, UserQuery};
 use domain::options::Options;
-use domain::plan::{ExistingUsers, NoUsers, parse_file, plan_parsed};
+use domain::plan::{ExistingUsers, NoUsers, ParsedFile, parse_file, plan_parsed};
 use domain::privilege::{self, Act, Actor};
 use domain::store::{
     ApprovalOutcome, BatchSummary, Correction, Decision, EditOutcome, ImportOutcome, ImportRequest,
@@ -462,6 +462,16 @@ fn plan_in(
     actor: Actor,
 ) -> Result<ImportPlan, StoreError> {
     let parsed = parse_file(bytes, options).map_err(StoreError::File)?;
+    plan_parsed_in(txn, parsed, options, actor)
+}
+
+/// Plans a parsed file against the users as this transaction sees them.
+fn plan_parsed_in(
+    txn: &redb::WriteTransaction,
+    parsed: ParsedFile,
+    options: &Options,
+    actor: Actor,
+) -> Result<ImportPlan, StoreError> {
     let users = txn.open_table(USERS).map_err(backend)?;
     let mut existing: HashMap<String, User> = HashMap::new();
     for key in parsed.keys() {
@@ -701,11 +711,21 @@ impl Store for RedbStore {
     }
 
     fn apply_import(&self, req: ImportRequest<'_>) -> Result<ImportOutcome, StoreError> {
-        // One write transaction from the first read to the commit: nobody
-        // can change a user between our plan and our writes.
+        // One write transaction from the first read of a user to the
+        // commit: nobody can change a user between our plan and our writes.
+        // The file is parsed before it opens, so that a large file's parse
+        // does not hold up other writers; the options are read again
+        // inside, and a change meanwhile parses again.
+        let parsed_with = self.options()?;
+        let parsed = parse_file(req.bytes, &parsed_with).map_err(StoreError::File)?;
         let txn = self.db.begin_write().map_err(backend)?;
         let options = read_options(&txn.open_table(OPTIONS).map_err(backend)?)?;
-        let mut plan = plan_in(&txn, req.bytes, &options, req.actor)?;
+        let parsed = if options == parsed_with {
+            parsed
+        } else {
+            parse_file(req.bytes, &options).map_err(StoreError::File)?
+        };
+        let mut plan = plan_parsed_in(&txn, parsed, &options, req.actor)?;
         if req
             .expected_fingerprint
             .is_some_and(|fp| fp != plan.fingerprint)

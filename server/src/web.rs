@@ -164,7 +164,7 @@ async fn api_needs_session(
 
 /// A refusal as server functions answer it: the error's status, and the
 /// error encoded as the browser decodes it.
-fn refusal(error: AppError) -> Response {
+pub(crate) fn refusal(error: AppError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         status,
@@ -274,6 +274,108 @@ async fn template_csv(
         .into_response()
 }
 
+/// Every route of the web server over `store`: pages, server functions,
+/// the import upload and the CSV downloads, with sessions, CSRF and body
+/// limits, and the security headers.
+pub fn router(store: Arc<RedbStore>, base: &str, secure: bool, addr: SocketAddr) -> Router {
+    let sessions = RedbSessionStore::new(store.clone());
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name(if secure { "__Host-roster" } else { "roster" })
+        .with_secure(secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::minutes(IDLE_MINUTES),
+        ))
+        // Saved on every request so that the idle expiry (and the cookie's)
+        // moves with activity; the store writes at most about once a minute.
+        .with_always_save(true);
+    let app_store: AppStore = store.clone();
+    let options = leptos_options(addr);
+    // The import's server functions take whole files: they get their own
+    // routes with a larger body limit (still authorised inside).
+    let large: Vec<String> = app::import::LARGE_BODY_ENDPOINTS
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    let routes = generate_route_list_with_exclusions(App, Some(large));
+    let mut app = Router::new();
+    for path in app::import::LARGE_BODY_ENDPOINTS {
+        let store = app_store.clone();
+        let base = PublicBase(base.to_string());
+        app = app.route(
+            path,
+            post(move |session: tower_sessions::Session, request: Request| {
+                let store = store.clone();
+                let base = base.clone();
+                async move {
+                    // Checked before the body is read: without an operator's
+                    // session nobody can make the server take 64 MiB. The
+                    // server function authorises again, as every one does.
+                    if let Err(e) = operator_session(&session, &store).await {
+                        return refusal(e);
+                    }
+                    leptos_axum::handle_server_fns_with_context(
+                        move || {
+                            provide_context(store.clone());
+                            provide_context(base.clone());
+                        },
+                        request,
+                    )
+                    .await
+                    .into_response()
+                }
+            })
+            .layer(DefaultBodyLimit::max(app::import::MAX_LOOKUP_BYTES + 4096)),
+        );
+    }
+    let app = app
+        // Its body limit comes from the options (see `upload`); the
+        // route-wide cap of extractors does not apply to a streamed body.
+        .route(
+            app::import::UPLOAD_PATH,
+            post(crate::upload::import_upload).with_state(app_store.clone()),
+        )
+        .route(
+            "/template.csv",
+            get(template_csv).with_state(app_store.clone()),
+        )
+        .route(
+            "/users/export.csv",
+            get(users_export).with_state(app_store.clone()),
+        )
+        .route(
+            "/admin/audit.csv",
+            get(audit_export).with_state(app_store.clone()),
+        )
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            {
+                let store = app_store.clone();
+                let base = PublicBase(base.to_string());
+                move || {
+                    provide_context(store.clone());
+                    provide_context(base.clone());
+                }
+            },
+            {
+                let options = options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(middleware::from_fn_with_state(
+            app_store.clone(),
+            api_needs_session,
+        ))
+        .layer(session_layer)
+        .layer(middleware::from_fn(same_origin_only))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    crate::headers::secure(app, secure).with_state(options)
+}
+
 pub async fn serve(store: RedbStore, common: &Common) -> Result<(), String> {
     let addr = common.addr;
     // Bind first, so that the printed sign-in link has the real port.
@@ -298,95 +400,7 @@ pub async fn serve(store: RedbStore, common: &Common) -> Result<(), String> {
         std::env::var("ROSTER_SECURE_COOKIES").as_deref(),
         Ok("1") | Ok("true")
     );
-    let session_layer = SessionManagerLayer::new(sessions)
-        .with_name(if secure { "__Host-roster" } else { "roster" })
-        .with_secure(secure)
-        .with_http_only(true)
-        .with_same_site(SameSite::Strict)
-        .with_path("/")
-        .with_expiry(Expiry::OnInactivity(
-            tower_sessions::cookie::time::Duration::minutes(IDLE_MINUTES),
-        ))
-        // Saved on every request so that the idle expiry (and the cookie's)
-        // moves with activity; the store writes at most about once a minute.
-        .with_always_save(true);
-    let app_store: AppStore = store.clone();
-    let options = leptos_options(local);
-    // The import's server functions take whole files: they get their own
-    // routes with a larger body limit (still authorised inside).
-    let large: Vec<String> = app::import::LARGE_BODY_ENDPOINTS
-        .iter()
-        .map(|p| p.to_string())
-        .collect();
-    let routes = generate_route_list_with_exclusions(App, Some(large));
-    let mut app = Router::new();
-    for path in app::import::LARGE_BODY_ENDPOINTS {
-        let store = app_store.clone();
-        let base = PublicBase(base.clone());
-        app = app.route(
-            path,
-            post(move |session: tower_sessions::Session, request: Request| {
-                let store = store.clone();
-                let base = base.clone();
-                async move {
-                    // Checked before the body is read: without an operator's
-                    // session nobody can make the server take 64 MiB. The
-                    // server function authorises again, as every one does.
-                    if let Err(e) = operator_session(&session, &store).await {
-                        return refusal(e);
-                    }
-                    leptos_axum::handle_server_fns_with_context(
-                        move || {
-                            provide_context(store.clone());
-                            provide_context(base.clone());
-                        },
-                        request,
-                    )
-                    .await
-                    .into_response()
-                }
-            })
-            .layer(DefaultBodyLimit::max(app::import::MAX_UPLOAD_BYTES + 4096)),
-        );
-    }
-    let app = app
-        .route(
-            "/template.csv",
-            get(template_csv).with_state(app_store.clone()),
-        )
-        .route(
-            "/users/export.csv",
-            get(users_export).with_state(app_store.clone()),
-        )
-        .route(
-            "/admin/audit.csv",
-            get(audit_export).with_state(app_store.clone()),
-        )
-        .leptos_routes_with_context(
-            &options,
-            routes,
-            {
-                let store = app_store.clone();
-                let base = PublicBase(base.clone());
-                move || {
-                    provide_context(store.clone());
-                    provide_context(base.clone());
-                }
-            },
-            {
-                let options = options.clone();
-                move || shell(options.clone())
-            },
-        )
-        .fallback(leptos_axum::file_and_error_handler(shell))
-        .layer(middleware::from_fn_with_state(
-            app_store.clone(),
-            api_needs_session,
-        ))
-        .layer(session_layer)
-        .layer(middleware::from_fn(same_origin_only))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT));
-    let app = crate::headers::secure(app, secure).with_state(options);
+    let app = router(store.clone(), &base, secure, local);
     println!("Roster is listening on http://{local}");
     tracing::info!(%local, users = store.user_count().unwrap_or(0), "serving");
     axum::serve(

@@ -8,11 +8,11 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Postcard;
 use serde::{Deserialize, Serialize};
 
-/// Largest file the import accepts over HTTP (its own route limit; other
-/// requests keep the small default). Postcard adds a few bytes to it.
-pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+/// Largest body of the lookup (its own route limit; other requests keep
+/// the small default): one chunk of a file's keys, far below this.
+pub const MAX_LOOKUP_BYTES: usize = 64 * 1024 * 1024;
 /// The server functions whose bodies may be that large.
-pub const LARGE_BODY_ENDPOINTS: [&str; 2] = ["/api/import_lookup", "/api/import_commit"];
+pub const LARGE_BODY_ENDPOINTS: [&str; 1] = ["/api/import_lookup"];
 
 /// The import options (operators only): the browser needs them to plan.
 #[server(endpoint = "import_options")]
@@ -104,48 +104,106 @@ pub enum CommitAnswer {
     },
 }
 
+/// Where "Next" sends the file: the raw bytes as the request body (the
+/// browser streams them, with upload progress), what else the commit needs
+/// in the query string ([`CommitParams`]), [`CommitAnswer`] as JSON back.
+/// Not a server function: those decode their whole body as one value,
+/// where this route checks the session before it reads a byte and stops
+/// reading at a limit derived from `import.max_rows`.
+pub const UPLOAD_PATH: &str = "/api/import/upload";
+
+/// What "Next" sends besides the bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitParams {
+    pub file_name: String,
+    /// The plan the operator saw: the server commits only this plan.
+    pub fingerprint: String,
+    pub skip_invalid: bool,
+    /// Cells corrected in the preview (then the bytes are the corrected
+    /// file) and the SHA-256 of the file as it was chosen.
+    pub corrected_cells: u32,
+    pub original_sha256: String,
+}
+
+impl CommitParams {
+    /// The query string (without `?`).
+    pub fn query(&self) -> String {
+        let enc = |v: &str| {
+            percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        format!(
+            "name={}&fingerprint={}&skip_invalid={}&corrected_cells={}&original_sha256={}",
+            enc(&self.file_name),
+            enc(&self.fingerprint),
+            self.skip_invalid,
+            self.corrected_cells,
+            enc(&self.original_sha256),
+        )
+    }
+
+    /// Read back from decoded query parameters; anything missing or
+    /// malformed reads as empty, false or 0 (the fingerprint check then
+    /// refuses a commit that was not previewed).
+    pub fn from_params<'a>(get: impl Fn(&str) -> Option<&'a str>) -> CommitParams {
+        // The name is only shown in history: keep it short and printable.
+        let file_name = get("name")
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
+        let original = get("original_sha256").unwrap_or_default();
+        CommitParams {
+            file_name,
+            fingerprint: get("fingerprint")
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect(),
+            skip_invalid: get("skip_invalid") == Some("true"),
+            corrected_cells: get("corrected_cells")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+            // The original SHA-256 must look like one.
+            original_sha256: if original.len() == 64
+                && original.bytes().all(|b| b.is_ascii_hexdigit())
+            {
+                original.to_ascii_lowercase()
+            } else {
+                String::new()
+            },
+        }
+    }
+}
+
 /// Plans the bytes again inside one write transaction and writes them if
-/// the plan is the one the operator saw (same fingerprint).
-#[server(endpoint = "import_commit", input = Postcard)]
-pub async fn import_commit(
+/// the plan is the one the operator saw (same fingerprint). The caller has
+/// checked the operator's session; the role is checked again here.
+#[cfg(feature = "ssr")]
+pub async fn commit_upload(
+    store: crate::context::AppStore,
+    operator: User,
     bytes: Vec<u8>,
-    file_name: String,
-    fingerprint: String,
-    skip_invalid: bool,
-    corrected_cells: u32,
-    original_sha256: String,
+    params: CommitParams,
 ) -> Result<CommitAnswer, AppError> {
-    use crate::context::*;
+    use crate::context::{actor, blocking, is_operator, now_s};
     use domain::store::{ImportOutcome, ImportRequest};
-    let operator = require(is_operator).await?;
-    // The name is only shown in history: keep it short and printable.
-    let file_name: String = file_name
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
-    // Cells corrected in the preview, recorded with the batch; the
-    // original SHA-256 must look like one.
-    let corrected = (corrected_cells > 0).then(|| domain::store::Correction {
-        cells: corrected_cells,
-        original_sha256: if original_sha256.len() == 64
-            && original_sha256.bytes().all(|b| b.is_ascii_hexdigit())
-        {
-            original_sha256.to_ascii_lowercase()
-        } else {
-            String::new()
-        },
+    if !is_operator(&operator) {
+        return Err(AppError::not_allowed());
+    }
+    let corrected = (params.corrected_cells > 0).then(|| domain::store::Correction {
+        cells: params.corrected_cells,
+        original_sha256: params.original_sha256.clone(),
     });
-    let store = store()?;
     let now = now_s();
     let outcome = blocking(move || {
         store.apply_import(ImportRequest {
             bytes: &bytes,
-            file_name: &file_name,
+            file_name: &params.file_name,
             operator: operator.email.as_str(),
             actor: actor(&operator),
-            expected_fingerprint: Some(&fingerprint),
-            skip_invalid,
+            expected_fingerprint: Some(&params.fingerprint),
+            skip_invalid: params.skip_invalid,
             corrected,
             now,
         })

@@ -12,13 +12,6 @@ pub fn dropped_file(ev: &web_sys::DragEvent) -> Option<web_sys::File> {
     ev.data_transfer()?.files()?.get(0)
 }
 
-pub async fn read_file(file: web_sys::File) -> Result<Vec<u8>, String> {
-    let blob = gloo_file::Blob::from(file);
-    gloo_file::futures::read_as_bytes(&blob)
-        .await
-        .map_err(|e| format!("The file could not be read: {e}"))
-}
-
 /// A URL for a CSV made in the browser.
 pub fn object_url(csv: &str) -> String {
     let blob = gloo_file::Blob::new_with_options(csv, Some("text/csv;charset=utf-8"));
@@ -38,4 +31,133 @@ pub fn download(name: &str, csv: &str) {
             a.click();
         }
     }
+}
+
+/// The page's handle on the preview worker (see `worker`): started for a
+/// chosen file, stopped by "Cancel" or the next file.
+pub struct PreviewWorker {
+    worker: web_sys::Worker,
+    _on_message: leptos::wasm_bindgen::closure::Closure<dyn FnMut(web_sys::MessageEvent)>,
+}
+
+/// The worker's script (in `public/`).
+const WORKER_SCRIPT: &str = "/import-worker.js";
+
+impl PreviewWorker {
+    /// Starts a worker on the page's own wasm module; `on_message` gets
+    /// each of its answers with the blob beside it.
+    pub fn start(
+        mut on_message: impl FnMut(super::worker::FromWorker, Option<web_sys::Blob>) + 'static,
+    ) -> Result<PreviewWorker, String> {
+        use leptos::wasm_bindgen::prelude::*;
+        let options = web_sys::WorkerOptions::new();
+        options.set_type(web_sys::WorkerType::Module);
+        let worker = web_sys::Worker::new_with_options(WORKER_SCRIPT, &options)
+            .map_err(|_| "The browser could not start the preview worker.".to_string())?;
+        let on_message =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+                let data = e.data();
+                let message = js_sys::Reflect::get(&data, &"json".into())
+                    .ok()
+                    .and_then(|j| j.as_string())
+                    .and_then(|j| serde_json::from_str(&j).ok());
+                let blob = js_sys::Reflect::get(&data, &"blob".into())
+                    .ok()
+                    .and_then(|b| b.dyn_into::<web_sys::Blob>().ok());
+                if let Some(message) = message {
+                    on_message(message, blob);
+                }
+            });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        // The module the page compiled: the worker instantiates it again
+        // instead of fetching and compiling the wasm a second time.
+        let init = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&init, &"module".into(), &leptos::wasm_bindgen::module());
+        worker
+            .post_message(&init)
+            .map_err(|_| "The browser could not start the preview worker.".to_string())?;
+        Ok(PreviewWorker {
+            worker,
+            _on_message: on_message,
+        })
+    }
+
+    pub fn send(&self, message: &super::worker::ToWorker, blob: Option<&web_sys::Blob>) {
+        let object = js_sys::Object::new();
+        let json = serde_json::to_string(message).unwrap_or_default();
+        let _ = js_sys::Reflect::set(&object, &"json".into(), &json.into());
+        if let Some(blob) = blob {
+            let _ = js_sys::Reflect::set(&object, &"blob".into(), blob);
+        }
+        let _ = self.worker.post_message(&object);
+    }
+}
+
+impl Drop for PreviewWorker {
+    /// Stops the work at once, wherever it is.
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
+
+/// Sends `body` to the import's upload route with `params`, reporting the
+/// share uploaded (0–1) to `progress`, and decodes the server's answer.
+/// XMLHttpRequest, not fetch: only it reports upload progress.
+pub async fn upload(
+    body: &web_sys::Blob,
+    params: &super::CommitParams,
+    progress: impl Fn(f64) + 'static,
+) -> Result<super::CommitAnswer, crate::error::AppError> {
+    use crate::error::AppError;
+    use leptos::server_fn::error::FromServerFnError;
+    use leptos::wasm_bindgen::prelude::*;
+    let url = format!("{}?{}", super::UPLOAD_PATH, params.query());
+    let xhr = web_sys::XmlHttpRequest::new().map_err(|_| AppError::Network)?;
+    xhr.open("POST", &url).map_err(|_| AppError::Network)?;
+    let _ = xhr.set_request_header("Content-Type", "application/octet-stream");
+    let on_progress =
+        Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+            if e.length_computable() && e.total() > 0.0 {
+                progress(e.loaded() / e.total());
+            }
+        });
+    if let Ok(upload) = xhr.upload() {
+        upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+    }
+    let finished = js_sys::Promise::new(&mut |resolve, _| {
+        let done = Closure::once_into_js(move || {
+            let _ = resolve.call0(&JsValue::NULL);
+        });
+        xhr.set_onloadend(Some(done.unchecked_ref()));
+    });
+    xhr.send_with_opt_blob(Some(body))
+        .map_err(|_| AppError::Network)?;
+    let _ = wasm_bindgen_futures::JsFuture::from(finished).await;
+    drop(on_progress);
+    let status = xhr.status().unwrap_or(0);
+    let text = xhr.response_text().ok().flatten().unwrap_or_default();
+    match status {
+        0 => Err(AppError::Network),
+        200 => serde_json::from_str(&text).map_err(|_| AppError::Unavailable),
+        _ => Err(AppError::de(text.into())),
+    }
+}
+
+/// What the import page holds in the browser and cannot keep in signals
+/// (JS objects are bound to the page's thread): the preview worker, the
+/// file as chosen and what "Next" sends. Never touched on the server.
+#[derive(Default)]
+pub struct Held {
+    pub worker: Option<PreviewWorker>,
+    pub chosen: Option<web_sys::Blob>,
+    pub body: Option<web_sys::Blob>,
+}
+
+thread_local! {
+    static HELD: std::cell::RefCell<Held> = std::cell::RefCell::new(Held::default());
+}
+
+/// Runs `f` on what the page holds.
+pub fn held<T>(f: impl FnOnce(&mut Held) -> T) -> T {
+    HELD.with(|h| f(&mut h.borrow_mut()))
 }

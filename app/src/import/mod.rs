@@ -3,198 +3,225 @@
 //! every create, update (field by field), unchanged and invalid row, and
 //! only "Next" sends the bytes to the server, which plans them again inside
 //! its write transaction and refuses if the plan differs.
-
 //!
-//! `api`: the server functions; this file: the page and its stages;
-//! `preview` and `result`: the two big views; `browser`: files and
-//! downloads in the browser.
+//! `api`: the server functions and the upload's types; this file: the page
+//! and its stages; `worker`: the Web Worker that reads and plans the file
+//! off the page's thread; `summary`: what of a plan the page holds;
+//! `preview` and `result`: the two big views; `browser`: the worker handle,
+//! the upload, files and downloads in the browser.
 
 mod api;
 mod browser;
 pub(crate) mod preview;
 mod result;
+pub mod summary;
+pub mod worker;
 
 pub use api::*;
-use domain::User;
-use domain::plan::{ImportPlan, parse_file, plan_parsed};
+use browser::PreviewWorker;
 use domain::store::BatchSummary;
 use leptos::prelude::*;
-use preview::PreviewView;
+use preview::{Fixer, PreviewView};
 use result::ResultView;
-use std::collections::HashMap;
 use std::sync::Arc;
-
-/// A file as the operator chose it, and its plan.
-pub(crate) struct Preview {
-    file_name: String,
-    bytes: Vec<u8>,
-    plan: ImportPlan,
-    earlier: Vec<BatchSummary>,
-    /// Cells corrected in the preview so far (then `bytes` is the
-    /// corrected file, written by the domain's CSV writer).
-    corrected_cells: u32,
-    /// SHA-256 of the file as it was chosen.
-    original_sha256: String,
-}
-
-impl Preview {
-    /// A preview of a file planned elsewhere (an approval request's).
-    pub(crate) fn new(file_name: String, bytes: Vec<u8>, plan: ImportPlan) -> Preview {
-        Preview {
-            original_sha256: domain::store::sha256_hex(&bytes),
-            file_name,
-            bytes,
-            plan,
-            earlier: Vec::new(),
-            corrected_cells: 0,
-        }
-    }
-}
+use summary::PreviewSummary;
+use worker::{FromWorker, ToWorker};
 
 #[derive(Clone)]
 enum Stage {
     /// No file yet (or the last one could not be read).
     Choose { error: Option<String> },
-    /// Reading, planning or committing: the progress message.
-    Busy(String),
+    /// Reading, planning or committing: what, how far (0–1) when known,
+    /// and whether "Cancel" can stop it.
+    Busy {
+        message: String,
+        done: Option<f64>,
+        cancel: bool,
+    },
     Preview {
-        preview: Arc<Preview>,
+        preview: Arc<PreviewSummary>,
         notice: Option<String>,
     },
     Done {
-        preview: Arc<Preview>,
+        preview: Arc<PreviewSummary>,
         batch: BatchSummary,
     },
     /// Waiting for a second person's approval (request id).
     Sent(u64),
 }
 
-/// Reads, plans and looks up a file in the browser.
-async fn make_preview(file_name: String, bytes: Vec<u8>) -> Result<Preview, String> {
-    let ImportAuthority { options, actor } = import_setup().await.map_err(|e| e.to_string())?;
-    let parsed = parse_file(&bytes, &options).map_err(|e| e.to_string())?;
-    let sha256 = domain::store::sha256_hex(&bytes);
-    let lookup = import_lookup(parsed.keys().join("\n"), sha256.clone())
-        .await
-        .map_err(|e| e.to_string())?;
-    let existing: HashMap<String, User> = lookup
-        .users
-        .into_iter()
-        .map(|u| (u.key().to_string(), u))
-        .collect();
-    let plan = plan_parsed(parsed, &existing, &options, actor);
-    Ok(Preview {
-        original_sha256: sha256,
-        file_name,
-        bytes,
-        plan,
-        earlier: lookup.earlier,
-        corrected_cells: 0,
-    })
+impl Stage {
+    fn busy(message: impl Into<String>, done: Option<f64>, cancel: bool) -> Stage {
+        Stage::Busy {
+            message: message.into(),
+            done,
+            cancel,
+        }
+    }
 }
 
 #[component]
 pub fn ImportPage() -> impl IntoView {
     let stage = RwSignal::new(Stage::Choose { error: None });
     let skip_invalid = RwSignal::new(false);
+    // The worker that holds the file and its plan, and what "Next" sends
+    // (the chosen file itself, or the corrected file the worker wrote),
+    // are in `browser::held`; leaving the page stops the worker.
+    on_cleanup(|| browser::held(|h| *h = browser::Held::default()));
+    // The preview shown last (a failed correction returns to it), and the
+    // notice the next preview carries.
+    let last = StoredValue::new(None::<Arc<PreviewSummary>>);
+    let next_notice = StoredValue::new(None::<String>);
+    let record = RwSignal::new(None::<preview::OpenRecord>);
+    let results = RwSignal::new(None::<(String, String)>);
+
+    let send = move |message: ToWorker| {
+        browser::held(|h| {
+            if let Some(w) = &h.worker {
+                w.send(&message, None)
+            }
+        })
+    };
+    let on_message = move |message: FromWorker, blob: Option<web_sys::Blob>| match message {
+        FromWorker::Progress { step, done } => {
+            stage.set(Stage::busy(step.label(), Some(done), true))
+        }
+        FromWorker::Previewed(summary) => {
+            let preview = Arc::new(*summary);
+            browser::held(|h| {
+                h.body = if preview.file.corrected_cells > 0 {
+                    blob
+                } else {
+                    h.chosen.clone()
+                }
+            });
+            last.set_value(Some(preview.clone()));
+            let notice = next_notice.try_update_value(Option::take).flatten();
+            stage.set(Stage::Preview { preview, notice });
+        }
+        FromWorker::Record {
+            line,
+            header,
+            cells,
+        } => record.set(Some((line, header, cells))),
+        FromWorker::Failed(error) => {
+            browser::held(|h| h.worker = None);
+            stage.set(Stage::Choose { error: Some(error) });
+        }
+        FromWorker::FixFailed(error) => match last.get_value() {
+            Some(preview) => stage.set(Stage::Preview {
+                preview,
+                notice: Some(format!("The correction was not applied: {error}")),
+            }),
+            None => stage.set(Stage::Choose { error: Some(error) }),
+        },
+        FromWorker::Results { created } => {
+            let url = blob
+                .and_then(|b| web_sys::Url::create_object_url_with_blob(&b).ok())
+                .unwrap_or_default();
+            results.set(Some((url, created)));
+        }
+    };
 
     let take_file = move |file: Option<web_sys::File>| {
         let Some(file) = file else { return };
         let file_name = file.name();
-        stage.set(Stage::Busy(format!("Reading {file_name}…")));
         skip_invalid.set(false);
-        leptos::task::spawn_local(async move {
-            let result = match browser::read_file(file).await {
-                Ok(bytes) => make_preview(file_name, bytes).await,
-                Err(e) => Err(e),
-            };
-            stage.set(match result {
-                Ok(p) => Stage::Preview {
-                    preview: Arc::new(p),
-                    notice: None,
-                },
-                Err(error) => Stage::Choose { error: Some(error) },
-            });
-        });
+        results.set(None);
+        // A running preview stops here (dropping the worker ends it).
+        browser::held(|h| h.worker = None);
+        match PreviewWorker::start(on_message) {
+            Ok(w) => {
+                let blob: web_sys::Blob = file.into();
+                w.send(
+                    &ToWorker::Plan {
+                        file_name: file_name.clone(),
+                    },
+                    Some(&blob),
+                );
+                browser::held(|h| {
+                    h.chosen = Some(blob);
+                    h.worker = Some(w);
+                });
+                stage.set(Stage::busy(format!("Reading {file_name}"), Some(0.0), true));
+            }
+            Err(error) => stage.set(Stage::Choose { error: Some(error) }),
+        }
     };
-    let commit = move |preview: Arc<Preview>| {
-        stage.set(Stage::Busy("Importing…".into()));
-        let skip = skip_invalid.get_untracked();
+    let cancel = move || {
+        browser::held(|h| h.worker = None);
+        skip_invalid.set(false);
+        stage.set(Stage::Choose { error: None });
+    };
+    let commit = move |preview: Arc<PreviewSummary>| {
+        let Some(file) = browser::held(|h| h.body.clone()) else {
+            return;
+        };
+        let name = preview.file.file_name.clone();
+        stage.set(Stage::busy(format!("Uploading {name}"), Some(0.0), false));
+        let params = CommitParams {
+            file_name: name.clone(),
+            fingerprint: preview.fingerprint.clone(),
+            skip_invalid: skip_invalid.get_untracked(),
+            corrected_cells: preview.file.corrected_cells,
+            original_sha256: preview.file.original_sha256.clone(),
+        };
         leptos::task::spawn_local(async move {
-            let answer = import_commit(
-                preview.bytes.clone(),
-                preview.file_name.clone(),
-                preview.plan.fingerprint.clone(),
-                skip,
-                preview.corrected_cells,
-                preview.original_sha256.clone(),
-            )
-            .await;
+            let uploaded = move |done: f64| {
+                stage.set(if done < 1.0 {
+                    Stage::busy(format!("Uploading {name}"), Some(done), false)
+                } else {
+                    Stage::busy(
+                        "Importing: the server checks the plan again and writes it…",
+                        None,
+                        false,
+                    )
+                })
+            };
+            let answer = browser::upload(&file, &params, uploaded).await;
+            let back = |notice: String| Stage::Preview {
+                preview: preview.clone(),
+                notice: Some(notice),
+            };
             match answer {
-                Ok(CommitAnswer::Committed { batch }) => stage.set(Stage::Done { preview, batch }),
+                Ok(CommitAnswer::Committed { batch }) => {
+                    send(ToWorker::Results);
+                    stage.set(Stage::Done { preview, batch });
+                }
                 Ok(CommitAnswer::ChangedSincePreview) => {
                     // Plan again against the users as they are now.
-                    let fresh =
-                        make_preview(preview.file_name.clone(), preview.bytes.clone()).await;
-                    stage.set(match fresh {
-                        Ok(p) => Stage::Preview {
-                            preview: Arc::new(p.corrected_from(&preview, 0)),
-                            notice: Some(
-                                "Changed since preview: some of these users were changed by \
-                                 someone else meanwhile. Nothing was written. This is the \
-                                 fresh preview; check it and press Next again."
-                                    .into(),
-                            ),
-                        },
-                        Err(error) => Stage::Choose { error: Some(error) },
-                    });
+                    next_notice.set_value(Some(
+                        "Changed since preview: some of these users were changed by someone \
+                         else meanwhile. Nothing was written. This is the fresh preview; check \
+                         it and press Next again."
+                            .into(),
+                    ));
+                    stage.set(Stage::busy("Planning again", None, true));
+                    send(ToWorker::Replan);
                 }
-                Ok(CommitAnswer::Blocked { invalid }) => stage.set(Stage::Preview {
-                    preview,
-                    notice: Some(format!(
-                        "Nothing was written: {invalid} rows are invalid. Correct the file, \
-                         or tick \"Skip invalid rows\"."
-                    )),
-                }),
+                Ok(CommitAnswer::Blocked { invalid }) => stage.set(back(format!(
+                    "Nothing was written: {invalid} rows are invalid. Correct the file, or \
+                     tick \"Skip invalid rows\"."
+                ))),
                 Ok(CommitAnswer::SentForApproval { id }) => stage.set(Stage::Sent(id)),
-                Ok(CommitAnswer::NothingToWrite) => stage.set(Stage::Preview {
-                    preview,
-                    notice: Some("Nothing was written: no row creates or changes a user.".into()),
-                }),
-                Err(e) => stage.set(Stage::Preview {
-                    preview,
-                    notice: Some(format!("Nothing was written: {e}")),
-                }),
+                Ok(CommitAnswer::NothingToWrite) => stage.set(back(
+                    "Nothing was written: no row creates or changes a user.".into(),
+                )),
+                Err(e) => stage.set(back(format!("Nothing was written: {e}"))),
             }
         });
     };
 
-    // "Apply" on a fixed row: the corrected file is written by the domain
-    // and planned again, as a chosen file would be.
-    let fix = move |preview: Arc<Preview>, line: u64, cells: Vec<String>| {
-        let Ok(mut table) = domain::correct::CsvTable::read(&preview.bytes) else {
-            return;
-        };
-        let Some(changed) = table.correct(line, &cells) else {
-            return;
-        };
-        if changed == 0 {
-            return;
-        }
-        stage.set(Stage::Busy("Checking the corrected row…".into()));
-        leptos::task::spawn_local(async move {
-            let fresh = make_preview(preview.file_name.clone(), table.write()).await;
-            stage.set(match fresh {
-                Ok(p) => Stage::Preview {
-                    preview: Arc::new(p.corrected_from(&preview, changed)),
-                    notice: None,
-                },
-                Err(error) => Stage::Preview {
-                    preview,
-                    notice: Some(format!("The correction was not applied: {error}")),
-                },
-            });
-        });
+    // "Fix" asks the worker for the record; "Apply" has it write the
+    // corrected file and plan it again, as a chosen file would be.
+    let fixer = Fixer {
+        open: Callback::new(move |line: u64| send(ToWorker::Record { line })),
+        apply: Callback::new(move |(line, cells): (u64, Vec<String>)| {
+            record.set(None);
+            stage.set(Stage::busy("Checking the corrected row", None, true));
+            send(ToWorker::Fix { line, cells });
+        }),
+        record,
     };
 
     crate::page::guarded(move || {
@@ -236,39 +263,50 @@ pub fn ImportPage() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Stage::Busy(message) => {
+                    Stage::Busy { message, done, cancel: can_cancel } => {
+                        let percent = done.map(|d| (d.clamp(0.0, 1.0) * 100.0).round());
                         view! {
-                            <p role="status" class="busy">
-                                <span class="spinner" aria-hidden="true"></span>
-                                {message}
-                            </p>
+                            <div role="status" class="busy">
+                                <p>
+                                    <span class="spinner" aria-hidden="true"></span>
+                                    <label for="import-progress">{message}</label>
+                                    {percent.map(|p| format!(" {p}%"))}
+                                </p>
+                                <progress id="import-progress" max="100" value=percent></progress>
+                                {can_cancel.then(|| view! {
+                                    <p>
+                                        <button type="button" class="secondary" on:click=move |_| cancel()>
+                                            "Cancel"
+                                        </button>
+                                    </p>
+                                })}
+                            </div>
                         }
                             .into_any()
                     }
                     Stage::Preview { preview, notice } => {
                         let p = preview.clone();
-                        let on_fix = {
-                            let p = p.clone();
-                            Callback::new(move |(line, cells): (u64, Vec<String>)| fix(p.clone(), line, cells))
-                        };
-                        let corrected = (p.corrected_cells > 0).then(|| {
-                            let href = browser::object_url(&String::from_utf8_lossy(&p.bytes));
-                            let name = corrected_name(&p.file_name);
+                        let corrected = (p.file.corrected_cells > 0).then(|| {
+                            let href = browser::held(|h| {
+                                h.body.as_ref().and_then(|b| web_sys::Url::create_object_url_with_blob(b).ok())
+                            })
+                            .unwrap_or_default();
+                            let name = corrected_name(&p.file.file_name);
                             view! {
                                 <p class="actions">
-                                    {format!("{} cells corrected in this preview. ", p.corrected_cells)}
+                                    {format!("{} cells corrected in this preview. ", p.file.corrected_cells)}
                                     <a href=href download=name>"Download corrected file"</a>
                                 </p>
                             }
                         });
                         view! {
                             {corrected}
-                            <PreviewView preview=preview notice=notice skip_invalid on_fix/>
+                            <PreviewView preview=preview notice=notice skip_invalid fixer=fixer/>
                             <p class="actions">
                                 <button
                                     type="button"
                                     disabled={
-                                        let c = p.plan.counts;
+                                        let c = p.counts;
                                         move || c.create + c.update == 0 || (c.invalid > 0 && !skip_invalid.get())
                                     }
                                     on:click={
@@ -278,21 +316,14 @@ pub fn ImportPage() -> impl IntoView {
                                 >
                                     "Next"
                                 </button>
-                                <button
-                                    type="button"
-                                    class="secondary"
-                                    on:click=move |_| {
-                                        skip_invalid.set(false);
-                                        stage.set(Stage::Choose { error: None })
-                                    }
-                                >
+                                <button type="button" class="secondary" on:click=move |_| cancel()>
                                     "Cancel"
                                 </button>
                             </p>
                         }
                             .into_any()
                     }
-                    Stage::Done { preview, batch } => view! { <ResultView preview batch/> }.into_any(),
+                    Stage::Done { preview, batch } => view! { <ResultView preview batch results/> }.into_any(),
                     Stage::Sent(id) => view! {
                         <p role="status" class="done">
                             {format!(
@@ -312,16 +343,6 @@ pub fn ImportPage() -> impl IntoView {
             </section>
         }
     })
-}
-
-impl Preview {
-    /// This preview as the corrected continuation of `earlier`: the cells
-    /// corrected so far (plus `more`) and the original file's SHA-256.
-    fn corrected_from(mut self, earlier: &Preview, more: u32) -> Preview {
-        self.corrected_cells = earlier.corrected_cells + more;
-        self.original_sha256 = earlier.original_sha256.clone();
-        self
-    }
 }
 
 /// "users.csv" → "users-corrected.csv".

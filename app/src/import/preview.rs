@@ -1,45 +1,49 @@
 //! The preview: counts, warnings, the header mapping and the tables of
 //! what would be created, updated, left unchanged and refused.
 
-use super::Preview;
+use super::summary::PreviewSummary;
 use crate::table::{EmptyRow, PagedTable, TableHead};
-use domain::User;
-use domain::plan::{Action, PlannedRow};
-use domain::store::BatchSummary;
 use leptos::prelude::*;
 use std::sync::Arc;
 
+/// A record opened for fixing: its line, the header's cells, its cells.
+pub(crate) type OpenRecord = (u64, Vec<String>, Vec<String>);
+
+/// What "Fix" on an invalid row needs: `open` asks for the record at a
+/// line, which arrives in `record` (line, header cells, the record's
+/// cells); `apply` takes the new cells.
+#[derive(Clone, Copy)]
+pub(crate) struct Fixer {
+    pub open: Callback<u64>,
+    pub apply: Callback<(u64, Vec<String>)>,
+    pub record: RwSignal<Option<OpenRecord>>,
+}
+
 #[component]
 pub(crate) fn PreviewView(
-    preview: Arc<Preview>,
+    preview: Arc<PreviewSummary>,
     notice: Option<String>,
     skip_invalid: RwSignal<bool>,
-    /// Offers "Fix" on invalid rows: called with the line and its new
-    /// cells when the operator presses "Apply".
+    /// Offers "Fix" on invalid rows.
     #[prop(optional)]
-    on_fix: Option<Callback<(u64, Vec<String>)>>,
+    fixer: Option<Fixer>,
 ) -> impl IntoView {
-    let plan = &preview.plan;
-    let c = plan.counts;
-    let mapped = plan
-        .mapped
-        .iter()
-        .map(|(header, column)| format!("{header} → {column}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let earlier = preview.earlier.first().map(BatchSummary::reimport_warning);
+    let c = preview.counts;
+    let earlier = preview
+        .file
+        .earlier
+        .first()
+        .map(domain::store::BatchSummary::reimport_warning);
     let nothing = c.create + c.update == 0;
+    let rows = |r: &Vec<Vec<String>>| Arc::new(r.clone());
     view! {
         <p class="file">
             {format!(
                 "{} ({} bytes, {}, delimiter “{}”)",
-                preview.file_name,
-                preview.bytes.len(),
-                plan.encoding.label(),
-                match plan.delimiter {
-                    '\t' => "TAB".to_string(),
-                    d => d.to_string(),
-                },
+                preview.file.file_name,
+                preview.file.size,
+                preview.encoding,
+                preview.delimiter,
             )}
         </p>
         {notice.map(|n| view! { <p class="error" role="alert">{n}</p> })}
@@ -51,15 +55,15 @@ pub(crate) fn PreviewView(
             <li class="invalid">{format!("Invalid {}", c.invalid)}</li>
         </ul>
         <p class="help">
-            "Columns: " {mapped} ". A blank cell keeps the stored value of an existing user. \
+            "Columns: " {preview.mapped.clone()} ". A blank cell keeps the stored value of an existing user. \
              Created and updated users get the roles and end state of the import options and \
              Source = CSV."
         </p>
-        {(!plan.warnings.is_empty())
+        {(!preview.warnings.is_empty())
             .then(|| {
                 view! {
                     <ul class="warnings">
-                        {plan.warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}
+                        {preview.warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}
                     </ul>
                 }
             })}
@@ -82,31 +86,29 @@ pub(crate) fn PreviewView(
         <PagedTable
             caption="Users to create"
             head=vec!["Line", "Email", "Name", "Details"]
-            rows=rows_of(&preview, |r| match &r.action {
-                Action::Create(u) => Some(vec![r.line.to_string(), u.email.to_string(), u.name(), details(u)]),
-                _ => None,
-            })
+            rows=rows(&preview.creates)
+            total=c.create
         />
         <PagedTable
             caption="Users to update"
             head=vec!["Line", "Email", "Changes"]
-            rows=update_rows(&preview)
+            rows=rows(&preview.updates)
+            total=c.update
         />
         <PagedTable
             caption="Unchanged users"
             head=vec!["Line", "Email", "Name"]
-            rows=rows_of(&preview, |r| match &r.action {
-                Action::Unchanged { email, name, .. } => Some(vec![r.line.to_string(), email.to_string(), name.clone()]),
-                _ => None,
-            })
+            rows=rows(&preview.unchanged)
+            total=c.unchanged
         />
-        {match on_fix {
-            Some(on_fix) => view! { <InvalidRows preview=preview.clone() on_fix/> }.into_any(),
+        {match fixer {
+            Some(fixer) => view! { <InvalidRows preview=preview.clone() fixer/> }.into_any(),
             None => view! {
                 <PagedTable
                     caption="Invalid rows"
                     head=vec!["Line", "Column", "Value", "Message"]
-                    rows=error_rows(&preview)
+                    rows=rows(&preview.errors)
+                    total=preview.error_count
                 />
             }
             .into_any(),
@@ -121,33 +123,17 @@ const INVALID_SHOWN: usize = 100;
 /// (one per column of the file, labelled by its header), "Apply" hands the
 /// new cells to the page, which re-plans the corrected file at once.
 #[component]
-fn InvalidRows(preview: Arc<Preview>, on_fix: Callback<(u64, Vec<String>)>) -> impl IntoView {
-    let rows = error_rows(&preview);
-    let total = rows.len();
+fn InvalidRows(preview: Arc<PreviewSummary>, fixer: Fixer) -> impl IntoView {
+    let rows = Arc::new(preview.errors.clone());
+    let total = preview.error_count as usize;
+    let listed = rows.len();
     let shown = RwSignal::new(INVALID_SHOWN);
-    // The record being fixed: its line, the header's cells and its own.
-    let fixing = RwSignal::new(None::<(u64, Vec<String>, Vec<RwSignal<String>>)>);
-    let open = {
-        let preview = preview.clone();
-        move |line: u64| {
-            let Ok(table) = domain::correct::CsvTable::read(&preview.bytes) else {
-                return;
-            };
-            let header = table
-                .records
-                .first()
-                .map(|r| r.cells.clone())
-                .unwrap_or_default();
-            let Some(record) = table.record(line) else {
-                return;
-            };
-            let width = header.len().max(record.cells.len());
-            let cells = (0..width)
-                .map(|i| RwSignal::new(record.cells.get(i).cloned().unwrap_or_default()))
-                .collect();
-            fixing.set(Some((line, header, cells)));
-        }
-    };
+    let Fixer {
+        open,
+        apply: on_fix,
+        record: fixing,
+    } = fixer;
+    let open = move |line: u64| open.run(line);
     let body = rows.clone();
     view! {
         <table class="preview">
@@ -158,12 +144,10 @@ fn InvalidRows(preview: Arc<Preview>, on_fix: Callback<(u64, Vec<String>)>) -> i
                     if total == 0 {
                         return view! { <EmptyRow width=5 text="None"/> }.into_any();
                     }
-                    let open = open.clone();
                     body.iter()
                         .take(shown.get())
                         .map(|r| {
                             let line: u64 = r[0].parse().unwrap_or(0);
-                            let open = open.clone();
                             view! {
                                 <tr>
                                     {r.iter().map(|c| view! { <td>{c.clone()}</td> }).collect_view()}
@@ -180,7 +164,7 @@ fn InvalidRows(preview: Arc<Preview>, on_fix: Callback<(u64, Vec<String>)>) -> i
                 }}
             </tbody>
         </table>
-        {move || (shown.get() < total).then(|| view! {
+        {move || (shown.get() < listed).then(|| view! {
             <p class="more">
                 {format!("Showing {} of {total}. ", shown.get())}
                 <button type="button" class="secondary" on:click=move |_| shown.update(|n| *n += INVALID_SHOWN * 10)>
@@ -188,7 +172,11 @@ fn InvalidRows(preview: Arc<Preview>, on_fix: Callback<(u64, Vec<String>)>) -> i
                 </button>
             </p>
         })}
-        {move || fixing.get().map(|(line, header, cells)| {
+        {move || fixing.get().map(|(line, header, record)| {
+            let width = header.len().max(record.len());
+            let cells: Vec<RwSignal<String>> = (0..width)
+                .map(|i| RwSignal::new(record.get(i).cloned().unwrap_or_default()))
+                .collect();
             let apply_cells = cells.clone();
             view! {
                 <form class="card" aria-label=format!("Fix line {line}") on:submit=move |ev| {
@@ -220,51 +208,4 @@ fn InvalidRows(preview: Arc<Preview>, on_fix: Callback<(u64, Vec<String>)>) -> i
             }
         })}
     }
-}
-
-pub(super) fn rows_of(
-    preview: &Preview,
-    cells: impl Fn(&PlannedRow) -> Option<Vec<String>>,
-) -> Arc<Vec<Vec<String>>> {
-    Arc::new(preview.plan.rows.iter().filter_map(cells).collect())
-}
-
-pub(super) fn update_rows(preview: &Preview) -> Arc<Vec<Vec<String>>> {
-    rows_of(preview, |r| match &r.action {
-        Action::Update { after, changes, .. } => Some(vec![
-            r.line.to_string(),
-            after.email.to_string(),
-            domain::plan::Change::describe_all(changes),
-        ]),
-        _ => None,
-    })
-}
-
-pub(super) fn error_rows(preview: &Preview) -> Arc<Vec<Vec<String>>> {
-    Arc::new(
-        preview
-            .plan
-            .errors()
-            .map(|e| {
-                vec![
-                    e.line.to_string(),
-                    e.column.clone(),
-                    e.value.clone(),
-                    e.message.clone(),
-                ]
-            })
-            .collect(),
-    )
-}
-
-fn details(u: &User) -> String {
-    domain::Field::ALL
-        .into_iter()
-        .skip(3)
-        .filter_map(|f| {
-            let v = u.field(f);
-            (!v.is_empty()).then(|| format!("{}: {v}", f.label()))
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }

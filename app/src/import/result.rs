@@ -1,27 +1,27 @@
 //! The result of a committed import: what was created and updated, the
 //! results and sign-in links downloads.
 
-use super::preview::{error_rows, rows_of, update_rows};
-use super::{LinksAnswer, Preview, browser, go, sign_in_links_csv};
+use super::summary::PreviewSummary;
+use super::{LinksAnswer, browser, go, sign_in_links_csv};
 use crate::table::PagedTable;
-use domain::plan::Action;
 use domain::store::BatchSummary;
 use leptos::prelude::*;
 use std::sync::Arc;
 
+/// `results`: the results CSV's URL and the created users' addresses,
+/// once the worker that holds the plan has made them.
 #[component]
-pub(super) fn ResultView(preview: Arc<Preview>, batch: BatchSummary) -> impl IntoView {
-    let results = browser::object_url(&domain::csv_out::results_csv(&preview.plan, true));
-    let created: String = preview
-        .plan
-        .creates()
-        .map(|(_, u)| u.email.as_str())
-        .collect::<Vec<_>>()
-        .join("\n");
+pub(super) fn ResultView(
+    preview: Arc<PreviewSummary>,
+    batch: BatchSummary,
+    results: RwSignal<Option<(String, String)>>,
+) -> impl IntoView {
     let links_error = RwSignal::new(None::<String>);
     let download_links = move |ev: leptos::ev::MouseEvent| {
         ev.prevent_default();
-        let created = created.clone();
+        let Some((_, created)) = results.get_untracked() else {
+            return;
+        };
         leptos::task::spawn_local(async move {
             match sign_in_links_csv(created).await {
                 Ok(LinksAnswer { csv, left_out }) => {
@@ -44,7 +44,9 @@ pub(super) fn ResultView(preview: Arc<Preview>, batch: BatchSummary) -> impl Int
             }
         });
     };
-    let skipped = preview.plan.counts.invalid;
+    let skipped = preview.counts.invalid;
+    let created: Arc<Vec<Vec<String>>> =
+        Arc::new(preview.creates.iter().map(|r| r[..3].to_vec()).collect());
     view! {
         <p role="status" class="done">
             {format!(
@@ -57,23 +59,28 @@ pub(super) fn ResultView(preview: Arc<Preview>, batch: BatchSummary) -> impl Int
             )}
         </p>
         <p class="actions">
-            <a href=results download="import-results.csv">"Download results"</a>
-            " "
-            <a href="#" on:click=download_links>"Download sign-in links"</a>
+            {move || match results.get() {
+                Some((url, _)) => view! {
+                    <a href=url download="import-results.csv">"Download results"</a>
+                    " "
+                    <a href="#" on:click=download_links>"Download sign-in links"</a>
+                }
+                .into_any(),
+                None => view! { <span class="muted">"Preparing the results file…"</span> }.into_any(),
+            }}
         </p>
         {move || links_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <PagedTable
             caption="Created users"
             head=vec!["Line", "Email", "Name"]
-            rows=rows_of(&preview, |r| match &r.action {
-                Action::Create(u) => Some(vec![r.line.to_string(), u.email.to_string(), u.name()]),
-                _ => None,
-            })
+            rows=created
+            total=preview.counts.create
         />
         <PagedTable
             caption="Updated users"
             head=vec!["Line", "Email", "Changes"]
-            rows=update_rows(&preview)
+            rows=Arc::new(preview.updates.clone())
+            total=preview.counts.update
         />
         {(skipped > 0)
             .then(|| {
@@ -81,7 +88,8 @@ pub(super) fn ResultView(preview: Arc<Preview>, batch: BatchSummary) -> impl Int
                     <PagedTable
                         caption="Skipped rows"
                         head=vec!["Line", "Column", "Value", "Message"]
-                        rows=error_rows(&preview)
+                        rows=Arc::new(preview.errors.clone())
+                        total=preview.error_count
                     />
                 }
             })}

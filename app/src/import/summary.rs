@@ -1,0 +1,171 @@
+//! What the import page keeps of a plan: the counts, the mapping, the
+//! fingerprint and the first rows of each table, as plain data. A plan of
+//! a million rows stays where it was made (the browser's worker, or the
+//! server for an approval request); only this crosses over, so the page
+//! never holds, copies or renders every row.
+
+use domain::User;
+use domain::plan::{Action, Change, Counts, ImportPlan, PlannedRow};
+use domain::store::BatchSummary;
+use serde::{Deserialize, Serialize};
+
+/// Rows of each table a summary carries; the full list is in the
+/// downloadable preview or results CSV.
+pub const SHOWN_ROWS: usize = 1_000;
+
+/// A file's facts that are not in its plan.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileFacts {
+    pub file_name: String,
+    pub size: u64,
+    /// Earlier imports of the same bytes.
+    pub earlier: Vec<BatchSummary>,
+    /// Cells corrected in the preview so far (then the file is the
+    /// corrected one, written by the domain's CSV writer).
+    pub corrected_cells: u32,
+    /// SHA-256 of the file as it was chosen.
+    pub original_sha256: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviewSummary {
+    pub file: FileFacts,
+    /// "UTF-8", "Windows-1252" …
+    pub encoding: String,
+    /// The delimiter as shown: "," or "TAB".
+    pub delimiter: String,
+    /// "First Name → first_name, …"
+    pub mapped: String,
+    pub warnings: Vec<String>,
+    pub counts: Counts,
+    pub fingerprint: String,
+    /// Line, Email, Name, Details.
+    pub creates: Vec<Vec<String>>,
+    /// Line, Email, Changes.
+    pub updates: Vec<Vec<String>>,
+    /// Line, Email, Name.
+    pub unchanged: Vec<Vec<String>>,
+    /// Line, Column, Value, Message: one per error (a row can have several).
+    pub errors: Vec<Vec<String>>,
+    pub error_count: u64,
+}
+
+impl PreviewSummary {
+    pub fn of(plan: &ImportPlan, file: FileFacts) -> PreviewSummary {
+        let first = |cells: &dyn Fn(&PlannedRow) -> Option<Vec<String>>| -> Vec<Vec<String>> {
+            plan.rows
+                .iter()
+                .filter_map(cells)
+                .take(SHOWN_ROWS)
+                .collect()
+        };
+        PreviewSummary {
+            file,
+            encoding: plan.encoding.label().to_string(),
+            delimiter: match plan.delimiter {
+                '\t' => "TAB".to_string(),
+                d => d.to_string(),
+            },
+            mapped: plan
+                .mapped
+                .iter()
+                .map(|(header, column)| format!("{header} → {column}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            warnings: plan.warnings.clone(),
+            counts: plan.counts,
+            fingerprint: plan.fingerprint.clone(),
+            creates: first(&|r| match &r.action {
+                Action::Create(u) => Some(vec![
+                    r.line.to_string(),
+                    u.email.to_string(),
+                    u.name(),
+                    details(u),
+                ]),
+                _ => None,
+            }),
+            updates: first(&|r| match &r.action {
+                Action::Update { after, changes, .. } => Some(vec![
+                    r.line.to_string(),
+                    after.email.to_string(),
+                    Change::describe_all(changes),
+                ]),
+                _ => None,
+            }),
+            unchanged: first(&|r| match &r.action {
+                Action::Unchanged { email, name, .. } => {
+                    Some(vec![r.line.to_string(), email.to_string(), name.clone()])
+                }
+                _ => None,
+            }),
+            errors: plan
+                .errors()
+                .take(SHOWN_ROWS)
+                .map(|e| {
+                    vec![
+                        e.line.to_string(),
+                        e.column.clone(),
+                        e.value.clone(),
+                        e.message.clone(),
+                    ]
+                })
+                .collect(),
+            error_count: plan.errors().count() as u64,
+        }
+    }
+}
+
+/// The optional fields a created user gets, "Title: Engineer; …".
+fn details(u: &User) -> String {
+    domain::Field::ALL
+        .into_iter()
+        .skip(3)
+        .filter_map(|f| {
+            let v = u.field(f);
+            (!v.is_empty()).then(|| format!("{}: {v}", f.label()))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::Actor;
+    use domain::plan::{NoUsers, parse_file, plan_parsed};
+
+    fn plan(csv: &str) -> ImportPlan {
+        let options = domain::Options::default();
+        plan_parsed(
+            parse_file(csv.as_bytes(), &options).unwrap(),
+            &NoUsers,
+            &options,
+            Actor::Owner,
+        )
+    }
+
+    #[test]
+    fn a_summary_keeps_the_counts_and_the_first_rows_of_each_table() {
+        let mut csv = String::from("email;first_name;last_name;title\n");
+        for i in 0..(SHOWN_ROWS + 7) {
+            csv.push_str(&format!("u{i}@x.org;U;{i};Eng\n"));
+        }
+        csv.push_str("not-an-address;A;B;\n");
+        let plan = plan(&csv);
+        let s = PreviewSummary::of(&plan, FileFacts::default());
+        assert_eq!(s.counts.create, SHOWN_ROWS as u64 + 7);
+        assert_eq!(s.creates.len(), SHOWN_ROWS);
+        assert_eq!(
+            s.creates[0],
+            vec!["2", "u0@x.org", "U 0", "Title: Eng"]
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(s.error_count, 1);
+        assert_eq!(s.errors[0][0], (SHOWN_ROWS + 9).to_string());
+        assert_eq!(s.delimiter, ";");
+        assert_eq!(s.fingerprint, plan.fingerprint);
+        assert!(s.mapped.contains("title → title"), "{}", s.mapped);
+    }
+}

@@ -1,0 +1,347 @@
+//! The preview's Web Worker: reads the chosen file in slices, parses,
+//! looks up and plans it off the page's thread, reporting progress, and
+//! keeps the bytes and the plan for what the page asks later (a record to
+//! fix, the corrected file, the results). The page can stop it at any
+//! moment (`Worker.terminate`), which is what "Cancel" does.
+//!
+//! It runs the app's own wasm: `public/import-worker.js` instantiates the
+//! module the page already compiled and calls `import_worker`. Messages
+//! are `{ json, blob? }`: [`ToWorker`] / [`FromWorker`] as JSON, and a
+//! file or blob beside them (structured clone passes blobs by reference).
+
+use super::summary::{FileFacts, PreviewSummary};
+use super::{ImportAuthority, import_lookup, import_setup};
+use domain::User;
+use domain::plan::{ImportPlan, parse_file_with_progress, plan_parsed};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// What the page asks of the worker.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ToWorker {
+    /// Plan the file sent beside this message.
+    Plan { file_name: String },
+    /// Plan the held file again, against the users as they are now.
+    Replan,
+    /// The header's cells and those of the record starting at `line`.
+    Record { line: u64 },
+    /// Replace the cells of the record at `line` and plan the corrected
+    /// file.
+    Fix { line: u64, cells: Vec<String> },
+    /// The results CSV (as a blob) and the created users' addresses.
+    Results,
+}
+
+/// What the steps of a preview are called on the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Step {
+    Reading,
+    Checking,
+    LookingUp,
+    Comparing,
+}
+
+impl Step {
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Reading => "Reading the file",
+            Step::Checking => "Checking rows",
+            Step::LookingUp => "Looking up existing users",
+            Step::Comparing => "Comparing with the stored users",
+        }
+    }
+}
+
+/// What the worker tells the page.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum FromWorker {
+    /// `done` of the step, from 0 to 1.
+    Progress { step: Step, done: f64 },
+    /// The preview; a corrected file comes beside it as a blob.
+    Previewed(Box<PreviewSummary>),
+    Record {
+        line: u64,
+        header: Vec<String>,
+        cells: Vec<String>,
+    },
+    /// The file could not be planned (nothing was sent to be written).
+    Failed(String),
+    /// A correction could not be applied; the preview before it stands.
+    FixFailed(String),
+    /// The results CSV comes beside it as a blob.
+    Results { created: String },
+}
+
+/// Keys per lookup request: each is answered from one read transaction,
+/// and a million keys never travel in one body.
+pub const LOOKUP_CHUNK: usize = 50_000;
+
+/// The file as the worker holds it.
+#[derive(Default)]
+pub struct Job {
+    bytes: Vec<u8>,
+    facts: FileFacts,
+    plan: Option<ImportPlan>,
+}
+
+impl Job {
+    /// Plans the held bytes: the options and authority of the signed-in
+    /// operator, the file's keys looked up in chunks, the domain's plan.
+    pub async fn plan(&mut self, progress: &dyn Fn(Step, f64)) -> Result<PreviewSummary, String> {
+        self.plan = None;
+        let ImportAuthority { options, actor } = import_setup().await.map_err(|e| e.to_string())?;
+        let parsed = parse_file_with_progress(&self.bytes, &options, &mut |done| {
+            progress(Step::Checking, done)
+        })
+        .map_err(|e| e.to_string())?;
+        let keys = parsed.keys();
+        let sha256 = domain::store::sha256_hex(&self.bytes);
+        if self.facts.corrected_cells == 0 {
+            self.facts.original_sha256 = sha256.clone();
+        }
+        let mut existing: HashMap<String, User> = HashMap::new();
+        let chunks = keys.len().div_ceil(LOOKUP_CHUNK).max(1);
+        self.facts.earlier.clear();
+        for (i, chunk) in keys.chunks(LOOKUP_CHUNK).enumerate() {
+            progress(Step::LookingUp, i as f64 / chunks as f64);
+            let text = chunk
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            // Earlier imports of these bytes are asked for once.
+            let hash = if i == 0 {
+                sha256.clone()
+            } else {
+                String::new()
+            };
+            let answer = import_lookup(text, hash).await.map_err(|e| e.to_string())?;
+            existing.extend(answer.users.into_iter().map(|u| (u.key().to_string(), u)));
+            if i == 0 {
+                self.facts.earlier = answer.earlier;
+            }
+        }
+        progress(Step::Comparing, 0.0);
+        let plan = plan_parsed(parsed, &existing, &options, actor);
+        self.facts.size = self.bytes.len() as u64;
+        let summary = PreviewSummary::of(&plan, self.facts.clone());
+        self.plan = Some(plan);
+        Ok(summary)
+    }
+
+    /// The header's cells and those of the record at `line`.
+    pub fn record(&self, line: u64) -> Option<(Vec<String>, Vec<String>)> {
+        let table = domain::correct::CsvTable::read(&self.bytes).ok()?;
+        let header = table.records.first()?.cells.clone();
+        let cells = table.record(line)?.cells.clone();
+        Some((header, cells))
+    }
+
+    /// Corrects the record at `line`; the number of cells changed.
+    pub fn correct(&mut self, line: u64, cells: &[String]) -> Result<u32, String> {
+        let mut table = domain::correct::CsvTable::read(&self.bytes).map_err(|e| e.to_string())?;
+        let changed = table
+            .correct(line, cells)
+            .ok_or_else(|| format!("There is no record at line {line}."))?;
+        if changed > 0 {
+            self.bytes = table.write();
+            self.facts.corrected_cells += changed;
+        }
+        Ok(changed)
+    }
+}
+
+#[cfg(feature = "hydrate")]
+pub use running::run;
+
+#[cfg(feature = "hydrate")]
+mod running {
+    use super::*;
+    use leptos::wasm_bindgen::JsCast;
+    use leptos::wasm_bindgen::prelude::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use web_sys::{Blob, DedicatedWorkerGlobalScope, MessageEvent};
+
+    /// Bytes read from the file at a time.
+    const SLICE: f64 = 8.0 * 1024.0 * 1024.0;
+
+    fn scope() -> DedicatedWorkerGlobalScope {
+        js_sys::global().unchecked_into()
+    }
+
+    fn post(message: &FromWorker, blob: Option<&Blob>) {
+        let object = js_sys::Object::new();
+        let json = serde_json::to_string(message).unwrap_or_default();
+        let _ = js_sys::Reflect::set(&object, &"json".into(), &json.into());
+        if let Some(blob) = blob {
+            let _ = js_sys::Reflect::set(&object, &"blob".into(), blob);
+        }
+        let _ = scope().post_message(&object);
+    }
+
+    fn progress(step: Step, done: f64) {
+        post(&FromWorker::Progress { step, done }, None);
+    }
+
+    fn blob_of(bytes: &[u8]) -> Option<Blob> {
+        let array = js_sys::Uint8Array::from(bytes);
+        let parts = js_sys::Array::of1(&array);
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type("text/csv;charset=utf-8");
+        Blob::new_with_u8_array_sequence_and_options(&parts, &options).ok()
+    }
+
+    async fn read(file: &Blob) -> Result<Vec<u8>, String> {
+        let total = file.size();
+        let mut bytes = Vec::with_capacity(total as usize);
+        let mut at = 0.0;
+        while at < total {
+            let end = (at + SLICE).min(total);
+            let slice = file
+                .slice_with_f64_and_f64(at, end)
+                .map_err(|_| "The file could not be read.".to_string())?;
+            let buffer = wasm_bindgen_futures::JsFuture::from(slice.array_buffer())
+                .await
+                .map_err(|_| "The file could not be read.".to_string())?;
+            let array = js_sys::Uint8Array::new(&buffer);
+            let start = bytes.len();
+            bytes.resize(start + array.length() as usize, 0);
+            array.copy_to(&mut bytes[start..]);
+            at = end;
+            progress(Step::Reading, at / total);
+        }
+        Ok(bytes)
+    }
+
+    /// A preview as a message, with the corrected file beside it.
+    fn post_preview(job: &Job, summary: PreviewSummary) {
+        let blob = (job.facts.corrected_cells > 0)
+            .then(|| blob_of(&job.bytes))
+            .flatten();
+        post(&FromWorker::Previewed(Box::new(summary)), blob.as_ref());
+    }
+
+    // The job stays borrowed across the awaits of its lookups on purpose:
+    // one message at a time (the page sends the next only after the
+    // answer); one arriving meanwhile is answered "busy", not queued.
+    #[allow(clippy::await_holding_refcell_ref)]
+    async fn handle(job: Rc<RefCell<Job>>, message: ToWorker, blob: Option<Blob>) {
+        let Ok(mut job) = job.try_borrow_mut() else {
+            post(&FromWorker::Failed("The preview is busy.".into()), None);
+            return;
+        };
+        match message {
+            ToWorker::Plan { file_name } => {
+                let Some(file) = blob else {
+                    post(&FromWorker::Failed("No file was given.".into()), None);
+                    return;
+                };
+                progress(Step::Reading, 0.0);
+                match read(&file).await {
+                    Ok(bytes) => {
+                        *job = Job {
+                            bytes,
+                            facts: FileFacts {
+                                file_name,
+                                ..FileFacts::default()
+                            },
+                            plan: None,
+                        };
+                    }
+                    Err(e) => return post(&FromWorker::Failed(e), None),
+                }
+                match job.plan(&progress).await {
+                    Ok(summary) => post_preview(&job, summary),
+                    Err(e) => post(&FromWorker::Failed(e), None),
+                }
+            }
+            ToWorker::Replan => match job.plan(&progress).await {
+                Ok(summary) => post_preview(&job, summary),
+                Err(e) => post(&FromWorker::Failed(e), None),
+            },
+            ToWorker::Record { line } => match job.record(line) {
+                Some((header, cells)) => post(
+                    &FromWorker::Record {
+                        line,
+                        header,
+                        cells,
+                    },
+                    None,
+                ),
+                None => post(
+                    &FromWorker::FixFailed(format!("There is no record at line {line}.")),
+                    None,
+                ),
+            },
+            ToWorker::Fix { line, cells } => {
+                let plan = job.plan.take();
+                let before = (job.bytes.clone(), job.facts.clone(), plan);
+                let outcome = match job.correct(line, &cells) {
+                    Ok(0) => Err("Nothing was changed.".to_string()),
+                    Ok(_) => job.plan(&progress).await,
+                    Err(e) => Err(e),
+                };
+                match outcome {
+                    Ok(summary) => post_preview(&job, summary),
+                    Err(e) => {
+                        // The preview before the correction stands.
+                        (job.bytes, job.facts, job.plan) = before;
+                        post(&FromWorker::FixFailed(e), None);
+                    }
+                }
+            }
+            ToWorker::Results => {
+                let Some(plan) = &job.plan else {
+                    return post(&FromWorker::Failed("Nothing was planned.".into()), None);
+                };
+                let csv = domain::csv_out::results_csv(plan, true);
+                let created = plan
+                    .creates()
+                    .map(|(_, u)| u.email.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                post(
+                    &FromWorker::Results { created },
+                    blob_of(csv.as_bytes()).as_ref(),
+                );
+            }
+        }
+    }
+
+    fn take(event: &JsValue) -> Option<(ToWorker, Option<Blob>)> {
+        let json = js_sys::Reflect::get(event, &"json".into())
+            .ok()?
+            .as_string()?;
+        let message = serde_json::from_str(&json).ok()?;
+        let blob = js_sys::Reflect::get(event, &"blob".into())
+            .ok()
+            .and_then(|b| b.dyn_into::<Blob>().ok());
+        Some((message, blob))
+    }
+
+    /// Takes over the worker's messages (`queued`: those that came while
+    /// the wasm was being instantiated).
+    pub fn run(queued: js_sys::Array) {
+        let job = Rc::new(RefCell::new(Job::default()));
+        let dispatch = {
+            let job = job.clone();
+            move |data: JsValue| match take(&data) {
+                Some((message, blob)) => {
+                    wasm_bindgen_futures::spawn_local(handle(job.clone(), message, blob))
+                }
+                None => post(
+                    &FromWorker::Failed("A message was not understood.".into()),
+                    None,
+                ),
+            }
+        };
+        for data in queued.iter() {
+            dispatch(data);
+        }
+        let on_message =
+            Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| dispatch(e.data()));
+        scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+    }
+}
