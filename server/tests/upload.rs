@@ -1,0 +1,216 @@
+//! The import upload over real HTTP: the router on a real socket, a real
+//! redb store, a real sign-in (argon2) and session cookie. The client is
+//! written by hand on a TCP stream so that the tests decide exactly which
+//! bytes are sent, and when.
+
+use domain::store::{Credentials, Store};
+use server::store::RedbStore;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A server on a free port over a fresh store with an operator
+/// (op@x.org) who has a password.
+async fn server() -> (tempfile::TempDir, Arc<RedbStore>, SocketAddr) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(RedbStore::open(dir.path()).unwrap());
+    let op = server::commands::ensure_admin(
+        &store,
+        &domain::Email::parse("op@x.org").unwrap(),
+        domain::user::Source::Bootstrap,
+    )
+    .unwrap();
+    let hash = app::security::hash_password(PASSWORD).unwrap();
+    store.set_password(op.key(), &hash, 1, "test").unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = server::web::router(store.clone(), &format!("http://{addr}"), false, addr);
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    (dir, store, addr)
+}
+
+/// Reads a whole response (the requests ask to close the connection);
+/// a guard against a hang, not a timing assertion.
+async fn response(stream: &mut TcpStream) -> (u16, String, String) {
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut raw))
+        .await
+        .expect("the server answers")
+        .unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
+/// Signs in through the sign-in server function; the session cookie.
+async fn sign_in(addr: SocketAddr) -> String {
+    let body = format!("email=op%40x.org&password={}", PASSWORD.replace(' ', "+"));
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST /api/sign_in HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).await.unwrap();
+    let (status, head, body) = response(&mut s).await;
+    assert_eq!(status, 200, "{head}\n{body}");
+    head.lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string()
+}
+
+fn upload_head(addr: SocketAddr, cookie: Option<&str>, query: &str, length: Option<u64>) -> String {
+    let mut head = format!(
+        "POST /api/import/upload?{query} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/octet-stream\r\n"
+    );
+    if let Some(c) = cookie {
+        head.push_str(&format!("Cookie: {c}\r\n"));
+    }
+    match length {
+        Some(n) => head.push_str(&format!("Content-Length: {n}\r\n")),
+        None => head.push_str("Transfer-Encoding: chunked\r\n"),
+    }
+    head.push_str("\r\n");
+    head
+}
+
+/// Sends `parts` as chunks of a chunked body, one write each.
+async fn send_chunked(s: &mut TcpStream, parts: &[&[u8]]) {
+    for part in parts {
+        s.write_all(format!("{:x}\r\n", part.len()).as_bytes())
+            .await
+            .unwrap();
+        s.write_all(part).await.unwrap();
+        s.write_all(b"\r\n").await.unwrap();
+        s.flush().await.unwrap();
+        tokio::task::yield_now().await;
+    }
+    s.write_all(b"0\r\n\r\n").await.unwrap();
+}
+
+fn users_file(n: usize) -> Vec<u8> {
+    let mut f = String::from("email,first_name,last_name,title\n");
+    for i in 0..n {
+        f.push_str(&format!("user{i}@example.org,User,Number {i},Engineer\n"));
+    }
+    f.into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chunked_upload_is_reassembled_exactly_and_committed() {
+    let (_dir, store, addr) = server().await;
+    let cookie = sign_in(addr).await;
+    let file = users_file(5_000);
+    let plan = store.preview(&file, domain::Actor::Owner).unwrap();
+    let query = format!("name=users.csv&fingerprint={}", plan.fingerprint);
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(upload_head(addr, Some(&cookie), &query, None).as_bytes())
+        .await
+        .unwrap();
+    // Uneven pieces, cut mid-row and mid-character of nothing in particular.
+    let parts: Vec<&[u8]> = file.chunks(7_919).collect();
+    assert!(parts.len() > 10);
+    send_chunked(&mut s, &parts).await;
+    let (status, head, body) = response(&mut s).await;
+    assert_eq!(status, 200, "{head}\n{body}");
+    assert!(body.starts_with("{\"Committed\""), "{body}");
+    // The fingerprint matched, so the server planned the very bytes
+    // previewed; the batch records their SHA-256.
+    let batches = store
+        .batches_with_hash(&domain::store::sha256_hex(&file))
+        .unwrap();
+    assert_eq!(batches.len(), 1);
+    assert_eq!(batches[0].counts.create, 5_000);
+    assert_eq!(store.user_count().unwrap(), 5_001);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_different_byte_is_a_different_plan_and_nothing_is_written() {
+    let (_dir, store, addr) = server().await;
+    let cookie = sign_in(addr).await;
+    let file = users_file(100);
+    let plan = store.preview(&file, domain::Actor::Owner).unwrap();
+    let mut changed = file.clone();
+    let last = changed.len() - 2;
+    changed[last] = b'X';
+    let query = format!("name=users.csv&fingerprint={}", plan.fingerprint);
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(upload_head(addr, Some(&cookie), &query, Some(changed.len() as u64)).as_bytes())
+        .await
+        .unwrap();
+    s.write_all(&changed).await.unwrap();
+    let (status, _, body) = response(&mut s).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, "\"ChangedSincePreview\"");
+    assert_eq!(store.user_count().unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_anonymous_upload_is_refused_before_its_body_is_read() {
+    let (_dir, store, addr) = server().await;
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    // 50 MB announced, not one byte sent: the answer can only come
+    // before the body is read.
+    s.write_all(upload_head(addr, None, "name=f.csv", Some(50_000_000)).as_bytes())
+        .await
+        .unwrap();
+    let (status, _, body) = response(&mut s).await;
+    assert_eq!(status, 401, "{body}");
+    // And a stale or forged cookie is no session either.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(
+        upload_head(addr, Some("roster=forged"), "name=f.csv", Some(50_000_000)).as_bytes(),
+    )
+    .await
+    .unwrap();
+    let (status, _, _) = response(&mut s).await;
+    assert_eq!(status, 401);
+    assert_eq!(store.user_count().unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_over_the_limit_of_the_options_is_refused_with_the_limit() {
+    let (_dir, store, addr) = server().await;
+    store.set_option(domain::options::MAX_ROWS, "10").unwrap();
+    let limit = store.options().unwrap().max_upload_bytes();
+    let cookie = sign_in(addr).await;
+    // Declared too large: refused before reading.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(upload_head(addr, Some(&cookie), "name=f.csv", Some(limit + 1)).as_bytes())
+        .await
+        .unwrap();
+    let (status, _, body) = response(&mut s).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("at most 1 MB for the 10 rows"), "{body}");
+    assert!(body.contains("import.max_rows"), "{body}");
+    // Undeclared (chunked): refused once it passes the limit.
+    let big = vec![b'a'; 256 * 1024];
+    let parts: Vec<&[u8]> = std::iter::repeat_n(big.as_slice(), 5).collect();
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(upload_head(addr, Some(&cookie), "name=f.csv", None).as_bytes())
+        .await
+        .unwrap();
+    send_chunked(&mut s, &parts).await;
+    let (status, _, body) = response(&mut s).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(store.user_count().unwrap(), 1);
+}
