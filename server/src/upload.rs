@@ -132,7 +132,7 @@ mod tests {
     fn the_message_names_the_limit_and_the_option() {
         let m = too_large(513 * 1024 * 1024, 1_000_000).to_string();
         assert!(m.contains("537 MB"), "{m}");
-        assert!(m.contains("1,000,000 rows"), "{m}");
+        assert!(m.contains("1 000 000 rows"), "{m}");
         assert!(m.contains("import.max_rows"), "{m}");
         assert_eq!(too_large(1, 1).status(), 413);
     }
