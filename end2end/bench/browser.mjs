@@ -1,0 +1,201 @@
+// `make bench`, browser part: the import of generated 100k- and 1M-row
+// files in headless Chromium on the release build (server and wasm), next
+// to PapaParse parsing the same text and the CLI's dry run of the same
+// file. Prints one Markdown table. Numbers, not assertions.
+//
+// Usage: node bench/browser.mjs [rows…]   (default: 100000 1000000)
+import { chromium } from "@playwright/test";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "../..");
+const roster = join(root, "target/release/roster");
+const site = join(root, "target/site-release");
+const password = "bench admin password 1";
+const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const ROWS = sizes.length ? sizes : [100_000, 1_000_000];
+const dir = mkdtempSync(join(tmpdir(), "roster-bench-"));
+
+function usersFile(rows) {
+  const lines = ["email,first_name,last_name,display_name,title,department,office,phone,mobile,manager"];
+  for (let i = 0; i < rows; i++) {
+    lines.push(
+      `person${i}@example.org,First${i},Last${i},First${i} Last${i},Engineer,Department ${i % 50},Office ${i % 7},+41 44 ${1_000_000 + i},+41 79 ${2_000_000 + i},boss${i % 100}@example.org`,
+    );
+  }
+  const path = join(dir, `users-${rows}.csv`);
+  writeFileSync(path, lines.join("\n") + "\n");
+  return path;
+}
+
+function startServer(data) {
+  const child = spawn(roster, ["--data", data, "--addr", "127.0.0.1:0", "serve"], {
+    env: { ...process.env, ROSTER_ADMIN_PASSWORD: password, LEPTOS_SITE_ROOT: site, RUST_LOG: "warn" },
+  });
+  let out = "";
+  const url = new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error("roster did not start: " + out)), 30_000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    });
+  });
+  return { child, url };
+}
+
+/** Resident memory of this browser's renderer processes (the tab and its worker), in bytes. */
+function rendererRss() {
+  const parent = new Map();
+  const pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      parent.set(pid, stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {}
+  }
+  const ours = (pid) => {
+    for (let p = pid, hops = 0; p && p !== "0" && hops < 10; p = parent.get(p), hops++) {
+      if (p === String(browserPid)) return true;
+    }
+    return false;
+  };
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      if (!ours(pid) || !readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--type=renderer")) continue;
+      const rss = readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+) kB/);
+      if (rss) total += Number(rss[1]) * 1024;
+    } catch {}
+  }
+  return total;
+}
+let browserPid = 0;
+
+/** Samples `rendererRss` until `stop()`; the peak. */
+function peakRss() {
+  let peak = 0;
+  const timer = setInterval(() => (peak = Math.max(peak, rendererRss())), 100);
+  return () => {
+    clearInterval(timer);
+    return Math.max(peak, rendererRss());
+  };
+}
+
+// Marks the page records itself: when the file was chosen, when the
+// counts appeared, when the result appeared, and every long task.
+const marks = () => {
+  window.__bench = { longtasks: [] };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) window.__bench.longtasks.push({ start: e.startTime, duration: e.duration });
+  }).observe({ type: "longtask", buffered: true });
+  document.addEventListener("change", () => (window.__bench.chosen = performance.now()), true);
+  new MutationObserver(() => {
+    const b = window.__bench;
+    if (!b.previewed && document.querySelector("[data-testid=counts]")) b.previewed = performance.now();
+    const status = document.querySelector("p.done[role=status]");
+    if (!b.done && status && status.textContent.includes("created")) b.done = performance.now();
+  }).observe(document, { childList: true, subtree: true });
+};
+
+const seconds = (ms) => (ms / 1000).toFixed(2) + " s";
+const mib = (b) => (b / 1024 / 1024).toFixed(0) + " MiB";
+
+async function main() {
+  const files = ROWS.map((n) => ({ rows: n, path: usersFile(n) }));
+  const server = await chromium.launchServer({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      // performance.memory with real numbers.
+      "--enable-precise-memory-info",
+    ],
+  });
+  browserPid = server.process().pid;
+  const browser = await chromium.connect(server.wsEndpoint());
+  const results = [];
+  for (const { rows, path } of files) {
+    const bytes = readFileSync(path).length;
+    // The CLI's dry run of the same file (native, release).
+    const cliData = mkdtempSync(join(dir, "cli-"));
+    const t0 = performance.now();
+    execFileSync(roster, ["--data", cliData, "import", "--dry-run", path], { stdio: "ignore" });
+    const cli = performance.now() - t0;
+
+    // PapaParse on the same text, in the same browser (a blank page).
+    const blank = await browser.newPage();
+    await blank.addScriptTag({ path: join(root, "end2end/node_modules/papaparse/papaparse.min.js") });
+    await blank.setContent('<input type="file" id="f">');
+    await blank.setInputFiles("#f", path);
+    const papa = await blank.evaluate(async () => {
+      const text = await document.getElementById("f").files[0].text();
+      const t = performance.now();
+      const parsed = window.Papa.parse(text, { header: false });
+      return { ms: performance.now() - t, rows: parsed.data.length };
+    });
+    await blank.close();
+
+    // Roster: a fresh server and store, file chosen → preview → Next → result.
+    const data = mkdtempSync(join(dir, "data-"));
+    const app = startServer(data);
+    const url = await app.url;
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(url + "/signin");
+    await page.locator("body[data-hydrated=true]").waitFor({ state: "attached" });
+    await page.getByLabel("Email").fill("admin@localhost");
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByTestId("signed-in-as").waitFor();
+    await page.addInitScript(marks);
+    await page.goto(url + "/users/import");
+    await page.locator("body[data-hydrated=true]").waitFor({ state: "attached" });
+    const memory = peakRss();
+    await page.getByLabel("CSV file").setInputFiles(path);
+    await page.getByTestId("counts").waitFor({ timeout: 600_000 });
+    const peak = memory();
+    const jsHeap = await page.evaluate(() => performance.memory?.usedJSHeapSize ?? 0);
+    await page.getByRole("button", { name: "Next" }).click();
+    await page.locator("p.done[role=status]").waitFor({ timeout: 900_000 });
+    const b = await page.evaluate(() => window.__bench);
+    const longest = Math.max(0, ...b.longtasks.filter((t) => t.start >= b.chosen && t.start <= b.previewed).map((t) => t.duration));
+    results.push({
+      rows,
+      bytes,
+      cli,
+      papa: papa.ms,
+      preview: b.previewed - b.chosen,
+      longest,
+      peak,
+      jsHeap,
+      e2e: b.done - b.chosen,
+    });
+    await context.close();
+    app.child.kill();
+  }
+  await browser.close();
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+
+  console.log("\n## Import in headless Chromium (release server and wasm)\n");
+  console.log("| rows | file | CLI dry run | PapaParse parse only | Roster preview (chosen → counts) | preview ÷ PapaParse | preview ÷ CLI | longest main-thread task | tab peak memory (renderer RSS) | page JS heap | end to end (chosen → result) |");
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const r of results) {
+    console.log(
+      `| ${r.rows.toLocaleString("en-US")} | ${(r.bytes / 1e6).toFixed(1)} MB | ${seconds(r.cli)} | ${seconds(r.papa)} | ${seconds(r.preview)} | ${(r.preview / r.papa).toFixed(1)}× | ${(r.preview / r.cli).toFixed(1)}× | ${r.longest.toFixed(0)} ms | ${mib(r.peak)} | ${mib(r.jsHeap)} | ${seconds(r.e2e)} |`,
+    );
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
