@@ -17,7 +17,7 @@ help:
 	@echo "make run      build and serve on http://$(ADDR) (data in $(DATA))"
 	@echo "make test     fmt, clippy, Rust tests, wasm build, Playwright"
 	@echo "make release  optimised server and wasm (target/release/roster, target/site-release)"
-	@echo "make bench    benchmarks (plan, import commit, Users page over 1M users)"
+	@echo "make bench    benchmarks (plan, import commit, Users page over 1M users, 100k/1M imports in Chromium)"
 	@echo "make clean    remove build output"
 
 # ---- installing what is missing (idempotent, quick when present) ----------
@@ -76,10 +76,13 @@ e2e: build release-frontend
 
 test: lint unit e2e
 
-bench:
+# Native benchmarks, then the import in headless Chromium on the release
+# build (100k and 1M rows; files are generated into a temporary folder).
+bench: release
 	cargo bench -p domain --bench plan
 	cargo bench -p server --bench import
 	cargo bench -p server --bench users
+	cd end2end && node bench/browser.mjs 100000 1000000
 
 clean:
 	cargo clean
