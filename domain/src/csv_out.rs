@@ -3,7 +3,7 @@
 //! CR gets a leading `'`) and quoted per RFC 4180 when needed.
 
 use crate::field::Field;
-use crate::plan::{Action, ImportPlan};
+use crate::plan::{Action, ImportPlan, PlannedRow};
 use crate::time::rfc3339;
 use crate::user::User;
 use std::borrow::Cow;
@@ -88,10 +88,41 @@ pub fn audit_csv<'a>(events: impl IntoIterator<Item = &'a crate::audit::AuditEve
 /// (created, updated, unchanged, invalid or skipped), changed fields and
 /// messages. `committed` says whether the plan was written.
 pub fn results_csv(plan: &ImportPlan, committed: bool) -> String {
-    let header = ["line", "email", "action", "changed_fields", "message"]
-        .map(Cow::Borrowed)
-        .to_vec();
-    let rows = plan.rows.iter().map(|r| {
+    let mut csv = ResultsCsv::new(committed);
+    for row in &plan.rows {
+        csv.add(row);
+    }
+    csv.finish()
+}
+
+/// [`results_csv`] written row by row, for a caller that does not keep the
+/// plan (the browser's worker).
+pub struct ResultsCsv {
+    writer: csv::Writer<Vec<u8>>,
+    committed: bool,
+}
+
+impl ResultsCsv {
+    pub fn new(committed: bool) -> ResultsCsv {
+        let mut csv = ResultsCsv {
+            writer: csv::WriterBuilder::new()
+                .terminator(csv::Terminator::CRLF)
+                .from_writer(Vec::new()),
+            committed,
+        };
+        csv.write(&["line", "email", "action", "changed_fields", "message"].map(Cow::Borrowed));
+        csv
+    }
+
+    fn write(&mut self, cells: &[Cow<'_, str>]) {
+        // Writing to a Vec cannot fail.
+        let _ = self
+            .writer
+            .write_record(cells.iter().map(|c| formula_safe(c).into_owned()));
+    }
+
+    pub fn add(&mut self, r: &PlannedRow) {
+        let committed = self.committed;
         let (email, action, changed, message): (&str, &str, String, String) = match &r.action {
             Action::Create(u) => (
                 u.email.as_str(),
@@ -129,15 +160,19 @@ pub fn results_csv(plan: &ImportPlan, committed: bool) -> String {
                     .join("; "),
             ),
         };
-        vec![
+        self.write(&[
             Cow::Owned(r.line.to_string()),
             Cow::Borrowed(email),
             Cow::Borrowed(action),
             Cow::Owned(changed),
             Cow::Owned(message),
-        ]
-    });
-    write_rows(std::iter::once(header).chain(rows))
+        ]);
+    }
+
+    pub fn finish(self) -> String {
+        let bytes = self.writer.into_inner().unwrap_or_default();
+        String::from_utf8(bytes).unwrap_or_default()
+    }
 }
 
 /// One-time sign-in links for a list of users: email, link, expiry.

@@ -18,13 +18,29 @@ pub enum Blank {
 }
 
 /// Validated values for some profile fields (never the email).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// Compact on purpose: a file of a million rows holds a million patches
+/// until they are planned. The values sit one after another in one
+/// string (one allocation a row, not one a cell), each field's value
+/// found by its span.
+#[derive(Clone, Debug)]
 pub struct ProfilePatch {
-    /// Indexed by [`Field::index`]; `None`: not changed; `Some("")`: cleared.
-    values: [Option<String>; 10],
+    text: String,
+    /// Indexed by [`Field::index`]: the value's start and end in `text`;
+    /// `NOT_SET` as start: not changed; an empty span: cleared.
+    spans: [(u32, u32); 10],
 }
 
+/// The start of a span whose field has no value.
+const NOT_SET: u32 = u32::MAX;
+
 impl ProfilePatch {
+    fn record(&mut self, field: Field, value: &str) {
+        let start = self.text.len() as u32;
+        self.text.push_str(value);
+        self.spans[field.index()] = (start, self.text.len() as u32);
+    }
+
     /// Validates `raw` for `field` and records it. A blank required field
     /// is refused ("… is required"); a blank optional one is recorded as a
     /// clearing or not at all, as `blank` says. The email is not a profile
@@ -42,18 +58,21 @@ impl ProfilePatch {
                 });
             }
             if blank == Blank::Clear {
-                self.values[field.index()] = Some(String::new());
+                self.record(field, "");
             }
             return Ok(());
         }
         let value = field.validate(raw)?;
-        self.values[field.index()] = Some(value.into_owned());
+        self.record(field, &value);
         Ok(())
     }
 
     /// The recorded value of `field`, if any.
     pub fn get(&self, field: Field) -> Option<&str> {
-        self.values[field.index()].as_deref()
+        match self.spans[field.index()] {
+            (NOT_SET, _) => None,
+            (start, end) => self.text.get(start as usize..end as usize),
+        }
     }
 
     /// Whether applying the patch would change `profile`.
@@ -66,10 +85,29 @@ impl ProfilePatch {
 
     /// Writes the recorded values into `profile`.
     pub fn apply(self, profile: &mut Profile) {
-        for (i, value) in self.values.into_iter().enumerate() {
-            if let (Some(value), Some(field)) = (value, Field::ALL.get(i)) {
-                profile.set_validated(*field, value);
+        for field in Field::ALL.into_iter().skip(1) {
+            if let Some(value) = self.get(field) {
+                profile.set_validated(field, value.to_string());
             }
+        }
+    }
+}
+
+/// Equal when every field has the same value (or none), whatever order
+/// the values were recorded in.
+impl PartialEq for ProfilePatch {
+    fn eq(&self, other: &Self) -> bool {
+        Field::ALL.into_iter().all(|f| self.get(f) == other.get(f))
+    }
+}
+
+impl Eq for ProfilePatch {}
+
+impl Default for ProfilePatch {
+    fn default() -> Self {
+        ProfilePatch {
+            text: String::new(),
+            spans: [(NOT_SET, NOT_SET); 10],
         }
     }
 }
@@ -114,5 +152,16 @@ mod tests {
         let mut same = ProfilePatch::default();
         same.set(Field::Title, "Dr", Blank::Keep).unwrap();
         assert!(!same.changes(&profile));
+
+        // Equal by values, whatever the order they were set in.
+        let mut a = ProfilePatch::default();
+        a.set(Field::Title, "Dr", Blank::Keep).unwrap();
+        a.set(Field::Phone, "+1", Blank::Keep).unwrap();
+        let mut b = ProfilePatch::default();
+        b.set(Field::Phone, "+1", Blank::Keep).unwrap();
+        b.set(Field::Title, "Dr", Blank::Keep).unwrap();
+        assert_eq!(a, b);
+        b.set(Field::Mobile, "", Blank::Clear).unwrap();
+        assert_ne!(a, b, "a clearing is a value");
     }
 }

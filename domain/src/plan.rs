@@ -20,7 +20,7 @@ use crate::decode::TextEncoding;
 use crate::email::Email;
 use crate::error::{ErrorCode, FileError, RowError};
 use crate::field::Field;
-use crate::fingerprint::fingerprint;
+use crate::fingerprint::Fingerprint;
 use crate::options::Options;
 use crate::patch::ProfilePatch;
 use crate::privilege::{self, Act, Actor};
@@ -259,15 +259,54 @@ pub fn plan_parsed(
     options: &Options,
     actor: Actor,
 ) -> ImportPlan {
-    let mut counts = Counts::default();
     let mut rows = Vec::with_capacity(parsed.rows.len());
+    let head = plan_each(parsed, existing, options, actor, &mut |row| rows.push(row));
+    ImportPlan {
+        encoding: head.encoding,
+        delimiter: head.delimiter,
+        mapped: head.mapped,
+        warnings: head.warnings,
+        rows,
+        counts: head.counts,
+        fingerprint: head.fingerprint,
+    }
+}
+
+/// Everything of a plan but its rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanHead {
+    pub encoding: TextEncoding,
+    pub delimiter: char,
+    pub mapped: Vec<(String, String)>,
+    pub warnings: Vec<String>,
+    pub counts: Counts,
+    pub fingerprint: String,
+}
+
+/// [`plan_parsed`], handing each planned row to `each` instead of
+/// collecting them: a caller that keeps only part of every row (the
+/// browser's worker, for a million rows) never holds the whole plan. The
+/// rows come in file order; the fingerprint is the same.
+pub fn plan_each(
+    parsed: ParsedFile,
+    existing: &dyn ExistingUsers,
+    options: &Options,
+    actor: Actor,
+    each: &mut dyn FnMut(PlannedRow),
+) -> PlanHead {
+    let mut counts = Counts::default();
+    let mut fingerprint = Fingerprint::default();
+    let mut emit = |row: PlannedRow| {
+        fingerprint.add(&row);
+        each(row);
+    };
     for row in parsed.rows {
         let line = row.line;
         let email = match row.email {
             Some(e) if row.errors.is_empty() => e,
             email => {
                 counts.invalid += 1;
-                rows.push(PlannedRow {
+                emit(PlannedRow {
                     line,
                     action: Action::Invalid {
                         email: email
@@ -288,7 +327,7 @@ pub fn plan_parsed(
             Some(roles_after),
         ) {
             counts.invalid += 1;
-            rows.push(PlannedRow {
+            emit(PlannedRow {
                 line,
                 action: Action::Invalid {
                     email: email.as_str().to_string(),
@@ -339,7 +378,7 @@ pub fn plan_parsed(
                 }
             },
         };
-        rows.push(PlannedRow { line, action });
+        emit(PlannedRow { line, action });
     }
     let mapped = Field::ALL
         .into_iter()
@@ -350,15 +389,13 @@ pub fn plan_parsed(
             })
         })
         .collect();
-    let fingerprint = fingerprint(&rows);
-    ImportPlan {
+    PlanHead {
         encoding: parsed.encoding,
         delimiter: parsed.delimiter as char,
         mapped,
         warnings: parsed.warnings,
-        rows,
         counts,
-        fingerprint,
+        fingerprint: fingerprint.finish(),
     }
 }
 

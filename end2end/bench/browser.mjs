@@ -97,10 +97,12 @@ const marks = () => {
   document.addEventListener("change", () => (window.__bench.chosen = performance.now()), true);
   new MutationObserver(() => {
     const b = window.__bench;
+    const step = document.querySelector("label[for=import-progress]")?.textContent;
+    if (step) (b.steps ??= {})[step] ??= performance.now();
     if (!b.previewed && document.querySelector("[data-testid=counts]")) b.previewed = performance.now();
     const status = document.querySelector("p.done[role=status]");
     if (!b.done && status && status.textContent.includes("created")) b.done = performance.now();
-  }).observe(document, { childList: true, subtree: true });
+  }).observe(document, { childList: true, subtree: true, characterData: true });
 };
 
 const seconds = (ms) => (ms / 1000).toFixed(2) + " s";
@@ -166,6 +168,7 @@ async function main() {
     await page.getByRole("button", { name: "Next" }).click();
     await page.locator("p.done[role=status]").waitFor({ timeout: 900_000 });
     const b = await page.evaluate(() => window.__bench);
+    if (process.env.BENCH_STEPS) console.error(rows, Object.entries(b.steps ?? {}).map(([k, v]) => `${k}: +${((v - b.chosen) / 1000).toFixed(2)} s`).join(", "), `previewed: +${((b.previewed - b.chosen) / 1000).toFixed(2)} s`);
     const longest = Math.max(0, ...b.longtasks.filter((t) => t.start >= b.chosen && t.start <= b.previewed).map((t) => t.duration));
     results.push({
       rows,

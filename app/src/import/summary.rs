@@ -5,7 +5,7 @@
 //! never holds, copies or renders every row.
 
 use domain::User;
-use domain::plan::{Action, Change, Counts, ImportPlan, PlannedRow};
+use domain::plan::{Action, Change, Counts, ImportPlan, PlanHead, PlannedRow};
 use domain::store::BatchSummary;
 use serde::{Deserialize, Serialize};
 
@@ -52,65 +52,99 @@ pub struct PreviewSummary {
 
 impl PreviewSummary {
     pub fn of(plan: &ImportPlan, file: FileFacts) -> PreviewSummary {
-        let first = |cells: &dyn Fn(&PlannedRow) -> Option<Vec<String>>| -> Vec<Vec<String>> {
-            plan.rows
-                .iter()
-                .filter_map(cells)
-                .take(SHOWN_ROWS)
-                .collect()
+        let mut summary = SummaryBuilder::default();
+        for row in &plan.rows {
+            summary.add(row);
+        }
+        summary.finish(
+            PlanHead {
+                encoding: plan.encoding,
+                delimiter: plan.delimiter,
+                mapped: plan.mapped.clone(),
+                warnings: plan.warnings.clone(),
+                counts: plan.counts,
+                fingerprint: plan.fingerprint.clone(),
+            },
+            file,
+        )
+    }
+}
+
+/// A summary made row by row, as [`domain::plan::plan_each`] hands the
+/// rows out: the worker never holds the whole plan.
+#[derive(Default)]
+pub struct SummaryBuilder {
+    creates: Vec<Vec<String>>,
+    updates: Vec<Vec<String>>,
+    unchanged: Vec<Vec<String>>,
+    errors: Vec<Vec<String>>,
+    error_count: u64,
+}
+
+impl SummaryBuilder {
+    pub fn add(&mut self, r: &PlannedRow) {
+        let keep = |table: &mut Vec<Vec<String>>, cells: &dyn Fn() -> Vec<String>| {
+            if table.len() < SHOWN_ROWS {
+                table.push(cells());
+            }
         };
+        match &r.action {
+            Action::Create(u) => keep(&mut self.creates, &|| {
+                vec![
+                    r.line.to_string(),
+                    u.email.to_string(),
+                    u.name(),
+                    details(u),
+                ]
+            }),
+            Action::Update { after, changes, .. } => keep(&mut self.updates, &|| {
+                vec![
+                    r.line.to_string(),
+                    after.email.to_string(),
+                    Change::describe_all(changes),
+                ]
+            }),
+            Action::Unchanged { email, name, .. } => keep(&mut self.unchanged, &|| {
+                vec![r.line.to_string(), email.to_string(), name.clone()]
+            }),
+            Action::Invalid { errors, .. } => {
+                self.error_count += errors.len() as u64;
+                for e in errors {
+                    keep(&mut self.errors, &|| {
+                        vec![
+                            e.line.to_string(),
+                            e.column.clone(),
+                            e.value.clone(),
+                            e.message.clone(),
+                        ]
+                    });
+                }
+            }
+        }
+    }
+
+    pub fn finish(self, head: PlanHead, file: FileFacts) -> PreviewSummary {
         PreviewSummary {
             file,
-            encoding: plan.encoding.label().to_string(),
-            delimiter: match plan.delimiter {
+            encoding: head.encoding.label().to_string(),
+            delimiter: match head.delimiter {
                 '\t' => "TAB".to_string(),
                 d => d.to_string(),
             },
-            mapped: plan
+            mapped: head
                 .mapped
                 .iter()
                 .map(|(header, column)| format!("{header} → {column}"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            warnings: plan.warnings.clone(),
-            counts: plan.counts,
-            fingerprint: plan.fingerprint.clone(),
-            creates: first(&|r| match &r.action {
-                Action::Create(u) => Some(vec![
-                    r.line.to_string(),
-                    u.email.to_string(),
-                    u.name(),
-                    details(u),
-                ]),
-                _ => None,
-            }),
-            updates: first(&|r| match &r.action {
-                Action::Update { after, changes, .. } => Some(vec![
-                    r.line.to_string(),
-                    after.email.to_string(),
-                    Change::describe_all(changes),
-                ]),
-                _ => None,
-            }),
-            unchanged: first(&|r| match &r.action {
-                Action::Unchanged { email, name, .. } => {
-                    Some(vec![r.line.to_string(), email.to_string(), name.clone()])
-                }
-                _ => None,
-            }),
-            errors: plan
-                .errors()
-                .take(SHOWN_ROWS)
-                .map(|e| {
-                    vec![
-                        e.line.to_string(),
-                        e.column.clone(),
-                        e.value.clone(),
-                        e.message.clone(),
-                    ]
-                })
-                .collect(),
-            error_count: plan.errors().count() as u64,
+            warnings: head.warnings,
+            counts: head.counts,
+            fingerprint: head.fingerprint,
+            creates: self.creates,
+            updates: self.updates,
+            unchanged: self.unchanged,
+            errors: self.errors,
+            error_count: self.error_count,
         }
     }
 }
@@ -157,7 +191,7 @@ mod tests {
         assert_eq!(s.creates.len(), SHOWN_ROWS);
         assert_eq!(
             s.creates[0],
-            vec!["2", "u0@x.org", "U 0", "Title: Eng"]
+            vec!["2", "u0@x.org", "U 0", "Display name: U 0; Title: Eng"]
                 .into_iter()
                 .map(String::from)
                 .collect::<Vec<_>>()

@@ -9,10 +9,11 @@
 //! are `{ json, blob? }`: [`ToWorker`] / [`FromWorker`] as JSON, and a
 //! file or blob beside them (structured clone passes blobs by reference).
 
-use super::summary::{FileFacts, PreviewSummary};
+use super::summary::{FileFacts, PreviewSummary, SummaryBuilder};
 use super::{ImportAuthority, import_lookup, import_setup};
 use domain::User;
-use domain::plan::{ImportPlan, parse_file_with_progress, plan_parsed};
+use domain::csv_out::ResultsCsv;
+use domain::plan::{Action, parse_file_with_progress, plan_each};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -76,19 +77,29 @@ pub enum FromWorker {
 /// and a million keys never travel in one body.
 pub const LOOKUP_CHUNK: usize = 50_000;
 
+/// What the worker keeps of a plan: the results file as it would be
+/// after the commit, and the created users' addresses (for sign-in
+/// links). Not the plan: a million planned users would take the tab's
+/// memory for nothing the page shows.
+#[derive(Clone, Default)]
+pub struct Results {
+    pub csv: String,
+    pub created: String,
+}
+
 /// The file as the worker holds it.
 #[derive(Default)]
 pub struct Job {
     bytes: Vec<u8>,
     facts: FileFacts,
-    plan: Option<ImportPlan>,
+    results: Option<Results>,
 }
 
 impl Job {
     /// Plans the held bytes: the options and authority of the signed-in
     /// operator, the file's keys looked up in chunks, the domain's plan.
     pub async fn plan(&mut self, progress: &dyn Fn(Step, f64)) -> Result<PreviewSummary, String> {
-        self.plan = None;
+        self.results = None;
         let ImportAuthority { options, actor } = import_setup().await.map_err(|e| e.to_string())?;
         let parsed = parse_file_with_progress(&self.bytes, &options, &mut |done| {
             progress(Step::Checking, done)
@@ -122,11 +133,29 @@ impl Job {
             }
         }
         progress(Step::Comparing, 0.0);
-        let plan = plan_parsed(parsed, &existing, &options, actor);
+        let total = parsed.rows.len().max(1);
+        let mut summary = SummaryBuilder::default();
+        let mut results = ResultsCsv::new(true);
+        let mut created = String::new();
+        let mut done = 0usize;
+        let head = plan_each(parsed, &existing, &options, actor, &mut |row| {
+            summary.add(&row);
+            results.add(&row);
+            if let Action::Create(u) = &row.action {
+                created.push_str(u.email.as_str());
+                created.push('\n');
+            }
+            done += 1;
+            if done.is_multiple_of(domain::plan::PROGRESS_ROWS) {
+                progress(Step::Comparing, done as f64 / total as f64);
+            }
+        });
         self.facts.size = self.bytes.len() as u64;
-        let summary = PreviewSummary::of(&plan, self.facts.clone());
-        self.plan = Some(plan);
-        Ok(summary)
+        self.results = Some(Results {
+            csv: results.finish(),
+            created,
+        });
+        Ok(summary.finish(head, self.facts.clone()))
     }
 
     /// The header's cells and those of the record at `line`.
@@ -246,7 +275,7 @@ mod running {
                                 file_name,
                                 ..FileFacts::default()
                             },
-                            plan: None,
+                            results: None,
                         };
                     }
                     Err(e) => return post(&FromWorker::Failed(e), None),
@@ -275,8 +304,8 @@ mod running {
                 ),
             },
             ToWorker::Fix { line, cells } => {
-                let plan = job.plan.take();
-                let before = (job.bytes.clone(), job.facts.clone(), plan);
+                let results = job.results.take();
+                let before = (job.bytes.clone(), job.facts.clone(), results);
                 let outcome = match job.correct(line, &cells) {
                     Ok(0) => Err("Nothing was changed.".to_string()),
                     Ok(_) => job.plan(&progress).await,
@@ -286,24 +315,20 @@ mod running {
                     Ok(summary) => post_preview(&job, summary),
                     Err(e) => {
                         // The preview before the correction stands.
-                        (job.bytes, job.facts, job.plan) = before;
+                        (job.bytes, job.facts, job.results) = before;
                         post(&FromWorker::FixFailed(e), None);
                     }
                 }
             }
             ToWorker::Results => {
-                let Some(plan) = &job.plan else {
+                let Some(results) = &job.results else {
                     return post(&FromWorker::Failed("Nothing was planned.".into()), None);
                 };
-                let csv = domain::csv_out::results_csv(plan, true);
-                let created = plan
-                    .creates()
-                    .map(|(_, u)| u.email.as_str())
-                    .collect::<Vec<_>>()
-                    .join("\n");
                 post(
-                    &FromWorker::Results { created },
-                    blob_of(csv.as_bytes()).as_ref(),
+                    &FromWorker::Results {
+                        created: results.created.trim_end().to_string(),
+                    },
+                    blob_of(results.csv.as_bytes()).as_ref(),
                 );
             }
         }
