@@ -232,15 +232,16 @@ pub fn parse_file_with_progress(
 
     let width = columns.headers.len();
     let email_col = columns.column_of(Field::Email).unwrap_or(0);
-    // Sized once from the line count: growing a Vec of 100k large rows
-    // would copy it several times. Bounded, so that a file of blank lines
-    // cannot make us reserve much: a real row has at least 9 bytes
-    // ("a@b.c,x,y").
-    let lines = text.bytes().filter(|&b| b == b'\n').count() as u64 + 1;
+    // Sized once from the line count: growing the vector of a million rows
+    // would copy it several times and, while it grows, hold the old and
+    // the new one (in the browser's wasm memory, which never shrinks, that
+    // is the preview's peak). Bounded: a real row has at least 9 bytes
+    // ("a@b.c,x,y"), and there are never more than `max_rows` (then the
+    // file is refused); memory reserved and not written is not used.
+    let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count() as u64 + 1;
     let capacity = lines
         .min(text.len() as u64 / 9 + 1)
-        .min(options.max_rows.saturating_add(1))
-        .min(200_000);
+        .min(options.max_rows.saturating_add(1));
     let mut rows: Vec<ParsedRow> = Vec::with_capacity(capacity as usize);
     let mut lines = LineCounter::new(text.as_bytes());
     while reader.read_record(&mut record).map_err(malformed)? {

@@ -87,26 +87,34 @@ pub struct Results {
     pub created: String,
 }
 
-/// The file as the worker holds it.
+/// What the worker holds between messages: the file's facts and the
+/// results of its plan. The bytes themselves stay in a blob outside the
+/// wasm memory (the chosen file, or the corrected file) and are read back
+/// when needed, so that the memory of the parse is free for the plan.
 #[derive(Default)]
 pub struct Job {
-    bytes: Vec<u8>,
     facts: FileFacts,
     results: Option<Results>,
 }
 
 impl Job {
-    /// Plans the held bytes: the options and authority of the signed-in
-    /// operator, the file's keys looked up in chunks, the domain's plan.
-    pub async fn plan(&mut self, progress: &dyn Fn(Step, f64)) -> Result<PreviewSummary, String> {
+    /// Plans `bytes` (dropped once parsed): the options and authority of
+    /// the signed-in operator, the file's keys looked up in chunks, the
+    /// domain's plan folded into the summary and the results.
+    pub async fn plan(
+        &mut self,
+        bytes: Vec<u8>,
+        progress: &dyn Fn(Step, f64),
+    ) -> Result<PreviewSummary, String> {
         self.results = None;
         let ImportAuthority { options, actor } = import_setup().await.map_err(|e| e.to_string())?;
-        let parsed = parse_file_with_progress(&self.bytes, &options, &mut |done| {
-            progress(Step::Checking, done)
-        })
-        .map_err(|e| e.to_string())?;
+        let parsed =
+            parse_file_with_progress(&bytes, &options, &mut |done| progress(Step::Checking, done))
+                .map_err(|e| e.to_string())?;
         let keys = parsed.keys();
-        let sha256 = domain::store::sha256_hex(&self.bytes);
+        let sha256 = domain::store::sha256_hex(&bytes);
+        self.facts.size = bytes.len() as u64;
+        drop(bytes);
         if self.facts.corrected_cells == 0 {
             self.facts.original_sha256 = sha256.clone();
         }
@@ -150,7 +158,6 @@ impl Job {
                 progress(Step::Comparing, done as f64 / total as f64);
             }
         });
-        self.facts.size = self.bytes.len() as u64;
         self.results = Some(Results {
             csv: results.finish(),
             created,
@@ -158,25 +165,22 @@ impl Job {
         Ok(summary.finish(head, self.facts.clone()))
     }
 
-    /// The header's cells and those of the record at `line`.
-    pub fn record(&self, line: u64) -> Option<(Vec<String>, Vec<String>)> {
-        let table = domain::correct::CsvTable::read(&self.bytes).ok()?;
+    /// The header's cells and those of the record at `line` of `bytes`.
+    pub fn record(bytes: &[u8], line: u64) -> Option<(Vec<String>, Vec<String>)> {
+        let table = domain::correct::CsvTable::read(bytes).ok()?;
         let header = table.records.first()?.cells.clone();
         let cells = table.record(line)?.cells.clone();
         Some((header, cells))
     }
 
-    /// Corrects the record at `line`; the number of cells changed.
-    pub fn correct(&mut self, line: u64, cells: &[String]) -> Result<u32, String> {
-        let mut table = domain::correct::CsvTable::read(&self.bytes).map_err(|e| e.to_string())?;
+    /// `bytes` with the record at `line` corrected, and the number of
+    /// cells changed.
+    pub fn correct(bytes: &[u8], line: u64, cells: &[String]) -> Result<(Vec<u8>, u32), String> {
+        let mut table = domain::correct::CsvTable::read(bytes).map_err(|e| e.to_string())?;
         let changed = table
             .correct(line, cells)
             .ok_or_else(|| format!("There is no record at line {line}."))?;
-        if changed > 0 {
-            self.bytes = table.write();
-            self.facts.corrected_cells += changed;
-        }
-        Ok(changed)
+        Ok((table.write(), changed))
     }
 }
 
@@ -221,7 +225,8 @@ mod running {
         Blob::new_with_u8_array_sequence_and_options(&parts, &options).ok()
     }
 
-    async fn read(file: &Blob) -> Result<Vec<u8>, String> {
+    /// The file's bytes, read in slices; `report`: with progress.
+    async fn read(file: &Blob, report: bool) -> Result<Vec<u8>, String> {
         let total = file.size();
         let mut bytes = Vec::with_capacity(total as usize);
         let mut at = 0.0;
@@ -238,25 +243,56 @@ mod running {
             bytes.resize(start + array.length() as usize, 0);
             array.copy_to(&mut bytes[start..]);
             at = end;
-            progress(Step::Reading, at / total);
+            if report {
+                progress(Step::Reading, at / total);
+            }
         }
         Ok(bytes)
     }
 
+    /// The worker's state: the job, and the file it is about (the chosen
+    /// file, or the corrected file).
+    #[derive(Default)]
+    struct State {
+        job: Job,
+        file: Option<Blob>,
+    }
+
     /// A preview as a message, with the corrected file beside it.
-    fn post_preview(job: &Job, summary: PreviewSummary) {
-        let blob = (job.facts.corrected_cells > 0)
-            .then(|| blob_of(&job.bytes))
+    fn post_preview(state: &State, summary: PreviewSummary) {
+        let blob = (state.job.facts.corrected_cells > 0)
+            .then(|| state.file.clone())
             .flatten();
         post(&FromWorker::Previewed(Box::new(summary)), blob.as_ref());
     }
 
-    // The job stays borrowed across the awaits of its lookups on purpose:
-    // one message at a time (the page sends the next only after the
-    // answer); one arriving meanwhile is answered "busy", not queued.
+    /// Reads the file again (the bytes are not kept between messages);
+    /// `report`: with progress (not while the preview stays shown).
+    async fn bytes(state: &State, report: bool) -> Result<Vec<u8>, String> {
+        match &state.file {
+            Some(file) => read(file, report).await,
+            None => Err("No file was given.".into()),
+        }
+    }
+
+    async fn plan(state: &mut State) {
+        let outcome = match bytes(state, true).await {
+            Ok(bytes) => state.job.plan(bytes, &progress).await,
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(summary) => post_preview(state, summary),
+            Err(e) => post(&FromWorker::Failed(e), None),
+        }
+    }
+
+    // The state stays borrowed across the awaits of its reads and lookups
+    // on purpose: one message at a time (the page sends the next only
+    // after the answer); one arriving meanwhile is answered "busy", not
+    // queued.
     #[allow(clippy::await_holding_refcell_ref)]
-    async fn handle(job: Rc<RefCell<Job>>, message: ToWorker, blob: Option<Blob>) {
-        let Ok(mut job) = job.try_borrow_mut() else {
+    async fn handle(state: Rc<RefCell<State>>, message: ToWorker, blob: Option<Blob>) {
+        let Ok(mut state) = state.try_borrow_mut() else {
             post(&FromWorker::Failed("The preview is busy.".into()), None);
             return;
         };
@@ -266,62 +302,73 @@ mod running {
                     post(&FromWorker::Failed("No file was given.".into()), None);
                     return;
                 };
-                progress(Step::Reading, 0.0);
-                match read(&file).await {
-                    Ok(bytes) => {
-                        *job = Job {
-                            bytes,
-                            facts: FileFacts {
-                                file_name,
-                                ..FileFacts::default()
-                            },
-                            results: None,
-                        };
-                    }
-                    Err(e) => return post(&FromWorker::Failed(e), None),
-                }
-                match job.plan(&progress).await {
-                    Ok(summary) => post_preview(&job, summary),
-                    Err(e) => post(&FromWorker::Failed(e), None),
+                *state = State {
+                    job: Job {
+                        facts: FileFacts {
+                            file_name,
+                            ..FileFacts::default()
+                        },
+                        results: None,
+                    },
+                    file: Some(file),
+                };
+                plan(&mut state).await;
+            }
+            ToWorker::Replan => plan(&mut state).await,
+            ToWorker::Record { line } => {
+                let record = bytes(&state, false)
+                    .await
+                    .ok()
+                    .and_then(|b| Job::record(&b, line));
+                match record {
+                    Some((header, cells)) => post(
+                        &FromWorker::Record {
+                            line,
+                            header,
+                            cells,
+                        },
+                        None,
+                    ),
+                    None => post(
+                        &FromWorker::FixFailed(format!("There is no record at line {line}.")),
+                        None,
+                    ),
                 }
             }
-            ToWorker::Replan => match job.plan(&progress).await {
-                Ok(summary) => post_preview(&job, summary),
-                Err(e) => post(&FromWorker::Failed(e), None),
-            },
-            ToWorker::Record { line } => match job.record(line) {
-                Some((header, cells)) => post(
-                    &FromWorker::Record {
-                        line,
-                        header,
-                        cells,
-                    },
-                    None,
-                ),
-                None => post(
-                    &FromWorker::FixFailed(format!("There is no record at line {line}.")),
-                    None,
-                ),
-            },
             ToWorker::Fix { line, cells } => {
-                let results = job.results.take();
-                let before = (job.bytes.clone(), job.facts.clone(), results);
-                let outcome = match job.correct(line, &cells) {
-                    Ok(0) => Err("Nothing was changed.".to_string()),
-                    Ok(_) => job.plan(&progress).await,
+                let corrected = match bytes(&state, true).await {
+                    Ok(b) => Job::correct(&b, line, &cells),
                     Err(e) => Err(e),
                 };
-                match outcome {
-                    Ok(summary) => post_preview(&job, summary),
+                let (bytes, changed) = match corrected {
+                    Ok((_, 0)) => {
+                        return post(&FromWorker::FixFailed("Nothing was changed.".into()), None);
+                    }
+                    Ok(c) => c,
+                    Err(e) => return post(&FromWorker::FixFailed(e), None),
+                };
+                let Some(file) = blob_of(&bytes) else {
+                    return post(
+                        &FromWorker::FixFailed("The corrected file could not be made.".into()),
+                        None,
+                    );
+                };
+                let before = (state.job.facts.clone(), state.job.results.take());
+                state.job.facts.corrected_cells += changed;
+                match state.job.plan(bytes, &progress).await {
+                    Ok(summary) => {
+                        state.file = Some(file);
+                        post_preview(&state, summary);
+                    }
                     Err(e) => {
                         // The preview before the correction stands.
-                        (job.bytes, job.facts, job.results) = before;
+                        (state.job.facts, state.job.results) = before;
                         post(&FromWorker::FixFailed(e), None);
                     }
                 }
             }
             ToWorker::Results => {
-                let Some(results) = &job.results else {
+                let Some(results) = &state.job.results else {
                     return post(&FromWorker::Failed("Nothing was planned.".into()), None);
                 };
                 post(
@@ -348,12 +395,12 @@ mod running {
     /// Takes over the worker's messages (`queued`: those that came while
     /// the wasm was being instantiated).
     pub fn run(queued: js_sys::Array) {
-        let job = Rc::new(RefCell::new(Job::default()));
+        let state = Rc::new(RefCell::new(State::default()));
         let dispatch = {
-            let job = job.clone();
+            let state = state.clone();
             move |data: JsValue| match take(&data) {
                 Some((message, blob)) => {
-                    wasm_bindgen_futures::spawn_local(handle(job.clone(), message, blob))
+                    wasm_bindgen_futures::spawn_local(handle(state.clone(), message, blob))
                 }
                 None => post(
                     &FromWorker::Failed("A message was not understood.".into()),
