@@ -116,9 +116,10 @@ impl ResultsCsv {
 
     fn write(&mut self, cells: &[Cow<'_, str>]) {
         // Writing to a Vec cannot fail.
-        let _ = self
-            .writer
-            .write_record(cells.iter().map(|c| formula_safe(c).into_owned()));
+        for cell in cells {
+            let _ = self.writer.write_field(formula_safe(cell).as_bytes());
+        }
+        let _ = self.writer.write_record(None::<&[u8]>);
     }
 
     pub fn add(&mut self, r: &PlannedRow) {
@@ -252,7 +253,7 @@ mod tests {
 
     #[test]
     fn results_list_every_row() {
-        let csv = "email,first_name,last_name\na@x.org,A,B\nbad,C,D\n";
+        let csv = "email,first_name,last_name\na@x.org,A,B\nbad,C,D\n=HYPERLINK(1),E,F\n";
         let p = plan(
             csv.as_bytes(),
             &NoUsers,
@@ -265,6 +266,11 @@ mod tests {
         assert_eq!(lines[0], "line,email,action,changed_fields,message");
         assert_eq!(lines[1], "2,a@x.org,created,,");
         assert!(lines[2].starts_with("3,bad,skipped,,email: not a valid email address"));
+        assert!(
+            lines[3].starts_with("4,'=HYPERLINK(1),skipped"),
+            "{}",
+            lines[3]
+        );
     }
 
     #[test]

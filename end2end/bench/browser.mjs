@@ -160,6 +160,7 @@ async function main() {
     await page.addInitScript(marks);
     await page.goto(url + "/users/import");
     await page.locator("body[data-hydrated=true]").waitFor({ state: "attached" });
+    const idle = rendererRss();
     const memory = peakRss();
     await page.getByLabel("CSV file").setInputFiles(path);
     await page.getByTestId("counts").waitFor({ timeout: 600_000 });
@@ -178,6 +179,7 @@ async function main() {
       preview: b.previewed - b.chosen,
       longest,
       peak,
+      idle,
       jsHeap,
       e2e: b.done - b.chosen,
     });
@@ -189,11 +191,11 @@ async function main() {
   rmSync(dir, { recursive: true, force: true });
 
   console.log("\n## Import in headless Chromium (release server and wasm)\n");
-  console.log("| rows | file | CLI dry run | PapaParse parse only | Roster preview (chosen → counts) | preview ÷ PapaParse | preview ÷ CLI | longest main-thread task | tab peak memory (renderer RSS) | page JS heap | end to end (chosen → result) |");
+  console.log("| rows | file | CLI dry run | PapaParse parse only | Roster preview (chosen → counts) | preview ÷ PapaParse | preview ÷ CLI | longest main-thread task | tab memory before → peak (renderer RSS) | page JS heap | end to end (chosen → result) |");
   console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of results) {
     console.log(
-      `| ${r.rows.toLocaleString("en-US")} | ${(r.bytes / 1e6).toFixed(1)} MB | ${seconds(r.cli)} | ${seconds(r.papa)} | ${seconds(r.preview)} | ${(r.preview / r.papa).toFixed(1)}× | ${(r.preview / r.cli).toFixed(1)}× | ${r.longest.toFixed(0)} ms | ${mib(r.peak)} | ${mib(r.jsHeap)} | ${seconds(r.e2e)} |`,
+      `| ${r.rows.toLocaleString("en-US")} | ${(r.bytes / 1e6).toFixed(1)} MB | ${seconds(r.cli)} | ${seconds(r.papa)} | ${seconds(r.preview)} | ${(r.preview / r.papa).toFixed(1)}× | ${(r.preview / r.cli).toFixed(1)}× | ${r.longest.toFixed(0)} ms | ${mib(r.idle)} → ${mib(r.peak)} | ${mib(r.jsHeap)} | ${seconds(r.e2e)} |`,
     );
   }
 }
