@@ -49,7 +49,7 @@ function startServer(data) {
   return { child, url };
 }
 
-/** Resident memory of this browser's renderer processes (the tab and its worker), in bytes. */
+/** Memory of this browser's renderer processes (the tab and its worker), in bytes (PSS). */
 function rendererRss() {
   const parent = new Map();
   const pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
@@ -69,8 +69,10 @@ function rendererRss() {
   for (const pid of pids) {
     try {
       if (!ours(pid) || !readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--type=renderer")) continue;
-      const rss = readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+) kB/);
-      if (rss) total += Number(rss[1]) * 1024;
+      // Proportional set size: shared libraries counted once across the
+      // renderer processes, not once in each.
+      const pss = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8").match(/Pss:\s+(\d+) kB/);
+      if (pss) total += Number(pss[1]) * 1024;
     } catch {}
   }
   return total;
@@ -191,7 +193,7 @@ async function main() {
   rmSync(dir, { recursive: true, force: true });
 
   console.log("\n## Import in headless Chromium (release server and wasm)\n");
-  console.log("| rows | file | CLI dry run | PapaParse parse only | Roster preview (chosen → counts) | preview ÷ PapaParse | preview ÷ CLI | longest main-thread task | tab memory before → peak (renderer RSS) | page JS heap | end to end (chosen → result) |");
+  console.log("| rows | file | CLI dry run | PapaParse parse only | Roster preview (chosen → counts) | preview ÷ PapaParse | preview ÷ CLI | longest main-thread task | tab memory before → peak (renderer PSS) | page JS heap | end to end (chosen → result) |");
   console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of results) {
     console.log(
