@@ -86,6 +86,17 @@ impl Options {
             .saturating_add(UPLOAD_HEADER_BYTES)
     }
 
+    /// Why a file over [`Options::max_upload_bytes`] is refused, as the
+    /// browser and the server both say it.
+    pub fn upload_too_large(&self) -> String {
+        format!(
+            "The file is larger than an import may be: at most {} MB for the {} rows the \
+             options allow (import.max_rows). Nothing was written.",
+            self.max_upload_bytes() / 1_000_000,
+            crate::chars::group_thousands(self.max_rows),
+        )
+    }
+
     /// Whether an import with these counts waits for approval.
     pub fn needs_approval(&self, counts: &crate::plan::Counts) -> bool {
         self.approval_above > 0 && counts.create + counts.update > self.approval_above
@@ -234,6 +245,9 @@ mod tests {
         o.set(MAX_ROWS, "10").unwrap();
         assert_eq!(o.max_rows, 10);
         assert_eq!(o.max_upload_bytes(), 10 * 512 + 1024 * 1024);
+        let m = Options::default().upload_too_large();
+        assert!(m.contains("at most 513 MB for the 1 000 000 rows"), "{m}");
+        assert!(m.contains("import.max_rows"), "{m}");
         assert!(o.set(LINK_DAYS, "1000").is_err());
         assert!(o.set(APPROVAL_ABOVE, "-1").is_err());
         o.set(APPROVAL_ABOVE, "2").unwrap();

@@ -364,6 +364,28 @@ test.describe("users import @release", () => {
     await page.getByLabel("Quick search").selectOption("User");
     await page.getByLabel("Search users").fill("late@");
     await expect(page.getByRole("list", { name: "Users found" })).toContainText("late@example.org (inactive)");
+
+    // The byte limit follows the row limit: a file over it is refused
+    // before the worker reads it, and nothing is sent.
+    await page.goto(url + "/admin/options");
+    await hydrated(page);
+    await page.getByLabel("Largest import (rows)").fill("1000");
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect(page.getByRole("status")).toHaveText("Options saved.");
+    await openImport(page);
+    const uploads: string[] = [];
+    page.on("request", (r) => r.url().includes("/api/import/upload") && uploads.push(r.url()));
+    await upload(page, "huge.csv", "email,first_name,last_name,title\n" + `big@example.org,Big,File,${"x".repeat(2_000_000)}\n`);
+    await expect(page.getByRole("alert")).toHaveText(
+      "The file is larger than an import may be: at most 1 MB for the 1 000 rows the options allow (import.max_rows). Nothing was written.",
+    );
+    await expect(page.getByLabel("CSV file")).toBeVisible();
+    expect(uploads).toEqual([]);
+    await page.goto(url + "/admin/options");
+    await hydrated(page);
+    await page.getByLabel("Largest import (rows)").fill("1000000");
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect(page.getByRole("status")).toHaveText("Options saved.");
   });
 
   test("My profile: a user edits the editable fields only and changes the password", async ({ page, browser }) => {

@@ -55,27 +55,18 @@ async fn receive_and_commit(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Err(too_large(limit, options.max_rows));
+        return Err(AppError::TooLarge(options.upload_too_large()));
     }
     let bytes = read_at_most(request.into_body(), limit, declared)
         .await
         .map_err(|e| match e {
-            ReadError::TooLarge => too_large(limit, options.max_rows),
+            ReadError::TooLarge => AppError::TooLarge(options.upload_too_large()),
             ReadError::Broken(why) => AppError::Invalid(format!(
                 "The upload broke off ({why}). Nothing was written."
             )),
         })?;
     let params = CommitParams::from_params(|k| params.get(k).map(String::as_str));
     commit_upload(store, operator, bytes, params).await
-}
-
-fn too_large(limit: u64, max_rows: u64) -> AppError {
-    AppError::TooLarge(format!(
-        "The file is larger than an import may be: at most {} MB for the {} rows the \
-         options allow (import.max_rows). Nothing was written.",
-        limit / 1_000_000,
-        domain::chars::group_thousands(max_rows),
-    ))
 }
 
 #[derive(Debug)]
@@ -126,14 +117,5 @@ mod tests {
         ));
         let body = chunked(vec![b"12345", b"67890"]);
         assert_eq!(read_at_most(body, 10, None).await.unwrap().len(), 10);
-    }
-
-    #[test]
-    fn the_message_names_the_limit_and_the_option() {
-        let m = too_large(513 * 1024 * 1024, 1_000_000).to_string();
-        assert!(m.contains("537 MB"), "{m}");
-        assert!(m.contains("1 000 000 rows"), "{m}");
-        assert!(m.contains("import.max_rows"), "{m}");
-        assert_eq!(too_large(1, 1).status(), 413);
     }
 }

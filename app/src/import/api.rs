@@ -54,7 +54,10 @@ pub struct LookupAnswer {
 
 /// `keys` are the file's keys, one per line: a single string decodes into
 /// no more memory than its bytes, where a list of strings could be made to
-/// decode into many times that.
+/// decode into many times that. The browser sends a large file's keys in
+/// chunks (`worker::LOOKUP_CHUNK`), each answered from one read
+/// transaction; `sha256` (earlier imports of the same bytes) comes with
+/// the first chunk only, empty with the others.
 #[server(endpoint = "import_lookup", input = Postcard, output = Postcard)]
 pub async fn import_lookup(keys: String, sha256: String) -> Result<LookupAnswer, AppError> {
     use crate::context::*;
@@ -76,7 +79,12 @@ pub async fn import_lookup(keys: String, sha256: String) -> Result<LookupAnswer,
             .collect();
         Ok(LookupAnswer {
             users: store.users_by_keys(&keys)?,
-            earlier: store.batches_with_hash(&sha256)?,
+            // Asked with the first chunk of a file only.
+            earlier: if sha256.is_empty() {
+                Vec::new()
+            } else {
+                store.batches_with_hash(&sha256)?
+            },
         })
     })
     .await

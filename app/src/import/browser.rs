@@ -38,6 +38,7 @@ pub fn download(name: &str, csv: &str) {
 pub struct PreviewWorker {
     worker: web_sys::Worker,
     _on_message: leptos::wasm_bindgen::closure::Closure<dyn FnMut(web_sys::MessageEvent)>,
+    _on_error: leptos::wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>,
 }
 
 /// The worker's script (in `public/`).
@@ -47,13 +48,34 @@ impl PreviewWorker {
     /// Starts a worker on the page's own wasm module; `on_message` gets
     /// each of its answers with the blob beside it.
     pub fn start(
-        mut on_message: impl FnMut(super::worker::FromWorker, Option<web_sys::Blob>) + 'static,
+        on_message: impl FnMut(super::worker::FromWorker, Option<web_sys::Blob>) + 'static,
     ) -> Result<PreviewWorker, String> {
+        use super::worker::FromWorker;
         use leptos::wasm_bindgen::prelude::*;
         let options = web_sys::WorkerOptions::new();
         options.set_type(web_sys::WorkerType::Module);
         let worker = web_sys::Worker::new_with_options(WORKER_SCRIPT, &options)
             .map_err(|_| "The browser could not start the preview worker.".to_string())?;
+        let on_message = std::rc::Rc::new(std::cell::RefCell::new(on_message));
+        // A worker that dies (a wasm trap, no memory left) says so instead
+        // of leaving the page waiting.
+        let on_error = {
+            let on_message = on_message.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+                e.prevent_default();
+                if let Ok(mut on_message) = on_message.try_borrow_mut() {
+                    on_message(
+                        FromWorker::Failed(
+                            "The preview stopped: the browser could not finish reading this \
+                             file (is it too large for this browser's memory?). Nothing was \
+                             sent."
+                                .into(),
+                        ),
+                        None,
+                    );
+                }
+            })
+        };
         let on_message =
             Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
                 let data = e.data();
@@ -64,11 +86,13 @@ impl PreviewWorker {
                 let blob = js_sys::Reflect::get(&data, &"blob".into())
                     .ok()
                     .and_then(|b| b.dyn_into::<web_sys::Blob>().ok());
-                if let Some(message) = message {
+                if let (Some(message), Ok(mut on_message)) = (message, on_message.try_borrow_mut())
+                {
                     on_message(message, blob);
                 }
             });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         // The module the page compiled: the worker instantiates it again
         // instead of fetching and compiling the wasm a second time.
         let init = js_sys::Object::new();
@@ -79,6 +103,7 @@ impl PreviewWorker {
         Ok(PreviewWorker {
             worker,
             _on_message: on_message,
+            _on_error: on_error,
         })
     }
 

@@ -98,16 +98,18 @@ pub struct Job {
 }
 
 impl Job {
-    /// Plans `bytes` (dropped once parsed): the options and authority of
-    /// the signed-in operator, the file's keys looked up in chunks, the
-    /// domain's plan folded into the summary and the results.
+    /// Plans `bytes` (dropped once parsed) with the options and authority
+    /// of the signed-in operator ([`Job::authority`]): the file's keys
+    /// looked up in chunks, the domain's plan folded into the summary and
+    /// the results.
     pub async fn plan(
         &mut self,
         bytes: Vec<u8>,
+        authority: ImportAuthority,
         progress: &dyn Fn(Step, f64),
     ) -> Result<PreviewSummary, String> {
         self.results = None;
-        let ImportAuthority { options, actor } = import_setup().await.map_err(|e| e.to_string())?;
+        let ImportAuthority { options, actor } = authority;
         let parsed =
             parse_file_with_progress(&bytes, &options, &mut |done| progress(Step::Checking, done))
                 .map_err(|e| e.to_string())?;
@@ -167,6 +169,17 @@ impl Job {
             created,
         });
         Ok(summary.finish(head, self.facts.clone()))
+    }
+
+    /// The import options and the operator's authority; refuses a file of
+    /// `size` bytes over the limit of the options before it is read (the
+    /// server would refuse it, and the worker's memory could not hold it).
+    pub async fn authority(size: u64) -> Result<ImportAuthority, String> {
+        let authority = import_setup().await.map_err(|e| e.to_string())?;
+        if size > authority.options.max_upload_bytes() {
+            return Err(authority.options.upload_too_large());
+        }
+        Ok(authority)
     }
 
     /// The header's cells and those of the record at `line` of `bytes`.
@@ -280,8 +293,12 @@ mod running {
     }
 
     async fn plan(state: &mut State) {
-        let outcome = match bytes(state, true).await {
-            Ok(bytes) => state.job.plan(bytes, &progress).await,
+        let size = state.file.as_ref().map_or(0.0, |f| f.size()) as u64;
+        let outcome = match Job::authority(size).await {
+            Ok(authority) => match bytes(state, true).await {
+                Ok(bytes) => state.job.plan(bytes, authority, &progress).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e),
         };
         match outcome {
@@ -359,7 +376,11 @@ mod running {
                 };
                 let before = (state.job.facts.clone(), state.job.results.take());
                 state.job.facts.corrected_cells += changed;
-                match state.job.plan(bytes, &progress).await {
+                let planned = match Job::authority(bytes.len() as u64).await {
+                    Ok(authority) => state.job.plan(bytes, authority, &progress).await,
+                    Err(e) => Err(e),
+                };
+                match planned {
                     Ok(summary) => {
                         state.file = Some(file);
                         post_preview(&state, summary);
