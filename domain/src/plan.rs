@@ -193,7 +193,7 @@ pub trait ExistingUsers {
     fn get(&self, key: &str) -> Option<&User>;
 }
 
-impl ExistingUsers for HashMap<String, User> {
+impl<S: std::hash::BuildHasher> ExistingUsers for HashMap<String, User, S> {
     fn get(&self, key: &str) -> Option<&User> {
         HashMap::get(self, key)
     }

@@ -335,7 +335,8 @@ pub fn parse_file_with_progress(
 /// ("duplicate of line N"). Keys are borrowed, not copied.
 fn mark_duplicates(rows: &mut [ParsedRow]) {
     let duplicates: Vec<(usize, u64)> = {
-        let mut first_line_of: HashMap<&str, u64> = HashMap::with_capacity(rows.len());
+        let mut first_line_of: HashMap<&str, u64, foldhash::fast::RandomState> =
+            HashMap::with_capacity_and_hasher(rows.len(), foldhash::fast::RandomState::default());
         rows.iter()
             .enumerate()
             .filter_map(|(i, r)| {
