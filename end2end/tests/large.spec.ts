@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { adminEmail, signInAt, startRoster, tempData } from "./helpers";
 
@@ -71,6 +71,12 @@ test("a 200k-row file: progress bar, Cancel sends nothing, preview again, commit
   await page.getByRole("button", { name: "Next" }).click();
   await expect(page.getByRole("status")).toContainText(`${ROWS} created`, { timeout: 240_000 });
   expect(sent.filter((p) => p === "/api/import/upload")).toHaveLength(1);
+  // A sign-in link for every created user, in one request (its body, all
+  // their addresses, is far over the 2 MiB of ordinary requests).
+  const [links] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download sign-in links" }).click()]);
+  const lines = readFileSync(await links.path()).toString().trim().split("\r\n");
+  expect(lines).toHaveLength(ROWS + 1);
+  expect(lines[ROWS]).toMatch(new RegExp(`^person${ROWS - 1}@example.org,${url}/link/[0-9a-f]{64},`));
 
   // The store has them all (and the administrator).
   await page.goto(url + "/users");

@@ -8,11 +8,13 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Postcard;
 use serde::{Deserialize, Serialize};
 
-/// Largest body of the lookup (its own route limit; other requests keep
-/// the small default): one chunk of a file's keys, far below this.
+/// Largest body of the lookup and of the sign-in links request (their own
+/// route limit; other requests keep the small default): a chunk of a
+/// file's keys, or the addresses of every user an import created (a
+/// million addresses fit).
 pub const MAX_LOOKUP_BYTES: usize = 64 * 1024 * 1024;
 /// The server functions whose bodies may be that large.
-pub const LARGE_BODY_ENDPOINTS: [&str; 1] = ["/api/import_lookup"];
+pub const LARGE_BODY_ENDPOINTS: [&str; 2] = ["/api/import_lookup", "/api/sign_in_links_csv"];
 
 /// The import options (operators only): the browser needs them to plan.
 #[server(endpoint = "import_options")]
