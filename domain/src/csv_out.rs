@@ -17,16 +17,37 @@ pub fn formula_safe(cell: &str) -> Cow<'_, str> {
     }
 }
 
-fn write_rows<'a>(rows: impl IntoIterator<Item = Vec<Cow<'a, str>>>) -> String {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    for row in rows {
-        // Writing to a Vec cannot fail.
-        let _ = w.write_record(row.iter().map(|c| formula_safe(c).into_owned()));
+/// The one CSV writer of the exports: CRLF, every cell formula-safe.
+struct SafeCsv(csv::Writer<Vec<u8>>);
+
+impl SafeCsv {
+    fn new() -> SafeCsv {
+        SafeCsv(
+            csv::WriterBuilder::new()
+                .terminator(csv::Terminator::CRLF)
+                .from_writer(Vec::new()),
+        )
     }
-    let bytes = w.into_inner().unwrap_or_default();
-    String::from_utf8(bytes).unwrap_or_default()
+
+    fn row(&mut self, cells: &[Cow<'_, str>]) {
+        // Writing to a Vec cannot fail.
+        for cell in cells {
+            let _ = self.0.write_field(formula_safe(cell).as_bytes());
+        }
+        let _ = self.0.write_record(None::<&[u8]>);
+    }
+
+    fn finish(self) -> String {
+        String::from_utf8(self.0.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+fn write_rows<'a>(rows: impl IntoIterator<Item = Vec<Cow<'a, str>>>) -> String {
+    let mut csv = SafeCsv::new();
+    for row in rows {
+        csv.row(&row);
+    }
+    csv.finish()
 }
 
 /// The downloadable template: the canonical header row.
@@ -98,28 +119,15 @@ pub fn results_csv(plan: &ImportPlan, committed: bool) -> String {
 /// [`results_csv`] written row by row, for a caller that does not keep the
 /// plan (the browser's worker).
 pub struct ResultsCsv {
-    writer: csv::Writer<Vec<u8>>,
+    csv: SafeCsv,
     committed: bool,
 }
 
 impl ResultsCsv {
     pub fn new(committed: bool) -> ResultsCsv {
-        let mut csv = ResultsCsv {
-            writer: csv::WriterBuilder::new()
-                .terminator(csv::Terminator::CRLF)
-                .from_writer(Vec::new()),
-            committed,
-        };
-        csv.write(&["line", "email", "action", "changed_fields", "message"].map(Cow::Borrowed));
-        csv
-    }
-
-    fn write(&mut self, cells: &[Cow<'_, str>]) {
-        // Writing to a Vec cannot fail.
-        for cell in cells {
-            let _ = self.writer.write_field(formula_safe(cell).as_bytes());
-        }
-        let _ = self.writer.write_record(None::<&[u8]>);
+        let mut csv = SafeCsv::new();
+        csv.row(&["line", "email", "action", "changed_fields", "message"].map(Cow::Borrowed));
+        ResultsCsv { csv, committed }
     }
 
     pub fn add(&mut self, r: &PlannedRow) {
@@ -161,7 +169,7 @@ impl ResultsCsv {
                     .join("; "),
             ),
         };
-        self.write(&[
+        self.csv.row(&[
             Cow::Owned(r.line.to_string()),
             Cow::Borrowed(email),
             Cow::Borrowed(action),
@@ -171,8 +179,7 @@ impl ResultsCsv {
     }
 
     pub fn finish(self) -> String {
-        let bytes = self.writer.into_inner().unwrap_or_default();
-        String::from_utf8(bytes).unwrap_or_default()
+        self.csv.finish()
     }
 }
 

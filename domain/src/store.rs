@@ -243,7 +243,7 @@ pub trait Store: Send + Sync {
         let options = self.options()?;
         let parsed = crate::plan::parse_file(bytes, &options).map_err(StoreError::File)?;
         let existing: std::collections::HashMap<String, User> = self
-            .users_by_keys(&parsed.keys())?
+            .users_by_keys(&parsed.keys().into_iter().cloned().collect::<Vec<_>>())?
             .into_iter()
             .map(|u| (u.key().to_string(), u))
             .collect();

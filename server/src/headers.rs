@@ -37,9 +37,6 @@ pub fn page_policy(nonce: &str) -> String {
 pub const WORKER_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
      connect-src 'self'";
 
-/// The path of that worker's script (in `public/`).
-pub const WORKER_SCRIPT: &str = "/import-worker.js";
-
 /// The policy of everything that is not a page (JSON, CSV, assets).
 pub const OTHER_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; sandbox";
 
@@ -66,7 +63,7 @@ async fn per_request(mut request: Request, next: Next) -> Response {
         .is_some_and(|v| v.starts_with("text/html"));
     let policy = if html {
         page_policy(&nonce)
-    } else if path == WORKER_SCRIPT {
+    } else if path == app::import::WORKER_SCRIPT {
         WORKER_POLICY.to_string()
     } else {
         OTHER_POLICY.to_string()

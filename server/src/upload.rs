@@ -7,7 +7,7 @@
 //! refused at once, an undeclared one as soon as it passes it. The write
 //! transaction opens only when the whole file is here.
 
-use app::context::{AppStore, is_operator, session_user};
+use app::context::AppStore;
 use app::error::AppError;
 use app::import::{CommitParams, commit_upload};
 use axum::body::Body;
@@ -39,11 +39,7 @@ async fn receive_and_commit(
     params: HashMap<String, String>,
     request: Request,
 ) -> Result<app::import::CommitAnswer, AppError> {
-    let operator = match session_user(&session, store.clone()).await? {
-        None => return Err(AppError::NotSignedIn),
-        Some(u) if is_operator(&u) => u,
-        Some(_) => return Err(AppError::not_allowed()),
-    };
+    let operator = crate::web::operator_session(&session, &store).await?;
     let options = {
         let store = store.clone();
         app::context::blocking(move || store.options()).await?

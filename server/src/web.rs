@@ -175,22 +175,23 @@ pub(crate) fn refusal(error: AppError) -> Response {
 }
 
 /// 401 without a valid session, 403 without the Operator role.
-async fn operator_session(
+pub(crate) async fn operator_session(
     session: &tower_sessions::Session,
     store: &AppStore,
-) -> Result<(), AppError> {
+) -> Result<domain::User, AppError> {
     session_with(session, store, app::context::is_operator).await
 }
 
-/// 401 without a valid session, 403 unless `allowed` accepts the user.
+/// The session's user: 401 without a valid session, 403 unless `allowed`
+/// accepts the user.
 async fn session_with(
     session: &tower_sessions::Session,
     store: &AppStore,
     allowed: fn(&domain::User) -> bool,
-) -> Result<(), AppError> {
+) -> Result<domain::User, AppError> {
     match app::context::session_user(session, store.clone()).await? {
         None => Err(AppError::NotSignedIn),
-        Some(u) if allowed(&u) => Ok(()),
+        Some(u) if allowed(&u) => Ok(u),
         Some(_) => Err(AppError::not_allowed()),
     }
 }
@@ -327,7 +328,7 @@ pub fn router(store: Arc<RedbStore>, base: &str, secure: bool, addr: SocketAddr)
                     .into_response()
                 }
             })
-            .layer(DefaultBodyLimit::max(app::import::MAX_LOOKUP_BYTES + 4096)),
+            .layer(DefaultBodyLimit::max(app::import::LARGE_BODY_BYTES + 4096)),
         );
     }
     let app = app

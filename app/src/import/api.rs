@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// route limit; other requests keep the small default): a chunk of a
 /// file's keys, or the addresses of every user an import created (a
 /// million addresses fit).
-pub const MAX_LOOKUP_BYTES: usize = 64 * 1024 * 1024;
+pub const LARGE_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// The server functions whose bodies may be that large.
 pub const LARGE_BODY_ENDPOINTS: [&str; 2] = ["/api/import_lookup", "/api/sign_in_links_csv"];
 

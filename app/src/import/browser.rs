@@ -12,10 +12,46 @@ pub fn dropped_file(ev: &web_sys::DragEvent) -> Option<web_sys::File> {
     ev.data_transfer()?.files()?.get(0)
 }
 
+/// A CSV made in the browser (or the worker), as a blob.
+pub fn csv_blob(bytes: &[u8]) -> web_sys::Blob {
+    gloo_file::Blob::new_with_options(bytes, Some("text/csv;charset=utf-8")).into()
+}
+
+/// A URL for a blob, to link or download it.
+pub fn blob_url(blob: &web_sys::Blob) -> String {
+    web_sys::Url::create_object_url_with_blob(blob).unwrap_or_default()
+}
+
 /// A URL for a CSV made in the browser.
 pub fn object_url(csv: &str) -> String {
-    let blob = gloo_file::Blob::new_with_options(csv, Some("text/csv;charset=utf-8"));
-    web_sys::Url::create_object_url_with_blob(blob.as_ref()).unwrap_or_default()
+    blob_url(&csv_blob(csv.as_bytes()))
+}
+
+/// A message between the page and the preview worker: `{ json, blob? }`,
+/// the message as JSON and a file or blob beside it (structured clone
+/// passes blobs by reference).
+pub fn envelope(message: &impl serde::Serialize, blob: Option<&web_sys::Blob>) -> js_sys::Object {
+    let object = js_sys::Object::new();
+    let json = serde_json::to_string(message).unwrap_or_default();
+    let _ = js_sys::Reflect::set(&object, &"json".into(), &json.into());
+    if let Some(blob) = blob {
+        let _ = js_sys::Reflect::set(&object, &"blob".into(), blob);
+    }
+    object
+}
+
+/// The message and blob of an [`envelope`]; `None` when it is not one.
+pub fn open_envelope<T: serde::de::DeserializeOwned>(
+    data: &leptos::wasm_bindgen::JsValue,
+) -> Option<(T, Option<web_sys::Blob>)> {
+    let json = js_sys::Reflect::get(data, &"json".into())
+        .ok()?
+        .as_string()?;
+    let message = serde_json::from_str(&json).ok()?;
+    let blob = js_sys::Reflect::get(data, &"blob".into())
+        .ok()
+        .and_then(|b| b.dyn_into::<web_sys::Blob>().ok());
+    Some((message, blob))
 }
 
 /// Saves a CSV made in the browser under `name`.
@@ -41,9 +77,6 @@ pub struct PreviewWorker {
     _on_error: leptos::wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>,
 }
 
-/// The worker's script (in `public/`).
-const WORKER_SCRIPT: &str = "/import-worker.js";
-
 impl PreviewWorker {
     /// Starts a worker on the page's own wasm module; `on_message` gets
     /// each of its answers with the blob beside it.
@@ -54,7 +87,7 @@ impl PreviewWorker {
         use leptos::wasm_bindgen::prelude::*;
         let options = web_sys::WorkerOptions::new();
         options.set_type(web_sys::WorkerType::Module);
-        let worker = web_sys::Worker::new_with_options(WORKER_SCRIPT, &options)
+        let worker = web_sys::Worker::new_with_options(super::WORKER_SCRIPT, &options)
             .map_err(|_| "The browser could not start the preview worker.".to_string())?;
         let on_message = std::rc::Rc::new(std::cell::RefCell::new(on_message));
         // A worker that dies (a wasm trap, no memory left) says so instead
@@ -78,15 +111,8 @@ impl PreviewWorker {
         };
         let on_message =
             Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-                let data = e.data();
-                let message = js_sys::Reflect::get(&data, &"json".into())
-                    .ok()
-                    .and_then(|j| j.as_string())
-                    .and_then(|j| serde_json::from_str(&j).ok());
-                let blob = js_sys::Reflect::get(&data, &"blob".into())
-                    .ok()
-                    .and_then(|b| b.dyn_into::<web_sys::Blob>().ok());
-                if let (Some(message), Ok(mut on_message)) = (message, on_message.try_borrow_mut())
+                if let (Some((message, blob)), Ok(mut on_message)) =
+                    (open_envelope(&e.data()), on_message.try_borrow_mut())
                 {
                     on_message(message, blob);
                 }
@@ -108,13 +134,7 @@ impl PreviewWorker {
     }
 
     pub fn send(&self, message: &super::worker::ToWorker, blob: Option<&web_sys::Blob>) {
-        let object = js_sys::Object::new();
-        let json = serde_json::to_string(message).unwrap_or_default();
-        let _ = js_sys::Reflect::set(&object, &"json".into(), &json.into());
-        if let Some(blob) = blob {
-            let _ = js_sys::Reflect::set(&object, &"blob".into(), blob);
-        }
-        let _ = self.worker.post_message(&object);
+        let _ = self.worker.post_message(&envelope(message, blob));
     }
 }
 
@@ -169,12 +189,12 @@ pub async fn upload(
 }
 
 /// What the import page holds in the browser and cannot keep in signals
-/// (JS objects are bound to the page's thread): the preview worker, the
-/// file as chosen and what "Next" sends. Never touched on the server.
+/// (JS objects are bound to the page's thread): the preview worker, and
+/// the file its last preview is of, which "Next" sends (the chosen file,
+/// or the corrected one). Never touched on the server.
 #[derive(Default)]
 pub struct Held {
     pub worker: Option<PreviewWorker>,
-    pub chosen: Option<web_sys::Blob>,
     pub body: Option<web_sys::Blob>,
 }
 

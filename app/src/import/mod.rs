@@ -18,6 +18,10 @@ pub mod summary;
 pub mod worker;
 
 pub use api::*;
+
+/// The preview worker's script (in `public/`; the server gives it its own
+/// Content-Security-Policy).
+pub const WORKER_SCRIPT: &str = "/import-worker.js";
 use browser::PreviewWorker;
 use domain::store::BatchSummary;
 use leptos::prelude::*;
@@ -88,13 +92,7 @@ pub fn ImportPage() -> impl IntoView {
         }
         FromWorker::Previewed(summary) => {
             let preview = Arc::new(*summary);
-            browser::held(|h| {
-                h.body = if preview.file.corrected_cells > 0 {
-                    blob
-                } else {
-                    h.chosen.clone()
-                }
-            });
+            browser::held(|h| h.body = blob);
             last.set_value(Some(preview.clone()));
             let notice = next_notice.try_update_value(Option::take).flatten();
             stage.set(Stage::Preview { preview, notice });
@@ -116,9 +114,7 @@ pub fn ImportPage() -> impl IntoView {
             None => stage.set(Stage::Choose { error: Some(error) }),
         },
         FromWorker::Results { created } => {
-            let url = blob
-                .and_then(|b| web_sys::Url::create_object_url_with_blob(&b).ok())
-                .unwrap_or_default();
+            let url = blob.map(|b| browser::blob_url(&b)).unwrap_or_default();
             results.set(Some((url, created)));
         }
     };
@@ -139,10 +135,7 @@ pub fn ImportPage() -> impl IntoView {
                     },
                     Some(&blob),
                 );
-                browser::held(|h| {
-                    h.chosen = Some(blob);
-                    h.worker = Some(w);
-                });
+                browser::held(|h| h.worker = Some(w));
                 stage.set(Stage::busy(format!("Reading {file_name}"), Some(0.0), true));
             }
             Err(error) => stage.set(Stage::Choose { error: Some(error) }),
@@ -287,10 +280,8 @@ pub fn ImportPage() -> impl IntoView {
                     Stage::Preview { preview, notice } => {
                         let p = preview.clone();
                         let corrected = (p.file.corrected_cells > 0).then(|| {
-                            let href = browser::held(|h| {
-                                h.body.as_ref().and_then(|b| web_sys::Url::create_object_url_with_blob(b).ok())
-                            })
-                            .unwrap_or_default();
+                            let href = browser::held(|h| h.body.as_ref().map(browser::blob_url))
+                                .unwrap_or_default();
                             let name = corrected_name(&p.file.file_name);
                             view! {
                                 <p class="actions">

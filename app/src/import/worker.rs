@@ -1,13 +1,13 @@
 //! The preview's Web Worker: reads the chosen file in slices, parses,
 //! looks up and plans it off the page's thread, reporting progress, and
-//! keeps the bytes and the plan for what the page asks later (a record to
-//! fix, the corrected file, the results). The page can stop it at any
-//! moment (`Worker.terminate`), which is what "Cancel" does.
+//! keeps what the page asks for later (the file as a blob, to open a
+//! record, correct it or plan it again; the results of the plan). The
+//! page can stop it at any moment (`Worker.terminate`), which is what
+//! "Cancel" does.
 //!
 //! It runs the app's own wasm: `public/import-worker.js` instantiates the
 //! module the page already compiled and calls `import_worker`. Messages
-//! are `{ json, blob? }`: [`ToWorker`] / [`FromWorker`] as JSON, and a
-//! file or blob beside them (structured clone passes blobs by reference).
+//! are [`ToWorker`] / [`FromWorker`] in `browser::envelope`s.
 
 use super::summary::{FileFacts, PreviewSummary, SummaryBuilder};
 use super::{ImportAuthority, import_lookup, import_setup};
@@ -58,7 +58,8 @@ impl Step {
 pub enum FromWorker {
     /// `done` of the step, from 0 to 1.
     Progress { step: Step, done: f64 },
-    /// The preview; a corrected file comes beside it as a blob.
+    /// The preview; the file it is of (the chosen or the corrected one,
+    /// what "Next" sends) comes beside it as a blob.
     Previewed(Box<PreviewSummary>),
     Record {
         line: u64,
@@ -113,15 +114,7 @@ impl Job {
         let parsed =
             parse_file_with_progress(&bytes, &options, &mut |done| progress(Step::Checking, done))
                 .map_err(|e| e.to_string())?;
-        // The distinct keys, borrowed from the parsed rows (a million
-        // owned keys would be another 50 MB of the tab's memory).
-        let mut keys: Vec<&str> = parsed
-            .rows
-            .iter()
-            .filter_map(|r| r.email.as_ref().map(|e| e.key().as_str()))
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
+        let keys = parsed.keys();
         let sha256 = domain::store::sha256_hex(&bytes);
         self.facts.size = bytes.len() as u64;
         drop(bytes);
@@ -133,7 +126,11 @@ impl Job {
         self.facts.earlier.clear();
         for (i, chunk) in keys.chunks(LOOKUP_CHUNK).enumerate() {
             progress(Step::LookingUp, i as f64 / chunks as f64);
-            let text = chunk.join("\n");
+            let text = chunk
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
             // Earlier imports of these bytes are asked for once.
             let hash = if i == 0 {
                 sha256.clone()
@@ -207,6 +204,7 @@ pub use running::run;
 #[cfg(feature = "hydrate")]
 mod running {
     use super::*;
+    use crate::import::browser::{csv_blob, envelope, open_envelope};
     use leptos::wasm_bindgen::JsCast;
     use leptos::wasm_bindgen::prelude::*;
     use std::cell::RefCell;
@@ -221,25 +219,11 @@ mod running {
     }
 
     fn post(message: &FromWorker, blob: Option<&Blob>) {
-        let object = js_sys::Object::new();
-        let json = serde_json::to_string(message).unwrap_or_default();
-        let _ = js_sys::Reflect::set(&object, &"json".into(), &json.into());
-        if let Some(blob) = blob {
-            let _ = js_sys::Reflect::set(&object, &"blob".into(), blob);
-        }
-        let _ = scope().post_message(&object);
+        let _ = scope().post_message(&envelope(message, blob));
     }
 
     fn progress(step: Step, done: f64) {
         post(&FromWorker::Progress { step, done }, None);
-    }
-
-    fn blob_of(bytes: &[u8]) -> Option<Blob> {
-        let array = js_sys::Uint8Array::from(bytes);
-        let parts = js_sys::Array::of1(&array);
-        let options = web_sys::BlobPropertyBag::new();
-        options.set_type("text/csv;charset=utf-8");
-        Blob::new_with_u8_array_sequence_and_options(&parts, &options).ok()
     }
 
     /// The file's bytes, read in slices; `report`: with progress.
@@ -275,12 +259,12 @@ mod running {
         file: Option<Blob>,
     }
 
-    /// A preview as a message, with the corrected file beside it.
+    /// A preview as a message, with its file beside it.
     fn post_preview(state: &State, summary: PreviewSummary) {
-        let blob = (state.job.facts.corrected_cells > 0)
-            .then(|| state.file.clone())
-            .flatten();
-        post(&FromWorker::Previewed(Box::new(summary)), blob.as_ref());
+        post(
+            &FromWorker::Previewed(Box::new(summary)),
+            state.file.as_ref(),
+        );
     }
 
     /// Reads the file again (the bytes are not kept between messages);
@@ -368,12 +352,7 @@ mod running {
                     Ok(c) => c,
                     Err(e) => return post(&FromWorker::FixFailed(e), None),
                 };
-                let Some(file) = blob_of(&bytes) else {
-                    return post(
-                        &FromWorker::FixFailed("The corrected file could not be made.".into()),
-                        None,
-                    );
-                };
+                let file = csv_blob(&bytes);
                 let before = (state.job.facts.clone(), state.job.results.take());
                 state.job.facts.corrected_cells += changed;
                 let planned = match Job::authority(bytes.len() as u64).await {
@@ -400,21 +379,10 @@ mod running {
                     &FromWorker::Results {
                         created: results.created.trim_end().to_string(),
                     },
-                    blob_of(results.csv.as_bytes()).as_ref(),
+                    Some(&csv_blob(results.csv.as_bytes())),
                 );
             }
         }
-    }
-
-    fn take(event: &JsValue) -> Option<(ToWorker, Option<Blob>)> {
-        let json = js_sys::Reflect::get(event, &"json".into())
-            .ok()?
-            .as_string()?;
-        let message = serde_json::from_str(&json).ok()?;
-        let blob = js_sys::Reflect::get(event, &"blob".into())
-            .ok()
-            .and_then(|b| b.dyn_into::<Blob>().ok());
-        Some((message, blob))
     }
 
     /// Takes over the worker's messages (`queued`: those that came while
@@ -423,7 +391,7 @@ mod running {
         let state = Rc::new(RefCell::new(State::default()));
         let dispatch = {
             let state = state.clone();
-            move |data: JsValue| match take(&data) {
+            move |data: JsValue| match open_envelope::<ToWorker>(&data) {
                 Some((message, blob)) => {
                     wasm_bindgen_futures::spawn_local(handle(state.clone(), message, blob))
                 }
