@@ -27,6 +27,8 @@ pub mod rows;
 pub mod store;
 pub mod text;
 pub mod time;
+pub mod transaction;
+pub mod usecase;
 pub mod user;
 
 pub use email::{Email, UserKey};

@@ -1,11 +1,15 @@
-//! The store port: what the app needs from persistence. `server` implements
-//! it on redb; another backend (e.g. PostgreSQL) implements the same trait
-//! without touching `app` or `domain`.
+//! The store port: what the app needs from persistence. An engine (redb,
+//! PostgreSQL, in `server`) implements the reads and one write transaction
+//! ([`Store::transact`] over [`crate::transaction::WriteTx`]); every change
+//! is a provided method here that runs a use case of [`crate::usecase`] in
+//! that transaction, so the rules are the same on every engine.
 
 use crate::email::UserKey;
 use crate::options::Options;
 use crate::plan::{Counts, ImportPlan};
 use crate::privilege::Actor;
+use crate::transaction::{Finish, WriteTx};
+use crate::usecase;
 use crate::user::User;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -236,7 +240,22 @@ pub trait Store: Send + Sync {
     }
     /// Validates and stores several options in one transaction: all of them
     /// or, when any is invalid, none. Returns the options after the change.
-    fn set_options(&self, pairs: &[(&str, &str)]) -> Result<Options, StoreError>;
+    fn set_options(&self, pairs: &[(&str, &str)]) -> Result<Options, StoreError> {
+        run(self, |tx| usecase::set_options(tx, pairs))
+    }
+    /// Runs `work` in one write transaction, serialised with every other
+    /// write transaction on the store, and commits it when `work` answers
+    /// [`Finish::Commit`]; an error or [`Finish::Abort`] writes nothing.
+    /// `work` is called once.
+    fn transact(
+        &self,
+        work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<Finish, StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Inserts or replaces one user outside an import (the bootstrap
+    /// administrator). Increments the version of an existing user.
+    fn put_user(&self, user: User, now: i64) -> Result<User, StoreError> {
+        run(self, |tx| usecase::put_user(tx, user, now))
+    }
     /// Plans a file against the current store without writing (a dry run,
     /// or the preview of a request waiting for approval).
     fn preview(&self, bytes: &[u8], actor: Actor) -> Result<ImportPlan, StoreError> {
@@ -250,7 +269,15 @@ pub trait Store: Send + Sync {
         Ok(crate::plan::plan_parsed(parsed, &existing, &options, actor))
     }
     /// Plans and writes an import in one transaction: all of it or none.
-    fn apply_import(&self, request: ImportRequest<'_>) -> Result<ImportOutcome, StoreError>;
+    /// The file is parsed before the transaction opens.
+    fn apply_import(&self, request: ImportRequest<'_>) -> Result<ImportOutcome, StoreError> {
+        let parsed_with = self.options()?;
+        let parsed =
+            crate::plan::parse_file(request.bytes, &parsed_with).map_err(StoreError::File)?;
+        run(self, |tx| {
+            usecase::apply_import(tx, &request, parsed, &parsed_with)
+        })
+    }
     /// Requests for approval, newest first.
     fn approvals(&self) -> Result<Vec<crate::approval::ApprovalRequest>, StoreError>;
     /// One request and, while it waits, its file's bytes (empty once
@@ -272,7 +299,11 @@ pub trait Store: Send + Sync {
         by: &str,
         actor: Actor,
         now: i64,
-    ) -> Result<ApprovalOutcome, StoreError>;
+    ) -> Result<ApprovalOutcome, StoreError> {
+        run(self, |tx| {
+            usecase::decide_approval(tx, id, decision, by, actor, now)
+        })
+    }
     /// Creates one user (manual input) in one transaction, recorded as a
     /// batch so that history shows it and it can be undone. Refused when a
     /// user with the same key exists, or when `actor` may not create a user
@@ -283,7 +314,11 @@ pub trait Store: Send + Sync {
         operator: &str,
         actor: Actor,
         now: i64,
-    ) -> Result<BatchSummary, StoreError>;
+    ) -> Result<BatchSummary, StoreError> {
+        run(self, |tx| {
+            usecase::create_user(tx, user, operator, actor, now)
+        })
+    }
     /// Replaces a user's profile (self-service edit) in one transaction,
     /// if the stored version is still `expected_version`; the version is
     /// incremented when anything changed. Roles, end state and source are
@@ -294,7 +329,11 @@ pub trait Store: Send + Sync {
         profile: crate::user::Profile,
         expected_version: u64,
         now: i64,
-    ) -> Result<User, StoreError>;
+    ) -> Result<User, StoreError> {
+        run(self, |tx| {
+            usecase::update_profile(tx, key, profile, expected_version, now)
+        })
+    }
     /// Activates or deactivates a user in one transaction, under the
     /// privilege rule and the last-administrator rule. Deactivating ends
     /// the user's sessions and revokes their sign-in links at once. The
@@ -306,13 +345,19 @@ pub trait Store: Send + Sync {
         operator: &str,
         actor: Actor,
         now: i64,
-    ) -> Result<User, StoreError>;
+    ) -> Result<User, StoreError> {
+        run(self, |tx| {
+            usecase::set_end_state(tx, key, end_state, operator, actor, now)
+        })
+    }
     /// An operator's edit of a user's fields (and, for administrators,
     /// roles) in one transaction: validated by the domain's edit rules
     /// against the record as stored, the privilege rule and the
     /// last-administrator rule; refused unchanged when the version moved.
     /// Records an "Edit" and/or a "Role change" audit event.
-    fn edit_user(&self, edit: UserEdit<'_>) -> Result<EditOutcome, StoreError>;
+    fn edit_user(&self, edit: UserEdit<'_>) -> Result<EditOutcome, StoreError> {
+        run(self, |tx| usecase::edit_user(tx, &edit))
+    }
     /// One page of the Users table: searched, filtered, sorted. This
     /// default reads every user; an engine with indexes overrides it and
     /// must answer the same (see `crate::directory::page_of`).
@@ -390,12 +435,33 @@ pub trait Store: Send + Sync {
         operator: &str,
         actor: Actor,
         now: i64,
-    ) -> Result<UndoOutcome, StoreError>;
+    ) -> Result<UndoOutcome, StoreError> {
+        run(self, |tx| usecase::undo_batch(tx, id, operator, actor, now))
+    }
+}
+
+/// Runs a use case in one write transaction of `store`, and answers what
+/// it answered.
+pub fn run<S: Store + ?Sized, T>(
+    store: &S,
+    work: impl FnOnce(&mut dyn WriteTx) -> usecase::Done<T>,
+) -> Result<T, StoreError> {
+    let mut work = Some(work);
+    let mut answer = None;
+    store.transact(&mut |tx| {
+        let work = work
+            .take()
+            .ok_or_else(|| StoreError::Backend("a transaction ran its work twice".into()))?;
+        let (finish, value) = work(tx)?;
+        answer = Some(value);
+        Ok(finish)
+    })?;
+    answer.ok_or_else(|| StoreError::Backend("the transaction did not run its work".into()))
 }
 
 /// Credentials, sign-in links and the password epoch of each user: what
 /// sign-in needs from persistence. Hashing itself is the caller's business.
-pub trait Credentials: Send + Sync {
+pub trait Credentials: Store {
     /// The argon2id PHC string of a user's password, if one is set.
     fn password_hash(&self, user_key: &UserKey) -> Result<Option<String>, StoreError>;
     /// Stores a new password hash and moves the user's password epoch to
@@ -408,7 +474,11 @@ pub trait Credentials: Send + Sync {
         phc: &str,
         now_ms: i64,
         by: &str,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        run(self, |tx| {
+            usecase::set_password(tx, user_key.as_str(), phc, now_ms, by)
+        })
+    }
     /// When the password last changed (Unix milliseconds); 0 if never.
     fn password_epoch(&self, user_key: &UserKey) -> Result<i64, StoreError>;
     /// Creates a one-time sign-in link; returns its token (stored hashed).
@@ -422,7 +492,18 @@ pub trait Credentials: Send + Sync {
         days: u32,
         by: &str,
         actor: Actor,
-    ) -> Result<String, StoreError>;
+    ) -> Result<String, StoreError> {
+        let mut made = self.create_links(std::slice::from_ref(user_key), now, days, by, actor)?;
+        match made.pop() {
+            Some(Ok(token)) => Ok(token),
+            Some(Err(LinkRefused::NotAllowed(r))) => Err(StoreError::Forbidden(format!(
+                "No sign-in link for {user_key}: {r}."
+            ))),
+            Some(Err(LinkRefused::NoSuchUser)) | None => Err(StoreError::NotFound(format!(
+                "There is no user {user_key}."
+            ))),
+        }
+    }
     /// Creates one link for each of these users in one transaction (a
     /// whole import's worth at once): for each key the token, or why not.
     fn create_links(
@@ -432,7 +513,11 @@ pub trait Credentials: Send + Sync {
         days: u32,
         by: &str,
         actor: Actor,
-    ) -> Result<Vec<Result<String, LinkRefused>>, StoreError>;
+    ) -> Result<Vec<Result<String, LinkRefused>>, StoreError> {
+        run(self, |tx| {
+            usecase::create_links(tx, user_keys, now, days, by, actor)
+        })
+    }
     /// The user of a valid, unexpired link, without using it up.
     fn peek_link(&self, token: &str, now: i64) -> Result<Option<UserKey>, StoreError>;
     /// In one transaction: uses the link up, sets the password (as
@@ -444,11 +529,21 @@ pub trait Credentials: Send + Sync {
         token: &str,
         phc: &str,
         now_ms: i64,
-    ) -> Result<Option<UserKey>, StoreError>;
+    ) -> Result<Option<UserKey>, StoreError> {
+        run(self, |tx| usecase::redeem_link(tx, token, phc, now_ms))
+    }
     /// Revokes every sign-in link of a user; returns how many.
-    fn revoke_links(&self, user_key: &UserKey) -> Result<u64, StoreError>;
+    fn revoke_links(&self, user_key: &UserKey) -> Result<u64, StoreError> {
+        run(self, |tx| {
+            Ok((Finish::Commit, tx.revoke_links(user_key.as_str())?))
+        })
+    }
     /// Removes expired links; returns how many.
-    fn purge_expired_links(&self, now: i64) -> Result<u64, StoreError>;
+    fn purge_expired_links(&self, now: i64) -> Result<u64, StoreError> {
+        run(self, |tx| {
+            Ok((Finish::Commit, tx.purge_expired_links(now)?))
+        })
+    }
 }
 
 /// Why no sign-in link was made for a user.

@@ -5,12 +5,10 @@
 //! removed, and when a new first-start link replaces the earlier ones.
 
 use crate::store::{
-    CREDENTIALS, EPOCHS, LINKS, RedbStore, SignInLink, USER_LINKS, USERS, backend, decode, encode,
+    CREDENTIALS, EPOCHS, LINKS, RedbStore, SignInLink, USER_LINKS, backend, decode, encode,
 };
-use domain::audit::{AuditAction, AuditEvent};
-use domain::privilege::{self, Act, Actor};
-use domain::store::{Credentials, LinkRefused, StoreError};
-use domain::{User, UserKey};
+use domain::UserKey;
+use domain::store::{Credentials, StoreError};
 use rand::RngCore;
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
@@ -21,9 +19,7 @@ pub fn new_token() -> String {
     hex::encode(bytes)
 }
 
-fn token_id(token: &str) -> String {
-    domain::store::sha256_hex(token.as_bytes())
-}
+use domain::transaction::token_id;
 
 /// Removes every link of `user_key`, inside the caller's transaction.
 pub(crate) fn revoke_links_in(txn: &WriteTransaction, user_key: &str) -> Result<u64, StoreError> {
@@ -74,126 +70,67 @@ pub(crate) fn index_links_by_user(txn: &WriteTransaction) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Stores a new password hash and epoch, revokes the user's links and
-/// records it in the audit trail (never the hash), inside the caller's
-/// transaction.
-fn set_password_in(
+/// Stores a link under its token's id and indexes it by user, inside the
+/// caller's transaction.
+pub(crate) fn put_link_in(
     txn: &WriteTransaction,
-    user_key: &str,
-    phc: &str,
-    now_ms: i64,
-    by: &str,
+    token_id: &str,
+    link: &SignInLink,
 ) -> Result<(), StoreError> {
-    let user: Option<User> = txn
-        .open_table(USERS)
+    txn.open_table(LINKS)
         .map_err(backend)?
-        .get(user_key)
-        .map_err(backend)?
-        .map(|g| decode(g.value()))
-        .transpose()?;
-    if let Some(user) = user {
-        let event = AuditEvent::new(
-            now_ms.div_euclid(1000),
-            by,
-            &user,
-            AuditAction::PasswordSet,
-            Vec::new(),
-        );
-        crate::store::append_audit(txn, [event], None)?;
-    }
-    txn.open_table(CREDENTIALS)
-        .map_err(backend)?
-        .insert(user_key, phc)
+        .insert(token_id, encode(link)?.as_slice())
         .map_err(backend)?;
-    txn.open_table(EPOCHS)
+    txn.open_multimap_table(USER_LINKS)
         .map_err(backend)?
-        .insert(user_key, now_ms)
+        .insert(link.user_key.as_str(), token_id)
         .map_err(backend)?;
-    revoke_links_in(txn, user_key)?;
     Ok(())
 }
 
-/// Makes links for `user_keys` inside the caller's transaction, each after
-/// the privilege rule allowed it.
-fn create_links_in(
+/// Removes a link and returns it, inside the caller's transaction.
+pub(crate) fn take_link_in(
     txn: &WriteTransaction,
-    user_keys: &[UserKey],
-    expires_at: i64,
-    now: i64,
-    by: &str,
-    actor: Actor,
-) -> Result<Vec<Result<String, LinkRefused>>, StoreError> {
-    let mut events = Vec::new();
-    let out = {
-        let users = txn.open_table(USERS).map_err(backend)?;
-        let credentials = txn.open_table(CREDENTIALS).map_err(backend)?;
-        let mut links = txn.open_table(LINKS).map_err(backend)?;
-        let mut index = txn.open_multimap_table(USER_LINKS).map_err(backend)?;
-        let mut out = Vec::with_capacity(user_keys.len());
-        for key in user_keys {
-            let user: Option<User> = users
-                .get(key.as_str())
-                .map_err(backend)?
-                .map(|g| decode(g.value()))
-                .transpose()?;
-            let Some(user) = user else {
-                out.push(Err(LinkRefused::NoSuchUser));
-                continue;
-            };
-            let has_password = credentials.get(key.as_str()).map_err(backend)?.is_some();
-            let act = Act::SignInLink { has_password };
-            if let Err(refusal) = privilege::check_change(actor, act, Some(&user), None) {
-                out.push(Err(LinkRefused::NotAllowed(refusal)));
-                continue;
-            }
-            let token = new_token();
-            let id = token_id(&token);
-            let link = SignInLink {
-                user_key: key.clone(),
-                expires_at,
-            };
-            links
-                .insert(id.as_str(), encode(&link)?.as_slice())
-                .map_err(backend)?;
-            index.insert(key.as_str(), id.as_str()).map_err(backend)?;
-            events.push(AuditEvent::new(
-                now,
-                by,
-                &user,
-                AuditAction::SignInLinkMade,
-                Vec::new(),
-            ));
-            out.push(Ok(token));
-        }
-        out
-    };
-    crate::store::append_audit(txn, events, None)?;
-    Ok(out)
-}
-
-/// Uses a link up inside the caller's transaction: its user if it was
-/// valid and unexpired.
-fn consume_link_in(
-    txn: &WriteTransaction,
-    token: &str,
-    now: i64,
-) -> Result<Option<UserKey>, StoreError> {
-    let id = token_id(token);
+    token_id: &str,
+) -> Result<Option<SignInLink>, StoreError> {
     let removed = txn
         .open_table(LINKS)
         .map_err(backend)?
-        .remove(id.as_str())
+        .remove(token_id)
         .map_err(backend)?
         .map(|g| decode::<SignInLink>(g.value()))
         .transpose()?;
-    let Some(link) = removed else {
-        return Ok(None);
+    if let Some(link) = &removed {
+        txn.open_multimap_table(USER_LINKS)
+            .map_err(backend)?
+            .remove(link.user_key.as_str(), token_id)
+            .map_err(backend)?;
+    }
+    Ok(removed)
+}
+
+/// Removes links that expired at or before `now`, inside the caller's
+/// transaction; returns how many.
+pub(crate) fn purge_expired_links_in(txn: &WriteTransaction, now: i64) -> Result<u64, StoreError> {
+    let expired: Vec<(String, UserKey)> = {
+        let links = txn.open_table(LINKS).map_err(backend)?;
+        let mut expired = Vec::new();
+        for entry in links.iter().map_err(backend)? {
+            let (id, value) = entry.map_err(backend)?;
+            let link: SignInLink = decode(value.value())?;
+            if link.expires_at <= now {
+                expired.push((id.value().to_string(), link.user_key));
+            }
+        }
+        expired
     };
-    txn.open_multimap_table(USER_LINKS)
-        .map_err(backend)?
-        .remove(link.user_key.as_str(), id.as_str())
-        .map_err(backend)?;
-    Ok((link.expires_at > now).then_some(link.user_key))
+    let mut links = txn.open_table(LINKS).map_err(backend)?;
+    let mut index = txn.open_multimap_table(USER_LINKS).map_err(backend)?;
+    for (id, user) in &expired {
+        links.remove(id.as_str()).map_err(backend)?;
+        index.remove(user.as_str(), id.as_str()).map_err(backend)?;
+    }
+    Ok(expired.len() as u64)
 }
 
 impl Credentials for RedbStore {
@@ -205,18 +142,6 @@ impl Credentials for RedbStore {
             .map(|g| g.value().to_string()))
     }
 
-    fn set_password(
-        &self,
-        user_key: &UserKey,
-        phc: &str,
-        now_ms: i64,
-        by: &str,
-    ) -> Result<(), StoreError> {
-        let txn = self.db().begin_write().map_err(backend)?;
-        set_password_in(&txn, user_key, phc, now_ms, by)?;
-        txn.commit().map_err(backend)
-    }
-
     fn password_epoch(&self, user_key: &UserKey) -> Result<i64, StoreError> {
         let txn = self.db().begin_read().map_err(backend)?;
         let t = txn.open_table(EPOCHS).map_err(backend)?;
@@ -224,41 +149,6 @@ impl Credentials for RedbStore {
             .map_err(backend)?
             .map(|g| g.value())
             .unwrap_or(0))
-    }
-
-    fn create_link(
-        &self,
-        user_key: &UserKey,
-        now: i64,
-        days: u32,
-        by: &str,
-        actor: Actor,
-    ) -> Result<String, StoreError> {
-        let mut made = self.create_links(std::slice::from_ref(user_key), now, days, by, actor)?;
-        match made.pop() {
-            Some(Ok(token)) => Ok(token),
-            Some(Err(LinkRefused::NotAllowed(r))) => Err(StoreError::Forbidden(format!(
-                "No sign-in link for {user_key}: {r}."
-            ))),
-            Some(Err(LinkRefused::NoSuchUser)) | None => Err(StoreError::NotFound(format!(
-                "There is no user {user_key}."
-            ))),
-        }
-    }
-
-    fn create_links(
-        &self,
-        user_keys: &[UserKey],
-        now: i64,
-        days: u32,
-        by: &str,
-        actor: Actor,
-    ) -> Result<Vec<Result<String, LinkRefused>>, StoreError> {
-        let expires_at = now + i64::from(days) * 86_400;
-        let txn = self.db().begin_write().map_err(backend)?;
-        let tokens = create_links_in(&txn, user_keys, expires_at, now, by, actor)?;
-        txn.commit().map_err(backend)?;
-        Ok(tokens)
     }
 
     fn peek_link(&self, token: &str, now: i64) -> Result<Option<UserKey>, StoreError> {
@@ -270,75 +160,13 @@ impl Credentials for RedbStore {
         let link: SignInLink = decode(g.value())?;
         Ok((link.expires_at > now).then_some(link.user_key))
     }
-
-    fn redeem_link(
-        &self,
-        token: &str,
-        phc: &str,
-        now_ms: i64,
-    ) -> Result<Option<UserKey>, StoreError> {
-        let txn = self.db().begin_write().map_err(backend)?;
-        let user = consume_link_in(&txn, token, now_ms.div_euclid(1000))?;
-        let exists = match &user {
-            Some(key) => txn
-                .open_table(USERS)
-                .map_err(backend)?
-                .get(key.as_str())
-                .map_err(backend)?
-                .is_some(),
-            None => false,
-        };
-        match user {
-            Some(key) if exists => {
-                // The link's holder sets their own password.
-                set_password_in(&txn, &key, phc, now_ms, key.as_str())?;
-                txn.commit().map_err(backend)?;
-                Ok(Some(key))
-            }
-            _ => {
-                txn.abort().map_err(backend)?;
-                Ok(None)
-            }
-        }
-    }
-
-    fn revoke_links(&self, user_key: &UserKey) -> Result<u64, StoreError> {
-        let txn = self.db().begin_write().map_err(backend)?;
-        let n = revoke_links_in(&txn, user_key)?;
-        txn.commit().map_err(backend)?;
-        Ok(n)
-    }
-
-    fn purge_expired_links(&self, now: i64) -> Result<u64, StoreError> {
-        let txn = self.db().begin_write().map_err(backend)?;
-        let expired: Vec<(String, UserKey)> = {
-            let links = txn.open_table(LINKS).map_err(backend)?;
-            let mut expired = Vec::new();
-            for entry in links.iter().map_err(backend)? {
-                let (id, value) = entry.map_err(backend)?;
-                let link: SignInLink = decode(value.value())?;
-                if link.expires_at <= now {
-                    expired.push((id.value().to_string(), link.user_key));
-                }
-            }
-            expired
-        };
-        {
-            let mut links = txn.open_table(LINKS).map_err(backend)?;
-            let mut index = txn.open_multimap_table(USER_LINKS).map_err(backend)?;
-            for (id, user) in &expired {
-                links.remove(id.as_str()).map_err(backend)?;
-                index.remove(user.as_str(), id.as_str()).map_err(backend)?;
-            }
-        }
-        txn.commit().map_err(backend)?;
-        Ok(expired.len() as u64)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::Actor;
+    use domain::store::LinkRefused;
     /// The key of an address, made the one way keys are made.
     fn k(email: &str) -> domain::UserKey {
         domain::Email::parse(email).unwrap().key().clone()

@@ -1,0 +1,780 @@
+//! The store's use cases, written once over a write transaction
+//! ([`WriteTx`]): every engine runs exactly these rules. Each function
+//! returns how the transaction ends and the answer; an `Err` aborts it.
+
+use crate::approval::{ApprovalError, ApprovalRequest, ApprovalState};
+use crate::audit::{AuditAction, AuditEvent};
+use crate::options::Options;
+use crate::plan::{ExistingUsers, NoUsers, ParsedFile, parse_file, plan_parsed};
+use crate::privilege::{self, Act, Actor};
+use crate::store::{
+    ApprovalOutcome, BatchSummary, Correction, Decision, EditOutcome, ImportOutcome, ImportRequest,
+    LinkRefused, StoreError, UndoOutcome, UserEdit, sha256_hex,
+};
+use crate::transaction::{
+    BatchRecord, Finish, Sequence, SignInLink, Touched, UserWrite, WriteTx, token_id,
+};
+use crate::user::{EndState, Profile};
+use crate::{Action, Counts, ImportPlan, User, UserKey};
+
+/// A use case's answer and whether its writes are kept.
+pub type Done<T> = Result<(Finish, T), StoreError>;
+
+fn commit<T>(value: T) -> Done<T> {
+    Ok((Finish::Commit, value))
+}
+
+fn abort<T>(value: T) -> Done<T> {
+    Ok((Finish::Abort, value))
+}
+
+fn forbidden(refusal: privilege::Refusal) -> StoreError {
+    StoreError::Forbidden(refusal.to_string())
+}
+
+fn no_such_user(key: &str) -> StoreError {
+    StoreError::NotFound(format!("There is no user {key}."))
+}
+
+/// Validates and stores several options: all of them or, when any is
+/// invalid, none. Returns the options after the change.
+pub fn set_options(tx: &mut dyn WriteTx, pairs: &[(&str, &str)]) -> Done<Options> {
+    let mut options = tx.options()?;
+    // Every value is checked before anything is written.
+    for (key, value) in pairs {
+        options
+            .set(key, value)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    }
+    for (key, _) in pairs {
+        let stored = options
+            .get(key)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        tx.put_option(key, &stored)?;
+    }
+    commit(options)
+}
+
+/// Inserts or replaces one user outside an import (the bootstrap
+/// administrator): the next version of an existing user.
+pub fn put_user(tx: &mut dyn WriteTx, mut user: User, now: i64) -> Done<User> {
+    let old = tx.user(user.key().as_str())?;
+    match &old {
+        Some(old) => {
+            user.created_at = old.created_at;
+            user.version = old.version + 1;
+        }
+        None => {
+            user.created_at = now;
+            user.version = 1;
+        }
+    }
+    user.updated_at = now;
+    tx.write_users(&[UserWrite {
+        before: old.as_ref(),
+        after: Some(&user),
+    }])?;
+    commit(user)
+}
+
+/// Refuses a change that took away an active administrator when none is
+/// left.
+fn keep_an_active_admin(tx: &mut dyn WriteTx, admin_lost: bool) -> Result<(), StoreError> {
+    if admin_lost && !tx.has_active_admin()? {
+        return Err(StoreError::Forbidden(privilege::LAST_ADMIN.into()));
+    }
+    Ok(())
+}
+
+/// Writes `after` over `before` (the user as stored now) as its next
+/// version at `now`, and refuses the change if it took away the last
+/// active administrator.
+fn replace_user(
+    tx: &mut dyn WriteTx,
+    before: &User,
+    after: &mut User,
+    now: i64,
+) -> Result<(), StoreError> {
+    after.version = before.version + 1;
+    after.updated_at = now;
+    tx.write_users(&[UserWrite {
+        before: Some(before),
+        after: Some(after),
+    }])?;
+    keep_an_active_admin(
+        tx,
+        privilege::removes_active_admin(Some(before), Some(after)),
+    )
+}
+
+fn stored_user(tx: &mut dyn WriteTx, key: &UserKey) -> Result<User, StoreError> {
+    tx.user(key.as_str())?
+        .ok_or_else(|| no_such_user(key.as_str()))
+}
+
+/// Gives `summary` the next batch id and stores it with its touched users.
+fn record_batch(
+    tx: &mut dyn WriteTx,
+    mut summary: BatchSummary,
+    touched: Vec<Touched>,
+) -> Result<BatchSummary, StoreError> {
+    summary.id = tx.next_id(Sequence::Batch)?;
+    tx.put_batch(&BatchRecord {
+        summary: summary.clone(),
+        touched,
+    })?;
+    Ok(summary)
+}
+
+/// Plans a parsed file against the users as the transaction sees them.
+fn plan_parsed_in(
+    tx: &mut dyn WriteTx,
+    parsed: ParsedFile,
+    options: &Options,
+    actor: Actor,
+) -> Result<ImportPlan, StoreError> {
+    let keys: Vec<&str> = parsed.keys().into_iter().map(|k| k.as_str()).collect();
+    let existing = tx.users(&keys)?;
+    let existing: &dyn ExistingUsers = if existing.is_empty() {
+        &NoUsers
+    } else {
+        &existing
+    };
+    Ok(plan_parsed(parsed, existing, options, actor))
+}
+
+/// Plans and writes an import. `parsed` is the file parsed before the
+/// transaction began, with the options `parsed_with`: parsing a large file
+/// must not hold up other writers. The options are read again here, and a
+/// change meanwhile parses again.
+pub fn apply_import(
+    tx: &mut dyn WriteTx,
+    req: &ImportRequest<'_>,
+    parsed: ParsedFile,
+    parsed_with: &Options,
+) -> Done<ImportOutcome> {
+    let options = tx.options()?;
+    let parsed = if options == *parsed_with {
+        parsed
+    } else {
+        parse_file(req.bytes, &options).map_err(StoreError::File)?
+    };
+    let mut plan = plan_parsed_in(tx, parsed, &options, req.actor)?;
+    if req
+        .expected_fingerprint
+        .is_some_and(|fp| fp != plan.fingerprint)
+    {
+        return abort(ImportOutcome::ChangedSincePreview { plan });
+    }
+    if plan.counts.invalid > 0 && !req.skip_invalid {
+        return abort(ImportOutcome::Blocked { plan });
+    }
+    if plan.counts.create + plan.counts.update == 0 {
+        return abort(ImportOutcome::NothingToWrite { plan });
+    }
+    // Above the threshold a signed-in operator's import waits for a second
+    // person; the machine owner (CLI) is not held.
+    if options.needs_approval(&plan.counts) && req.actor != Actor::Owner {
+        let request = ApprovalRequest {
+            id: tx.next_id(Sequence::Approval)?,
+            file_name: req.file_name.to_string(),
+            sha256: sha256_hex(req.bytes),
+            fingerprint: plan.fingerprint.clone(),
+            operator: req.operator.to_string(),
+            actor: req.actor,
+            skip_invalid: req.skip_invalid,
+            sent_at: req.now,
+            counts: plan.counts,
+            state: ApprovalState::Waiting,
+        };
+        tx.put_approval(&request, Some(req.bytes))?;
+        return commit(ImportOutcome::SentForApproval { request, plan });
+    }
+    let batch = write_plan(
+        tx,
+        &mut plan,
+        Written {
+            operator: req.operator,
+            file_name: req.file_name,
+            sha256: sha256_hex(req.bytes),
+            corrected: req.corrected.as_ref(),
+            now: req.now,
+        },
+    )?;
+    commit(ImportOutcome::Committed { batch, plan })
+}
+
+/// Who and what a written import is recorded as.
+struct Written<'a> {
+    operator: &'a str,
+    file_name: &'a str,
+    sha256: String,
+    corrected: Option<&'a Correction>,
+    now: i64,
+}
+
+/// Writes a plan's creates and updates (timestamps set in the plan itself,
+/// so that the plan the caller gets back is exactly what was written), the
+/// batch with its before-images and an audit event per user.
+fn write_plan(
+    tx: &mut dyn WriteTx,
+    plan: &mut ImportPlan,
+    w: Written<'_>,
+) -> Result<BatchSummary, StoreError> {
+    let writing = (plan.counts.create + plan.counts.update) as usize;
+    let mut touched = Vec::with_capacity(writing);
+    let mut events = Vec::with_capacity(writing);
+    let mut admin_lost = false;
+    let mut deactivated = Vec::new();
+    for row in &mut plan.rows {
+        let (user, before): (&mut User, Option<&User>) = match &mut row.action {
+            Action::Create(u) => {
+                u.created_at = w.now;
+                let changes = crate::audit::created(u);
+                events.push(AuditEvent::new(
+                    w.now,
+                    w.operator,
+                    u,
+                    AuditAction::Import,
+                    changes,
+                ));
+                (u, None)
+            }
+            Action::Update {
+                before,
+                after,
+                changes,
+            } => {
+                events.push(AuditEvent::new(
+                    w.now,
+                    w.operator,
+                    after,
+                    AuditAction::Import,
+                    changes.clone(),
+                ));
+                admin_lost |= privilege::removes_active_admin(Some(before), Some(after));
+                if before.end_state == EndState::Active && after.end_state == EndState::Inactive {
+                    deactivated.push(after.key().to_string());
+                }
+                (after, Some(before))
+            }
+            _ => continue,
+        };
+        user.updated_at = w.now;
+        touched.push(Touched {
+            key: user.key().to_string(),
+            before: before.cloned(),
+            after_version: Some(user.version),
+        });
+    }
+    let writes: Vec<UserWrite<'_>> = plan
+        .rows
+        .iter()
+        .filter_map(|row| match &row.action {
+            Action::Create(u) => Some(UserWrite {
+                before: None,
+                after: Some(u),
+            }),
+            Action::Update { before, after, .. } => Some(UserWrite {
+                before: Some(before),
+                after: Some(after),
+            }),
+            _ => None,
+        })
+        .collect();
+    tx.write_users(&writes)?;
+    for key in &deactivated {
+        tx.revoke_links(key)?;
+    }
+    keep_an_active_admin(tx, admin_lost)?;
+    let summary = record_batch(
+        tx,
+        BatchSummary {
+            id: 0,
+            operator: w.operator.to_string(),
+            at: w.now,
+            file_name: w.file_name.to_string(),
+            sha256: w.sha256,
+            counts: plan.counts,
+            undo_of: None,
+            undone_by: None,
+        },
+        touched,
+    )?;
+    tx.append_audit(events, Some(summary.id))?;
+    if let Some(c) = w.corrected {
+        tx.put_correction(summary.id, c)?;
+    }
+    Ok(summary)
+}
+
+fn approval_error(e: ApprovalError) -> StoreError {
+    match e {
+        ApprovalError::OwnRequest => StoreError::Forbidden(e.to_string()),
+        ApprovalError::NotWaiting(_) => StoreError::Conflict(e.to_string()),
+        ApprovalError::ReasonRequired => StoreError::Invalid(e.to_string()),
+    }
+}
+
+/// Approves or rejects a request. Approving plans the stored bytes again
+/// with the sender's authority and writes them as a batch only if the
+/// plan's fingerprint is the one sent, and only if the privilege rule lets
+/// the approver act on every user it changes.
+pub fn decide_approval(
+    tx: &mut dyn WriteTx,
+    id: u64,
+    decision: Decision,
+    by: &str,
+    actor: Actor,
+    now: i64,
+) -> Done<ApprovalOutcome> {
+    let (mut request, bytes) = tx
+        .approval(id)?
+        .ok_or_else(|| StoreError::NotFound(format!("There is no approval request {id}.")))?;
+    request.may_decide(by).map_err(approval_error)?;
+    let outcome = match decision {
+        Decision::Reject { reason } => {
+            request.reject(by, now, &reason).map_err(approval_error)?;
+            ApprovalOutcome::Rejected
+        }
+        Decision::Approve => {
+            let options = tx.options()?;
+            let parsed = parse_file(&bytes, &options).map_err(StoreError::File)?;
+            let mut plan = plan_parsed_in(tx, parsed, &options, request.actor)?;
+            if plan.fingerprint != request.fingerprint {
+                request.mark_stale(by, now).map_err(approval_error)?;
+                ApprovalOutcome::Stale
+            } else {
+                // The approver vouches for every change: the privilege rule
+                // applies to them as to the sender.
+                for row in &plan.rows {
+                    let (before, after) = match &row.action {
+                        Action::Create(u) => (None, Some(&**u)),
+                        Action::Update { before, after, .. } => (Some(&**before), Some(&**after)),
+                        _ => continue,
+                    };
+                    privilege::check_change(actor, Act::Approve, before, after).map_err(
+                        |refusal| {
+                            StoreError::Forbidden(format!(
+                                "Not approved: {} — {refusal}. Nothing was written.",
+                                after.or(before).map(|u| u.email.as_str()).unwrap_or("?")
+                            ))
+                        },
+                    )?;
+                }
+                let batch = write_plan(
+                    tx,
+                    &mut plan,
+                    Written {
+                        operator: &request.operator,
+                        file_name: &request.file_name,
+                        sha256: request.sha256.clone(),
+                        corrected: None,
+                        now,
+                    },
+                )?;
+                request.approve(by, now, batch.id).map_err(approval_error)?;
+                ApprovalOutcome::Approved { batch }
+            }
+        }
+    };
+    // Decided: the stored file is not needed any more (its SHA-256 stays
+    // with the request and the batch).
+    tx.put_approval(&request, None)?;
+    commit(outcome)
+}
+
+/// Creates one user (manual input), recorded as a batch so that history
+/// shows it and it can be undone.
+pub fn create_user(
+    tx: &mut dyn WriteTx,
+    mut user: User,
+    operator: &str,
+    actor: Actor,
+    now: i64,
+) -> Done<BatchSummary> {
+    privilege::check_change(actor, Act::Change, None, Some(&user)).map_err(forbidden)?;
+    if tx.user(user.key().as_str())?.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "A user with the email {} exists already.",
+            user.email
+        )));
+    }
+    user.created_at = now;
+    user.updated_at = now;
+    user.version = 1;
+    tx.write_users(&[UserWrite {
+        before: None,
+        after: Some(&user),
+    }])?;
+    let summary = record_batch(
+        tx,
+        BatchSummary {
+            id: 0,
+            operator: operator.to_string(),
+            at: now,
+            file_name: "Manual input".into(),
+            // No file: nothing a later upload could match.
+            sha256: String::new(),
+            counts: Counts {
+                create: 1,
+                ..Counts::default()
+            },
+            undo_of: None,
+            undone_by: None,
+        },
+        vec![Touched {
+            key: user.key().to_string(),
+            before: None,
+            after_version: Some(1),
+        }],
+    )?;
+    let event = AuditEvent::new(
+        now,
+        operator,
+        &user,
+        AuditAction::ManualCreate,
+        crate::audit::created(&user),
+    );
+    tx.append_audit(vec![event], Some(summary.id))?;
+    commit(summary)
+}
+
+/// Replaces a user's profile (self-service edit) if the stored version is
+/// still `expected_version`. Roles, end state and source are never touched.
+pub fn update_profile(
+    tx: &mut dyn WriteTx,
+    key: &UserKey,
+    profile: Profile,
+    expected_version: u64,
+    now: i64,
+) -> Done<User> {
+    let before = stored_user(tx, key)?;
+    if before.version != expected_version {
+        return Err(StoreError::Conflict(
+            "Your record was changed meanwhile (by an import or an operator): \
+             nothing was saved. Reload the page to see it."
+                .into(),
+        ));
+    }
+    if before.profile == profile {
+        return abort(before);
+    }
+    let mut after = before.clone();
+    after.profile = profile;
+    replace_user(tx, &before, &mut after, now)?;
+    let changes = crate::plan::diff(&before, &after);
+    let event = AuditEvent::new(
+        now,
+        after.email.as_str(),
+        &after,
+        AuditAction::ProfileEdit,
+        changes,
+    );
+    tx.append_audit(vec![event], None)?;
+    commit(after)
+}
+
+/// Activates or deactivates a user under the privilege rule and the
+/// last-administrator rule. Deactivating ends the user's sessions and
+/// revokes their sign-in links.
+pub fn set_end_state(
+    tx: &mut dyn WriteTx,
+    key: &UserKey,
+    end_state: EndState,
+    operator: &str,
+    actor: Actor,
+    now: i64,
+) -> Done<User> {
+    let before = stored_user(tx, key)?;
+    privilege::check_change(actor, Act::Change, Some(&before), Some(&before)).map_err(forbidden)?;
+    if before.end_state == end_state {
+        return abort(before);
+    }
+    let mut after = before.clone();
+    after.end_state = end_state;
+    replace_user(tx, &before, &mut after, now)?;
+    if end_state == EndState::Inactive {
+        tx.revoke_links(key.as_str())?;
+        tx.end_sessions(key.as_str())?;
+    }
+    let action = match end_state {
+        EndState::Active => AuditAction::Activate,
+        EndState::Inactive => AuditAction::Deactivate,
+    };
+    let changes = crate::plan::diff(&before, &after);
+    tx.append_audit(
+        vec![AuditEvent::new(now, operator, &after, action, changes)],
+        None,
+    )?;
+    commit(after)
+}
+
+/// An operator's edit of a user's fields (and, for administrators, roles).
+pub fn edit_user(tx: &mut dyn WriteTx, edit: &UserEdit<'_>) -> Done<EditOutcome> {
+    let before = stored_user(tx, edit.key)?;
+    let mut after = match crate::manual::operator_edit(&before, edit.cells, edit.roles) {
+        Ok(after) => after,
+        Err(errors) => return abort(EditOutcome::Invalid(errors)),
+    };
+    if before.version != edit.expected_version {
+        let changes = crate::plan::diff(&before, &after);
+        return abort(EditOutcome::ChangedMeanwhile {
+            current: before,
+            changes,
+        });
+    }
+    privilege::check_edit(edit.actor, &before, &after).map_err(forbidden)?;
+    if after == before {
+        return abort(EditOutcome::Unchanged(before));
+    }
+    replace_user(tx, &before, &mut after, edit.now)?;
+    let (roles, fields): (Vec<_>, Vec<_>) = crate::plan::diff(&before, &after)
+        .into_iter()
+        .partition(|c| c.field == "roles");
+    let mut events = Vec::with_capacity(2);
+    for (action, changes) in [
+        (AuditAction::OperatorEdit, fields),
+        (AuditAction::RoleChange, roles),
+    ] {
+        if !changes.is_empty() {
+            events.push(AuditEvent::new(
+                edit.now,
+                edit.operator,
+                &after,
+                action,
+                changes,
+            ));
+        }
+    }
+    tx.append_audit(events, None)?;
+    commit(EditOutcome::Saved(after))
+}
+
+/// Undoes a batch, unless a touched user changed since. Undoing a create
+/// also removes that user's password, sign-in links and sessions.
+pub fn undo_batch(
+    tx: &mut dyn WriteTx,
+    id: u64,
+    operator: &str,
+    actor: Actor,
+    now: i64,
+) -> Done<UndoOutcome> {
+    let mut record = tx
+        .batch(id)?
+        .ok_or_else(|| StoreError::NotFound(format!("there is no batch {id}")))?;
+    if let Some(by) = record.summary.undone_by {
+        return Err(StoreError::Invalid(format!(
+            "batch {id} was already undone by batch {by}"
+        )));
+    }
+    if record.summary.undo_of.is_some() {
+        return Err(StoreError::Invalid(format!(
+            "batch {id} is itself an undo and cannot be undone"
+        )));
+    }
+    // Check every user first: refuse the whole undo if any changed.
+    let keys: Vec<&str> = record.touched.iter().map(|t| t.key.as_str()).collect();
+    let mut current = tx.users(&keys)?;
+    let mut changed = Vec::new();
+    for t in &record.touched {
+        let now_user = current.get(&t.key);
+        if now_user.map(|u| u.version) != t.after_version {
+            changed.push(
+                now_user
+                    .map(|u| u.email.to_string())
+                    .unwrap_or_else(|| t.key.clone()),
+            );
+        }
+    }
+    if !changed.is_empty() {
+        return abort(UndoOutcome::Refused { changed });
+    }
+    // The privilege rule, on the user as it is and as it would be.
+    let mut admin_lost = false;
+    for t in &record.touched {
+        let now_user = current.get(&t.key);
+        privilege::check_change(actor, Act::Undo, now_user, t.before.as_ref()).map_err(
+            |refusal| {
+                StoreError::Forbidden(format!(
+                    "Not undone: {} — {refusal}. Nothing was written.",
+                    t.key
+                ))
+            },
+        )?;
+        admin_lost |= privilege::removes_active_admin(now_user, t.before.as_ref());
+    }
+    let mut undo_touched = Vec::with_capacity(record.touched.len());
+    let mut events = Vec::with_capacity(record.touched.len());
+    let mut counts = Counts::default();
+    let mut restored_users = Vec::with_capacity(record.touched.len());
+    for t in &record.touched {
+        let now_user = current.remove(&t.key);
+        match &t.before {
+            None => {
+                counts.create += 1;
+                if let Some(gone) = &now_user {
+                    events.push(AuditEvent::new(
+                        now,
+                        operator,
+                        gone,
+                        AuditAction::Undo,
+                        crate::audit::removed(gone),
+                    ));
+                }
+                undo_touched.push(Touched {
+                    key: t.key.clone(),
+                    before: now_user.clone(),
+                    after_version: None,
+                });
+                restored_users.push((now_user, None));
+            }
+            Some(before) => {
+                // Restore the before-image as a new version, so that anyone
+                // who read the imported state sees a change.
+                let mut restored = before.clone();
+                restored.version = now_user.as_ref().map(|u| u.version + 1).unwrap_or(1);
+                restored.updated_at = now;
+                counts.update += 1;
+                if let Some(current) = &now_user {
+                    events.push(AuditEvent::new(
+                        now,
+                        operator,
+                        &restored,
+                        AuditAction::Undo,
+                        crate::plan::diff(current, &restored),
+                    ));
+                }
+                undo_touched.push(Touched {
+                    key: t.key.clone(),
+                    before: now_user.clone(),
+                    after_version: Some(restored.version),
+                });
+                restored_users.push((now_user, Some(restored)));
+            }
+        }
+    }
+    let writes: Vec<UserWrite<'_>> = restored_users
+        .iter()
+        .filter(|(before, after)| before.is_some() || after.is_some())
+        .map(|(before, after)| UserWrite {
+            before: before.as_ref(),
+            after: after.as_ref(),
+        })
+        .collect();
+    tx.write_users(&writes)?;
+    for t in record.touched.iter().filter(|t| t.before.is_none()) {
+        // A removed user leaves nothing behind that a later user of the
+        // same address could inherit.
+        tx.forget_credentials(&t.key)?;
+    }
+    keep_an_active_admin(tx, admin_lost)?;
+    let summary = record_batch(
+        tx,
+        BatchSummary {
+            id: 0,
+            operator: operator.to_string(),
+            at: now,
+            file_name: record.summary.file_name.clone(),
+            sha256: record.summary.sha256.clone(),
+            counts,
+            undo_of: Some(id),
+            undone_by: None,
+        },
+        undo_touched,
+    )?;
+    tx.append_audit(events, Some(summary.id))?;
+    record.summary.undone_by = Some(summary.id);
+    tx.put_batch(&record)?;
+    commit(UndoOutcome::Undone { batch: summary })
+}
+
+/// Stores a new password hash and epoch, revokes the user's links and
+/// records it in the audit trail (never the hash).
+pub fn set_password(tx: &mut dyn WriteTx, key: &str, phc: &str, now_ms: i64, by: &str) -> Done<()> {
+    if let Some(user) = tx.user(key)? {
+        let event = AuditEvent::new(
+            now_ms.div_euclid(1000),
+            by,
+            &user,
+            AuditAction::PasswordSet,
+            Vec::new(),
+        );
+        tx.append_audit(vec![event], None)?;
+    }
+    tx.put_password(key, phc, now_ms)?;
+    tx.revoke_links(key)?;
+    commit(())
+}
+
+/// Makes a sign-in link for each of these users the privilege rule lets
+/// `actor` make one for: for each key its token, or why not.
+pub fn create_links(
+    tx: &mut dyn WriteTx,
+    user_keys: &[UserKey],
+    now: i64,
+    days: u32,
+    by: &str,
+    actor: Actor,
+) -> Done<Vec<Result<String, LinkRefused>>> {
+    let expires_at = now + i64::from(days) * 86_400;
+    let mut events = Vec::new();
+    let mut out = Vec::with_capacity(user_keys.len());
+    let keys: Vec<&str> = user_keys.iter().map(|k| k.as_str()).collect();
+    let mut users = tx.users(&keys)?;
+    for key in user_keys {
+        let Some(user) = users.remove(key.as_str()) else {
+            out.push(Err(LinkRefused::NoSuchUser));
+            continue;
+        };
+        let act = Act::SignInLink {
+            has_password: tx.has_password(key.as_str())?,
+        };
+        if let Err(refusal) = privilege::check_change(actor, act, Some(&user), None) {
+            out.push(Err(LinkRefused::NotAllowed(refusal)));
+            continue;
+        }
+        let token = tx.new_token();
+        tx.put_link(
+            &token_id(&token),
+            &SignInLink {
+                user_key: key.clone(),
+                expires_at,
+            },
+        )?;
+        events.push(AuditEvent::new(
+            now,
+            by,
+            &user,
+            AuditAction::SignInLinkMade,
+            Vec::new(),
+        ));
+        out.push(Ok(token));
+    }
+    tx.append_audit(events, None)?;
+    commit(out)
+}
+
+/// Uses a link up, sets the password (revoking the user's other links) and
+/// returns the user; `None`, with nothing written, when the link was not
+/// valid or its user is gone.
+pub fn redeem_link(
+    tx: &mut dyn WriteTx,
+    token: &str,
+    phc: &str,
+    now_ms: i64,
+) -> Done<Option<UserKey>> {
+    let valid = tx
+        .take_link(&token_id(token))?
+        .filter(|link| link.expires_at > now_ms.div_euclid(1000));
+    let Some(link) = valid else {
+        return abort(None);
+    };
+    if tx.user(link.user_key.as_str())?.is_none() {
+        return abort(None);
+    }
+    // The link's holder sets their own password.
+    let key = link.user_key;
+    set_password(tx, key.as_str(), phc, now_ms, key.as_str())?;
+    commit(Some(key))
+}
