@@ -21,7 +21,7 @@ help:
 	@echo "make clean    remove build output"
 
 # ---- installing what is missing (idempotent, quick when present) ----------
-deps: .deps/wasm-target .deps/cargo-leptos .deps/wasm-bindgen .deps/chromium end2end/node_modules/.installed
+deps: .deps/wasm-target .deps/cargo-leptos .deps/wasm-bindgen .deps/chromium .deps/postgresql end2end/node_modules/.installed
 
 .deps/wasm-target:
 	@mkdir -p .deps
@@ -41,6 +41,14 @@ deps: .deps/wasm-target .deps/cargo-leptos .deps/wasm-bindgen .deps/chromium end
 .deps/chromium:
 	@mkdir -p .deps
 	@test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+	@touch $@
+
+# PostgreSQL's server binaries: the conformance suite and the two-server
+# e2e test start a throwaway cluster (scripts/pg-test-cluster). No service
+# is started or enabled.
+.deps/postgresql:
+	@mkdir -p .deps
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; }
 	@touch $@
 
 end2end/node_modules/.installed: end2end/package-lock.json

@@ -31,6 +31,10 @@ pub fn store_error(e: StoreError) -> AppError {
         StoreError::Invalid(m) => AppError::Invalid(m),
         StoreError::Conflict(m) => AppError::Conflict(m),
         StoreError::Forbidden(m) => AppError::NotAllowed(m),
+        StoreError::Unavailable(m) => {
+            leptos::logging::error!("database unavailable: {m}");
+            AppError::DatabaseDown
+        }
         e @ (StoreError::Locked(_) | StoreError::Backend(_)) => return failed(internal(e)),
     };
     failed(error)

@@ -31,6 +31,9 @@ pub enum AppError {
     Network,
     /// Something failed on the server; the details are in its log.
     Unavailable,
+    /// The server is up but its database cannot be reached (503): nothing
+    /// was changed.
+    DatabaseDown,
 }
 
 impl fmt::Display for AppError {
@@ -49,6 +52,10 @@ impl fmt::Display for AppError {
             AppError::Unavailable => f.write_str(
                 "Something went wrong on the server. Try again; if it keeps failing, the \
                  administrator finds the reason in the server's log.",
+            ),
+            AppError::DatabaseDown => f.write_str(
+                "The database cannot be reached just now: nothing was changed. Try again in a \
+                 moment.",
             ),
         }
     }
@@ -73,6 +80,7 @@ impl AppError {
             AppError::Throttled(_) => 429,
             AppError::TooLarge(_) => 413,
             AppError::Network | AppError::Unavailable => 500,
+            AppError::DatabaseDown => 503,
         }
     }
 }
@@ -133,6 +141,7 @@ mod tests {
             AppError::not_allowed(),
             AppError::Conflict("changed".into()),
             AppError::Unavailable,
+            AppError::DatabaseDown,
         ] {
             assert_eq!(AppError::de(e.ser()), e);
         }

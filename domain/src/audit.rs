@@ -114,6 +114,14 @@ impl AuditEvent {
             batch: None,
         }
     }
+
+    /// The key of the user the event is about (what an engine indexes
+    /// events by): the target's lower-cased address.
+    pub fn target_key(&self) -> String {
+        crate::Email::parse(&self.target)
+            .map(|e| e.key().to_string())
+            .unwrap_or_else(|_| self.target.clone())
+    }
 }
 
 /// A filter over the audit trail (the Audit log page, `roster audit`).

@@ -206,6 +206,9 @@ pub enum StoreError {
     Conflict(String),
     /// The database is held by another process (e.g. a running server).
     Locked(String),
+    /// The database cannot be reached (a database server that is down):
+    /// nothing was written; asking again later may work.
+    Unavailable(String),
     Backend(String),
 }
 
@@ -217,7 +220,8 @@ impl fmt::Display for StoreError {
             | StoreError::Invalid(m)
             | StoreError::Forbidden(m)
             | StoreError::Conflict(m)
-            | StoreError::Locked(m) => f.write_str(m),
+            | StoreError::Locked(m)
+            | StoreError::Unavailable(m) => f.write_str(m),
             StoreError::Backend(m) => write!(f, "storage error: {m}"),
         }
     }
@@ -233,6 +237,15 @@ pub trait Store: Send + Sync {
     fn users_by_keys(&self, keys: &[UserKey]) -> Result<Vec<User>, StoreError>;
     /// Every user, in key order.
     fn all_users(&self) -> Result<Vec<User>, StoreError>;
+    /// The first user (in key order) with the Admin role, active or not
+    /// (the first start's check). This default reads every user; engines
+    /// stop at the first one.
+    fn first_admin(&self) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .all_users()?
+            .into_iter()
+            .find(|u| u.roles.contains(crate::Role::Admin)))
+    }
     fn options(&self) -> Result<Options, StoreError>;
     /// Validates and stores one option; returns the options after the change.
     fn set_option(&self, key: &str, value: &str) -> Result<Options, StoreError> {
@@ -391,16 +404,31 @@ pub trait Store: Send + Sync {
             page_query.page += 1;
         }
     }
+    /// The first `limit` audit events the query accepts, newest first.
+    fn audit_scan(
+        &self,
+        query: &crate::audit::AuditQuery,
+        limit: usize,
+    ) -> Result<Vec<crate::audit::AuditEvent>, StoreError>;
     /// One page of the audit trail, newest first.
     fn audit_page(
         &self,
         query: &crate::audit::AuditQuery,
-    ) -> Result<crate::audit::AuditPage, StoreError>;
+    ) -> Result<crate::audit::AuditPage, StoreError> {
+        let size = crate::audit::AUDIT_PAGE_SIZE as usize;
+        let skip = (query.page as usize).saturating_mul(size);
+        let mut events = self.audit_scan(query, skip.saturating_add(size + 1))?;
+        let more = events.len() > skip + size;
+        events = events.into_iter().skip(skip).take(size).collect();
+        Ok(crate::audit::AuditPage { events, more })
+    }
     /// Every event the query matches, newest first (the CSV export).
     fn audit_matching(
         &self,
         query: &crate::audit::AuditQuery,
-    ) -> Result<Vec<crate::audit::AuditEvent>, StoreError>;
+    ) -> Result<Vec<crate::audit::AuditEvent>, StoreError> {
+        self.audit_scan(query, usize::MAX)
+    }
     /// Every change to one user, newest first (the audit trail).
     fn user_history(&self, key: &UserKey) -> Result<Vec<crate::audit::AuditEvent>, StoreError>;
     /// The whole audit trail, newest first.

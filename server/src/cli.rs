@@ -22,6 +22,11 @@ pub struct Common {
     /// Data folder holding the redb store (created if missing).
     #[arg(long, global = true, env = "ROSTER_DATA", default_value = "./data")]
     pub data: PathBuf,
+    /// A PostgreSQL database to use instead of the redb file in --data
+    /// (postgres://user:password@host:port/database): several servers can
+    /// share it.
+    #[arg(long, global = true, env = "ROSTER_DATABASE_URL")]
+    pub database: Option<String>,
     /// Address the web app listens on.
     #[arg(
         long,

@@ -2,14 +2,16 @@
 //! return the process exit code.
 
 use crate::cli::{AdminCommand, ApprovalsCommand, ImportArgs, OptionsCommand, UsersCommand};
-use crate::store::RedbStore;
-use domain::store::{BatchSummary, Credentials, ImportOutcome, ImportRequest, Store, StoreError};
+use crate::engine::Engine;
+use domain::store::AppStore;
+use domain::store::{BatchSummary, ImportOutcome, ImportRequest, StoreError};
 use domain::user::{EndState, Profile, Role, Roles, Source, User};
 use domain::{Actor, Email, Field, ImportPlan};
 use serde_json::json;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 pub use app::context::now_s as now;
 
@@ -69,7 +71,7 @@ fn print_plan_text(plan: &ImportPlan) {
     }
 }
 
-pub fn import(store: Result<RedbStore, StoreError>, args: &ImportArgs) -> ExitCode {
+pub fn import(store: Result<Arc<dyn Engine>, StoreError>, args: &ImportArgs) -> ExitCode {
     let bytes = match std::fs::read(&args.file) {
         Ok(b) => b,
         Err(e) => {
@@ -86,7 +88,7 @@ pub fn import(store: Result<RedbStore, StoreError>, args: &ImportArgs) -> ExitCo
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let earlier = reimport_warnings(&store, &bytes);
+    let earlier = reimport_warnings(&*store, &bytes);
     if args.dry_run {
         return match store.preview(&bytes, Actor::Owner) {
             Ok(mut plan) => {
@@ -170,7 +172,7 @@ pub fn import(store: Result<RedbStore, StoreError>, args: &ImportArgs) -> ExitCo
 
 /// `roster approvals list | approve ID | reject ID --reason TEXT`, with
 /// the machine owner's authority, recorded as `cli`.
-pub fn approvals(store: &RedbStore, cmd: &ApprovalsCommand) -> ExitCode {
+pub fn approvals(store: &dyn AppStore, cmd: &ApprovalsCommand) -> ExitCode {
     use domain::store::{ApprovalOutcome, Decision};
     let (id, decision) = match cmd {
         ApprovalsCommand::List { json } => {
@@ -232,7 +234,7 @@ pub fn approvals(store: &RedbStore, cmd: &ApprovalsCommand) -> ExitCode {
 
 /// "Already imported" warnings: earlier batches of a file with the same
 /// SHA-256.
-fn reimport_warnings(store: &RedbStore, bytes: &[u8]) -> Vec<String> {
+fn reimport_warnings(store: &dyn AppStore, bytes: &[u8]) -> Vec<String> {
     let sha = domain::store::sha256_hex(bytes);
     store
         .batches_with_hash(&sha)
@@ -251,7 +253,7 @@ fn file_error_exit(json: bool, e: &dyn std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_BAD_FILE)
 }
 
-pub fn export(store: &RedbStore, file: &Path) -> ExitCode {
+pub fn export(store: &dyn AppStore, file: &Path) -> ExitCode {
     let users = match store.all_users() {
         Ok(u) => u,
         Err(e) => return fail(e),
@@ -273,7 +275,7 @@ pub fn export(store: &RedbStore, file: &Path) -> ExitCode {
     }
 }
 
-pub fn users(store: &RedbStore, cmd: &UsersCommand) -> ExitCode {
+pub fn users(store: &dyn AppStore, cmd: &UsersCommand) -> ExitCode {
     let (email, end_state) = match cmd {
         UsersCommand::List {
             json,
@@ -310,7 +312,7 @@ pub fn users(store: &RedbStore, cmd: &UsersCommand) -> ExitCode {
 }
 
 pub fn audit(
-    store: &RedbStore,
+    store: &dyn AppStore,
     user: Option<&str>,
     actor: Option<&str>,
     action: Option<&str>,
@@ -372,7 +374,7 @@ struct ListArgs<'a> {
 }
 
 /// `roster users list`: the Users page's query, every page of it.
-fn list_users(store: &RedbStore, args: ListArgs<'_>) -> ExitCode {
+fn list_users(store: &dyn AppStore, args: ListArgs<'_>) -> ExitCode {
     use domain::directory::{MAX_PAGE_SIZE, UserQuery, UserSort};
     let mut query = UserQuery {
         search: args.filter.unwrap_or_default().to_string(),
@@ -444,7 +446,7 @@ fn list_users(store: &RedbStore, args: ListArgs<'_>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-pub fn options(store: &RedbStore, cmd: &OptionsCommand) -> ExitCode {
+pub fn options(store: &dyn AppStore, cmd: &OptionsCommand) -> ExitCode {
     match cmd {
         OptionsCommand::Get { key: None } => match store.options() {
             Ok(o) => {
@@ -474,7 +476,11 @@ pub fn options(store: &RedbStore, cmd: &OptionsCommand) -> ExitCode {
 }
 
 /// Creates an administrator, or gives an existing user the Admin role.
-pub fn ensure_admin(store: &RedbStore, email: &Email, source: Source) -> Result<User, StoreError> {
+pub fn ensure_admin(
+    store: &dyn AppStore,
+    email: &Email,
+    source: Source,
+) -> Result<User, StoreError> {
     let now = now();
     let user = match store.user(email.key())? {
         Some(mut u) => {
@@ -512,7 +518,7 @@ pub fn sign_in_url(base: &str, token: &str) -> String {
     format!("{}/link/{token}", base.trim_end_matches('/'))
 }
 
-pub fn admin(store: &RedbStore, cmd: &AdminCommand, base: &str) -> ExitCode {
+pub fn admin(store: &dyn AppStore, cmd: &AdminCommand, base: &str) -> ExitCode {
     let AdminCommand::Create {
         email,
         password_stdin,

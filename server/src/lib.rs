@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod cli;
 pub mod commands;
+pub mod engine;
 pub mod headers;
+pub mod pg;
 pub mod sessions;
 pub mod store;
 pub mod upload;
@@ -13,8 +15,9 @@ pub mod web;
 
 use clap::Parser;
 use cli::{Cli, Command};
+use engine::Engine;
 use std::process::ExitCode;
-use store::RedbStore;
+use std::sync::Arc;
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
@@ -29,11 +32,11 @@ pub fn run() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .try_init();
-    let data = &cli.common.data;
+    let open = || engine::open(cli.common.database.as_deref(), &cli.common.data);
     match &command {
-        Command::Import(args) => commands::import(RedbStore::open(data), args),
+        Command::Import(args) => commands::import(open(), args),
         other => {
-            let store = match RedbStore::open(data) {
+            let store = match open() {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("roster: {e}");
@@ -43,23 +46,23 @@ pub fn run() -> ExitCode {
             match other {
                 Command::Serve => serve(store, &cli.common),
                 Command::Admin(cmd) => match cli.common.public_base(&cli.common.addr) {
-                    Ok(base) => commands::admin(&store, cmd, &base),
+                    Ok(base) => commands::admin(&*store, cmd, &base),
                     Err(e) => {
                         eprintln!("roster: {e}");
                         ExitCode::from(commands::EXIT_OTHER)
                     }
                 },
-                Command::Options(cmd) => commands::options(&store, cmd),
-                Command::Export { file } => commands::export(&store, file),
-                Command::Users(cmd) => commands::users(&store, cmd),
-                Command::Approvals(cmd) => commands::approvals(&store, cmd),
+                Command::Options(cmd) => commands::options(&*store, cmd),
+                Command::Export { file } => commands::export(&*store, file),
+                Command::Users(cmd) => commands::users(&*store, cmd),
+                Command::Approvals(cmd) => commands::approvals(&*store, cmd),
                 Command::Audit {
                     user,
                     actor,
                     action,
                     json,
                 } => commands::audit(
-                    &store,
+                    &*store,
                     user.as_deref(),
                     actor.as_deref(),
                     action.as_deref(),
@@ -71,7 +74,7 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn serve(store: RedbStore, common: &cli::Common) -> ExitCode {
+fn serve(store: Arc<dyn Engine>, common: &cli::Common) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,5 +1,6 @@
-//! A tower-sessions store on the same redb file, so that sessions survive a
-//! restart. At rest a session is only its data and expiry, under the
+//! A tower-sessions store on the engine's own database (the redb file, or
+//! PostgreSQL), so that sessions survive a restart and, on PostgreSQL, are
+//! shared by every app server. At rest a session is only its data and expiry, under the
 //! SHA-256 of its id: neither the id nor anything a cookie could be
 //! rebuilt from is stored, so a copy of the database hands out no live
 //! session.
@@ -80,46 +81,128 @@ pub(crate) fn remove_sessions_of(
     .map_err(backend)
 }
 
-#[derive(Clone)]
-pub struct RedbSessionStore {
-    store: Arc<RedbStore>,
+/// What the session store needs from an engine. `id` is the SHA-256 of
+/// the session id; `data` the session at rest (its JSON); `user_key` and
+/// `expires` (Unix seconds) are beside it so that an engine can end a
+/// user's sessions and purge expired ones without decoding each.
+pub trait SessionRows: Send + Sync {
+    /// Stores a new session; `false` (nothing written) when the id is taken.
+    fn insert_session(
+        &self,
+        id: &str,
+        user_key: Option<&str>,
+        expires: i64,
+        data: &[u8],
+    ) -> std::result::Result<bool, StoreError>;
+    fn put_session(
+        &self,
+        id: &str,
+        user_key: Option<&str>,
+        expires: i64,
+        data: &[u8],
+    ) -> std::result::Result<(), StoreError>;
+    fn session(&self, id: &str) -> std::result::Result<Option<Vec<u8>>, StoreError>;
+    fn delete_session(&self, id: &str) -> std::result::Result<(), StoreError>;
+    /// Removes sessions that expired before `now`; returns how many.
+    fn delete_expired_sessions(&self, now: i64) -> std::result::Result<u64, StoreError>;
 }
 
-impl std::fmt::Debug for RedbSessionStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RedbSessionStore")
+impl SessionRows for RedbStore {
+    fn insert_session(
+        &self,
+        id: &str,
+        _user_key: Option<&str>,
+        _expires: i64,
+        data: &[u8],
+    ) -> std::result::Result<bool, StoreError> {
+        let txn = self.db().begin_write().map_err(backend)?;
+        {
+            let mut t = txn.open_table(SESSIONS).map_err(backend)?;
+            if t.get(id).map_err(backend)?.is_some() {
+                return Ok(false);
+            }
+            t.insert(id, data).map_err(backend)?;
+        }
+        txn.commit().map_err(backend)?;
+        Ok(true)
+    }
+
+    fn put_session(
+        &self,
+        id: &str,
+        _user_key: Option<&str>,
+        _expires: i64,
+        data: &[u8],
+    ) -> std::result::Result<(), StoreError> {
+        let txn = self.db().begin_write().map_err(backend)?;
+        txn.open_table(SESSIONS)
+            .map_err(backend)?
+            .insert(id, data)
+            .map_err(backend)?;
+        txn.commit().map_err(backend)
+    }
+
+    fn session(&self, id: &str) -> std::result::Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db().begin_read().map_err(backend)?;
+        let t = txn.open_table(SESSIONS).map_err(backend)?;
+        Ok(t.get(id).map_err(backend)?.map(|g| g.value().to_vec()))
+    }
+
+    fn delete_session(&self, id: &str) -> std::result::Result<(), StoreError> {
+        let txn = self.db().begin_write().map_err(backend)?;
+        txn.open_table(SESSIONS)
+            .map_err(backend)?
+            .remove(id)
+            .map_err(backend)?;
+        txn.commit().map_err(backend)
+    }
+
+    fn delete_expired_sessions(&self, now: i64) -> std::result::Result<u64, StoreError> {
+        let txn = self.db().begin_write().map_err(backend)?;
+        let removed;
+        {
+            let mut t = txn.open_table(SESSIONS).map_err(backend)?;
+            let before = t.len().map_err(backend)?;
+            t.retain(|_, v| AtRest::decode(v).map(|s| s.expires > now).unwrap_or(false))
+                .map_err(backend)?;
+            removed = before - t.len().map_err(backend)?;
+        }
+        txn.commit().map_err(backend)?;
+        Ok(removed)
     }
 }
 
-impl RedbSessionStore {
-    pub fn new(store: Arc<RedbStore>) -> Self {
-        RedbSessionStore { store }
+/// The tower-sessions store over an engine's [`SessionRows`].
+#[derive(Clone)]
+pub struct EngineSessionStore {
+    rows: Arc<dyn SessionRows>,
+}
+
+impl std::fmt::Debug for EngineSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EngineSessionStore")
+    }
+}
+
+impl EngineSessionStore {
+    pub fn new(rows: Arc<dyn SessionRows>) -> Self {
+        EngineSessionStore { rows }
     }
 
     /// Removes expired sessions; returns how many.
     pub fn delete_expired(&self) -> Result<u64> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let db = self.store.db();
-        let txn = db.begin_write().map_err(be)?;
-        let removed;
-        {
-            let mut t = txn.open_table(SESSIONS).map_err(be)?;
-            let before = t.len().map_err(be)?;
-            t.retain(|_, v| AtRest::decode(v).map(|s| s.expires > now).unwrap_or(false))
-                .map_err(be)?;
-            removed = before - t.len().map_err(be)?;
-        }
-        txn.commit().map_err(be)?;
-        Ok(removed)
+        self.rows.delete_expired_sessions(now).map_err(be)
     }
 
-    /// Runs redb work (reads, fsynced commits) off the async executor.
+    /// Runs engine work (reads, fsynced commits, network round trips) off
+    /// the async executor.
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&RedbStore) -> Result<T> + Send + 'static,
+        work: impl FnOnce(&dyn SessionRows) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || work(&store))
+        let rows = self.rows.clone();
+        tokio::task::spawn_blocking(move || work(&*rows))
             .await
             .map_err(be)?
     }
@@ -134,25 +217,24 @@ fn key(id: &Id) -> String {
 }
 
 #[async_trait::async_trait]
-impl SessionStore for RedbSessionStore {
+impl SessionStore for EngineSessionStore {
     async fn create(&self, record: &mut Record) -> Result<()> {
-        let at_rest = AtRest::of(record).encode()?;
+        let at_rest = AtRest::of(record);
+        let data = at_rest.encode()?;
         let id = self
-            .blocking(move |store| {
-                let txn = store.db().begin_write().map_err(be)?;
-                let mut id = Id::default();
-                {
-                    let mut t = txn.open_table(SESSIONS).map_err(be)?;
-                    // Ids are 128 random bits; a collision is astronomically
-                    // unlikely, but never overwrite another session.
-                    while t.get(key(&id).as_str()).map_err(be)?.is_some() {
-                        id = Id::default();
+            .blocking(move |rows| {
+                let user = at_rest.user_key();
+                // Ids are 128 random bits; a collision is astronomically
+                // unlikely, but never overwrite another session.
+                loop {
+                    let id = Id::default();
+                    if rows
+                        .insert_session(&key(&id), user, at_rest.expires, &data)
+                        .map_err(be)?
+                    {
+                        return Ok(id);
                     }
-                    t.insert(key(&id).as_str(), at_rest.as_slice())
-                        .map_err(be)?;
                 }
-                txn.commit().map_err(be)?;
-                Ok(id)
             })
             .await?;
         record.id = id;
@@ -162,24 +244,16 @@ impl SessionStore for RedbSessionStore {
     async fn save(&self, record: &Record) -> Result<()> {
         let new = AtRest::of(record);
         let id = key(&record.id);
-        self.blocking(move |store| {
-            {
-                let txn = store.db().begin_read().map_err(be)?;
-                let t = txn.open_table(SESSIONS).map_err(be)?;
-                if let Some(g) = t.get(id.as_str()).map_err(be)? {
-                    let old = AtRest::decode(g.value())?;
-                    let fresh = new.expiry() - old.expiry() < REFRESH_AFTER;
-                    if old.data == new.data && fresh {
-                        return Ok(());
-                    }
+        self.blocking(move |rows| {
+            if let Some(old) = rows.session(&id).map_err(be)? {
+                let old = AtRest::decode(&old)?;
+                let fresh = new.expiry() - old.expiry() < REFRESH_AFTER;
+                if old.data == new.data && fresh {
+                    return Ok(());
                 }
             }
-            let txn = store.db().begin_write().map_err(be)?;
-            txn.open_table(SESSIONS)
-                .map_err(be)?
-                .insert(id.as_str(), new.encode()?.as_slice())
-                .map_err(be)?;
-            txn.commit().map_err(be)
+            rows.put_session(&id, new.user_key(), new.expires, &new.encode()?)
+                .map_err(be)
         })
         .await
     }
@@ -187,13 +261,11 @@ impl SessionStore for RedbSessionStore {
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
         let id_copy = *id;
         let id = key(id);
-        self.blocking(move |store| {
-            let txn = store.db().begin_read().map_err(be)?;
-            let t = txn.open_table(SESSIONS).map_err(be)?;
-            let Some(g) = t.get(id.as_str()).map_err(be)? else {
+        self.blocking(move |rows| {
+            let Some(bytes) = rows.session(&id).map_err(be)? else {
                 return Ok(None);
             };
-            let at_rest = AtRest::decode(g.value())?;
+            let at_rest = AtRest::decode(&bytes)?;
             let expiry_date = at_rest.expiry();
             Ok((expiry_date > OffsetDateTime::now_utc()).then_some(Record {
                 id: id_copy,
@@ -206,15 +278,8 @@ impl SessionStore for RedbSessionStore {
 
     async fn delete(&self, id: &Id) -> Result<()> {
         let id = key(id);
-        self.blocking(move |store| {
-            let txn = store.db().begin_write().map_err(be)?;
-            txn.open_table(SESSIONS)
-                .map_err(be)?
-                .remove(id.as_str())
-                .map_err(be)?;
-            txn.commit().map_err(be)
-        })
-        .await
+        self.blocking(move |rows| rows.delete_session(&id).map_err(be))
+            .await
     }
 }
 
@@ -250,7 +315,7 @@ mod tests {
     #[tokio::test]
     async fn sessions_persist_expire_and_delete() {
         let dir = tempfile::tempdir().unwrap();
-        let store = RedbSessionStore::new(Arc::new(RedbStore::open(dir.path()).unwrap()));
+        let store = EngineSessionStore::new(Arc::new(RedbStore::open(dir.path()).unwrap()));
         let mut live = record("a@x.org", Duration::hours(1));
         store.create(&mut live).await.unwrap();
         let loaded = store.load(&live.id).await.unwrap().unwrap();
@@ -273,7 +338,7 @@ mod tests {
     async fn a_session_at_rest_holds_no_id() {
         let dir = tempfile::tempdir().unwrap();
         let redb = Arc::new(RedbStore::open(dir.path()).unwrap());
-        let store = RedbSessionStore::new(redb.clone());
+        let store = EngineSessionStore::new(redb.clone());
         let mut r = record("a@x.org", Duration::hours(1));
         store.create(&mut r).await.unwrap();
         let id = r.id.to_string();
@@ -298,7 +363,7 @@ mod tests {
     async fn activity_moves_the_expiry_but_writes_at_most_once_a_minute() {
         let dir = tempfile::tempdir().unwrap();
         let redb = Arc::new(RedbStore::open(dir.path()).unwrap());
-        let store = RedbSessionStore::new(redb.clone());
+        let store = EngineSessionStore::new(redb.clone());
         let mut r = record("a@x.org", Duration::minutes(30));
         store.create(&mut r).await.unwrap();
         let stored = || AtRest::decode(&raw(&redb)[0].1).unwrap().expires;
@@ -326,7 +391,7 @@ mod tests {
     async fn a_users_sessions_end_together() {
         let dir = tempfile::tempdir().unwrap();
         let redb = Arc::new(RedbStore::open(dir.path()).unwrap());
-        let store = RedbSessionStore::new(redb.clone());
+        let store = EngineSessionStore::new(redb.clone());
         let (mut a1, mut a2, mut b) = (
             record("a@x.org", Duration::hours(1)),
             record("a@x.org", Duration::hours(1)),

@@ -36,7 +36,7 @@
 use crate::user_index::UserTables;
 use domain::approval::ApprovalRequest;
 use domain::audit::AuditEvent;
-use domain::audit::{AuditPage, AuditQuery};
+use domain::audit::AuditQuery;
 use domain::directory::{UserPage, UserQuery};
 use domain::options::Options;
 use domain::privilege;
@@ -218,45 +218,6 @@ impl RedbStore {
         crate::user_index::consistent(&txn)
     }
 
-    /// The first `limit` audit events the query accepts, newest first.
-    /// A target that is a whole address reads that user's events only.
-    fn audit_scan(&self, query: &AuditQuery, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
-        let audit = txn.open_table(AUDIT).map_err(backend)?;
-        let mut out = Vec::new();
-        let mut keep = |event: AuditEvent| {
-            if query.accepts(&event) {
-                out.push(event);
-            }
-            out.len() < limit
-        };
-        match domain::Email::parse(&query.target) {
-            Ok(email) => {
-                let by_user = txn.open_multimap_table(AUDIT_BY_USER).map_err(backend)?;
-                let ids: Vec<u64> = by_user
-                    .get(email.key().as_str())
-                    .map_err(backend)?
-                    .map(|id| id.map(|v| v.value()).map_err(backend))
-                    .collect::<Result<_, _>>()?;
-                for id in ids.into_iter().rev() {
-                    if let Some(g) = audit.get(id).map_err(backend)?
-                        && !keep(decode(g.value())?)
-                    {
-                        break;
-                    }
-                }
-            }
-            Err(_) => {
-                for entry in audit.iter().map_err(backend)?.rev() {
-                    if !keep(decode(entry.map_err(backend)?.1.value())?) {
-                        break;
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-
     pub fn batch_record(&self, id: u64) -> Result<Option<BatchRecord>, StoreError> {
         self.read_one(BATCHES, id)
     }
@@ -324,10 +285,9 @@ pub(crate) fn append_audit(
         next += 1;
         buf = encode_into(buf, &event)?;
         audit.insert(event.id, buf.as_slice()).map_err(backend)?;
-        let key = domain::Email::parse(&event.target)
-            .map(|e| e.key().to_string())
-            .unwrap_or_else(|_| event.target.clone());
-        by_user.insert(key.as_str(), event.id).map_err(backend)?;
+        by_user
+            .insert(event.target_key().as_str(), event.id)
+            .map_err(backend)?;
     }
     meta.insert("next_audit_id", next).map_err(backend)?;
     Ok(())
@@ -560,6 +520,10 @@ impl Store for RedbStore {
         Ok(out)
     }
 
+    fn first_admin(&self) -> Result<Option<User>, StoreError> {
+        self.find_user(|u| u.roles.contains(domain::Role::Admin))
+    }
+
     fn options(&self) -> Result<Options, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
         read_options(&txn.open_table(OPTIONS).map_err(backend)?)
@@ -605,17 +569,43 @@ impl Store for RedbStore {
         crate::user_index::stats(&txn)
     }
 
-    fn audit_page(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
-        let size = domain::audit::AUDIT_PAGE_SIZE as usize;
-        let skip = (query.page as usize).saturating_mul(size);
-        let mut events = self.audit_scan(query, skip.saturating_add(size + 1))?;
-        let more = events.len() > skip + size;
-        events = events.into_iter().skip(skip).take(size).collect();
-        Ok(AuditPage { events, more })
-    }
-
-    fn audit_matching(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
-        self.audit_scan(query, usize::MAX)
+    /// The first `limit` audit events the query accepts, newest first.
+    /// A target that is a whole address reads that user's events only.
+    fn audit_scan(&self, query: &AuditQuery, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        let audit = txn.open_table(AUDIT).map_err(backend)?;
+        let mut out = Vec::new();
+        let mut keep = |event: AuditEvent| {
+            if query.accepts(&event) {
+                out.push(event);
+            }
+            out.len() < limit
+        };
+        match domain::Email::parse(&query.target) {
+            Ok(email) => {
+                let by_user = txn.open_multimap_table(AUDIT_BY_USER).map_err(backend)?;
+                let ids: Vec<u64> = by_user
+                    .get(email.key().as_str())
+                    .map_err(backend)?
+                    .map(|id| id.map(|v| v.value()).map_err(backend))
+                    .collect::<Result<_, _>>()?;
+                for id in ids.into_iter().rev() {
+                    if let Some(g) = audit.get(id).map_err(backend)?
+                        && !keep(decode(g.value())?)
+                    {
+                        break;
+                    }
+                }
+            }
+            Err(_) => {
+                for entry in audit.iter().map_err(backend)?.rev() {
+                    if !keep(decode(entry.map_err(backend)?.1.value())?) {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn user_history(&self, key: &UserKey) -> Result<Vec<AuditEvent>, StoreError> {

@@ -2,8 +2,8 @@
 
 use crate::cli::Common;
 use crate::commands::{ensure_admin, now, sign_in_url};
-use crate::sessions::RedbSessionStore;
-use crate::store::RedbStore;
+use crate::engine::Engine;
+use crate::sessions::EngineSessionStore;
 use app::context::AppStore;
 use app::context::PublicBase;
 use app::error::AppError;
@@ -19,8 +19,7 @@ use domain::Actor;
 use domain::Email;
 use domain::audit::AuditQuery;
 use domain::directory::UserQuery;
-use domain::store::{Credentials, Store};
-use domain::user::{Role, Source};
+use domain::user::Source;
 use leptos::prelude::*;
 use leptos::server_fn::error::FromServerFnError;
 use leptos_axum::{LeptosRoutes, generate_route_list_with_exclusions};
@@ -39,11 +38,9 @@ const IDLE_MINUTES: i64 = 30;
 /// First start: make sure an administrator exists; print a one-time
 /// sign-in link for one that has no password yet (unless
 /// ROSTER_ADMIN_PASSWORD sets it). The new link revokes earlier ones.
-fn bootstrap_admin(store: &RedbStore, base: &str) -> Result<(), String> {
+fn bootstrap_admin(store: &dyn domain::store::AppStore, base: &str) -> Result<(), String> {
     // Stops at the first administrator instead of loading every user.
-    let admin = store
-        .find_user(|u| u.roles.contains(Role::Admin))
-        .map_err(|e| e.to_string())?;
+    let admin = store.first_admin().map_err(|e| e.to_string())?;
     let admin = match admin {
         Some(a) => a,
         None => {
@@ -278,8 +275,8 @@ async fn template_csv(
 /// Every route of the web server over `store`: pages, server functions,
 /// the import upload and the CSV downloads, with sessions, CSRF and body
 /// limits, and the security headers.
-pub fn router(store: Arc<RedbStore>, base: &str, secure: bool, addr: SocketAddr) -> Router {
-    let sessions = RedbSessionStore::new(store.clone());
+pub fn router(store: Arc<dyn Engine>, base: &str, secure: bool, addr: SocketAddr) -> Router {
+    let sessions = EngineSessionStore::new(store.clone());
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(if secure { "__Host-roster" } else { "roster" })
         .with_secure(secure)
@@ -377,7 +374,7 @@ pub fn router(store: Arc<RedbStore>, base: &str, secure: bool, addr: SocketAddr)
     crate::headers::secure(app, secure).with_state(options)
 }
 
-pub async fn serve(store: RedbStore, common: &Common) -> Result<(), String> {
+pub async fn serve(store: Arc<dyn Engine>, common: &Common) -> Result<(), String> {
     let addr = common.addr;
     // Bind first, so that the printed sign-in link has the real port.
     let listener = tokio::net::TcpListener::bind(addr)
@@ -389,9 +386,8 @@ pub async fn serve(store: RedbStore, common: &Common) -> Result<(), String> {
         Ok(n) => tracing::info!(removed = n, "expired sign-in links removed"),
         Err(e) => tracing::warn!("cannot purge expired sign-in links: {e}"),
     }
-    bootstrap_admin(&store, &base)?;
-    let store = Arc::new(store);
-    let sessions = RedbSessionStore::new(store.clone());
+    bootstrap_admin(&*store, &base)?;
+    let sessions = EngineSessionStore::new(store.clone());
     if let Ok(n) = sessions.delete_expired() {
         tracing::info!(removed = n, "expired sessions removed");
     }

@@ -315,7 +315,7 @@ fn deactivation_ends_access_at_once_and_activation_restores_it() {
         .create_link(&k("x@x.org"), 1, 7, "test", operator())
         .unwrap();
     let store = std::sync::Arc::new(store);
-    let sessions = server::sessions::RedbSessionStore::new(store.clone());
+    let sessions = server::sessions::EngineSessionStore::new(store.clone());
     let mut record = tower_sessions::session::Record {
         id: Default::default(),
         data: Default::default(),

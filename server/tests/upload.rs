@@ -19,7 +19,7 @@ async fn server() -> (tempfile::TempDir, Arc<RedbStore>, SocketAddr) {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(RedbStore::open(dir.path()).unwrap());
     let op = server::commands::ensure_admin(
-        &store,
+        &*store,
         &domain::Email::parse("op@x.org").unwrap(),
         domain::user::Source::Bootstrap,
     )

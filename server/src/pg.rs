@@ -1,0 +1,798 @@
+//! The PostgreSQL engine: the same store port as redb, for several app
+//! servers on one database.
+//!
+//! Records are the same encoded values as on redb (one format byte, then
+//! postcard) in `bytea` columns, beside the columns that queries need
+//! (keys, the active-administrator flag, a batch's SHA-256, an event's
+//! user). Migrations are SQL applied in order at open, under an advisory
+//! lock, and recorded in `roster_schema`.
+//!
+//! Write transactions are serialised across every server with one
+//! transaction-level advisory lock ([`WRITE_LOCK`]), taken first in each
+//! (as redb has one writer): a use case's reads and its writes see no
+//! other writer in between, so the version and fingerprint checks of the
+//! domain are the row-level conflict detection, and two imports over the
+//! same users cannot both commit (the second plans against the first's
+//! result and answers "changed since preview"). Reads never wait.
+
+use crate::store::{decode, encode};
+use domain::approval::ApprovalRequest;
+use domain::audit::{AuditEvent, AuditQuery};
+use domain::options::Options;
+use domain::privilege;
+use domain::store::{BatchSummary, Correction, Credentials, Store, StoreError};
+use domain::transaction::{
+    BatchRecord, Finish, Sequence, SignInLink, UserWrite, WriteTx, token_id,
+};
+use domain::{User, UserKey};
+use postgres::types::ToSql;
+use postgres::{NoTls, Transaction};
+use r2d2_postgres::PostgresConnectionManager;
+use std::collections::HashMap;
+use std::time::Duration;
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+/// The advisory lock every write transaction takes first.
+pub const WRITE_LOCK: i64 = 0x726f_7374_6572; // "roster"
+/// Rows per multi-row statement.
+const CHUNK: usize = 5_000;
+
+/// The schema, one migration a step; a store records how many it applied.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE meta (name text PRIMARY KEY, value bigint NOT NULL);
+CREATE TABLE options (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE users (
+    key text PRIMARY KEY,
+    record bytea NOT NULL,
+    active_admin boolean NOT NULL
+);
+CREATE INDEX users_active_admin ON users (key) WHERE active_admin;
+CREATE TABLE batches (
+    id bigint PRIMARY KEY,
+    sha256 text NOT NULL,
+    undo_of bigint,
+    summary bytea NOT NULL,
+    touched bytea NOT NULL
+);
+CREATE INDEX batches_sha256 ON batches (sha256);
+CREATE TABLE batch_corrections (batch bigint PRIMARY KEY, record bytea NOT NULL);
+CREATE TABLE audit (id bigint PRIMARY KEY, user_key text NOT NULL, event bytea NOT NULL);
+CREATE INDEX audit_user_key ON audit (user_key, id);
+CREATE TABLE approvals (id bigint PRIMARY KEY, request bytea NOT NULL, file bytea);
+CREATE TABLE credentials (key text PRIMARY KEY, phc text NOT NULL);
+CREATE TABLE password_epochs (key text PRIMARY KEY, epoch_ms bigint NOT NULL);
+CREATE TABLE links (id text PRIMARY KEY, user_key text NOT NULL, expires_at bigint NOT NULL);
+CREATE INDEX links_user_key ON links (user_key);
+CREATE TABLE sessions (
+    id text PRIMARY KEY,
+    user_key text,
+    expires bigint NOT NULL,
+    data bytea NOT NULL
+);
+CREATE INDEX sessions_user_key ON sessions (user_key);
+CREATE TABLE throttle (key text PRIMARY KEY, failures integer NOT NULL, until_ms bigint NOT NULL, last_ms bigint NOT NULL);
+"#];
+
+/// Roster's store on a PostgreSQL database.
+pub struct PgStore {
+    pool: Pool,
+    /// The address without its password, for messages.
+    shown: String,
+}
+
+impl PgStore {
+    /// Connects (a pool of up to `ROSTER_DATABASE_POOL` connections, 8 by
+    /// default), applies the migrations this database lacks and seeds the
+    /// default options.
+    pub fn open(url: &str) -> Result<PgStore, StoreError> {
+        let shown = without_password(url);
+        let config: postgres::Config = url.parse().map_err(|e| {
+            StoreError::Invalid(format!("the database address {shown} is not valid: {e}"))
+        })?;
+        PgStore::open_config(config, shown)
+    }
+
+    /// [`PgStore::open`] with a parsed address; `shown` names it in
+    /// messages.
+    pub fn open_config(config: postgres::Config, shown: String) -> Result<PgStore, StoreError> {
+        let size = std::env::var("ROSTER_DATABASE_POOL")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(8);
+        let pool = r2d2::Pool::builder()
+            .max_size(size)
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(5))
+            .build_unchecked(PostgresConnectionManager::new(config, NoTls));
+        let store = PgStore { pool, shown };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The database's address, without its password.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    fn client(
+        &self,
+    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
+        self.pool.get().map_err(|e| {
+            StoreError::Unavailable(format!(
+                "the database {} cannot be reached: {e}",
+                self.shown
+            ))
+        })
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client()?;
+        let mut t = client.transaction().map_err(pg)?;
+        // Two servers starting at once migrate one after the other.
+        t.execute("SELECT pg_advisory_xact_lock($1)", &[&(WRITE_LOCK + 1)])
+            .map_err(pg)?;
+        t.batch_execute("CREATE TABLE IF NOT EXISTS roster_schema (version integer NOT NULL)")
+            .map_err(pg)?;
+        let applied: i32 = match t
+            .query_opt("SELECT version FROM roster_schema", &[])
+            .map_err(pg)?
+        {
+            Some(row) => row.get(0),
+            None => {
+                t.execute("INSERT INTO roster_schema VALUES (0)", &[])
+                    .map_err(pg)?;
+                0
+            }
+        };
+        if applied as usize > MIGRATIONS.len() {
+            return Err(StoreError::Backend(format!(
+                "the database has schema version {applied}, newer than this roster ({})",
+                MIGRATIONS.len()
+            )));
+        }
+        for sql in &MIGRATIONS[applied as usize..] {
+            t.batch_execute(sql).map_err(pg)?;
+        }
+        t.execute(
+            "UPDATE roster_schema SET version = $1",
+            &[&(MIGRATIONS.len() as i32)],
+        )
+        .map_err(pg)?;
+        for (k, v) in Options::default().to_pairs() {
+            t.execute(
+                "INSERT INTO options (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&k, &v],
+            )
+            .map_err(pg)?;
+        }
+        t.commit().map_err(pg)
+    }
+
+    /// Runs read-only work on one connection.
+    fn read<T>(
+        &self,
+        work: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.client()?;
+        work(&mut client).map_err(pg)
+    }
+
+    fn decode_rows<T: serde::de::DeserializeOwned>(
+        rows: Vec<postgres::Row>,
+    ) -> Result<Vec<T>, StoreError> {
+        rows.iter().map(|r| decode(r.get::<_, &[u8]>(0))).collect()
+    }
+
+    /// The first user (in key order) that `wanted` accepts.
+    pub fn find_user(&self, wanted: impl Fn(&User) -> bool) -> Result<Option<User>, StoreError> {
+        let rows = self.read(|c| c.query("SELECT record FROM users ORDER BY key", &[]))?;
+        for row in rows {
+            let user: User = decode(row.get::<_, &[u8]>(0))?;
+            if wanted(&user) {
+                return Ok(Some(user));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A database error as the store reports it: a lost connection is
+/// "unavailable", everything else a backend error.
+fn pg(e: postgres::Error) -> StoreError {
+    if e.is_closed() {
+        StoreError::Unavailable(format!("the database connection failed: {e}"))
+    } else {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user@host/db`;
+/// `host=… password=secret` → `host=…`.
+fn without_password(url: &str) -> String {
+    if !url.contains("://") {
+        return url
+            .split_whitespace()
+            .filter(|part| !part.starts_with("password="))
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{}{}", &url[..scheme + 3], user, &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// One PostgreSQL write transaction, as the domain's use cases see it.
+struct PgTx<'a, 'c> {
+    t: &'a mut Transaction<'c>,
+}
+
+impl PgTx<'_, '_> {
+    fn exec(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+        self.t.execute(sql, params).map_err(pg)
+    }
+}
+
+impl WriteTx for PgTx<'_, '_> {
+    fn options(&mut self) -> Result<Options, StoreError> {
+        read_options(
+            self.t
+                .query("SELECT key, value FROM options", &[])
+                .map_err(pg)?,
+        )
+    }
+
+    fn put_option(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO options (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            &[&key, &value],
+        )
+        .map(drop)
+    }
+
+    fn user(&mut self, key: &str) -> Result<Option<User>, StoreError> {
+        self.t
+            .query_opt("SELECT record FROM users WHERE key = $1", &[&key])
+            .map_err(pg)?
+            .map(|r| decode(r.get::<_, &[u8]>(0)))
+            .transpose()
+    }
+
+    fn users(&mut self, keys: &[&str]) -> Result<HashMap<String, User>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in keys.chunks(50_000) {
+            let rows = self
+                .t
+                .query(
+                    "SELECT key, record FROM users WHERE key = ANY($1)",
+                    &[&chunk],
+                )
+                .map_err(pg)?;
+            for row in rows {
+                out.insert(row.get::<_, String>(0), decode(row.get::<_, &[u8]>(1))?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn write_users(&mut self, writes: &[UserWrite<'_>]) -> Result<(), StoreError> {
+        let gone: Vec<&str> = writes
+            .iter()
+            .filter(|w| w.after.is_none())
+            .filter_map(|w| w.before.map(|u| u.key().as_str()))
+            .collect();
+        for chunk in gone.chunks(CHUNK) {
+            self.exec("DELETE FROM users WHERE key = ANY($1)", &[&chunk])?;
+        }
+        let puts: Vec<&User> = writes.iter().filter_map(|w| w.after).collect();
+        for chunk in puts.chunks(CHUNK) {
+            let keys: Vec<&str> = chunk.iter().map(|u| u.key().as_str()).collect();
+            let records = chunk.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
+            let admins: Vec<bool> = chunk
+                .iter()
+                .map(|u| privilege::is_active_admin(u))
+                .collect();
+            self.exec(
+                "INSERT INTO users (key, record, active_admin) \
+                 SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bool[]) \
+                 ON CONFLICT (key) DO UPDATE \
+                 SET record = EXCLUDED.record, active_admin = EXCLUDED.active_admin",
+                &[&keys, &records, &admins],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn has_active_admin(&mut self) -> Result<bool, StoreError> {
+        Ok(self
+            .t
+            .query_opt("SELECT 1 FROM users WHERE active_admin LIMIT 1", &[])
+            .map_err(pg)?
+            .is_some())
+    }
+
+    fn next_id(&mut self, sequence: Sequence) -> Result<u64, StoreError> {
+        let name = match sequence {
+            Sequence::Batch => "next_batch_id",
+            Sequence::Approval => "next_approval_id",
+        };
+        next_counter(self.t, name, 1).map(|id| id as u64)
+    }
+
+    fn put_batch(&mut self, record: &BatchRecord) -> Result<(), StoreError> {
+        let id = record.summary.id as i64;
+        let undo_of = record.summary.undo_of.map(|i| i as i64);
+        self.exec(
+            "INSERT INTO batches (id, sha256, undo_of, summary, touched) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE \
+             SET sha256 = EXCLUDED.sha256, undo_of = EXCLUDED.undo_of, \
+                 summary = EXCLUDED.summary, touched = EXCLUDED.touched",
+            &[
+                &id,
+                &record.summary.sha256,
+                &undo_of,
+                &encode(&record.summary)?,
+                &encode(&record.touched)?,
+            ],
+        )
+        .map(drop)
+    }
+
+    fn batch(&mut self, id: u64) -> Result<Option<BatchRecord>, StoreError> {
+        let Some(row) = self
+            .t
+            .query_opt(
+                "SELECT summary, touched FROM batches WHERE id = $1",
+                &[&(id as i64)],
+            )
+            .map_err(pg)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(BatchRecord {
+            summary: decode(row.get::<_, &[u8]>(0))?,
+            touched: decode(row.get::<_, &[u8]>(1))?,
+        }))
+    }
+
+    fn put_correction(&mut self, batch: u64, correction: &Correction) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO batch_corrections (batch, record) VALUES ($1, $2)",
+            &[&(batch as i64), &encode(correction)?],
+        )
+        .map(drop)
+    }
+
+    fn append_audit(
+        &mut self,
+        events: Vec<AuditEvent>,
+        batch: Option<u64>,
+    ) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let first = next_counter(self.t, "next_audit_id", events.len() as i64)?;
+        let mut ids = Vec::with_capacity(events.len());
+        let mut keys = Vec::with_capacity(events.len());
+        let mut records = Vec::with_capacity(events.len());
+        for (n, mut event) in events.into_iter().enumerate() {
+            event.id = (first + n as i64) as u64;
+            event.batch = batch;
+            ids.push(event.id as i64);
+            keys.push(event.target_key());
+            records.push(encode(&event)?);
+        }
+        for ((ids, keys), records) in ids
+            .chunks(CHUNK)
+            .zip(keys.chunks(CHUNK))
+            .zip(records.chunks(CHUNK))
+        {
+            self.exec(
+                "INSERT INTO audit (id, user_key, event) \
+                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bytea[])",
+                &[&ids, &keys, &records],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn approval(&mut self, id: u64) -> Result<Option<(ApprovalRequest, Vec<u8>)>, StoreError> {
+        let Some(row) = self
+            .t
+            .query_opt(
+                "SELECT request, file FROM approvals WHERE id = $1",
+                &[&(id as i64)],
+            )
+            .map_err(pg)?
+        else {
+            return Ok(None);
+        };
+        let file: Option<Vec<u8>> = row.get(1);
+        Ok(Some((
+            decode(row.get::<_, &[u8]>(0))?,
+            file.unwrap_or_default(),
+        )))
+    }
+
+    fn put_approval(
+        &mut self,
+        request: &ApprovalRequest,
+        file: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO approvals (id, request, file) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET request = EXCLUDED.request, file = EXCLUDED.file",
+            &[&(request.id as i64), &encode(request)?, &file],
+        )
+        .map(drop)
+    }
+
+    fn has_password(&mut self, key: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .t
+            .query_opt("SELECT 1 FROM credentials WHERE key = $1", &[&key])
+            .map_err(pg)?
+            .is_some())
+    }
+
+    fn put_password(&mut self, key: &str, phc: &str, epoch_ms: i64) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO credentials (key, phc) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET phc = EXCLUDED.phc",
+            &[&key, &phc],
+        )?;
+        self.exec(
+            "INSERT INTO password_epochs (key, epoch_ms) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET epoch_ms = EXCLUDED.epoch_ms",
+            &[&key, &epoch_ms],
+        )
+        .map(drop)
+    }
+
+    fn put_link(&mut self, token_id: &str, link: &SignInLink) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO links (id, user_key, expires_at) VALUES ($1, $2, $3)",
+            &[&token_id, &link.user_key.as_str(), &link.expires_at],
+        )
+        .map(drop)
+    }
+
+    fn take_link(&mut self, token_id: &str) -> Result<Option<SignInLink>, StoreError> {
+        let row = self
+            .t
+            .query_opt(
+                "DELETE FROM links WHERE id = $1 RETURNING user_key, expires_at",
+                &[&token_id],
+            )
+            .map_err(pg)?;
+        row.map(|r| link_of(r.get(0), r.get(1))).transpose()
+    }
+
+    fn revoke_links(&mut self, key: &str) -> Result<u64, StoreError> {
+        self.exec("DELETE FROM links WHERE user_key = $1", &[&key])
+    }
+
+    fn purge_expired_links(&mut self, now: i64) -> Result<u64, StoreError> {
+        self.exec("DELETE FROM links WHERE expires_at <= $1", &[&now])
+    }
+
+    fn end_sessions(&mut self, key: &str) -> Result<(), StoreError> {
+        self.exec("DELETE FROM sessions WHERE user_key = $1", &[&key])
+            .map(drop)
+    }
+
+    fn forget_credentials(&mut self, key: &str) -> Result<(), StoreError> {
+        self.exec("DELETE FROM credentials WHERE key = $1", &[&key])?;
+        self.exec("DELETE FROM password_epochs WHERE key = $1", &[&key])?;
+        self.revoke_links(key)?;
+        self.end_sessions(key)
+    }
+
+    fn new_token(&mut self) -> String {
+        crate::auth::new_token()
+    }
+}
+
+/// A stored link's user key, checked as a key.
+fn link_of(user_key: String, expires_at: i64) -> Result<SignInLink, StoreError> {
+    let user_key = domain::Email::parse(&user_key)
+        .map_err(|_| StoreError::Backend(format!("a stored link has the bad key {user_key:?}")))?
+        .key()
+        .clone();
+    Ok(SignInLink {
+        user_key,
+        expires_at,
+    })
+}
+
+/// Takes `n` numbers from a counter in `meta`; returns the first.
+fn next_counter(t: &mut Transaction<'_>, name: &str, n: i64) -> Result<i64, StoreError> {
+    let row = t
+        .query_one(
+            "INSERT INTO meta (name, value) VALUES ($1, 1 + $2::bigint) \
+             ON CONFLICT (name) DO UPDATE SET value = meta.value + $2::bigint \
+             RETURNING value - $2::bigint",
+            &[&name, &n],
+        )
+        .map_err(pg)?;
+    Ok(row.get(0))
+}
+
+fn read_options(rows: Vec<postgres::Row>) -> Result<Options, StoreError> {
+    let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    Options::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| StoreError::Backend(format!("stored options are invalid: {e}")))
+}
+
+impl Store for PgStore {
+    fn user_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .read(|c| c.query_one("SELECT count(*) FROM users", &[]))?
+            .get(0);
+        Ok(n as u64)
+    }
+
+    fn user(&self, key: &UserKey) -> Result<Option<User>, StoreError> {
+        self.read(|c| c.query_opt("SELECT record FROM users WHERE key = $1", &[&key.as_str()]))?
+            .map(|r| decode(r.get::<_, &[u8]>(0)))
+            .transpose()
+    }
+
+    fn users_by_keys(&self, keys: &[UserKey]) -> Result<Vec<User>, StoreError> {
+        let keys: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(50_000) {
+            let rows =
+                self.read(|c| c.query("SELECT record FROM users WHERE key = ANY($1)", &[&chunk]))?;
+            out.extend(Self::decode_rows::<User>(rows)?);
+        }
+        Ok(out)
+    }
+
+    fn all_users(&self) -> Result<Vec<User>, StoreError> {
+        Self::decode_rows(self.read(|c| c.query("SELECT record FROM users ORDER BY key", &[]))?)
+    }
+
+    fn first_admin(&self) -> Result<Option<User>, StoreError> {
+        self.find_user(|u| u.roles.contains(domain::Role::Admin))
+    }
+
+    fn options(&self) -> Result<Options, StoreError> {
+        read_options(self.read(|c| c.query("SELECT key, value FROM options", &[]))?)
+    }
+
+    fn transact(
+        &self,
+        work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<Finish, StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client()?;
+        let mut t = client.transaction().map_err(pg)?;
+        t.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .map_err(pg)?;
+        // Dropping the transaction unwritten rolls it back.
+        match work(&mut PgTx { t: &mut t })? {
+            Finish::Commit => t.commit().map_err(pg),
+            Finish::Abort => t.rollback().map_err(pg),
+        }
+    }
+
+    fn approvals(&self) -> Result<Vec<ApprovalRequest>, StoreError> {
+        Self::decode_rows(
+            self.read(|c| c.query("SELECT request FROM approvals ORDER BY id DESC", &[]))?,
+        )
+    }
+
+    fn approval(&self, id: u64) -> Result<Option<(ApprovalRequest, Vec<u8>)>, StoreError> {
+        let row = self.read(|c| {
+            c.query_opt(
+                "SELECT request, file FROM approvals WHERE id = $1",
+                &[&(id as i64)],
+            )
+        })?;
+        let Some(row) = row else { return Ok(None) };
+        let file: Option<Vec<u8>> = row.get(1);
+        Ok(Some((
+            decode(row.get::<_, &[u8]>(0))?,
+            file.unwrap_or_default(),
+        )))
+    }
+
+    fn audit_scan(&self, query: &AuditQuery, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut client = self.client()?;
+        // Rows stream in (a portal), so a short page does not read the
+        // whole trail.
+        let by_user = domain::Email::parse(&query.target).ok();
+        let mut t = client.transaction().map_err(pg)?;
+        let portal = match &by_user {
+            Some(email) => t.bind(
+                "SELECT event FROM audit WHERE user_key = $1 ORDER BY id DESC",
+                &[&email.key().as_str()],
+            ),
+            None => t.bind("SELECT event FROM audit ORDER BY id DESC", &[]),
+        }
+        .map_err(pg)?;
+        let mut out = Vec::new();
+        loop {
+            let rows = t.query_portal(&portal, 1_000).map_err(pg)?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in rows {
+                let event: AuditEvent = decode(row.get::<_, &[u8]>(0))?;
+                if query.accepts(&event) {
+                    out.push(event);
+                    if out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn user_history(&self, key: &UserKey) -> Result<Vec<AuditEvent>, StoreError> {
+        Self::decode_rows(self.read(|c| {
+            c.query(
+                "SELECT event FROM audit WHERE user_key = $1 ORDER BY id DESC",
+                &[&key.as_str()],
+            )
+        })?)
+    }
+
+    fn audit_log(&self) -> Result<Vec<AuditEvent>, StoreError> {
+        Self::decode_rows(self.read(|c| c.query("SELECT event FROM audit ORDER BY id DESC", &[]))?)
+    }
+
+    fn batches(&self) -> Result<Vec<BatchSummary>, StoreError> {
+        Self::decode_rows(
+            self.read(|c| c.query("SELECT summary FROM batches ORDER BY id DESC", &[]))?,
+        )
+    }
+
+    fn recent_batches(&self, n: usize) -> Result<Vec<BatchSummary>, StoreError> {
+        Self::decode_rows(self.read(|c| {
+            c.query(
+                "SELECT summary FROM batches ORDER BY id DESC LIMIT $1",
+                &[&(n.min(i64::MAX as usize) as i64)],
+            )
+        })?)
+    }
+
+    fn corrections(&self) -> Result<Vec<(u64, Correction)>, StoreError> {
+        let rows = self.read(|c| {
+            c.query(
+                "SELECT batch, record FROM batch_corrections ORDER BY batch",
+                &[],
+            )
+        })?;
+        rows.iter()
+            .map(|r| Ok((r.get::<_, i64>(0) as u64, decode(r.get::<_, &[u8]>(1))?)))
+            .collect()
+    }
+
+    fn batches_with_hash(&self, sha256: &str) -> Result<Vec<BatchSummary>, StoreError> {
+        Self::decode_rows(self.read(|c| {
+            c.query(
+                "SELECT summary FROM batches WHERE sha256 = $1 AND undo_of IS NULL \
+                 ORDER BY id DESC",
+                &[&sha256],
+            )
+        })?)
+    }
+}
+
+impl Credentials for PgStore {
+    fn password_hash(&self, user_key: &UserKey) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .read(|c| {
+                c.query_opt(
+                    "SELECT phc FROM credentials WHERE key = $1",
+                    &[&user_key.as_str()],
+                )
+            })?
+            .map(|r| r.get(0)))
+    }
+
+    fn password_epoch(&self, user_key: &UserKey) -> Result<i64, StoreError> {
+        Ok(self
+            .read(|c| {
+                c.query_opt(
+                    "SELECT epoch_ms FROM password_epochs WHERE key = $1",
+                    &[&user_key.as_str()],
+                )
+            })?
+            .map(|r| r.get(0))
+            .unwrap_or(0))
+    }
+
+    fn peek_link(&self, token: &str, now: i64) -> Result<Option<UserKey>, StoreError> {
+        let row = self.read(|c| {
+            c.query_opt(
+                "SELECT user_key, expires_at FROM links WHERE id = $1",
+                &[&token_id(token)],
+            )
+        })?;
+        let Some(row) = row else { return Ok(None) };
+        let link = link_of(row.get(0), row.get(1))?;
+        Ok((link.expires_at > now).then_some(link.user_key))
+    }
+}
+
+impl crate::sessions::SessionRows for PgStore {
+    fn insert_session(
+        &self,
+        id: &str,
+        user_key: Option<&str>,
+        expires: i64,
+        data: &[u8],
+    ) -> Result<bool, StoreError> {
+        let n = self.read(|c| {
+            c.execute(
+                "INSERT INTO sessions (id, user_key, expires, data) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (id) DO NOTHING",
+                &[&id, &user_key, &expires, &data],
+            )
+        })?;
+        Ok(n == 1)
+    }
+
+    fn put_session(
+        &self,
+        id: &str,
+        user_key: Option<&str>,
+        expires: i64,
+        data: &[u8],
+    ) -> Result<(), StoreError> {
+        self.read(|c| {
+            c.execute(
+                "INSERT INTO sessions (id, user_key, expires, data) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (id) DO UPDATE SET user_key = EXCLUDED.user_key, \
+                 expires = EXCLUDED.expires, data = EXCLUDED.data",
+                &[&id, &user_key, &expires, &data],
+            )
+        })
+        .map(drop)
+    }
+
+    fn session(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .read(|c| c.query_opt("SELECT data FROM sessions WHERE id = $1", &[&id]))?
+            .map(|r| r.get(0)))
+    }
+
+    fn delete_session(&self, id: &str) -> Result<(), StoreError> {
+        self.read(|c| c.execute("DELETE FROM sessions WHERE id = $1", &[&id]))
+            .map(drop)
+    }
+
+    fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError> {
+        self.read(|c| c.execute("DELETE FROM sessions WHERE expires <= $1", &[&now]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_is_left_out_of_the_address_shown() {
+        assert_eq!(
+            without_password("postgres://roster:s3cret@db.example.org:5432/roster"),
+            "postgres://roster@db.example.org:5432/roster"
+        );
+        assert_eq!(
+            without_password("postgres://db.example.org/roster"),
+            "postgres://db.example.org/roster"
+        );
+        assert_eq!(
+            without_password("host=/tmp password=s3cret user=roster"),
+            "host=/tmp user=roster"
+        );
+    }
+}

@@ -1,0 +1,787 @@
+//! The conformance suite: every storage engine passes these same
+//! scenarios unchanged — on a redb file in a temporary folder and on a
+//! fresh PostgreSQL database (see `support`). Atomic imports, stale
+//! previews, history and undo, options, sign-in links used once under
+//! concurrency, sessions, concurrent imports over the same users, and a
+//! `roster import` killed mid-way.
+
+mod support;
+
+use domain::Actor;
+use domain::options;
+use domain::store::{
+    ApprovalOutcome, Decision, ImportOutcome, ImportRequest, StoreError, UndoOutcome, sha256_hex,
+};
+use domain::user::{EndState, Role, Roles, Source};
+use server::engine::Engine;
+use std::sync::{Arc, Barrier};
+use support::Fresh;
+
+/// The key of an address, made the one way keys are made.
+fn k(email: &str) -> domain::UserKey {
+    domain::Email::parse(email).unwrap().key().clone()
+}
+
+const HEAD: &str = "email,first_name,last_name,phone,title\n";
+
+fn import(store: &dyn Engine, csv: &str) -> ImportOutcome {
+    import_with(store, csv, None, false)
+}
+
+fn import_with(
+    store: &dyn Engine,
+    csv: &str,
+    fingerprint: Option<&str>,
+    skip_invalid: bool,
+) -> ImportOutcome {
+    store
+        .apply_import(ImportRequest {
+            bytes: csv.as_bytes(),
+            file_name: "users.csv",
+            operator: "op@x.org",
+            actor: Actor::Owner,
+            expected_fingerprint: fingerprint,
+            skip_invalid,
+            corrected: None,
+            now: 1_800_000_000,
+        })
+        .unwrap()
+}
+
+fn committed(o: ImportOutcome) -> (domain::store::BatchSummary, domain::ImportPlan) {
+    match o {
+        ImportOutcome::Committed { batch, plan } => (batch, plan),
+        other => panic!("expected a commit, got {other:?}"),
+    }
+}
+
+fn create_update_reimport_is_idempotent(f: &Fresh) {
+    let store = &*f.store;
+    let (b1, p1) = committed(import(
+        store,
+        &format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n"),
+    ));
+    assert_eq!((p1.counts.create, b1.id), (2, 1));
+    let a = store.user(&k("a@x.org")).unwrap().unwrap();
+    assert_eq!(
+        (a.version, a.created_at, a.updated_at),
+        (1, 1_800_000_000, 1_800_000_000)
+    );
+
+    let csv2 = format!("{HEAD}a@x.org,Ada,L,+1 2,Dr\nb@x.org,Bob,B,,\n");
+    let (_, p2) = committed(import(store, &csv2));
+    assert_eq!((p2.counts.update, p2.counts.unchanged), (1, 1));
+    assert_eq!(store.user(&k("a@x.org")).unwrap().unwrap().version, 2);
+
+    // The same file again: nothing to write, and no empty batch.
+    let p3 = match import(store, &csv2) {
+        ImportOutcome::NothingToWrite { plan } => plan,
+        other => panic!("expected nothing to write, got {other:?}"),
+    };
+    assert_eq!(
+        (p3.counts.create, p3.counts.update, p3.counts.unchanged),
+        (0, 0, 2)
+    );
+    assert_eq!(store.user_count().unwrap(), 2);
+    assert_eq!(store.batches().unwrap().len(), 2);
+    assert_eq!(store.user(&k("a@x.org")).unwrap().unwrap().version, 2);
+}
+
+/// A copy of the stored ada@x.org under another address.
+fn ada_like(store: &dyn Engine, email: &str) -> domain::User {
+    let mut u = store.user(&k("ada@x.org")).unwrap().unwrap();
+    u.email = domain::Email::parse(email).unwrap();
+    u
+}
+
+fn matching_blank_cells_roles_end_state_source_and_options(f: &Fresh) {
+    let store = &*f.store;
+    committed(import(store, &format!("{HEAD}Ada@X.org,Ada,L,+1 2,Dr\n")));
+    // Give Ada Admin and a manual source: an import adds roles, never removes.
+    let mut ada = store.user(&k("ada@x.org")).unwrap().unwrap();
+    ada.roles = Roles::of(&[Role::Admin]);
+    ada.source = Source::Manual;
+    store.put_user(ada, 1).unwrap();
+    // Another active administrator, so that Ada may be deactivated.
+    let mut keeper = ada_like(store, "keeper@x.org");
+    keeper.roles = Roles::of(&[Role::Admin]);
+    store.put_user(keeper, 1).unwrap();
+    store.set_option(options::END_STATE, "inactive").unwrap();
+    store.set_option(options::ROLES, "self-service").unwrap();
+
+    let (_, p) = committed(import(store, &format!("{HEAD}ada@x.org,Ada,L,,\n")));
+    assert_eq!(p.counts.update, 1);
+    let ada = store.user(&k("ada@x.org")).unwrap().unwrap();
+    assert_eq!(
+        ada.profile.phone, "+1 2",
+        "blank cell keeps the stored value"
+    );
+    assert_eq!(ada.profile.title, "Dr");
+    assert_eq!(ada.roles, Roles::of(&[Role::Admin, Role::SelfService]));
+    assert_eq!(ada.end_state, EndState::Inactive);
+    assert_eq!(ada.source, Source::Csv);
+    assert_eq!(
+        ada.email.as_str(),
+        "ada@x.org",
+        "email case follows the file"
+    );
+
+    committed(import(store, &format!("{HEAD}new@x.org,N,N,,\n")));
+    let new = store.user(&k("new@x.org")).unwrap().unwrap();
+    assert_eq!(
+        (new.roles, new.end_state),
+        (Roles::of(&[Role::SelfService]), EndState::Inactive)
+    );
+}
+
+fn stale_preview_writes_nothing_and_returns_a_fresh_plan(f: &Fresh) {
+    let store = &*f.store;
+    committed(import(store, &format!("{HEAD}a@x.org,Ada,L,,\n")));
+    let csv = format!("{HEAD}a@x.org,Ada,L,,Eng\nc@x.org,C,C,,\n");
+    let preview = store.preview(csv.as_bytes(), Actor::Owner).unwrap();
+    // Someone edits Ada between preview and commit.
+    let mut ada = store.user(&k("a@x.org")).unwrap().unwrap();
+    ada.profile
+        .set(domain::Field::LastName, "Lovelace")
+        .unwrap();
+    store.put_user(ada.clone(), 5).unwrap();
+    let before_batches = store.batches().unwrap().len();
+
+    match import_with(store, &csv, Some(&preview.fingerprint), false) {
+        ImportOutcome::ChangedSincePreview { plan } => {
+            assert_ne!(plan.fingerprint, preview.fingerprint);
+            let (_, before, _, _) = plan.updates().next().unwrap();
+            assert_eq!(before.profile.last_name, "Lovelace");
+        }
+        other => panic!("expected changed-since-preview, got {other:?}"),
+    }
+    assert_eq!(store.user(&k("c@x.org")).unwrap(), None);
+    assert_eq!(
+        store.user(&k("a@x.org")).unwrap().unwrap().profile.title,
+        ""
+    );
+    assert_eq!(store.batches().unwrap().len(), before_batches);
+
+    // With the fresh plan's fingerprint it goes through.
+    let fresh = store.preview(csv.as_bytes(), Actor::Owner).unwrap();
+    committed(import_with(store, &csv, Some(&fresh.fingerprint), false));
+    assert_eq!(store.user_count().unwrap(), 2);
+}
+
+fn invalid_rows_block_unless_skipped(f: &Fresh) {
+    let store = &*f.store;
+    let csv = format!("{HEAD}a@x.org,Ada,L,,\nbroken,B,B,,\n");
+    assert!(matches!(import(store, &csv), ImportOutcome::Blocked { .. }));
+    assert_eq!(store.user_count().unwrap(), 0);
+    assert!(store.batches().unwrap().is_empty());
+    let (batch, plan) = committed(import_with(store, &csv, None, true));
+    assert_eq!((batch.counts.create, batch.counts.invalid), (1, 1));
+    assert_eq!(plan.errors().next().unwrap().line, 3);
+    assert_eq!(store.user_count().unwrap(), 1);
+}
+
+fn file_errors_write_nothing(f: &Fresh) {
+    let store = &*f.store;
+    let e = store
+        .apply_import(ImportRequest {
+            bytes: b"first_name\nA\n",
+            file_name: "x.csv",
+            operator: "op",
+            actor: Actor::Owner,
+            expected_fingerprint: None,
+            skip_invalid: true,
+            corrected: None,
+            now: 0,
+        })
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        StoreError::File(domain::FileError::MissingColumn { .. })
+    ));
+    assert!(store.batches().unwrap().is_empty());
+}
+
+fn undo_restores_exactly_the_before_state(f: &Fresh) {
+    let store = &*f.store;
+    committed(import(store, &format!("{HEAD}a@x.org,Ada,L,+1,Dr\n")));
+    let before_a = store.user(&k("a@x.org")).unwrap().unwrap();
+    let csv = format!("{HEAD}a@x.org,Ada,Lovelace,,Eng\nb@x.org,Bob,B,,\n");
+    let (batch, _) = committed(import(store, &csv));
+    assert_eq!(
+        store
+            .batches_with_hash(&sha256_hex(csv.as_bytes()))
+            .unwrap()[0]
+            .id,
+        batch.id
+    );
+
+    let undo = match store
+        .undo_batch(batch.id, "op2", Actor::Owner, 1_900_000_000)
+        .unwrap()
+    {
+        UndoOutcome::Undone { batch } => batch,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(undo.undo_of, Some(batch.id));
+    assert_eq!(store.user(&k("b@x.org")).unwrap(), None);
+    let mut a = store.user(&k("a@x.org")).unwrap().unwrap();
+    assert!(a.version > before_a.version, "a restore is a new version");
+    a.version = before_a.version;
+    a.updated_at = before_a.updated_at;
+    assert_eq!(a, before_a);
+    let history = store.batches().unwrap();
+    assert_eq!(history[0].undo_of, Some(batch.id));
+    assert_eq!(history[1].undone_by, Some(undo.id));
+    // Neither can be undone again.
+    assert!(matches!(
+        store.undo_batch(batch.id, "op", Actor::Owner, 0),
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.undo_batch(undo.id, "op", Actor::Owner, 0),
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.undo_batch(99, "op", Actor::Owner, 0),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+fn undo_is_refused_after_a_later_edit(f: &Fresh) {
+    let store = &*f.store;
+    let (batch, _) = committed(import(
+        store,
+        &format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n"),
+    ));
+    committed(import(store, &format!("{HEAD}b@x.org,Bob,Builder,,\n")));
+    match store.undo_batch(batch.id, "op", Actor::Owner, 0).unwrap() {
+        UndoOutcome::Refused { changed } => assert_eq!(changed, ["b@x.org"]),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.user_count().unwrap(), 2, "nothing undone");
+}
+
+fn a_manual_user_is_created_once_and_can_be_undone(f: &Fresh) {
+    let store = &*f.store;
+    let options = store.options().unwrap();
+    let user = domain::manual::manual_user(
+        &[
+            (domain::Field::Email, "Max@Example.org"),
+            (domain::Field::FirstName, "Max"),
+            (domain::Field::LastName, "Muster"),
+        ],
+        &options,
+    )
+    .unwrap();
+    let batch = store
+        .create_user(user.clone(), "op@example.org", Actor::Owner, 1_700_000_000)
+        .unwrap();
+    assert_eq!(batch.counts.create, 1);
+    assert_eq!(batch.file_name, "Manual input");
+    let stored = store.user(&k("max@example.org")).unwrap().unwrap();
+    assert_eq!(stored.source, domain::Source::Manual);
+    assert_eq!(stored.created_at, 1_700_000_000);
+    assert_eq!(stored.version, 1);
+
+    // The same address again (any case) is refused and writes nothing.
+    let mut again = user.clone();
+    again
+        .profile
+        .set(domain::Field::FirstName, "Other")
+        .unwrap();
+    let err = store
+        .create_user(again, "op@example.org", Actor::Owner, 1)
+        .unwrap_err();
+    assert!(err.to_string().contains("exists already"), "{err}");
+    assert_eq!(store.user(&k("max@example.org")).unwrap().unwrap(), stored);
+    assert_eq!(store.batches().unwrap().len(), 1);
+
+    // It is in history and undoes like an import.
+    match store
+        .undo_batch(batch.id, "op@example.org", Actor::Owner, 2)
+        .unwrap()
+    {
+        domain::store::UndoOutcome::Undone { .. } => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(store.user(&k("max@example.org")).unwrap().is_none());
+}
+
+fn several_options_are_set_all_or_nothing(f: &Fresh) {
+    let store = &*f.store;
+    let err = store
+        .set_options(&[
+            (options::END_STATE, "inactive"),
+            (options::LINK_DAYS, "9999"),
+        ])
+        .unwrap_err();
+    assert!(err.to_string().contains(options::LINK_DAYS), "{err}");
+    assert_eq!(store.options().unwrap(), domain::Options::default());
+    let after = store
+        .set_options(&[(options::END_STATE, "inactive"), (options::LINK_DAYS, "3")])
+        .unwrap();
+    assert_eq!(after.end_state, EndState::Inactive);
+    assert_eq!(after.link_days, 3);
+    assert_eq!(store.options().unwrap(), after);
+}
+
+fn a_profile_edit_checks_the_version_and_touches_only_the_profile(f: &Fresh) {
+    let store = &*f.store;
+    committed(import(store, &format!("{HEAD}ada@x.org,Ada,L,+41 1,CEO\n")));
+    let before = store.user(&k("ada@x.org")).unwrap().unwrap();
+    let mut profile = before.profile.clone();
+
+    // Nothing changed: no new version.
+    let same = store
+        .update_profile(&k("ada@x.org"), profile.clone(), before.version, 5)
+        .unwrap();
+    assert_eq!(same, before);
+
+    profile.set(domain::Field::Phone, "+41 2").unwrap();
+    let after = store
+        .update_profile(&k("ada@x.org"), profile.clone(), before.version, 7)
+        .unwrap();
+    assert_eq!(after.version, before.version + 1);
+    assert_eq!(after.updated_at, 7);
+    assert_eq!(after.profile.phone, "+41 2");
+    assert_eq!(
+        (after.roles, after.end_state, after.source),
+        (before.roles, before.end_state, before.source)
+    );
+    assert_eq!(store.user(&k("ada@x.org")).unwrap().unwrap(), after);
+
+    // A stale version writes nothing.
+    profile.set(domain::Field::Phone, "+41 3").unwrap();
+    let err = store
+        .update_profile(&k("ada@x.org"), profile, before.version, 9)
+        .unwrap_err();
+    assert!(err.to_string().contains("changed meanwhile"), "{err}");
+    assert_eq!(store.user(&k("ada@x.org")).unwrap().unwrap(), after);
+}
+
+/// Runs each scenario on every engine: `redb::<name>` and `postgres::<name>`.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod redb {
+            $( #[test] fn $name() { super::$name(&super::support::redb()) } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { super::$name(&super::support::postgres()) } )*
+        }
+    };
+}
+
+conformance!(
+    create_update_reimport_is_idempotent,
+    matching_blank_cells_roles_end_state_source_and_options,
+    stale_preview_writes_nothing_and_returns_a_fresh_plan,
+    invalid_rows_block_unless_skipped,
+    file_errors_write_nothing,
+    undo_restores_exactly_the_before_state,
+    undo_is_refused_after_a_later_edit,
+    a_manual_user_is_created_once_and_can_be_undone,
+    several_options_are_set_all_or_nothing,
+    a_profile_edit_checks_the_version_and_touches_only_the_profile,
+    keys_are_case_insensitive,
+    batches_are_found_by_their_file_hash,
+    a_sign_in_link_is_used_once_under_concurrency,
+    sessions_are_stored_hashed_and_end_with_deactivation,
+    of_two_concurrent_imports_over_the_same_users_one_wins,
+    a_large_import_waits_for_approval_and_is_written_when_approved,
+    the_last_active_administrator_stays,
+    a_second_server_on_the_same_store_sees_every_change,
+    an_import_killed_mid_way_writes_all_or_nothing,
+);
+
+fn keys_are_case_insensitive(f: &Fresh) {
+    let store = &*f.store;
+    committed(import(store, &format!("{HEAD}Ada.L@Example.ORG,Ada,L,,\n")));
+    let ada = store.user(&k("ada.l@example.org")).unwrap().unwrap();
+    assert_eq!(ada.email.as_str(), "Ada.L@Example.ORG");
+    let (_, plan) = committed(import(
+        store,
+        &format!("{HEAD}ADA.L@EXAMPLE.org,Ada,Lovelace,,\n"),
+    ));
+    assert_eq!((plan.counts.create, plan.counts.update), (0, 1));
+    assert_eq!(store.user_count().unwrap(), 1);
+    assert_eq!(
+        store
+            .users_by_keys(&[k("ADA.L@example.org")])
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+fn batches_are_found_by_their_file_hash(f: &Fresh) {
+    let store = &*f.store;
+    let csv = format!("{HEAD}a@x.org,Ada,L,,\n");
+    let (batch, _) = committed(import(store, &csv));
+    let other = format!("{HEAD}b@x.org,Bob,B,,\n");
+    committed(import(store, &other));
+    let found = store
+        .batches_with_hash(&sha256_hex(csv.as_bytes()))
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, batch.id);
+    assert_eq!(
+        store.batches_with_hash("0".repeat(64).as_str()).unwrap(),
+        []
+    );
+    assert_eq!(store.recent_batches(1).unwrap()[0].file_name, "users.csv");
+    assert_eq!(store.batches().unwrap().len(), 2);
+}
+
+fn a_sign_in_link_is_used_once_under_concurrency(f: &Fresh) {
+    let store = &f.store;
+    committed(import(&**store, &format!("{HEAD}a@x.org,Ada,L,,\n")));
+    let token = store
+        .create_link(&k("a@x.org"), 1_800_000_000, 7, "op@x.org", Actor::Owner)
+        .unwrap();
+    assert_eq!(
+        store.peek_link(&token, 1_800_000_001).unwrap(),
+        Some(k("a@x.org"))
+    );
+    let barrier = Arc::new(Barrier::new(8));
+    let redeemed: Vec<Option<domain::UserKey>> = (0..8)
+        .map(|n| {
+            let (store, token, barrier) = (store.clone(), token.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                store
+                    .redeem_link(&token, &format!("phc-{n}"), 1_800_000_002_000)
+                    .unwrap()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    assert_eq!(
+        redeemed.iter().filter(|r| r.is_some()).count(),
+        1,
+        "{redeemed:?}"
+    );
+    assert_eq!(store.peek_link(&token, 1_800_000_003).unwrap(), None);
+    assert!(
+        store
+            .password_hash(&k("a@x.org"))
+            .unwrap()
+            .unwrap()
+            .starts_with("phc-")
+    );
+    assert_eq!(
+        store.password_epoch(&k("a@x.org")).unwrap(),
+        1_800_000_002_000
+    );
+    // Expired links are refused and purged.
+    let old = store
+        .create_link(&k("a@x.org"), 1_000, 1, "op@x.org", Actor::Owner)
+        .unwrap();
+    assert_eq!(
+        store.redeem_link(&old, "phc", 1_800_000_004_000).unwrap(),
+        None
+    );
+    assert_eq!(store.purge_expired_links(1_800_000_000).unwrap(), 1);
+}
+
+fn sessions_are_stored_hashed_and_end_with_deactivation(f: &Fresh) {
+    let store = &*f.store;
+    committed(import(
+        store,
+        &format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n"),
+    ));
+    let data =
+        |who: &str| format!(r#"{{"data":{{"user":{{"key":"{who}"}}}},"expires":2000000000}}"#);
+    assert!(
+        store
+            .insert_session(
+                "s1",
+                Some("a@x.org"),
+                2_000_000_000,
+                data("a@x.org").as_bytes()
+            )
+            .unwrap()
+    );
+    assert!(
+        !store
+            .insert_session("s1", Some("b@x.org"), 2_000_000_000, b"{}")
+            .unwrap(),
+        "an id is never overwritten"
+    );
+    assert!(
+        store
+            .insert_session(
+                "s2",
+                Some("b@x.org"),
+                2_000_000_000,
+                data("b@x.org").as_bytes()
+            )
+            .unwrap()
+    );
+    assert!(
+        store
+            .insert_session("old", None, 1, br#"{"data":{},"expires":1}"#)
+            .unwrap()
+    );
+    assert_eq!(
+        store.session("s1").unwrap().unwrap(),
+        data("a@x.org").as_bytes()
+    );
+    store
+        .put_session(
+            "s2",
+            Some("b@x.org"),
+            2_000_000_001,
+            data("b@x.org").as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(store.delete_expired_sessions(1_800_000_000).unwrap(), 1);
+    // Deactivating a user ends their sessions, and only theirs.
+    store
+        .set_end_state(&k("a@x.org"), EndState::Inactive, "op", Actor::Owner, 5)
+        .unwrap();
+    assert_eq!(store.session("s1").unwrap(), None);
+    assert!(store.session("s2").unwrap().is_some());
+    store.delete_session("s2").unwrap();
+    assert_eq!(store.session("s2").unwrap(), None);
+}
+
+fn of_two_concurrent_imports_over_the_same_users_one_wins(f: &Fresh) {
+    let store = &f.store;
+    committed(import(&**store, &format!("{HEAD}a@x.org,Ada,L,,\n")));
+    let files = [
+        format!("{HEAD}a@x.org,Ada,One,,\nb@x.org,Bob,One,,\n"),
+        format!("{HEAD}a@x.org,Ada,Two,,\nb@x.org,Bob,Two,,\n"),
+    ];
+    // Both previewed against the same store, then committed at once.
+    let previews: Vec<String> = files
+        .iter()
+        .map(|csv| {
+            store
+                .preview(csv.as_bytes(), Actor::Owner)
+                .unwrap()
+                .fingerprint
+        })
+        .collect();
+    let barrier = Arc::new(Barrier::new(2));
+    let outcomes: Vec<ImportOutcome> = files
+        .into_iter()
+        .zip(previews)
+        .map(|(csv, fp)| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                import_with(&*store, &csv, Some(&fp), false)
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    let won: Vec<usize> = (0..2)
+        .filter(|&i| matches!(outcomes[i], ImportOutcome::Committed { .. }))
+        .collect();
+    assert_eq!(won.len(), 1, "{outcomes:?}");
+    let lost = 1 - won[0];
+    assert!(
+        matches!(outcomes[lost], ImportOutcome::ChangedSincePreview { .. }),
+        "{:?}",
+        outcomes[lost]
+    );
+    let name = ["One", "Two"][won[0]];
+    assert_eq!(
+        store
+            .user(&k("a@x.org"))
+            .unwrap()
+            .unwrap()
+            .profile
+            .last_name,
+        name
+    );
+    assert_eq!(
+        store
+            .user(&k("b@x.org"))
+            .unwrap()
+            .unwrap()
+            .profile
+            .last_name,
+        name
+    );
+    assert_eq!(store.batches().unwrap().len(), 2);
+}
+
+fn a_large_import_waits_for_approval_and_is_written_when_approved(f: &Fresh) {
+    let store = &*f.store;
+    store.set_option(options::APPROVAL_ABOVE, "1").unwrap();
+    let operator = Actor::User(Roles::of(&[Role::Operator, Role::SelfService]));
+    let csv = format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n");
+    let request = match store
+        .apply_import(ImportRequest {
+            actor: operator,
+            ..request(&csv)
+        })
+        .unwrap()
+    {
+        ImportOutcome::SentForApproval { request, .. } => request,
+        other => panic!("expected a request for approval, got {other:?}"),
+    };
+    assert_eq!(store.user_count().unwrap(), 0);
+    let (waiting, bytes) = store.approval(request.id).unwrap().unwrap();
+    assert_eq!(
+        (waiting, bytes.as_slice()),
+        (request.clone(), csv.as_bytes())
+    );
+    let approver = Actor::User(Roles::of(&[Role::Approval, Role::Operator]));
+    assert!(matches!(
+        store.decide_approval(request.id, Decision::Approve, "op@x.org", approver, 9),
+        Err(StoreError::Forbidden(_))
+    ));
+    match store
+        .decide_approval(request.id, Decision::Approve, "ap@x.org", approver, 9)
+        .unwrap()
+    {
+        ApprovalOutcome::Approved { batch } => assert_eq!(batch.counts.create, 2),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.user_count().unwrap(), 2);
+    let (decided, bytes) = store.approval(request.id).unwrap().unwrap();
+    assert!(bytes.is_empty(), "the file is dropped once decided");
+    assert!(matches!(
+        store.decide_approval(decided.id, Decision::Approve, "ap@x.org", approver, 10),
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.approvals().unwrap().len(), 1);
+}
+
+fn the_last_active_administrator_stays(f: &Fresh) {
+    let store = &*f.store;
+    let admin = server::commands::ensure_admin(
+        store,
+        &domain::Email::parse("root@x.org").unwrap(),
+        Source::Bootstrap,
+    )
+    .unwrap();
+    assert_eq!(store.first_admin().unwrap().unwrap(), admin);
+    let err = store
+        .set_end_state(admin.key(), EndState::Inactive, "cli", Actor::Owner, 5)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Forbidden(_)), "{err:?}");
+    assert_eq!(store.user(admin.key()).unwrap().unwrap(), admin);
+    assert!(
+        store
+            .audit_log()
+            .unwrap()
+            .iter()
+            .all(|e| e.action != domain::audit::AuditAction::Deactivate)
+    );
+}
+
+fn a_second_server_on_the_same_store_sees_every_change(f: &Fresh) {
+    // redb: one process holds the file; a reopen after the first closed.
+    // PostgreSQL: two stores open at once, as two app servers.
+    let first = &f.store;
+    committed(import(&**first, &format!("{HEAD}a@x.org,Ada,L,,\n")));
+    let csv = format!("{HEAD}a@x.org,Ada,Lovelace,,\n");
+    let stale = first.preview(csv.as_bytes(), Actor::Owner).unwrap();
+    if f.args[0] == "--data" {
+        return; // the redb file cannot be opened twice (see the store tests)
+    }
+    let second = f.reopen();
+    assert_eq!(second.user_count().unwrap(), 1);
+    committed(import(&*second, &format!("{HEAD}a@x.org,Ada,Byron,,\n")));
+    assert_eq!(
+        first
+            .user(&k("a@x.org"))
+            .unwrap()
+            .unwrap()
+            .profile
+            .last_name,
+        "Byron"
+    );
+    assert!(matches!(
+        import_with(&**first, &csv, Some(&stale.fingerprint), false),
+        ImportOutcome::ChangedSincePreview { .. }
+    ));
+    assert!(
+        first
+            .insert_session("s", Some("a@x.org"), 2_000_000_000, b"{}")
+            .unwrap()
+    );
+    assert!(second.session("s").unwrap().is_some());
+    second.set_option(options::LINK_DAYS, "3").unwrap();
+    assert_eq!(first.options().unwrap().link_days, 3);
+}
+
+fn an_import_killed_mid_way_writes_all_or_nothing(f: &Fresh) {
+    const ROWS: usize = 60_000;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.csv");
+    let mut csv = String::from(HEAD);
+    for i in 0..ROWS {
+        csv.push_str(&format!("user{i}@x.org,First{i},Last{i},,\n"));
+    }
+    std::fs::write(&file, csv).unwrap();
+    // redb allows one process per file: the child gets a folder of its
+    // own, opened here only between runs.
+    let own = tempfile::tempdir().unwrap();
+    let (args, count): (Vec<String>, Box<dyn Fn() -> u64>) = if f.args[0] == "--data" {
+        let data = own.path().to_path_buf();
+        (
+            vec!["--data".into(), data.display().to_string()],
+            Box::new(move || {
+                domain::store::Store::user_count(&server::store::RedbStore::open(&data).unwrap())
+                    .unwrap()
+            }),
+        )
+    } else {
+        (f.args.clone(), Box::new(|| f.store.user_count().unwrap()))
+    };
+    let roster = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+        c.args(&args)
+            .arg("import")
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        c
+    };
+    // A dry run reads, parses and plans without writing: kills after about
+    // that long land in the write transaction.
+    let started = std::time::Instant::now();
+    assert!(roster().arg("--dry-run").status().unwrap().success());
+    let plan_time = started.elapsed();
+    let mut seen = Vec::new();
+    for factor in [1.1, 1.5, 2.5, 4.0] {
+        let mut child = roster().spawn().unwrap();
+        std::thread::sleep(plan_time.mul_f64(factor));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let count = count();
+        assert!(
+            count == 0 || count == ROWS as u64,
+            "killed after {factor} × the plan time: {count} users"
+        );
+        seen.push(count);
+        if count == ROWS as u64 {
+            break;
+        }
+    }
+    // Whatever the kills left, a whole run writes every user.
+    assert!(roster().status().unwrap().success());
+    assert_eq!(count(), ROWS as u64);
+    eprintln!("users after each kill: {seen:?}");
+}
+
+fn request(csv: &str) -> ImportRequest<'_> {
+    ImportRequest {
+        bytes: csv.as_bytes(),
+        file_name: "users.csv",
+        operator: "op@x.org",
+        actor: Actor::Owner,
+        expected_fingerprint: None,
+        skip_invalid: false,
+        corrected: None,
+        now: 1_800_000_000,
+    }
+}
