@@ -237,15 +237,6 @@ pub trait Store: Send + Sync {
     fn users_by_keys(&self, keys: &[UserKey]) -> Result<Vec<User>, StoreError>;
     /// Every user, in key order.
     fn all_users(&self) -> Result<Vec<User>, StoreError>;
-    /// The first user (in key order) with the Admin role, active or not
-    /// (the first start's check). This default reads every user; engines
-    /// stop at the first one.
-    fn first_admin(&self) -> Result<Option<User>, StoreError> {
-        Ok(self
-            .all_users()?
-            .into_iter()
-            .find(|u| u.roles.contains(crate::Role::Admin)))
-    }
     fn options(&self) -> Result<Options, StoreError>;
     /// Validates and stores one option; returns the options after the change.
     fn set_option(&self, key: &str, value: &str) -> Result<Options, StoreError> {

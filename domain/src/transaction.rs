@@ -79,6 +79,8 @@ pub trait WriteTx {
     /// Writes users exactly as given (versions and timestamps are the
     /// caller's).
     fn write_users(&mut self, writes: &[UserWrite<'_>]) -> Result<(), StoreError>;
+    /// The first user (in key order) with the Admin role, active or not.
+    fn first_admin(&mut self) -> Result<Option<User>, StoreError>;
     /// Whether any user, as this transaction sees them, is an active
     /// administrator.
     fn has_active_admin(&mut self) -> Result<bool, StoreError>;

@@ -77,6 +77,27 @@ pub fn put_user(tx: &mut dyn WriteTx, mut user: User, now: i64) -> Done<User> {
     commit(user)
 }
 
+/// Makes the user of `new`'s address an active administrator with the
+/// Self-Service role, creating it as `new` when there is none. With
+/// `first_only`, an existing administrator (active or not) is answered
+/// instead and nothing is written: the first start of several servers on
+/// one database creates one administrator.
+pub fn ensure_admin(tx: &mut dyn WriteTx, new: User, first_only: bool, now: i64) -> Done<User> {
+    use crate::user::Role;
+    if first_only && let Some(admin) = tx.first_admin()? {
+        return abort(admin);
+    }
+    match tx.user(new.key().as_str())? {
+        Some(u) if u.roles.contains(Role::Admin) && u.end_state == EndState::Active => abort(u),
+        Some(mut u) => {
+            u.roles = u.roles.with(Role::Admin).with(Role::SelfService);
+            u.end_state = EndState::Active;
+            put_user(tx, u, now)
+        }
+        None => put_user(tx, new, now),
+    }
+}
+
 /// Refuses a change that took away an active administrator when none is
 /// left.
 fn keep_an_active_admin(tx: &mut dyn WriteTx, admin_lost: bool) -> Result<(), StoreError> {

@@ -481,35 +481,42 @@ pub fn ensure_admin(
     email: &Email,
     source: Source,
 ) -> Result<User, StoreError> {
+    let new = new_admin(email, source)?;
+    domain::store::run(store, |tx| {
+        domain::usecase::ensure_admin(tx, new, false, now())
+    })
+}
+
+/// The first start's administrator: `email`'s, unless the store has an
+/// administrator already (decided in one transaction, so that several
+/// servers starting at once on one database make one).
+pub fn first_admin(store: &dyn AppStore, email: &Email) -> Result<User, StoreError> {
+    let new = new_admin(email, Source::Bootstrap)?;
+    domain::store::run(store, |tx| {
+        domain::usecase::ensure_admin(tx, new, true, now())
+    })
+}
+
+/// A new administrator with this address.
+fn new_admin(email: &Email, source: Source) -> Result<User, StoreError> {
     let now = now();
-    let user = match store.user(email.key())? {
-        Some(mut u) => {
-            if u.roles.contains(Role::Admin) && u.end_state == EndState::Active {
-                return Ok(u);
-            }
-            u.roles = u.roles.with(Role::Admin).with(Role::SelfService);
-            u.end_state = EndState::Active;
-            u
-        }
-        None => User {
-            email: email.clone(),
-            profile: {
-                let mut p = Profile::default();
-                p.set(Field::FirstName, "Roster")
-                    .and_then(|()| p.set(Field::LastName, "Administrator"))
-                    .and_then(|()| p.set(Field::DisplayName, "Roster Administrator"))
-                    .map_err(|e| StoreError::Invalid(e.message))?;
-                p
-            },
-            roles: Roles::of(&[Role::Admin, Role::SelfService]),
-            end_state: EndState::Active,
-            source,
-            created_at: now,
-            updated_at: now,
-            version: 1,
+    Ok(User {
+        email: email.clone(),
+        profile: {
+            let mut p = Profile::default();
+            p.set(Field::FirstName, "Roster")
+                .and_then(|()| p.set(Field::LastName, "Administrator"))
+                .and_then(|()| p.set(Field::DisplayName, "Roster Administrator"))
+                .map_err(|e| StoreError::Invalid(e.message))?;
+            p
         },
-    };
-    store.put_user(user, now)
+        roles: Roles::of(&[Role::Admin, Role::SelfService]),
+        end_state: EndState::Active,
+        source,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    })
 }
 
 /// The address a one-time link is handed out as: `base` is the configured

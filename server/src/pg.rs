@@ -183,18 +183,6 @@ impl PgStore {
     ) -> Result<Vec<T>, StoreError> {
         rows.iter().map(|r| decode(r.get::<_, &[u8]>(0))).collect()
     }
-
-    /// The first user (in key order) that `wanted` accepts.
-    pub fn find_user(&self, wanted: impl Fn(&User) -> bool) -> Result<Option<User>, StoreError> {
-        let rows = self.read(|c| c.query("SELECT record FROM users ORDER BY key", &[]))?;
-        for row in rows {
-            let user: User = decode(row.get::<_, &[u8]>(0))?;
-            if wanted(&user) {
-                return Ok(Some(user));
-            }
-        }
-        Ok(None)
-    }
 }
 
 /// A database error as the store reports it: a lost connection is
@@ -307,6 +295,20 @@ impl WriteTx for PgTx<'_, '_> {
             )?;
         }
         Ok(())
+    }
+
+    fn first_admin(&mut self) -> Result<Option<User>, StoreError> {
+        for row in self
+            .t
+            .query("SELECT record FROM users ORDER BY key", &[])
+            .map_err(pg)?
+        {
+            let user: User = decode(row.get::<_, &[u8]>(0))?;
+            if user.roles.contains(domain::Role::Admin) {
+                return Ok(Some(user));
+            }
+        }
+        Ok(None)
     }
 
     fn has_active_admin(&mut self) -> Result<bool, StoreError> {
@@ -557,10 +559,6 @@ impl Store for PgStore {
 
     fn all_users(&self) -> Result<Vec<User>, StoreError> {
         Self::decode_rows(self.read(|c| c.query("SELECT record FROM users ORDER BY key", &[]))?)
-    }
-
-    fn first_admin(&self) -> Result<Option<User>, StoreError> {
-        self.find_user(|u| u.roles.contains(domain::Role::Admin))
     }
 
     fn options(&self) -> Result<Options, StoreError> {

@@ -197,20 +197,6 @@ impl RedbStore {
         txn.commit().map_err(backend)
     }
 
-    /// The first user (in key order) that `wanted` accepts, decoding users
-    /// one at a time and stopping there.
-    pub fn find_user(&self, wanted: impl Fn(&User) -> bool) -> Result<Option<User>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
-        let t = txn.open_table(USERS).map_err(backend)?;
-        for entry in t.iter().map_err(backend)? {
-            let user: User = decode(entry.map_err(backend)?.1.value())?;
-            if wanted(&user) {
-                return Ok(Some(user));
-            }
-        }
-        Ok(None)
-    }
-
     /// Whether the user indexes agree with the users (see
     /// [`crate::user_index::consistent`]).
     pub fn check_indexes(&self) -> Result<Result<(), String>, StoreError> {
@@ -337,6 +323,17 @@ impl WriteTx for RedbTx<'_> {
             }
         }
         users.finish()
+    }
+
+    fn first_admin(&mut self) -> Result<Option<User>, StoreError> {
+        let users = self.txn.open_table(USERS).map_err(backend)?;
+        for entry in users.iter().map_err(backend)? {
+            let user: User = decode(entry.map_err(backend)?.1.value())?;
+            if user.roles.contains(domain::Role::Admin) {
+                return Ok(Some(user));
+            }
+        }
+        Ok(None)
     }
 
     fn has_active_admin(&mut self) -> Result<bool, StoreError> {
@@ -518,10 +515,6 @@ impl Store for RedbStore {
             out.push(decode(entry.map_err(backend)?.1.value())?);
         }
         Ok(out)
-    }
-
-    fn first_admin(&self) -> Result<Option<User>, StoreError> {
-        self.find_user(|u| u.roles.contains(domain::Role::Admin))
     }
 
     fn options(&self) -> Result<Options, StoreError> {

@@ -1,7 +1,7 @@
 //! `roster serve`: the axum server with the SSR + hydrated Leptos app.
 
 use crate::cli::Common;
-use crate::commands::{ensure_admin, now, sign_in_url};
+use crate::commands::{first_admin, now, sign_in_url};
 use crate::engine::Engine;
 use crate::sessions::EngineSessionStore;
 use app::context::AppStore;
@@ -19,7 +19,6 @@ use domain::Actor;
 use domain::Email;
 use domain::audit::AuditQuery;
 use domain::directory::UserQuery;
-use domain::user::Source;
 use leptos::prelude::*;
 use leptos::server_fn::error::FromServerFnError;
 use leptos_axum::{LeptosRoutes, generate_route_list_with_exclusions};
@@ -39,17 +38,9 @@ const IDLE_MINUTES: i64 = 30;
 /// sign-in link for one that has no password yet (unless
 /// ROSTER_ADMIN_PASSWORD sets it). The new link revokes earlier ones.
 fn bootstrap_admin(store: &dyn domain::store::AppStore, base: &str) -> Result<(), String> {
-    // Stops at the first administrator instead of loading every user.
-    let admin = store.first_admin().map_err(|e| e.to_string())?;
-    let admin = match admin {
-        Some(a) => a,
-        None => {
-            let email =
-                std::env::var("ROSTER_ADMIN_EMAIL").unwrap_or_else(|_| "admin@localhost".into());
-            let email = Email::parse(&email).map_err(|e| format!("ROSTER_ADMIN_EMAIL: {e}"))?;
-            ensure_admin(store, &email, Source::Bootstrap).map_err(|e| e.to_string())?
-        }
-    };
+    let email = std::env::var("ROSTER_ADMIN_EMAIL").unwrap_or_else(|_| "admin@localhost".into());
+    let email = Email::parse(&email).map_err(|e| format!("ROSTER_ADMIN_EMAIL: {e}"))?;
+    let admin = first_admin(store, &email).map_err(|e| e.to_string())?;
     if store
         .password_hash(admin.key())
         .map_err(|e| e.to_string())?
