@@ -32,12 +32,21 @@ export async function signedIn(page: Page, email = adminEmail, password = adminP
   await hydrated(page);
 }
 
-/** Starts a roster server of a test's own (on `addr`, e.g. 127.0.0.1:0). */
-export function startRoster(data: string, addr: string, extraEnv: Record<string, string> = {}) {
+/**
+ * Starts a roster server of a test's own (on `addr`, e.g. 127.0.0.1:0), on
+ * the redb store in `data`, or on the store `storeArgs` name (e.g.
+ * `["--database", url]`; `data` then only names its log file).
+ */
+export function startRoster(
+  data: string,
+  addr: string,
+  extraEnv: Record<string, string> = {},
+  storeArgs: string[] = ["--data", data],
+) {
   const root = resolve(__dirname, "../..");
   const env: NodeJS.ProcessEnv = { ...process.env, LEPTOS_SITE_ROOT: "target/site", RUST_LOG: "warn", ...extraEnv };
   if (!("ROSTER_ADMIN_PASSWORD" in extraEnv)) delete env.ROSTER_ADMIN_PASSWORD;
-  const child = spawn("./target/debug/roster", ["--data", data, "--addr", addr, "serve"], { cwd: root, env });
+  const child = spawn("./target/debug/roster", [...storeArgs, "--addr", addr, "serve"], { cwd: root, env });
   // Kept beside the data folder: the global teardown fails the run when
   // any server logged a panic.
   child.stderr.on("data", (d) => appendFileSync(`${data}.log`, d));

@@ -373,15 +373,24 @@ pub async fn serve(store: Arc<dyn Engine>, common: &Common) -> Result<(), String
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let base = common.public_base(&local)?;
-    match store.purge_expired_links(now()) {
-        Ok(n) => tracing::info!(removed = n, "expired sign-in links removed"),
-        Err(e) => tracing::warn!("cannot purge expired sign-in links: {e}"),
-    }
-    bootstrap_admin(&*store, &base)?;
-    let sessions = EngineSessionStore::new(store.clone());
-    if let Ok(n) = sessions.delete_expired() {
-        tracing::info!(removed = n, "expired sessions removed");
-    }
+    // The store's calls block (file I/O, or a PostgreSQL client that runs
+    // its own little runtime): off the async executor.
+    let startup = {
+        let (store, base) = (store.clone(), base.clone());
+        tokio::task::spawn_blocking(move || {
+            match store.purge_expired_links(now()) {
+                Ok(n) => tracing::info!(removed = n, "expired sign-in links removed"),
+                Err(e) => tracing::warn!("cannot purge expired sign-in links: {e}"),
+            }
+            bootstrap_admin(&*store, &base)?;
+            let sessions = EngineSessionStore::new(store.clone());
+            if let Ok(n) = sessions.delete_expired() {
+                tracing::info!(removed = n, "expired sessions removed");
+            }
+            Ok::<u64, String>(store.user_count().unwrap_or(0))
+        })
+    };
+    let users = startup.await.map_err(|e| e.to_string())??;
     // `Secure` and the `__Host-` prefix need HTTPS; plain http on
     // localhost is the default, ROSTER_SECURE_COOKIES=1 behind TLS.
     let secure = matches!(
@@ -390,7 +399,7 @@ pub async fn serve(store: Arc<dyn Engine>, common: &Common) -> Result<(), String
     );
     let app = router(store.clone(), &base, secure, local);
     println!("Roster is listening on http://{local}");
-    tracing::info!(%local, users = store.user_count().unwrap_or(0), "serving");
+    tracing::info!(%local, users, "serving");
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
