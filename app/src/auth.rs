@@ -70,9 +70,10 @@ const LINK_NOT_VALID: &str = "This sign-in link is not valid: it was used alread
 #[cfg(feature = "ssr")]
 async fn check_link(token: String) -> Result<Option<(domain::UserKey, String)>, AppError> {
     use crate::context::*;
-    use crate::security::{LINK_THROTTLE, address_key};
+    use crate::security::{address_key, throttles};
     let address = address_key(client_ip().await);
-    if let Err(wait) = LINK_THROTTLE.begin(&[&address], std::time::Instant::now()) {
+    let throttle = throttles().links;
+    if let Err(wait) = throttle.begin_now(&[&address]).map_err(store_error)? {
         return Err(failed(AppError::Throttled(format!(
             "Too many invalid sign-in links from your address. Try again in {} seconds.",
             wait.as_secs().max(1)
@@ -92,7 +93,9 @@ async fn check_link(token: String) -> Result<Option<(domain::UserKey, String)>, 
     })
     .await?;
     if found.is_some() {
-        LINK_THROTTLE.succeeded(&[], &[&address]);
+        throttle
+            .succeeded_now(&[], &[&address])
+            .map_err(store_error)?;
     }
     Ok(found)
 }

@@ -129,6 +129,9 @@ pub enum SignInRefused {
     /// Unknown account, wrong password or inactive account: one answer for
     /// all three, so that the answer tells nothing about the account.
     WrongCredentials,
+    /// The throttle's counters could not be read or written (a database
+    /// that is down): nothing was tried.
+    Store(StoreError),
 }
 
 impl SignInRefused {
@@ -139,6 +142,7 @@ impl SignInRefused {
                 wait.as_secs().max(1)
             ),
             SignInRefused::WrongCredentials => "Wrong email or password.".into(),
+            SignInRefused::Store(e) => e.to_string(),
         }
     }
 }
@@ -150,7 +154,7 @@ impl SignInRefused {
 /// failures. Needs no Leptos context.
 pub async fn authenticate_with(
     store: AppStore,
-    throttle: &crate::security::Throttle,
+    throttle: &dyn crate::security::Counters,
     email: &str,
     password: String,
     client: Option<std::net::IpAddr>,
@@ -162,7 +166,8 @@ pub async fn authenticate_with(
     let mut keys = vec![address.as_str()];
     keys.extend(account.as_deref());
     throttle
-        .begin(&keys, std::time::Instant::now())
+        .begin_now(&keys)
+        .map_err(SignInRefused::Store)?
         .map_err(SignInRefused::Throttled)?;
     let found = match key {
         Some(key) => blocking(move || Ok((store.user(&key)?, store.password_hash(&key)?)))
@@ -174,7 +179,9 @@ pub async fn authenticate_with(
     let password_ok = verify_password_bounded(hash, password).await;
     match user {
         Some(user) if password_ok && user.end_state == EndState::Active => {
-            throttle.succeeded(&[account.as_deref().unwrap_or_default()], &[&address]);
+            throttle
+                .succeeded_now(&[account.as_deref().unwrap_or_default()], &[&address])
+                .map_err(SignInRefused::Store)?;
             Ok(user)
         }
         _ => Err(SignInRefused::WrongCredentials),
@@ -187,7 +194,7 @@ pub async fn authenticate(email: &str, password: String) -> Result<User, AppErro
     let client = client_ip().await;
     authenticate_with(
         store()?,
-        &crate::security::THROTTLE,
+        &*crate::security::throttles().sign_in,
         email,
         password,
         client,
@@ -197,6 +204,7 @@ pub async fn authenticate(email: &str, password: String) -> Result<User, AppErro
         failed(match e {
             SignInRefused::Throttled(_) => AppError::Throttled(e.message()),
             SignInRefused::WrongCredentials => AppError::Invalid(e.message()),
+            SignInRefused::Store(e) => return store_error(e),
         })
     })
 }

@@ -6,9 +6,10 @@ use argon2::Argon2;
 use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
 };
+use domain::store::StoreError;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 /// Checks the password policy and hashes the password.
@@ -99,9 +100,8 @@ impl Throttle {
             });
             e.failures += 1;
             e.last = now;
-            if e.failures >= FREE_FAILURES {
-                let exp = (e.failures - FREE_FAILURES).min(20);
-                e.until = now + Duration::from_secs(1u64 << exp).min(MAX_DELAY);
+            if let Some(delay) = delay_after(e.failures) {
+                e.until = now + delay;
             }
         }
         Ok(())
@@ -147,10 +147,57 @@ fn forget_least_recent(entries: &mut HashMap<String, Entry>) {
     entries.retain(|_, e| e.last > threshold);
 }
 
-/// Sign-in: per account and per client address.
-pub static THROTTLE: LazyLock<Throttle> = LazyLock::new(Throttle::default);
-/// Sign-in links: per client address.
-pub static LINK_THROTTLE: LazyLock<Throttle> = LazyLock::new(Throttle::default);
+/// How long a key waits after its `failures`-th failure, if at all: from
+/// the [`FREE_FAILURES`]th on, 1 s, 2 s, 4 s … up to 15 minutes.
+pub fn delay_after(failures: u32) -> Option<Duration> {
+    (failures >= FREE_FAILURES)
+        .then(|| Duration::from_secs(1u64 << (failures - FREE_FAILURES).min(20)).min(MAX_DELAY))
+}
+
+/// Failure counters as a throttle needs them, wherever they are kept: in
+/// this process ([`Throttle`]; enough on redb, where one process holds the
+/// store) or in the database that several servers share.
+pub trait Counters: Send + Sync {
+    /// [`Throttle::begin`] at the present moment.
+    fn begin_now(&self, keys: &[&str]) -> Result<Result<(), Duration>, StoreError>;
+    /// [`Throttle::succeeded`].
+    fn succeeded_now(&self, clear: &[&str], refund: &[&str]) -> Result<(), StoreError>;
+}
+
+impl Counters for Throttle {
+    fn begin_now(&self, keys: &[&str]) -> Result<Result<(), Duration>, StoreError> {
+        Ok(self.begin(keys, Instant::now()))
+    }
+
+    fn succeeded_now(&self, clear: &[&str], refund: &[&str]) -> Result<(), StoreError> {
+        self.succeeded(clear, refund);
+        Ok(())
+    }
+}
+
+/// The server's throttles: sign-in (per account and per client address)
+/// and sign-in links (per client address). Provided to every request.
+#[derive(Clone)]
+pub struct Throttles {
+    pub sign_in: Arc<dyn Counters>,
+    pub links: Arc<dyn Counters>,
+}
+
+impl Throttles {
+    /// Counters in this process (one set per process).
+    pub fn in_memory() -> Throttles {
+        static IN_MEMORY: LazyLock<Throttles> = LazyLock::new(|| Throttles {
+            sign_in: Arc::new(Throttle::default()),
+            links: Arc::new(Throttle::default()),
+        });
+        IN_MEMORY.clone()
+    }
+}
+
+/// This request's throttles (in memory when the server provided none).
+pub fn throttles() -> Throttles {
+    leptos::prelude::use_context::<Throttles>().unwrap_or_else(Throttles::in_memory)
+}
 
 /// The throttle key of a client address: IPv4 as it is, IPv6 by its /64
 /// (one subscriber usually holds a whole /64).

@@ -5,14 +5,28 @@
 use crate::pg::PgStore;
 use crate::sessions::SessionRows;
 use crate::store::RedbStore;
+use app::security::Throttles;
 use domain::store::{AppStore, StoreError};
 use std::path::Path;
 use std::sync::Arc;
 
 /// Everything a `roster` process needs from its store: the users, the
-/// credentials and the sessions.
-pub trait Engine: AppStore + SessionRows {}
-impl<T: AppStore + SessionRows> Engine for T {}
+/// credentials, the sessions and the throttles' counters.
+pub trait Engine: AppStore + SessionRows + ThrottleCounters {}
+impl<T: AppStore + SessionRows + ThrottleCounters> Engine for T {}
+
+/// Where an engine keeps the sign-in throttles' counters.
+pub trait ThrottleCounters {
+    fn throttles(&self) -> Throttles;
+}
+
+/// redb: one process holds the file, so counters in that process see
+/// every attempt.
+impl ThrottleCounters for RedbStore {
+    fn throttles(&self) -> Throttles {
+        Throttles::in_memory()
+    }
+}
 
 /// Opens the store: PostgreSQL at `database` when given, else the redb
 /// file in `data`.

@@ -71,7 +71,13 @@ CREATE TABLE sessions (
     data bytea NOT NULL
 );
 CREATE INDEX sessions_user_key ON sessions (user_key);
-CREATE TABLE throttle (key text PRIMARY KEY, failures integer NOT NULL, until_ms bigint NOT NULL, last_ms bigint NOT NULL);
+CREATE TABLE throttle (
+    key text PRIMARY KEY,
+    failures integer NOT NULL,
+    until_ms bigint NOT NULL,
+    last_ms bigint NOT NULL
+);
+CREATE INDEX throttle_last_ms ON throttle (last_ms);
 "#];
 
 /// Roster's store on a PostgreSQL database.
@@ -719,6 +725,116 @@ impl Credentials for PgStore {
         let Some(row) = row else { return Ok(None) };
         let link = link_of(row.get(0), row.get(1))?;
         Ok((link.expires_at > now).then_some(link.user_key))
+    }
+}
+
+/// The sign-in throttles' counters in the shared database, so that every
+/// server counts every attempt. Keys are kept under the throttle's name.
+struct PgCounters {
+    pool: Pool,
+    name: &'static str,
+}
+
+/// Counters untouched this long are forgotten (every delay is far shorter).
+const FORGET_AFTER_MS: i64 = 24 * 60 * 60 * 1000;
+
+impl PgCounters {
+    fn keys(&self, keys: &[&str]) -> Vec<String> {
+        keys.iter().map(|k| format!("{}:{k}", self.name)).collect()
+    }
+
+    /// Runs `work` in a transaction that holds the throttle's lock.
+    fn locked<T>(
+        &self,
+        work: impl FnOnce(&mut Transaction<'_>) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let mut client = self
+            .pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(format!("the database cannot be reached: {e}")))?;
+        let mut t = client.transaction().map_err(pg)?;
+        t.execute("SELECT pg_advisory_xact_lock($1)", &[&(WRITE_LOCK + 2)])
+            .map_err(pg)?;
+        let answer = work(&mut t).map_err(pg)?;
+        t.commit().map_err(pg)?;
+        Ok(answer)
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl app::security::Counters for PgCounters {
+    fn begin_now(&self, keys: &[&str]) -> Result<Result<(), Duration>, StoreError> {
+        let keys = self.keys(keys);
+        let now = now_ms();
+        self.locked(|t| {
+            t.execute(
+                "DELETE FROM throttle WHERE last_ms < $1",
+                &[&(now - FORGET_AFTER_MS)],
+            )?;
+            let rows = t.query(
+                "SELECT key, failures, until_ms FROM throttle WHERE key = ANY($1)",
+                &[&keys],
+            )?;
+            let wait = rows
+                .iter()
+                .map(|r| r.get::<_, i64>(2) - now)
+                .max()
+                .unwrap_or(0);
+            if wait > 0 {
+                return Ok(Err(Duration::from_millis(wait as u64)));
+            }
+            let failures: HashMap<String, i32> =
+                rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+            for key in &keys {
+                let n = failures.get(key).copied().unwrap_or(0) + 1;
+                let until = app::security::delay_after(n as u32)
+                    .map_or(now, |d| now + d.as_millis() as i64);
+                t.execute(
+                    "INSERT INTO throttle (key, failures, until_ms, last_ms) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (key) DO UPDATE SET failures = EXCLUDED.failures, \
+                     until_ms = EXCLUDED.until_ms, last_ms = EXCLUDED.last_ms",
+                    &[key, &n, &until, &now],
+                )?;
+            }
+            Ok(Ok(()))
+        })
+    }
+
+    fn succeeded_now(&self, clear: &[&str], refund: &[&str]) -> Result<(), StoreError> {
+        let (clear, refund) = (self.keys(clear), self.keys(refund));
+        self.locked(|t| {
+            t.execute("DELETE FROM throttle WHERE key = ANY($1)", &[&clear])?;
+            // One attempt back; below the free failures no delay is left
+            // (until = the last attempt, as in memory).
+            t.execute(
+                "UPDATE throttle SET failures = greatest(failures - 1, 0), \
+                 until_ms = CASE WHEN failures - 1 < $2 THEN last_ms ELSE until_ms END \
+                 WHERE key = ANY($1)",
+                &[&refund, &(app::security::FREE_FAILURES as i32)],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+impl crate::engine::ThrottleCounters for PgStore {
+    fn throttles(&self) -> app::security::Throttles {
+        let counters = |name| {
+            std::sync::Arc::new(PgCounters {
+                pool: self.pool.clone(),
+                name,
+            })
+        };
+        app::security::Throttles {
+            sign_in: counters("sign-in"),
+            links: counters("links"),
+        }
     }
 }
 

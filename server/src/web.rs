@@ -281,6 +281,7 @@ pub fn router(store: Arc<dyn Engine>, base: &str, secure: bool, addr: SocketAddr
         // moves with activity; the store writes at most about once a minute.
         .with_always_save(true);
     let app_store: AppStore = store.clone();
+    let throttles = store.throttles();
     let options = leptos_options(addr);
     // The import's server functions take whole files: they get their own
     // routes with a larger body limit (still authorised inside).
@@ -347,6 +348,7 @@ pub fn router(store: Arc<dyn Engine>, base: &str, secure: bool, addr: SocketAddr
                 move || {
                     provide_context(store.clone());
                     provide_context(base.clone());
+                    provide_context(throttles.clone());
                 }
             },
             {

@@ -391,6 +391,7 @@ conformance!(
     the_last_active_administrator_stays,
     a_second_server_on_the_same_store_sees_every_change,
     an_import_killed_mid_way_writes_all_or_nothing,
+    sign_in_failures_are_counted_by_every_server,
 );
 
 fn keys_are_case_insensitive(f: &Fresh) {
@@ -788,4 +789,32 @@ fn request(csv: &str) -> ImportRequest<'_> {
         corrected: None,
         now: 1_800_000_000,
     }
+}
+
+fn sign_in_failures_are_counted_by_every_server(f: &Fresh) {
+    use app::security::FREE_FAILURES;
+    // redb's counters are in the process (one process holds the file);
+    // PostgreSQL's in the database, for a second server too.
+    let second = if f.args[0] == "--data" {
+        f.store.clone()
+    } else {
+        f.reopen()
+    };
+    let (one, two) = (f.store.throttles(), second.throttles());
+    // In-process counters are shared by every test of this process.
+    let account = format!("account:{}@x.org", f.args[1].replace(['/', ' ', '='], "-"));
+    for _ in 1..FREE_FAILURES {
+        assert_eq!(one.sign_in.begin_now(&[&account]).unwrap(), Ok(()));
+    }
+    // The last free failure, on the other server: from now on both wait.
+    assert_eq!(two.sign_in.begin_now(&[&account]).unwrap(), Ok(()));
+    for throttle in [&one.sign_in, &two.sign_in] {
+        let wait = throttle.begin_now(&[&account]).unwrap().unwrap_err();
+        assert!(wait > std::time::Duration::ZERO && wait <= std::time::Duration::from_secs(1));
+    }
+    // The links throttle counts apart.
+    assert_eq!(two.links.begin_now(&[&account]).unwrap(), Ok(()));
+    // A success on one server clears the account on both.
+    two.sign_in.succeeded_now(&[&account], &[]).unwrap();
+    assert_eq!(one.sign_in.begin_now(&[&account]).unwrap(), Ok(()));
 }

@@ -71,6 +71,7 @@ async fn twenty_parallel_guesses_reach_argon2_at_most_five_times() {
             Err(SignInRefused::WrongCredentials) => verified += 1,
             Err(SignInRefused::Throttled(_)) => throttled += 1,
             Ok(_) => panic!("a wrong password signed in"),
+            Err(SignInRefused::Store(e)) => panic!("the in-memory throttle failed: {e}"),
         }
     }
     assert_eq!(
