@@ -89,6 +89,7 @@ test: lint unit e2e
 bench: release
 	cargo bench -p domain --bench plan
 	cargo bench -p server --bench import
+	cargo bench -p server --bench postgres
 	cargo bench -p server --bench users
 	cd end2end && node bench/browser.mjs 100000 1000000
 

@@ -29,6 +29,7 @@ use postgres::types::ToSql;
 use postgres::{NoTls, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 use std::collections::HashMap;
+use std::io::Write;
 use std::time::Duration;
 
 type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
@@ -284,10 +285,40 @@ impl WriteTx for PgTx<'_, '_> {
         for chunk in gone.chunks(CHUNK) {
             self.exec("DELETE FROM users WHERE key = ANY($1)", &[&chunk])?;
         }
-        let puts: Vec<&User> = writes.iter().filter_map(|w| w.after).collect();
+        // New users go in with COPY (write transactions are serialised, so
+        // nobody can have made them meanwhile); replaced ones with a
+        // multi-row upsert.
+        let (new, replaced): (Vec<&UserWrite<'_>>, Vec<&UserWrite<'_>>) = writes
+            .iter()
+            .filter(|w| w.after.is_some())
+            .partition(|w| w.before.is_none());
+        if !new.is_empty() {
+            let mut copy = self
+                .t
+                .copy_in("COPY users (key, record, active_admin) FROM STDIN")
+                .map_err(pg)?;
+            let mut line = Vec::new();
+            for user in new.iter().filter_map(|w| w.after) {
+                line.clear();
+                copy_text(&mut line, user.key().as_str());
+                line.push(b'\t');
+                copy_bytea(&mut line, &encode(user)?);
+                line.extend_from_slice(if privilege::is_active_admin(user) {
+                    b"\tt\n"
+                } else {
+                    b"\tf\n"
+                });
+                copy.write_all(&line).map_err(backend_io)?;
+            }
+            copy.finish().map_err(pg)?;
+        }
+        let puts: Vec<&User> = replaced.iter().filter_map(|w| w.after).collect();
         for chunk in puts.chunks(CHUNK) {
             let keys: Vec<&str> = chunk.iter().map(|u| u.key().as_str()).collect();
-            let records = chunk.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
+            let records = chunk
+                .iter()
+                .map(|u| encode(u))
+                .collect::<Result<Vec<_>, _>>()?;
             let admins: Vec<bool> = chunk
                 .iter()
                 .map(|u| privilege::is_active_admin(u))
@@ -386,27 +417,23 @@ impl WriteTx for PgTx<'_, '_> {
             return Ok(());
         }
         let first = next_counter(self.t, "next_audit_id", events.len() as i64)?;
-        let mut ids = Vec::with_capacity(events.len());
-        let mut keys = Vec::with_capacity(events.len());
-        let mut records = Vec::with_capacity(events.len());
+        let mut copy = self
+            .t
+            .copy_in("COPY audit (id, user_key, event) FROM STDIN")
+            .map_err(pg)?;
+        let mut line = Vec::new();
         for (n, mut event) in events.into_iter().enumerate() {
             event.id = (first + n as i64) as u64;
             event.batch = batch;
-            ids.push(event.id as i64);
-            keys.push(event.target_key());
-            records.push(encode(&event)?);
+            line.clear();
+            write!(line, "{}\t", event.id).map_err(backend_io)?;
+            copy_text(&mut line, &event.target_key());
+            line.push(b'\t');
+            copy_bytea(&mut line, &encode(&event)?);
+            line.push(b'\n');
+            copy.write_all(&line).map_err(backend_io)?;
         }
-        for ((ids, keys), records) in ids
-            .chunks(CHUNK)
-            .zip(keys.chunks(CHUNK))
-            .zip(records.chunks(CHUNK))
-        {
-            self.exec(
-                "INSERT INTO audit (id, user_key, event) \
-                 SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bytea[])",
-                &[&ids, &keys, &records],
-            )?;
-        }
+        copy.finish().map_err(pg)?;
         Ok(())
     }
 
@@ -505,6 +532,34 @@ impl WriteTx for PgTx<'_, '_> {
     fn new_token(&mut self) -> String {
         crate::auth::new_token()
     }
+}
+
+/// A text field of COPY's text format, escaped.
+fn copy_text(line: &mut Vec<u8>, text: &str) {
+    for b in text.bytes() {
+        match b {
+            b'\\' => line.extend_from_slice(b"\\\\"),
+            b'\t' => line.extend_from_slice(b"\\t"),
+            b'\n' => line.extend_from_slice(b"\\n"),
+            b'\r' => line.extend_from_slice(b"\\r"),
+            other => line.push(other),
+        }
+    }
+}
+
+/// A bytea field of COPY's text format (hex: `\\x…`, the backslash
+/// escaped).
+fn copy_bytea(line: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    line.extend_from_slice(b"\\\\x");
+    for b in bytes {
+        line.push(HEX[usize::from(b >> 4)]);
+        line.push(HEX[usize::from(b & 15)]);
+    }
+}
+
+fn backend_io(e: std::io::Error) -> StoreError {
+    StoreError::Backend(format!("writing to the database: {e}"))
 }
 
 /// A stored link's user key, checked as a key.
@@ -893,6 +948,16 @@ impl crate::sessions::SessionRows for PgStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_fields_are_escaped() {
+        let mut line = Vec::new();
+        copy_text(&mut line, "a\\b\tc\nd\re");
+        assert_eq!(line, b"a\\\\b\\tc\\nd\\re");
+        line.clear();
+        copy_bytea(&mut line, &[0, 0xab, 0x7f]);
+        assert_eq!(line, b"\\\\x00ab7f");
+    }
 
     #[test]
     fn the_password_is_left_out_of_the_address_shown() {

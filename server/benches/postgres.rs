@@ -1,0 +1,154 @@
+//! Commit of 100k users through `apply_import` on the PostgreSQL engine
+//! (parse, plan, users, batch, audit: one transaction) next to a bare
+//! `COPY` of the same encoded user records into a table shaped like the
+//! engine's users table. Prints both times and the ratio. Runs on the
+//! server ROSTER_TEST_DATABASE_URL names, or on a throwaway cluster it
+//! starts (scripts/pg-test-cluster).
+//! Run: `cargo bench -p server --bench postgres`.
+
+use domain::plan::{NoUsers, plan};
+use domain::store::{ImportRequest, Store};
+use postgres::{Client, NoTls};
+use server::pg::PgStore;
+use server::store::encode;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+const ROWS: usize = 100_000;
+const RUNS: usize = 3;
+
+fn file() -> Vec<u8> {
+    let mut s = String::from("email,first_name,last_name,phone,title,department\n");
+    for i in 0..ROWS {
+        s.push_str(&format!(
+            "user{i}@example.com,First{i},Last{i},+41 44 {i:06},Engineer,Dept {}\n",
+            i % 50
+        ));
+    }
+    s.into_bytes()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// The server's address and, when this bench started it, its folder.
+fn server() -> (String, Option<std::path::PathBuf>) {
+    if let Ok(url) = std::env::var("ROSTER_TEST_DATABASE_URL") {
+        return (url, None);
+    }
+    let dir = std::env::temp_dir().join(format!("roster-pg-bench-{}", std::process::id()));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg-test-cluster");
+    let out = std::process::Command::new(script)
+        .arg("start")
+        .arg(&dir)
+        .arg(std::process::id().to_string())
+        .output()
+        .expect("run scripts/pg-test-cluster");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        String::from_utf8(out.stdout).unwrap().trim().to_string(),
+        Some(dir),
+    )
+}
+
+fn main() {
+    let (url, cluster) = server();
+    let bytes = file();
+    let options = domain::Options::default();
+    let users: Vec<domain::User> = plan(&bytes, &NoUsers, &options, domain::Actor::Owner)
+        .expect("generated file plans")
+        .creates()
+        .map(|(_, u)| u.clone())
+        .collect();
+    let mut admin = Client::connect(&url, NoTls).unwrap();
+    let mut bare = Vec::new();
+    let mut full = Vec::new();
+    for run in 0..RUNS {
+        let name = format!("roster_bench_{}_{run}", std::process::id());
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let db_url = if url.contains("://") {
+            panic!("give ROSTER_TEST_DATABASE_URL in key=value form for the bench")
+        } else {
+            format!("{url} dbname={name}")
+        };
+
+        // Bare: encode each user, COPY key + record + flag in binary-safe
+        // text form (bytea hex), one transaction.
+        let mut client = Client::connect(&db_url, NoTls).unwrap();
+        client
+            .batch_execute(
+                "CREATE TABLE bare_users (key text PRIMARY KEY, record bytea NOT NULL, \
+                 active_admin boolean NOT NULL)",
+            )
+            .unwrap();
+        let t0 = Instant::now();
+        let mut t = client.transaction().unwrap();
+        {
+            let mut w = t
+                .copy_in("COPY bare_users (key, record, active_admin) FROM STDIN")
+                .unwrap();
+            let mut line = Vec::new();
+            for u in &users {
+                line.clear();
+                write!(
+                    line,
+                    "{}\t\\\\x{}\tf\n",
+                    u.key(),
+                    hex::encode(encode(u).unwrap())
+                )
+                .unwrap();
+                w.write_all(&line).unwrap();
+            }
+            w.finish().unwrap();
+        }
+        t.commit().unwrap();
+        bare.push(t0.elapsed());
+        drop(client);
+
+        let store = PgStore::open(&db_url).unwrap();
+        let t0 = Instant::now();
+        store
+            .apply_import(ImportRequest {
+                bytes: &bytes,
+                file_name: "bench.csv",
+                operator: "bench",
+                actor: domain::Actor::Owner,
+                expected_fingerprint: None,
+                skip_invalid: false,
+                corrected: None,
+                now: 0,
+            })
+            .unwrap();
+        full.push(t0.elapsed());
+        assert_eq!(store.user_count().unwrap(), ROWS as u64);
+    }
+    let (b, f) = (median(bare), median(full));
+    println!("PostgreSQL: import of {ROWS} new users, median of {RUNS} runs:");
+    println!(
+        "  bare COPY (encode + COPY + commit): {:>8.1} ms",
+        b.as_secs_f64() * 1e3
+    );
+    println!(
+        "  apply_import (parse, plan, users, batch, audit, commit): {:>8.1} ms",
+        f.as_secs_f64() * 1e3
+    );
+    println!(
+        "  ratio: {:.2}x (target <= 2x)",
+        f.as_secs_f64() / b.as_secs_f64()
+    );
+    if let Some(dir) = cluster {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg-test-cluster");
+        let _ = std::process::Command::new(script)
+            .arg("stop")
+            .arg(dir)
+            .status();
+    }
+}
