@@ -317,7 +317,7 @@ impl WriteTx for PgTx<'_, '_> {
             let keys: Vec<&str> = chunk.iter().map(|u| u.key().as_str()).collect();
             let records = chunk
                 .iter()
-                .map(|u| encode(u))
+                .map(encode)
                 .collect::<Result<Vec<_>, _>>()?;
             let admins: Vec<bool> = chunk
                 .iter()
