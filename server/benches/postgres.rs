@@ -98,9 +98,9 @@ fn main() {
             let mut line = Vec::new();
             for u in &users {
                 line.clear();
-                write!(
+                writeln!(
                     line,
-                    "{}\t\\\\x{}\tf\n",
+                    "{}\t\\\\x{}\tf",
                     u.key(),
                     hex::encode(encode(u).unwrap())
                 )

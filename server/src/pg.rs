@@ -315,10 +315,7 @@ impl WriteTx for PgTx<'_, '_> {
         let puts: Vec<&User> = replaced.iter().filter_map(|w| w.after).collect();
         for chunk in puts.chunks(CHUNK) {
             let keys: Vec<&str> = chunk.iter().map(|u| u.key().as_str()).collect();
-            let records = chunk
-                .iter()
-                .map(encode)
-                .collect::<Result<Vec<_>, _>>()?;
+            let records = chunk.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
             let admins: Vec<bool> = chunk
                 .iter()
                 .map(|u| privilege::is_active_admin(u))
