@@ -133,3 +133,34 @@ pub trait WriteTx {
 pub fn token_id(token: &str) -> String {
     crate::store::sha256_hex(token.as_bytes())
 }
+
+/// One stored record, as a whole store is copied from one engine to
+/// another (`roster copy`). Sessions are not copied.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    Option {
+        key: String,
+        value: String,
+    },
+    User(User),
+    Batch(BatchRecord),
+    Correction {
+        batch: u64,
+        correction: Correction,
+    },
+    /// In id order: the loader gives them the same ids again.
+    Audit(AuditEvent),
+    Approval {
+        request: ApprovalRequest,
+        file: Option<Vec<u8>>,
+    },
+    Password {
+        key: String,
+        phc: String,
+        epoch_ms: i64,
+    },
+    Link {
+        token_id: String,
+        link: SignInLink,
+    },
+}

@@ -79,6 +79,15 @@ pub enum Command {
     Options(OptionsCommand),
     /// Write all users to a CSV file (`-` for standard output).
     Export { file: PathBuf },
+    /// Copy the whole store — users, import history, audit trail,
+    /// approvals, passwords, sign-in links and options; not sessions — into
+    /// an empty store, in one transaction (e.g. from the redb file to
+    /// PostgreSQL).
+    Copy {
+        /// A PostgreSQL address (postgres://…) or a data folder.
+        #[arg(long)]
+        to: String,
+    },
     /// List, activate or deactivate users.
     #[command(subcommand)]
     Users(UsersCommand),

@@ -475,6 +475,27 @@ pub fn options(store: &dyn AppStore, cmd: &OptionsCommand) -> ExitCode {
     }
 }
 
+/// `roster copy --to TARGET`.
+pub fn copy(source: &dyn Engine, to: &str) -> ExitCode {
+    let copied =
+        crate::engine::open_target(to).and_then(|target| crate::engine::copy(source, &*target));
+    match copied {
+        Ok(n) => {
+            println!(
+                "Copied {} users, {} batches, {} audit events, {} approval requests, \
+                 {} passwords and {} sign-in links (sessions are not copied: everyone \
+                 signs in again).",
+                n.users, n.batches, n.audit_events, n.approvals, n.passwords, n.links
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("roster: nothing was copied: {e}");
+            ExitCode::from(EXIT_OTHER)
+        }
+    }
+}
+
 /// Creates an administrator, or gives an existing user the Admin role.
 pub fn ensure_admin(
     store: &dyn AppStore,

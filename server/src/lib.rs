@@ -54,6 +54,7 @@ pub fn run() -> ExitCode {
                 },
                 Command::Options(cmd) => commands::options(&*store, cmd),
                 Command::Export { file } => commands::export(&*store, file),
+                Command::Copy { to } => commands::copy(&*store, to),
                 Command::Users(cmd) => commands::users(&*store, cmd),
                 Command::Approvals(cmd) => commands::approvals(&*store, cmd),
                 Command::Audit {

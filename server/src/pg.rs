@@ -22,7 +22,7 @@ use domain::options::Options;
 use domain::privilege;
 use domain::store::{BatchSummary, Correction, Credentials, Store, StoreError};
 use domain::transaction::{
-    BatchRecord, Finish, Sequence, SignInLink, UserWrite, WriteTx, token_id,
+    BatchRecord, Finish, Item, Sequence, SignInLink, UserWrite, WriteTx, token_id,
 };
 use domain::{User, UserKey};
 use postgres::types::ToSql;
@@ -183,6 +183,94 @@ impl PgStore {
     ) -> Result<T, StoreError> {
         let mut client = self.client()?;
         work(&mut client).map_err(pg)
+    }
+
+    /// Every record of the store but sessions, for `roster copy`, read in
+    /// one snapshot.
+    pub fn dump_into(
+        &self,
+        out: &mut dyn FnMut(Item) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client()?;
+        let mut t = client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(pg)?;
+        for r in t.query("SELECT key, value FROM options", &[]).map_err(pg)? {
+            out(Item::Option {
+                key: r.get(0),
+                value: r.get(1),
+            })?;
+        }
+        let mut each =
+            |sql: &str, out: &mut dyn FnMut(&postgres::Row) -> Result<(), StoreError>| {
+                let portal = t.bind(sql, &[]).map_err(pg)?;
+                loop {
+                    let rows = t.query_portal(&portal, 10_000).map_err(pg)?;
+                    if rows.is_empty() {
+                        return Ok::<(), StoreError>(());
+                    }
+                    for row in &rows {
+                        out(row)?;
+                    }
+                }
+            };
+        each("SELECT record FROM users ORDER BY key", &mut |r| {
+            out(Item::User(decode(r.get::<_, &[u8]>(0))?))
+        })?;
+        each(
+            "SELECT summary, touched FROM batches ORDER BY id",
+            &mut |r| {
+                out(Item::Batch(BatchRecord {
+                    summary: decode(r.get::<_, &[u8]>(0))?,
+                    touched: decode(r.get::<_, &[u8]>(1))?,
+                }))
+            },
+        )?;
+        each(
+            "SELECT batch, record FROM batch_corrections ORDER BY batch",
+            &mut |r| {
+                out(Item::Correction {
+                    batch: r.get::<_, i64>(0) as u64,
+                    correction: decode(r.get::<_, &[u8]>(1))?,
+                })
+            },
+        )?;
+        each("SELECT event FROM audit ORDER BY id", &mut |r| {
+            out(Item::Audit(decode(r.get::<_, &[u8]>(0))?))
+        })?;
+        each(
+            "SELECT request, file FROM approvals ORDER BY id",
+            &mut |r| {
+                out(Item::Approval {
+                    request: decode(r.get::<_, &[u8]>(0))?,
+                    file: r.get(1),
+                })
+            },
+        )?;
+        each(
+            "SELECT c.key, c.phc, coalesce(e.epoch_ms, 0) FROM credentials c \
+             LEFT JOIN password_epochs e ON e.key = c.key ORDER BY c.key",
+            &mut |r| {
+                out(Item::Password {
+                    key: r.get(0),
+                    phc: r.get(1),
+                    epoch_ms: r.get(2),
+                })
+            },
+        )?;
+        each(
+            "SELECT id, user_key, expires_at FROM links ORDER BY id",
+            &mut |r| {
+                out(Item::Link {
+                    token_id: r.get(0),
+                    link: link_of(r.get(1), r.get(2))?,
+                })
+            },
+        )?;
+        Ok(())
     }
 
     fn decode_rows<T: serde::de::DeserializeOwned>(

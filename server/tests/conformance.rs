@@ -818,3 +818,103 @@ fn sign_in_failures_are_counted_by_every_server(f: &Fresh) {
     two.sign_in.succeeded_now(&[&account], &[]).unwrap();
     assert_eq!(one.sign_in.begin_now(&[&account]).unwrap(), Ok(()));
 }
+
+/// Fills a store with one of everything: imports (one corrected, one
+/// undone), an operator edit, a request waiting for approval with its
+/// file, a password, a sign-in link and a changed option. Returns the
+/// link's token.
+fn one_of_everything(store: &dyn Engine) -> String {
+    store.set_option(options::LINK_DAYS, "3").unwrap();
+    committed(import(
+        store,
+        &format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n"),
+    ));
+    let (undone, _) = committed(import(store, &format!("{HEAD}c@x.org,Cy,C,,\n")));
+    store
+        .undo_batch(undone.id, "op@x.org", Actor::Owner, 5)
+        .unwrap();
+    let csv = format!("{HEAD}a@x.org,Ada,Lovelace,,\n");
+    committed(
+        store
+            .apply_import(ImportRequest {
+                corrected: Some(domain::store::Correction {
+                    cells: 1,
+                    original_sha256: "0".repeat(64),
+                }),
+                ..request(&csv)
+            })
+            .unwrap(),
+    );
+    store.set_option(options::APPROVAL_ABOVE, "1").unwrap();
+    let big = format!("{HEAD}d@x.org,D,D,,\ne@x.org,E,E,,\n");
+    let operator = Actor::User(Roles::of(&[Role::Operator]));
+    assert!(matches!(
+        store
+            .apply_import(ImportRequest {
+                actor: operator,
+                ..request(&big)
+            })
+            .unwrap(),
+        ImportOutcome::SentForApproval { .. }
+    ));
+    store
+        .set_password(&k("a@x.org"), "phc-a", 1_800_000_000_123, "cli")
+        .unwrap();
+    store
+        .create_link(&k("b@x.org"), 1_800_000_000, 3, "op@x.org", Actor::Owner)
+        .unwrap()
+}
+
+/// Everything `roster copy` carries, as the store answers it.
+fn everything(store: &dyn Engine, token: &str) -> impl PartialEq + std::fmt::Debug {
+    (
+        store.all_users().unwrap(),
+        store.options().unwrap(),
+        store.batches().unwrap(),
+        store.audit_log().unwrap(),
+        store.corrections().unwrap(),
+        store.approvals().unwrap(),
+        store.approval(1).unwrap(),
+        store.password_hash(&k("a@x.org")).unwrap(),
+        store.password_epoch(&k("a@x.org")).unwrap(),
+        store.peek_link(token, 1_800_000_001).unwrap(),
+    )
+}
+
+fn a_copy_carries_everything_and_goes_on_numbering(from: Fresh, to: Fresh) {
+    let token = one_of_everything(&*from.store);
+    let n = server::engine::copy(&*from.store, &*to.store).unwrap();
+    assert_eq!(
+        (n.users, n.batches, n.approvals, n.passwords, n.links),
+        (2, 4, 1, 1, 1)
+    );
+    assert_eq!(
+        everything(&*from.store, &token),
+        everything(&*to.store, &token)
+    );
+    // Undo works on copied history, and new ids follow the copied ones.
+    let last = to.store.batches().unwrap()[0].id;
+    let events = to.store.audit_log().unwrap().len();
+    let csv = format!("{HEAD}f@x.org,F,F,,\n");
+    let (batch, _) = committed(import(&*to.store, &csv));
+    assert_eq!(batch.id, last + 1);
+    assert_eq!(to.store.audit_log().unwrap()[0].id as usize, events + 1);
+    assert!(matches!(
+        to.store.undo_batch(1, "op@x.org", Actor::Owner, 9).unwrap(),
+        UndoOutcome::Refused { .. }
+    ));
+    // A store that is not empty is refused, and nothing is written.
+    let again = server::engine::copy(&*from.store, &*to.store).unwrap_err();
+    assert!(matches!(again, StoreError::Conflict(_)), "{again:?}");
+    assert_eq!(to.store.batches().unwrap().len(), 5);
+}
+
+#[test]
+fn a_copy_from_redb_to_postgres_carries_everything() {
+    a_copy_carries_everything_and_goes_on_numbering(support::redb(), support::postgres());
+}
+
+#[test]
+fn a_copy_from_postgres_to_redb_carries_everything() {
+    a_copy_carries_everything_and_goes_on_numbering(support::postgres(), support::redb());
+}
