@@ -70,10 +70,11 @@ const LINK_NOT_VALID: &str = "This sign-in link is not valid: it was used alread
 #[cfg(feature = "ssr")]
 async fn check_link(token: String) -> Result<Option<(domain::UserKey, String)>, AppError> {
     use crate::context::*;
-    use crate::security::{address_key, throttles};
+    use crate::security::{address_key, throttle_begin, throttle_succeeded, throttles};
     let address = address_key(client_ip().await);
     let throttle = throttles().links;
-    if let Err(wait) = throttle.begin_now(&[&address]).map_err(store_error)? {
+    let begun = throttle_begin(throttle.clone(), vec![address.clone()]).await;
+    if let Err(wait) = begun.map_err(store_error)? {
         return Err(failed(AppError::Throttled(format!(
             "Too many invalid sign-in links from your address. Try again in {} seconds.",
             wait.as_secs().max(1)
@@ -93,8 +94,8 @@ async fn check_link(token: String) -> Result<Option<(domain::UserKey, String)>, 
     })
     .await?;
     if found.is_some() {
-        throttle
-            .succeeded_now(&[], &[&address])
+        throttle_succeeded(throttle, Vec::new(), vec![address])
+            .await
             .map_err(store_error)?;
     }
     Ok(found)

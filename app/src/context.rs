@@ -154,19 +154,21 @@ impl SignInRefused {
 /// failures. Needs no Leptos context.
 pub async fn authenticate_with(
     store: AppStore,
-    throttle: &dyn crate::security::Counters,
+    throttle: std::sync::Arc<dyn crate::security::Counters>,
     email: &str,
     password: String,
     client: Option<std::net::IpAddr>,
 ) -> Result<User, SignInRefused> {
-    use crate::security::{address_key, verify_password_bounded};
+    use crate::security::{
+        address_key, throttle_begin, throttle_succeeded, verify_password_bounded,
+    };
     let key = domain::Email::parse(email).ok().map(|e| e.key().clone());
     let account = key.as_ref().map(|k| format!("account:{k}"));
     let address = address_key(client);
-    let mut keys = vec![address.as_str()];
-    keys.extend(account.as_deref());
-    throttle
-        .begin_now(&keys)
+    let mut keys = vec![address.clone()];
+    keys.extend(account.clone());
+    throttle_begin(throttle.clone(), keys)
+        .await
         .map_err(SignInRefused::Store)?
         .map_err(SignInRefused::Throttled)?;
     let found = match key {
@@ -179,8 +181,8 @@ pub async fn authenticate_with(
     let password_ok = verify_password_bounded(hash, password).await;
     match user {
         Some(user) if password_ok && user.end_state == EndState::Active => {
-            throttle
-                .succeeded_now(&[account.as_deref().unwrap_or_default()], &[&address])
+            throttle_succeeded(throttle, account.into_iter().collect(), vec![address])
+                .await
                 .map_err(SignInRefused::Store)?;
             Ok(user)
         }
@@ -194,7 +196,7 @@ pub async fn authenticate(email: &str, password: String) -> Result<User, AppErro
     let client = client_ip().await;
     authenticate_with(
         store()?,
-        &*crate::security::throttles().sign_in,
+        crate::security::throttles().sign_in,
         email,
         password,
         client,

@@ -175,6 +175,35 @@ impl Counters for Throttle {
     }
 }
 
+/// [`Counters::begin_now`] off the async executor: the counters may be in
+/// a database, whose client blocks.
+pub async fn throttle_begin(
+    counters: Arc<dyn Counters>,
+    keys: Vec<String>,
+) -> Result<Result<(), Duration>, StoreError> {
+    tokio::task::spawn_blocking(move || {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        counters.begin_now(&keys)
+    })
+    .await
+    .map_err(|e| StoreError::Backend(e.to_string()))?
+}
+
+/// [`Counters::succeeded_now`] off the async executor.
+pub async fn throttle_succeeded(
+    counters: Arc<dyn Counters>,
+    clear: Vec<String>,
+    refund: Vec<String>,
+) -> Result<(), StoreError> {
+    tokio::task::spawn_blocking(move || {
+        let clear: Vec<&str> = clear.iter().map(String::as_str).collect();
+        let refund: Vec<&str> = refund.iter().map(String::as_str).collect();
+        counters.succeeded_now(&clear, &refund)
+    })
+    .await
+    .map_err(|e| StoreError::Backend(e.to_string()))?
+}
+
 /// The server's throttles: sign-in (per account and per client address)
 /// and sign-in links (per client address). Provided to every request.
 #[derive(Clone)]

@@ -47,10 +47,10 @@ fn client(n: u8) -> Option<IpAddr> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_parallel_guesses_reach_argon2_at_most_five_times() {
     let (_dir, store) = store_with_ada("active");
-    let throttle: &'static Throttle = Box::leak(Box::default());
+    let throttle: Arc<Throttle> = Arc::default();
     let guesses: Vec<_> = (0..20)
         .map(|i| {
-            let store = store.clone();
+            let (store, throttle) = (store.clone(), throttle.clone());
             tokio::spawn(async move {
                 // Different addresses: only the account key can stop them.
                 authenticate_with(
@@ -83,7 +83,7 @@ async fn twenty_parallel_guesses_reach_argon2_at_most_five_times() {
     assert!(matches!(
         authenticate_with(
             store,
-            throttle,
+            throttle.clone(),
             "ada@x.org",
             "correct horse battery".into(),
             client(99)
@@ -96,11 +96,11 @@ async fn twenty_parallel_guesses_reach_argon2_at_most_five_times() {
 #[tokio::test]
 async fn the_right_password_signs_in_and_clears_the_account() {
     let (_dir, store) = store_with_ada("active");
-    let throttle: &'static Throttle = Box::leak(Box::default());
+    let throttle: Arc<Throttle> = Arc::default();
     for _ in 0..3 {
         let r = authenticate_with(
             store.clone(),
-            throttle,
+            throttle.clone(),
             "ada@x.org",
             "nope".into(),
             client(1),
@@ -109,7 +109,7 @@ async fn the_right_password_signs_in_and_clears_the_account() {
     }
     let ok = authenticate_with(
         store.clone(),
-        throttle,
+        throttle.clone(),
         "ada@x.org",
         "correct horse battery".into(),
         client(1),
@@ -121,25 +121,31 @@ async fn the_right_password_signs_in_and_clears_the_account() {
     for _ in 0..2 {
         let r = authenticate_with(
             store.clone(),
-            throttle,
+            throttle.clone(),
             "ada@x.org",
             "nope".into(),
             client(1),
         );
         assert_eq!(r.await.unwrap_err(), SignInRefused::WrongCredentials);
     }
-    let r = authenticate_with(store.clone(), throttle, "bob@x.org", "x".into(), client(1));
+    let r = authenticate_with(
+        store.clone(),
+        throttle.clone(),
+        "bob@x.org",
+        "x".into(),
+        client(1),
+    );
     assert!(matches!(r.await, Err(SignInRefused::Throttled(_))));
 }
 
 #[tokio::test]
 async fn an_inactive_account_answers_like_a_wrong_password_and_counts() {
     let (_dir, store) = store_with_ada("inactive");
-    let throttle: &'static Throttle = Box::leak(Box::default());
+    let throttle: Arc<Throttle> = Arc::default();
     for _ in 0..FREE_FAILURES {
         let r = authenticate_with(
             store.clone(),
-            throttle,
+            throttle.clone(),
             "ada@x.org",
             "correct horse battery".into(),
             client(7),
@@ -148,7 +154,7 @@ async fn an_inactive_account_answers_like_a_wrong_password_and_counts() {
     }
     let r = authenticate_with(
         store.clone(),
-        throttle,
+        throttle.clone(),
         "ada@x.org",
         "correct horse battery".into(),
         client(8),
@@ -159,9 +165,9 @@ async fn an_inactive_account_answers_like_a_wrong_password_and_counts() {
 #[tokio::test]
 async fn a_malformed_address_is_throttled_by_client_only() {
     let (_dir, store) = store_with_ada("active");
-    let throttle: &'static Throttle = Box::leak(Box::default());
+    let throttle: Arc<Throttle> = Arc::default();
     let huge = "x".repeat(100_000);
-    let r = authenticate_with(store, throttle, &huge, "p".into(), client(3)).await;
+    let r = authenticate_with(store, throttle.clone(), &huge, "p".into(), client(3)).await;
     assert_eq!(r.unwrap_err(), SignInRefused::WrongCredentials);
     assert_eq!(throttle.len(), 1, "no key made from the raw text");
 }
