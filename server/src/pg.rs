@@ -20,11 +20,11 @@ use domain::approval::ApprovalRequest;
 use domain::audit::{AuditEvent, AuditQuery};
 use domain::options::Options;
 use domain::privilege;
-use domain::store::{BatchSummary, Correction, Credentials, Store, StoreError};
+use domain::store::{BatchSummary, Correction, Credentials, Store, StoreError, UserStats};
 use domain::transaction::{
     BatchRecord, Finish, Item, Sequence, SignInLink, UserWrite, WriteTx, token_id,
 };
-use domain::{User, UserKey};
+use domain::{EndState, Source, User, UserKey};
 use postgres::types::ToSql;
 use postgres::{NoTls, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
@@ -46,7 +46,10 @@ CREATE TABLE options (key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE users (
     key text PRIMARY KEY,
     record bytea NOT NULL,
-    active_admin boolean NOT NULL
+    active_admin boolean NOT NULL,
+    -- For the start page's counts without decoding every record.
+    active boolean NOT NULL,
+    source text NOT NULL
 );
 CREATE INDEX users_active_admin ON users (key) WHERE active_admin;
 CREATE TABLE batches (
@@ -383,7 +386,7 @@ impl WriteTx for PgTx<'_, '_> {
         if !new.is_empty() {
             let mut copy = self
                 .t
-                .copy_in("COPY users (key, record, active_admin) FROM STDIN")
+                .copy_in("COPY users (key, record, active_admin, active, source) FROM STDIN")
                 .map_err(pg)?;
             let mut line = Vec::new();
             for user in new.iter().filter_map(|w| w.after) {
@@ -391,11 +394,15 @@ impl WriteTx for PgTx<'_, '_> {
                 copy_text(&mut line, user.key().as_str());
                 line.push(b'\t');
                 copy_bytea(&mut line, &encode(user)?);
-                line.extend_from_slice(if privilege::is_active_admin(user) {
-                    b"\tt\n"
-                } else {
-                    b"\tf\n"
-                });
+                let flag = |yes: bool| if yes { "t" } else { "f" };
+                writeln!(
+                    line,
+                    "\t{}\t{}\t{}",
+                    flag(privilege::is_active_admin(user)),
+                    flag(user.end_state == EndState::Active),
+                    user.source.key()
+                )
+                .map_err(backend_io)?;
                 copy.write_all(&line).map_err(backend_io)?;
             }
             copy.finish().map_err(pg)?;
@@ -408,12 +415,18 @@ impl WriteTx for PgTx<'_, '_> {
                 .iter()
                 .map(|u| privilege::is_active_admin(u))
                 .collect();
+            let active: Vec<bool> = chunk
+                .iter()
+                .map(|u| u.end_state == EndState::Active)
+                .collect();
+            let sources: Vec<&str> = chunk.iter().map(|u| u.source.key()).collect();
             self.exec(
-                "INSERT INTO users (key, record, active_admin) \
-                 SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bool[]) \
+                "INSERT INTO users (key, record, active_admin, active, source) \
+                 SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bool[], $4::bool[], $5::text[]) \
                  ON CONFLICT (key) DO UPDATE \
-                 SET record = EXCLUDED.record, active_admin = EXCLUDED.active_admin",
-                &[&keys, &records, &admins],
+                 SET record = EXCLUDED.record, active_admin = EXCLUDED.active_admin, \
+                     active = EXCLUDED.active, source = EXCLUDED.source",
+                &[&keys, &records, &admins, &active, &sources],
             )?;
         }
         Ok(())
@@ -705,6 +718,31 @@ impl Store for PgStore {
 
     fn all_users(&self) -> Result<Vec<User>, StoreError> {
         Self::decode_rows(self.read(|c| c.query("SELECT record FROM users ORDER BY key", &[]))?)
+    }
+
+    fn user_stats(&self) -> Result<UserStats, StoreError> {
+        let row = self.read(|c| {
+            c.query_one(
+                "SELECT count(*), count(*) FILTER (WHERE active), \
+                 count(*) FILTER (WHERE source = $1), \
+                 count(*) FILTER (WHERE source = $2), \
+                 count(*) FILTER (WHERE source = $3) FROM users",
+                &[
+                    &Source::Csv.key(),
+                    &Source::Manual.key(),
+                    &Source::Bootstrap.key(),
+                ],
+            )
+        })?;
+        let n = |i| row.get::<_, i64>(i) as u64;
+        Ok(UserStats {
+            total: n(0),
+            active: n(1),
+            inactive: n(0) - n(1),
+            csv: n(2),
+            manual: n(3),
+            bootstrap: n(4),
+        })
     }
 
     fn options(&self) -> Result<Options, StoreError> {

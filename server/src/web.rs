@@ -88,6 +88,24 @@ fn leptos_options(addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
+/// What the session layer answers when it cannot read or write a session
+/// (its store is the engine's database): an empty 500. Said in words, as a
+/// 503, since asking again later is the remedy.
+async fn explain_session_failures(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let empty = axum::body::HttpBody::size_hint(response.body()).exact() == Some(0);
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !empty {
+        return response;
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Roster cannot read its sessions just now: is its database reachable? Nothing was \
+         changed; try again in a moment.\n",
+    )
+        .into_response()
+}
+
 /// Refuses state-changing requests that a browser marks as coming from
 /// another site (CSRF): `Sec-Fetch-Site` when present, else `Origin`
 /// against `Host`.
@@ -362,6 +380,7 @@ pub fn router(store: Arc<dyn Engine>, base: &str, secure: bool, addr: SocketAddr
             api_needs_session,
         ))
         .layer(session_layer)
+        .layer(middleware::from_fn(explain_session_failures))
         .layer(middleware::from_fn(same_origin_only))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     crate::headers::secure(app, secure).with_state(options)

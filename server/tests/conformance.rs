@@ -392,6 +392,7 @@ conformance!(
     a_second_server_on_the_same_store_sees_every_change,
     an_import_killed_mid_way_writes_all_or_nothing,
     sign_in_failures_are_counted_by_every_server,
+    the_user_counts_follow_every_change,
 );
 
 fn keys_are_case_insensitive(f: &Fresh) {
@@ -917,4 +918,59 @@ fn a_copy_from_redb_to_postgres_carries_everything() {
 #[test]
 fn a_copy_from_postgres_to_redb_carries_everything() {
     a_copy_carries_everything_and_goes_on_numbering(support::postgres(), support::redb());
+}
+
+fn the_user_counts_follow_every_change(f: &Fresh) {
+    let store = &*f.store;
+    let expect = |store: &dyn Engine| {
+        let mut stats = domain::store::UserStats::default();
+        for user in store.all_users().unwrap() {
+            stats.count(&user);
+        }
+        stats
+    };
+    server::commands::ensure_admin(
+        store,
+        &domain::Email::parse("root@x.org").unwrap(),
+        Source::Bootstrap,
+    )
+    .unwrap();
+    committed(import(
+        store,
+        &format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n"),
+    ));
+    let manual = domain::manual::manual_user(
+        &[
+            (domain::Field::Email, "m@x.org"),
+            (domain::Field::FirstName, "M"),
+            (domain::Field::LastName, "M"),
+        ],
+        &store.options().unwrap(),
+    )
+    .unwrap();
+    store
+        .create_user(manual, "op@x.org", Actor::Owner, 3)
+        .unwrap();
+    store
+        .set_end_state(
+            &k("b@x.org"),
+            EndState::Inactive,
+            "op@x.org",
+            Actor::Owner,
+            4,
+        )
+        .unwrap();
+    let stats = store.user_stats().unwrap();
+    assert_eq!(stats, expect(store));
+    assert_eq!(
+        (
+            stats.total,
+            stats.active,
+            stats.inactive,
+            stats.csv,
+            stats.manual,
+            stats.bootstrap
+        ),
+        (4, 3, 1, 2, 1, 1)
+    );
 }
