@@ -18,6 +18,7 @@
 use crate::store::{decode, encode};
 use domain::approval::ApprovalRequest;
 use domain::audit::{AuditEvent, AuditQuery};
+use domain::directory::{UserPage, UserQuery};
 use domain::options::Options;
 use domain::privilege;
 use domain::store::{BatchSummary, Correction, Credentials, Store, StoreError, UserStats};
@@ -43,15 +44,20 @@ const CHUNK: usize = 5_000;
 const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE meta (name text PRIMARY KEY, value bigint NOT NULL);
 CREATE TABLE options (key text PRIMARY KEY, value text NOT NULL);
+-- Keys and sort keys compare byte by byte (COLLATE "C"), as the domain's
+-- sort does: the Users page reads its pages from these indexes.
 CREATE TABLE users (
-    key text PRIMARY KEY,
+    key text COLLATE "C" PRIMARY KEY,
     record bytea NOT NULL,
     active_admin boolean NOT NULL,
-    -- For the start page's counts without decoding every record.
     active boolean NOT NULL,
-    source text NOT NULL
+    source text NOT NULL,
+    name_key text COLLATE "C" NOT NULL,
+    updated_at bigint NOT NULL
 );
 CREATE INDEX users_active_admin ON users (key) WHERE active_admin;
+CREATE INDEX users_by_name ON users (name_key, key);
+CREATE INDEX users_by_updated ON users (updated_at DESC, key);
 CREATE TABLE batches (
     id bigint PRIMARY KEY,
     sha256 text NOT NULL,
@@ -386,7 +392,10 @@ impl WriteTx for PgTx<'_, '_> {
         if !new.is_empty() {
             let mut copy = self
                 .t
-                .copy_in("COPY users (key, record, active_admin, active, source) FROM STDIN")
+                .copy_in(
+                    "COPY users (key, record, active_admin, active, source, name_key, updated_at) \
+                     FROM STDIN",
+                )
                 .map_err(pg)?;
             let mut line = Vec::new();
             for user in new.iter().filter_map(|w| w.after) {
@@ -395,14 +404,16 @@ impl WriteTx for PgTx<'_, '_> {
                 line.push(b'\t');
                 copy_bytea(&mut line, &encode(user)?);
                 let flag = |yes: bool| if yes { "t" } else { "f" };
-                writeln!(
+                write!(
                     line,
-                    "\t{}\t{}\t{}",
+                    "\t{}\t{}\t{}\t",
                     flag(privilege::is_active_admin(user)),
                     flag(user.end_state == EndState::Active),
                     user.source.key()
                 )
                 .map_err(backend_io)?;
+                copy_text(&mut line, &domain::directory::name_key(user));
+                writeln!(line, "\t{}", user.updated_at).map_err(backend_io)?;
                 copy.write_all(&line).map_err(backend_io)?;
             }
             copy.finish().map_err(pg)?;
@@ -420,13 +431,20 @@ impl WriteTx for PgTx<'_, '_> {
                 .map(|u| u.end_state == EndState::Active)
                 .collect();
             let sources: Vec<&str> = chunk.iter().map(|u| u.source.key()).collect();
+            let names: Vec<String> = chunk
+                .iter()
+                .map(|u| domain::directory::name_key(u))
+                .collect();
+            let updated: Vec<i64> = chunk.iter().map(|u| u.updated_at).collect();
             self.exec(
-                "INSERT INTO users (key, record, active_admin, active, source) \
-                 SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bool[], $4::bool[], $5::text[]) \
+                "INSERT INTO users (key, record, active_admin, active, source, name_key, updated_at) \
+                 SELECT * FROM UNNEST($1::text[], $2::bytea[], $3::bool[], $4::bool[], $5::text[], \
+                                      $6::text[], $7::bigint[]) \
                  ON CONFLICT (key) DO UPDATE \
                  SET record = EXCLUDED.record, active_admin = EXCLUDED.active_admin, \
-                     active = EXCLUDED.active, source = EXCLUDED.source",
-                &[&keys, &records, &admins, &active, &sources],
+                     active = EXCLUDED.active, source = EXCLUDED.source, \
+                     name_key = EXCLUDED.name_key, updated_at = EXCLUDED.updated_at",
+                &[&keys, &records, &admins, &active, &sources, &names, &updated],
             )?;
         }
         Ok(())
@@ -718,6 +736,44 @@ impl Store for PgStore {
 
     fn all_users(&self) -> Result<Vec<User>, StoreError> {
         Self::decode_rows(self.read(|c| c.query("SELECT record FROM users ORDER BY key", &[]))?)
+    }
+
+    fn list_users(&self, query: &UserQuery) -> Result<UserPage, StoreError> {
+        use domain::directory::{UserSort, page_of, query_words};
+        // A search reads every user (no word index on this engine yet).
+        if !query_words(&query.search).is_empty() {
+            return Ok(page_of(self.all_users()?, query, false));
+        }
+        let order = match query.sort {
+            UserSort::Email => "key",
+            UserSort::Name => "name_key, key",
+            UserSort::Updated => "updated_at DESC, key",
+        };
+        let active = query.end_state.map(|e| e == EndState::Active);
+        let source = query.source.map(|s| s.key());
+        let filter = "($1::bool IS NULL OR active = $1) AND ($2::text IS NULL OR source = $2)";
+        let limit = i64::from(query.limit());
+        let offset = i64::try_from(query.offset()).unwrap_or(i64::MAX);
+        let (total, rows) = self.read(|c| {
+            let total: i64 = c
+                .query_one(
+                    &format!("SELECT count(*) FROM users WHERE {filter}"),
+                    &[&active, &source],
+                )?
+                .get(0);
+            let rows = c.query(
+                &format!(
+                    "SELECT record FROM users WHERE {filter} ORDER BY {order} LIMIT $3 OFFSET $4"
+                ),
+                &[&active, &source, &limit, &offset],
+            )?;
+            Ok((total, rows))
+        })?;
+        Ok(UserPage {
+            users: Self::decode_rows(rows)?,
+            total: total as u64,
+            capped: false,
+        })
     }
 
     fn user_stats(&self) -> Result<UserStats, StoreError> {

@@ -393,6 +393,7 @@ conformance!(
     an_import_killed_mid_way_writes_all_or_nothing,
     sign_in_failures_are_counted_by_every_server,
     the_user_counts_follow_every_change,
+    the_users_list_answers_as_the_rule_says,
 );
 
 fn keys_are_case_insensitive(f: &Fresh) {
@@ -973,4 +974,58 @@ fn the_user_counts_follow_every_change(f: &Fresh) {
         ),
         (4, 3, 1, 2, 1, 1)
     );
+}
+
+fn the_users_list_answers_as_the_rule_says(f: &Fresh) {
+    use domain::directory::{UserQuery, UserSort, page_of};
+    let store = &*f.store;
+    // Names and addresses whose byte order differs from a locale's order.
+    let mut csv = String::from("email,first_name,last_name,display_name\n");
+    for (i, (first, last)) in [
+        ("Zoë", "Ångström"),
+        ("ada", "Lovelace"),
+        ("Ada", "lovelace"),
+        ("Émile", "Zola"),
+        ("bob", "B"),
+        ("Bob", "b"),
+        ("_x", "Y"),
+        ("Grace", "Hopper"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        csv.push_str(&format!("U{i}.{first}@Ex-{}.org,{first},{last},\n", i % 3));
+    }
+    committed(import(store, &csv));
+    store
+        .set_end_state(
+            &k("u3.émile@ex-0.org"),
+            EndState::Inactive,
+            "op",
+            Actor::Owner,
+            1_900_000_000,
+        )
+        .unwrap();
+    let all = store.all_users().unwrap();
+    for sort in UserSort::ALL {
+        for end_state in [None, Some(EndState::Active), Some(EndState::Inactive)] {
+            for (page, page_size) in [(0, 50), (0, 3), (1, 3), (2, 3), (9, 3)] {
+                for search in ["", "ada", "ex 0"] {
+                    let query = UserQuery {
+                        search: search.into(),
+                        end_state,
+                        source: None,
+                        sort,
+                        page,
+                        page_size,
+                    };
+                    assert_eq!(
+                        store.list_users(&query).unwrap(),
+                        page_of(all.clone(), &query, false),
+                        "{query:?}"
+                    );
+                }
+            }
+        }
+    }
 }
