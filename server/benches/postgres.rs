@@ -1,7 +1,7 @@
 //! Commit of 100k users through `apply_import` on the PostgreSQL engine
 //! (parse, plan, users, batch, audit: one transaction) next to a bare
-//! `COPY` of the same encoded user records into a table shaped like the
-//! engine's users table. Prints both times and the ratio. Runs on the
+//! `COPY` of the same rows (encoded records and their columns) into a
+//! table shaped like the engine's users table, with the same indexes. Prints both times and the ratio. Runs on the
 //! server ROSTER_TEST_DATABASE_URL names, or on a throwaway cluster it
 //! starts (scripts/pg-test-cluster).
 //! Run: `cargo bench -p server --bench postgres`.
@@ -80,29 +80,33 @@ fn main() {
             format!("{url} dbname={name}")
         };
 
-        // Bare: encode each user, COPY key + record + flag in binary-safe
-        // text form (bytea hex), one transaction.
+        // Bare: the same rows COPYed into a table shaped like the engine's
+        // users table (same columns, same indexes), one transaction.
+        let store = PgStore::open(&db_url).unwrap();
         let mut client = Client::connect(&db_url, NoTls).unwrap();
         client
-            .batch_execute(
-                "CREATE TABLE bare_users (key text PRIMARY KEY, record bytea NOT NULL, \
-                 active_admin boolean NOT NULL)",
-            )
+            .batch_execute("CREATE TABLE bare_users (LIKE users INCLUDING ALL)")
             .unwrap();
         let t0 = Instant::now();
         let mut t = client.transaction().unwrap();
         {
             let mut w = t
-                .copy_in("COPY bare_users (key, record, active_admin) FROM STDIN")
+                .copy_in(
+                    "COPY bare_users (key, record, active_admin, active, source, name_key, \
+                     updated_at) FROM STDIN",
+                )
                 .unwrap();
             let mut line = Vec::new();
             for u in &users {
                 line.clear();
                 writeln!(
                     line,
-                    "{}\t\\\\x{}\tf",
+                    "{}\t\\\\x{}\tf\tt\t{}\t{}\t{}",
                     u.key(),
-                    hex::encode(encode(u).unwrap())
+                    hex::encode(encode(u).unwrap()),
+                    u.source.key(),
+                    domain::directory::name_key(u),
+                    u.updated_at
                 )
                 .unwrap();
                 w.write_all(&line).unwrap();
@@ -113,7 +117,6 @@ fn main() {
         bare.push(t0.elapsed());
         drop(client);
 
-        let store = PgStore::open(&db_url).unwrap();
         let t0 = Instant::now();
         store
             .apply_import(ImportRequest {
