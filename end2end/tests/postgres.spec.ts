@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { adminEmail, hydrated, startRoster, tempData } from "./helpers";
+import { adminEmail, hydrated, signInAt, startRoster, tempData } from "./helpers";
 
 // Two `roster serve` processes on one PostgreSQL database, as behind a load
 // balancer: a throwaway cluster of the test's own (scripts/pg-test-cluster),
@@ -40,15 +40,6 @@ test.afterAll(() => {
   if (cluster) execFileSync(script, ["stop", cluster]);
 });
 
-async function signInAt(url: string, page: Page) {
-  await page.goto(url + "/signin");
-  await hydrated(page);
-  await page.getByLabel("Email").fill(adminEmail);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(url + "/");
-}
-
 async function preview(page: Page, url: string, name: string, csv: string) {
   await page.goto(url + "/users/import");
   await hydrated(page);
@@ -64,7 +55,7 @@ async function userCount(page: Page, url: string) {
 
 test("two servers on one database behave as one", async ({ page }) => {
   // One administrator although both servers started at once.
-  await signInAt(first, page);
+  await signInAt(first, page, adminEmail, password);
   await expect(await userCount(page, first)).toHaveText("1");
 
   // The session made on the first server is valid on the second.

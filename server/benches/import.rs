@@ -7,26 +7,12 @@ use domain::plan::{NoUsers, plan};
 use domain::store::{ImportRequest, Store};
 use redb::{Database, TableDefinition};
 use server::store::{RedbStore, encode};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-const ROWS: usize = 100_000;
+mod common;
+use common::{ROWS, file, median};
+
 const RUNS: usize = 3;
-
-fn file() -> Vec<u8> {
-    let mut s = String::from("email,first_name,last_name,phone,title,department\n");
-    for i in 0..ROWS {
-        s.push_str(&format!(
-            "user{i}@example.com,First{i},Last{i},+41 44 {i:06},Engineer,Dept {}\n",
-            i % 50
-        ));
-    }
-    s.into_bytes()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn main() {
     let bytes = file();

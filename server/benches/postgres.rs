@@ -12,53 +12,16 @@ use postgres::{Client, NoTls};
 use server::pg::PgStore;
 use server::store::encode;
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-const ROWS: usize = 100_000;
+mod common;
+use common::{ROWS, file, median};
+
 const RUNS: usize = 3;
 
-fn file() -> Vec<u8> {
-    let mut s = String::from("email,first_name,last_name,phone,title,department\n");
-    for i in 0..ROWS {
-        s.push_str(&format!(
-            "user{i}@example.com,First{i},Last{i},+41 44 {i:06},Engineer,Dept {}\n",
-            i % 50
-        ));
-    }
-    s.into_bytes()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-/// The server's address and, when this bench started it, its folder.
-fn server() -> (String, Option<std::path::PathBuf>) {
-    if let Ok(url) = std::env::var("ROSTER_TEST_DATABASE_URL") {
-        return (url, None);
-    }
-    let dir = std::env::temp_dir().join(format!("roster-pg-bench-{}", std::process::id()));
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg-test-cluster");
-    let out = std::process::Command::new(script)
-        .arg("start")
-        .arg(&dir)
-        .arg(std::process::id().to_string())
-        .output()
-        .expect("run scripts/pg-test-cluster");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        String::from_utf8(out.stdout).unwrap().trim().to_string(),
-        Some(dir),
-    )
-}
-
 fn main() {
-    let (url, cluster) = server();
+    let dir = std::env::temp_dir().join(format!("roster-pg-bench-{}", std::process::id()));
+    let url = server::pg::test_server(&dir).unwrap();
     let bytes = file();
     let options = domain::Options::default();
     let users: Vec<domain::User> = plan(&bytes, &NoUsers, &options, domain::Actor::Owner)
@@ -147,11 +110,5 @@ fn main() {
         "  ratio: {:.2}x (target <= 2x)",
         f.as_secs_f64() / b.as_secs_f64()
     );
-    if let Some(dir) = cluster {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg-test-cluster");
-        let _ = std::process::Command::new(script)
-            .arg("stop")
-            .arg(dir)
-            .status();
-    }
+    // A cluster of the bench's own is stopped by its watchdog on exit.
 }

@@ -8,25 +8,10 @@ use server::pg::PgStore;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg-test-cluster");
-
 fn cluster() -> (std::path::PathBuf, String) {
     let dir = std::env::temp_dir().join(format!("roster-pg-down-{}", std::process::id()));
-    let out = Command::new(SCRIPT)
-        .arg("start")
-        .arg(&dir)
-        .arg(std::process::id().to_string())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        dir,
-        String::from_utf8(out.stdout).unwrap().trim().to_string(),
-    )
+    let url = server::pg::test_cluster(&dir).unwrap();
+    (dir, url)
 }
 
 /// GET `path`, with a session cookie (any well-formed id: the server must
@@ -79,7 +64,11 @@ fn a_database_that_goes_away_is_reported_and_nothing_breaks() {
     }
     assert!(get(port, "/signin").starts_with("HTTP/1.1 200"));
 
-    let stopped = Command::new(SCRIPT).arg("stop").arg(&dir).status().unwrap();
+    let stopped = Command::new(server::pg::TEST_CLUSTER_SCRIPT)
+        .arg("stop")
+        .arg(&dir)
+        .status()
+        .unwrap();
     assert!(stopped.success());
 
     // The store: a clear "unavailable", for reads and writes alike.

@@ -43,23 +43,8 @@ pub fn redb() -> Fresh {
 pub fn pg_server() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| {
-        if let Ok(url) = std::env::var("ROSTER_TEST_DATABASE_URL") {
-            return url;
-        }
         let dir = std::env::temp_dir().join(format!("roster-pg-{}", std::process::id()));
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pg-test-cluster");
-        let out = std::process::Command::new(script)
-            .arg("start")
-            .arg(&dir)
-            .arg(std::process::id().to_string())
-            .output()
-            .expect("run scripts/pg-test-cluster");
-        assert!(
-            out.status.success(),
-            "cannot start a PostgreSQL cluster for the tests: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
+        server::pg::test_server(&dir).unwrap()
     })
 }
 
