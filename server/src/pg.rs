@@ -58,6 +58,12 @@ CREATE TABLE users (
 CREATE INDEX users_active_admin ON users (key) WHERE active_admin;
 CREATE INDEX users_by_name ON users (name_key, key);
 CREATE INDEX users_by_updated ON users (updated_at DESC, key);
+-- The words a user is found by ("Search users"), read as a prefix range.
+CREATE TABLE user_words (
+    word text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
+    PRIMARY KEY (word, key)
+);
 CREATE TABLE batches (
     id bigint PRIMARY KEY,
     sha256 text NOT NULL,
@@ -192,6 +198,49 @@ impl PgStore {
     ) -> Result<T, StoreError> {
         let mut client = self.client()?;
         work(&mut client).map_err(pg)
+    }
+
+    /// A search of the Users page, as the redb engine answers it: the
+    /// users with a word starting with one of the first four query words
+    /// (the one with the fewest hits, at most `MAX_SEARCH_HITS` entries in
+    /// word order), then the domain's rule over them.
+    fn search(&self, words: &[String], query: &UserQuery) -> Result<UserPage, StoreError> {
+        use domain::directory::{MAX_SEARCH_HITS, page_of};
+        let active = query.end_state.map(|e| e == EndState::Active);
+        let source = query.source.map(|s| s.key());
+        let cap = MAX_SEARCH_HITS as i64 + 1;
+        let mut best: Option<(Vec<String>, bool)> = None;
+        for word in words.iter().take(4) {
+            // Every word that starts with `word` sorts from `word` up to
+            // `word` followed by the last code point (byte order).
+            let end = format!("{word}\u{10FFFF}");
+            let mut keys: Vec<String> = self
+                .read(|c| {
+                    c.query(
+                        "SELECT w.key FROM user_words w JOIN users u ON u.key = w.key \
+                         WHERE w.word >= $1 AND w.word < $2 \
+                         AND ($3::bool IS NULL OR u.active = $3) \
+                         AND ($4::text IS NULL OR u.source = $4) \
+                         ORDER BY w.word, w.key LIMIT $5",
+                        &[word, &end, &active, &source, &cap],
+                    )
+                })?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let capped = keys.len() > MAX_SEARCH_HITS;
+            keys.truncate(MAX_SEARCH_HITS);
+            if best.as_ref().is_none_or(|b| keys.len() < b.0.len()) {
+                best = Some((keys, capped));
+            }
+        }
+        let (mut keys, capped) = best.unwrap_or_default();
+        keys.sort_unstable();
+        keys.dedup();
+        let found = Self::decode_rows(
+            self.read(|c| c.query("SELECT record FROM users WHERE key = ANY($1)", &[&keys]))?,
+        )?;
+        Ok(page_of(found, query, capped))
     }
 
     /// Every record of the store but sessions, for `roster copy`, read in
@@ -415,6 +464,18 @@ impl WriteTx for PgTx<'_, '_> {
         for chunk in gone.chunks(CHUNK) {
             self.exec("DELETE FROM users WHERE key = ANY($1)", &[&chunk])?;
         }
+        // The words of removed and replaced users go (found by the
+        // before-image: the index needs no second key); replaced users'
+        // words are made again below.
+        let old: Vec<&User> = writes.iter().filter_map(|w| w.before).collect();
+        for chunk in old.chunks(CHUNK) {
+            let (words, owners) = words_of_users(chunk);
+            self.exec(
+                "DELETE FROM user_words WHERE (word, key) IN \
+                 (SELECT * FROM UNNEST($1::text[], $2::text[]))",
+                &[&words, &owners],
+            )?;
+        }
         // New users go in with COPY (write transactions are serialised, so
         // nobody can have made them meanwhile); replaced ones with a
         // multi-row upsert.
@@ -451,6 +512,24 @@ impl WriteTx for PgTx<'_, '_> {
             }
             copy.finish().map_err(pg)?;
         }
+        if !new.is_empty() {
+            let mut copy = self
+                .t
+                .copy_in("COPY user_words (word, key) FROM STDIN")
+                .map_err(pg)?;
+            let mut line = Vec::new();
+            for user in new.iter().filter_map(|w| w.after) {
+                for word in domain::directory::search_words(user) {
+                    line.clear();
+                    copy_text(&mut line, &word);
+                    line.push(b'\t');
+                    copy_text(&mut line, user.key().as_str());
+                    line.push(b'\n');
+                    copy.write_all(&line).map_err(backend_io)?;
+                }
+            }
+            copy.finish().map_err(pg)?;
+        }
         let puts: Vec<&User> = replaced.iter().filter_map(|w| w.after).collect();
         for chunk in puts.chunks(CHUNK) {
             let keys: Vec<&str> = chunk.iter().map(|u| u.key().as_str()).collect();
@@ -478,6 +557,12 @@ impl WriteTx for PgTx<'_, '_> {
                      active = EXCLUDED.active, source = EXCLUDED.source, \
                      name_key = EXCLUDED.name_key, updated_at = EXCLUDED.updated_at",
                 &[&keys, &records, &admins, &active, &sources, &names, &updated],
+            )?;
+            let (words, owners) = words_of_users(chunk);
+            self.exec(
+                "INSERT INTO user_words (word, key) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[])",
+                &[&words, &owners],
             )?;
         }
         Ok(())
@@ -683,6 +768,18 @@ impl WriteTx for PgTx<'_, '_> {
     }
 }
 
+/// The search words of these users, as (word, key) columns.
+fn words_of_users<'u>(users: &[&'u User]) -> (Vec<String>, Vec<&'u str>) {
+    let (mut words, mut owners) = (Vec::new(), Vec::new());
+    for user in users {
+        for word in domain::directory::search_words(user) {
+            words.push(word);
+            owners.push(user.key().as_str());
+        }
+    }
+    (words, owners)
+}
+
 /// A text field of COPY's text format, escaped.
 fn copy_text(line: &mut Vec<u8>, text: &str) {
     for b in text.bytes() {
@@ -772,10 +869,10 @@ impl Store for PgStore {
     }
 
     fn list_users(&self, query: &UserQuery) -> Result<UserPage, StoreError> {
-        use domain::directory::{UserSort, page_of, query_words};
-        // A search reads every user (no word index on this engine yet).
-        if !query_words(&query.search).is_empty() {
-            return Ok(page_of(self.all_users()?, query, false));
+        use domain::directory::{UserSort, query_words};
+        let words = query_words(&query.search);
+        if !words.is_empty() {
+            return self.search(&words, query);
         }
         let order = match query.sort {
             UserSort::Email => "key",

@@ -1006,11 +1006,16 @@ fn the_users_list_answers_as_the_rule_says(f: &Fresh) {
             1_900_000_000,
         )
         .unwrap();
+    // A renamed user: found by the new name ("nobody" below).
+    committed(import(
+        store,
+        &format!("{HEAD}u7.grace@ex-1.org,Nobody,Known,,\n"),
+    ));
     let all = store.all_users().unwrap();
     for sort in UserSort::ALL {
         for end_state in [None, Some(EndState::Active), Some(EndState::Inactive)] {
             for (page, page_size) in [(0, 50), (0, 3), (1, 3), (2, 3), (9, 3)] {
-                for search in ["", "ada", "ex 0"] {
+                for search in ["", "ada", "ex 0", "LOVE ad", "zo", "émi", "nobody", "u1 ex"] {
                     let query = UserQuery {
                         search: search.into(),
                         end_state,
