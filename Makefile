@@ -21,7 +21,7 @@ help:
 	@echo "make clean    remove build output"
 
 # ---- installing what is missing (idempotent, quick when present) ----------
-deps: .deps/wasm-target .deps/cargo-leptos .deps/wasm-bindgen .deps/chromium .deps/postgresql end2end/node_modules/.installed
+deps: .deps/wasm-target .deps/cargo-leptos .deps/wasm-bindgen .deps/chromium end2end/node_modules/.installed
 
 .deps/wasm-target:
 	@mkdir -p .deps
@@ -43,9 +43,11 @@ deps: .deps/wasm-target .deps/cargo-leptos .deps/wasm-bindgen .deps/chromium .de
 	@test -x /usr/bin/chromium || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 	@touch $@
 
-# PostgreSQL's server binaries: the conformance suite and the two-server
-# e2e test start a throwaway cluster (scripts/pg-test-cluster). No service
-# is started or enabled.
+# PostgreSQL's server binaries, for the tests and benches only (`make run`
+# needs nothing but redb): the conformance suite, the two-server e2e test
+# and the bench start throwaway clusters of their own
+# (scripts/pg-test-cluster). Debian's package may create and start its own
+# default cluster; the tests do not use it.
 .deps/postgresql:
 	@mkdir -p .deps
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; }
@@ -76,17 +78,17 @@ lint: deps
 	cargo clippy -p domain --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-unit: deps
+unit: deps .deps/postgresql
 	cargo test -p domain -p app -p server
 
-e2e: build release-frontend
+e2e: build release-frontend .deps/postgresql
 	cd end2end && npx playwright test
 
 test: lint unit e2e
 
 # Native benchmarks, then the import in headless Chromium on the release
 # build (100k and 1M rows; files are generated into a temporary folder).
-bench: release
+bench: release .deps/postgresql
 	cargo bench -p domain --bench plan
 	cargo bench -p server --bench import
 	cargo bench -p server --bench postgres
