@@ -22,18 +22,6 @@ pub trait Dump {
     fn dump(&self, out: &mut dyn FnMut(Item) -> Result<(), StoreError>) -> Result<(), StoreError>;
 }
 
-impl Dump for RedbStore {
-    fn dump(&self, out: &mut dyn FnMut(Item) -> Result<(), StoreError>) -> Result<(), StoreError> {
-        self.dump_into(out)
-    }
-}
-
-impl Dump for PgStore {
-    fn dump(&self, out: &mut dyn FnMut(Item) -> Result<(), StoreError>) -> Result<(), StoreError> {
-        self.dump_into(out)
-    }
-}
-
 /// Copies every record of `source` but sessions into `target`, which must
 /// be empty, in one transaction of `target`: all of it or nothing.
 pub fn copy(source: &dyn Engine, target: &dyn Engine) -> Result<LoadCounts, StoreError> {

@@ -243,94 +243,6 @@ impl PgStore {
         Ok(page_of(found, query, capped))
     }
 
-    /// Every record of the store but sessions, for `roster copy`, read in
-    /// one snapshot.
-    pub fn dump_into(
-        &self,
-        out: &mut dyn FnMut(Item) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        let mut client = self.client()?;
-        let mut t = client
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(pg)?;
-        for r in t.query("SELECT key, value FROM options", &[]).map_err(pg)? {
-            out(Item::Option {
-                key: r.get(0),
-                value: r.get(1),
-            })?;
-        }
-        let mut each =
-            |sql: &str, out: &mut dyn FnMut(&postgres::Row) -> Result<(), StoreError>| {
-                let portal = t.bind(sql, &[]).map_err(pg)?;
-                loop {
-                    let rows = t.query_portal(&portal, 10_000).map_err(pg)?;
-                    if rows.is_empty() {
-                        return Ok::<(), StoreError>(());
-                    }
-                    for row in &rows {
-                        out(row)?;
-                    }
-                }
-            };
-        each("SELECT record FROM users ORDER BY key", &mut |r| {
-            out(Item::User(decode(r.get::<_, &[u8]>(0))?))
-        })?;
-        each(
-            "SELECT summary, touched FROM batches ORDER BY id",
-            &mut |r| {
-                out(Item::Batch(BatchRecord {
-                    summary: decode(r.get::<_, &[u8]>(0))?,
-                    touched: decode(r.get::<_, &[u8]>(1))?,
-                }))
-            },
-        )?;
-        each(
-            "SELECT batch, record FROM batch_corrections ORDER BY batch",
-            &mut |r| {
-                out(Item::Correction {
-                    batch: r.get::<_, i64>(0) as u64,
-                    correction: decode(r.get::<_, &[u8]>(1))?,
-                })
-            },
-        )?;
-        each("SELECT event FROM audit ORDER BY id", &mut |r| {
-            out(Item::Audit(decode(r.get::<_, &[u8]>(0))?))
-        })?;
-        each(
-            "SELECT request, file FROM approvals ORDER BY id",
-            &mut |r| {
-                out(Item::Approval {
-                    request: decode(r.get::<_, &[u8]>(0))?,
-                    file: r.get(1),
-                })
-            },
-        )?;
-        each(
-            "SELECT c.key, c.phc, coalesce(e.epoch_ms, 0) FROM credentials c \
-             LEFT JOIN password_epochs e ON e.key = c.key ORDER BY c.key",
-            &mut |r| {
-                out(Item::Password {
-                    key: r.get(0),
-                    phc: r.get(1),
-                    epoch_ms: r.get(2),
-                })
-            },
-        )?;
-        each(
-            "SELECT id, user_key, expires_at FROM links ORDER BY id",
-            &mut |r| {
-                out(Item::Link {
-                    token_id: r.get(0),
-                    link: link_of(r.get(1), r.get(2))?,
-                })
-            },
-        )?;
-        Ok(())
-    }
-
     fn decode_rows<T: serde::de::DeserializeOwned>(
         rows: Vec<postgres::Row>,
     ) -> Result<Vec<T>, StoreError> {
@@ -672,21 +584,7 @@ impl WriteTx for PgTx<'_, '_> {
     }
 
     fn approval(&mut self, id: u64) -> Result<Option<(ApprovalRequest, Vec<u8>)>, StoreError> {
-        let Some(row) = self
-            .t
-            .query_opt(
-                "SELECT request, file FROM approvals WHERE id = $1",
-                &[&(id as i64)],
-            )
-            .map_err(pg)?
-        else {
-            return Ok(None);
-        };
-        let file: Option<Vec<u8>> = row.get(1);
-        Ok(Some((
-            decode(row.get::<_, &[u8]>(0))?,
-            file.unwrap_or_default(),
-        )))
+        approval_in(self.t, id)
     }
 
     fn put_approval(
@@ -818,6 +716,26 @@ fn link_of(user_key: String, expires_at: i64) -> Result<SignInLink, StoreError> 
         user_key,
         expires_at,
     })
+}
+
+/// A request for approval and, while it waits, its file, as `c` sees it
+/// (the pool's connection for a read, the transaction for a use case).
+fn approval_in(
+    c: &mut impl postgres::GenericClient,
+    id: u64,
+) -> Result<Option<(ApprovalRequest, Vec<u8>)>, StoreError> {
+    let row = c
+        .query_opt(
+            "SELECT request, file FROM approvals WHERE id = $1",
+            &[&(id as i64)],
+        )
+        .map_err(pg)?;
+    let Some(row) = row else { return Ok(None) };
+    let file: Option<Vec<u8>> = row.get(1);
+    Ok(Some((
+        decode(row.get::<_, &[u8]>(0))?,
+        file.unwrap_or_default(),
+    )))
 }
 
 /// Takes `n` numbers from a counter in `meta`; returns the first.
@@ -957,18 +875,7 @@ impl Store for PgStore {
     }
 
     fn approval(&self, id: u64) -> Result<Option<(ApprovalRequest, Vec<u8>)>, StoreError> {
-        let row = self.read(|c| {
-            c.query_opt(
-                "SELECT request, file FROM approvals WHERE id = $1",
-                &[&(id as i64)],
-            )
-        })?;
-        let Some(row) = row else { return Ok(None) };
-        let file: Option<Vec<u8>> = row.get(1);
-        Ok(Some((
-            decode(row.get::<_, &[u8]>(0))?,
-            file.unwrap_or_default(),
-        )))
+        approval_in(&mut *self.client()?, id)
     }
 
     fn audit_scan(&self, query: &AuditQuery, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
@@ -1125,17 +1032,10 @@ impl PgCounters {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 impl app::security::Counters for PgCounters {
     fn begin_now(&self, keys: &[&str]) -> Result<Result<(), Duration>, StoreError> {
         let keys = self.keys(keys);
-        let now = now_ms();
+        let now = app::context::now_ms();
         self.locked(|t| {
             t.execute(
                 "DELETE FROM throttle WHERE last_ms < $1",
@@ -1251,6 +1151,93 @@ impl crate::sessions::SessionRows for PgStore {
 
     fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError> {
         self.read(|c| c.execute("DELETE FROM sessions WHERE expires <= $1", &[&now]))
+    }
+}
+
+impl crate::engine::Dump for PgStore {
+    /// Every record of the store but sessions, for `roster copy`, read in
+    /// one snapshot.
+    fn dump(&self, out: &mut dyn FnMut(Item) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let mut client = self.client()?;
+        let mut t = client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(pg)?;
+        for r in t.query("SELECT key, value FROM options", &[]).map_err(pg)? {
+            out(Item::Option {
+                key: r.get(0),
+                value: r.get(1),
+            })?;
+        }
+        let mut each =
+            |sql: &str, out: &mut dyn FnMut(&postgres::Row) -> Result<(), StoreError>| {
+                let portal = t.bind(sql, &[]).map_err(pg)?;
+                loop {
+                    let rows = t.query_portal(&portal, 10_000).map_err(pg)?;
+                    if rows.is_empty() {
+                        return Ok::<(), StoreError>(());
+                    }
+                    for row in &rows {
+                        out(row)?;
+                    }
+                }
+            };
+        each("SELECT record FROM users ORDER BY key", &mut |r| {
+            out(Item::User(decode(r.get::<_, &[u8]>(0))?))
+        })?;
+        each(
+            "SELECT summary, touched FROM batches ORDER BY id",
+            &mut |r| {
+                out(Item::Batch(BatchRecord {
+                    summary: decode(r.get::<_, &[u8]>(0))?,
+                    touched: decode(r.get::<_, &[u8]>(1))?,
+                }))
+            },
+        )?;
+        each(
+            "SELECT batch, record FROM batch_corrections ORDER BY batch",
+            &mut |r| {
+                out(Item::Correction {
+                    batch: r.get::<_, i64>(0) as u64,
+                    correction: decode(r.get::<_, &[u8]>(1))?,
+                })
+            },
+        )?;
+        each("SELECT event FROM audit ORDER BY id", &mut |r| {
+            out(Item::Audit(decode(r.get::<_, &[u8]>(0))?))
+        })?;
+        each(
+            "SELECT request, file FROM approvals ORDER BY id",
+            &mut |r| {
+                out(Item::Approval {
+                    request: decode(r.get::<_, &[u8]>(0))?,
+                    file: r.get(1),
+                })
+            },
+        )?;
+        each(
+            "SELECT c.key, c.phc, coalesce(e.epoch_ms, 0) FROM credentials c \
+             LEFT JOIN password_epochs e ON e.key = c.key ORDER BY c.key",
+            &mut |r| {
+                out(Item::Password {
+                    key: r.get(0),
+                    phc: r.get(1),
+                    epoch_ms: r.get(2),
+                })
+            },
+        )?;
+        each(
+            "SELECT id, user_key, expires_at FROM links ORDER BY id",
+            &mut |r| {
+                out(Item::Link {
+                    token_id: r.get(0),
+                    link: link_of(r.get(1), r.get(2))?,
+                })
+            },
+        )?;
+        Ok(())
     }
 }
 

@@ -204,110 +204,6 @@ impl RedbStore {
         crate::user_index::consistent(&txn)
     }
 
-    /// Every record of the store but sessions, for `roster copy`.
-    pub fn dump_into(
-        &self,
-        out: &mut dyn FnMut(Item) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
-        for entry in txn
-            .open_table(OPTIONS)
-            .map_err(backend)?
-            .iter()
-            .map_err(backend)?
-        {
-            let (k, v) = entry.map_err(backend)?;
-            out(Item::Option {
-                key: k.value().to_string(),
-                value: v.value().to_string(),
-            })?;
-        }
-        for entry in txn
-            .open_table(USERS)
-            .map_err(backend)?
-            .iter()
-            .map_err(backend)?
-        {
-            out(Item::User(decode(entry.map_err(backend)?.1.value())?))?;
-        }
-        for entry in txn
-            .open_table(BATCHES)
-            .map_err(backend)?
-            .iter()
-            .map_err(backend)?
-        {
-            out(Item::Batch(decode(entry.map_err(backend)?.1.value())?))?;
-        }
-        for entry in txn
-            .open_table(CORRECTIONS)
-            .map_err(backend)?
-            .iter()
-            .map_err(backend)?
-        {
-            let (id, value) = entry.map_err(backend)?;
-            out(Item::Correction {
-                batch: id.value(),
-                correction: decode(value.value())?,
-            })?;
-        }
-        for entry in txn
-            .open_table(AUDIT)
-            .map_err(backend)?
-            .iter()
-            .map_err(backend)?
-        {
-            out(Item::Audit(decode(entry.map_err(backend)?.1.value())?))?;
-        }
-        let files = txn.open_table(APPROVAL_FILES).map_err(backend)?;
-        for entry in txn
-            .open_table(APPROVALS)
-            .map_err(backend)?
-            .iter()
-            .map_err(backend)?
-        {
-            let (id, value) = entry.map_err(backend)?;
-            let file = files
-                .get(id.value())
-                .map_err(backend)?
-                .map(|g| g.value().to_vec());
-            out(Item::Approval {
-                request: decode(value.value())?,
-                file,
-            })?;
-        }
-        let epochs = txn.open_table(EPOCHS).map_err(backend)?;
-        for entry in txn
-            .open_table(CREDENTIALS)
-            .map_err(backend)?
-            .iter()
-            .map_err(backend)?
-        {
-            let (key, phc) = entry.map_err(backend)?;
-            let epoch_ms = epochs
-                .get(key.value())
-                .map_err(backend)?
-                .map_or(0, |g| g.value());
-            out(Item::Password {
-                key: key.value().to_string(),
-                phc: phc.value().to_string(),
-                epoch_ms,
-            })?;
-        }
-        for entry in txn
-            .open_table(LINKS)
-            .map_err(backend)?
-            .iter()
-            .map_err(backend)?
-        {
-            let (id, value) = entry.map_err(backend)?;
-            out(Item::Link {
-                token_id: id.value().to_string(),
-                link: decode(value.value())?,
-            })?;
-        }
-        Ok(())
-    }
-
     pub fn batch_record(&self, id: u64) -> Result<Option<BatchRecord>, StoreError> {
         self.read_one(BATCHES, id)
     }
@@ -770,5 +666,108 @@ impl Store for RedbStore {
             Finish::Commit => txn.commit().map_err(backend),
             Finish::Abort => txn.abort().map_err(backend),
         }
+    }
+}
+
+impl crate::engine::Dump for RedbStore {
+    /// Every record of the store but sessions, for `roster copy`.
+    fn dump(&self, out: &mut dyn FnMut(Item) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let txn = self.db.begin_read().map_err(backend)?;
+        for entry in txn
+            .open_table(OPTIONS)
+            .map_err(backend)?
+            .iter()
+            .map_err(backend)?
+        {
+            let (k, v) = entry.map_err(backend)?;
+            out(Item::Option {
+                key: k.value().to_string(),
+                value: v.value().to_string(),
+            })?;
+        }
+        for entry in txn
+            .open_table(USERS)
+            .map_err(backend)?
+            .iter()
+            .map_err(backend)?
+        {
+            out(Item::User(decode(entry.map_err(backend)?.1.value())?))?;
+        }
+        for entry in txn
+            .open_table(BATCHES)
+            .map_err(backend)?
+            .iter()
+            .map_err(backend)?
+        {
+            out(Item::Batch(decode(entry.map_err(backend)?.1.value())?))?;
+        }
+        for entry in txn
+            .open_table(CORRECTIONS)
+            .map_err(backend)?
+            .iter()
+            .map_err(backend)?
+        {
+            let (id, value) = entry.map_err(backend)?;
+            out(Item::Correction {
+                batch: id.value(),
+                correction: decode(value.value())?,
+            })?;
+        }
+        for entry in txn
+            .open_table(AUDIT)
+            .map_err(backend)?
+            .iter()
+            .map_err(backend)?
+        {
+            out(Item::Audit(decode(entry.map_err(backend)?.1.value())?))?;
+        }
+        let files = txn.open_table(APPROVAL_FILES).map_err(backend)?;
+        for entry in txn
+            .open_table(APPROVALS)
+            .map_err(backend)?
+            .iter()
+            .map_err(backend)?
+        {
+            let (id, value) = entry.map_err(backend)?;
+            let file = files
+                .get(id.value())
+                .map_err(backend)?
+                .map(|g| g.value().to_vec());
+            out(Item::Approval {
+                request: decode(value.value())?,
+                file,
+            })?;
+        }
+        let epochs = txn.open_table(EPOCHS).map_err(backend)?;
+        for entry in txn
+            .open_table(CREDENTIALS)
+            .map_err(backend)?
+            .iter()
+            .map_err(backend)?
+        {
+            let (key, phc) = entry.map_err(backend)?;
+            let epoch_ms = epochs
+                .get(key.value())
+                .map_err(backend)?
+                .map_or(0, |g| g.value());
+            out(Item::Password {
+                key: key.value().to_string(),
+                phc: phc.value().to_string(),
+                epoch_ms,
+            })?;
+        }
+        for entry in txn
+            .open_table(LINKS)
+            .map_err(backend)?
+            .iter()
+            .map_err(backend)?
+        {
+            let (id, value) = entry.map_err(backend)?;
+            out(Item::Link {
+                token_id: id.value().to_string(),
+                link: decode(value.value())?,
+            })?;
+        }
+        Ok(())
     }
 }

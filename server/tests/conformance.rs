@@ -36,14 +36,9 @@ fn import_with(
 ) -> ImportOutcome {
     store
         .apply_import(ImportRequest {
-            bytes: csv.as_bytes(),
-            file_name: "users.csv",
-            operator: "op@x.org",
-            actor: Actor::Owner,
             expected_fingerprint: fingerprint,
             skip_invalid,
-            corrected: None,
-            now: 1_800_000_000,
+            ..request(csv)
         })
         .unwrap()
 }
