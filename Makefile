@@ -88,12 +88,16 @@ test: lint unit e2e
 
 # Native benchmarks, then the import in headless Chromium on the release
 # build (100k and 1M rows; files are generated into a temporary folder).
+# The native benches leave their numbers in $(BENCH_OUT); the browser bench
+# ends with one table of every target from all of them.
+BENCH_OUT := $(CURDIR)/target/bench
 bench: release .deps/postgresql
+	rm -rf $(BENCH_OUT) target/criterion/import && mkdir -p $(BENCH_OUT)
 	cargo bench -p domain --bench plan
-	cargo bench -p server --bench import
-	cargo bench -p server --bench postgres
+	ROSTER_BENCH_OUT=$(BENCH_OUT) cargo bench -p server --bench import
+	ROSTER_BENCH_OUT=$(BENCH_OUT) cargo bench -p server --bench postgres
 	cargo bench -p server --bench users
-	cd end2end && node bench/browser.mjs 100000 1000000
+	cd end2end && ROSTER_BENCH_OUT=$(BENCH_OUT) node bench/browser.mjs 100000 1000000
 
 clean:
 	cargo clean

@@ -1,7 +1,9 @@
 // `make bench`, browser part: the import of generated 100k- and 1M-row
 // files in headless Chromium on the release build (server and wasm), next
 // to PapaParse parsing the same text and the CLI's dry run of the same
-// file. Prints one Markdown table. Numbers, not assertions.
+// file. Prints its Markdown table, then (with ROSTER_BENCH_OUT, as `make
+// bench` runs it) the one table of every target, from its own numbers and
+// those the native benches left in that folder. Numbers, not assertions.
 //
 // Usage: node bench/browser.mjs [rows…]   (default: 100000 1000000)
 import { chromium } from "@playwright/test";
@@ -200,6 +202,61 @@ async function main() {
       `| ${r.rows.toLocaleString("en-US")} | ${(r.bytes / 1e6).toFixed(1)} MB | ${seconds(r.cli)} | ${seconds(r.papa)} | ${seconds(r.preview)} | ${(r.preview / r.papa).toFixed(1)}× | ${(r.preview / r.cli).toFixed(1)}× | ${r.longest.toFixed(0)} ms | ${mib(r.idle)} → ${mib(r.peak)} | ${mib(r.jsHeap)} | ${seconds(r.e2e)} |`,
     );
   }
+  const native = nativeResults();
+  if (native) summary(results, native);
+}
+
+/** The native benches' numbers (milliseconds), if they ran in this `make bench`. */
+function nativeResults() {
+  const out = process.env.ROSTER_BENCH_OUT;
+  if (!out) return null;
+  const json = (path) => {
+    try {
+      return JSON.parse(readFileSync(path, "utf8"));
+    } catch {
+      return null;
+    }
+  };
+  // Criterion's median for one benchmark of `cargo bench -p domain --bench plan`.
+  const criterion = (id, rows) => {
+    const e = json(join(root, "target/criterion/import", id, String(rows), "new/estimates.json"));
+    return e ? e.median.point_estimate / 1e6 : null;
+  };
+  return {
+    bareLoop: criterion("csv_bytes_loop", 100000),
+    plan: criterion("plan", 100000),
+    redb: json(join(out, "redb-commit.json")),
+    postgres: json(join(out, "postgres-commit.json")),
+  };
+}
+
+/** One row per target of the million-row and PostgreSQL work, measured in this run. */
+function summary(results, native) {
+  const ms = (v) => (v >= 1000 ? seconds(v) : v.toFixed(v < 10 ? 1 : 0) + " ms");
+  const rows = [];
+  const ratio = (what, roster, base, baseName, target) => {
+    if (roster == null || base == null) return rows.push([what, "not measured", "", "", `≤ ${target}×`, "?"]);
+    const r = roster / base;
+    rows.push([what, ms(roster), `${baseName} ${ms(base)}`, `${r.toFixed(2)}×`, `≤ ${target}×`, r <= target ? "yes" : "no"]);
+  };
+  const at = (n) => results.find((r) => r.rows === n);
+  ratio("plan, native, 100k rows (`parse_file` + `plan_parsed`)", native?.plan, native?.bareLoop, "bare csv ByteRecord loop", 4);
+  ratio("commit of 100k new users, redb (`apply_import`)", native?.redb?.roster, native?.redb?.bare, "bare redb insert", 2);
+  ratio("commit of 100k new users, PostgreSQL (`apply_import`)", native?.postgres?.roster, native?.postgres?.bare, "bare COPY", 2);
+  const small = at(100_000);
+  const large = at(1_000_000);
+  if (small) ratio("preview of 100k rows in Chromium (chosen → counts)", small.preview, small.papa, "PapaParse parse only", 1);
+  if (large) ratio("preview of 1M rows in Chromium (chosen → counts)", large.preview, large.cli, "CLI dry run", 2);
+  for (const r of results) {
+    const name = r.rows.toLocaleString("en-US");
+    rows.push([`longest main-thread task, ${name} rows (chosen → counts)`, `${r.longest.toFixed(0)} ms`, "", "", "≤ 200 ms", r.longest <= 200 ? "yes" : "no"]);
+    rows.push([`tab memory at the preview's peak, ${name} rows (renderer PSS)`, mib(r.peak), `idle tab ${mib(r.idle)}`, "", "< 1 GiB", r.peak < 1024 ** 3 ? "yes" : "no"]);
+    rows.push([`end to end, ${name} rows (chosen → result page)`, seconds(r.e2e), "", "", "", ""]);
+  }
+  console.log("\n## `make bench`: every target, measured in this run\n");
+  console.log("| measure | Roster | baseline | ratio | target | met |");
+  console.log("|---|---:|---:|---:|---:|:---:|");
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
 }
 
 main().catch((e) => {

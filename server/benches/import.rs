@@ -10,7 +10,7 @@ use server::store::{RedbStore, encode};
 use std::time::Instant;
 
 mod common;
-use common::{ROWS, file, median};
+use common::{ROWS, file, median, record};
 
 const RUNS: usize = 3;
 
@@ -60,6 +60,7 @@ fn main() {
         assert_eq!(store.user_count().unwrap(), ROWS as u64);
     }
     let (b, f) = (median(bare), median(full));
+    record("redb-commit", &[("bare", b), ("roster", f)]);
     println!("import of {ROWS} new users, median of {RUNS} runs:");
     println!(
         "  bare redb insert (encode + insert + commit): {:>8.1} ms",

@@ -15,7 +15,7 @@ use std::io::Write;
 use std::time::Instant;
 
 mod common;
-use common::{ROWS, file, median};
+use common::{ROWS, file, median, record};
 
 const RUNS: usize = 3;
 
@@ -97,6 +97,7 @@ fn main() {
         assert_eq!(store.user_count().unwrap(), ROWS as u64);
     }
     let (b, f) = (median(bare), median(full));
+    record("postgres-commit", &[("bare", b), ("roster", f)]);
     println!("PostgreSQL: import of {ROWS} new users, median of {RUNS} runs:");
     println!(
         "  bare COPY (encode + COPY + commit): {:>8.1} ms",

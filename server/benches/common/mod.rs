@@ -21,3 +21,19 @@ pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
+
+/// Leaves this bench's numbers (milliseconds) for the one summary table
+/// `make bench` prints at its end (`end2end/bench/browser.mjs`): a JSON
+/// file named `name` in the folder ROSTER_BENCH_OUT names, when set.
+pub fn record(name: &str, values: &[(&str, Duration)]) {
+    let Ok(folder) = std::env::var("ROSTER_BENCH_OUT") else {
+        return;
+    };
+    let fields: serde_json::Map<String, serde_json::Value> = values
+        .iter()
+        .map(|(k, v)| (k.to_string(), (v.as_secs_f64() * 1e3).into()))
+        .collect();
+    let path = std::path::Path::new(&folder).join(format!("{name}.json"));
+    std::fs::write(&path, serde_json::Value::Object(fields).to_string())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
