@@ -43,15 +43,29 @@ impl ParsedFile {
     /// the caller must look up in the store. Borrowed (a million owned
     /// keys would be another 50 MB in the browser).
     pub fn keys(&self) -> Vec<&UserKey> {
-        let mut keys: Vec<&UserKey> = self
+        // Sorted by their first 16 bytes held beside them, then whole: most
+        // comparisons then read no string (a million keys: 0.23 s → 0.10 s
+        // natively, 0.30 s → 0.17 s in V8).
+        let mut keys: Vec<(u128, &UserKey)> = self
             .rows
             .iter()
             .filter_map(|r| r.email.as_ref().map(Email::key))
+            .map(|k| (leading_bytes(k.as_str()), k))
             .collect();
-        keys.sort_unstable();
+        keys.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+        let mut keys: Vec<&UserKey> = keys.into_iter().map(|(_, k)| k).collect();
         keys.dedup();
         keys
     }
+}
+
+/// The first 16 bytes of `s` as a number that orders as they do (shorter
+/// strings padded with zeros, which sort before any other byte).
+fn leading_bytes(s: &str) -> u128 {
+    let mut bytes = [0u8; 16];
+    let n = s.len().min(16);
+    bytes[..n].copy_from_slice(&s.as_bytes()[..n]);
+    u128::from_be_bytes(bytes)
 }
 
 /// Undoes the formula neutralisation of our own exports (`'=…` → `=…`), so
@@ -371,6 +385,50 @@ fn mark_duplicates(rows: &mut [ParsedRow]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The keys come out distinct and in the order of their bytes,
+        /// whatever their lengths and shared beginnings.
+        #[test]
+        fn keys_are_distinct_and_sorted_by_their_bytes(
+            locals in proptest::collection::vec("[a-c.]{0,20}", 1..60),
+        ) {
+            let mut csv = String::from("email,first_name,last_name\n");
+            for (i, local) in locals.iter().enumerate() {
+                // Long shared beginnings, some repeated addresses.
+                csv.push_str(&format!("x{local}{}@example.org,A,B\n", i % 7));
+            }
+            let parsed = parse_file(csv.as_bytes(), &crate::Options::default()).unwrap();
+            let keys: Vec<&str> = parsed.keys().iter().map(|k| k.as_str()).collect();
+            let mut expected: Vec<&str> = parsed
+                .rows
+                .iter()
+                .filter_map(|r| r.email.as_ref().map(|e| e.key().as_str()))
+                .collect();
+            expected.sort_unstable();
+            expected.dedup();
+            prop_assert_eq!(keys, expected);
+        }
+    }
+
+    #[test]
+    fn leading_bytes_order_as_the_strings_do() {
+        let words = [
+            "",
+            "a",
+            "ab",
+            "ab\u{1}",
+            "abc",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq",
+            "b",
+        ];
+        for pair in words.windows(2) {
+            assert!(leading_bytes(pair[0]) <= leading_bytes(pair[1]), "{pair:?}");
+        }
+        assert!(leading_bytes("a") < leading_bytes("b"));
+    }
 
     #[test]
     fn a_quote_opens_a_value_only_at_the_start_of_a_field() {

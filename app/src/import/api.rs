@@ -54,13 +54,21 @@ pub struct LookupAnswer {
     pub earlier: Vec<BatchSummary>,
 }
 
+/// The client of the server functions with large bodies
+/// ([`LARGE_BODY_ENDPOINTS`]): in the browser it sends the body as a
+/// `Blob` (`blob_client`); the server's build needs only a name for it.
+#[cfg(feature = "hydrate")]
+pub type LargeBodyClient = super::blob_client::BlobBodyClient;
+#[cfg(not(feature = "hydrate"))]
+pub type LargeBodyClient = server_fn::client::browser::BrowserClient;
+
 /// `keys` are the file's keys, one per line: a single string decodes into
 /// no more memory than its bytes, where a list of strings could be made to
 /// decode into many times that. The browser sends a large file's keys in
 /// chunks (`worker::LOOKUP_CHUNK`), each answered from one read
 /// transaction; `sha256` (earlier imports of the same bytes) comes with
 /// the first chunk only, empty with the others.
-#[server(endpoint = "import_lookup", input = Postcard, output = Postcard)]
+#[server(endpoint = "import_lookup", input = Postcard, output = Postcard, client = LargeBodyClient)]
 pub async fn import_lookup(keys: String, sha256: String) -> Result<LookupAnswer, AppError> {
     use crate::context::*;
     require(is_operator).await?;
@@ -243,7 +251,7 @@ pub struct LinksAnswer {
 
 /// One-time sign-in links for the given users (operators only, under the
 /// privilege rule), as CSV. `emails`: one per line (see `import_lookup`).
-#[server(endpoint = "sign_in_links_csv", input = Postcard)]
+#[server(endpoint = "sign_in_links_csv", input = Postcard, client = LargeBodyClient)]
 pub async fn sign_in_links_csv(emails: String) -> Result<LinksAnswer, AppError> {
     use crate::context::*;
     let me = require(is_operator).await?;

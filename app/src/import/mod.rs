@@ -11,6 +11,8 @@
 //! the upload, files and downloads in the browser.
 
 mod api;
+#[cfg(feature = "hydrate")]
+mod blob_client;
 mod browser;
 pub(crate) mod preview;
 mod result;
