@@ -317,12 +317,8 @@ mod running {
         });
         async move {
             let buffer = wasm_bindgen_futures::JsFuture::from(digest?).await.ok()?;
-            Some(hex_of(&js_sys::Uint8Array::new(&buffer).to_vec()))
+            Some(hex::encode(js_sys::Uint8Array::new(&buffer).to_vec()))
         }
-    }
-
-    fn hex_of(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// The worker's state: the job, and the file it is about (the chosen
