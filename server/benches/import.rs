@@ -4,13 +4,13 @@
 //! Run: `cargo bench -p server --bench import`.
 
 use domain::plan::{NoUsers, plan};
-use domain::store::{ImportRequest, Store};
+use domain::store::Store;
 use redb::{Database, TableDefinition};
 use server::store::{RedbStore, encode};
 use std::time::Instant;
 
 mod common;
-use common::{ROWS, file, median, record};
+use common::{ROWS, file, median, record, request};
 
 const RUNS: usize = 3;
 
@@ -44,18 +44,7 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let store = RedbStore::open(dir.path()).unwrap();
         let t0 = Instant::now();
-        store
-            .apply_import(ImportRequest {
-                bytes: &bytes,
-                file_name: "bench.csv",
-                operator: "bench",
-                actor: domain::Actor::Owner,
-                expected_fingerprint: None,
-                skip_invalid: false,
-                corrected: None,
-                now: 0,
-            })
-            .unwrap();
+        store.apply_import(request(&bytes)).unwrap();
         full.push(t0.elapsed());
         assert_eq!(store.user_count().unwrap(), ROWS as u64);
     }

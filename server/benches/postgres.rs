@@ -1,13 +1,14 @@
 //! Commit of 100k users through `apply_import` on the PostgreSQL engine
 //! (parse, plan, users, batch, audit: one transaction) next to a bare
 //! `COPY` of the same rows (encoded records and their columns) into a
-//! table shaped like the engine's users table, with the same indexes. Prints both times and the ratio. Runs on the
-//! server ROSTER_TEST_DATABASE_URL names, or on a throwaway cluster it
-//! starts (scripts/pg-test-cluster).
+//! table shaped like the engine's users table, with the same indexes.
+//! Prints both times and the ratio. Runs on the server
+//! ROSTER_TEST_DATABASE_URL names, or on a throwaway cluster it starts
+//! (scripts/pg-test-cluster).
 //! Run: `cargo bench -p server --bench postgres`.
 
 use domain::plan::{NoUsers, plan};
-use domain::store::{ImportRequest, Store};
+use domain::store::Store;
 use postgres::{Client, NoTls};
 use server::pg::PgStore;
 use server::store::encode;
@@ -15,7 +16,7 @@ use std::io::Write;
 use std::time::Instant;
 
 mod common;
-use common::{ROWS, file, median, record};
+use common::{ROWS, file, median, record, request};
 
 const RUNS: usize = 3;
 
@@ -81,18 +82,7 @@ fn main() {
         drop(client);
 
         let t0 = Instant::now();
-        store
-            .apply_import(ImportRequest {
-                bytes: &bytes,
-                file_name: "bench.csv",
-                operator: "bench",
-                actor: domain::Actor::Owner,
-                expected_fingerprint: None,
-                skip_invalid: false,
-                corrected: None,
-                now: 0,
-            })
-            .unwrap();
+        store.apply_import(request(&bytes)).unwrap();
         full.push(t0.elapsed());
         assert_eq!(store.user_count().unwrap(), ROWS as u64);
     }

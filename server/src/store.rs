@@ -669,105 +669,65 @@ impl Store for RedbStore {
     }
 }
 
+/// Calls `f` with every entry of `table`, in key order.
+fn each_entry<K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &redb::ReadTransaction,
+    table: TableDefinition<K, V>,
+    mut f: impl for<'a> FnMut(K::SelfType<'a>, V::SelfType<'a>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    for entry in txn
+        .open_table(table)
+        .map_err(backend)?
+        .iter()
+        .map_err(backend)?
+    {
+        let (k, v) = entry.map_err(backend)?;
+        f(k.value(), v.value())?;
+    }
+    Ok(())
+}
+
 impl crate::engine::Dump for RedbStore {
     /// Every record of the store but sessions, for `roster copy`.
     fn dump(&self, out: &mut dyn FnMut(Item) -> Result<(), StoreError>) -> Result<(), StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
-        for entry in txn
-            .open_table(OPTIONS)
-            .map_err(backend)?
-            .iter()
-            .map_err(backend)?
-        {
-            let (k, v) = entry.map_err(backend)?;
+        each_entry(&txn, OPTIONS, |key, value| {
             out(Item::Option {
-                key: k.value().to_string(),
-                value: v.value().to_string(),
-            })?;
-        }
-        for entry in txn
-            .open_table(USERS)
-            .map_err(backend)?
-            .iter()
-            .map_err(backend)?
-        {
-            out(Item::User(decode(entry.map_err(backend)?.1.value())?))?;
-        }
-        for entry in txn
-            .open_table(BATCHES)
-            .map_err(backend)?
-            .iter()
-            .map_err(backend)?
-        {
-            out(Item::Batch(decode(entry.map_err(backend)?.1.value())?))?;
-        }
-        for entry in txn
-            .open_table(CORRECTIONS)
-            .map_err(backend)?
-            .iter()
-            .map_err(backend)?
-        {
-            let (id, value) = entry.map_err(backend)?;
+                key: key.to_string(),
+                value: value.to_string(),
+            })
+        })?;
+        each_entry(&txn, USERS, |_, user| out(Item::User(decode(user)?)))?;
+        each_entry(&txn, BATCHES, |_, batch| out(Item::Batch(decode(batch)?)))?;
+        each_entry(&txn, CORRECTIONS, |batch, correction| {
             out(Item::Correction {
-                batch: id.value(),
-                correction: decode(value.value())?,
-            })?;
-        }
-        for entry in txn
-            .open_table(AUDIT)
-            .map_err(backend)?
-            .iter()
-            .map_err(backend)?
-        {
-            out(Item::Audit(decode(entry.map_err(backend)?.1.value())?))?;
-        }
+                batch,
+                correction: decode(correction)?,
+            })
+        })?;
+        each_entry(&txn, AUDIT, |_, event| out(Item::Audit(decode(event)?)))?;
         let files = txn.open_table(APPROVAL_FILES).map_err(backend)?;
-        for entry in txn
-            .open_table(APPROVALS)
-            .map_err(backend)?
-            .iter()
-            .map_err(backend)?
-        {
-            let (id, value) = entry.map_err(backend)?;
-            let file = files
-                .get(id.value())
-                .map_err(backend)?
-                .map(|g| g.value().to_vec());
+        each_entry(&txn, APPROVALS, |id, request| {
+            let file = files.get(id).map_err(backend)?.map(|g| g.value().to_vec());
             out(Item::Approval {
-                request: decode(value.value())?,
+                request: decode(request)?,
                 file,
-            })?;
-        }
+            })
+        })?;
         let epochs = txn.open_table(EPOCHS).map_err(backend)?;
-        for entry in txn
-            .open_table(CREDENTIALS)
-            .map_err(backend)?
-            .iter()
-            .map_err(backend)?
-        {
-            let (key, phc) = entry.map_err(backend)?;
-            let epoch_ms = epochs
-                .get(key.value())
-                .map_err(backend)?
-                .map_or(0, |g| g.value());
+        each_entry(&txn, CREDENTIALS, |key, phc| {
+            let epoch_ms = epochs.get(key).map_err(backend)?.map_or(0, |g| g.value());
             out(Item::Password {
-                key: key.value().to_string(),
-                phc: phc.value().to_string(),
+                key: key.to_string(),
+                phc: phc.to_string(),
                 epoch_ms,
-            })?;
-        }
-        for entry in txn
-            .open_table(LINKS)
-            .map_err(backend)?
-            .iter()
-            .map_err(backend)?
-        {
-            let (id, value) = entry.map_err(backend)?;
+            })
+        })?;
+        each_entry(&txn, LINKS, |token_id, link| {
             out(Item::Link {
-                token_id: id.value().to_string(),
-                link: decode(value.value())?,
-            })?;
-        }
-        Ok(())
+                token_id: token_id.to_string(),
+                link: decode(link)?,
+            })
+        })
     }
 }

@@ -1,4 +1,5 @@
-//! What the import benches share: the generated file and the median.
+//! What the import benches share: the generated file, the request, the
+//! median and the record for `make bench`'s table.
 
 use std::time::Duration;
 
@@ -15,6 +16,20 @@ pub fn file() -> Vec<u8> {
         ));
     }
     s.into_bytes()
+}
+
+/// The import of `bytes` as the machine's owner makes it (the CLI).
+pub fn request(bytes: &[u8]) -> domain::store::ImportRequest<'_> {
+    domain::store::ImportRequest {
+        bytes,
+        file_name: "bench.csv",
+        operator: "bench",
+        actor: domain::Actor::Owner,
+        expected_fingerprint: None,
+        skip_invalid: false,
+        corrected: None,
+        now: 0,
+    }
 }
 
 pub fn median(mut v: Vec<Duration>) -> Duration {
