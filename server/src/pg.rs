@@ -42,7 +42,8 @@ pub const WRITE_LOCK: i64 = 0x726f_7374_6572; // "roster"
 const CHUNK: usize = 5_000;
 
 /// The schema, one migration a step; a store records how many it applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (name text PRIMARY KEY, value bigint NOT NULL);
 CREATE TABLE options (key text PRIMARY KEY, value text NOT NULL);
 -- Keys and sort keys compare byte by byte (COLLATE "C"), as the domain's
@@ -95,7 +96,20 @@ CREATE TABLE throttle (
     last_ms bigint NOT NULL
 );
 CREATE INDEX throttle_last_ms ON throttle (last_ms);
-"#];
+"#,
+    r#"
+-- The remaining user-key columns compare byte by byte too. On a database
+-- whose default collation is a language's (en-US, say) their indexes
+-- otherwise compare by that locale's rules: 100 000 audit events took
+-- 0.9-1.0 s to insert there instead of 0.65-0.8 s. Equality is the same
+-- under either collation, so no query's answer changes.
+ALTER TABLE audit ALTER COLUMN user_key TYPE text COLLATE "C";
+ALTER TABLE links ALTER COLUMN user_key TYPE text COLLATE "C";
+ALTER TABLE sessions ALTER COLUMN user_key TYPE text COLLATE "C";
+ALTER TABLE credentials ALTER COLUMN key TYPE text COLLATE "C";
+ALTER TABLE password_epochs ALTER COLUMN key TYPE text COLLATE "C";
+"#,
+];
 
 /// Roster's store on a PostgreSQL database.
 pub struct PgStore {

@@ -1,0 +1,81 @@
+//! PostgreSQL's schema migrations: a store made by an earlier roster is
+//! upgraded in place when a newer one opens it, with its data intact.
+
+mod support;
+
+use domain::Actor;
+use domain::store::ImportRequest;
+use postgres::{Client, NoTls};
+
+/// The user-key columns the second migration gives the "C" collation.
+const USER_KEY_COLUMNS: [(&str, &str); 5] = [
+    ("audit", "user_key"),
+    ("links", "user_key"),
+    ("sessions", "user_key"),
+    ("credentials", "key"),
+    ("password_epochs", "key"),
+];
+
+/// Each column's collation (`None`: the database's default).
+fn collations(client: &mut Client) -> Vec<Option<String>> {
+    USER_KEY_COLUMNS
+        .iter()
+        .map(|(table, column)| {
+            client
+                .query_one(
+                    "SELECT collation_name::text FROM information_schema.columns \
+                     WHERE table_name = $1 AND column_name = $2",
+                    &[table, column],
+                )
+                .unwrap()
+                .get(0)
+        })
+        .collect()
+}
+
+#[test]
+fn a_store_of_the_first_schema_gets_c_collated_user_keys_and_keeps_its_events() {
+    let f = support::postgres();
+    let csv = "email,first_name,last_name\nada@example.com,Ada,Lovelace\n";
+    f.store
+        .apply_import(ImportRequest {
+            bytes: csv.as_bytes(),
+            file_name: "a.csv",
+            operator: "op@example.com",
+            actor: Actor::Owner,
+            expected_fingerprint: None,
+            skip_invalid: false,
+            corrected: None,
+            now: 1_800_000_000,
+        })
+        .unwrap();
+    let key = domain::Email::parse("ada@example.com")
+        .unwrap()
+        .key()
+        .clone();
+    let events = f.store.user_history(&key).unwrap();
+    assert_eq!(events.len(), 1);
+
+    // As the first schema left them: the database's default collation.
+    let mut client = Client::connect(&f.args[1], NoTls).unwrap();
+    for (table, column) in USER_KEY_COLUMNS {
+        client
+            .batch_execute(&format!(
+                "ALTER TABLE {table} ALTER COLUMN {column} TYPE text COLLATE \"default\""
+            ))
+            .unwrap();
+    }
+    client
+        .batch_execute("UPDATE roster_schema SET version = 1")
+        .unwrap();
+    assert_eq!(collations(&mut client), vec![None; 5]);
+
+    let reopened = f.reopen();
+    assert_eq!(collations(&mut client), vec![Some("C".to_string()); 5]);
+    let version: i32 = client
+        .query_one("SELECT version FROM roster_schema", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(version, 2);
+    assert_eq!(reopened.user_history(&key).unwrap(), events);
+}
