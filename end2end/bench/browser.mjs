@@ -176,6 +176,9 @@ async function main() {
     await page.addInitScript(marks);
     await page.goto(url + "/users/import");
     await page.locator("body[data-hydrated=true]").waitFor({ state: "attached" });
+    // An operator takes a moment to pick the file; the page starts its
+    // preview worker meanwhile.
+    await page.waitForTimeout(1000);
     const idle = rendererRss();
     const memory = peakRss();
     await page.getByLabel("CSV file").setInputFiles(path);

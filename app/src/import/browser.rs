@@ -189,13 +189,17 @@ pub async fn upload(
 }
 
 /// What the import page holds in the browser and cannot keep in signals
-/// (JS objects are bound to the page's thread): the preview worker, and
-/// the file its last preview is of, which "Next" sends (the chosen file,
-/// or the corrected one). Never touched on the server.
+/// (JS objects are bound to the page's thread): the preview worker, the
+/// file its last preview is of, which "Next" sends (the chosen file, or
+/// the corrected one), and a spare worker. Never touched on the server.
 #[derive(Default)]
 pub struct Held {
     pub worker: Option<PreviewWorker>,
     pub body: Option<web_sys::Blob>,
+    /// A worker started before it is needed (while the operator picks a
+    /// file), so that a preview does not wait for a worker to start and
+    /// instantiate the wasm.
+    pub spare: Option<PreviewWorker>,
 }
 
 thread_local! {

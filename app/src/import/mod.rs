@@ -121,14 +121,27 @@ pub fn ImportPage() -> impl IntoView {
         }
     };
 
+    // A worker waits for the file from the moment the page is shown, and
+    // again after a preview is cancelled or failed.
+    let start_spare = move || {
+        browser::held(|h| {
+            if h.spare.is_none() {
+                h.spare = PreviewWorker::start(on_message).ok();
+            }
+        })
+    };
+    Effect::new(move |_| start_spare());
     let take_file = move |file: Option<web_sys::File>| {
         let Some(file) = file else { return };
         let file_name = file.name();
         skip_invalid.set(false);
         results.set(None);
         // A running preview stops here (dropping the worker ends it).
-        browser::held(|h| h.worker = None);
-        match PreviewWorker::start(on_message) {
+        let spare = browser::held(|h| {
+            h.worker = None;
+            h.spare.take()
+        });
+        match spare.map_or_else(|| PreviewWorker::start(on_message), Ok) {
             Ok(w) => {
                 let blob: web_sys::Blob = file.into();
                 w.send(
@@ -147,6 +160,7 @@ pub fn ImportPage() -> impl IntoView {
         browser::held(|h| h.worker = None);
         skip_invalid.set(false);
         stage.set(Stage::Choose { error: None });
+        start_spare();
     };
     let commit = move |preview: Arc<PreviewSummary>| {
         let Some(file) = browser::held(|h| h.body.clone()) else {
