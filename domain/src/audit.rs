@@ -6,6 +6,7 @@ use crate::field::Field;
 use crate::plan::Change;
 use crate::user::User;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AuditAction {
@@ -233,9 +234,154 @@ pub fn removed(user: &User) -> Vec<Change> {
         .collect()
 }
 
+/// The names a stored change refers to by number (its position here).
+/// Append only: stored events hold these numbers.
+const STORED_FIELD_NAMES: [&str; 13] = [
+    "email",
+    "first_name",
+    "last_name",
+    "display_name",
+    "phone",
+    "mobile",
+    "employee_number",
+    "title",
+    "department",
+    "organization",
+    "roles",
+    "end_state",
+    "source",
+];
+
+/// An audit event as the engines store it: the same facts in fewer bytes.
+/// The id is the record's key and is not repeated; a change names its
+/// field by number. A created user's event lists every field, and the
+/// names were a third of it (100 000 imported users: 30.8 MB of events).
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEvent<'a> {
+    at: i64,
+    actor: Cow<'a, str>,
+    target: Cow<'a, str>,
+    action: AuditAction,
+    changes: Vec<StoredChange<'a>>,
+    batch: Option<u64>,
+}
+
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct StoredChange<'a> {
+    field: StoredField<'a>,
+    old: Cow<'a, str>,
+    new: Cow<'a, str>,
+}
+
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum StoredField<'a> {
+    /// A position in [`STORED_FIELD_NAMES`].
+    Known(u8),
+    Other(Cow<'a, str>),
+}
+
+impl<'a> StoredEvent<'a> {
+    /// `event` to store (borrowed: nothing is copied).
+    pub fn of(event: &'a AuditEvent) -> StoredEvent<'a> {
+        StoredEvent {
+            at: event.at,
+            actor: Cow::Borrowed(&event.actor),
+            target: Cow::Borrowed(&event.target),
+            action: event.action,
+            changes: event
+                .changes
+                .iter()
+                .map(|c| StoredChange {
+                    field: match STORED_FIELD_NAMES.iter().position(|n| *n == c.field) {
+                        Some(i) => StoredField::Known(i as u8),
+                        None => StoredField::Other(Cow::Borrowed(&c.field)),
+                    },
+                    old: Cow::Borrowed(&c.old),
+                    new: Cow::Borrowed(&c.new),
+                })
+                .collect(),
+            batch: event.batch,
+        }
+    }
+
+    /// The event stored under `id`; `None` when a change's field number
+    /// is unknown (a record this code did not write).
+    pub fn into_event(self, id: u64) -> Option<AuditEvent> {
+        let changes = self
+            .changes
+            .into_iter()
+            .map(|c| {
+                let field = match c.field {
+                    StoredField::Known(i) => STORED_FIELD_NAMES.get(i as usize)?.to_string(),
+                    StoredField::Other(name) => name.into_owned(),
+                };
+                Some(Change {
+                    field,
+                    old: c.old.into_owned(),
+                    new: c.new.into_owned(),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(AuditEvent {
+            id,
+            at: self.at,
+            actor: self.actor.into_owned(),
+            target: self.target.into_owned(),
+            action: self.action,
+            changes,
+            batch: self.batch,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn every_field_a_change_can_name_has_a_number() {
+        for f in Field::ALL {
+            assert!(STORED_FIELD_NAMES.contains(&f.column()), "{f:?}");
+        }
+        for name in ["roles", "end_state", "source"] {
+            assert!(STORED_FIELD_NAMES.contains(&name));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_stored_event_gives_back_the_event(
+            at in any::<i64>(),
+            id in any::<u64>(),
+            actor in ".{0,20}",
+            target in ".{0,20}",
+            action in 0..AuditAction::ALL.len(),
+            changes in prop::collection::vec(
+                (prop_oneof![
+                    prop::sample::select(STORED_FIELD_NAMES.to_vec()).prop_map(String::from),
+                    ".{0,12}",
+                ], ".{0,12}", ".{0,12}"),
+                0..14,
+            ),
+            batch in any::<Option<u64>>(),
+        ) {
+            let event = AuditEvent {
+                id,
+                at,
+                actor,
+                target,
+                action: AuditAction::ALL[action],
+                changes: changes
+                    .into_iter()
+                    .map(|(field, old, new)| Change { field, old, new })
+                    .collect(),
+                batch,
+            };
+            let stored = StoredEvent::of(&event);
+            prop_assert_eq!(stored.into_event(id), Some(event.clone()));
+        }
+    }
 
     #[test]
     fn action_keys_round_trip_and_the_filter_matches_parts_in_any_case() {

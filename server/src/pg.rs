@@ -15,7 +15,7 @@
 //! same users cannot both commit (the second plans against the first's
 //! result and answers "changed since preview"). Reads never wait.
 
-use crate::store::{decode, encode};
+use crate::store::{decode, decode_event, encode, encode_event_into};
 use domain::approval::ApprovalRequest;
 use domain::audit::{AuditEvent, AuditQuery};
 use domain::directory::{UserPage, UserQuery};
@@ -575,11 +575,13 @@ impl WriteTx for PgTx<'_, '_> {
             .copy_in("COPY audit (id, user_key, event) FROM STDIN (FORMAT binary)")
             .map_err(pg)?;
         let mut copy = BinaryCopyInWriter::new(copy, &[Type::INT8, Type::TEXT, Type::BYTEA]);
+        let mut buf = Vec::new();
         for (n, mut event) in events.into_iter().enumerate() {
             let id = first + n as i64;
             event.id = id as u64;
             event.batch = batch;
-            copy.write(&[&id, &event.target_key(), &encode(&event)?])
+            buf = encode_event_into(buf, &event)?;
+            copy.write(&[&id, &event.target_key(), &buf.as_slice()])
                 .map_err(pg)?;
         }
         copy.finish().map_err(pg)?;
@@ -688,6 +690,11 @@ fn word_entries<'u>(users: impl IntoIterator<Item = &'u User>) -> Vec<(String, &
 /// [`word_entries`] as (word, key) columns, for `UNNEST`.
 fn words_of_users<'u>(users: &[&'u User]) -> (Vec<String>, Vec<&'u str>) {
     word_entries(users.iter().copied()).into_iter().unzip()
+}
+
+/// The audit event of a row of `id, event`.
+fn event_of(row: &postgres::Row) -> Result<AuditEvent, StoreError> {
+    decode_event(row.get::<_, i64>(0) as u64, row.get::<_, &[u8]>(1))
 }
 
 /// A text field of COPY's text format, escaped.
@@ -898,10 +905,10 @@ impl Store for PgStore {
         let mut t = client.transaction().map_err(pg)?;
         let portal = match &by_user {
             Some(email) => t.bind(
-                "SELECT event FROM audit WHERE user_key = $1 ORDER BY id DESC",
+                "SELECT id, event FROM audit WHERE user_key = $1 ORDER BY id DESC",
                 &[&email.key().as_str()],
             ),
-            None => t.bind("SELECT event FROM audit ORDER BY id DESC", &[]),
+            None => t.bind("SELECT id, event FROM audit ORDER BY id DESC", &[]),
         }
         .map_err(pg)?;
         let mut out = Vec::new();
@@ -911,7 +918,7 @@ impl Store for PgStore {
                 break;
             }
             for row in rows {
-                let event: AuditEvent = decode(row.get::<_, &[u8]>(0))?;
+                let event = event_of(&row)?;
                 if query.accepts(&event) {
                     out.push(event);
                     if out.len() >= limit {
@@ -924,16 +931,22 @@ impl Store for PgStore {
     }
 
     fn user_history(&self, key: &UserKey) -> Result<Vec<AuditEvent>, StoreError> {
-        Self::decode_rows(self.read(|c| {
+        self.read(|c| {
             c.query(
-                "SELECT event FROM audit WHERE user_key = $1 ORDER BY id DESC",
+                "SELECT id, event FROM audit WHERE user_key = $1 ORDER BY id DESC",
                 &[&key.as_str()],
             )
-        })?)
+        })?
+        .iter()
+        .map(event_of)
+        .collect()
     }
 
     fn audit_log(&self) -> Result<Vec<AuditEvent>, StoreError> {
-        Self::decode_rows(self.read(|c| c.query("SELECT event FROM audit ORDER BY id DESC", &[]))?)
+        self.read(|c| c.query("SELECT id, event FROM audit ORDER BY id DESC", &[]))?
+            .iter()
+            .map(event_of)
+            .collect()
     }
 
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError> {
@@ -1217,8 +1230,8 @@ impl crate::engine::Dump for PgStore {
                 })
             },
         )?;
-        each("SELECT event FROM audit ORDER BY id", &mut |r| {
-            out(Item::Audit(decode(r.get::<_, &[u8]>(0))?))
+        each("SELECT id, event FROM audit ORDER BY id", &mut |r| {
+            out(Item::Audit(event_of(r)?))
         })?;
         each(
             "SELECT request, file FROM approvals ORDER BY id",

@@ -35,8 +35,8 @@
 
 use crate::user_index::UserTables;
 use domain::approval::ApprovalRequest;
-use domain::audit::AuditEvent;
 use domain::audit::AuditQuery;
+use domain::audit::{AuditEvent, StoredEvent};
 use domain::directory::{UserPage, UserQuery};
 use domain::options::Options;
 use domain::privilege;
@@ -98,6 +98,30 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
             "unknown record format {other}"
         ))),
         None => Err(StoreError::Backend("empty record".into())),
+    }
+}
+
+/// Format byte of an audit event stored as a `domain::audit::StoredEvent`
+/// (events written before it are whole `AuditEvent`s, format 1; both are
+/// read).
+const EVENT_FORMAT: u8 = 2;
+
+/// An audit event as both engines store it, into a cleared `buf`.
+pub fn encode_event_into(mut buf: Vec<u8>, event: &AuditEvent) -> Result<Vec<u8>, StoreError> {
+    buf.clear();
+    buf.push(EVENT_FORMAT);
+    postcard::to_extend(&StoredEvent::of(event), buf)
+        .map_err(|e| StoreError::Backend(format!("encode: {e}")))
+}
+
+/// The audit event stored under `id`, in either format.
+pub fn decode_event(id: u64, bytes: &[u8]) -> Result<AuditEvent, StoreError> {
+    match bytes.split_first() {
+        Some((&EVENT_FORMAT, rest)) => postcard::from_bytes::<StoredEvent>(rest)
+            .map_err(|e| StoreError::Backend(format!("decode: {e}")))?
+            .into_event(id)
+            .ok_or_else(|| StoreError::Backend(format!("audit event {id}: unknown field"))),
+        _ => decode(bytes),
     }
 }
 
@@ -269,7 +293,7 @@ pub(crate) fn append_audit(
         event.id = next;
         event.batch = batch;
         next += 1;
-        buf = encode_into(buf, &event)?;
+        buf = encode_event_into(buf, &event)?;
         audit.insert(event.id, buf.as_slice()).map_err(backend)?;
         by_user
             .insert(event.target_key().as_str(), event.id)
@@ -584,7 +608,7 @@ impl Store for RedbStore {
                     .collect::<Result<_, _>>()?;
                 for id in ids.into_iter().rev() {
                     if let Some(g) = audit.get(id).map_err(backend)?
-                        && !keep(decode(g.value())?)
+                        && !keep(decode_event(id, g.value())?)
                     {
                         break;
                     }
@@ -592,7 +616,8 @@ impl Store for RedbStore {
             }
             Err(_) => {
                 for entry in audit.iter().map_err(backend)?.rev() {
-                    if !keep(decode(entry.map_err(backend)?.1.value())?) {
+                    let (id, event) = entry.map_err(backend)?;
+                    if !keep(decode_event(id.value(), event.value())?) {
                         break;
                     }
                 }
@@ -609,7 +634,7 @@ impl Store for RedbStore {
         for id in by_user.get(key.as_str()).map_err(backend)? {
             let id = id.map_err(backend)?.value();
             if let Some(g) = audit.get(id).map_err(backend)? {
-                out.push(decode(g.value())?);
+                out.push(decode_event(id, g.value())?);
             }
         }
         out.reverse();
@@ -621,7 +646,8 @@ impl Store for RedbStore {
         let audit = txn.open_table(AUDIT).map_err(backend)?;
         let mut out = Vec::new();
         for entry in audit.iter().map_err(backend)?.rev() {
-            out.push(decode(entry.map_err(backend)?.1.value())?);
+            let (id, event) = entry.map_err(backend)?;
+            out.push(decode_event(id.value(), event.value())?);
         }
         Ok(out)
     }
@@ -705,7 +731,9 @@ impl crate::engine::Dump for RedbStore {
                 correction: decode(correction)?,
             })
         })?;
-        each_entry(&txn, AUDIT, |_, event| out(Item::Audit(decode(event)?)))?;
+        each_entry(&txn, AUDIT, |id, event| {
+            out(Item::Audit(decode_event(id, event)?))
+        })?;
         let files = txn.open_table(APPROVAL_FILES).map_err(backend)?;
         each_entry(&txn, APPROVALS, |id, request| {
             let file = files.get(id).map_err(backend)?.map(|g| g.value().to_vec());

@@ -193,3 +193,58 @@ fn passwords_and_sign_in_links_are_recorded_without_secrets() {
     let text = serde_json::to_string(&history).unwrap();
     assert!(!text.contains("argon2") && !text.contains(&token), "{text}");
 }
+
+#[test]
+fn events_are_stored_compactly_and_events_of_the_older_format_still_read() {
+    use redb::{ReadableDatabase, TableDefinition};
+    use server::store::{decode_event, encode, encode_event_into};
+    const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(dir.path()).unwrap();
+    import(
+        &store,
+        "email,first_name,last_name,title,department\nada@x.org,Ada,Lovelace,Engineer,R&D\n",
+        "op1@x.org",
+    );
+    let history = store.user_history(&k("ada@x.org")).unwrap();
+    let event = history[0].clone();
+    assert_eq!(event.id, 1);
+
+    // The created user's event as stored now, and as a roster before the
+    // compact format stored it (a whole `AuditEvent`).
+    let stored = {
+        let txn = store.db().begin_read().unwrap();
+        let table = txn.open_table(AUDIT).unwrap();
+        table.get(1).unwrap().unwrap().value().to_vec()
+    };
+    let older = encode(&event).unwrap();
+    assert_eq!(stored, encode_event_into(Vec::new(), &event).unwrap());
+    assert!(
+        stored.len() * 4 <= older.len() * 3,
+        "{} bytes now, {} before",
+        stored.len(),
+        older.len()
+    );
+    assert_eq!(decode_event(1, &stored).unwrap(), event);
+    assert_eq!(decode_event(1, &older).unwrap(), event);
+
+    // A store whose event was written in the older format reads it as
+    // before, beside events written now.
+    let txn = store.db().begin_write().unwrap();
+    txn.open_table(AUDIT)
+        .unwrap()
+        .insert(1, older.as_slice())
+        .unwrap();
+    txn.commit().unwrap();
+    import(
+        &store,
+        "email,first_name,last_name,title,department\nada@x.org,Ada,Lovelace,Countess,R&D\n",
+        "op2@x.org",
+    );
+    let history = store.user_history(&k("ada@x.org")).unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1], event);
+    assert_eq!(history[0].actor, "op2@x.org");
+    assert_eq!(store.audit_log().unwrap(), history);
+}
