@@ -198,26 +198,15 @@ fn written(store: &RedbStore, order: &[domain::User]) -> Written {
             (k.value().to_string(), v.value().to_string())
         })
         .collect();
-    let counts = txn
-        .open_table(T_COUNTS)
-        .unwrap()
-        .iter()
-        .unwrap()
-        .map(|i| {
+    let numbers = |table: TableDefinition<&str, u64>| -> Vec<(String, u64)> {
+        let table = txn.open_table(table).unwrap();
+        let entries = table.iter().unwrap().map(|i| {
             let (k, v) = i.unwrap();
             (k.value().to_string(), v.value())
-        })
-        .collect();
-    let meta = txn
-        .open_table(T_META)
-        .unwrap()
-        .iter()
-        .unwrap()
-        .map(|i| {
-            let (k, v) = i.unwrap();
-            (k.value().to_string(), v.value())
-        })
-        .collect();
+        });
+        entries.collect()
+    };
+    let (counts, meta) = (numbers(T_COUNTS), numbers(T_META));
     let batches = txn
         .open_table(T_BATCHES)
         .unwrap()
