@@ -122,7 +122,7 @@ pub fn ImportPage() -> impl IntoView {
     };
 
     // A worker waits for the file from the moment the page is shown, and
-    // again after a preview is cancelled or failed.
+    // again after Cancel (after a failure the next file starts one).
     let start_spare = move || {
         browser::held(|h| {
             if h.spare.is_none() {
