@@ -423,7 +423,9 @@ pub trait Store: Send + Sync {
     /// Every change to one user, newest first (the audit trail).
     fn user_history(&self, key: &UserKey) -> Result<Vec<crate::audit::AuditEvent>, StoreError>;
     /// The whole audit trail, newest first.
-    fn audit_log(&self) -> Result<Vec<crate::audit::AuditEvent>, StoreError>;
+    fn audit_log(&self) -> Result<Vec<crate::audit::AuditEvent>, StoreError> {
+        self.audit_matching(&crate::audit::AuditQuery::default())
+    }
     /// Newest first.
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError>;
     /// The newest `n` batches, newest first.

@@ -12,6 +12,8 @@ use domain::user::{EndState, Source};
 use server::store::RedbStore;
 use std::time::{Duration, Instant};
 
+mod common;
+
 const RUNS: usize = 21;
 
 fn file(rows: usize, from: usize) -> Vec<u8> {
@@ -34,14 +36,8 @@ fn file(rows: usize, from: usize) -> Vec<u8> {
 fn import(store: &RedbStore, bytes: &[u8]) {
     store
         .apply_import(ImportRequest {
-            bytes,
-            file_name: "bench.csv",
-            operator: "bench",
-            actor: domain::Actor::Owner,
-            expected_fingerprint: None,
-            skip_invalid: false,
-            corrected: None,
             now: 1_800_000_000,
+            ..common::request(bytes)
         })
         .unwrap();
 }

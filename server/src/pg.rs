@@ -942,13 +942,6 @@ impl Store for PgStore {
         .collect()
     }
 
-    fn audit_log(&self) -> Result<Vec<AuditEvent>, StoreError> {
-        self.read(|c| c.query("SELECT id, event FROM audit ORDER BY id DESC", &[]))?
-            .iter()
-            .map(event_of)
-            .collect()
-    }
-
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError> {
         Self::decode_rows(
             self.read(|c| c.query("SELECT summary FROM batches ORDER BY id DESC", &[]))?,

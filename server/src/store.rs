@@ -641,17 +641,6 @@ impl Store for RedbStore {
         Ok(out)
     }
 
-    fn audit_log(&self) -> Result<Vec<AuditEvent>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
-        let audit = txn.open_table(AUDIT).map_err(backend)?;
-        let mut out = Vec::new();
-        for entry in audit.iter().map_err(backend)?.rev() {
-            let (id, event) = entry.map_err(backend)?;
-            out.push(decode_event(id.value(), event.value())?);
-        }
-        Ok(out)
-    }
-
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
         let t = txn.open_table(BATCHES).map_err(backend)?;

@@ -132,36 +132,29 @@ impl Job {
             self.facts.original_sha256 = sha256.clone();
         }
         let mut existing: HashMap<String, User> = HashMap::new();
-        let requests: Vec<(String, String)> = keys
-            .chunks(LOOKUP_CHUNK)
-            .enumerate()
-            .map(|(i, chunk)| {
-                let text = chunk
-                    .iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                // Earlier imports of these bytes are asked for once.
-                let hash = if i == 0 {
-                    sha256.clone()
-                } else {
-                    String::new()
-                };
-                (text, hash)
-            })
-            .collect();
-        drop(keys);
+        let chunks = keys.chunks(LOOKUP_CHUNK);
+        let total = chunks.len().max(1);
+        // A chunk's text is made when its request is sent, not all at once
+        // (a million keys make ~30 MB of text).
+        let mut requests = chunks.enumerate().map(|(i, chunk)| {
+            let text = chunk
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            // Earlier imports of these bytes are asked for once.
+            let hash = if i == 0 {
+                sha256.clone()
+            } else {
+                String::new()
+            };
+            import_lookup(text, hash)
+        });
         self.facts.earlier.clear();
-        let total = requests.len().max(1);
         let mut answered = 0;
-        let mut requests = requests.into_iter();
         loop {
             progress(Step::LookingUp, answered as f64 / total as f64);
-            let wave: Vec<_> = requests
-                .by_ref()
-                .take(LOOKUPS_AT_ONCE)
-                .map(|(text, hash)| import_lookup(text, hash))
-                .collect();
+            let wave: Vec<_> = requests.by_ref().take(LOOKUPS_AT_ONCE).collect();
             if wave.is_empty() {
                 break;
             }
@@ -174,6 +167,8 @@ impl Job {
                 answered += 1;
             }
         }
+        drop(requests);
+        drop(keys);
         progress(Step::Comparing, 0.0);
         let total = parsed.rows.len().max(1);
         let mut summary = SummaryBuilder::default();

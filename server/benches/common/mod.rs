@@ -1,6 +1,9 @@
 //! What the import benches share: the generated file, the request, the
 //! median and the record for `make bench`'s table.
 
+// Each bench uses only part of it.
+#![allow(dead_code)]
+
 use std::time::Duration;
 
 /// Rows of the generated file.
