@@ -45,8 +45,19 @@ pub async fn who_am_i() -> Result<Option<Me>, AppError> {
 
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
-    use crate::context::{authenticate, now_ms, start_session};
-    let user = authenticate(&email, password).await?;
+    use crate::context::{authenticate, client_ip, now_ms, start_session};
+    use crate::security_log::{record, sign_in_event};
+    use domain::audit::AuditAction;
+    let client = client_ip().await;
+    let outcome = authenticate(&email, password).await;
+    let action = match &outcome {
+        Ok(_) => AuditAction::SignIn,
+        Err(AppError::Throttled(_)) => AuditAction::SignInThrottled,
+        Err(AppError::Invalid(_)) => AuditAction::SignInFailed,
+        Err(_) => return outcome.map(drop), // the store is down: nothing to record it in
+    };
+    record(sign_in_event(action, &email, client)).await;
+    let user = outcome?;
     start_session(user.key(), now_ms()).await?;
     crate::context::redirect_plain_form("/").await;
     Ok(())

@@ -19,6 +19,8 @@ pub mod profile;
 pub mod search;
 #[cfg(feature = "ssr")]
 pub mod security;
+#[cfg(feature = "ssr")]
+pub mod security_log;
 pub mod table;
 pub mod user_page;
 pub mod users;

@@ -14,22 +14,30 @@ pub async fn save_options(
     roles: String,
     max_rows: String,
     approval_above: String,
+    approval_window_hours: String,
     link_days: String,
     editable: String,
 ) -> Result<Options, AppError> {
     use crate::context::*;
-    use domain::options::{APPROVAL_ABOVE, EDITABLE, END_STATE, LINK_DAYS, MAX_ROWS, ROLES};
-    require(|u| u.roles.contains(Role::Admin)).await?;
+    use domain::options::{
+        APPROVAL_ABOVE, APPROVAL_WINDOW_HOURS, EDITABLE, END_STATE, LINK_DAYS, MAX_ROWS, ROLES,
+    };
+    let admin = require(|u| u.roles.contains(Role::Admin)).await?;
     let store = store()?;
     blocking(move || {
-        store.set_options(&[
-            (END_STATE, &end_state),
-            (ROLES, &roles),
-            (MAX_ROWS, &max_rows),
-            (APPROVAL_ABOVE, &approval_above),
-            (LINK_DAYS, &link_days),
-            (EDITABLE, &editable),
-        ])
+        store.set_options(
+            &[
+                (END_STATE, &end_state),
+                (ROLES, &roles),
+                (MAX_ROWS, &max_rows),
+                (APPROVAL_ABOVE, &approval_above),
+                (APPROVAL_WINDOW_HOURS, &approval_window_hours),
+                (LINK_DAYS, &link_days),
+                (EDITABLE, &editable),
+            ],
+            admin.email.as_str(),
+            now_s(),
+        )
     })
     .await
 }
@@ -53,6 +61,7 @@ fn OptionsForm(options: Options) -> impl IntoView {
     let max_rows = RwSignal::new(options.max_rows.to_string());
     let link_days = RwSignal::new(options.link_days.to_string());
     let approval_above = RwSignal::new(options.approval_above.to_string());
+    let approval_window_hours = RwSignal::new(options.approval_window_hours.to_string());
     let editable = RwSignal::new(options.editable.clone());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -66,6 +75,7 @@ fn OptionsForm(options: Options) -> impl IntoView {
                 .join(","),
             max_rows: max_rows.get_untracked(),
             approval_above: approval_above.get_untracked(),
+            approval_window_hours: approval_window_hours.get_untracked(),
             link_days: link_days.get_untracked(),
             editable: editable
                 .get_untracked()
@@ -106,9 +116,12 @@ fn OptionsForm(options: Options) -> impl IntoView {
                 <input id="opt-max-rows" type="number" min="1" value=options.max_rows.to_string() prop:value=move || max_rows.get() on:input=move |ev| max_rows.set(event_target_value(&ev))/>
                 <label for="opt-approval-above">"Approval needed above (rows)"</label>
                 <input id="opt-approval-above" type="number" min="0" value=options.approval_above.to_string() prop:value=move || approval_above.get() on:input=move |ev| approval_above.set(event_target_value(&ev))/>
+                <label for="opt-approval-window">"Counted over (hours)"</label>
+                <input id="opt-approval-window" type="number" min="1" max="8760" value=options.approval_window_hours.to_string() prop:value=move || approval_window_hours.get() on:input=move |ev| approval_window_hours.set(event_target_value(&ev))/>
                 <p class="help">
-                    "An import that creates and updates more users than this waits until a \
-                     second person with the Approval role approves it. 0: never."
+                    "An import that, with what its operator created and updated over the \
+                     hours above, creates and updates more users than this waits until an \
+                     independent second person with the Approval role approves it. 0: never."
                 </p>
             </fieldset>
             <fieldset>

@@ -99,16 +99,24 @@ pub async fn set_user_end_state(email: String, active: bool) -> Result<User, App
     blocking(move || store.set_end_state(email.key(), end_state, &operator, actor, now)).await
 }
 
-/// Every change to one user, newest first (operators only).
+/// Every change to one user, newest first: for operators, and only of
+/// users the privilege rule lets them act on (an operator does not read an
+/// administrator's trail, as the Audit log is an administrator's).
 #[server(endpoint = "user_history")]
 pub async fn user_history(email: String) -> Result<Vec<AuditEvent>, AppError> {
     use crate::context::*;
-    require(is_operator).await?;
+    let me = require(is_operator).await?;
     let Ok(email) = domain::Email::parse(&email) else {
         return Ok(Vec::new());
     };
-    let store = store()?;
-    blocking(move || store.user_history(email.key())).await
+    let (store, actor) = (store()?, actor(&me));
+    blocking(move || {
+        let target = store.user(email.key())?;
+        domain::privilege::check_change(actor, domain::Act::Change, target.as_ref(), None)
+            .map_err(|r| domain::store::StoreError::Forbidden(r.to_string()))?;
+        store.user_history(email.key())
+    })
+    .await
 }
 
 /// The page's address for a user. Everything but unreserved characters

@@ -28,10 +28,31 @@ pub enum AuditAction {
     OperatorEdit,
     /// Roles changed by an administrator on the user's page.
     RoleChange,
+    // Security events. Stored events name their action by its position
+    // in this list: new actions are appended, never inserted.
+    /// A successful sign-in.
+    SignIn,
+    /// A refused sign-in (unknown account, wrong password, inactive).
+    SignInFailed,
+    /// A sign-in refused by the throttle before any password was checked.
+    SignInThrottled,
+    /// A sign-in link was used to set a password.
+    SignInLinkUsed,
+    /// The user's earlier sign-in links were revoked (a new link, a role
+    /// change).
+    SignInLinksRevoked,
+    /// Options changed by an administrator or the command line.
+    OptionsChanged,
+    /// An import above the threshold was sent for approval.
+    ApprovalSent,
+    /// An import waiting for approval was approved (and written).
+    Approved,
+    /// An import waiting for approval was rejected.
+    Rejected,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 10] = [
+    pub const ALL: [AuditAction; 19] = [
         AuditAction::Import,
         AuditAction::ManualCreate,
         AuditAction::Undo,
@@ -42,6 +63,15 @@ impl AuditAction {
         AuditAction::Activate,
         AuditAction::PasswordSet,
         AuditAction::SignInLinkMade,
+        AuditAction::SignInLinkUsed,
+        AuditAction::SignInLinksRevoked,
+        AuditAction::SignIn,
+        AuditAction::SignInFailed,
+        AuditAction::SignInThrottled,
+        AuditAction::OptionsChanged,
+        AuditAction::ApprovalSent,
+        AuditAction::Approved,
+        AuditAction::Rejected,
     ];
 
     /// A short stable name (CLI filters, the Audit log's address).
@@ -57,6 +87,15 @@ impl AuditAction {
             AuditAction::Activate => "activate",
             AuditAction::PasswordSet => "password-set",
             AuditAction::SignInLinkMade => "sign-in-link",
+            AuditAction::SignIn => "sign-in",
+            AuditAction::SignInFailed => "sign-in-failed",
+            AuditAction::SignInThrottled => "sign-in-throttled",
+            AuditAction::SignInLinkUsed => "sign-in-link-used",
+            AuditAction::SignInLinksRevoked => "sign-in-links-revoked",
+            AuditAction::OptionsChanged => "options",
+            AuditAction::ApprovalSent => "approval-sent",
+            AuditAction::Approved => "approved",
+            AuditAction::Rejected => "rejected",
         }
     }
 
@@ -76,6 +115,15 @@ impl AuditAction {
             AuditAction::SignInLinkMade => "Sign-in link made",
             AuditAction::OperatorEdit => "Edit",
             AuditAction::RoleChange => "Role change",
+            AuditAction::SignIn => "Sign-in",
+            AuditAction::SignInFailed => "Sign-in failed",
+            AuditAction::SignInThrottled => "Sign-in throttled",
+            AuditAction::SignInLinkUsed => "Sign-in link used",
+            AuditAction::SignInLinksRevoked => "Sign-in links revoked",
+            AuditAction::OptionsChanged => "Options changed",
+            AuditAction::ApprovalSent => "Sent for approval",
+            AuditAction::Approved => "Approved",
+            AuditAction::Rejected => "Rejected",
         }
     }
 }
@@ -94,6 +142,58 @@ pub struct AuditEvent {
     pub changes: Vec<Change>,
     /// The batch that made the change (imports, manual input, undo).
     pub batch: Option<u64>,
+}
+
+impl AuditEvent {
+    /// An event about something other than one stored user (a sign-in with
+    /// the address as typed, the options); `id` is set by the store.
+    pub fn about(at: i64, actor: &str, target: &str, action: AuditAction) -> AuditEvent {
+        AuditEvent {
+            id: 0,
+            at,
+            actor: actor.to_string(),
+            target: target.chars().take(254).collect(),
+            action,
+            changes: Vec::new(),
+            batch: None,
+        }
+    }
+
+    /// Adds a fact shown beside the changes (the client's address, the
+    /// outcome): a change from nothing to `value`.
+    pub fn with(mut self, field: &str, value: impl Into<String>) -> AuditEvent {
+        self.changes.push(Change {
+            field: field.to_string(),
+            old: String::new(),
+            new: value.into(),
+        });
+        self
+    }
+
+    /// Whether the actor of this event gained a hold over its target: made
+    /// it, gave it roles or a sign-in link, activated it, set its
+    /// password. Edits of profile fields and deactivations give none.
+    /// (Independence of an approver is judged by these.)
+    pub fn gives_control(&self) -> bool {
+        use AuditAction::*;
+        match self.action {
+            ManualCreate | SignInLinkMade | Activate | RoleChange | PasswordSet => true,
+            Import | Undo => self
+                .changes
+                .iter()
+                .any(|c| c.field == "roles" || c.field == "end_state"),
+            _ => false,
+        }
+    }
+
+    /// When the target last gained the Approval role by this event, if it
+    /// did.
+    pub fn grants_approval(&self) -> bool {
+        let has = |text: &str| text.split(", ").any(|r| r == crate::Role::Approval.label());
+        self.changes
+            .iter()
+            .any(|c| c.field == "roles" && has(&c.new) && !has(&c.old))
+    }
 }
 
 impl AuditEvent {
@@ -236,7 +336,7 @@ pub fn removed(user: &User) -> Vec<Change> {
 
 /// The names a stored change refers to by number (its position here).
 /// Append only: stored events hold these numbers.
-const STORED_FIELD_NAMES: [&str; 13] = [
+const STORED_FIELD_NAMES: [&str; 16] = [
     "email",
     "first_name",
     "last_name",
@@ -250,6 +350,9 @@ const STORED_FIELD_NAMES: [&str; 13] = [
     "roles",
     "end_state",
     "source",
+    "client",
+    "outcome",
+    "reason",
 ];
 
 /// An audit event as the engines store it: the same facts in fewer bytes.

@@ -60,6 +60,7 @@ pub fn manual_user(cells: &[(Field, &str)], options: &Options) -> Result<User, V
         created_at: 0,
         updated_at: 0,
         version: 1,
+        held: Default::default(),
     })
 }
 

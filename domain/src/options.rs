@@ -12,13 +12,15 @@ pub const MAX_ROWS: &str = "import.max_rows";
 pub const LINK_DAYS: &str = "enrolment.link_days";
 pub const EDITABLE: &str = "self_service.editable";
 pub const APPROVAL_ABOVE: &str = "import.approval_above";
+pub const APPROVAL_WINDOW_HOURS: &str = "import.approval_window_hours";
 
 /// Every option key, in display order.
-pub const KEYS: [&str; 6] = [
+pub const KEYS: [&str; 7] = [
     END_STATE,
     ROLES,
     MAX_ROWS,
     APPROVAL_ABOVE,
+    APPROVAL_WINDOW_HOURS,
     LINK_DAYS,
     EDITABLE,
 ];
@@ -33,6 +35,10 @@ pub struct Options {
     /// Imports creating + updating more users than this wait for a second
     /// person with the Approval role; 0 = never.
     pub approval_above: u64,
+    /// The rows an operator created + updated over this many hours count
+    /// toward `approval_above`, so that splitting a file does not avoid
+    /// approval.
+    pub approval_window_hours: u32,
 }
 
 impl Default for Options {
@@ -45,6 +51,7 @@ impl Default for Options {
             link_days: 7,
             editable: vec![Field::DisplayName, Field::Phone, Field::Mobile],
             approval_above: 0,
+            approval_window_hours: 24,
         }
     }
 }
@@ -97,9 +104,17 @@ impl Options {
         )
     }
 
-    /// Whether an import with these counts waits for approval.
-    pub fn needs_approval(&self, counts: &crate::plan::Counts) -> bool {
-        self.approval_above > 0 && counts.create + counts.update > self.approval_above
+    /// Whether an import with these counts waits for approval, when its
+    /// sender already created + updated `already` users within the last
+    /// `approval_window_hours`.
+    pub fn needs_approval(&self, counts: &crate::plan::Counts, already: u64) -> bool {
+        self.approval_above > 0
+            && already.saturating_add(counts.create + counts.update) > self.approval_above
+    }
+
+    /// The start of the approval window that ends at `now` (Unix seconds).
+    pub fn approval_window_start(&self, now: i64) -> i64 {
+        now.saturating_sub(i64::from(self.approval_window_hours) * 3600)
     }
 
     /// The value of `key` in the same text form `set` accepts.
@@ -110,6 +125,7 @@ impl Options {
             MAX_ROWS => self.max_rows.to_string(),
             LINK_DAYS => self.link_days.to_string(),
             APPROVAL_ABOVE => self.approval_above.to_string(),
+            APPROVAL_WINDOW_HOURS => self.approval_window_hours.to_string(),
             EDITABLE => self
                 .editable
                 .iter()
@@ -149,6 +165,15 @@ impl Options {
                         invalid(
                             "expected a whole number of rows from 0 (never) to 100000000".into(),
                         )
+                    })?
+            }
+            APPROVAL_WINDOW_HOURS => {
+                self.approval_window_hours = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=8760).contains(n))
+                    .ok_or_else(|| {
+                        invalid("expected a whole number of hours from 1 to 8760".into())
                     })?
             }
             LINK_DAYS => {
@@ -223,9 +248,11 @@ mod tests {
             (ROLES, "self-service,operator,approval"),
             (MAX_ROWS, "1000000"),
             (APPROVAL_ABOVE, "0"),
+            (APPROVAL_WINDOW_HOURS, "24"),
             (LINK_DAYS, "7"),
             (EDITABLE, "display_name,phone,mobile"),
         ];
+        assert_eq!(pairs.len(), expected.len());
         for ((k, v), (ek, ev)) in pairs.iter().zip(expected) {
             assert_eq!((k.as_str(), v.as_str()), (ek, ev));
         }

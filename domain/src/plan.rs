@@ -24,7 +24,7 @@ use crate::fingerprint::Fingerprint;
 use crate::options::Options;
 use crate::patch::ProfilePatch;
 use crate::privilege::{self, Act, Actor};
-use crate::user::{Profile, Source, User};
+use crate::user::{Decided, EndState, Profile, Roles, Source, User};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -124,6 +124,78 @@ impl Action {
 pub struct PlannedRow {
     pub line: u64,
     pub action: Action,
+    /// What the import would have changed but a person's decision holds
+    /// back (empty for most rows).
+    pub held_back: Vec<HeldBack>,
+}
+
+/// A change an import does not make because a person decided otherwise.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HeldBack {
+    /// Deactivated by a person: the import leaves the user inactive.
+    StaysInactive(Decided),
+    /// Roles an administrator removed: the import does not add them.
+    RolesWithheld(Roles),
+}
+
+impl HeldBack {
+    /// As the preview and the result say it.
+    pub fn describe(&self) -> String {
+        match self {
+            HeldBack::StaysInactive(d) => format!(
+                "stays inactive (deactivated by {} on {})",
+                d.by,
+                crate::time::rfc3339(d.at)
+            ),
+            HeldBack::RolesWithheld(roles) => format!("role withheld: {roles}"),
+        }
+    }
+
+    /// What the import holds back for `before`: a person's deactivation
+    /// when the import would activate, roles an administrator removed
+    /// that the import would add.
+    pub fn of(before: &User, options: &Options) -> Vec<HeldBack> {
+        let mut out = Vec::new();
+        if let Some(d) = &before.held.deactivated_by
+            && options.end_state == EndState::Active
+        {
+            out.push(HeldBack::StaysInactive(d.clone()));
+        }
+        let withheld = options
+            .roles
+            .without(before.roles)
+            .both(before.held.withheld_roles);
+        if !withheld.is_empty() {
+            out.push(HeldBack::RolesWithheld(withheld));
+        }
+        out
+    }
+
+    /// Every note of a row, joined ("" when none).
+    pub fn describe_all(held: &[HeldBack]) -> String {
+        held.iter()
+            .map(HeldBack::describe)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// The roles an import leaves `before` with: the options' roles added,
+/// but not those an administrator took away.
+pub fn roles_after_import(before: &User, options: &Options) -> Roles {
+    before
+        .roles
+        .union(options.roles.without(before.held.withheld_roles))
+}
+
+/// The end state an import leaves `before` in: the options' end state,
+/// unless a person deactivated the user.
+pub fn end_state_after_import(before: &User, options: &Options) -> EndState {
+    if before.held.deactivated_by.is_some() {
+        before.end_state
+    } else {
+        options.end_state
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -314,12 +386,13 @@ pub fn plan_each(
                             .unwrap_or(row.raw_email),
                         errors: row.errors,
                     },
+                    held_back: Vec::new(),
                 });
                 continue;
             }
         };
         let stored = existing.get(email.key());
-        let roles_after = stored.map_or(options.roles, |u| u.roles.union(options.roles));
+        let roles_after = stored.map_or(options.roles, |u| roles_after_import(u, options));
         if let Err(refusal) = privilege::check(
             actor,
             Act::Change,
@@ -339,6 +412,7 @@ pub fn plan_each(
                         message: refusal.to_string(),
                     }],
                 },
+                held_back: Vec::new(),
             });
             continue;
         }
@@ -357,6 +431,7 @@ pub fn plan_each(
                     created_at: 0,
                     updated_at: 0,
                     version: 1,
+                    held: Default::default(),
                 }))
             }
             Some(before) => match updated(before, &email, row.patch, options) {
@@ -378,7 +453,12 @@ pub fn plan_each(
                 }
             },
         };
-        emit(PlannedRow { line, action });
+        let held_back = stored.map_or_else(Vec::new, |u| HeldBack::of(u, options));
+        emit(PlannedRow {
+            line,
+            action,
+            held_back,
+        });
     }
     let mapped = Field::ALL
         .into_iter()
@@ -411,10 +491,11 @@ fn updated(
     patch: ProfilePatch,
     options: &Options,
 ) -> Option<Box<User>> {
-    let roles = before.roles.union(options.roles);
+    let roles = roles_after_import(before, options);
+    let end_state = end_state_after_import(before, options);
     let differs = before.email.as_str() != email.as_str()
         || roles != before.roles
-        || before.end_state != options.end_state
+        || before.end_state != end_state
         || before.source != Source::Csv
         || patch.changes(&before.profile);
     if !differs {
@@ -424,7 +505,7 @@ fn updated(
     after.email = email.clone();
     patch.apply(&mut after.profile);
     after.roles = roles;
-    after.end_state = options.end_state;
+    after.end_state = end_state;
     after.source = Source::Csv;
     after.version = before.version + 1;
     Some(after)
@@ -568,6 +649,50 @@ mod tests {
         assert_eq!(after.source, Source::Csv);
         let fields: Vec<_> = changes.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(fields, ["roles", "end_state", "source"]);
+    }
+
+    #[test]
+    fn what_people_decided_holds_against_an_import() {
+        let mut store = existing_ada();
+        let ada = store.get_mut("ada@example.com").unwrap();
+        ada.end_state = EndState::Inactive;
+        ada.roles = Roles::of(&[Role::SelfService]);
+        ada.held.deactivated_by = Some(Decided {
+            by: "boss@example.com".into(),
+            at: 86_400,
+        });
+        ada.held.withheld_roles = Roles::of(&[Role::Operator]);
+        let row = format!("{HEAD}ada@example.com,Ada,Lovelace,,,,,,,\n");
+        let p = plan(row.as_bytes(), &store, &opts(), crate::Actor::Owner).unwrap();
+        // Approval is added; Operator is withheld; the user stays inactive.
+        let (_, _, after, changes) = p.updates().next().unwrap();
+        assert_eq!(after.end_state, EndState::Inactive);
+        assert_eq!(after.roles, Roles::of(&[Role::SelfService, Role::Approval]));
+        assert!(
+            changes.iter().all(|c| c.field != "end_state"),
+            "{changes:?}"
+        );
+        let notes = HeldBack::describe_all(&p.rows[0].held_back);
+        assert_eq!(
+            notes,
+            "stays inactive (deactivated by boss@example.com on 1970-01-02T00:00:00Z); \
+             role withheld: Operator"
+        );
+        // With nothing else to change the row is Unchanged, and still says why.
+        let ada = store.get_mut("ada@example.com").unwrap();
+        ada.roles = Roles::of(&[Role::SelfService, Role::Approval]);
+        let p = plan(row.as_bytes(), &store, &opts(), crate::Actor::Owner).unwrap();
+        assert_eq!(p.counts.unchanged, 1);
+        assert_eq!(p.rows[0].held_back.len(), 2);
+        // Once an administrator gives a role back and activates, the
+        // import applies the options again.
+        let ada = store.get_mut("ada@example.com").unwrap();
+        ada.held = Default::default();
+        let p = plan(row.as_bytes(), &store, &opts(), crate::Actor::Owner).unwrap();
+        let (_, _, after, _) = p.updates().next().unwrap();
+        assert_eq!(after.end_state, EndState::Active);
+        assert!(after.roles.contains(Role::Operator));
+        assert!(p.rows[0].held_back.is_empty());
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub struct BatchSummary {
     pub undo_of: Option<u64>,
     /// Set when this batch was undone by a later one.
     pub undone_by: Option<u64>,
+    /// Who approved it, when it waited for approval (the sender is
+    /// `operator`).
+    pub approved_by: Option<String>,
 }
 
 impl BatchSummary {
@@ -238,14 +241,28 @@ pub trait Store: Send + Sync {
     /// Every user, in key order.
     fn all_users(&self) -> Result<Vec<User>, StoreError>;
     fn options(&self) -> Result<Options, StoreError>;
-    /// Validates and stores one option; returns the options after the change.
-    fn set_option(&self, key: &str, value: &str) -> Result<Options, StoreError> {
-        self.set_options(&[(key, value)])
+    /// Validates and stores one option as done `by` at `now`; returns the
+    /// options after the change.
+    fn set_option(
+        &self,
+        key: &str,
+        value: &str,
+        by: &str,
+        now: i64,
+    ) -> Result<Options, StoreError> {
+        self.set_options(&[(key, value)], by, now)
     }
     /// Validates and stores several options in one transaction: all of them
-    /// or, when any is invalid, none. Returns the options after the change.
-    fn set_options(&self, pairs: &[(&str, &str)]) -> Result<Options, StoreError> {
-        run(self, |tx| usecase::set_options(tx, pairs))
+    /// or, when any is invalid, none; the audit trail records what changed
+    /// (old → new) as done `by` (an email, or `cli`). Returns the options
+    /// after the change.
+    fn set_options(
+        &self,
+        pairs: &[(&str, &str)],
+        by: &str,
+        now: i64,
+    ) -> Result<Options, StoreError> {
+        run(self, |tx| usecase::set_options(tx, pairs, by, now))
     }
     /// Runs `work` in one write transaction, serialised with every other
     /// write transaction on the store, and commits it when `work` answers
@@ -419,6 +436,13 @@ pub trait Store: Send + Sync {
         query: &crate::audit::AuditQuery,
     ) -> Result<Vec<crate::audit::AuditEvent>, StoreError> {
         self.audit_scan(query, usize::MAX)
+    }
+    /// Appends events that change no record (sign-ins, refusals) to the
+    /// audit trail, in one transaction.
+    fn record_events(&self, events: Vec<crate::audit::AuditEvent>) -> Result<(), StoreError> {
+        run(self, |tx| {
+            Ok((Finish::Commit, tx.append_audit(events, None)?))
+        })
     }
     /// Every change to one user, newest first (the audit trail).
     fn user_history(&self, key: &UserKey) -> Result<Vec<crate::audit::AuditEvent>, StoreError>;

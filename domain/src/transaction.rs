@@ -99,6 +99,12 @@ pub trait WriteTx {
         batch: Option<u64>,
     ) -> Result<(), StoreError>;
 
+    /// Every audit event about one user (by user key), newest first.
+    fn user_history(&mut self, key: &str) -> Result<Vec<AuditEvent>, StoreError>;
+    /// The batches recorded at or after `since` (Unix seconds), newest
+    /// first.
+    fn batches_since(&mut self, since: i64) -> Result<Vec<BatchSummary>, StoreError>;
+
     /// A request for approval and, while it waits, its file.
     fn approval(&mut self, id: u64) -> Result<Option<(ApprovalRequest, Vec<u8>)>, StoreError>;
     /// Stores a request under its id; `file` is stored with it, or, when

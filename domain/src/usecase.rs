@@ -37,9 +37,16 @@ fn no_such_user(key: &str) -> StoreError {
 }
 
 /// Validates and stores several options: all of them or, when any is
-/// invalid, none. Returns the options after the change.
-pub fn set_options(tx: &mut dyn WriteTx, pairs: &[(&str, &str)]) -> Done<Options> {
-    let mut options = tx.options()?;
+/// invalid, none; records what changed (old → new) as done `by`. Returns
+/// the options after the change.
+pub fn set_options(
+    tx: &mut dyn WriteTx,
+    pairs: &[(&str, &str)],
+    by: &str,
+    now: i64,
+) -> Done<Options> {
+    let before = tx.options()?;
+    let mut options = before.clone();
     // Every value is checked before anything is written.
     for (key, value) in pairs {
         options
@@ -51,6 +58,23 @@ pub fn set_options(tx: &mut dyn WriteTx, pairs: &[(&str, &str)]) -> Done<Options
             .get(key)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         tx.put_option(key, &stored)?;
+    }
+    let changes: Vec<crate::plan::Change> = pairs
+        .iter()
+        .filter_map(|(key, _)| {
+            let old = before.get(key).ok()?;
+            let new = options.get(key).ok()?;
+            (old != new).then(|| crate::plan::Change {
+                field: key.to_string(),
+                old,
+                new,
+            })
+        })
+        .collect();
+    if !changes.is_empty() {
+        let mut event = AuditEvent::about(now, by, "options", AuditAction::OptionsChanged);
+        event.changes = changes;
+        tx.append_audit(vec![event], None)?;
     }
     commit(options)
 }
@@ -194,8 +218,14 @@ pub fn apply_import(
         return abort(ImportOutcome::NothingToWrite { plan });
     }
     // Above the threshold a signed-in operator's import waits for a second
-    // person; the machine owner (CLI) is not held.
-    if options.needs_approval(&plan.counts) && req.actor != Actor::Owner {
+    // person; the machine owner (CLI) is not held. What the operator wrote
+    // within the window counts too: splitting a file does not avoid it.
+    let already = if options.approval_above > 0 && req.actor != Actor::Owner {
+        rows_written_by(tx, req.operator, options.approval_window_start(req.now))?
+    } else {
+        0
+    };
+    if options.needs_approval(&plan.counts, already) && req.actor != Actor::Owner {
         let request = ApprovalRequest {
             id: tx.next_id(Sequence::Approval)?,
             file_name: req.file_name.to_string(),
@@ -209,6 +239,14 @@ pub fn apply_import(
             state: ApprovalState::Waiting,
         };
         tx.put_approval(&request, Some(req.bytes))?;
+        let event = AuditEvent::about(
+            req.now,
+            req.operator,
+            req.operator,
+            AuditAction::ApprovalSent,
+        )
+        .with("outcome", approval_counts(&request));
+        tx.append_audit(vec![event], None)?;
         return commit(ImportOutcome::SentForApproval { request, plan });
     }
     let batch = write_plan(
@@ -219,10 +257,39 @@ pub fn apply_import(
             file_name: req.file_name,
             sha256: sha256_hex(req.bytes),
             corrected: req.corrected.as_ref(),
+            approved_by: None,
             now: req.now,
         },
     )?;
     commit(ImportOutcome::Committed { batch, plan })
+}
+
+/// How many users `operator` created + updated in batches recorded since
+/// `since`, approved imports and undos left out (an approved import had
+/// its second person already).
+pub fn rows_written_by(
+    tx: &mut dyn WriteTx,
+    operator: &str,
+    since: i64,
+) -> Result<u64, StoreError> {
+    let Ok(operator) = crate::Email::parse(operator) else {
+        return Ok(0);
+    };
+    let mut rows = 0u64;
+    for batch in tx.batches_since(since)? {
+        let same = crate::Email::parse(&batch.operator).is_ok_and(|e| e.key() == operator.key());
+        if same && batch.undo_of.is_none() && batch.approved_by.is_none() {
+            rows = rows.saturating_add(batch.counts.create + batch.counts.update);
+        }
+    }
+    Ok(rows)
+}
+
+fn approval_counts(request: &ApprovalRequest) -> String {
+    format!(
+        "request {}: {} ({} to create, {} to update)",
+        request.id, request.file_name, request.counts.create, request.counts.update
+    )
 }
 
 /// Who and what a written import is recorded as.
@@ -231,6 +298,7 @@ struct Written<'a> {
     file_name: &'a str,
     sha256: String,
     corrected: Option<&'a Correction>,
+    approved_by: Option<&'a str>,
     now: i64,
 }
 
@@ -274,7 +342,11 @@ fn write_plan(
                     changes.clone(),
                 ));
                 admin_lost |= privilege::removes_active_admin(Some(before), Some(after));
-                if before.end_state == EndState::Active && after.end_state == EndState::Inactive {
+                // A link outlives no change of rank: roles given by an
+                // import void the user's open links, as a deactivation does.
+                if (before.end_state == EndState::Active && after.end_state == EndState::Inactive)
+                    || before.roles != after.roles
+                {
                     deactivated.push(after.key().to_string());
                 }
                 (after, Some(before))
@@ -319,6 +391,7 @@ fn write_plan(
             counts: plan.counts,
             undo_of: None,
             undone_by: None,
+            approved_by: w.approved_by.map(str::to_string),
         },
         touched,
     )?;
@@ -334,6 +407,7 @@ fn approval_error(e: ApprovalError) -> StoreError {
         ApprovalError::OwnRequest => StoreError::Forbidden(e.to_string()),
         ApprovalError::NotWaiting(_) => StoreError::Conflict(e.to_string()),
         ApprovalError::ReasonRequired => StoreError::Invalid(e.to_string()),
+        ApprovalError::NotIndependent(_) => StoreError::Forbidden(e.to_string()),
     }
 }
 
@@ -353,9 +427,23 @@ pub fn decide_approval(
         .approval(id)?
         .ok_or_else(|| StoreError::NotFound(format!("There is no approval request {id}.")))?;
     request.may_decide(by).map_err(approval_error)?;
+    // A person (not the machine owner) must be independent of the sender.
+    if actor != Actor::Owner
+        && let (Some(sender), Ok(approver)) = (request.sender_key(), crate::Email::parse(by))
+    {
+        let verdict =
+            crate::approval::independent(&sender, approver.key(), request.sent_at, &mut |key| {
+                tx.user_history(key.as_str())
+            })?;
+        verdict.map_err(|why| approval_error(ApprovalError::NotIndependent(why)))?;
+    }
     let outcome = match decision {
         Decision::Reject { reason } => {
             request.reject(by, now, &reason).map_err(approval_error)?;
+            let event = AuditEvent::about(now, by, &request.operator, AuditAction::Rejected)
+                .with("outcome", approval_counts(&request))
+                .with("reason", reason.trim());
+            tx.append_audit(vec![event], None)?;
             ApprovalOutcome::Rejected
         }
         Decision::Approve => {
@@ -391,10 +479,16 @@ pub fn decide_approval(
                         file_name: &request.file_name,
                         sha256: request.sha256.clone(),
                         corrected: None,
+                        approved_by: Some(by),
                         now,
                     },
                 )?;
                 request.approve(by, now, batch.id).map_err(approval_error)?;
+                let mut event =
+                    AuditEvent::about(now, by, &request.operator, AuditAction::Approved)
+                        .with("outcome", approval_counts(&request));
+                event.batch = Some(batch.id);
+                tx.append_audit(vec![event], None)?;
                 ApprovalOutcome::Approved { batch }
             }
         }
@@ -443,6 +537,7 @@ pub fn create_user(
             },
             undo_of: None,
             undone_by: None,
+            approved_by: None,
         },
         vec![Touched {
             key: user.key().to_string(),
@@ -514,6 +609,11 @@ pub fn set_end_state(
     }
     let mut after = before.clone();
     after.end_state = end_state;
+    // A person's decision: an import does not re-activate the user.
+    after.held.deactivated_by = (end_state == EndState::Inactive).then(|| crate::user::Decided {
+        by: operator.to_string(),
+        at: now,
+    });
     replace_user(tx, &before, &mut after, now)?;
     if end_state == EndState::Inactive {
         tx.revoke_links(key.as_str())?;
@@ -549,7 +649,35 @@ pub fn edit_user(tx: &mut dyn WriteTx, edit: &UserEdit<'_>) -> Done<EditOutcome>
     if after == before {
         return abort(EditOutcome::Unchanged(before));
     }
+    // Roles an administrator takes away stay away from imports; given
+    // back, they are no longer withheld.
+    let removed = before.roles.without(after.roles);
+    let added = after.roles.without(before.roles);
+    after.held.withheld_roles = before.held.withheld_roles.union(removed).without(added);
     replace_user(tx, &before, &mut after, edit.now)?;
+    if before.roles != after.roles {
+        // A link made for the user's old rank is void; a session keeps no
+        // power the user lost.
+        let revoked = tx.revoke_links(edit.key.as_str())?;
+        if revoked > 0 {
+            tx.append_audit(
+                vec![
+                    AuditEvent::new(
+                        edit.now,
+                        edit.operator,
+                        &after,
+                        AuditAction::SignInLinksRevoked,
+                        Vec::new(),
+                    )
+                    .with("reason", "roles changed"),
+                ],
+                None,
+            )?;
+        }
+        if !removed.is_empty() {
+            tx.end_sessions(edit.key.as_str())?;
+        }
+    }
     let (roles, fields): (Vec<_>, Vec<_>) = crate::plan::diff(&before, &after)
         .into_iter()
         .partition(|c| c.field == "roles");
@@ -615,6 +743,20 @@ pub fn undo_batch(
     let mut admin_lost = false;
     for t in &record.touched {
         let now_user = current.get(&t.key);
+        // Removing a user who has set a password since would let the same
+        // address be created again and given a fresh link: a password
+        // reset, which only an administrator may do.
+        if t.before.is_none()
+            && now_user.is_some()
+            && privilege::check(actor, Act::SignInLink { has_password: true }, None, None).is_err()
+            && tx.has_password(&t.key)?
+        {
+            return Err(StoreError::Forbidden(format!(
+                "Not undone: {} has set a password since this batch; removing the user \
+                 would reset it, which only an administrator may do. Nothing was written.",
+                now_user.map(|u| u.email.as_str()).unwrap_or(&t.key)
+            )));
+        }
         privilege::check_change(actor, Act::Undo, now_user, t.before.as_ref()).map_err(
             |refusal| {
                 StoreError::Forbidden(format!(
@@ -655,6 +797,10 @@ pub fn undo_batch(
                 // who read the imported state sees a change.
                 let mut restored = before.clone();
                 restored.version = now_user.as_ref().map(|u| u.version + 1).unwrap_or(1);
+                // What people decided stands through an undo.
+                if let Some(current) = &now_user {
+                    restored.held = current.held.clone();
+                }
                 restored.updated_at = now;
                 counts.update += 1;
                 if let Some(current) = &now_user {
@@ -701,6 +847,7 @@ pub fn undo_batch(
             counts,
             undo_of: Some(id),
             undone_by: None,
+            approved_by: None,
         },
         undo_touched,
     )?;
@@ -755,6 +902,13 @@ pub fn create_links(
             out.push(Err(LinkRefused::NotAllowed(refusal)));
             continue;
         }
+        // One open link per user: a new one voids the earlier ones.
+        if tx.revoke_links(key.as_str())? > 0 {
+            events.push(
+                AuditEvent::new(now, by, &user, AuditAction::SignInLinksRevoked, Vec::new())
+                    .with("reason", "a new link was made"),
+            );
+        }
         let token = tx.new_token();
         tx.put_link(
             &token_id(&token),
@@ -796,6 +950,18 @@ pub fn redeem_link(
     }
     // The link's holder sets their own password.
     let key = link.user_key;
+    if let Some(user) = tx.user(key.as_str())? {
+        tx.append_audit(
+            vec![AuditEvent::new(
+                now_ms.div_euclid(1000),
+                key.as_str(),
+                &user,
+                AuditAction::SignInLinkUsed,
+                Vec::new(),
+            )],
+            None,
+        )?;
+    }
     set_password(tx, key.as_str(), phc, now_ms, key.as_str())?;
     commit(Some(key))
 }

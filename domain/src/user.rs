@@ -295,6 +295,42 @@ pub struct User {
     pub updated_at: i64,
     /// Starts at 1; incremented on every change.
     pub version: u64,
+    /// What people decided about this user that no import undoes.
+    pub held: Held,
+}
+
+/// Decisions a person made about a user, kept with the record so that an
+/// import (planned in the browser and again on the server) leaves them
+/// standing: a person's deactivation, and roles an administrator removed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Held {
+    /// Deactivated by a person (the user's page, the command line, an
+    /// approval): an import leaves the user inactive. Cleared by
+    /// "Activate".
+    pub deactivated_by: Option<Decided>,
+    /// Roles an administrator took away: an import does not add them
+    /// again. Cleared, role by role, when an administrator gives one back.
+    pub withheld_roles: Roles,
+}
+
+/// Who decided, and when (Unix seconds).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Decided {
+    /// The person's email, or `cli` for the machine owner.
+    pub by: String,
+    pub at: i64,
+}
+
+impl Roles {
+    /// The roles of `self` that are not in `other`.
+    pub fn without(self, other: Roles) -> Roles {
+        Roles(self.0 & !other.0)
+    }
+
+    /// The roles in both.
+    pub fn both(self, other: Roles) -> Roles {
+        Roles(self.0 & other.0)
+    }
 }
 
 impl User {

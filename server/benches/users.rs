@@ -53,7 +53,9 @@ fn main() {
     let t0 = Instant::now();
     import(&store, &file(total - inactive, 0));
     let built_active = t0.elapsed();
-    store.set_option("import.end_state", "inactive").unwrap();
+    store
+        .set_option("import.end_state", "inactive", "cli", 1)
+        .unwrap();
     import(&store, &file(inactive, total - inactive));
     let built = t0.elapsed();
     assert_eq!(store.user_count().unwrap(), total as u64);

@@ -465,7 +465,7 @@ pub fn options(store: &dyn AppStore, cmd: &OptionsCommand) -> ExitCode {
             Ok(Err(e)) => fail(e),
             Err(e) => fail(e),
         },
-        OptionsCommand::Set { key, value } => match store.set_option(key, value) {
+        OptionsCommand::Set { key, value } => match store.set_option(key, value, "cli", now()) {
             Ok(o) => {
                 println!("{key} = {}", o.get(key).unwrap_or_default());
                 ExitCode::SUCCESS
@@ -537,6 +537,7 @@ fn new_admin(email: &Email, source: Source) -> Result<User, StoreError> {
         created_at: now,
         updated_at: now,
         version: 1,
+        held: Default::default(),
     })
 }
 

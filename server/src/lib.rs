@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod engine;
+pub mod format1;
 pub mod headers;
 pub mod pg;
 pub mod sessions;
@@ -25,13 +26,18 @@ pub fn run() -> ExitCode {
     let serving = matches!(command, Command::Serve);
     // Logs go to stderr; subcommands keep stdout for their (JSON) output.
     let default_level = if serving { "info" } else { "warn" };
-    let _ = tracing_subscriber::fmt()
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
-        .try_init();
+        .with_env_filter(filter);
+    // ROSTER_LOG=json: one JSON object a line, for log collectors (the
+    // security events carry their fields: action, actor, target, client).
+    let _ = if std::env::var("ROSTER_LOG").is_ok_and(|v| v.eq_ignore_ascii_case("json")) {
+        logs.json().try_init()
+    } else {
+        logs.try_init()
+    };
     let open = || engine::open(cli.common.database.as_deref(), &cli.common.data);
     match &command {
         Command::Import(args) => commands::import(open(), args),

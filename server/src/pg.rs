@@ -258,7 +258,7 @@ impl PgStore {
         Ok(page_of(found, query, capped))
     }
 
-    fn decode_rows<T: serde::de::DeserializeOwned>(
+    fn decode_rows<T: crate::format1::Record>(
         rows: Vec<postgres::Row>,
     ) -> Result<Vec<T>, StoreError> {
         rows.iter().map(|r| decode(r.get::<_, &[u8]>(0))).collect()
@@ -507,6 +507,46 @@ impl WriteTx for PgTx<'_, '_> {
             .query_opt("SELECT 1 FROM users WHERE active_admin LIMIT 1", &[])
             .map_err(pg)?
             .is_some())
+    }
+
+    fn user_history(&mut self, key: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        self.t
+            .query(
+                "SELECT id, event FROM audit WHERE user_key = $1 ORDER BY id DESC",
+                &[&key],
+            )
+            .map_err(pg)?
+            .iter()
+            .map(event_of)
+            .collect()
+    }
+
+    fn batches_since(&mut self, since: i64) -> Result<Vec<BatchSummary>, StoreError> {
+        // Newest first, a page at a time, until one is older than `since`
+        // (the time is inside the summary, not a column).
+        const PAGE: i64 = 64;
+        let mut out = Vec::new();
+        let mut below = i64::MAX;
+        loop {
+            let rows = self
+                .t
+                .query(
+                    "SELECT id, summary FROM batches WHERE id < $1 ORDER BY id DESC LIMIT $2",
+                    &[&below, &PAGE],
+                )
+                .map_err(pg)?;
+            for row in &rows {
+                below = row.get::<_, i64>(0);
+                let summary: BatchSummary = decode(row.get::<_, &[u8]>(1))?;
+                if summary.at < since {
+                    return Ok(out);
+                }
+                out.push(summary);
+            }
+            if (rows.len() as i64) < PAGE {
+                return Ok(out);
+            }
+        }
     }
 
     fn next_id(&mut self, sequence: Sequence) -> Result<u64, StoreError> {

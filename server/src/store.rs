@@ -30,9 +30,13 @@
 //! opening such a store builds them.
 //!
 //! Encoded values are one format byte ([`FORMAT`]) followed by postcard. A
-//! future change of a record type bumps the byte and keeps a decoder for the
-//! old one, so a store never needs an offline migration.
+//! change of a record type bumps the byte and keeps a decoder for the old
+//! one, so a store never needs an offline migration: format 3 (users with
+//! what people decided about them, batches with their approver) is
+//! written now; format 1 is still read ([`crate::format1`]); audit events
+//! have a format of their own (2).
 
+use crate::format1::Record;
 use crate::user_index::UserTables;
 use domain::approval::ApprovalRequest;
 use domain::audit::AuditQuery;
@@ -47,7 +51,7 @@ use redb::{
     Database, DatabaseError, MultimapTableDefinition, ReadableDatabase, ReadableTable,
     ReadableTableMetadata, TableDefinition,
 };
-use serde::{Serialize, de::DeserializeOwned};
+use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -69,8 +73,11 @@ const APPROVAL_FILES: TableDefinition<u64, &[u8]> = TableDefinition::new("approv
 const CORRECTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("batch_corrections");
 
 const SCHEMA_VERSION: u64 = 3;
-/// Format byte in front of every encoded value.
-const FORMAT: u8 = 1;
+/// Format byte in front of every encoded value written now: users carry
+/// what people decided about them, batches their approver.
+const FORMAT: u8 = 3;
+/// The format before that, still read (see [`crate::format1`]).
+const FORMAT_1: u8 = 1;
 
 /// The file name of the store inside the data folder.
 pub const DB_FILE: &str = "roster.redb";
@@ -89,11 +96,11 @@ pub fn encode_into<T: Serialize>(mut buf: Vec<u8>, value: &T) -> Result<Vec<u8>,
     postcard::to_extend(value, buf).map_err(|e| StoreError::Backend(format!("encode: {e}")))
 }
 
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+pub fn decode<T: Record>(bytes: &[u8]) -> Result<T, StoreError> {
+    let read = |e| StoreError::Backend(format!("decode: {e}"));
     match bytes.split_first() {
-        Some((&FORMAT, rest)) => {
-            postcard::from_bytes(rest).map_err(|e| StoreError::Backend(format!("decode: {e}")))
-        }
+        Some((&FORMAT, rest)) => postcard::from_bytes(rest).map_err(read),
+        Some((&FORMAT_1, rest)) => T::from_format_1(rest).map_err(read),
         Some((other, _)) => Err(StoreError::Backend(format!(
             "unknown record format {other}"
         ))),
@@ -121,8 +128,46 @@ pub fn decode_event(id: u64, bytes: &[u8]) -> Result<AuditEvent, StoreError> {
             .map_err(|e| StoreError::Backend(format!("decode: {e}")))?
             .into_event(id)
             .ok_or_else(|| StoreError::Backend(format!("audit event {id}: unknown field"))),
-        _ => decode(bytes),
+        Some((&FORMAT_1, rest)) => {
+            postcard::from_bytes(rest).map_err(|e| StoreError::Backend(format!("decode: {e}")))
+        }
+        Some((other, _)) => Err(StoreError::Backend(format!(
+            "audit event {id}: unknown record format {other}"
+        ))),
+        None => Err(StoreError::Backend(format!(
+            "audit event {id}: empty record"
+        ))),
     }
+}
+
+/// The summary of a stored [`BatchRecord`] without its before-images
+/// (which come after it, and may be a million users long).
+pub fn decode_batch_summary(bytes: &[u8]) -> Result<BatchSummary, StoreError> {
+    let read = |e| StoreError::Backend(format!("decode: {e}"));
+    match bytes.split_first() {
+        Some((&FORMAT, rest)) => postcard::take_from_bytes::<BatchSummary>(rest)
+            .map(|(summary, _)| summary)
+            .map_err(read),
+        Some((&FORMAT_1, rest)) => crate::format1::batch_summary(rest).map_err(read),
+        _ => decode::<BatchRecord>(bytes).map(|r| r.summary),
+    }
+}
+
+/// Every audit event about one user, newest first.
+fn history_of(
+    by_user: &impl redb::ReadableMultimapTable<&'static str, u64>,
+    audit: &impl ReadableTable<u64, &'static [u8]>,
+    key: &str,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut out = Vec::new();
+    for id in by_user.get(key).map_err(backend)? {
+        let id = id.map_err(backend)?.value();
+        if let Some(g) = audit.get(id).map_err(backend)? {
+            out.push(decode_event(id, g.value())?);
+        }
+    }
+    out.reverse();
+    Ok(out)
 }
 
 pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -233,7 +278,7 @@ impl RedbStore {
     }
 
     /// One encoded record, decoded, in a read transaction of its own.
-    fn read_one<K: redb::Key + 'static, T: DeserializeOwned>(
+    fn read_one<K: redb::Key + 'static, T: Record>(
         &self,
         table: TableDefinition<K, &'static [u8]>,
         key: K::SelfType<'_>,
@@ -362,6 +407,30 @@ impl WriteTx for RedbTx<'_> {
 
     fn has_active_admin(&mut self) -> Result<bool, StoreError> {
         has_active_admin(self.txn)
+    }
+
+    fn user_history(&mut self, key: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        history_of(
+            &self
+                .txn
+                .open_multimap_table(AUDIT_BY_USER)
+                .map_err(backend)?,
+            &self.txn.open_table(AUDIT).map_err(backend)?,
+            key,
+        )
+    }
+
+    fn batches_since(&mut self, since: i64) -> Result<Vec<BatchSummary>, StoreError> {
+        let t = self.txn.open_table(BATCHES).map_err(backend)?;
+        let mut out = Vec::new();
+        for entry in t.iter().map_err(backend)?.rev() {
+            let summary = decode_batch_summary(entry.map_err(backend)?.1.value())?;
+            if summary.at < since {
+                break;
+            }
+            out.push(summary);
+        }
+        Ok(out)
     }
 
     fn next_id(&mut self, sequence: Sequence) -> Result<u64, StoreError> {
@@ -628,37 +697,23 @@ impl Store for RedbStore {
 
     fn user_history(&self, key: &UserKey) -> Result<Vec<AuditEvent>, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
-        let by_user = txn.open_multimap_table(AUDIT_BY_USER).map_err(backend)?;
-        let audit = txn.open_table(AUDIT).map_err(backend)?;
-        let mut out = Vec::new();
-        for id in by_user.get(key.as_str()).map_err(backend)? {
-            let id = id.map_err(backend)?.value();
-            if let Some(g) = audit.get(id).map_err(backend)? {
-                out.push(decode_event(id, g.value())?);
-            }
-        }
-        out.reverse();
-        Ok(out)
+        history_of(
+            &txn.open_multimap_table(AUDIT_BY_USER).map_err(backend)?,
+            &txn.open_table(AUDIT).map_err(backend)?,
+            key.as_str(),
+        )
     }
 
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError> {
-        let txn = self.db.begin_read().map_err(backend)?;
-        let t = txn.open_table(BATCHES).map_err(backend)?;
-        let mut out = Vec::new();
-        for entry in t.iter().map_err(backend)?.rev() {
-            let record: BatchRecord = decode(entry.map_err(backend)?.1.value())?;
-            out.push(record.summary);
-        }
-        Ok(out)
+        self.recent_batches(usize::MAX)
     }
 
     fn recent_batches(&self, n: usize) -> Result<Vec<BatchSummary>, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
         let t = txn.open_table(BATCHES).map_err(backend)?;
-        let mut out = Vec::with_capacity(n);
+        let mut out = Vec::new();
         for entry in t.iter().map_err(backend)?.rev().take(n) {
-            let record: BatchRecord = decode(entry.map_err(backend)?.1.value())?;
-            out.push(record.summary);
+            out.push(decode_batch_summary(entry.map_err(backend)?.1.value())?);
         }
         Ok(out)
     }

@@ -44,7 +44,9 @@ const THREE: &str = "email,first_name,last_name\na@x.org,A,A\nb@x.org,B,B\nc@x.o
 fn above_the_threshold_an_import_waits_and_a_second_person_approves_it() {
     let dir = tempfile::tempdir().unwrap();
     let store = RedbStore::open(dir.path()).unwrap();
-    store.set_option("import.approval_above", "2").unwrap();
+    store
+        .set_option("import.approval_above", "2", "cli", 1)
+        .unwrap();
     // Two users: at the threshold, written at once.
     let two = "email,first_name,last_name\nx@x.org,X,X\ny@x.org,Y,Y\n";
     assert!(matches!(
@@ -108,7 +110,9 @@ fn above_the_threshold_an_import_waits_and_a_second_person_approves_it() {
 fn a_rejection_needs_a_reason_and_a_changed_store_makes_the_request_stale() {
     let dir = tempfile::tempdir().unwrap();
     let store = RedbStore::open(dir.path()).unwrap();
-    store.set_option("import.approval_above", "2").unwrap();
+    store
+        .set_option("import.approval_above", "2", "cli", 1)
+        .unwrap();
     let id = sent_id(send(&store, THREE, "op@x.org"));
     assert!(matches!(
         store.decide_approval(
@@ -172,7 +176,9 @@ fn a_rejection_needs_a_reason_and_a_changed_store_makes_the_request_stale() {
 fn the_privilege_rule_holds_for_the_approver() {
     let dir = tempfile::tempdir().unwrap();
     let store = RedbStore::open(dir.path()).unwrap();
-    store.set_option("import.approval_above", "2").unwrap();
+    store
+        .set_option("import.approval_above", "2", "cli", 1)
+        .unwrap();
     // Imported users get the Operator role (the default options): an
     // approver with only the Approval role ranks below them.
     let id = sent_id(send(&store, THREE, "op@x.org"));

@@ -474,7 +474,9 @@ fn approvals_are_listed_approved_and_rejected_from_the_command_line() {
     // web app does: the command line's own imports are never held).
     {
         let store = server::store::RedbStore::open(&data).unwrap();
-        store.set_option("import.approval_above", "1").unwrap();
+        store
+            .set_option("import.approval_above", "1", "cli", 1)
+            .unwrap();
         for tag in ["a", "b"] {
             let csv = format!("email,first_name,last_name\n{tag}1@x.org,A,B\n{tag}2@x.org,A,B\n");
             let outcome = store

@@ -101,8 +101,12 @@ fn matching_blank_cells_roles_end_state_source_and_options(f: &Fresh) {
     let mut keeper = ada_like(store, "keeper@x.org");
     keeper.roles = Roles::of(&[Role::Admin]);
     store.put_user(keeper, 1).unwrap();
-    store.set_option(options::END_STATE, "inactive").unwrap();
-    store.set_option(options::ROLES, "self-service").unwrap();
+    store
+        .set_option(options::END_STATE, "inactive", "cli", 1)
+        .unwrap();
+    store
+        .set_option(options::ROLES, "self-service", "cli", 1)
+        .unwrap();
 
     let (_, p) = committed(import(store, &format!("{HEAD}ada@x.org,Ada,L,,\n")));
     assert_eq!(p.counts.update, 1);
@@ -305,15 +309,23 @@ fn a_manual_user_is_created_once_and_can_be_undone(f: &Fresh) {
 fn several_options_are_set_all_or_nothing(f: &Fresh) {
     let store = &*f.store;
     let err = store
-        .set_options(&[
-            (options::END_STATE, "inactive"),
-            (options::LINK_DAYS, "9999"),
-        ])
+        .set_options(
+            &[
+                (options::END_STATE, "inactive"),
+                (options::LINK_DAYS, "9999"),
+            ],
+            "cli",
+            1,
+        )
         .unwrap_err();
     assert!(err.to_string().contains(options::LINK_DAYS), "{err}");
     assert_eq!(store.options().unwrap(), domain::Options::default());
     let after = store
-        .set_options(&[(options::END_STATE, "inactive"), (options::LINK_DAYS, "3")])
+        .set_options(
+            &[(options::END_STATE, "inactive"), (options::LINK_DAYS, "3")],
+            "cli",
+            1,
+        )
         .unwrap();
     assert_eq!(after.end_state, EndState::Inactive);
     assert_eq!(after.link_days, 3);
@@ -611,7 +623,9 @@ fn of_two_concurrent_imports_over_the_same_users_one_wins(f: &Fresh) {
 
 fn a_large_import_waits_for_approval_and_is_written_when_approved(f: &Fresh) {
     let store = &*f.store;
-    store.set_option(options::APPROVAL_ABOVE, "1").unwrap();
+    store
+        .set_option(options::APPROVAL_ABOVE, "1", "cli", 1)
+        .unwrap();
     let operator = Actor::User(Roles::of(&[Role::Operator, Role::SelfService]));
     let csv = format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n");
     let request = match store
@@ -711,7 +725,9 @@ fn a_second_server_on_the_same_store_sees_every_change(f: &Fresh) {
             .unwrap()
     );
     assert!(second.session("s").unwrap().is_some());
-    second.set_option(options::LINK_DAYS, "3").unwrap();
+    second
+        .set_option(options::LINK_DAYS, "3", "cli", 1)
+        .unwrap();
     assert_eq!(first.options().unwrap().link_days, 3);
 }
 
@@ -821,7 +837,7 @@ fn sign_in_failures_are_counted_by_every_server(f: &Fresh) {
 /// file, a password, a sign-in link and a changed option. Returns the
 /// link's token.
 fn one_of_everything(store: &dyn Engine) -> String {
-    store.set_option(options::LINK_DAYS, "3").unwrap();
+    store.set_option(options::LINK_DAYS, "3", "cli", 1).unwrap();
     committed(import(
         store,
         &format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n"),
@@ -842,7 +858,9 @@ fn one_of_everything(store: &dyn Engine) -> String {
             })
             .unwrap(),
     );
-    store.set_option(options::APPROVAL_ABOVE, "1").unwrap();
+    store
+        .set_option(options::APPROVAL_ABOVE, "1", "cli", 1)
+        .unwrap();
     let big = format!("{HEAD}d@x.org,D,D,,\ne@x.org,E,E,,\n");
     let operator = Actor::User(Roles::of(&[Role::Operator]));
     assert!(matches!(

@@ -138,7 +138,7 @@ fn a_preview_made_with_more_authority_is_refused_at_commit() {
 fn no_import_leaves_the_store_without_an_active_administrator() {
     let (_d, store) = store();
     store
-        .set_option(options::END_STATE, "inactive")
+        .set_option(options::END_STATE, "inactive", "cli", 1)
         .expect("option");
     let csv = format!("{HEAD}root@x.org,Root,Admin,Boss\n");
     for actor in [admin(), Actor::Owner] {
@@ -166,15 +166,19 @@ fn no_import_leaves_the_store_without_an_active_administrator() {
     assert_eq!(store.batches().unwrap().len(), 1, "no batch recorded");
 
     // With a second active administrator, the first may be deactivated.
-    store.set_option(options::END_STATE, "active").unwrap();
-    store.set_option(options::ROLES, "admin").unwrap();
+    store
+        .set_option(options::END_STATE, "active", "cli", 1)
+        .unwrap();
+    store.set_option(options::ROLES, "admin", "cli", 1).unwrap();
     import(
         &store,
         &format!("{HEAD}second@x.org,Sec,Ond,\n"),
         admin(),
         false,
     );
-    store.set_option(options::END_STATE, "inactive").unwrap();
+    store
+        .set_option(options::END_STATE, "inactive", "cli", 1)
+        .unwrap();
     assert!(matches!(
         import(&store, &csv, admin(), false),
         ImportOutcome::Committed { .. }
@@ -220,7 +224,7 @@ fn an_operator_cannot_undo_a_change_to_an_administrator() {
 fn undo_that_would_remove_the_last_administrator_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = RedbStore::open(dir.path()).unwrap();
-    store.set_option(options::ROLES, "admin").unwrap();
+    store.set_option(options::ROLES, "admin", "cli", 1).unwrap();
     let batch = match import(
         &store,
         &format!("{HEAD}only@x.org,Only,Admin,\n"),
@@ -275,7 +279,9 @@ fn deactivation_by_import_revokes_the_users_links() {
     let link = store
         .create_link(&k("x@x.org"), 1, 7, "test", operator())
         .unwrap();
-    store.set_option(options::END_STATE, "inactive").unwrap();
+    store
+        .set_option(options::END_STATE, "inactive", "cli", 1)
+        .unwrap();
     import(&store, &format!("{HEAD}x@x.org,X,Y,\n"), operator(), false);
     assert_eq!(
         store.user(&k("x@x.org")).unwrap().unwrap().end_state,

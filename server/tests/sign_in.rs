@@ -19,7 +19,7 @@ fn store_with_ada(end_state: &str) -> (tempfile::TempDir, AppStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = RedbStore::open(dir.path()).unwrap();
     store
-        .set_option(domain::options::END_STATE, end_state)
+        .set_option(domain::options::END_STATE, end_state, "cli", 1)
         .unwrap();
     store
         .apply_import(ImportRequest {

@@ -27,8 +27,12 @@ fn options_persist_across_reopen() {
     {
         let store = RedbStore::open(dir.path()).unwrap();
         assert_eq!(store.options().unwrap(), domain::Options::default());
-        store.set_option(options::MAX_ROWS, "5").unwrap();
-        assert!(store.set_option(options::MAX_ROWS, "zero").is_err());
+        store.set_option(options::MAX_ROWS, "5", "cli", 1).unwrap();
+        assert!(
+            store
+                .set_option(options::MAX_ROWS, "zero", "cli", 1)
+                .is_err()
+        );
     }
     let store = RedbStore::open(dir.path()).unwrap();
     assert_eq!(store.options().unwrap().max_rows, 5);

@@ -190,7 +190,9 @@ async fn an_anonymous_upload_is_refused_before_its_body_is_read() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_body_over_the_limit_of_the_options_is_refused_with_the_limit() {
     let (_dir, store, addr) = server().await;
-    store.set_option(domain::options::MAX_ROWS, "10").unwrap();
+    store
+        .set_option(domain::options::MAX_ROWS, "10", "cli", 1)
+        .unwrap();
     let limit = store.options().unwrap().max_upload_bytes();
     let cookie = sign_in(addr).await;
     // Declared too large: refused before reading.

@@ -91,13 +91,13 @@ pub(crate) fn PreviewView(
         />
         <PagedTable
             caption="Users to update"
-            head=vec!["Line", "Email", "Changes"]
+            head=vec!["Line", "Email", "Changes", "Held back"]
             rows=rows(&preview.updates)
             total=c.update
         />
         <PagedTable
             caption="Unchanged users"
-            head=vec!["Line", "Email", "Name"]
+            head=vec!["Line", "Email", "Name", "Held back"]
             rows=rows(&preview.unchanged)
             total=c.unchanged
         />

@@ -78,7 +78,7 @@ pub(super) fn ResultView(
         />
         <PagedTable
             caption="Updated users"
-            head=vec!["Line", "Email", "Changes"]
+            head=vec!["Line", "Email", "Changes", "Held back"]
             rows=Arc::new(preview.updates.clone())
             total=preview.counts.update
         />

@@ -5,7 +5,7 @@
 //! never holds, copies or renders every row.
 
 use domain::User;
-use domain::plan::{Action, Change, Counts, ImportPlan, PlanHead, PlannedRow};
+use domain::plan::{Action, Change, Counts, HeldBack, ImportPlan, PlanHead, PlannedRow};
 use domain::store::BatchSummary;
 use serde::{Deserialize, Serialize};
 
@@ -41,9 +41,9 @@ pub struct PreviewSummary {
     pub fingerprint: String,
     /// Line, Email, Name, Details.
     pub creates: Vec<Vec<String>>,
-    /// Line, Email, Changes.
+    /// Line, Email, Changes, Held back.
     pub updates: Vec<Vec<String>>,
-    /// Line, Email, Name.
+    /// Line, Email, Name, Held back.
     pub unchanged: Vec<Vec<String>>,
     /// Line, Column, Value, Message: one per error (a row can have several).
     pub errors: Vec<Vec<String>>,
@@ -102,10 +102,16 @@ impl SummaryBuilder {
                     r.line.to_string(),
                     after.email.to_string(),
                     Change::describe_all(changes),
+                    HeldBack::describe_all(&r.held_back),
                 ]
             }),
             Action::Unchanged { email, name, .. } => keep(&mut self.unchanged, &|| {
-                vec![r.line.to_string(), email.to_string(), name.clone()]
+                vec![
+                    r.line.to_string(),
+                    email.to_string(),
+                    name.clone(),
+                    HeldBack::describe_all(&r.held_back),
+                ]
             }),
             Action::Invalid { errors, .. } => {
                 self.error_count += errors.len() as u64;
