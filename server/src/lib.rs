@@ -8,6 +8,7 @@ pub mod engine;
 pub mod format1;
 pub mod headers;
 pub mod pg;
+pub mod pg_tls;
 pub mod sessions;
 pub mod store;
 pub mod upload;

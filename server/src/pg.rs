@@ -26,15 +26,14 @@ use domain::transaction::{
     BatchRecord, Finish, Item, Sequence, SignInLink, UserWrite, WriteTx, token_id,
 };
 use domain::{EndState, Source, User, UserKey};
+use postgres::Transaction;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
-use postgres::{NoTls, Transaction};
-use r2d2_postgres::PostgresConnectionManager;
 use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<crate::pg_tls::Manager>;
 
 /// The advisory lock every write transaction takes first.
 pub const WRITE_LOCK: i64 = 0x726f_7374_6572; // "roster"
@@ -121,18 +120,31 @@ pub struct PgStore {
 impl PgStore {
     /// Connects (a pool of up to `ROSTER_DATABASE_POOL` connections, 8 by
     /// default), applies the migrations this database lacks and seeds the
-    /// default options.
+    /// default options. TLS as the address's `sslmode` and `sslrootcert`
+    /// say ([`crate::pg_tls`]).
     pub fn open(url: &str) -> Result<PgStore, StoreError> {
         let shown = without_password(url);
-        let config: postgres::Config = url.parse().map_err(|e| {
+        let (config, tls) = crate::pg_tls::parse(url).map_err(|e| {
             StoreError::Invalid(format!("the database address {shown} is not valid: {e}"))
         })?;
-        PgStore::open_config(config, shown)
+        PgStore::open_tls(config, tls, shown)
     }
 
-    /// [`PgStore::open`] with a parsed address; `shown` names it in
-    /// messages.
+    /// [`PgStore::open`] with a parsed address, without TLS; `shown` names
+    /// it in messages.
     pub fn open_config(config: postgres::Config, shown: String) -> Result<PgStore, StoreError> {
+        let mut config = config;
+        config.ssl_mode(postgres::config::SslMode::Disable);
+        let tls = crate::pg_tls::without_tls().map_err(StoreError::Invalid)?;
+        PgStore::open_tls(config, tls, shown)
+    }
+
+    /// [`PgStore::open`] with a parsed address and its TLS connector.
+    pub fn open_tls(
+        config: postgres::Config,
+        tls: crate::pg_tls::Connector,
+        shown: String,
+    ) -> Result<PgStore, StoreError> {
         let size = std::env::var("ROSTER_DATABASE_POOL")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -141,7 +153,7 @@ impl PgStore {
             .max_size(size)
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(5))
-            .build_unchecked(PostgresConnectionManager::new(config, NoTls));
+            .build_unchecked(crate::pg_tls::Manager::new(config, tls));
         let store = PgStore { pool, shown };
         store.migrate()?;
         Ok(store)
@@ -152,9 +164,7 @@ impl PgStore {
         &self.shown
     }
 
-    fn client(
-        &self,
-    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
+    fn client(&self) -> Result<r2d2::PooledConnection<crate::pg_tls::Manager>, StoreError> {
         self.pool.get().map_err(|e| {
             StoreError::Unavailable(format!(
                 "the database {} cannot be reached: {e}",
