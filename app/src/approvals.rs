@@ -48,26 +48,61 @@ pub async fn approval_details(id: u64) -> Result<Option<ApprovalView>, AppError>
             return Ok(None);
         };
         let file = if request.state == ApprovalState::Waiting {
-            let plan = store.preview(&bytes, request.actor)?;
-            Some(PreviewSummary::of(
-                &plan,
-                crate::import::summary::FileFacts {
-                    file_name: request.file_name.clone(),
-                    size: bytes.len() as u64,
-                    original_sha256: domain::store::sha256_hex(&bytes),
-                    ..Default::default()
-                },
-            ))
+            Some((*planned_now(&*store, &request, &bytes)?).clone())
         } else {
             None
         };
-        Ok(Some(ApprovalView {
-            own: request.operator.eq_ignore_ascii_case(me.email.as_str()),
-            request,
-            file,
-        }))
+        let own = request
+            .sender_key()
+            .is_some_and(|sender| &sender == me.key());
+        Ok(Some(ApprovalView { own, request, file }))
     })
     .await
+}
+
+/// A waiting request's file planned against the stored users, kept for a
+/// short while: planning a large file is seconds of work, and every view of
+/// the page (or a reload by someone holding F5) would repeat it. The
+/// decision plans again inside its transaction, so a summary a little
+/// old can only be refused as "Changed since preview", never written.
+#[cfg(feature = "ssr")]
+fn planned_now(
+    store: &dyn domain::store::AppStore,
+    request: &ApprovalRequest,
+    bytes: &[u8],
+) -> Result<Arc<PreviewSummary>, domain::store::StoreError> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    use std::time::{Duration, Instant};
+    const KEPT: Duration = Duration::from_secs(30);
+    const MOST: usize = 8;
+    type Kept = HashMap<u64, (Instant, Arc<PreviewSummary>)>;
+    static SUMMARIES: LazyLock<Mutex<Kept>> = LazyLock::new(Default::default);
+    let fresh = |kept: &Kept| {
+        kept.get(&request.id)
+            .filter(|(at, _)| at.elapsed() < KEPT)
+            .map(|(_, s)| s.clone())
+    };
+    if let Some(summary) = fresh(&SUMMARIES.lock().unwrap_or_else(|p| p.into_inner())) {
+        return Ok(summary);
+    }
+    let plan = store.preview(bytes, request.actor)?;
+    let summary = Arc::new(PreviewSummary::of(
+        &plan,
+        crate::import::summary::FileFacts {
+            file_name: request.file_name.clone(),
+            size: bytes.len() as u64,
+            original_sha256: domain::store::sha256_hex(bytes),
+            ..Default::default()
+        },
+    ));
+    let mut kept = SUMMARIES.lock().unwrap_or_else(|p| p.into_inner());
+    kept.retain(|_, (at, _)| at.elapsed() < KEPT);
+    if kept.len() >= MOST {
+        kept.clear();
+    }
+    kept.insert(request.id, (Instant::now(), summary.clone()));
+    Ok(summary)
 }
 
 /// Approves (`reason` empty) or rejects (`reason` given) a waiting

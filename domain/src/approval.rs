@@ -133,6 +133,22 @@ impl fmt::Display for NotIndependent {
     }
 }
 
+/// How many users `operator` (compared by user key) created + updated in
+/// `batches` recorded at or after `since`: the rows that count toward the
+/// approval threshold. Undos and approved imports (which had their second
+/// person) are left out.
+pub fn rows_in_window(batches: &[crate::store::BatchSummary], operator: &str, since: i64) -> u64 {
+    let Ok(operator) = Email::parse(operator) else {
+        return 0;
+    };
+    batches
+        .iter()
+        .filter(|b| b.at >= since && b.undo_of.is_none() && b.approved_by.is_none())
+        .filter(|b| Email::parse(&b.operator).is_ok_and(|e| e.key() == operator.key()))
+        .map(|b| b.counts.create + b.counts.update)
+        .fold(0u64, u64::saturating_add)
+}
+
 /// How many accounts the independence check follows at most.
 pub const MAX_TRACED_ACCOUNTS: usize = 256;
 

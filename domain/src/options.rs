@@ -13,14 +13,18 @@ pub const LINK_DAYS: &str = "enrolment.link_days";
 pub const EDITABLE: &str = "self_service.editable";
 pub const APPROVAL_ABOVE: &str = "import.approval_above";
 pub const APPROVAL_WINDOW_HOURS: &str = "import.approval_window_hours";
+pub const APPROVAL_MAX_WAITING: &str = "import.approval_max_waiting";
+pub const APPROVAL_MAX_WAITING_MB: &str = "import.approval_max_waiting_mb";
 
 /// Every option key, in display order.
-pub const KEYS: [&str; 7] = [
+pub const KEYS: [&str; 9] = [
     END_STATE,
     ROLES,
     MAX_ROWS,
     APPROVAL_ABOVE,
     APPROVAL_WINDOW_HOURS,
+    APPROVAL_MAX_WAITING,
+    APPROVAL_MAX_WAITING_MB,
     LINK_DAYS,
     EDITABLE,
 ];
@@ -39,6 +43,10 @@ pub struct Options {
     /// toward `approval_above`, so that splitting a file does not avoid
     /// approval.
     pub approval_window_hours: u32,
+    /// Imports one operator may have waiting for approval at once, and
+    /// their files' size in all (MB): stored files are bounded.
+    pub approval_max_waiting: u32,
+    pub approval_max_waiting_mb: u32,
 }
 
 impl Default for Options {
@@ -52,6 +60,8 @@ impl Default for Options {
             editable: vec![Field::DisplayName, Field::Phone, Field::Mobile],
             approval_above: 0,
             approval_window_hours: 24,
+            approval_max_waiting: 10,
+            approval_max_waiting_mb: 2048,
         }
     }
 }
@@ -126,6 +136,8 @@ impl Options {
             LINK_DAYS => self.link_days.to_string(),
             APPROVAL_ABOVE => self.approval_above.to_string(),
             APPROVAL_WINDOW_HOURS => self.approval_window_hours.to_string(),
+            APPROVAL_MAX_WAITING => self.approval_max_waiting.to_string(),
+            APPROVAL_MAX_WAITING_MB => self.approval_max_waiting_mb.to_string(),
             EDITABLE => self
                 .editable
                 .iter()
@@ -174,6 +186,22 @@ impl Options {
                     .filter(|n| (1..=8760).contains(n))
                     .ok_or_else(|| {
                         invalid("expected a whole number of hours from 1 to 8760".into())
+                    })?
+            }
+            APPROVAL_MAX_WAITING => {
+                self.approval_max_waiting = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| invalid("expected a whole number from 1 to 1000".into()))?
+            }
+            APPROVAL_MAX_WAITING_MB => {
+                self.approval_max_waiting_mb = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=1_000_000).contains(n))
+                    .ok_or_else(|| {
+                        invalid("expected a whole number of megabytes from 1 to 1000000".into())
                     })?
             }
             LINK_DAYS => {
@@ -249,6 +277,8 @@ mod tests {
             (MAX_ROWS, "1000000"),
             (APPROVAL_ABOVE, "0"),
             (APPROVAL_WINDOW_HOURS, "24"),
+            (APPROVAL_MAX_WAITING, "10"),
+            (APPROVAL_MAX_WAITING_MB, "2048"),
             (LINK_DAYS, "7"),
             (EDITABLE, "display_name,phone,mobile"),
         ];

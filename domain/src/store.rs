@@ -452,6 +452,17 @@ pub trait Store: Send + Sync {
     }
     /// Newest first.
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError>;
+    /// How many users `operator` created + updated within the approval
+    /// window that starts at `since` (what the preview says counts
+    /// already; the commit counts again inside its transaction).
+    fn rows_written_by(&self, operator: &str, since: i64) -> Result<u64, StoreError> {
+        let recent: Vec<BatchSummary> = self
+            .batches()?
+            .into_iter()
+            .take_while(|b| b.at >= since)
+            .collect();
+        Ok(crate::approval::rows_in_window(&recent, operator, since))
+    }
     /// The newest `n` batches, newest first.
     fn recent_batches(&self, n: usize) -> Result<Vec<BatchSummary>, StoreError> {
         Ok(self.batches()?.into_iter().take(n).collect())

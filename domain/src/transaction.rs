@@ -107,6 +107,9 @@ pub trait WriteTx {
 
     /// A request for approval and, while it waits, its file.
     fn approval(&mut self, id: u64) -> Result<Option<(ApprovalRequest, Vec<u8>)>, StoreError>;
+    /// The requests whose file is still stored (waiting), each with the
+    /// file's size in bytes.
+    fn waiting_files(&mut self) -> Result<Vec<(ApprovalRequest, u64)>, StoreError>;
     /// Stores a request under its id; `file` is stored with it, or, when
     /// `None`, the stored file is removed (the request is decided).
     fn put_approval(

@@ -226,6 +226,7 @@ pub fn apply_import(
         0
     };
     if options.needs_approval(&plan.counts, already) && req.actor != Actor::Owner {
+        waiting_room(tx, &options, req.operator, req.bytes.len() as u64)?;
         let request = ApprovalRequest {
             id: tx.next_id(Sequence::Approval)?,
             file_name: req.file_name.to_string(),
@@ -265,24 +266,49 @@ pub fn apply_import(
 }
 
 /// How many users `operator` created + updated in batches recorded since
-/// `since`, approved imports and undos left out (an approved import had
-/// its second person already).
+/// `since` (see [`crate::approval::rows_in_window`]).
 pub fn rows_written_by(
     tx: &mut dyn WriteTx,
     operator: &str,
     since: i64,
 ) -> Result<u64, StoreError> {
-    let Ok(operator) = crate::Email::parse(operator) else {
-        return Ok(0);
-    };
-    let mut rows = 0u64;
-    for batch in tx.batches_since(since)? {
-        let same = crate::Email::parse(&batch.operator).is_ok_and(|e| e.key() == operator.key());
-        if same && batch.undo_of.is_none() && batch.approved_by.is_none() {
-            rows = rows.saturating_add(batch.counts.create + batch.counts.update);
+    Ok(crate::approval::rows_in_window(
+        &tx.batches_since(since)?,
+        operator,
+        since,
+    ))
+}
+
+/// Refuses a request for approval that would take `operator` over the
+/// options' quota of waiting imports (count and stored bytes).
+fn waiting_room(
+    tx: &mut dyn WriteTx,
+    options: &Options,
+    operator: &str,
+    bytes: u64,
+) -> Result<(), StoreError> {
+    let sender = crate::Email::parse(operator).ok();
+    let (mut count, mut stored) = (0u64, 0u64);
+    for (request, size) in tx.waiting_files()? {
+        if sender.is_some() && request.sender_key().as_ref() == sender.as_ref().map(|e| e.key()) {
+            count += 1;
+            stored = stored.saturating_add(size);
         }
     }
-    Ok(rows)
+    let max_bytes = u64::from(options.approval_max_waiting_mb) * 1_000_000;
+    if count >= u64::from(options.approval_max_waiting) || stored.saturating_add(bytes) > max_bytes
+    {
+        return Err(StoreError::Invalid(format!(
+            "You have {count} imports ({} MB) waiting for approval; at most {} imports and {} MB \
+             may wait at once (options import.approval_max_waiting and \
+             import.approval_max_waiting_mb). Ask an approver to decide them first. Nothing was \
+             written.",
+            stored / 1_000_000,
+            options.approval_max_waiting,
+            options.approval_max_waiting_mb
+        )));
+    }
+    Ok(())
 }
 
 fn approval_counts(request: &ApprovalRequest) -> String {

@@ -255,14 +255,19 @@ mod tests {
         let first = store
             .create_link(&k("a@x.org"), 1000, 7, "test", OWNER)
             .unwrap();
-        let second = store
-            .create_link(&k("a@x.org"), 1000, 7, "test", OWNER)
-            .unwrap();
         let other = store
             .create_link(&k("c@x.org"), 1000, 7, "test", OWNER)
             .unwrap();
+        // A new link for a user voids the user's earlier one.
+        let second = store
+            .create_link(&k("a@x.org"), 1000, 7, "test", OWNER)
+            .unwrap();
+        assert_eq!(store.peek_link(&first, 1000).unwrap(), None);
+        assert!(store.peek_link(&other, 1000).unwrap().is_some());
         // Redeeming one link revokes the user's others.
-        store.redeem_link(&first, "$argon2id$x", 1_000_000).unwrap();
+        store
+            .redeem_link(&second, "$argon2id$x", 1_000_000)
+            .unwrap();
         assert_eq!(store.peek_link(&second, 1000).unwrap(), None);
         assert!(store.peek_link(&other, 1000).unwrap().is_some());
         // So does setting a password any other way.
@@ -286,13 +291,14 @@ mod tests {
             .create_link(&k("a@x.org"), 0, 1, "test", OWNER)
             .unwrap();
         let fresh = store
-            .create_link(&k("a@x.org"), 1000, 7, "test", OWNER)
+            .create_link(&k("c@x.org"), 1000, 7, "test", OWNER)
             .unwrap();
         assert_eq!(store.purge_expired_links(86_400).unwrap(), 1);
         assert_eq!(store.peek_link(&old, 0).unwrap(), None);
         assert!(store.peek_link(&fresh, 1000).unwrap().is_some());
-        // The index forgot it too: revoking finds only the fresh one.
-        assert_eq!(store.revoke_links(&k("a@x.org")).unwrap(), 1);
+        // The index forgot it too: revoking finds nothing for a@x.org.
+        assert_eq!(store.revoke_links(&k("a@x.org")).unwrap(), 0);
+        assert_eq!(store.revoke_links(&k("c@x.org")).unwrap(), 1);
     }
 
     #[test]

@@ -642,6 +642,18 @@ impl WriteTx for PgTx<'_, '_> {
         approval_in(self.t, id)
     }
 
+    fn waiting_files(&mut self) -> Result<Vec<(ApprovalRequest, u64)>, StoreError> {
+        self.t
+            .query(
+                "SELECT request, octet_length(file) FROM approvals WHERE file IS NOT NULL",
+                &[],
+            )
+            .map_err(pg)?
+            .iter()
+            .map(|row| Ok((decode(row.get::<_, &[u8]>(0))?, row.get::<_, i32>(1) as u64)))
+            .collect()
+    }
+
     fn put_approval(
         &mut self,
         request: &ApprovalRequest,

@@ -490,6 +490,19 @@ impl WriteTx for RedbTx<'_> {
         )
     }
 
+    fn waiting_files(&mut self) -> Result<Vec<(ApprovalRequest, u64)>, StoreError> {
+        let files = self.txn.open_table(APPROVAL_FILES).map_err(backend)?;
+        let requests = self.txn.open_table(APPROVALS).map_err(backend)?;
+        let mut out = Vec::new();
+        for entry in files.iter().map_err(backend)? {
+            let (id, file) = entry.map_err(backend)?;
+            if let Some(request) = requests.get(id.value()).map_err(backend)? {
+                out.push((decode(request.value())?, file.value().len() as u64));
+            }
+        }
+        Ok(out)
+    }
+
     fn put_approval(
         &mut self,
         request: &ApprovalRequest,

@@ -488,6 +488,90 @@ fn option_changes_are_audited(f: &Fresh) {
     );
 }
 
+/// Stored files waiting for approval are bounded per sender.
+fn waiting_imports_are_bounded(f: &Fresh) {
+    let store = &*f.store;
+    store
+        .set_options(
+            &[
+                (options::APPROVAL_ABOVE, "1"),
+                (options::APPROVAL_MAX_WAITING, "1"),
+            ],
+            "cli",
+            1,
+        )
+        .unwrap();
+    let first = sent(import_as(store, "op@x.org", operator(), &rows("a", 2), NOW));
+    let err = store
+        .apply_import(ImportRequest {
+            bytes: rows("b", 2).as_bytes(),
+            file_name: "second.csv",
+            operator: "Op@x.org",
+            actor: operator(),
+            expected_fingerprint: None,
+            skip_invalid: false,
+            corrected: None,
+            now: NOW + 1,
+        })
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Invalid(m) if m.contains("1 imports") && m.contains("waiting")),
+        "{err:?}"
+    );
+    // Another sender has room of their own; once decided, so has the first.
+    sent(import_as(
+        store,
+        "op2@x.org",
+        operator(),
+        &rows("c", 2),
+        NOW + 2,
+    ));
+    store
+        .decide_approval(
+            first.id,
+            Decision::Reject {
+                reason: "later".into(),
+            },
+            "boss@x.org",
+            admin(),
+            NOW + 3,
+        )
+        .unwrap();
+    sent(import_as(
+        store,
+        "op@x.org",
+        operator(),
+        &rows("b", 2),
+        NOW + 4,
+    ));
+    // A file larger than the bytes quota is refused too.
+    store
+        .set_options(
+            &[
+                (options::APPROVAL_MAX_WAITING, "5"),
+                (options::APPROVAL_MAX_WAITING_MB, "1"),
+            ],
+            "cli",
+            1,
+        )
+        .unwrap();
+    let big = rows("big", 70_000);
+    assert!(big.len() > 1_000_000);
+    assert!(matches!(
+        store.apply_import(ImportRequest {
+            bytes: big.as_bytes(),
+            file_name: "big.csv",
+            operator: "op@x.org",
+            actor: operator(),
+            expected_fingerprint: None,
+            skip_invalid: false,
+            corrected: None,
+            now: NOW + 5,
+        }),
+        Err(StoreError::Invalid(_))
+    ));
+}
+
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {
         mod redb {
@@ -507,4 +591,5 @@ on_both_engines!(
     undoing_a_create_after_a_password_needs_an_administrator,
     a_link_does_not_outlive_a_promotion,
     option_changes_are_audited,
+    waiting_imports_are_bounded,
 );

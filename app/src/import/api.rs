@@ -52,6 +52,8 @@ pub async fn import_setup() -> Result<ImportAuthority, AppError> {
 pub struct LookupAnswer {
     pub users: Vec<User>,
     pub earlier: Vec<BatchSummary>,
+    /// With the first chunk: what counts toward the approval threshold.
+    pub approval: Option<super::summary::ApprovalWindow>,
 }
 
 /// The client of the server functions with large bodies
@@ -71,10 +73,12 @@ pub type LargeBodyClient = server_fn::client::browser::BrowserClient;
 #[server(endpoint = "import_lookup", input = Postcard, output = Postcard, client = LargeBodyClient)]
 pub async fn import_lookup(keys: String, sha256: String) -> Result<LookupAnswer, AppError> {
     use crate::context::*;
-    require(is_operator).await?;
+    let me = require(is_operator).await?;
     let store = store()?;
+    let now = now_s();
     blocking(move || {
-        let max = store.options()?.max_rows;
+        let options = store.options()?;
+        let max = options.max_rows;
         let count = keys.lines().count() as u64;
         if count > max {
             return Err(domain::store::StoreError::Invalid(format!(
@@ -90,6 +94,16 @@ pub async fn import_lookup(keys: String, sha256: String) -> Result<LookupAnswer,
         Ok(LookupAnswer {
             users: store.users_by_keys(&keys)?,
             // Asked with the first chunk of a file only.
+            approval: if sha256.is_empty() || options.approval_above == 0 {
+                None
+            } else {
+                Some(super::summary::ApprovalWindow {
+                    already: store
+                        .rows_written_by(me.email.as_str(), options.approval_window_start(now))?,
+                    above: options.approval_above,
+                    hours: options.approval_window_hours,
+                })
+            },
             earlier: if sha256.is_empty() {
                 Vec::new()
             } else {

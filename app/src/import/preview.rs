@@ -48,6 +48,10 @@ pub(crate) fn PreviewView(
         </p>
         {notice.map(|n| view! { <p class="error" role="alert">{n}</p> })}
         {earlier.map(|e| view! { <p class="warning" role="alert">{e}</p> })}
+        {preview
+            .file
+            .approval
+            .map(|w| view! { <p class="help" data-testid="approval-window">{w.describe(c.create + c.update)}</p> })}
         <ul class="counts" data-testid="counts">
             <li class="create">{format!("Create {}", c.create)}</li>
             <li class="update">{format!("Update {}", c.update)}</li>

@@ -25,6 +25,38 @@ pub struct FileFacts {
     pub corrected_cells: u32,
     /// SHA-256 of the file as it was chosen.
     pub original_sha256: String,
+    /// The approval threshold and what the operator wrote within its
+    /// window (`None` when no import needs approval).
+    pub approval: Option<ApprovalWindow>,
+}
+
+/// What counts toward the approval threshold before this import.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalWindow {
+    /// Users the operator created + updated within the window.
+    pub already: u64,
+    /// `import.approval_above`.
+    pub above: u64,
+    /// `import.approval_window_hours`.
+    pub hours: u32,
+}
+
+impl ApprovalWindow {
+    /// What the preview says about approval for an import that creates +
+    /// updates `writing` users.
+    pub fn describe(&self, writing: u64) -> String {
+        let total = self.already.saturating_add(writing);
+        let verdict = if total > self.above {
+            "above it: Next sends the import for approval by a second person"
+        } else {
+            "not above it: Next writes the import"
+        };
+        format!(
+            "Approval threshold {}: you created or updated {} users in the last {} hours; \
+             with this import's {} that makes {}, {verdict}.",
+            self.above, self.already, self.hours, writing, total
+        )
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

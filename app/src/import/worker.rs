@@ -151,6 +151,7 @@ impl Job {
             import_lookup(text, hash)
         });
         self.facts.earlier.clear();
+        self.facts.approval = None;
         let mut answered = 0;
         loop {
             progress(Step::LookingUp, answered as f64 / total as f64);
@@ -163,6 +164,9 @@ impl Job {
                 existing.extend(answer.users.into_iter().map(|u| (u.key().to_string(), u)));
                 if !answer.earlier.is_empty() {
                     self.facts.earlier = answer.earlier;
+                }
+                if answer.approval.is_some() {
+                    self.facts.approval = answer.approval;
                 }
                 answered += 1;
             }
