@@ -45,9 +45,10 @@ pub async fn who_am_i() -> Result<Option<Me>, AppError> {
 
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
-    use crate::context::{authenticate, now_ms, start_session};
+    use crate::context::{authenticate, now_ms, remember_device, start_session};
     let user = authenticate(&email, password).await?;
     start_session(user.key(), now_ms()).await?;
+    remember_device(user.key()).await;
     crate::context::redirect_plain_form("/").await;
     Ok(())
 }
@@ -144,6 +145,7 @@ pub async fn set_password_with_link(
         )));
     }
     start_session(user.key(), now).await?;
+    remember_device(user.key()).await;
     crate::context::redirect_plain_form("/").await;
     Ok(())
 }

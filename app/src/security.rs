@@ -213,6 +213,15 @@ pub struct Throttles {
 }
 
 impl Throttles {
+    /// A new set of counters in this process (a store that only this
+    /// process opens keeps one).
+    pub fn in_process() -> Throttles {
+        Throttles {
+            sign_in: Arc::new(Throttle::default()),
+            links: Arc::new(Throttle::default()),
+        }
+    }
+
     /// Counters in this process (one set per process).
     pub fn in_memory() -> Throttles {
         static IN_MEMORY: LazyLock<Throttles> = LazyLock::new(|| Throttles {

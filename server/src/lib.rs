@@ -7,6 +7,7 @@ pub mod commands;
 pub mod engine;
 pub mod headers;
 pub mod pg;
+pub mod proxies;
 pub mod sessions;
 pub mod store;
 pub mod upload;

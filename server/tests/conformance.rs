@@ -389,7 +389,50 @@ conformance!(
     sign_in_failures_are_counted_by_every_server,
     the_user_counts_follow_every_change,
     the_users_list_answers_as_the_rule_says,
+    a_server_secret_is_made_once_and_shared,
 );
+
+fn a_server_secret_is_made_once_and_shared(f: &Fresh) {
+    // redb: one process holds the file, so "another server" is the same
+    // store; PostgreSQL: two stores open at once, as two app servers.
+    let postgres = f.args[0] == "--database";
+    let second = if postgres {
+        f.reopen()
+    } else {
+        f.store.clone()
+    };
+    // Eight callers at once, half on each server, on a secret nobody made
+    // yet: all get the same one.
+    let barrier = Arc::new(Barrier::new(8));
+    let secrets: Vec<[u8; 32]> = (0..8)
+        .map(|n| {
+            let store = if n % 2 == 0 {
+                f.store.clone()
+            } else {
+                second.clone()
+            };
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.secret("device-cookie").unwrap()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    assert!(secrets.iter().all(|s| *s == secrets[0]), "{secrets:?}");
+    assert_ne!(secrets[0], [0; 32]);
+    assert_ne!(f.store.secret("another").unwrap(), secrets[0]);
+    assert_eq!(
+        second.secret("another").unwrap(),
+        f.store.secret("another").unwrap()
+    );
+    if postgres {
+        // A server started later (or after a restart) reads the same.
+        assert_eq!(f.reopen().secret("device-cookie").unwrap(), secrets[0]);
+    }
+}
 
 fn keys_are_case_insensitive(f: &Fresh) {
     let store = &*f.store;
@@ -798,7 +841,7 @@ fn sign_in_failures_are_counted_by_every_server(f: &Fresh) {
         f.reopen()
     };
     let (one, two) = (f.store.throttles(), second.throttles());
-    // In-process counters are shared by every test of this process.
+    // A key of this store only (tests may share in-process counters).
     let account = format!("account:{}@x.org", f.args[1].replace(['/', ' ', '='], "-"));
     for _ in 1..FREE_FAILURES {
         assert_eq!(one.sign_in.begin_now(&[&account]).unwrap(), Ok(()));
