@@ -376,7 +376,8 @@ async fn client_address(
 
 /// Every route of the web server over `store`: pages, server functions,
 /// the import upload and the CSV downloads, with sessions, CSRF and body
-/// limits, and the security headers. Plain http, no trusted proxies.
+/// limits, and the security headers; no trusted proxies, the default
+/// timeouts.
 pub fn router(store: Arc<dyn Engine>, base: &str, secure: bool, addr: SocketAddr) -> Router {
     router_with(
         store,
