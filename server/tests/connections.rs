@@ -316,3 +316,26 @@ async fn a_client_that_stops_sending_its_body_is_cut_off() {
     let cut_off = tokio::time::timeout(PATIENCE, closed(&mut s)).await;
     assert_eq!(cut_off, Ok(true));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_that_sends_nothing_is_closed() {
+    let timeouts = Timeouts {
+        headers: Duration::from_secs(2),
+        ..Timeouts::default()
+    };
+    let (_dir, _store, addr) = server("", timeouts).await;
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    assert_eq!(
+        tokio::time::timeout(PATIENCE, closed(&mut silent)).await,
+        Ok(true)
+    );
+    // A kept-alive connection that goes quiet after a request, too.
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET /signin HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(
+        tokio::time::timeout(PATIENCE, closed(&mut s)).await,
+        Ok(true)
+    );
+}
