@@ -390,7 +390,50 @@ conformance!(
     the_user_counts_follow_every_change,
     the_users_list_answers_as_the_rule_says,
     a_server_secret_is_made_once_and_shared,
+    a_device_cookie_from_one_server_passes_the_lock_out_on_another,
 );
+
+fn a_device_cookie_from_one_server_passes_the_lock_out_on_another(f: &Fresh) {
+    use app::context::{SignInRefused, authenticate_with};
+    use app::security::FREE_FAILURES;
+    committed(import(&*f.store, &format!("{HEAD}ada@x.org,Ada,L,,\n")));
+    let hash = app::security::hash_password("correct horse battery").unwrap();
+    f.store
+        .set_password(&k("ada@x.org"), &hash, 1, "cli")
+        .unwrap();
+    let second = if f.args[0] == "--database" {
+        f.reopen()
+    } else {
+        f.store.clone()
+    };
+    // Made by the first server, as after a sign-in there.
+    let secret = f.store.secret(app::device::SECRET_NAME).unwrap();
+    let cookie = app::device::new_value(&secret, &k("ada@x.org"), app::context::now_s());
+    let attempt = |store: &Arc<dyn Engine>, password: &str, from: u8, cookies: Vec<String>| {
+        let app_store: app::context::AppStore = store.clone();
+        let counters = store.throttles().sign_in;
+        let password = password.to_string();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(authenticate_with(
+            app_store,
+            counters,
+            "ada@x.org",
+            password,
+            Some(std::net::IpAddr::from([192, 0, 2, from])),
+            cookies,
+        ))
+    };
+    // Guesses on the first server lock the account on both …
+    for i in 0..FREE_FAILURES {
+        let r = attempt(&f.store, "guess", 100 + i as u8, Vec::new());
+        assert_eq!(r.unwrap_err(), SignInRefused::WrongCredentials);
+    }
+    let r = attempt(&second, "correct horse battery", 1, Vec::new());
+    assert!(matches!(r, Err(SignInRefused::Throttled(_))), "{r:?}");
+    // … but not for the browser that holds the first server's cookie.
+    let ada = attempt(&second, "correct horse battery", 1, vec![cookie]).unwrap();
+    assert_eq!(ada.key(), "ada@x.org");
+}
 
 fn a_server_secret_is_made_once_and_shared(f: &Fresh) {
     // redb: one process holds the file, so "another server" is the same
