@@ -25,6 +25,15 @@ async fn server(
     trusted_proxies: &str,
     timeouts: Timeouts,
 ) -> (tempfile::TempDir, Arc<RedbStore>, SocketAddr) {
+    server_with(trusted_proxies, timeouts, false).await
+}
+
+/// [`server`], with `Secure` cookies when `secure` (as behind HTTPS).
+async fn server_with(
+    trusted_proxies: &str,
+    timeouts: Timeouts,
+    secure: bool,
+) -> (tempfile::TempDir, Arc<RedbStore>, SocketAddr) {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(RedbStore::open(dir.path()).unwrap());
     let admin = server::commands::ensure_admin(
@@ -40,6 +49,7 @@ async fn server(
     let settings = Settings {
         trusted_proxies: TrustedProxies::parse(trusted_proxies).unwrap(),
         timeouts,
+        secure,
         ..Settings::new(&format!("http://{addr}"), addr)
     };
     let app = server::web::router_with(store.clone(), &settings);
@@ -187,6 +197,59 @@ async fn a_signed_in_browser_keeps_signing_in_while_an_attacker_locks_the_accoun
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.cookie("roster_device").is_some(), "a fresh device cookie");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_https_the_device_cookie_is_a_secure_host_cookie() {
+    let (_dir, _store, addr) = server_with("127.0.0.1", Timeouts::default(), true).await;
+    let owner = from("198.51.100.7");
+    let first = sign_in(
+        addr,
+        "admin@localhost",
+        PASSWORD,
+        std::slice::from_ref(&owner),
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.cookie("roster_device"), None);
+    let device = first
+        .cookie("__Host-roster_device")
+        .expect("a __Host- device cookie");
+    let set = first
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__Host-roster_device="))
+        .unwrap()
+        .to_string();
+    assert!(set.contains("Secure") && set.contains("Path=/"), "{set}");
+    for i in 0..app::security::FREE_FAILURES {
+        let r = sign_in(
+            addr,
+            "admin@localhost",
+            "guess",
+            &[from(&format!("203.0.113.{i}"))],
+        )
+        .await;
+        assert_eq!(r.status, 400, "{}", r.body);
+    }
+    // The cookie under the plain name is not read behind HTTPS.
+    let plain = device.replacen("__Host-", "", 1);
+    let r = sign_in(
+        addr,
+        "admin@localhost",
+        PASSWORD,
+        &[owner.clone(), format!("Cookie: {plain}")],
+    )
+    .await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    let r = sign_in(
+        addr,
+        "admin@localhost",
+        PASSWORD,
+        &[owner, format!("Cookie: {device}")],
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 #[tokio::test(flavor = "multi_thread")]
