@@ -45,7 +45,7 @@ pub async fn who_am_i() -> Result<Option<Me>, AppError> {
 
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
-    use crate::context::{authenticate, client_ip, now_ms, start_session};
+    use crate::context::{authenticate, client_ip, now_ms, remember_device, start_session};
     use crate::security_log::{record, sign_in_event};
     use domain::audit::AuditAction;
     let client = client_ip().await;
@@ -59,6 +59,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     record(sign_in_event(action, &email, client)).await;
     let user = outcome?;
     start_session(user.key(), now_ms()).await?;
+    remember_device(user.key()).await;
     crate::context::redirect_plain_form("/").await;
     Ok(())
 }
@@ -155,6 +156,7 @@ pub async fn set_password_with_link(
         )));
     }
     start_session(user.key(), now).await?;
+    remember_device(user.key()).await;
     crate::context::redirect_plain_form("/").await;
     Ok(())
 }

@@ -151,22 +151,50 @@ impl SignInRefused {
 /// and per client address (`throttle`). The attempt is counted before the
 /// password is verified; unknown accounts cost the same hashing work, and
 /// unknown, wrong and inactive all get the same answer and count as
-/// failures. Needs no Leptos context.
+/// failures.
+///
+/// With a valid device cookie for the account among `device_cookies`
+/// ([`crate::device`]), the attempt is counted on that device instead of
+/// the account: failures by others on the account do not hold it back, and
+/// its own failures slow down only itself (and its address). A success
+/// then clears the device's counter and leaves the account's alone, so an
+/// owner signing in does not give a guesser fresh attempts. Needs no
+/// Leptos context.
 pub async fn authenticate_with(
     store: AppStore,
     throttle: std::sync::Arc<dyn crate::security::Counters>,
     email: &str,
     password: String,
     client: Option<std::net::IpAddr>,
+    device_cookies: Vec<String>,
 ) -> Result<User, SignInRefused> {
     use crate::security::{
         address_key, throttle_begin, throttle_succeeded, verify_password_bounded,
     };
     let key = domain::Email::parse(email).ok().map(|e| e.key().clone());
-    let account = key.as_ref().map(|k| format!("account:{k}"));
+    let device = match &key {
+        Some(key) if !device_cookies.is_empty() => {
+            let (store, key) = (store.clone(), key.clone());
+            tokio::task::spawn_blocking(move || {
+                let secret = store.secret(crate::device::SECRET_NAME)?;
+                let now = now_s();
+                Ok(device_cookies
+                    .iter()
+                    .find_map(|c| crate::device::verify(&secret, &key, c, now)))
+            })
+            .await
+            .map_err(|e| SignInRefused::Store(StoreError::Backend(e.to_string())))?
+            .map_err(SignInRefused::Store)?
+        }
+        _ => None,
+    };
+    let counted = match &device {
+        Some(device) => Some(device.throttle_key()),
+        None => key.as_ref().map(|k| format!("account:{k}")),
+    };
     let address = address_key(client);
     let mut keys = vec![address.clone()];
-    keys.extend(account.clone());
+    keys.extend(counted.clone());
     throttle_begin(throttle.clone(), keys)
         .await
         .map_err(SignInRefused::Store)?
@@ -181,7 +209,7 @@ pub async fn authenticate_with(
     let password_ok = verify_password_bounded(hash, password).await;
     match user {
         Some(user) if password_ok && user.end_state == EndState::Active => {
-            throttle_succeeded(throttle, account.into_iter().collect(), vec![address])
+            throttle_succeeded(throttle, counted.into_iter().collect(), vec![address])
                 .await
                 .map_err(SignInRefused::Store)?;
             Ok(user)
@@ -190,8 +218,8 @@ pub async fn authenticate_with(
     }
 }
 
-/// [`authenticate_with`] on this request's store and client, with the
-/// server's throttle.
+/// [`authenticate_with`] on this request's store, client and device
+/// cookies, with the server's throttle.
 pub async fn authenticate(email: &str, password: String) -> Result<User, AppError> {
     let client = client_ip().await;
     authenticate_with(
@@ -200,6 +228,7 @@ pub async fn authenticate(email: &str, password: String) -> Result<User, AppErro
         email,
         password,
         client,
+        device_cookies(),
     )
     .await
     .map_err(|e| {
@@ -211,14 +240,69 @@ pub async fn authenticate(email: &str, password: String) -> Result<User, AppErro
     })
 }
 
-/// The client's IP address, if known.
-pub async fn client_ip() -> Option<std::net::IpAddr> {
+fn secure_cookies() -> bool {
+    use_context::<crate::device::SecureCookies>()
+        .unwrap_or_default()
+        .0
+}
+
+/// The device cookies this request carries (unchecked).
+fn device_cookies() -> Vec<String> {
+    use_context::<axum::http::request::Parts>()
+        .map(|parts| crate::device::values_in(&parts.headers, secure_cookies()))
+        .unwrap_or_default()
+}
+
+/// Gives the browser of this request a new device cookie for `user_key`
+/// (after it signed in). A cookie that cannot be made is logged, not an
+/// error: the sign-in itself succeeded.
+pub async fn remember_device(user_key: &domain::UserKey) {
+    let Ok(store) = store() else { return };
+    let key = user_key.clone();
+    let made = tokio::task::spawn_blocking(move || {
+        store
+            .secret(crate::device::SECRET_NAME)
+            .map(|secret| crate::device::new_value(&secret, &key, now_s()))
+    })
+    .await;
+    let value = match made {
+        Ok(Ok(value)) => value,
+        Ok(Err(e)) => return leptos::logging::error!("no device cookie: {e}"),
+        Err(e) => return leptos::logging::error!("no device cookie: {e}"),
+    };
+    let header = crate::device::set_cookie(value, secure_cookies());
+    match axum::http::HeaderValue::from_str(&header) {
+        Ok(header) => {
+            if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+                res.append_header(axum::http::header::SET_COOKIE, header);
+            }
+        }
+        Err(e) => leptos::logging::error!("no device cookie: {e}"),
+    }
+}
+
+/// The address of the client a request comes from, as the server decided
+/// it (the TCP peer, or the address a trusted proxy forwarded), put into
+/// the request's extensions. Every throttle (and every record of where a
+/// request came from) uses this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+/// The client address of a request with these extensions: its
+/// [`ClientAddr`], or else the TCP peer.
+pub fn client_ip_in(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
     use axum::extract::ConnectInfo;
     use std::net::SocketAddr;
-    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-        .await
-        .ok()
-        .map(|ConnectInfo(a)| a.ip())
+    extensions.get::<ClientAddr>().map(|c| c.0).or_else(|| {
+        extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(a)| a.ip())
+    })
+}
+
+/// This request's client address ([`client_ip_in`]), if known.
+pub async fn client_ip() -> Option<std::net::IpAddr> {
+    use_context::<axum::http::request::Parts>().and_then(|parts| client_ip_in(&parts.extensions))
 }
 
 /// A new password's argon2id hash, once both entries match and it passes

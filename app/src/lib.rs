@@ -7,6 +7,8 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod context;
 pub mod create;
+#[cfg(feature = "ssr")]
+pub mod device;
 pub mod error;
 pub mod header;
 pub mod history;

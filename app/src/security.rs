@@ -57,9 +57,10 @@ struct Entry {
     last: Instant,
 }
 
-/// Exponential delay after repeated failures (sign-in per account and per
-/// client address; sign-in links per client address): after 5 failures
-/// 1 s, then 2 s, 4 s … up to 15 minutes.
+/// Exponential delay after repeated failures (sign-in per account, or per
+/// device with a device cookie, and per client address; sign-in links per
+/// client address): after 5 failures 1 s, then 2 s, 4 s … up to 15
+/// minutes.
 ///
 /// An attempt is counted as a failure *before* the slow check runs
 /// ([`Throttle::begin`]) and given back when it succeeds: so parallel
@@ -204,8 +205,9 @@ pub async fn throttle_succeeded(
     .map_err(|e| StoreError::Backend(e.to_string()))?
 }
 
-/// The server's throttles: sign-in (per account and per client address)
-/// and sign-in links (per client address). Provided to every request.
+/// The server's throttles: sign-in (per account or device, and per client
+/// address) and sign-in links (per client address). Provided to every
+/// request.
 #[derive(Clone)]
 pub struct Throttles {
     pub sign_in: Arc<dyn Counters>,
@@ -213,6 +215,15 @@ pub struct Throttles {
 }
 
 impl Throttles {
+    /// A new set of counters in this process (a store that only this
+    /// process opens keeps one).
+    pub fn in_process() -> Throttles {
+        Throttles {
+            sign_in: Arc::new(Throttle::default()),
+            links: Arc::new(Throttle::default()),
+        }
+    }
+
     /// Counters in this process (one set per process).
     pub fn in_memory() -> Throttles {
         static IN_MEMORY: LazyLock<Throttles> = LazyLock::new(|| Throttles {

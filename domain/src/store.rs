@@ -600,6 +600,12 @@ pub trait Credentials: Store {
             Ok((Finish::Commit, tx.purge_expired_links(now)?))
         })
     }
+    /// The server secret called `name` (32 bytes, e.g. the key that signs
+    /// device cookies): made at random on first use and kept in the store,
+    /// so that it survives restarts and every server on one database uses
+    /// the same one. Made in one transaction: two servers asking at once
+    /// get the same secret.
+    fn secret(&self, name: &str) -> Result<[u8; 32], StoreError>;
 }
 
 /// Why no sign-in link was made for a user.

@@ -5,7 +5,7 @@
 //! removed, and when a new first-start link replaces the earlier ones.
 
 use crate::store::{
-    CREDENTIALS, EPOCHS, LINKS, RedbStore, SignInLink, USER_LINKS, backend, decode, encode,
+    CREDENTIALS, EPOCHS, LINKS, RedbStore, SECRETS, SignInLink, USER_LINKS, backend, decode, encode,
 };
 use domain::UserKey;
 use domain::store::{Credentials, StoreError};
@@ -160,6 +160,44 @@ impl Credentials for RedbStore {
         let link: SignInLink = decode(g.value())?;
         Ok((link.expires_at > now).then_some(link.user_key))
     }
+
+    fn secret(&self, name: &str) -> Result<[u8; 32], StoreError> {
+        {
+            let txn = self.db().begin_read().map_err(backend)?;
+            let t = txn.open_table(SECRETS).map_err(backend)?;
+            if let Some(g) = t.get(name).map_err(backend)? {
+                return secret_of(name, g.value());
+            }
+        }
+        // redb has one writer: whoever writes first makes the secret, and
+        // a second caller finds it here.
+        let txn = self.db().begin_write().map_err(backend)?;
+        let secret = {
+            let mut t = txn.open_table(SECRETS).map_err(backend)?;
+            let found = t
+                .get(name)
+                .map_err(backend)?
+                .map(|g| secret_of(name, g.value()));
+            match found {
+                Some(secret) => secret?,
+                None => {
+                    let mut secret = [0u8; 32];
+                    rand::rngs::OsRng.fill_bytes(&mut secret);
+                    t.insert(name, secret.as_slice()).map_err(backend)?;
+                    secret
+                }
+            }
+        };
+        txn.commit().map_err(backend)?;
+        Ok(secret)
+    }
+}
+
+/// A stored secret's bytes, which must be 32.
+pub fn secret_of(name: &str, bytes: &[u8]) -> Result<[u8; 32], StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Backend(format!("the secret {name} is not 32 bytes long")))
 }
 
 #[cfg(test)]

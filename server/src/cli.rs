@@ -39,6 +39,19 @@ pub struct Common {
     /// the base of one-time sign-in links. Default: http:// and --addr.
     #[arg(long, global = true, env = "ROSTER_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Reverse proxies in front of the web app (comma-separated networks
+    /// or addresses, e.g. 10.0.0.0/8,::1): a request from one of them is
+    /// taken to come from the client its X-Forwarded-For names (the
+    /// right-most entry that is not a trusted proxy). Without it,
+    /// X-Forwarded-For is ignored.
+    #[arg(
+        long,
+        global = true,
+        env = "ROSTER_TRUSTED_PROXIES",
+        value_name = "CIDR,…",
+        value_parser = crate::proxies::TrustedProxies::parse
+    )]
+    pub trusted_proxies: Option<crate::proxies::TrustedProxies>,
 }
 
 impl Common {

@@ -52,7 +52,7 @@ pub trait ThrottleCounters {
 /// every attempt.
 impl ThrottleCounters for RedbStore {
     fn throttles(&self) -> Throttles {
-        Throttles::in_memory()
+        RedbStore::throttles(self)
     }
 }
 

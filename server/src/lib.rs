@@ -9,6 +9,7 @@ pub mod format1;
 pub mod headers;
 pub mod pg;
 pub mod pg_tls;
+pub mod proxies;
 pub mod sessions;
 pub mod store;
 pub mod upload;

@@ -108,7 +108,15 @@ ALTER TABLE sessions ALTER COLUMN user_key TYPE text COLLATE "C";
 ALTER TABLE credentials ALTER COLUMN key TYPE text COLLATE "C";
 ALTER TABLE password_epochs ALTER COLUMN key TYPE text COLLATE "C";
 "#,
+    r#"
+-- Server secrets (the key that signs device cookies), made on first use
+-- and shared by every server on the database.
+CREATE TABLE secrets (name text PRIMARY KEY, value bytea NOT NULL);
+"#,
 ];
+
+/// The schema version this roster migrates a database to.
+pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
 /// Roster's store on a PostgreSQL database.
 pub struct PgStore {
@@ -1076,6 +1084,33 @@ impl Credentials for PgStore {
         let Some(row) = row else { return Ok(None) };
         let link = link_of(row.get(0), row.get(1))?;
         Ok((link.expires_at > now).then_some(link.user_key))
+    }
+
+    fn secret(&self, name: &str) -> Result<[u8; 32], StoreError> {
+        let select = "SELECT value FROM secrets WHERE name = $1";
+        let found = self.read(|c| c.query_opt(select, &[&name]))?;
+        let value: Vec<u8> = match found {
+            Some(row) => row.get(0),
+            None => {
+                // Whoever inserts first wins; the other's insert does
+                // nothing (it waits for the first to commit), and both read
+                // the winner's value.
+                use rand::RngCore;
+                let mut fresh = [0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut fresh);
+                let mut client = self.client()?;
+                let mut t = client.transaction().map_err(pg)?;
+                t.execute(
+                    "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&name, &fresh.as_slice()],
+                )
+                .map_err(pg)?;
+                let value = t.query_one(select, &[&name]).map_err(pg)?.get(0);
+                t.commit().map_err(pg)?;
+                value
+            }
+        };
+        crate::auth::secret_of(name, &value)
     }
 }
 

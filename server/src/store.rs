@@ -23,6 +23,7 @@
 //! | `approvals` | request id | [`encode`]d `domain::approval::ApprovalRequest` |
 //! | `approval_files` | request id | the file's bytes, until the request is decided |
 //! | `batch_corrections` | batch id | [`encode`]d `Correction`: cells fixed in the preview, original SHA-256 |
+//! | `secrets` | name (e.g. `device-cookie`) | 32 random bytes, made on first use |
 //!
 //! Version 1 stored sessions as whole tower-sessions records, id included;
 //! opening such a store removes them (everyone signs in again) and indexes
@@ -71,6 +72,7 @@ const AUDIT_BY_USER: MultimapTableDefinition<&str, u64> =
 const APPROVALS: TableDefinition<u64, &[u8]> = TableDefinition::new("approvals");
 const APPROVAL_FILES: TableDefinition<u64, &[u8]> = TableDefinition::new("approval_files");
 const CORRECTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("batch_corrections");
+pub(crate) const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
 
 const SCHEMA_VERSION: u64 = 3;
 /// Format byte in front of every encoded value written now: users carry
@@ -178,6 +180,9 @@ pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
 pub struct RedbStore {
     db: Database,
     path: PathBuf,
+    /// The sign-in throttles' counters: in this process, which is the only
+    /// one on the file.
+    throttles: app::security::Throttles,
 }
 
 impl RedbStore {
@@ -200,7 +205,11 @@ impl RedbStore {
             )),
             other => StoreError::Backend(format!("cannot open {}: {other}", path.display())),
         })?;
-        let store = RedbStore { db, path };
+        let store = RedbStore {
+            db,
+            path,
+            throttles: app::security::Throttles::in_process(),
+        };
         store.init()?;
         Ok(store)
     }
@@ -211,6 +220,11 @@ impl RedbStore {
 
     pub fn db(&self) -> &Database {
         &self.db
+    }
+
+    /// This store's sign-in throttles.
+    pub fn throttles(&self) -> app::security::Throttles {
+        self.throttles.clone()
     }
 
     fn init(&self) -> Result<(), StoreError> {
@@ -254,6 +268,7 @@ impl RedbStore {
             txn.open_table(APPROVALS).map_err(backend)?;
             txn.open_table(APPROVAL_FILES).map_err(backend)?;
             txn.open_table(CORRECTIONS).map_err(backend)?;
+            txn.open_table(SECRETS).map_err(backend)?;
             txn.open_table(EPOCHS).map_err(backend)?;
             txn.open_table(SESSIONS).map_err(backend)?;
             let mut options = txn.open_table(OPTIONS).map_err(backend)?;

@@ -3,12 +3,14 @@
 use crate::cli::Common;
 use crate::commands::{first_admin, now, sign_in_url};
 use crate::engine::Engine;
+use crate::proxies::TrustedProxies;
 use crate::sessions::EngineSessionStore;
 use app::context::AppStore;
 use app::context::PublicBase;
 use app::error::AppError;
 use app::{App, shell};
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -25,6 +27,8 @@ use leptos_axum::{LeptosRoutes, generate_route_list_with_exclusions};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -281,10 +285,112 @@ async fn template_csv(
         .into_response()
 }
 
+/// How long a client may take, so that slow or stalled clients cannot
+/// hold connections (and the memory of their half-sent requests) for ever.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// A request's headers must arrive within this; a kept-alive
+    /// connection that sends nothing for this long is closed too.
+    pub headers: Duration,
+    /// The whole body of a request to any route with the 2 MiB limit.
+    pub body: Duration,
+    /// The whole body of a request to the 64 MiB routes (the import's
+    /// lookups and sign-in links).
+    pub large_body: Duration,
+    /// The import upload (up to hundreds of MB, so no total limit): the
+    /// longest pause between two pieces of its body.
+    pub upload_idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            headers: Duration::from_secs(30),
+            body: Duration::from_secs(60),
+            large_body: Duration::from_secs(10 * 60),
+            upload_idle: Duration::from_secs(60),
+        }
+    }
+}
+
+/// How the web server is set up.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The base of sign-in links.
+    pub base: String,
+    /// HTTPS in front: `Secure` and `__Host-` cookies, HSTS.
+    pub secure: bool,
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    pub timeouts: Timeouts,
+}
+
+impl Settings {
+    /// Plain http at `addr`, links starting with `base`, no trusted
+    /// proxies, the default timeouts.
+    pub fn new(base: &str, addr: SocketAddr) -> Settings {
+        Settings {
+            base: base.to_string(),
+            secure: false,
+            addr,
+            trusted_proxies: TrustedProxies::default(),
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+/// Decides the request's client address once ([`TrustedProxies::client`]
+/// over the TCP peer) and puts it into the request as
+/// [`app::context::ClientAddr`], where every throttle reads it.
+async fn client_address(
+    axum::extract::State(trusted): axum::extract::State<Arc<TrustedProxies>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip());
+    if let Some(peer) = peer {
+        let client = if trusted.is_empty() {
+            peer.to_canonical()
+        } else {
+            // A value that is not text cannot be an address: it ends the
+            // walk like any other junk entry.
+            let forwarded: Vec<&str> = request
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .map(|v| v.to_str().unwrap_or(""))
+                .collect();
+            trusted.client(peer, &forwarded)
+        };
+        request
+            .extensions_mut()
+            .insert(app::context::ClientAddr(client));
+    }
+    next.run(request).await
+}
+
 /// Every route of the web server over `store`: pages, server functions,
 /// the import upload and the CSV downloads, with sessions, CSRF and body
-/// limits, and the security headers.
+/// limits, and the security headers; no trusted proxies, the default
+/// timeouts.
 pub fn router(store: Arc<dyn Engine>, base: &str, secure: bool, addr: SocketAddr) -> Router {
+    router_with(
+        store,
+        &Settings {
+            secure,
+            ..Settings::new(base, addr)
+        },
+    )
+}
+
+/// [`router`] as `settings` say.
+pub fn router_with(store: Arc<dyn Engine>, settings: &Settings) -> Router {
+    let (base, secure, timeouts) = (settings.base.as_str(), settings.secure, settings.timeouts);
     let sessions = EngineSessionStore::new(store.clone());
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name(if secure { "__Host-roster" } else { "roster" })
@@ -300,7 +406,7 @@ pub fn router(store: Arc<dyn Engine>, base: &str, secure: bool, addr: SocketAddr
         .with_always_save(true);
     let app_store: AppStore = store.clone();
     let throttles = store.throttles();
-    let options = leptos_options(addr);
+    let options = leptos_options(settings.addr);
     // The import's server functions take whole files: they get their own
     // routes with a larger body limit (still authorised inside).
     let large: Vec<String> = app::import::LARGE_BODY_ENDPOINTS
@@ -308,11 +414,11 @@ pub fn router(store: Arc<dyn Engine>, base: &str, secure: bool, addr: SocketAddr
         .map(|p| p.to_string())
         .collect();
     let routes = generate_route_list_with_exclusions(App, Some(large));
-    let mut app = Router::new();
+    let mut import_routes = Router::new();
     for path in app::import::LARGE_BODY_ENDPOINTS {
         let store = app_store.clone();
         let base = PublicBase(base.to_string());
-        app = app.route(
+        import_routes = import_routes.route(
             path,
             post(move |session: tower_sessions::Session, request: Request| {
                 let store = store.clone();
@@ -335,16 +441,23 @@ pub fn router(store: Arc<dyn Engine>, base: &str, secure: bool, addr: SocketAddr
                     .into_response()
                 }
             })
-            .layer(DefaultBodyLimit::max(app::import::LARGE_BODY_BYTES + 4096)),
+            .layer((
+                DefaultBodyLimit::max(app::import::LARGE_BODY_BYTES + 4096),
+                RequestBodyTimeoutLayer::new(timeouts.large_body),
+            )),
         );
     }
-    let app = app
-        // Its body limit comes from the options (see `upload`); the
-        // route-wide cap of extractors does not apply to a streamed body.
-        .route(
-            app::import::UPLOAD_PATH,
-            post(crate::upload::import_upload).with_state(app_store.clone()),
-        )
+    // Its body limit comes from the options (see `upload`); the
+    // route-wide cap of extractors does not apply to a streamed body, and
+    // its timeout is a pause between pieces, not a total.
+    let import_routes = import_routes.route(
+        app::import::UPLOAD_PATH,
+        post(crate::upload::import_upload).with_state(crate::upload::UploadState::new(
+            app_store.clone(),
+            timeouts.upload_idle,
+        )),
+    );
+    let app = Router::new()
         .route(
             "/template.csv",
             get(template_csv).with_state(app_store.clone()),
@@ -367,6 +480,7 @@ pub fn router(store: Arc<dyn Engine>, base: &str, secure: bool, addr: SocketAddr
                     provide_context(store.clone());
                     provide_context(base.clone());
                     provide_context(throttles.clone());
+                    provide_context(app::device::SecureCookies(secure));
                 }
             },
             {
@@ -375,6 +489,8 @@ pub fn router(store: Arc<dyn Engine>, base: &str, secure: bool, addr: SocketAddr
             },
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(RequestBodyTimeoutLayer::new(timeouts.body))
+        .merge(import_routes)
         .layer(middleware::from_fn_with_state(
             app_store.clone(),
             api_needs_session,
@@ -382,8 +498,73 @@ pub fn router(store: Arc<dyn Engine>, base: &str, secure: bool, addr: SocketAddr
         .layer(session_layer)
         .layer(middleware::from_fn(explain_session_failures))
         .layer(middleware::from_fn(same_origin_only))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(settings.trusted_proxies.clone()),
+            client_address,
+        ));
     crate::headers::secure(app, secure).with_state(options)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets the
+/// requests in flight finish. HTTP/1.1 (HTTPS and HTTP/2 are for the proxy
+/// in front): each connection must send a request's headers within
+/// `header_timeout`, from its first byte or from the end of its previous
+/// request, or it is closed; a slow connection holds up only itself. The
+/// TCP peer is put into each request (`ConnectInfo`).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+    let (stop, stopping) = tokio::sync::watch::channel(());
+    // Every connection holds a clone; `closed` resolves when all are gone.
+    let (open, connection) = tokio::sync::watch::channel(());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait, rather than spin.
+                    tracing::warn!("cannot accept a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let (mut stopping, connection) = (stopping.clone(), connection.clone());
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |mut request: Request<_>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                app.clone().oneshot(request.map(axum::body::Body::new))
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let served = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            let mut served = std::pin::pin!(served);
+            tokio::select! {
+                _ = served.as_mut() => {}
+                _ = stopping.changed() => {
+                    served.as_mut().graceful_shutdown();
+                    let _ = served.await;
+                }
+            }
+            drop(connection);
+        });
+    }
+    drop(connection);
+    let _ = stop.send(());
+    open.closed().await;
 }
 
 pub async fn serve(store: Arc<dyn Engine>, common: &Common) -> Result<(), String> {
@@ -418,18 +599,19 @@ pub async fn serve(store: Arc<dyn Engine>, common: &Common) -> Result<(), String
         std::env::var("ROSTER_SECURE_COOKIES").as_deref(),
         Ok("1") | Ok("true")
     );
-    let app = router(store.clone(), &base, secure, local);
+    let settings = Settings {
+        secure,
+        trusted_proxies: common.trusted_proxies.clone().unwrap_or_default(),
+        ..Settings::new(&base, local)
+    };
+    let app = router_with(store.clone(), &settings);
     println!("Roster is listening on http://{local}");
     tracing::info!(%local, users, "serving");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    serve_on(listener, app, settings.timeouts.headers, async {
         let _ = tokio::signal::ctrl_c().await;
     })
-    .await
-    .map_err(|e| e.to_string())
+    .await;
+    Ok(())
 }
 
 #[cfg(test)]

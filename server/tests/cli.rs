@@ -524,3 +524,26 @@ fn approvals_are_listed_approved_and_rejected_from_the_command_line() {
     assert_eq!(roster(&data, &["import", &file]).status.code(), Some(0));
     assert_eq!(count_users(&data), 4);
 }
+
+#[test]
+fn a_trusted_proxy_that_is_not_a_network_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["--data", &dir.path().display().to_string(), "serve"])
+        .args(["--addr", "127.0.0.1:0"])
+        .env("ROSTER_TRUSTED_PROXIES", "10.0.0.0/8, proxy.example.org")
+        .stdin(Stdio::null())
+        .output()
+        .expect("roster runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--trusted-proxies"), "{err}");
+    assert!(
+        err.contains("\"proxy.example.org\" is neither an address nor a network"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("roster.redb").exists(),
+        "nothing was started"
+    );
+}

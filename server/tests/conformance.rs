@@ -401,7 +401,93 @@ conformance!(
     sign_in_failures_are_counted_by_every_server,
     the_user_counts_follow_every_change,
     the_users_list_answers_as_the_rule_says,
+    a_server_secret_is_made_once_and_shared,
+    a_device_cookie_from_one_server_passes_the_lock_out_on_another,
 );
+
+fn a_device_cookie_from_one_server_passes_the_lock_out_on_another(f: &Fresh) {
+    use app::context::{SignInRefused, authenticate_with};
+    use app::security::FREE_FAILURES;
+    committed(import(&*f.store, &format!("{HEAD}ada@x.org,Ada,L,,\n")));
+    let hash = app::security::hash_password("correct horse battery").unwrap();
+    f.store
+        .set_password(&k("ada@x.org"), &hash, 1, "cli")
+        .unwrap();
+    let second = if f.args[0] == "--database" {
+        f.reopen()
+    } else {
+        f.store.clone()
+    };
+    // Made by the first server, as after a sign-in there.
+    let secret = f.store.secret(app::device::SECRET_NAME).unwrap();
+    let cookie = app::device::new_value(&secret, &k("ada@x.org"), app::context::now_s());
+    let attempt = |store: &Arc<dyn Engine>, password: &str, from: u8, cookies: Vec<String>| {
+        let app_store: app::context::AppStore = store.clone();
+        let counters = store.throttles().sign_in;
+        let password = password.to_string();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(authenticate_with(
+            app_store,
+            counters,
+            "ada@x.org",
+            password,
+            Some(std::net::IpAddr::from([192, 0, 2, from])),
+            cookies,
+        ))
+    };
+    // Guesses on the first server lock the account on both …
+    for i in 0..FREE_FAILURES {
+        let r = attempt(&f.store, "guess", 100 + i as u8, Vec::new());
+        assert_eq!(r.unwrap_err(), SignInRefused::WrongCredentials);
+    }
+    let r = attempt(&second, "correct horse battery", 1, Vec::new());
+    assert!(matches!(r, Err(SignInRefused::Throttled(_))), "{r:?}");
+    // … but not for the browser that holds the first server's cookie.
+    let ada = attempt(&second, "correct horse battery", 1, vec![cookie]).unwrap();
+    assert_eq!(ada.key(), "ada@x.org");
+}
+
+fn a_server_secret_is_made_once_and_shared(f: &Fresh) {
+    // redb: one process holds the file, so "another server" is the same
+    // store; PostgreSQL: two stores open at once, as two app servers.
+    let postgres = f.args[0] == "--database";
+    let second = if postgres {
+        f.reopen()
+    } else {
+        f.store.clone()
+    };
+    // Eight callers at once, half on each server, on a secret nobody made
+    // yet: all get the same one.
+    let barrier = Arc::new(Barrier::new(8));
+    let secrets: Vec<[u8; 32]> = (0..8)
+        .map(|n| {
+            let store = if n % 2 == 0 {
+                f.store.clone()
+            } else {
+                second.clone()
+            };
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.secret("device-cookie").unwrap()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    assert!(secrets.iter().all(|s| *s == secrets[0]), "{secrets:?}");
+    assert_ne!(secrets[0], [0; 32]);
+    assert_ne!(f.store.secret("another").unwrap(), secrets[0]);
+    assert_eq!(
+        second.secret("another").unwrap(),
+        f.store.secret("another").unwrap()
+    );
+    if postgres {
+        // A server started later (or after a restart) reads the same.
+        assert_eq!(f.reopen().secret("device-cookie").unwrap(), secrets[0]);
+    }
+}
 
 fn keys_are_case_insensitive(f: &Fresh) {
     let store = &*f.store;
@@ -814,7 +900,7 @@ fn sign_in_failures_are_counted_by_every_server(f: &Fresh) {
         f.reopen()
     };
     let (one, two) = (f.store.throttles(), second.throttles());
-    // In-process counters are shared by every test of this process.
+    // A key of this store only (tests may share in-process counters).
     let account = format!("account:{}@x.org", f.args[1].replace(['/', ' ', '='], "-"));
     for _ in 1..FREE_FAILURES {
         assert_eq!(one.sign_in.begin_now(&[&account]).unwrap(), Ok(()));

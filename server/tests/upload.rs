@@ -60,7 +60,16 @@ async fn response(stream: &mut TcpStream) -> (u16, String, String) {
 
 /// Signs in through the sign-in server function; the session cookie.
 async fn sign_in(addr: SocketAddr) -> String {
-    let body = format!("email=op%40x.org&password={}", PASSWORD.replace(' ', "+"));
+    sign_in_as(addr, "op@x.org").await
+}
+
+/// Signs `email` in; the session cookie.
+async fn sign_in_as(addr: SocketAddr, email: &str) -> String {
+    let body = format!(
+        "email={}&password={}",
+        email.replace('@', "%40"),
+        PASSWORD.replace(' ', "+")
+    );
     let mut s = TcpStream::connect(addr).await.unwrap();
     let request = format!(
         "POST /api/sign_in HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
@@ -71,8 +80,9 @@ async fn sign_in(addr: SocketAddr) -> String {
     let (status, head, body) = response(&mut s).await;
     assert_eq!(status, 200, "{head}\n{body}");
     head.lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .and_then(|c| c.split(';').next())
+        .filter_map(|l| l.strip_prefix("set-cookie: "))
+        .filter_map(|c| c.split(';').next())
+        .find(|c| c.starts_with("roster="))
         .expect("a session cookie")
         .to_string()
 }
@@ -215,4 +225,126 @@ async fn a_body_over_the_limit_of_the_options_is_refused_with_the_limit() {
     let (status, _, body) = response(&mut s).await;
     assert_eq!(status, 413, "{body}");
     assert_eq!(store.user_count().unwrap(), 1);
+}
+
+/// Starts an upload and sends the first piece of its body, leaving it
+/// running (the server waits for the rest).
+async fn start_upload(addr: SocketAddr, cookie: &str, query: &str) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(upload_head(addr, Some(cookie), query, None).as_bytes())
+        .await
+        .unwrap();
+    let first = b"email,first_name,last_name\n";
+    s.write_all(format!("{:x}\r\n", first.len()).as_bytes())
+        .await
+        .unwrap();
+    s.write_all(first).await.unwrap();
+    s.write_all(b"\r\n").await.unwrap();
+    s
+}
+
+/// The first answer among `streams` (the others are still waiting), and
+/// whose it is.
+async fn first_answer(streams: &mut [TcpStream]) -> (usize, (u16, String, String)) {
+    let answers = streams
+        .iter_mut()
+        .map(|s| Box::pin(response(s)))
+        .collect::<Vec<_>>();
+    let (answer, index, _) = futures_util::future::select_all(answers).await;
+    (index, answer)
+}
+
+/// The query of an upload of `file` as previewed now.
+fn fingerprinted(store: &RedbStore, file: &[u8]) -> String {
+    let plan = store.preview(file, domain::Actor::Owner).unwrap();
+    format!("name=f.csv&fingerprint={}", plan.fingerprint)
+}
+
+/// An operator with a password, signed in: the session cookie.
+async fn another_operator(store: &RedbStore, addr: SocketAddr, email: &str) -> String {
+    let op = server::commands::ensure_admin(
+        store,
+        &domain::Email::parse(email).unwrap(),
+        domain::user::Source::Bootstrap,
+    )
+    .unwrap();
+    let hash = app::security::hash_password(PASSWORD).unwrap();
+    store.set_password(op.key(), &hash, 1, "test").unwrap();
+    sign_in_as(addr, email).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_has_one_upload_running_at_a_time() {
+    let (_dir, store, addr) = server().await;
+    let cookie = sign_in(addr).await;
+    let query = fingerprinted(&store, b"email,first_name,last_name\nada@x.org,Ada,L\n");
+    // Two uploads of one operator at once: whichever the server took
+    // second is refused at once, the other goes on.
+    let mut uploads = vec![
+        start_upload(addr, &cookie, &query).await,
+        start_upload(addr, &cookie, &query).await,
+    ];
+    let (refused, (status, _, body)) = first_answer(&mut uploads).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body.contains("Another upload of yours is still running"),
+        "{body}"
+    );
+    let mut running = uploads.swap_remove(1 - refused);
+    send_chunked(&mut running, &[b"ada@x.org,Ada,L\n"]).await;
+    let (status, _, body) = response(&mut running).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("{\"Committed\""), "{body}");
+    assert_eq!(store.user_count().unwrap(), 2);
+    // Finished: the operator may upload again.
+    let query = fingerprinted(&store, b"email,first_name,last_name\nbob@x.org,Bob,B\n");
+    let mut next = start_upload(addr, &cookie, &query).await;
+    send_chunked(&mut next, &[b"bob@x.org,Bob,B\n"]).await;
+    let (status, _, body) = response(&mut next).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("{\"Committed\""), "{body}");
+    assert_eq!(store.user_count().unwrap(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_few_uploads_run_at_once_and_a_client_that_leaves_gives_its_place_back() {
+    let (_dir, store, addr) = server().await;
+    let max = server::upload::MAX_UPLOADS;
+    let mut cookies = vec![sign_in(addr).await];
+    for n in 1..=max {
+        cookies.push(another_operator(&store, addr, &format!("op{n}@x.org")).await);
+    }
+    let mut uploads = Vec::new();
+    for cookie in &cookies {
+        uploads.push(start_upload(addr, cookie, "name=f.csv").await);
+    }
+    let (refused, (status, _, body)) = first_answer(&mut uploads).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body.contains(&format!("{max} uploads are being received")),
+        "{body}"
+    );
+    // The clients of the running ones go away: their places are free again.
+    uploads.clear();
+    let cookie = &cookies[refused];
+    let file = b"email,first_name,last_name\nada@x.org,Ada,L\n";
+    let query = fingerprinted(&store, file);
+    // The server notices a client is gone when it next reads from it: ask
+    // again until it has (each answer is a 429 or the commit).
+    let mut status = 0;
+    for _ in 0..600 {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(upload_head(addr, Some(cookie), &query, Some(file.len() as u64)).as_bytes())
+            .await
+            .unwrap();
+        s.write_all(file).await.unwrap();
+        let (answered, _, body) = response(&mut s).await;
+        status = answered;
+        if status != 429 {
+            assert!(body.starts_with("{\"Committed\""), "{body}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200);
 }
