@@ -121,7 +121,16 @@ pub async fn decide_approval(
         Decision::Reject { reason }
     };
     let (store, actor, now) = (store()?, actor(&me), now_s());
-    blocking(move || store.decide_approval(id, decision, me.email.as_str(), actor, now)).await
+    let by = me.email.to_string();
+    let outcome =
+        blocking(move || store.decide_approval(id, decision, me.email.as_str(), actor, now))
+            .await?;
+    let action = match outcome {
+        ApprovalOutcome::Rejected => domain::audit::AuditAction::Rejected,
+        _ => domain::audit::AuditAction::Approved,
+    };
+    crate::security_log::note(action, &by, &format!("approval request {id}"));
+    Ok(outcome)
 }
 
 #[component]

@@ -130,9 +130,15 @@ pub fn EventTable(
                 {events
                     .into_iter()
                     .map(|e| {
+                        // Sign-ins name the address as typed and option
+                        // changes name "options": only a user is a link.
                         let target = with_target.then(|| {
-                            let href = crate::user_page::user_path(&e.target);
-                            view! { <td><a href=href>{e.target.clone()}</a></td> }
+                            if domain::Email::parse(&e.target).is_ok() {
+                                let href = crate::user_page::user_path(&e.target);
+                                view! { <td><a href=href>{e.target.clone()}</a></td> }.into_any()
+                            } else {
+                                view! { <td>{e.target.clone()}</td> }.into_any()
+                            }
                         });
                         view! {
                             <tr>

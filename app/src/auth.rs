@@ -155,6 +155,11 @@ pub async fn set_password_with_link(
             "The password is set, but this account is inactive and cannot sign in.".into(),
         )));
     }
+    crate::security_log::note(
+        domain::audit::AuditAction::SignInLinkUsed,
+        user.email.as_str(),
+        user.email.as_str(),
+    );
     start_session(user.key(), now).await?;
     remember_device(user.key()).await;
     crate::context::redirect_plain_form("/").await;

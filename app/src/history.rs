@@ -38,7 +38,17 @@ pub async fn undo_import(id: u64) -> Result<UndoOutcome, AppError> {
     let store = store()?;
     let now = now_s();
     let actor = actor(&operator);
-    blocking(move || store.undo_batch(id, operator.email.as_str(), actor, now)).await
+    let by = operator.email.to_string();
+    let outcome =
+        blocking(move || store.undo_batch(id, operator.email.as_str(), actor, now)).await?;
+    if matches!(outcome, UndoOutcome::Undone { .. }) {
+        crate::security_log::note(
+            domain::audit::AuditAction::Undo,
+            &by,
+            &format!("batch {id}"),
+        );
+    }
+    Ok(outcome)
 }
 
 #[component]

@@ -24,7 +24,8 @@ pub async fn save_options(
     };
     let admin = require(|u| u.roles.contains(Role::Admin)).await?;
     let store = store()?;
-    blocking(move || {
+    let by = admin.email.to_string();
+    let saved = blocking(move || {
         store.set_options(
             &[
                 (END_STATE, &end_state),
@@ -39,7 +40,9 @@ pub async fn save_options(
             now_s(),
         )
     })
-    .await
+    .await?;
+    crate::security_log::note(domain::audit::AuditAction::OptionsChanged, &by, "options");
+    Ok(saved)
 }
 
 #[component]

@@ -60,3 +60,14 @@ pub fn sign_in_event(
             .unwrap_or_else(|| "unknown".into()),
     )
 }
+
+/// The server-log line of a security event that the store recorded in the
+/// audit trail with its act (a decision, a link, an option change).
+pub fn note(action: AuditAction, actor: &str, target: &str) {
+    log(&AuditEvent::about(
+        crate::context::now_s(),
+        actor,
+        target,
+        action,
+    ));
+}

@@ -28,6 +28,11 @@ pub async fn make_sign_in_link(email: String) -> Result<String, AppError> {
         store.create_link(&key, now_s(), days, &by, actor)
     })
     .await?;
+    crate::security_log::note(
+        domain::audit::AuditAction::SignInLinkMade,
+        me.email.as_str(),
+        email.as_str(),
+    );
     Ok(format!("{}/link/{token}", public_base()))
 }
 
