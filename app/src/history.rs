@@ -132,7 +132,12 @@ fn BatchTable(
                             <tr data-testid=format!("batch-{id}")>
                                 <td>{id}</td>
                                 <td>{domain::time::rfc3339(b.at)}</td>
-                                <td>{b.operator}</td>
+                                <td>
+                                    {match &b.approved_by {
+                                        Some(approver) => format!("sent by {}, approved by {approver}", b.operator),
+                                        None => b.operator.clone(),
+                                    }}
+                                </td>
                                 <td>{file}</td>
                                 <td>{b.counts.create}</td>
                                 <td>{b.counts.update}</td>

@@ -100,6 +100,11 @@ test.describe("separation of duties", () => {
     await openRequest(page, "large.csv");
     await page.getByRole("button", { name: "Approve" }).click();
     await expect(page.getByRole("status")).toContainText("Approved: written as batch");
+    await page.goto(url + "/users/history");
+    await hydrated(page);
+    await expect(page.getByRole("table", { name: "Imports" }).getByRole("row", { name: /large\.csv/ })).toContainText(
+      "sent by op@example.org, approved by boss@example.org",
+    );
   });
 
   test("an administrator's deactivation survives an operator's import", async ({ page }) => {
