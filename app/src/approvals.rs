@@ -98,8 +98,13 @@ fn planned_now(
     ));
     let mut kept = SUMMARIES.lock().unwrap_or_else(|p| p.into_inner());
     kept.retain(|_, (at, _)| at.elapsed() < KEPT);
-    if kept.len() >= MOST {
-        kept.clear();
+    if kept.len() >= MOST
+        && let Some(oldest) = kept
+            .iter()
+            .min_by_key(|(_, (at, _))| *at)
+            .map(|(id, _)| *id)
+    {
+        kept.remove(&oldest);
     }
     kept.insert(request.id, (Instant::now(), summary.clone()));
     Ok(summary)

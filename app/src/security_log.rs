@@ -10,6 +10,9 @@ use domain::audit::{AuditAction, AuditEvent};
 /// decided.
 pub async fn record(event: AuditEvent) {
     log(&event);
+    if !worth_storing(&event) {
+        return;
+    }
     let Ok(store) = crate::context::store() else {
         return;
     };
@@ -43,17 +46,61 @@ pub fn log(event: &AuditEvent) {
     );
 }
 
-/// A sign-in attempt: `typed` is the address as given (the target of a
-/// failed attempt, which may name no user), `client` the client address.
+/// Sign-in events one client address may add to the audit trail per
+/// minute: each is a write transaction, and refused attempts cost the
+/// client nothing else (the rest still go to the server log).
+const STORED_PER_CLIENT_MINUTE: u32 = 20;
+
+/// Whether a sign-in event is stored: at most
+/// [`STORED_PER_CLIENT_MINUTE`] per client address a minute, and a
+/// throttled attempt once per client and address a minute.
+fn worth_storing(event: &AuditEvent) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    use std::time::{Duration, Instant};
+    type Counts = HashMap<String, (Instant, u32)>;
+    static COUNTS: LazyLock<Mutex<Counts>> = LazyLock::new(Default::default);
+    let client = event
+        .changes
+        .iter()
+        .find(|c| c.field == "client")
+        .map(|c| c.new.as_str())
+        .unwrap_or_default();
+    let mut keys = vec![(format!("client {client}"), STORED_PER_CLIENT_MINUTE)];
+    if event.action == AuditAction::SignInThrottled {
+        keys.push((format!("throttled {client} {}", event.target), 1));
+    }
+    let mut counts = COUNTS.lock().unwrap_or_else(|p| p.into_inner());
+    if counts.len() > 10_000 {
+        counts.clear(); // a spray of addresses: forget, do not grow
+    }
+    let now = Instant::now();
+    let mut store = true;
+    for (key, most) in keys {
+        let entry = counts.entry(key).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Duration::from_secs(60) {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        store &= entry.1 <= most;
+    }
+    store
+}
+
+/// A sign-in attempt: `typed` is what was typed as the address, kept only
+/// when it is one (text that is not an address may be a password typed
+/// into the wrong box, or made to look like another actor), `client` the
+/// client address.
 pub fn sign_in_event(
     action: AuditAction,
     typed: &str,
     client: Option<std::net::IpAddr>,
 ) -> AuditEvent {
-    let who = domain::Email::parse(typed)
-        .map(|e| e.as_str().to_string())
-        .unwrap_or_else(|_| typed.trim().chars().take(254).collect());
-    AuditEvent::about(crate::context::now_s(), &who, &who, action).with(
+    let (actor, target) = match domain::Email::parse(typed) {
+        Ok(e) => (e.as_str().to_string(), e.as_str().to_string()),
+        Err(_) => ("anonymous".to_string(), "(not an address)".to_string()),
+    };
+    AuditEvent::about(crate::context::now_s(), &actor, &target, action).with(
         "client",
         client
             .map(|c| c.to_string())
@@ -70,4 +117,43 @@ pub fn note(action: AuditAction, actor: &str, target: &str) {
         target,
         action,
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_that_is_not_an_address_is_not_kept() {
+        let client = Some("192.0.2.1".parse().unwrap());
+        let e = sign_in_event(AuditAction::SignInFailed, "my secret password", client);
+        assert_eq!(
+            (e.actor.as_str(), e.target.as_str()),
+            ("anonymous", "(not an address)")
+        );
+        let e = sign_in_event(AuditAction::SignInFailed, "cli", client);
+        assert_eq!(e.actor, "anonymous", "nobody signs in as the machine owner");
+        let e = sign_in_event(AuditAction::SignInFailed, " Ada@X.org ", client);
+        assert_eq!(
+            (e.actor.as_str(), e.target.as_str()),
+            ("Ada@X.org", "Ada@X.org")
+        );
+        assert_eq!(e.changes[0].new, "192.0.2.1");
+    }
+
+    #[test]
+    fn a_flood_of_sign_ins_stores_a_bounded_number_of_events() {
+        let client = Some("198.51.100.7".parse().unwrap());
+        let failed = sign_in_event(AuditAction::SignInFailed, "a@x.org", client);
+        let stored = (0..50).filter(|_| worth_storing(&failed)).count();
+        assert_eq!(stored, STORED_PER_CLIENT_MINUTE as usize);
+        // Another client is counted on its own; a throttled attempt is
+        // stored once a minute per client and address.
+        let other = Some("198.51.100.8".parse().unwrap());
+        let throttled = sign_in_event(AuditAction::SignInThrottled, "a@x.org", other);
+        assert!(worth_storing(&throttled));
+        assert!(!worth_storing(&throttled));
+        let elsewhere = sign_in_event(AuditAction::SignInThrottled, "b@x.org", other);
+        assert!(worth_storing(&elsewhere));
+    }
 }

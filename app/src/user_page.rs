@@ -101,20 +101,24 @@ pub async fn set_user_end_state(email: String, active: bool) -> Result<User, App
 
 /// Every change to one user, newest first: for operators, and only of
 /// users the privilege rule lets them act on (an operator does not read an
-/// administrator's trail, as the Audit log is an administrator's).
+/// administrator's trail, as the Audit log is an administrator's): `None`
+/// when the trail is not the viewer's to read.
 #[server(endpoint = "user_history")]
-pub async fn user_history(email: String) -> Result<Vec<AuditEvent>, AppError> {
+pub async fn user_history(email: String) -> Result<Option<Vec<AuditEvent>>, AppError> {
     use crate::context::*;
     let me = require(is_operator).await?;
     let Ok(email) = domain::Email::parse(&email) else {
-        return Ok(Vec::new());
+        return Ok(Some(Vec::new()));
     };
     let (store, actor) = (store()?, actor(&me));
     blocking(move || {
         let target = store.user(email.key())?;
-        domain::privilege::check_change(actor, domain::Act::Change, target.as_ref(), None)
-            .map_err(|r| domain::store::StoreError::Forbidden(r.to_string()))?;
-        store.user_history(email.key())
+        if domain::privilege::check_change(actor, domain::Act::Change, target.as_ref(), None)
+            .is_err()
+        {
+            return Ok(None);
+        }
+        store.user_history(email.key()).map(Some)
     })
     .await
 }
@@ -162,8 +166,17 @@ pub fn UserPage() -> impl IntoView {
         view! {
             {crate::page::loaded(user, show)}
             <crate::users::LinkAnswer answer=link.value()/>
-            {crate::page::loaded(history, |events| view! {
-                <crate::audit_log::EventTable caption="History" events with_target=false/>
+            {crate::page::loaded(history, |events| match events {
+                Some(events) => view! {
+                    <crate::audit_log::EventTable caption="History" events with_target=false/>
+                }
+                .into_any(),
+                None => view! {
+                    <p class="muted" data-testid="history-hidden">
+                        "The history of this user is shown to those who may change them."
+                    </p>
+                }
+                .into_any(),
             })}
             {move || {
                 change

@@ -100,10 +100,12 @@ pub enum ApprovalError {
 pub enum NotIndependent {
     /// The approver is the sender (same user key, however spelled).
     Sender,
-    /// The sender (directly, or through `via`, an account the sender
-    /// made or controls) created, enrolled, activated or gave roles to the
-    /// approver.
-    Controlled { via: String },
+    /// The sender holds the approver's account (see [`Lineage`]).
+    HeldBySender,
+    /// The approver holds the sender's account.
+    HoldsSender,
+    /// Both accounts are held by `via`, an account below administrator.
+    SharedHolder { via: String },
     /// The approver got the Approval role after the request was sent.
     RoleTooYoung,
     /// The approver's chain of accounts is longer than is checked.
@@ -116,10 +118,20 @@ impl fmt::Display for NotIndependent {
             NotIndependent::Sender => {
                 f.write_str("you sent this import: another person must approve or reject it")
             }
-            NotIndependent::Controlled { via } => write!(
+            NotIndependent::HeldBySender => f.write_str(
+                "the sender of this import created, enrolled, activated or gave roles to your \
+                 account (or to an account that did so), so approving it would not be a second \
+                 person's decision",
+            ),
+            NotIndependent::HoldsSender => f.write_str(
+                "you created, enrolled, activated or gave roles to the sender of this import (or \
+                 to an account that did so), so approving it would not be a second person's \
+                 decision",
+            ),
+            NotIndependent::SharedHolder { via } => write!(
                 f,
-                "the sender of this import created, enrolled, activated or gave roles to \
-                 {via}, so approving it would not be a second person's decision"
+                "you and the sender of this import were both created, enrolled, activated or \
+                 given roles by {via}, so approving it would not be a second person's decision"
             ),
             NotIndependent::RoleTooYoung => f.write_str(
                 "you were given the Approval role after this import was sent: \
@@ -133,78 +145,154 @@ impl fmt::Display for NotIndependent {
     }
 }
 
-/// How many users `operator` (compared by user key) created + updated in
-/// `batches` recorded at or after `since`: the rows that count toward the
-/// approval threshold. Undos and approved imports (which had their second
-/// person) are left out.
-pub fn rows_in_window(batches: &[crate::store::BatchSummary], operator: &str, since: i64) -> u64 {
-    let Ok(operator) = Email::parse(operator) else {
-        return 0;
-    };
-    batches
-        .iter()
-        .filter(|b| b.at >= since && b.undo_of.is_none() && b.approved_by.is_none())
-        .filter(|b| Email::parse(&b.operator).is_ok_and(|e| e.key() == operator.key()))
-        .map(|b| b.counts.create + b.counts.update)
-        .fold(0u64, u64::saturating_add)
-}
-
 /// How many accounts the independence check follows at most.
 pub const MAX_TRACED_ACCOUNTS: usize = 256;
 
-/// Whether `approver` is independent of `sender` for a request sent at
-/// `sent_at`: not the sender, not given the Approval role after the
-/// request was sent, and not reachable from the sender through acts that
-/// give a hold over an account (creating it, enrolling it with a sign-in
-/// link, activating it, giving it roles, setting its password — see
-/// `AuditEvent::gives_control`), followed back from the approver through
-/// every account that did such an act. So an operator's puppet, and a
-/// puppet's puppet, never approve the operator's import. `history` gives a
-/// user's audit events (any order). The command line (`cli`) is the
-/// machine owner and is not followed.
-pub fn independent<E>(
+/// Who has a hold over whom, read from the audit trail: an account is
+/// held by the accounts that created it, made its sign-in link, activated
+/// it, gave it roles or set its password (`AuditEvent::gives_control`),
+/// and by everyone who holds those, up to an administrator (trusted to
+/// act as one person) or the machine owner (`cli`, not followed).
+///
+/// Two accounts are *related* when one holds the other or both are held
+/// by the same account below an administrator: then one person may be
+/// behind both, and neither approves the other's import nor escapes the
+/// other's approval window.
+pub struct Lineage<T: Trail>(pub T);
+
+/// What [`Lineage`] reads: a user's audit events (any order) and whether a
+/// user is an administrator now.
+pub trait Trail {
+    type Error;
+    fn history(&mut self, key: &UserKey) -> Result<Vec<AuditEvent>, Self::Error>;
+    fn is_admin(&mut self, key: &UserKey) -> Result<bool, Self::Error>;
+}
+
+/// An account and every account that holds it, below administrators
+/// (`None`: more than [`MAX_TRACED_ACCOUNTS`]).
+type Holders = Option<Vec<UserKey>>;
+
+impl<T: Trail> Lineage<T> {
+    /// `account` and the accounts that hold it, nearest first.
+    fn holders(&mut self, account: &UserKey) -> Result<Holders, T::Error> {
+        let mut seen = vec![account.clone()];
+        let mut next = 0;
+        while next < seen.len() {
+            let current = seen[next].clone();
+            next += 1;
+            if next > 1 && self.0.is_admin(&current)? {
+                continue; // an administrator is trusted: not followed further
+            }
+            for event in self.0.history(&current)? {
+                if !event.gives_control() {
+                    continue;
+                }
+                let Ok(actor) = Email::parse(&event.actor) else {
+                    continue; // `cli`: the machine owner
+                };
+                let actor = actor.key();
+                if actor != &current && !seen.contains(actor) {
+                    if seen.len() >= MAX_TRACED_ACCOUNTS {
+                        return Ok(None);
+                    }
+                    seen.push(actor.clone());
+                }
+            }
+        }
+        Ok(Some(seen))
+    }
+
+    /// Why `a` (a sender) and `b` (an approver, or another sender) may be
+    /// one person, or `None` when they are independent.
+    pub fn related(
+        &mut self,
+        a: &UserKey,
+        b: &UserKey,
+    ) -> Result<Option<NotIndependent>, T::Error> {
+        if a == b {
+            return Ok(Some(NotIndependent::Sender));
+        }
+        let (Some(of_a), Some(of_b)) = (self.holders(a)?, self.holders(b)?) else {
+            return Ok(Some(NotIndependent::Undecidable));
+        };
+        if of_b.contains(a) {
+            return Ok(Some(NotIndependent::HeldBySender));
+        }
+        if of_a.contains(b) {
+            return Ok(Some(NotIndependent::HoldsSender));
+        }
+        for shared in of_a.iter().filter(|k| of_b.contains(k)) {
+            if !self.0.is_admin(shared)? {
+                return Ok(Some(NotIndependent::SharedHolder {
+                    via: shared.to_string(),
+                }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Whether `approver` may decide a request of `sender` sent at `sent_at`:
+/// not related to the sender ([`Lineage::related`]) and not given the
+/// Approval role at or after the moment the request was sent.
+pub fn independent<T: Trail>(
+    lineage: &mut Lineage<T>,
     sender: &UserKey,
     approver: &UserKey,
     sent_at: i64,
-    history: &mut dyn FnMut(&UserKey) -> Result<Vec<AuditEvent>, E>,
-) -> Result<Result<(), NotIndependent>, E> {
-    if sender == approver {
-        return Ok(Err(NotIndependent::Sender));
+) -> Result<Result<(), NotIndependent>, T::Error> {
+    if let Some(why) = lineage.related(sender, approver)? {
+        return Ok(Err(why));
     }
-    let mut seen = vec![approver.clone()];
-    let mut next = 0;
-    while next < seen.len() {
-        let account = seen[next].clone();
-        next += 1;
-        for event in history(&account)? {
-            if account == *approver && event.grants_approval() && event.at >= sent_at {
-                return Ok(Err(NotIndependent::RoleTooYoung));
-            }
-            if !event.gives_control() {
-                continue;
-            }
-            let Ok(actor) = Email::parse(&event.actor) else {
-                continue; // `cli`: the machine owner
-            };
-            let actor = actor.key();
-            if actor == sender {
-                return Ok(Err(NotIndependent::Controlled {
-                    via: if account == *approver {
-                        "your account".into()
-                    } else {
-                        account.to_string()
-                    },
-                }));
-            }
-            if actor != &account && !seen.contains(actor) {
-                if seen.len() >= MAX_TRACED_ACCOUNTS {
-                    return Ok(Err(NotIndependent::Undecidable));
-                }
-                seen.push(actor.clone());
-            }
-        }
+    let young = lineage
+        .0
+        .history(approver)?
+        .iter()
+        .any(|e| e.grants_approval() && e.at >= sent_at);
+    if young {
+        return Ok(Err(NotIndependent::RoleTooYoung));
     }
     Ok(Ok(()))
+}
+
+/// How many users accounts related to `operator` ([`Lineage::related`]:
+/// the operator, accounts it holds, accounts that hold it or share a
+/// holder with it) created + updated in `batches` recorded at or after
+/// `since`: the rows that count toward the approval threshold, so that
+/// accounts made for the purpose do not each bring a fresh allowance.
+/// Undos and approved imports (which had their second person) are left
+/// out.
+pub fn rows_in_window<T: Trail>(
+    lineage: &mut Lineage<T>,
+    batches: &[crate::store::BatchSummary],
+    operator: &str,
+    since: i64,
+) -> Result<u64, T::Error> {
+    let Ok(operator) = Email::parse(operator) else {
+        return Ok(0);
+    };
+    let mut verdicts: Vec<(UserKey, bool)> = Vec::new();
+    let mut rows = 0u64;
+    for b in batches {
+        if b.at < since || b.undo_of.is_some() || b.approved_by.is_some() {
+            continue;
+        }
+        let Ok(by) = Email::parse(&b.operator) else {
+            continue; // `cli`: the machine owner
+        };
+        let counts = match verdicts.iter().find(|(k, _)| k == by.key()) {
+            Some((_, counts)) => *counts,
+            None => {
+                let counts = lineage.related(operator.key(), by.key())?.is_some();
+                verdicts.push((by.key().clone(), counts));
+                counts
+            }
+        };
+        if counts {
+            rows = rows.saturating_add(b.counts.create + b.counts.update);
+        }
+    }
+    Ok(rows)
 }
 
 impl fmt::Display for ApprovalError {
@@ -413,14 +501,32 @@ mod tests {
         approver: &str,
         sent_at: i64,
     ) -> Result<(), NotIndependent> {
-        let mut history = |k: &UserKey| -> Result<Vec<AuditEvent>, ()> {
-            Ok(trail
+        independent(
+            &mut Lineage(Events(trail)),
+            &key(sender),
+            &key(approver),
+            sent_at,
+        )
+        .unwrap()
+    }
+
+    /// A trail of events; accounts whose address starts with "admin" are
+    /// administrators.
+    struct Events<'a>(&'a [AuditEvent]);
+
+    impl Trail for Events<'_> {
+        type Error = ();
+        fn history(&mut self, k: &UserKey) -> Result<Vec<AuditEvent>, ()> {
+            Ok(self
+                .0
                 .iter()
                 .filter(|e| Email::parse(&e.target).unwrap().key() == k)
                 .cloned()
                 .collect())
-        };
-        independent(&key(sender), &key(approver), sent_at, &mut history).unwrap()
+        }
+        fn is_admin(&mut self, k: &UserKey) -> Result<bool, ()> {
+            Ok(k.starts_with("admin"))
+        }
     }
 
     #[test]
@@ -466,22 +572,40 @@ mod tests {
             event("admin@x.org", "back@x.org", 10, ManualCreate, &made),
             event("admin@x.org", "back@x.org", 11, Deactivate, &[]),
             event("op@x.org", "back@x.org", 12, Activate, &[]),
+            // A second puppet of the operator's: a sibling of the first.
+            event("op@x.org", "sibling@x.org", 20, ManualCreate, &made),
         ];
         assert_eq!(judge(&trail, "op@x.org", "boss@x.org", 100), Ok(()));
         assert_eq!(
             judge(&trail, "op@x.org", "OP@X.ORG", 100),
             Err(NotIndependent::Sender)
         );
-        assert!(matches!(
+        assert_eq!(
             judge(&trail, "op@x.org", "puppet@x.org", 100),
-            Err(NotIndependent::Controlled { .. })
-        ));
+            Err(NotIndependent::HeldBySender)
+        );
         assert_eq!(
             judge(&trail, "op@x.org", "puppet2@x.org", 100),
-            Err(NotIndependent::Controlled {
-                via: "puppet@x.org".into()
-            }),
+            Err(NotIndependent::HeldBySender),
             "a puppet's puppet is the sender's too"
+        );
+        // The other way round: a puppet sends, its maker approves …
+        assert_eq!(
+            judge(&trail, "puppet@x.org", "op@x.org", 100),
+            Err(NotIndependent::HoldsSender)
+        );
+        // … or a sibling puppet approves: both are the operator's.
+        assert_eq!(
+            judge(&trail, "puppet@x.org", "sibling@x.org", 100),
+            Err(NotIndependent::SharedHolder {
+                via: "op@x.org".into()
+            })
+        );
+        assert_eq!(
+            judge(&trail, "puppet2@x.org", "sibling@x.org", 100),
+            Err(NotIndependent::SharedHolder {
+                via: "op@x.org".into()
+            })
         );
         assert!(judge(&trail, "op@x.org", "enrolled@x.org", 100).is_err());
         assert_eq!(

@@ -461,7 +461,12 @@ pub trait Store: Send + Sync {
             .into_iter()
             .take_while(|b| b.at >= since)
             .collect();
-        Ok(crate::approval::rows_in_window(&recent, operator, since))
+        crate::approval::rows_in_window(
+            &mut crate::approval::Lineage(StoreTrail(self)),
+            &recent,
+            operator,
+            since,
+        )
     }
     /// The newest `n` batches, newest first.
     fn recent_batches(&self, n: usize) -> Result<Vec<BatchSummary>, StoreError> {
@@ -493,6 +498,22 @@ pub trait Store: Send + Sync {
         now: i64,
     ) -> Result<UndoOutcome, StoreError> {
         run(self, |tx| usecase::undo_batch(tx, id, operator, actor, now))
+    }
+}
+
+/// The audit trail and the users as the store's reads see them.
+struct StoreTrail<'s, S: ?Sized>(&'s S);
+
+impl<S: Store + ?Sized> crate::approval::Trail for StoreTrail<'_, S> {
+    type Error = StoreError;
+    fn history(&mut self, key: &UserKey) -> Result<Vec<crate::audit::AuditEvent>, StoreError> {
+        self.0.user_history(key)
+    }
+    fn is_admin(&mut self, key: &UserKey) -> Result<bool, StoreError> {
+        Ok(self
+            .0
+            .user(key)?
+            .is_some_and(|u| u.roles.contains(crate::Role::Admin)))
     }
 }
 

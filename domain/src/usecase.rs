@@ -2,7 +2,7 @@
 //! ([`WriteTx`]): every engine runs exactly these rules. Each function
 //! returns how the transaction ends and the answer; an `Err` aborts it.
 
-use crate::approval::{ApprovalError, ApprovalRequest, ApprovalState};
+use crate::approval::{ApprovalError, ApprovalRequest, ApprovalState, Lineage, Trail};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::options::Options;
 use crate::plan::{ExistingUsers, NoUsers, ParsedFile, parse_file, plan_parsed};
@@ -265,18 +265,32 @@ pub fn apply_import(
     commit(ImportOutcome::Committed { batch, plan })
 }
 
-/// How many users `operator` created + updated in batches recorded since
-/// `since` (see [`crate::approval::rows_in_window`]).
+/// How many users `operator` and the accounts related to it created +
+/// updated in batches recorded since `since` (see
+/// [`crate::approval::rows_in_window`]).
 pub fn rows_written_by(
     tx: &mut dyn WriteTx,
     operator: &str,
     since: i64,
 ) -> Result<u64, StoreError> {
-    Ok(crate::approval::rows_in_window(
-        &tx.batches_since(since)?,
-        operator,
-        since,
-    ))
+    let batches = tx.batches_since(since)?;
+    crate::approval::rows_in_window(&mut Lineage(TxTrail(tx)), &batches, operator, since)
+}
+
+/// The audit trail and the users as a write transaction sees them.
+struct TxTrail<'t>(&'t mut dyn WriteTx);
+
+impl Trail for TxTrail<'_> {
+    type Error = StoreError;
+    fn history(&mut self, key: &UserKey) -> Result<Vec<AuditEvent>, StoreError> {
+        self.0.user_history(key.as_str())
+    }
+    fn is_admin(&mut self, key: &UserKey) -> Result<bool, StoreError> {
+        Ok(self
+            .0
+            .user(key.as_str())?
+            .is_some_and(|u| u.roles.contains(crate::Role::Admin)))
+    }
 }
 
 /// Refuses a request for approval that would take `operator` over the
@@ -287,10 +301,19 @@ fn waiting_room(
     operator: &str,
     bytes: u64,
 ) -> Result<(), StoreError> {
-    let sender = crate::Email::parse(operator).ok();
+    let Ok(sender) = crate::Email::parse(operator) else {
+        return Ok(());
+    };
+    let waiting = tx.waiting_files()?;
+    let mut lineage = Lineage(TxTrail(tx));
     let (mut count, mut stored) = (0u64, 0u64);
-    for (request, size) in tx.waiting_files()? {
-        if sender.is_some() && request.sender_key().as_ref() == sender.as_ref().map(|e| e.key()) {
+    for (request, size) in waiting {
+        // Requests of related accounts share the quota, as they share the
+        // approval window.
+        let Some(by) = request.sender_key() else {
+            continue;
+        };
+        if lineage.related(sender.key(), &by)?.is_some() {
             count += 1;
             stored = stored.saturating_add(size);
         }
@@ -457,10 +480,12 @@ pub fn decide_approval(
     if actor != Actor::Owner
         && let (Some(sender), Ok(approver)) = (request.sender_key(), crate::Email::parse(by))
     {
-        let verdict =
-            crate::approval::independent(&sender, approver.key(), request.sent_at, &mut |key| {
-                tx.user_history(key.as_str())
-            })?;
+        let verdict = crate::approval::independent(
+            &mut Lineage(TxTrail(tx)),
+            &sender,
+            approver.key(),
+            request.sent_at,
+        )?;
         verdict.map_err(|why| approval_error(ApprovalError::NotIndependent(why)))?;
     }
     let outcome = match decision {
@@ -700,8 +725,34 @@ pub fn edit_user(tx: &mut dyn WriteTx, edit: &UserEdit<'_>) -> Done<EditOutcome>
                 None,
             )?;
         }
-        if !removed.is_empty() {
+        let rank = |u: &User| privilege::Rank::of(u.roles);
+        if !removed.is_empty() || rank(&after) > rank(&before) {
             tx.end_sessions(edit.key.as_str())?;
+        }
+        // A password set through a link made by someone of lower rank than
+        // the user has now may be known to that person: it goes, and an
+        // administrator enrols the user again.
+        if rank(&after) > rank(&before)
+            && let Some(maker) = password_link_maker(tx, edit.key)?
+            && maker < rank(&after)
+        {
+            tx.forget_credentials(edit.key.as_str())?;
+            tx.append_audit(
+                vec![
+                    AuditEvent::new(
+                        edit.now,
+                        edit.operator,
+                        &after,
+                        AuditAction::PasswordSet,
+                        Vec::new(),
+                    )
+                    .with(
+                        "outcome",
+                        "password removed: it was set through a link made by someone of lower rank",
+                    ),
+                ],
+                None,
+            )?;
         }
     }
     let (roles, fields): (Vec<_>, Vec<_>) = crate::plan::diff(&before, &after)
@@ -724,6 +775,35 @@ pub fn edit_user(tx: &mut dyn WriteTx, edit: &UserEdit<'_>) -> Done<EditOutcome>
     }
     tx.append_audit(events, None)?;
     commit(EditOutcome::Saved(after))
+}
+
+/// The rank of whoever made the sign-in link through which the user's
+/// current password was set (the machine owner ranks as an
+/// administrator); `None` when the password was not set through a link.
+fn password_link_maker(
+    tx: &mut dyn WriteTx,
+    key: &UserKey,
+) -> Result<Option<privilege::Rank>, StoreError> {
+    let history = tx.user_history(key.as_str())?;
+    let mut newest_first = history.iter();
+    let Some(set) = newest_first.find(|e| e.action == AuditAction::PasswordSet) else {
+        return Ok(None);
+    };
+    let by_self = crate::Email::parse(&set.actor).is_ok_and(|a| a.key() == key);
+    if !by_self {
+        return Ok(None);
+    }
+    let Some(made) = newest_first.find(|e| e.action == AuditAction::SignInLinkMade) else {
+        return Ok(None);
+    };
+    Ok(Some(match crate::Email::parse(&made.actor) {
+        Err(_) => privilege::Rank::Admin, // `cli`
+        Ok(maker) => tx
+            .user(maker.key().as_str())?
+            .map_or(privilege::Rank::SelfService, |u| {
+                privilege::Rank::of(u.roles)
+            }),
+    }))
 }
 
 /// Undoes a batch, unless a touched user changed since. Undoing a create

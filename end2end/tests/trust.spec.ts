@@ -88,6 +88,9 @@ test.describe("trust boundaries @release", () => {
     await page.goto(url + "/users/u/" + adminEmail);
     await hydrated(page);
     await expect(page.getByRole("heading", { level: 1 })).toHaveText("Roster Administrator");
+    // An operator does not read an administrator's trail.
+    await expect(page.getByTestId("history-hidden")).toBeVisible();
+    await expect(page.getByRole("table", { name: "History" })).toHaveCount(0);
   });
 
   test("an administrator makes links for anyone, a reset included", async ({ page }) => {

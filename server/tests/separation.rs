@@ -156,7 +156,7 @@ fn a_puppet_cannot_approve_its_makers_import(f: &Fresh) {
         )
         .unwrap_err();
     assert!(
-        matches!(&err, StoreError::Forbidden(m) if m.contains("puppet@x.org")),
+        matches!(&err, StoreError::Forbidden(m) if m.contains("or to an account that did so")),
         "{err:?}"
     );
     // Given the Approval role after the request: refused too.
@@ -462,6 +462,43 @@ fn a_link_does_not_outlive_a_promotion(f: &Fresh) {
             .iter()
             .any(|e| e.action == AuditAction::SignInLinksRevoked)
     );
+
+    // A link used at once: the operator knows the password it set. When
+    // the user is promoted above the operator, the password goes.
+    seed(store, &["y@x.org", "z@x.org"]);
+    let promote = |email: &str, role: Role| {
+        let u = store.user(&k(email)).unwrap().unwrap();
+        store
+            .edit_user(UserEdit {
+                key: &k(email),
+                cells: &[],
+                roles: Some(u.roles.with(role)),
+                expected_version: u.version,
+                operator: "boss@x.org",
+                actor: admin(),
+                now: NOW + 3,
+            })
+            .unwrap();
+    };
+    let token = store
+        .create_link(&k("y@x.org"), NOW, 7, "op@x.org", operator())
+        .unwrap();
+    store
+        .redeem_link(&token, "$argon2id$known-to-op", NOW * 1000)
+        .unwrap()
+        .unwrap();
+    promote("y@x.org", Role::Admin);
+    assert_eq!(store.password_hash(&k("y@x.org")).unwrap(), None);
+    // A password set through the machine owner's link stays.
+    let token = store
+        .create_link(&k("z@x.org"), NOW, 7, "cli", Actor::Owner)
+        .unwrap();
+    store
+        .redeem_link(&token, "$argon2id$own", NOW * 1000)
+        .unwrap()
+        .unwrap();
+    promote("z@x.org", Role::Admin);
+    assert!(store.password_hash(&k("z@x.org")).unwrap().is_some());
 }
 
 /// Attack 8 (in the store): options changes are audited, old → new.
@@ -572,6 +609,72 @@ fn waiting_imports_are_bounded(f: &Fresh) {
     ));
 }
 
+/// Makes `email` by manual input as `maker`, and sets its password through
+/// a link the maker made: an account the maker controls.
+fn puppet(store: &dyn Engine, maker: &str, email: &str, now: i64) -> Actor {
+    let user = domain::manual::manual_user(
+        &[
+            (domain::Field::Email, email),
+            (domain::Field::FirstName, "P"),
+            (domain::Field::LastName, "P"),
+        ],
+        &store.options().unwrap(),
+    )
+    .unwrap();
+    store.create_user(user, maker, operator(), now).unwrap();
+    let token = store
+        .create_link(&k(email), now, 7, maker, operator())
+        .unwrap();
+    store
+        .redeem_link(&token, "$argon2id$fake", now * 1000)
+        .unwrap()
+        .unwrap();
+    Actor::User(store.user(&k(email)).unwrap().unwrap().roles)
+}
+
+/// The puppets' side: a puppet sends and its maker, or a sibling puppet,
+/// approves; puppets do not bring fresh approval windows either.
+fn a_puppets_import_is_approved_by_neither_its_maker_nor_a_sibling(f: &Fresh) {
+    let store = &*f.store;
+    seed(store, &["op@x.org", "boss@x.org"]);
+    store
+        .set_option(options::APPROVAL_ABOVE, "3", "cli", 1)
+        .unwrap();
+    let p1 = puppet(store, "op@x.org", "p1@x.org", NOW);
+    puppet(store, "op@x.org", "p2@x.org", NOW + 1);
+    // op wrote 2 users (the puppets); p1's import of 2 makes 4 in all.
+    let request = sent(import_as(store, "p1@x.org", p1, &rows("w", 2), NOW + 2));
+    for (approver, reason) in [
+        ("op@x.org", "you created, enrolled"),
+        (
+            "p2@x.org",
+            "were both created, enrolled, activated or given roles by op@x.org",
+        ),
+    ] {
+        let err = store
+            .decide_approval(request.id, Decision::Approve, approver, operator(), NOW + 3)
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Forbidden(m) if m.contains(reason)),
+            "{approver}: {err:?}"
+        );
+    }
+    assert_eq!(store.user(&k("w0@x.org")).unwrap(), None);
+    match store
+        .decide_approval(
+            request.id,
+            Decision::Approve,
+            "boss@x.org",
+            operator(),
+            NOW + 4,
+        )
+        .unwrap()
+    {
+        ApprovalOutcome::Approved { .. } => {}
+        other => panic!("{other:?}"),
+    }
+}
+
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {
         mod redb {
@@ -592,4 +695,5 @@ on_both_engines!(
     a_link_does_not_outlive_a_promotion,
     option_changes_are_audited,
     waiting_imports_are_bounded,
+    a_puppets_import_is_approved_by_neither_its_maker_nor_a_sibling,
 );
