@@ -131,10 +131,13 @@ pub async fn decide_approval(
         blocking(move || store.decide_approval(id, decision, me.email.as_str(), actor, now))
             .await?;
     let action = match outcome {
-        ApprovalOutcome::Rejected => domain::audit::AuditAction::Rejected,
-        _ => domain::audit::AuditAction::Approved,
+        ApprovalOutcome::Approved { .. } => Some(domain::audit::AuditAction::Approved),
+        ApprovalOutcome::Rejected => Some(domain::audit::AuditAction::Rejected),
+        ApprovalOutcome::Stale => None, // nothing was decided: changed since preview
     };
-    crate::security_log::note(action, &by, &format!("approval request {id}"));
+    if let Some(action) = action {
+        crate::security_log::note(action, &by, &format!("approval request {id}"));
+    }
     Ok(outcome)
 }
 

@@ -56,7 +56,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
         Err(AppError::Invalid(_)) => AuditAction::SignInFailed,
         Err(_) => return outcome.map(drop), // the store is down: nothing to record it in
     };
-    record(sign_in_event(action, &email, client)).await;
+    record(sign_in_event(action, &email, client));
     let user = outcome?;
     start_session(user.key(), now_ms()).await?;
     remember_device(user.key()).await;

@@ -51,9 +51,9 @@ pub fn log(event: &AuditEvent) {
 /// client nothing else (the rest still go to the server log).
 const STORED_PER_CLIENT_MINUTE: u32 = 20;
 
-/// Whether a sign-in event is stored: at most
-/// [`STORED_PER_CLIENT_MINUTE`] per client address a minute, and a
-/// throttled attempt once per client and address a minute.
+/// Whether a sign-in event is stored: every success; refusals at most
+/// [`STORED_PER_CLIENT_MINUTE`] per client address a minute, a throttled
+/// attempt once per client and address a minute.
 fn worth_storing(event: &AuditEvent) -> bool {
     use std::collections::HashMap;
     use std::sync::{LazyLock, Mutex};
@@ -66,6 +66,9 @@ fn worth_storing(event: &AuditEvent) -> bool {
         .find(|c| c.field == "client")
         .map(|c| c.new.as_str())
         .unwrap_or_default();
+    if event.action == AuditAction::SignIn {
+        return true; // a success costs a password: every one is kept
+    }
     let mut keys = vec![(format!("client {client}"), STORED_PER_CLIENT_MINUTE)];
     if event.action == AuditAction::SignInThrottled {
         keys.push((format!("throttled {client} {}", event.target), 1));
@@ -147,6 +150,8 @@ mod tests {
         let failed = sign_in_event(AuditAction::SignInFailed, "a@x.org", client);
         let stored = (0..50).filter(|_| worth_storing(&failed)).count();
         assert_eq!(stored, STORED_PER_CLIENT_MINUTE as usize);
+        let ok = sign_in_event(AuditAction::SignIn, "a@x.org", client);
+        assert!(worth_storing(&ok), "a success is always kept");
         // Another client is counted on its own; a throttled attempt is
         // stored once a minute per client and address.
         let other = Some("198.51.100.8".parse().unwrap());

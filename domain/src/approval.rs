@@ -607,13 +607,21 @@ mod tests {
                 via: "op@x.org".into()
             })
         );
-        assert!(judge(&trail, "op@x.org", "enrolled@x.org", 100).is_err());
+        assert_eq!(
+            judge(&trail, "op@x.org", "enrolled@x.org", 100),
+            Err(NotIndependent::HeldBySender),
+            "a link made is a hold"
+        );
         assert_eq!(
             judge(&trail, "op@x.org", "late@x.org", 100),
             Err(NotIndependent::RoleTooYoung)
         );
         assert_eq!(judge(&trail, "op@x.org", "late@x.org", 300), Ok(()));
-        assert!(judge(&trail, "op@x.org", "back@x.org", 100).is_err());
+        assert_eq!(
+            judge(&trail, "op@x.org", "back@x.org", 100),
+            Err(NotIndependent::HeldBySender),
+            "an activation is a hold"
+        );
         // Another operator is independent of the first.
         assert_eq!(judge(&trail, "boss@x.org", "op@x.org", 100), Ok(()));
     }

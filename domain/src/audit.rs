@@ -29,7 +29,8 @@ pub enum AuditAction {
     /// Roles changed by an administrator on the user's page.
     RoleChange,
     // Security events. Stored events name their action by its position
-    // in this list: new actions are appended, never inserted.
+    // in this declaration (postcard's variant index; `ALL` below is the
+    // display order): new actions are appended, never inserted.
     /// A successful sign-in.
     SignIn,
     /// A refused sign-in (unknown account, wrong password, inactive).
@@ -49,10 +50,13 @@ pub enum AuditAction {
     Approved,
     /// An import waiting for approval was rejected.
     Rejected,
+    /// A password was removed (set through a link of someone who now
+    /// ranks below the user).
+    PasswordRemoved,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 20] = [
         AuditAction::Import,
         AuditAction::ManualCreate,
         AuditAction::Undo,
@@ -62,6 +66,7 @@ impl AuditAction {
         AuditAction::Deactivate,
         AuditAction::Activate,
         AuditAction::PasswordSet,
+        AuditAction::PasswordRemoved,
         AuditAction::SignInLinkMade,
         AuditAction::SignInLinkUsed,
         AuditAction::SignInLinksRevoked,
@@ -96,6 +101,7 @@ impl AuditAction {
             AuditAction::ApprovalSent => "approval-sent",
             AuditAction::Approved => "approved",
             AuditAction::Rejected => "rejected",
+            AuditAction::PasswordRemoved => "password-removed",
         }
     }
 
@@ -124,6 +130,7 @@ impl AuditAction {
             AuditAction::ApprovalSent => "Sent for approval",
             AuditAction::Approved => "Approved",
             AuditAction::Rejected => "Rejected",
+            AuditAction::PasswordRemoved => "Password removed",
         }
     }
 }
@@ -178,16 +185,17 @@ impl AuditEvent {
         use AuditAction::*;
         match self.action {
             ManualCreate | SignInLinkMade | Activate | RoleChange | PasswordSet => true,
-            Import | Undo => self
-                .changes
-                .iter()
-                .any(|c| c.field == "roles" || c.field == "end_state"),
+            // Made, given roles or activated by an import or an undo (a
+            // deactivation gives no hold).
+            Import | Undo => self.changes.iter().any(|c| {
+                c.field == "roles"
+                    || (c.field == "end_state" && c.new == crate::EndState::Active.to_string())
+            }),
             _ => false,
         }
     }
 
-    /// When the target last gained the Approval role by this event, if it
-    /// did.
+    /// Whether this event gave its target the Approval role.
     pub fn grants_approval(&self) -> bool {
         let has = |text: &str| text.split(", ").any(|r| r == crate::Role::Approval.label());
         self.changes
@@ -441,6 +449,26 @@ impl<'a> StoredEvent<'a> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn stored_actions_keep_their_numbers() {
+        // Stored events hold the variant's index: these must never move.
+        let pinned = [
+            (AuditAction::Import, 0u8),
+            (AuditAction::RoleChange, 9),
+            (AuditAction::SignIn, 10),
+            (AuditAction::Rejected, 18),
+            (AuditAction::PasswordRemoved, 19),
+        ];
+        for (action, index) in pinned {
+            assert_eq!(
+                postcard::to_allocvec(&action).unwrap(),
+                [index],
+                "{action:?}"
+            );
+        }
+        assert_eq!(AuditAction::ALL.len(), 20);
+    }
 
     #[test]
     fn every_field_a_change_can_name_has_a_number() {

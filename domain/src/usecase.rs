@@ -743,12 +743,12 @@ pub fn edit_user(tx: &mut dyn WriteTx, edit: &UserEdit<'_>) -> Done<EditOutcome>
                         edit.now,
                         edit.operator,
                         &after,
-                        AuditAction::PasswordSet,
+                        AuditAction::PasswordRemoved,
                         Vec::new(),
                     )
                     .with(
-                        "outcome",
-                        "password removed: it was set through a link made by someone of lower rank",
+                        "reason",
+                        "set through a link made by someone who ranks below the user now",
                     ),
                 ],
                 None,

@@ -304,9 +304,8 @@ pub struct User {
 /// standing: a person's deactivation, and roles an administrator removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Held {
-    /// Deactivated by a person (the user's page, the command line, an
-    /// approval): an import leaves the user inactive. Cleared by
-    /// "Activate".
+    /// Deactivated by a person (the user's page, the command line): an
+    /// import leaves the user inactive. Cleared by "Activate".
     pub deactivated_by: Option<Decided>,
     /// Roles an administrator took away: an import does not add them
     /// again. Cleared, role by role, when an administrator gives one back.

@@ -5,7 +5,7 @@
 //! use cases that decide what an import, an undo or an edit writes live in
 //! `domain::usecase` and run unchanged on every engine.
 //!
-//! # Schema (version 3)
+//! # Schema (version 4)
 //! | table | key | value |
 //! |---|---|---|
 //! | `meta` | `schema_version`, `next_batch_id` | u64 |
@@ -27,7 +27,8 @@
 //!
 //! Version 1 stored sessions as whole tower-sessions records, id included;
 //! opening such a store removes them (everyone signs in again) and indexes
-//! the existing links by user. Versions 1 and 2 had no user indexes:
+//! the existing links by user. Version 4 marks stores that hold records of
+//! format 3 (an older roster refuses them). Versions 1 and 2 had no user indexes:
 //! opening such a store builds them.
 //!
 //! Encoded values are one format byte ([`FORMAT`]) followed by postcard. A
@@ -74,7 +75,9 @@ const APPROVAL_FILES: TableDefinition<u64, &[u8]> = TableDefinition::new("approv
 const CORRECTIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("batch_corrections");
 pub(crate) const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
 
-const SCHEMA_VERSION: u64 = 3;
+/// 4: records of format 3 (see below); an older roster refuses the file
+/// instead of failing at the first record it cannot read.
+const SCHEMA_VERSION: u64 = 4;
 /// Format byte in front of every encoded value written now: users carry
 /// what people decided about them, batches their approver.
 const FORMAT: u8 = 3;
@@ -254,7 +257,8 @@ impl RedbStore {
                     }
                     meta.insert("schema_version", SCHEMA_VERSION)
                         .map_err(backend)?;
-                    rebuild_indexes = true;
+                    // Version 3 had the indexes; 4 changed only records.
+                    rebuild_indexes = old < 3;
                 }
                 Some(_) => {}
             }

@@ -52,8 +52,9 @@ impl ApprovalWindow {
             "not above it: Next writes the import"
         };
         format!(
-            "Approval threshold {}: you created or updated {} users in the last {} hours; \
-             with this import's {} that makes {}, {verdict}.",
+            "Approval threshold {}: you (and accounts made or enrolled by you or by whoever \
+             made yours) created or updated {} users in the last {} hours; with this import's \
+             {} that makes {}, {verdict}.",
             self.above, self.already, self.hours, writing, total
         )
     }
