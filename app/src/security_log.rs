@@ -5,10 +5,11 @@
 
 use domain::audit::{AuditAction, AuditEvent};
 
-/// Logs `event` and appends it to the audit trail. A store that cannot
-/// take it is logged, not answered: the act it records has already been
-/// decided.
-pub async fn record(event: AuditEvent) {
+/// Logs `event` and appends it to the audit trail, without making the
+/// request wait for the write (a sign-in must not queue behind a large
+/// import's transaction). A store that cannot take it is logged, not
+/// answered: the act it records has already been decided.
+pub fn record(event: AuditEvent) {
     log(&event);
     if !worth_storing(&event) {
         return;
@@ -16,12 +17,11 @@ pub async fn record(event: AuditEvent) {
     let Ok(store) = crate::context::store() else {
         return;
     };
-    let written = tokio::task::spawn_blocking(move || store.record_events(vec![event])).await;
-    if let Ok(Err(e)) | Err(e) =
-        written.map_err(|e| domain::store::StoreError::Backend(e.to_string()))
-    {
-        tracing::error!(target: "roster::security", error = %e, "security event not stored");
-    }
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = store.record_events(vec![event]) {
+            tracing::error!(target: "roster::security", error = %e, "security event not stored");
+        }
+    });
 }
 
 /// The server-log line of a security event.
