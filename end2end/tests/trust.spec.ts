@@ -132,7 +132,9 @@ test.describe("trust boundaries @release", () => {
     const history = page.getByRole("table", { name: "History" });
     await expect(history.locator("tbody tr").nth(0)).toContainText("Activation");
     await expect(history.locator("tbody tr").nth(0)).toContainText("op@example.org");
-    await expect(history.locator("tbody tr").nth(1)).toContainText("Deactivation");
+    // Her refused sign-in while inactive is in it too, with her address.
+    await expect(history.locator("tbody tr").nth(1)).toContainText("Sign-in failed");
+    await expect(history.locator("tbody tr").nth(2)).toContainText("Deactivation");
     await expect(history).toContainText("Import");
     await expect(history).toContainText("end_state: Active → Inactive");
     await signIn(other, "pw@example.org", "paula's own long secret");
