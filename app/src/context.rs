@@ -80,10 +80,13 @@ pub fn public_base() -> String {
 }
 
 /// Runs blocking store work off the async executor.
+/// The audit events the work records carry this request's client
+/// address.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, AppError> {
-    tokio::task::spawn_blocking(f)
+    let client = client_ip().await.map(|ip| ip.to_string());
+    tokio::task::spawn_blocking(move || domain::audit::from_client(client, f))
         .await
         .map_err(internal)?
         .map_err(store_error)

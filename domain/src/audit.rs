@@ -79,6 +79,18 @@ impl AuditAction {
         AuditAction::Rejected,
     ];
 
+    /// A security event (who may act, sign in, decide): these carry the
+    /// client address when a request caused them. Changes of records
+    /// (imports, edits) do not, so that an import of many users stores
+    /// nothing more per user.
+    pub fn is_security(self) -> bool {
+        use AuditAction::*;
+        !matches!(
+            self,
+            Import | ManualCreate | Undo | ProfileEdit | OperatorEdit
+        )
+    }
+
     /// A short stable name (CLI filters, the Audit log's address).
     pub fn key(self) -> &'static str {
         match self {
@@ -151,6 +163,39 @@ pub struct AuditEvent {
     pub batch: Option<u64>,
 }
 
+std::thread_local! {
+    /// The client address of the request being served on this thread (see
+    /// [`from_client`]).
+    static CLIENT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `work` so that every audit event made meanwhile on this thread
+/// carries `client` (the address of the request that caused it) as a
+/// "client" fact: the web app runs its store calls this way, so that the
+/// use cases need not pass the address through every signature. Events
+/// made elsewhere (the command line) carry none.
+pub fn from_client<T>(client: Option<String>, work: impl FnOnce() -> T) -> T {
+    let before = CLIENT.with(|c| c.replace(client));
+    let answer = work();
+    CLIENT.with(|c| *c.borrow_mut() = before);
+    answer
+}
+
+/// The "client" fact of events made now, if a request is being served.
+fn current_client() -> Vec<Change> {
+    CLIENT.with(|c| {
+        c.borrow()
+            .as_ref()
+            .map(|ip| Change {
+                field: "client".into(),
+                old: String::new(),
+                new: ip.clone(),
+            })
+            .into_iter()
+            .collect()
+    })
+}
+
 impl AuditEvent {
     /// An event about something other than one stored user (a sign-in with
     /// the address as typed, the options); `id` is set by the store.
@@ -161,7 +206,7 @@ impl AuditEvent {
             actor: actor.to_string(),
             target: target.chars().take(254).collect(),
             action,
-            changes: Vec::new(),
+            changes: current_client(),
             batch: None,
         }
     }
@@ -213,6 +258,10 @@ impl AuditEvent {
         action: AuditAction,
         changes: Vec<Change>,
     ) -> AuditEvent {
+        let mut changes = changes;
+        if action.is_security() {
+            changes.extend(current_client());
+        }
         AuditEvent {
             id: 0,
             at,
@@ -449,6 +498,25 @@ impl<'a> StoredEvent<'a> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn security_events_carry_the_client_of_the_request_that_made_them() {
+        let made = || AuditEvent::about(1, "op@x.org", "options", AuditAction::OptionsChanged);
+        assert!(made().changes.is_empty(), "no request: no client");
+        let inside = from_client(Some("192.0.2.9".into()), made);
+        assert_eq!(
+            (
+                inside.changes[0].field.as_str(),
+                inside.changes[0].new.as_str()
+            ),
+            ("client", "192.0.2.9")
+        );
+        assert!(
+            made().changes.is_empty(),
+            "the address does not outlive its request"
+        );
+        assert!(!AuditAction::Import.is_security() && AuditAction::RoleChange.is_security());
+    }
 
     #[test]
     fn stored_actions_keep_their_numbers() {
