@@ -145,7 +145,7 @@ pub fn rows_in_window(batches: &[crate::store::BatchSummary], operator: &str, si
         .iter()
         .filter(|b| b.at >= since && b.undo_of.is_none() && b.approved_by.is_none())
         .filter(|b| Email::parse(&b.operator).is_ok_and(|e| e.key() == operator.key()))
-        .map(|b| b.counts.create + b.counts.update)
+        .map(|b| b.counts.writes())
         .fold(0u64, u64::saturating_add)
 }
 
@@ -369,6 +369,7 @@ mod tests {
             update: 1,
             unchanged: 50,
             invalid: 3,
+            deactivate: 0,
         };
         assert!(!o.needs_approval(&counts, 1000), "0 means never");
         o.approval_above = 3;
@@ -379,6 +380,12 @@ mod tests {
         o.approval_above = 10;
         assert!(!o.needs_approval(&counts, 7), "7 + 3 = 10 is not above 10");
         assert!(o.needs_approval(&counts, 8), "8 + 3 = 11 is");
+        // A sync's deactivations count as writes.
+        let sync = Counts {
+            deactivate: 1,
+            ..counts
+        };
+        assert!(o.needs_approval(&sync, 7), "7 + 3 + 1 = 11");
         assert_eq!(o.approval_window_start(100_000), 100_000 - 24 * 3600);
     }
 

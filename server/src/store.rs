@@ -409,6 +409,26 @@ impl WriteTx for RedbTx<'_> {
         users.finish()
     }
 
+    fn sync_candidates(&mut self, scope: Option<&str>) -> Result<Vec<User>, StoreError> {
+        // Every user is read: redb keeps no index by source and end state
+        // yet (the README says so).
+        let scope = scope.map(str::to_lowercase);
+        let users = self.txn.open_table(USERS).map_err(backend)?;
+        let mut out = Vec::new();
+        for entry in users.iter().map_err(backend)? {
+            let user: User = decode(entry.map_err(backend)?.1.value())?;
+            if user.source == domain::Source::Csv
+                && user.end_state == domain::EndState::Active
+                && scope
+                    .as_deref()
+                    .is_none_or(|s| user.profile.organization.trim().to_lowercase() == s)
+            {
+                out.push(user);
+            }
+        }
+        Ok(out)
+    }
+
     fn first_admin(&mut self) -> Result<Option<User>, StoreError> {
         let users = self.txn.open_table(USERS).map_err(backend)?;
         for entry in users.iter().map_err(backend)? {
