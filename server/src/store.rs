@@ -410,23 +410,12 @@ impl WriteTx for RedbTx<'_> {
     }
 
     fn sync_candidates(&mut self, scope: Option<&str>) -> Result<Vec<User>, StoreError> {
-        // Every user is read: redb keeps no index by source and end state
-        // yet (the README says so).
         let scope = scope.map(str::to_lowercase);
-        let users = self.txn.open_table(USERS).map_err(backend)?;
-        let mut out = Vec::new();
-        for entry in users.iter().map_err(backend)? {
-            let user: User = decode(entry.map_err(backend)?.1.value())?;
-            if user.source == domain::Source::Csv
-                && user.end_state == domain::EndState::Active
-                && scope
-                    .as_deref()
-                    .is_none_or(|s| user.profile.organization.trim().to_lowercase() == s)
-            {
-                out.push(user);
-            }
-        }
-        Ok(out)
+        crate::user_index::active_imported(self.txn, &|user| {
+            scope
+                .as_deref()
+                .is_none_or(|s| user.profile.organization.trim().to_lowercase() == s)
+        })
     }
 
     fn first_admin(&mut self) -> Result<Option<User>, StoreError> {
