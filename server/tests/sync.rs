@@ -406,6 +406,55 @@ fn a_sync_racing_an_edit_is_changed_since_preview(f: &Fresh) {
     assert_eq!(end_state(store, "b@x.org"), EndState::Inactive);
 }
 
+/// A sync never leaves the store without an active administrator, and an
+/// operator's sync above the approval threshold is refused, not sent for
+/// approval (a request would store the file, not the sync).
+fn the_last_administrator_and_the_approval_threshold(f: &Fresh) {
+    let store = &*f.store;
+    allow_all(store);
+    seed(store, &[("a@x.org", ""), ("boss@x.org", "")]);
+    let boss = store.user(&k("boss@x.org")).unwrap().unwrap();
+    store
+        .edit_user(UserEdit {
+            key: &k("boss@x.org"),
+            cells: &[],
+            roles: Some(boss.roles.with(Role::Admin)),
+            expected_version: boss.version,
+            operator: "cli",
+            actor: Actor::Owner,
+            now: NOW,
+        })
+        .unwrap();
+    let err = store
+        .apply_sync_import(
+            request(&file(&[("a@x.org", "")]), Actor::Owner, None),
+            &SyncRequest::default(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err,
+        domain::store::StoreError::Forbidden(domain::privilege::LAST_ADMIN.into())
+    );
+    assert_eq!(end_state(store, "boss@x.org"), EndState::Active);
+
+    seed(store, &[("c@x.org", ""), ("d@x.org", "")]);
+    store
+        .set_option(options::APPROVAL_ABOVE, "1", "cli", 1)
+        .unwrap();
+    let err = store
+        .apply_sync_import(
+            request(&file(&[("a@x.org", "")]), operator(), None),
+            &SyncRequest::default(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, domain::store::StoreError::Invalid(m) if m.contains("not sent for approval")),
+        "{err:?}"
+    );
+    assert!(store.approvals().unwrap().is_empty());
+    assert_eq!(end_state(store, "c@x.org"), EndState::Active);
+}
+
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {
         mod redb {
@@ -423,4 +472,5 @@ on_both_engines!(
     returners_come_back_but_a_persons_deactivation_stays,
     undo_reactivates,
     a_sync_racing_an_edit_is_changed_since_preview,
+    the_last_administrator_and_the_approval_threshold,
 );
