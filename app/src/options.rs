@@ -1,6 +1,10 @@
 //! Admin › Options: the administrator's defaults for imports, sign-in links
 //! and self-service (see the README's Options). Saved all at once or not at all.
 
+// The server function takes the form's fields as its arguments; the
+// macro's generated code trips this lint.
+#![allow(clippy::too_many_arguments)]
+
 use crate::error::AppError;
 use domain::{Field, Options, Role};
 use leptos::prelude::*;
@@ -15,12 +19,14 @@ pub async fn save_options(
     max_rows: String,
     approval_above: String,
     approval_window_hours: String,
+    sync_max_deactivate_percent: String,
     link_days: String,
     editable: String,
 ) -> Result<Options, AppError> {
     use crate::context::*;
     use domain::options::{
         APPROVAL_ABOVE, APPROVAL_WINDOW_HOURS, EDITABLE, END_STATE, LINK_DAYS, MAX_ROWS, ROLES,
+        SYNC_MAX_DEACTIVATE_PERCENT,
     };
     let admin = require(|u| u.roles.contains(Role::Admin)).await?;
     let store = store()?;
@@ -33,6 +39,7 @@ pub async fn save_options(
                 (MAX_ROWS, &max_rows),
                 (APPROVAL_ABOVE, &approval_above),
                 (APPROVAL_WINDOW_HOURS, &approval_window_hours),
+                (SYNC_MAX_DEACTIVATE_PERCENT, &sync_max_deactivate_percent),
                 (LINK_DAYS, &link_days),
                 (EDITABLE, &editable),
             ],
@@ -65,6 +72,7 @@ fn OptionsForm(options: Options) -> impl IntoView {
     let link_days = RwSignal::new(options.link_days.to_string());
     let approval_above = RwSignal::new(options.approval_above.to_string());
     let approval_window_hours = RwSignal::new(options.approval_window_hours.to_string());
+    let sync_max = RwSignal::new(options.sync_max_deactivate_percent.to_string());
     let editable = RwSignal::new(options.editable.clone());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -79,6 +87,7 @@ fn OptionsForm(options: Options) -> impl IntoView {
             max_rows: max_rows.get_untracked(),
             approval_above: approval_above.get_untracked(),
             approval_window_hours: approval_window_hours.get_untracked(),
+            sync_max_deactivate_percent: sync_max.get_untracked(),
             link_days: link_days.get_untracked(),
             editable: editable
                 .get_untracked()
@@ -125,6 +134,15 @@ fn OptionsForm(options: Options) -> impl IntoView {
                     "An import that, with what its operator created and updated over the \
                      hours above, creates and updates more users than this waits until an \
                      independent second person with the Approval role approves it. 0: never."
+                </p>
+            </fieldset>
+            <fieldset>
+                <legend>"Sync imports"</legend>
+                <label for="opt-sync-max">"Deactivate at most (% of the imported users)"</label>
+                <input id="opt-sync-max" type="number" min="0" max="100" value=options.sync_max_deactivate_percent.to_string() prop:value=move || sync_max.get() on:input=move |ev| sync_max.set(event_target_value(&ev))/>
+                <p class="help">
+                    "A sync import (roster import --sync) that would deactivate more than this \
+                     share of the active imported users it covers is refused unless confirmed."
                 </p>
             </fieldset>
             <fieldset>

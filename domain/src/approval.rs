@@ -289,7 +289,7 @@ pub fn rows_in_window<T: Trail>(
             }
         };
         if counts {
-            rows = rows.saturating_add(b.counts.create + b.counts.update);
+            rows = rows.saturating_add(b.counts.writes());
         }
     }
     Ok(rows)
@@ -457,6 +457,7 @@ mod tests {
             update: 1,
             unchanged: 50,
             invalid: 3,
+            deactivate: 0,
         };
         assert!(!o.needs_approval(&counts, 1000), "0 means never");
         o.approval_above = 3;
@@ -467,6 +468,12 @@ mod tests {
         o.approval_above = 10;
         assert!(!o.needs_approval(&counts, 7), "7 + 3 = 10 is not above 10");
         assert!(o.needs_approval(&counts, 8), "8 + 3 = 11 is");
+        // A sync's deactivations count as writes.
+        let sync = Counts {
+            deactivate: 1,
+            ..counts
+        };
+        assert!(o.needs_approval(&sync, 7), "7 + 3 + 1 = 11");
         assert_eq!(o.approval_window_start(100_000), 100_000 - 24 * 3600);
     }
 

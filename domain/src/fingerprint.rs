@@ -54,3 +54,27 @@ impl Fingerprint {
         hex::encode(self.0.finalize())
     }
 }
+
+/// A plan's fingerprint extended by its sync: the scope, the number of
+/// candidates and each deactivated user's key and stored version (a user
+/// edited since the preview changes it).
+pub(crate) fn with_sync(rows: &str, sync: &crate::plan::SyncPlan) -> String {
+    let mut h = Sha256::new();
+    h.update(rows.as_bytes());
+    h.update(b"\x1fsync\x1f");
+    h.update(
+        sync.settings
+            .scope()
+            .unwrap_or("")
+            .to_lowercase()
+            .as_bytes(),
+    );
+    h.update([0x1f]);
+    h.update(sync.candidates.to_le_bytes());
+    for d in &sync.deactivations {
+        h.update(d.before.key().as_str().as_bytes());
+        h.update([0x1f]);
+        h.update(d.before.version.to_le_bytes());
+    }
+    hex::encode(h.finalize())
+}

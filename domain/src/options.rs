@@ -15,9 +15,10 @@ pub const APPROVAL_ABOVE: &str = "import.approval_above";
 pub const APPROVAL_WINDOW_HOURS: &str = "import.approval_window_hours";
 pub const APPROVAL_MAX_WAITING: &str = "import.approval_max_waiting";
 pub const APPROVAL_MAX_WAITING_MB: &str = "import.approval_max_waiting_mb";
+pub const SYNC_MAX_DEACTIVATE_PERCENT: &str = "import.sync_max_deactivate_percent";
 
 /// Every option key, in display order.
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 10] = [
     END_STATE,
     ROLES,
     MAX_ROWS,
@@ -25,6 +26,7 @@ pub const KEYS: [&str; 9] = [
     APPROVAL_WINDOW_HOURS,
     APPROVAL_MAX_WAITING,
     APPROVAL_MAX_WAITING_MB,
+    SYNC_MAX_DEACTIVATE_PERCENT,
     LINK_DAYS,
     EDITABLE,
 ];
@@ -47,6 +49,9 @@ pub struct Options {
     /// their files' size in all (MB): stored files are bounded.
     pub approval_max_waiting: u32,
     pub approval_max_waiting_mb: u32,
+    /// A sync import that would deactivate more than this share (percent)
+    /// of its candidates is refused unless confirmed.
+    pub sync_max_deactivate_percent: u32,
 }
 
 impl Default for Options {
@@ -62,6 +67,7 @@ impl Default for Options {
             approval_window_hours: 24,
             approval_max_waiting: 10,
             approval_max_waiting_mb: 2048,
+            sync_max_deactivate_percent: 10,
         }
     }
 }
@@ -118,8 +124,7 @@ impl Options {
     /// sender already created + updated `already` users within the last
     /// `approval_window_hours`.
     pub fn needs_approval(&self, counts: &crate::plan::Counts, already: u64) -> bool {
-        self.approval_above > 0
-            && already.saturating_add(counts.create + counts.update) > self.approval_above
+        self.approval_above > 0 && already.saturating_add(counts.writes()) > self.approval_above
     }
 
     /// The start of the approval window that ends at `now` (Unix seconds).
@@ -138,6 +143,7 @@ impl Options {
             APPROVAL_WINDOW_HOURS => self.approval_window_hours.to_string(),
             APPROVAL_MAX_WAITING => self.approval_max_waiting.to_string(),
             APPROVAL_MAX_WAITING_MB => self.approval_max_waiting_mb.to_string(),
+            SYNC_MAX_DEACTIVATE_PERCENT => self.sync_max_deactivate_percent.to_string(),
             EDITABLE => self
                 .editable
                 .iter()
@@ -203,6 +209,15 @@ impl Options {
                     .ok_or_else(|| {
                         invalid("expected a whole number of megabytes from 1 to 1000000".into())
                     })?
+            }
+            SYNC_MAX_DEACTIVATE_PERCENT => {
+                self.sync_max_deactivate_percent = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= 100)
+                    .ok_or_else(|| {
+                    invalid("expected a whole percentage from 0 to 100".into())
+                })?
             }
             LINK_DAYS => {
                 self.link_days = value
@@ -279,6 +294,7 @@ mod tests {
             (APPROVAL_WINDOW_HOURS, "24"),
             (APPROVAL_MAX_WAITING, "10"),
             (APPROVAL_MAX_WAITING_MB, "2048"),
+            (SYNC_MAX_DEACTIVATE_PERCENT, "10"),
             (LINK_DAYS, "7"),
             (EDITABLE, "display_name,phone,mobile"),
         ];

@@ -204,11 +204,23 @@ pub struct Counts {
     pub update: u64,
     pub unchanged: u64,
     pub invalid: u64,
+    /// Users a sync deactivates (not rows of the file). Not serialised:
+    /// counts are part of stored batches and approval requests, whose
+    /// layout stays as it is; a batch's deactivations are its audit events
+    /// and before-images.
+    #[serde(skip)]
+    pub deactivate: u64,
 }
 
 impl Counts {
+    /// The file's rows (deactivations are not rows).
     pub fn total(&self) -> u64 {
         self.create + self.update + self.unchanged + self.invalid
+    }
+
+    /// Users the plan writes: created, updated and deactivated.
+    pub fn writes(&self) -> u64 {
+        self.create + self.update + self.deactivate
     }
 }
 
@@ -226,6 +238,9 @@ pub struct ImportPlan {
     /// SHA-256 over what the plan would write and what it was based on
     /// (stored versions): equal fingerprints mean equal plans.
     pub fingerprint: String,
+    /// A sync's deactivations (`None` for an ordinary import).
+    #[serde(default)]
+    pub sync: Option<SyncPlan>,
 }
 
 impl ImportPlan {
@@ -341,6 +356,7 @@ pub fn plan_parsed(
         rows,
         counts: head.counts,
         fingerprint: head.fingerprint,
+        sync: None,
     }
 }
 
@@ -509,6 +525,137 @@ fn updated(
     after.source = Source::Csv;
     after.version = before.version + 1;
     Some(after)
+}
+
+/// What a sync import is asked to do beyond the file's rows: deactivate
+/// the stored users the file no longer lists.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncSettings {
+    /// Only users of this organization are candidates (compared trimmed,
+    /// in any letter case); `None`: every organization.
+    pub scope_organization: Option<String>,
+}
+
+impl SyncSettings {
+    /// The scope as stores filter by it: trimmed, `None` when blank.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope_organization
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Whether a stored user is a candidate of this sync, whether or not
+    /// the file lists it: imported (Source = CSV, never Manual or
+    /// Bootstrap), active, in the scope, and one the actor may change
+    /// (an operator's sync never touches an administrator).
+    pub fn is_candidate(&self, user: &User, actor: Actor) -> bool {
+        user.source == Source::Csv
+            && user.end_state == EndState::Active
+            && self.scope().is_none_or(|scope| {
+                user.profile
+                    .organization
+                    .trim()
+                    .to_lowercase()
+                    .eq(&scope.to_lowercase())
+            })
+            && privilege::check(actor, Act::Change, Some(user.roles), Some(user.roles)).is_ok()
+    }
+}
+
+/// One user a sync deactivates: as stored, and as it will be written
+/// (inactive, next version; a sync is not a person's decision, so
+/// `held.deactivated_by` stays unset and a later file re-activates the
+/// user).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deactivation {
+    pub before: Box<User>,
+    pub after: Box<User>,
+}
+
+/// The sync part of a plan.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncPlan {
+    pub settings: SyncSettings,
+    /// The candidates, in the file or not: the base of the safety valve's
+    /// percentage.
+    pub candidates: u64,
+    /// The candidates the file does not list, by key.
+    pub deactivations: Vec<Deactivation>,
+}
+
+impl SyncPlan {
+    /// The share of the candidates deactivated, in whole percent
+    /// (rounded to nearest).
+    pub fn percent(&self) -> u64 {
+        let n = self.deactivations.len() as u64;
+        if self.candidates == 0 {
+            0
+        } else {
+            (n.saturating_mul(200) + self.candidates) / (2 * self.candidates)
+        }
+    }
+
+    /// Why the safety valve refuses this sync (more than
+    /// `import.sync_max_deactivate_percent` of the candidates), or `None`.
+    pub fn refusal(&self, options: &Options) -> Option<String> {
+        let n = self.deactivations.len() as u64;
+        let max = u64::from(options.sync_max_deactivate_percent);
+        if n == 0 || n.saturating_mul(100) <= max.saturating_mul(self.candidates) {
+            return None;
+        }
+        Some(format!(
+            "This sync would deactivate {n} of {} users ({}%); at most {max}% may be \
+             deactivated at once ({}). Check that the file is complete; an administrator may \
+             confirm it anyway. Nothing was written.",
+            self.candidates,
+            self.percent(),
+            crate::options::SYNC_MAX_DEACTIVATE_PERCENT,
+        ))
+    }
+}
+
+/// Adds a sync to a plan: every candidate among `stored` (see
+/// [`SyncSettings::is_candidate`]) whose key the file does not hold —
+/// valid row or not: a row with a mistake in it never deactivates its
+/// user — is deactivated. `stored` may hold more users than the
+/// candidates (the store filters by source and end state; the rule is
+/// applied here). The fingerprint then covers the deactivations and the
+/// stored versions they were planned against.
+pub fn add_sync(
+    plan: &mut ImportPlan,
+    in_file: &dyn Fn(&str) -> bool,
+    stored: Vec<User>,
+    settings: &SyncSettings,
+    actor: Actor,
+) {
+    let mut candidates = 0u64;
+    let mut deactivations = Vec::new();
+    for user in stored {
+        if !settings.is_candidate(&user, actor) {
+            continue;
+        }
+        candidates += 1;
+        if in_file(user.key().as_str()) {
+            continue;
+        }
+        let mut after = Box::new(user.clone());
+        after.end_state = EndState::Inactive;
+        after.version = user.version + 1;
+        deactivations.push(Deactivation {
+            before: Box::new(user),
+            after,
+        });
+    }
+    deactivations.sort_by(|a, b| a.before.key().cmp(b.before.key()));
+    plan.counts.deactivate = deactivations.len() as u64;
+    let sync = SyncPlan {
+        settings: settings.clone(),
+        candidates,
+        deactivations,
+    };
+    plan.fingerprint = crate::fingerprint::with_sync(&plan.fingerprint, &sync);
+    plan.sync = Some(sync);
 }
 
 /// Decodes, validates and plans a file in one call.
@@ -1004,6 +1151,159 @@ mod tests {
         assert_eq!(a, plan_str(&csv, &store).fingerprint);
         store.get_mut("ada@example.com").unwrap().version += 1;
         assert_ne!(a, plan_str(&csv, &store).fingerprint);
+    }
+
+    fn stored(email: &str, org: &str, source: Source, roles: Roles) -> User {
+        let mut u = plan_str(&format!("{HEAD}{email},F,L,,,,,,,{org}\n"), &HashMap::new())
+            .creates()
+            .next()
+            .unwrap()
+            .1
+            .clone();
+        u.source = source;
+        u.roles = roles;
+        u.version = 3;
+        u
+    }
+
+    fn sync_of(csv: &str, users: &[User], scope: Option<&str>, actor: crate::Actor) -> ImportPlan {
+        let store: HashMap<String, User> = users
+            .iter()
+            .map(|u| (u.key().to_string(), u.clone()))
+            .collect();
+        let parsed = parse_file(csv.as_bytes(), &opts()).unwrap();
+        let in_file: std::collections::HashSet<String> = parsed
+            .keys()
+            .iter()
+            .map(|k| k.as_str().to_string())
+            .collect();
+        let mut p = plan_parsed(parsed, &store, &opts(), actor);
+        add_sync(
+            &mut p,
+            &|k| in_file.contains(k),
+            users.to_vec(),
+            &SyncSettings {
+                scope_organization: scope.map(str::to_string),
+            },
+            actor,
+        );
+        p
+    }
+
+    fn gone(p: &ImportPlan) -> Vec<&str> {
+        p.sync
+            .as_ref()
+            .unwrap()
+            .deactivations
+            .iter()
+            .map(|d| d.before.email.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_sync_deactivates_imported_users_missing_from_the_file() {
+        let staff = Roles::of(&[Role::SelfService]);
+        let mut inactive = stored("i@x.org", "Acme", Source::Csv, staff);
+        inactive.end_state = EndState::Inactive;
+        let users = [
+            stored("b@x.org", "Acme", Source::Csv, staff),
+            stored("a@x.org", "Acme", Source::Csv, staff),
+            stored("c@x.org", "Beta", Source::Csv, staff),
+            stored("m@x.org", "Acme", Source::Manual, staff),
+            stored(
+                "r@x.org",
+                "Acme",
+                Source::Bootstrap,
+                Roles::of(&[Role::Admin]),
+            ),
+            stored("z@x.org", "Acme", Source::Csv, Roles::of(&[Role::Admin])),
+            stored("bad@x.org", "Acme", Source::Csv, staff),
+            inactive,
+        ];
+        // A row with a mistake still names its user: not deactivated.
+        let csv = format!("{HEAD}x@x.org,X,X,,,,,,,\nbad@x.org,,,,,,,,,\n");
+        let operator = crate::Actor::User(Roles::of(&[Role::Operator]));
+        let p = sync_of(&csv, &users, None, operator);
+        assert_eq!(gone(&p), ["a@x.org", "b@x.org", "c@x.org"]);
+        assert_eq!(p.sync.as_ref().unwrap().candidates, 4);
+        assert_eq!(p.counts.deactivate, 3);
+        assert_eq!(p.counts.writes(), 4, "x@x.org is created");
+        let d = &p.sync.as_ref().unwrap().deactivations[0];
+        assert_eq!(d.after.end_state, EndState::Inactive);
+        assert_eq!(d.after.version, 4);
+        assert!(d.after.held.deactivated_by.is_none());
+        // An administrator's sync reaches imported administrators; never
+        // manual or bootstrap users.
+        let admin = crate::Actor::User(Roles::of(&[Role::Admin]));
+        assert_eq!(
+            gone(&sync_of(&csv, &users, None, admin)),
+            ["a@x.org", "b@x.org", "c@x.org", "z@x.org"]
+        );
+        // The scope, in any case and spacing.
+        assert_eq!(
+            gone(&sync_of(&csv, &users, Some(" beta"), operator)),
+            ["c@x.org"]
+        );
+        // The deactivations are part of the fingerprint.
+        let plain = plan_str(&csv, &HashMap::new()).fingerprint;
+        assert_ne!(p.fingerprint, plan_str(&csv, &HashMap::new()).fingerprint);
+        assert_eq!(plain, plan_str(&csv, &HashMap::new()).fingerprint);
+        let mut edited = users.clone();
+        edited[0].version += 1;
+        assert_ne!(
+            p.fingerprint,
+            sync_of(&csv, &edited, None, operator).fingerprint
+        );
+        assert_eq!(
+            p.fingerprint,
+            sync_of(&csv, &users, None, operator).fingerprint
+        );
+    }
+
+    #[test]
+    fn the_valve_passes_its_share_and_refuses_one_more() {
+        let staff = Roles::of(&[Role::SelfService]);
+        let users: Vec<User> = (0..20)
+            .map(|i| stored(&format!("u{i:02}@x.org"), "", Source::Csv, staff))
+            .collect();
+        let listing = |from: usize| {
+            let body: String = users[from..]
+                .iter()
+                .map(|u| format!("{},F,L,,,,,,,\n", u.email.as_str()))
+                .collect();
+            format!("{HEAD}{body}")
+        };
+        let o = opts();
+        assert_eq!(o.sync_max_deactivate_percent, 10);
+        let two = sync_of(&listing(2), &users, None, crate::Actor::Owner);
+        assert_eq!(
+            two.sync.as_ref().unwrap().refusal(&o),
+            None,
+            "2 of 20 = 10%"
+        );
+        let three = sync_of(&listing(3), &users, None, crate::Actor::Owner);
+        assert_eq!(
+            three.sync.as_ref().unwrap().refusal(&o).unwrap(),
+            "This sync would deactivate 3 of 20 users (15%); at most 10% may be deactivated \
+             at once (import.sync_max_deactivate_percent). Check that the file is complete; \
+             an administrator may confirm it anyway. Nothing was written."
+        );
+        let none = sync_of(&listing(0), &users, None, crate::Actor::Owner);
+        assert_eq!(none.sync.as_ref().unwrap().refusal(&o), None);
+        let mut zero = opts();
+        zero.set(options::SYNC_MAX_DEACTIVATE_PERCENT, "0").unwrap();
+        assert!(two.sync.as_ref().unwrap().refusal(&zero).is_some());
+        assert!(
+            zero.set(options::SYNC_MAX_DEACTIVATE_PERCENT, "101")
+                .is_err()
+        );
+        assert!(crate::usecase::may_force(crate::Actor::Owner));
+        assert!(crate::usecase::may_force(crate::Actor::User(Roles::of(&[
+            Role::Admin
+        ]))));
+        assert!(!crate::usecase::may_force(crate::Actor::User(Roles::of(
+            &[Role::Operator]
+        ))));
     }
 
     fn cell() -> impl Strategy<Value = String> {

@@ -36,6 +36,18 @@ pub struct ImportRequest<'a> {
     pub now: i64,
 }
 
+/// A sync import's request beyond the file (see `usecase::apply_sync_import`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRequest {
+    pub settings: crate::plan::SyncSettings,
+    /// Confirms a sync the safety valve refuses (honoured for the machine
+    /// owner and administrators only).
+    pub force: bool,
+    /// Plan inside the transaction and write nothing (the answer is
+    /// `NothingToWrite`, or the valve's refusal).
+    pub dry_run: bool,
+}
+
 /// Cells the operator corrected in the preview before committing, and the
 /// SHA-256 of the file as it was chosen (the batch's own SHA-256 is the
 /// corrected file's).
@@ -95,8 +107,12 @@ pub enum ImportOutcome {
     /// Invalid rows and no `skip_invalid`: nothing written.
     Blocked { plan: ImportPlan },
     /// No row creates or changes a user (all unchanged, or only skipped
-    /// invalid rows): nothing written, and no batch recorded.
+    /// invalid rows), or a sync's dry run: nothing written, and no batch
+    /// recorded.
     NothingToWrite { plan: ImportPlan },
+    /// A sync would deactivate more than `import.sync_max_deactivate_percent`
+    /// of its candidates and was not confirmed: nothing written.
+    TooManyDeactivations { plan: ImportPlan, message: String },
     /// More creates + updates than `import.approval_above`: nothing
     /// written; the file waits for a second person's approval.
     SentForApproval {
@@ -297,6 +313,21 @@ pub trait Store: Send + Sync {
             crate::plan::parse_file(request.bytes, &parsed_with).map_err(StoreError::File)?;
         run(self, |tx| {
             usecase::apply_import(tx, &request, parsed, &parsed_with)
+        })
+    }
+    /// [`Store::apply_import`] as a sync import (see
+    /// `usecase::apply_sync_import`); with `sync.dry_run`, planned inside
+    /// a transaction that writes nothing.
+    fn apply_sync_import(
+        &self,
+        request: ImportRequest<'_>,
+        sync: &SyncRequest,
+    ) -> Result<ImportOutcome, StoreError> {
+        let parsed_with = self.options()?;
+        let parsed =
+            crate::plan::parse_file(request.bytes, &parsed_with).map_err(StoreError::File)?;
+        run(self, |tx| {
+            usecase::apply_sync_import(tx, &request, parsed, &parsed_with, Some(sync))
         })
     }
     /// Requests for approval, newest first.

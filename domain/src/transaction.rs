@@ -79,6 +79,11 @@ pub trait WriteTx {
     /// Writes users exactly as given (versions and timestamps are the
     /// caller's).
     fn write_users(&mut self, writes: &[UserWrite<'_>]) -> Result<(), StoreError>;
+    /// The active users with Source = CSV — of the organization `scope`
+    /// (trimmed, any letter case) when given — in any order: the
+    /// candidates of a sync import. An engine may return more (the domain
+    /// applies the rule again, `SyncSettings::is_candidate`), never fewer.
+    fn sync_candidates(&mut self, scope: Option<&str>) -> Result<Vec<User>, StoreError>;
     /// The first user (in key order) with the Admin role, active or not.
     fn first_admin(&mut self) -> Result<Option<User>, StoreError>;
     /// Whether any user, as this transaction sees them, is an active

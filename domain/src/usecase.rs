@@ -5,11 +5,13 @@
 use crate::approval::{ApprovalError, ApprovalRequest, ApprovalState, Lineage, Trail};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::options::Options;
-use crate::plan::{ExistingUsers, NoUsers, ParsedFile, parse_file, plan_parsed};
+use crate::plan::{
+    ExistingUsers, NoUsers, ParsedFile, SyncSettings, add_sync, parse_file, plan_parsed,
+};
 use crate::privilege::{self, Act, Actor};
 use crate::store::{
     ApprovalOutcome, BatchSummary, Correction, Decision, EditOutcome, ImportOutcome, ImportRequest,
-    LinkRefused, StoreError, UndoOutcome, UserEdit, sha256_hex,
+    LinkRefused, StoreError, SyncRequest, UndoOutcome, UserEdit, sha256_hex,
 };
 use crate::transaction::{
     BatchRecord, Finish, Sequence, SignInLink, Touched, UserWrite, WriteTx, token_id,
@@ -198,13 +200,67 @@ pub fn apply_import(
     parsed: ParsedFile,
     parsed_with: &Options,
 ) -> Done<ImportOutcome> {
+    apply_sync_import(tx, req, parsed, parsed_with, None)
+}
+
+/// Plans an import inside the transaction, with its sync when asked: the
+/// plan the server commits, and the plan a sync's preview shows.
+pub fn plan_import_in(
+    tx: &mut dyn WriteTx,
+    bytes: &[u8],
+    parsed: ParsedFile,
+    parsed_with: &Options,
+    actor: Actor,
+    sync: Option<&SyncSettings>,
+) -> Result<(ImportPlan, Options), StoreError> {
     let options = tx.options()?;
     let parsed = if options == *parsed_with {
         parsed
     } else {
-        parse_file(req.bytes, &options).map_err(StoreError::File)?
+        parse_file(bytes, &options).map_err(StoreError::File)?
     };
-    let mut plan = plan_parsed_in(tx, parsed, &options, req.actor)?;
+    let in_file: std::collections::HashSet<String> = match sync {
+        Some(_) => parsed
+            .keys()
+            .into_iter()
+            .map(|k| k.as_str().to_string())
+            .collect(),
+        None => Default::default(),
+    };
+    let mut plan = plan_parsed_in(tx, parsed, &options, actor)?;
+    if let Some(settings) = sync {
+        let stored = tx.sync_candidates(settings.scope())?;
+        add_sync(
+            &mut plan,
+            &|key| in_file.contains(key),
+            stored,
+            settings,
+            actor,
+        );
+    }
+    Ok((plan, options))
+}
+
+/// [`apply_import`], and with `sync` a sync import: the candidates the
+/// file does not list are deactivated in the same transaction, unless the
+/// safety valve refuses (more than `import.sync_max_deactivate_percent` of
+/// the candidates, and no `force` by the machine owner or an
+/// administrator).
+pub fn apply_sync_import(
+    tx: &mut dyn WriteTx,
+    req: &ImportRequest<'_>,
+    parsed: ParsedFile,
+    parsed_with: &Options,
+    sync: Option<&SyncRequest>,
+) -> Done<ImportOutcome> {
+    let (mut plan, options) = plan_import_in(
+        tx,
+        req.bytes,
+        parsed,
+        parsed_with,
+        req.actor,
+        sync.map(|s| &s.settings),
+    )?;
     if req
         .expected_fingerprint
         .is_some_and(|fp| fp != plan.fingerprint)
@@ -214,7 +270,16 @@ pub fn apply_import(
     if plan.counts.invalid > 0 && !req.skip_invalid {
         return abort(ImportOutcome::Blocked { plan });
     }
-    if plan.counts.create + plan.counts.update == 0 {
+    if let (Some(sync), Some(part)) = (sync, &plan.sync)
+        && let Some(message) = part.refusal(&options)
+        && !(sync.force && may_force(req.actor))
+    {
+        return abort(ImportOutcome::TooManyDeactivations { plan, message });
+    }
+    if sync.is_some_and(|s| s.dry_run) {
+        return abort(ImportOutcome::NothingToWrite { plan });
+    }
+    if plan.counts.writes() == 0 {
         return abort(ImportOutcome::NothingToWrite { plan });
     }
     // Above the threshold a signed-in operator's import waits for a second
@@ -226,6 +291,17 @@ pub fn apply_import(
         0
     };
     if options.needs_approval(&plan.counts, already) && req.actor != Actor::Owner {
+        if plan.sync.is_some() {
+            // A request stores the file, not the sync: approving it would
+            // plan an ordinary import.
+            return Err(StoreError::Invalid(format!(
+                "This sync would write {} users, above the approval threshold {} \
+                 (import.approval_above); a sync is not sent for approval. Ask an \
+                 administrator to run it. Nothing was written.",
+                plan.counts.writes(),
+                options.approval_above
+            )));
+        }
         waiting_room(tx, &options, req.operator, req.bytes.len() as u64)?;
         let request = ApprovalRequest {
             id: tx.next_id(Sequence::Approval)?,
@@ -263,6 +339,15 @@ pub fn apply_import(
         },
     )?;
     commit(ImportOutcome::Committed { batch, plan })
+}
+
+/// Who may confirm a sync the safety valve refuses: the machine owner and
+/// administrators.
+pub fn may_force(actor: Actor) -> bool {
+    match actor {
+        Actor::Owner => true,
+        Actor::User(roles) => roles.contains(crate::user::Role::Admin),
+    }
 }
 
 /// How many users `operator` and the accounts related to it created +
@@ -359,7 +444,7 @@ fn write_plan(
     plan: &mut ImportPlan,
     w: Written<'_>,
 ) -> Result<BatchSummary, StoreError> {
-    let writing = (plan.counts.create + plan.counts.update) as usize;
+    let writing = plan.counts.writes() as usize;
     let mut touched = Vec::with_capacity(writing);
     let mut events = Vec::with_capacity(writing);
     let mut admin_lost = false;
@@ -409,6 +494,30 @@ fn write_plan(
             after_version: Some(user.version),
         });
     }
+    // A sync's deactivations: sessions end and links are revoked, as for
+    // a person's deactivation, but nothing is held against later imports.
+    let mut ended = Vec::new();
+    if let Some(sync) = &mut plan.sync {
+        for d in &mut sync.deactivations {
+            d.after.updated_at = w.now;
+            let mut event = AuditEvent::new(
+                w.now,
+                w.operator,
+                &d.after,
+                AuditAction::Deactivate,
+                crate::plan::diff(&d.before, &d.after),
+            );
+            event = event.with("reason", "missing from the sync file");
+            events.push(event);
+            admin_lost |= privilege::removes_active_admin(Some(&d.before), Some(&d.after));
+            touched.push(Touched {
+                key: d.after.key().to_string(),
+                before: Some((*d.before).clone()),
+                after_version: Some(d.after.version),
+            });
+            ended.push(d.after.key().to_string());
+        }
+    }
     let writes: Vec<UserWrite<'_>> = plan
         .rows
         .iter()
@@ -423,10 +532,20 @@ fn write_plan(
             }),
             _ => None,
         })
+        .chain(plan.sync.iter().flat_map(|s| {
+            s.deactivations.iter().map(|d| UserWrite {
+                before: Some(&d.before),
+                after: Some(&d.after),
+            })
+        }))
         .collect();
     tx.write_users(&writes)?;
     for key in &deactivated {
         tx.revoke_links(key)?;
+    }
+    for key in &ended {
+        tx.revoke_links(key)?;
+        tx.end_sessions(key)?;
     }
     keep_an_active_admin(tx, admin_lost)?;
     let summary = record_batch(

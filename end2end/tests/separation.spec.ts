@@ -62,8 +62,15 @@ test.describe("separation of duties", () => {
     await page.goto(url + "/admin/options");
     await hydrated(page);
     await page.getByLabel("Counted over (hours)").fill("48");
+    const syncMax = page.getByLabel("Deactivate at most (% of the imported users)");
+    await expect(syncMax).toHaveValue("10");
+    await syncMax.fill("5");
     await page.getByRole("button", { name: "Save" }).click();
     await expect(page.getByRole("status")).toContainText("Options saved.");
+    await page.reload();
+    await hydrated(page);
+    await expect(page.getByLabel("Deactivate at most (% of the imported users)")).toHaveValue("5");
+    await expect(page.getByLabel("Counted over (hours)")).toHaveValue("48");
   });
 
   test("a puppet the operator made and enrolled cannot approve the operator's import", async ({ page, browser }) => {

@@ -189,6 +189,17 @@ pub struct ImportArgs {
     /// Who is recorded as the operator of the batch.
     #[arg(long, default_value = "cli")]
     pub operator: String,
+    /// Sync: also deactivate the active imported users (Source = CSV) this
+    /// file does not list.
+    #[arg(long)]
+    pub sync: bool,
+    /// With --sync: only users of this organization are deactivated.
+    #[arg(long, requires = "sync", value_name = "VALUE")]
+    pub scope_organization: Option<String>,
+    /// With --sync: deactivate even more than
+    /// import.sync_max_deactivate_percent of the candidates.
+    #[arg(long, requires = "sync")]
+    pub force_deactivate: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -21,6 +21,8 @@ pub const EXIT_INVALID_ROWS: u8 = 1;
 pub const EXIT_BAD_FILE: u8 = 2;
 /// Anything else: store locked or unreadable, I/O error, bad arguments.
 pub const EXIT_OTHER: u8 = 3;
+/// A sync refused by the safety valve (import.sync_max_deactivate_percent).
+pub const EXIT_TOO_MANY_DEACTIVATIONS: u8 = 4;
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("roster: {message}");
@@ -28,6 +30,21 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 }
 
 fn plan_json(plan: &ImportPlan) -> serde_json::Value {
+    let mut v = rows_json(plan);
+    if let Some(sync) = &plan.sync {
+        v["deactivated"] = json!(sync.deactivations.len());
+        v["deactivated_users"] = json!(
+            sync.deactivations
+                .iter()
+                .map(|d| d.before.email.as_str())
+                .collect::<Vec<_>>()
+        );
+        v["sync_candidates"] = json!(sync.candidates);
+    }
+    v
+}
+
+fn rows_json(plan: &ImportPlan) -> serde_json::Value {
     json!({
         "encoding": plan.encoding.label(),
         "created": plan.counts.create,
@@ -60,6 +77,16 @@ fn print_plan_text(plan: &ImportPlan) {
         "Create {}, Update {}, Unchanged {}, Invalid {}",
         c.create, c.update, c.unchanged, c.invalid
     );
+    if let Some(sync) = &plan.sync {
+        println!(
+            "Deactivate {} (of {} imported users)",
+            sync.deactivations.len(),
+            sync.candidates
+        );
+        for d in &sync.deactivations {
+            println!("deactivate: {}", d.before.email.as_str());
+        }
+    }
     for w in &plan.warnings {
         println!("warning: {w}");
     }
@@ -89,6 +116,9 @@ pub fn import(store: Result<Arc<dyn Engine>, StoreError>, args: &ImportArgs) -> 
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let earlier = reimport_warnings(&*store, &bytes);
+    if args.sync {
+        return sync_import(&*store, args, &bytes, &file_name, earlier);
+    }
     if args.dry_run {
         return match store.preview(&bytes, Actor::Owner) {
             Ok(mut plan) => {
@@ -158,6 +188,115 @@ pub fn import(store: Result<Arc<dyn Engine>, StoreError>, args: &ImportArgs) -> 
         Ok(ImportOutcome::Blocked { mut plan })
         | Ok(ImportOutcome::ChangedSincePreview { mut plan }) => {
             plan.warnings.extend(earlier);
+            print_uncommitted(
+                &plan,
+                args.json,
+                "Nothing was written: fix the invalid rows or use --skip-invalid.",
+            );
+            ExitCode::from(EXIT_INVALID_ROWS)
+        }
+        Ok(ImportOutcome::TooManyDeactivations { plan, message }) => {
+            too_many_deactivations(&plan, args.json, &message)
+        }
+        Err(StoreError::File(e)) => file_error_exit(args.json, &e),
+        Err(e) => fail(e),
+    }
+}
+
+fn too_many_deactivations(plan: &ImportPlan, json: bool, message: &str) -> ExitCode {
+    if json {
+        let mut v = plan_json(plan);
+        v["committed"] = json!(false);
+        v["refused"] = json!(message);
+        println!("{v}");
+    } else {
+        print_plan_text(plan);
+        eprintln!("roster: {message} (--force-deactivate confirms it)");
+    }
+    ExitCode::from(EXIT_TOO_MANY_DEACTIVATIONS)
+}
+
+/// `roster import --sync`: planned (and, unless a dry run, written) in
+/// one transaction, with the users the file no longer lists deactivated.
+fn sync_import(
+    store: &dyn Engine,
+    args: &ImportArgs,
+    bytes: &[u8],
+    file_name: &str,
+    earlier: Vec<String>,
+) -> ExitCode {
+    use domain::plan::SyncSettings;
+    use domain::store::SyncRequest;
+    let sync = SyncRequest {
+        settings: SyncSettings {
+            scope_organization: args.scope_organization.clone(),
+        },
+        force: args.force_deactivate,
+        dry_run: args.dry_run,
+    };
+    let outcome = store.apply_sync_import(
+        ImportRequest {
+            bytes,
+            file_name,
+            operator: &args.operator,
+            actor: Actor::Owner,
+            expected_fingerprint: None,
+            skip_invalid: args.skip_invalid || args.dry_run,
+            corrected: None,
+            now: now(),
+        },
+        &sync,
+    );
+    let invalid_exit = |plan: &ImportPlan| {
+        ExitCode::from(if plan.counts.invalid > 0 {
+            EXIT_INVALID_ROWS
+        } else {
+            EXIT_OK
+        })
+    };
+    match outcome {
+        Ok(ImportOutcome::NothingToWrite { mut plan }) if args.dry_run => {
+            plan.warnings.extend(earlier);
+            if args.json {
+                println!("{}", plan_json(&plan));
+            } else {
+                print_plan_text(&plan);
+                println!("Dry run: nothing was written.");
+            }
+            invalid_exit(&plan)
+        }
+        Ok(ImportOutcome::NothingToWrite { mut plan }) => {
+            plan.warnings.extend(earlier);
+            print_uncommitted(
+                &plan,
+                args.json,
+                "Nothing to write: no row creates or changes a user and no one is deactivated.",
+            );
+            ExitCode::from(EXIT_OK)
+        }
+        Ok(ImportOutcome::Committed { batch, mut plan }) => {
+            plan.warnings.extend(earlier);
+            if args.json {
+                let mut v = plan_json(&plan);
+                v["batch"] = json!(batch.id);
+                v["committed"] = json!(true);
+                println!("{v}");
+            } else {
+                print_plan_text(&plan);
+                if plan.counts.invalid > 0 {
+                    println!("Skipped {} invalid rows.", plan.counts.invalid);
+                }
+                println!("Committed as batch {}.", batch.id);
+            }
+            ExitCode::from(EXIT_OK)
+        }
+        Ok(ImportOutcome::TooManyDeactivations { mut plan, message }) => {
+            plan.warnings.extend(earlier);
+            too_many_deactivations(&plan, args.json, &message)
+        }
+        Ok(ImportOutcome::SentForApproval { plan, .. })
+        | Ok(ImportOutcome::Blocked { plan })
+        | Ok(ImportOutcome::ChangedSincePreview { plan }) => {
             print_uncommitted(
                 &plan,
                 args.json,

@@ -113,6 +113,11 @@ ALTER TABLE password_epochs ALTER COLUMN key TYPE text COLLATE "C";
 -- and shared by every server on the database.
 CREATE TABLE secrets (name text PRIMARY KEY, value bytea NOT NULL);
 "#,
+    r#"
+-- A sync import reads the active imported users (its candidates) from
+-- this index instead of every user.
+CREATE INDEX IF NOT EXISTS users_sync_candidates ON users (key) WHERE active AND source = 'CSV';
+"#,
 ];
 
 /// The schema version this roster migrates a database to.
@@ -503,6 +508,28 @@ impl WriteTx for PgTx<'_, '_> {
             )?;
         }
         Ok(())
+    }
+
+    fn sync_candidates(&mut self, scope: Option<&str>) -> Result<Vec<User>, StoreError> {
+        let scope = scope.map(str::to_lowercase);
+        let mut out = Vec::new();
+        for row in self
+            .t
+            .query(
+                "SELECT record FROM users WHERE active AND source = 'CSV' ORDER BY key",
+                &[],
+            )
+            .map_err(pg)?
+        {
+            let user: User = decode(row.get::<_, &[u8]>(0))?;
+            if scope
+                .as_deref()
+                .is_none_or(|s| user.profile.organization.trim().to_lowercase() == s)
+            {
+                out.push(user);
+            }
+        }
+        Ok(out)
     }
 
     fn first_admin(&mut self) -> Result<Option<User>, StoreError> {

@@ -413,6 +413,15 @@ impl WriteTx for RedbTx<'_> {
         users.finish()
     }
 
+    fn sync_candidates(&mut self, scope: Option<&str>) -> Result<Vec<User>, StoreError> {
+        let scope = scope.map(str::to_lowercase);
+        crate::user_index::active_imported(self.txn, &|user| {
+            scope
+                .as_deref()
+                .is_none_or(|s| user.profile.organization.trim().to_lowercase() == s)
+        })
+    }
+
     fn first_admin(&mut self) -> Result<Option<User>, StoreError> {
         let users = self.txn.open_table(USERS).map_err(backend)?;
         for entry in users.iter().map_err(backend)? {

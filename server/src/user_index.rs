@@ -211,6 +211,37 @@ pub(crate) fn ensure(txn: &WriteTransaction, rebuild: bool) -> Result<(), StoreE
 }
 
 /// Users by end state and source, from the counters.
+/// The active users with Source = CSV (a sync's candidates), found by
+/// the facets beside each email-index entry: the index is read whole (small
+/// entries), and only those users are read and decoded.
+pub(crate) fn active_imported(
+    txn: &WriteTransaction,
+    keep: &dyn Fn(&User) -> bool,
+) -> Result<Vec<User>, StoreError> {
+    let wanted = Facets {
+        end_state: domain::EndState::Active,
+        source: domain::Source::Csv,
+    }
+    .code();
+    let by_email = txn.open_table(BY_EMAIL).map_err(backend)?;
+    let users = txn.open_table(USERS).map_err(backend)?;
+    let mut out = Vec::new();
+    for entry in by_email.iter().map_err(backend)? {
+        let (key, facets) = entry.map_err(backend)?;
+        if facets.value() != wanted {
+            continue;
+        }
+        let Some(record) = users.get(key.value()).map_err(backend)? else {
+            continue;
+        };
+        let user: User = decode(record.value())?;
+        if keep(&user) {
+            out.push(user);
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn stats(txn: &ReadTransaction) -> Result<UserStats, StoreError> {
     let counts = txn.open_table(COUNTS).map_err(backend)?;
     let mut stats = UserStats::default();

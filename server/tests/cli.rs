@@ -547,3 +547,74 @@ fn a_trusted_proxy_that_is_not_a_network_stops_the_start() {
         "nothing was started"
     );
 }
+
+#[test]
+fn sync_prints_deactivated_refuses_with_exit_4_and_is_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let all = write(dir.path(), "all.csv", generated(10, 0).as_bytes());
+    assert_eq!(
+        roster(&data, &["import", &all, "--json"]).status.code(),
+        Some(0)
+    );
+    // One of ten missing: 10 %, the default's limit.
+    let nine = write(dir.path(), "nine.csv", generated(9, 1).as_bytes());
+    let out = roster(&data, &["import", &nine, "--sync", "--dry-run", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v = json(&out);
+    assert_eq!(v["deactivated"], 1);
+    assert_eq!(v["deactivated_users"][0], "user0@example.com");
+    assert_eq!(v["sync_candidates"], 10);
+    assert_eq!(v["unchanged"], 9);
+    // Two of ten: refused, with the numbers, exit 4, nothing written.
+    let eight = write(dir.path(), "eight.csv", generated(8, 2).as_bytes());
+    let out = roster(&data, &["import", &eight, "--sync", "--json"]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let v = json(&out);
+    assert_eq!(v["committed"], false);
+    assert_eq!(v["deactivated"], 2);
+    assert!(
+        v["refused"]
+            .as_str()
+            .unwrap()
+            .starts_with("This sync would deactivate 2 of 10 users (20%)"),
+        "{v}"
+    );
+    let out = roster(&data, &["import", &eight, "--sync", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force-deactivate"));
+    let listed = roster(
+        &data,
+        &["users", "list", "--end-state", "inactive", "--json"],
+    );
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains("user0@"));
+    // Confirmed: written.
+    let out = roster(
+        &data,
+        &["import", &eight, "--sync", "--force-deactivate", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v = json(&out);
+    assert_eq!(v["committed"], true);
+    assert_eq!(v["deactivated"], 2);
+    let listed = roster(&data, &["users", "list", "--end-state", "inactive"]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(text.contains("user0@example.com") && text.contains("user1@example.com"));
+    // The scope needs --sync; the text report lists who goes.
+    assert_eq!(
+        roster(&data, &["import", &all, "--scope-organization", "Acme"])
+            .status
+            .code(),
+        Some(2),
+        "clap's usage error"
+    );
+    let out = roster(&data, &["import", &nine, "--sync", "--dry-run"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Deactivate 0 (of 8 imported users)"),
+        "{text}"
+    );
+    // Without --sync, the JSON has no sync fields (as before).
+    let out = roster(&data, &["import", &nine, "--dry-run", "--json"]);
+    assert!(json(&out).get("deactivated").is_none());
+}

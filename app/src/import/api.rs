@@ -251,6 +251,11 @@ pub async fn commit_upload(
         ImportOutcome::SentForApproval { request, .. } => {
             CommitAnswer::SentForApproval { id: request.id }
         }
+        // Only a sync is refused by the safety valve; the page does not
+        // send one.
+        ImportOutcome::TooManyDeactivations { message, .. } => {
+            return Err(AppError::Invalid(message));
+        }
     })
 }
 
