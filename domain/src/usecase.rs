@@ -828,21 +828,13 @@ pub fn edit_user(tx: &mut dyn WriteTx, edit: &UserEdit<'_>) -> Done<EditOutcome>
     if before.roles != after.roles {
         // A link made for the user's old rank is void; a session keeps no
         // power the user lost.
-        let revoked = tx.revoke_links(edit.key.as_str())?;
-        if revoked > 0 {
-            tx.append_audit(
-                vec![
-                    AuditEvent::new(
-                        edit.now,
-                        edit.operator,
-                        &after,
-                        AuditAction::SignInLinksRevoked,
-                        Vec::new(),
-                    )
-                    .with("reason", "roles changed"),
-                ],
-                None,
-            )?;
+        let about = |action, reason: &str| {
+            AuditEvent::new(edit.now, edit.operator, &after, action, Vec::new())
+                .with("reason", reason)
+        };
+        if tx.revoke_links(edit.key.as_str())? > 0 {
+            let event = about(AuditAction::SignInLinksRevoked, "roles changed");
+            tx.append_audit(vec![event], None)?;
         }
         let rank = |u: &User| privilege::Rank::of(u.roles);
         if !removed.is_empty() || rank(&after) > rank(&before) {
@@ -856,22 +848,11 @@ pub fn edit_user(tx: &mut dyn WriteTx, edit: &UserEdit<'_>) -> Done<EditOutcome>
             && maker < rank(&after)
         {
             tx.forget_credentials(edit.key.as_str())?;
-            tx.append_audit(
-                vec![
-                    AuditEvent::new(
-                        edit.now,
-                        edit.operator,
-                        &after,
-                        AuditAction::PasswordRemoved,
-                        Vec::new(),
-                    )
-                    .with(
-                        "reason",
-                        "set through a link made by someone who ranks below the user now",
-                    ),
-                ],
-                None,
-            )?;
+            let event = about(
+                AuditAction::PasswordRemoved,
+                "set through a link made by someone who ranks below the user now",
+            );
+            tx.append_audit(vec![event], None)?;
         }
     }
     let (roles, fields): (Vec<_>, Vec<_>) = crate::plan::diff(&before, &after)

@@ -152,18 +152,7 @@ pub fn import(store: Result<Arc<dyn Engine>, StoreError>, args: &ImportArgs) -> 
     match outcome {
         Ok(ImportOutcome::Committed { batch, mut plan }) => {
             plan.warnings.extend(earlier);
-            if args.json {
-                let mut v = plan_json(&plan);
-                v["batch"] = json!(batch.id);
-                v["committed"] = json!(true);
-                println!("{v}");
-            } else {
-                print_plan_text(&plan);
-                if plan.counts.invalid > 0 {
-                    println!("Skipped {} invalid rows.", plan.counts.invalid);
-                }
-                println!("Committed as batch {}.", batch.id);
-            }
+            print_committed(&plan, batch.id, args.json);
             ExitCode::from(EXIT_OK)
         }
         Ok(ImportOutcome::NothingToWrite { mut plan }) => {
@@ -276,18 +265,7 @@ fn sync_import(
         }
         Ok(ImportOutcome::Committed { batch, mut plan }) => {
             plan.warnings.extend(earlier);
-            if args.json {
-                let mut v = plan_json(&plan);
-                v["batch"] = json!(batch.id);
-                v["committed"] = json!(true);
-                println!("{v}");
-            } else {
-                print_plan_text(&plan);
-                if plan.counts.invalid > 0 {
-                    println!("Skipped {} invalid rows.", plan.counts.invalid);
-                }
-                println!("Committed as batch {}.", batch.id);
-            }
+            print_committed(&plan, batch.id, args.json);
             ExitCode::from(EXIT_OK)
         }
         Ok(ImportOutcome::TooManyDeactivations { mut plan, message }) => {
@@ -655,6 +633,22 @@ pub fn first_admin(store: &dyn AppStore, email: &Email) -> Result<User, StoreErr
     domain::store::run(store, |tx| {
         domain::usecase::ensure_admin(tx, new, true, now())
     })
+}
+
+/// What `roster import` prints for a committed import.
+fn print_committed(plan: &domain::ImportPlan, batch: u64, json: bool) {
+    if json {
+        let mut v = plan_json(plan);
+        v["batch"] = json!(batch);
+        v["committed"] = json!(true);
+        println!("{v}");
+    } else {
+        print_plan_text(plan);
+        if plan.counts.invalid > 0 {
+            println!("Skipped {} invalid rows.", plan.counts.invalid);
+        }
+        println!("Committed as batch {batch}.");
+    }
 }
 
 /// A new administrator with this address.

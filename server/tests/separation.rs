@@ -5,34 +5,18 @@
 
 mod support;
 
+use domain::Actor;
 use domain::audit::AuditAction;
 use domain::options;
 use domain::store::{
     ApprovalOutcome, Decision, ImportOutcome, ImportRequest, StoreError, UserEdit,
 };
 use domain::user::{EndState, Role, Roles};
-use domain::{Actor, UserKey};
 use server::engine::Engine;
-use support::Fresh;
+use support::{Fresh, admin, k, operator};
 
 const HEAD: &str = "email,first_name,last_name\n";
 const NOW: i64 = 1_800_000_000;
-
-fn k(email: &str) -> UserKey {
-    domain::Email::parse(email).unwrap().key().clone()
-}
-
-fn operator() -> Actor {
-    Actor::User(Roles::of(&[
-        Role::SelfService,
-        Role::Operator,
-        Role::Approval,
-    ]))
-}
-
-fn admin() -> Actor {
-    Actor::User(Roles::of(&[Role::SelfService, Role::Admin, Role::Approval]))
-}
 
 fn import_as(store: &dyn Engine, who: &str, actor: Actor, csv: &str, now: i64) -> ImportOutcome {
     store

@@ -7,29 +7,13 @@ mod support;
 use domain::options;
 use domain::plan::SyncSettings;
 use domain::store::{ImportOutcome, ImportRequest, SyncRequest, UndoOutcome, UserEdit};
-use domain::user::{EndState, Role, Roles, Source};
-use domain::{Actor, Field, UserKey};
+use domain::user::{EndState, Role, Source};
+use domain::{Actor, Field};
 use server::engine::Engine;
-use support::Fresh;
+use support::{Fresh, admin, k, operator};
 
 const HEAD: &str = "email,first_name,last_name,organization\n";
 const NOW: i64 = 1_800_000_000;
-
-fn k(email: &str) -> UserKey {
-    domain::Email::parse(email).unwrap().key().clone()
-}
-
-fn operator() -> Actor {
-    Actor::User(Roles::of(&[
-        Role::SelfService,
-        Role::Operator,
-        Role::Approval,
-    ]))
-}
-
-fn admin() -> Actor {
-    Actor::User(Roles::of(&[Role::SelfService, Role::Admin, Role::Approval]))
-}
 
 /// A file listing these users (email, organization).
 fn file(users: &[(&str, &str)]) -> String {

@@ -99,3 +99,24 @@ fn a_database_name_replaces_the_one_in_either_form() {
     );
     assert_eq!(with_dbname("postgres://u@h", "t1"), "postgres://u@h/t1");
 }
+
+/// The key of an address, made the one way keys are made.
+pub fn k(email: &str) -> domain::UserKey {
+    domain::Email::parse(email).unwrap().key().clone()
+}
+
+/// A signed-in operator's authority, as imports give it by default.
+pub fn operator() -> domain::Actor {
+    use domain::user::{Role, Roles};
+    domain::Actor::User(Roles::of(&[
+        Role::SelfService,
+        Role::Operator,
+        Role::Approval,
+    ]))
+}
+
+/// A signed-in administrator's authority.
+pub fn admin() -> domain::Actor {
+    use domain::user::{Role, Roles};
+    domain::Actor::User(Roles::of(&[Role::SelfService, Role::Admin, Role::Approval]))
+}
