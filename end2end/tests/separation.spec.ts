@@ -114,7 +114,7 @@ test.describe("separation of duties", () => {
     );
   });
 
-  test("an administrator's deactivation survives an operator's import", async ({ page }) => {
+  test("a person's deactivation (here the command line's) survives an operator's import", async ({ page }) => {
     await signIn(page, "op@example.org", opPassword);
     await choose(page, "kept.csv", "email,first_name,last_name,title\nkept@example.org,Kim,Kept,Director\n");
     const update = page.getByRole("table", { name: /^Users to update/ });
