@@ -449,6 +449,9 @@ fn write_plan(
     let mut events = Vec::with_capacity(writing);
     let mut admin_lost = false;
     let mut deactivated = Vec::new();
+    // Users whose sessions end and links go (a sync's deactivations, a
+    // rank rise).
+    let mut ended = Vec::new();
     for row in &mut plan.rows {
         let (user, before): (&mut User, Option<&User>) = match &mut row.action {
             Action::Create(u) => {
@@ -477,8 +480,14 @@ fn write_plan(
                 ));
                 admin_lost |= privilege::removes_active_admin(Some(before), Some(after));
                 // A link outlives no change of rank: roles given by an
-                // import void the user's open links, as a deactivation does.
-                if (before.end_state == EndState::Active && after.end_state == EndState::Inactive)
+                // import void the user's open links, as a deactivation does;
+                // a rank rise also ends the user's sessions (as on the
+                // user's page).
+                let rank = |u: &User| privilege::Rank::of(u.roles);
+                if rank(after) > rank(before) {
+                    ended.push(after.key().to_string());
+                } else if (before.end_state == EndState::Active
+                    && after.end_state == EndState::Inactive)
                     || before.roles != after.roles
                 {
                     deactivated.push(after.key().to_string());
@@ -496,7 +505,6 @@ fn write_plan(
     }
     // A sync's deactivations: sessions end and links are revoked, as for
     // a person's deactivation, but nothing is held against later imports.
-    let mut ended = Vec::new();
     if let Some(sync) = &mut plan.sync {
         for d in &mut sync.deactivations {
             d.after.updated_at = w.now;
@@ -617,9 +625,10 @@ pub fn decide_approval(
             ApprovalOutcome::Rejected
         }
         Decision::Approve => {
+            let sender = sender_authority_now(tx, &request)?;
             let options = tx.options()?;
             let parsed = parse_file(&bytes, &options).map_err(StoreError::File)?;
-            let mut plan = plan_parsed_in(tx, parsed, &options, request.actor)?;
+            let mut plan = plan_parsed_in(tx, parsed, &options, sender)?;
             if plan.fingerprint != request.fingerprint {
                 request.mark_stale(by, now).map_err(approval_error)?;
                 ApprovalOutcome::Stale
@@ -667,6 +676,35 @@ pub fn decide_approval(
     // with the request and the batch).
     tx.put_approval(&request, None)?;
     commit(outcome)
+}
+
+/// The authority a waiting import is written with: the sender's as it is
+/// now, not as it was when the request was sent — a sender deactivated or
+/// no longer an operator meanwhile has none left to lend the import.
+fn sender_authority_now(
+    tx: &mut dyn WriteTx,
+    request: &ApprovalRequest,
+) -> Result<Actor, StoreError> {
+    if request.actor == Actor::Owner {
+        return Ok(Actor::Owner);
+    }
+    let sender = match request.sender_key() {
+        Some(key) => tx.user(key.as_str())?,
+        None => None,
+    };
+    match sender {
+        // Not a stored user (an address the store does not hold): the
+        // authority recorded with the request, which can only be less.
+        None => Ok(request.actor),
+        Some(u) if u.end_state == EndState::Active && u.roles.can_operate() => {
+            Ok(Actor::User(u.roles))
+        }
+        Some(_) => Err(StoreError::Forbidden(format!(
+            "Not approved: the sender {} is no longer an active operator, so the import \
+             has no authority to be written with. Reject it. Nothing was written.",
+            request.operator
+        ))),
+    }
 }
 
 /// Creates one user (manual input), recorded as a batch so that history

@@ -514,6 +514,95 @@ fn option_changes_are_audited(f: &Fresh) {
     );
 }
 
+/// An administrator's import that raises a user's rank ends the user's
+/// sessions and voids the user's links, as a promotion on the user's page
+/// does.
+fn a_promotion_by_import_ends_sessions_and_links(f: &Fresh) {
+    let store = &*f.store;
+    seed(store, &["u@x.org"]);
+    let data = br#"{"data":{"user":{"key":"u@x.org"}},"expires":2000000000}"#;
+    assert!(
+        store
+            .insert_session("s-u", Some("u@x.org"), 2_000_000_000, data)
+            .unwrap()
+    );
+    let link = store
+        .create_link(&k("u@x.org"), NOW, 7, "op@x.org", operator())
+        .unwrap();
+    store
+        .set_option(options::ROLES, "self-service,admin", "cli", 1)
+        .unwrap();
+    match import_as(
+        store,
+        "boss@x.org",
+        admin(),
+        &format!("{HEAD}u@x.org,First,Last\n"),
+        NOW + 1,
+    ) {
+        ImportOutcome::Committed { .. } => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        store
+            .user(&k("u@x.org"))
+            .unwrap()
+            .unwrap()
+            .roles
+            .contains(Role::Admin)
+    );
+    assert!(store.session("s-u").unwrap().is_none(), "the session ended");
+    assert_eq!(
+        store.peek_link(&link, NOW + 1).unwrap(),
+        None,
+        "the link is void"
+    );
+}
+
+/// A sender deactivated after sending lends the import no authority.
+fn a_deactivated_senders_import_is_not_written(f: &Fresh) {
+    let store = &*f.store;
+    seed(store, &["op@x.org", "boss@x.org"]);
+    store
+        .set_option(options::APPROVAL_ABOVE, "1", "cli", 1)
+        .unwrap();
+    let request = sent(import_as(store, "op@x.org", operator(), &rows("d", 2), NOW));
+    store
+        .set_end_state(
+            &k("op@x.org"),
+            EndState::Inactive,
+            "cli",
+            Actor::Owner,
+            NOW + 1,
+        )
+        .unwrap();
+    let err = store
+        .decide_approval(
+            request.id,
+            Decision::Approve,
+            "boss@x.org",
+            operator(),
+            NOW + 2,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Forbidden(m) if m.contains("no longer an active operator")),
+        "{err:?}"
+    );
+    assert_eq!(store.user(&k("d0@x.org")).unwrap(), None);
+    // It can still be rejected.
+    store
+        .decide_approval(
+            request.id,
+            Decision::Reject {
+                reason: "sender left".into(),
+            },
+            "boss@x.org",
+            operator(),
+            NOW + 3,
+        )
+        .unwrap();
+}
+
 /// Stored files waiting for approval are bounded per sender.
 fn waiting_imports_are_bounded(f: &Fresh) {
     let store = &*f.store;
@@ -685,4 +774,6 @@ on_both_engines!(
     option_changes_are_audited,
     waiting_imports_are_bounded,
     a_puppets_import_is_approved_by_neither_its_maker_nor_a_sibling,
+    a_deactivated_senders_import_is_not_written,
+    a_promotion_by_import_ends_sessions_and_links,
 );
