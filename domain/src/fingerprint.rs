@@ -55,13 +55,19 @@ impl Fingerprint {
     }
 }
 
-/// A plan's fingerprint extended by its sync: the scope, the number of
-/// candidates and each deactivated user's key and stored version (a user
-/// edited since the preview changes it).
+/// A plan's fingerprint extended by its sync (see [`sync_digest`]).
 pub(crate) fn with_sync(rows: &str, sync: &crate::plan::SyncPlan) -> String {
+    with_sync_digest(rows, &sync_digest(sync))
+}
+
+/// The digest of a sync's part of a plan: the scope, the number of
+/// candidates and each deactivated user's key and stored version (a user
+/// edited since the preview changes it). The server makes it for the
+/// browser's preview of a sync, which combines it with the fingerprint of
+/// its own plan of the rows ([`with_sync_digest`]) as the server does when
+/// it commits.
+pub fn sync_digest(sync: &crate::plan::SyncPlan) -> String {
     let mut h = Sha256::new();
-    h.update(rows.as_bytes());
-    h.update(b"\x1fsync\x1f");
     h.update(
         sync.settings
             .scope()
@@ -76,5 +82,14 @@ pub(crate) fn with_sync(rows: &str, sync: &crate::plan::SyncPlan) -> String {
         h.update([0x1f]);
         h.update(d.before.version.to_le_bytes());
     }
+    hex::encode(h.finalize())
+}
+
+/// The fingerprint of the rows' plan `rows` extended by a sync's digest.
+pub fn with_sync_digest(rows: &str, digest: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(rows.as_bytes());
+    h.update(b"\x1fsync\x1f");
+    h.update(digest.as_bytes());
     hex::encode(h.finalize())
 }

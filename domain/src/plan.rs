@@ -629,6 +629,21 @@ pub fn add_sync(
     settings: &SyncSettings,
     actor: Actor,
 ) {
+    let sync = plan_sync(in_file, stored, settings, actor);
+    plan.counts.deactivate = sync.deactivations.len() as u64;
+    plan.fingerprint = crate::fingerprint::with_sync(&plan.fingerprint, &sync);
+    plan.sync = Some(sync);
+}
+
+/// The sync part of a plan on its own (see [`add_sync`]): what the
+/// preview of a sync asks the server for, the rows being planned in the
+/// browser.
+pub fn plan_sync(
+    in_file: &dyn Fn(&str) -> bool,
+    stored: Vec<User>,
+    settings: &SyncSettings,
+    actor: Actor,
+) -> SyncPlan {
     let mut candidates = 0u64;
     let mut deactivations = Vec::new();
     for user in stored {
@@ -648,14 +663,11 @@ pub fn add_sync(
         });
     }
     deactivations.sort_by(|a, b| a.before.key().cmp(b.before.key()));
-    plan.counts.deactivate = deactivations.len() as u64;
-    let sync = SyncPlan {
+    SyncPlan {
         settings: settings.clone(),
         candidates,
         deactivations,
-    };
-    plan.fingerprint = crate::fingerprint::with_sync(&plan.fingerprint, &sync);
-    plan.sync = Some(sync);
+    }
 }
 
 /// Decodes, validates and plans a file in one call.
@@ -1258,6 +1270,42 @@ mod tests {
             p.fingerprint,
             sync_of(&csv, &users, None, operator).fingerprint
         );
+    }
+
+    #[test]
+    fn the_browser_makes_a_syncs_fingerprint_as_the_server_does() {
+        // The browser plans the rows itself and asks the server for the
+        // sync part only (`plan_sync`, its digest); the two together must
+        // be the fingerprint the server's whole plan has.
+        let staff = Roles::of(&[Role::SelfService]);
+        let users = [
+            stored("a@x.org", "Acme", Source::Csv, staff),
+            stored("b@x.org", "Acme", Source::Csv, staff),
+        ];
+        let csv = format!("{HEAD}a@x.org,A,A,,,,,,,\nn@x.org,N,N,,,,,,,\n");
+        let operator = crate::Actor::User(Roles::of(&[Role::Operator]));
+        let server = sync_of(&csv, &users, Some("acme"), operator);
+        let store: HashMap<String, User> = users
+            .iter()
+            .map(|u| (u.key().to_string(), u.clone()))
+            .collect();
+        let parsed = parse_file(csv.as_bytes(), &opts()).unwrap();
+        let keys: Vec<String> = parsed.keys().iter().map(|k| k.to_string()).collect();
+        let rows = plan_parsed(parsed, &store, &opts(), operator).fingerprint;
+        let part = plan_sync(
+            &|k| keys.iter().any(|f| f == k),
+            users.to_vec(),
+            &SyncSettings {
+                scope_organization: Some("acme".into()),
+            },
+            operator,
+        );
+        assert_eq!(part.deactivations.len(), 1);
+        assert_eq!(
+            crate::fingerprint::with_sync_digest(&rows, &crate::fingerprint::sync_digest(&part)),
+            server.fingerprint
+        );
+        assert_ne!(rows, server.fingerprint);
     }
 
     #[test]

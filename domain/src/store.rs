@@ -330,6 +330,18 @@ pub trait Store: Send + Sync {
             usecase::apply_sync_import(tx, &request, parsed, &parsed_with, Some(sync))
         })
     }
+    /// The sync part of a plan whose file holds the keys `in_file` says
+    /// it does (see `usecase::preview_sync`); nothing is written.
+    fn preview_sync(
+        &self,
+        in_file: &dyn Fn(&str) -> bool,
+        settings: &crate::plan::SyncSettings,
+        actor: Actor,
+    ) -> Result<crate::plan::SyncPlan, StoreError> {
+        run(self, |tx| {
+            usecase::preview_sync(tx, in_file, settings, actor)
+        })
+    }
     /// Requests for approval, newest first.
     fn approvals(&self) -> Result<Vec<crate::approval::ApprovalRequest>, StoreError>;
     /// One request and, while it waits, its file's bytes (empty once

@@ -241,6 +241,19 @@ pub fn plan_import_in(
     Ok((plan, options))
 }
 
+/// The sync part of a plan alone, written nothing: the browser's preview
+/// of a sync plans the file's rows itself and asks for this (see
+/// [`crate::plan::plan_sync`]).
+pub fn preview_sync(
+    tx: &mut dyn WriteTx,
+    in_file: &dyn Fn(&str) -> bool,
+    settings: &SyncSettings,
+    actor: Actor,
+) -> Done<crate::plan::SyncPlan> {
+    let stored = tx.sync_candidates(settings.scope())?;
+    abort(crate::plan::plan_sync(in_file, stored, settings, actor))
+}
+
 /// [`apply_import`], and with `sync` a sync import: the candidates the
 /// file does not list are deactivated in the same transaction, unless the
 /// safety valve refuses (more than `import.sync_max_deactivate_percent` of

@@ -439,6 +439,66 @@ fn the_last_administrator_and_the_approval_threshold(f: &Fresh) {
     assert_eq!(end_state(store, "c@x.org"), EndState::Active);
 }
 
+/// The browser previews a sync in two parts: its own plan of the rows,
+/// and the sync part the server finds (`Store::preview_sync`, written
+/// nothing). Together they make the fingerprint that the commit checks,
+/// and the commit deactivates whom the preview listed.
+fn the_browsers_two_part_preview_is_what_the_commit_writes(f: &Fresh) {
+    let store = &*f.store;
+    allow_all(store);
+    seed(
+        store,
+        &[
+            ("a@x.org", "Acme"),
+            ("b@x.org", "Acme"),
+            ("c@x.org", "Beta"),
+        ],
+    );
+    let csv = file(&[("a@x.org", "Acme"), ("n@x.org", "Acme")]);
+    let rows = store.preview(csv.as_bytes(), operator()).unwrap();
+    let parsed = domain::plan::parse_file(csv.as_bytes(), &store.options().unwrap()).unwrap();
+    let keys: Vec<String> = parsed.keys().iter().map(|k| k.to_string()).collect();
+    let settings = SyncSettings {
+        scope_organization: Some(" acme ".into()),
+    };
+    let part = store
+        .preview_sync(&|key| keys.iter().any(|k| k == key), &settings, operator())
+        .unwrap();
+    let listed: Vec<&str> = part
+        .deactivations
+        .iter()
+        .map(|d| d.before.email.as_str())
+        .collect();
+    assert_eq!(listed, ["b@x.org"]);
+    assert_eq!(part.candidates, 2);
+    assert_eq!(
+        end_state(store, "b@x.org"),
+        EndState::Active,
+        "nothing written"
+    );
+    let fingerprint = domain::fingerprint::with_sync_digest(
+        &rows.fingerprint,
+        &domain::fingerprint::sync_digest(&part),
+    );
+    let outcome = store
+        .apply_sync_import(
+            request(&csv, operator(), Some(&fingerprint)),
+            &SyncRequest {
+                settings,
+                force: false,
+                dry_run: false,
+            },
+        )
+        .unwrap();
+    assert!(
+        matches!(outcome, ImportOutcome::Committed { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(deactivated(&outcome), ["b@x.org"]);
+    assert_eq!(end_state(store, "b@x.org"), EndState::Inactive);
+    assert_eq!(end_state(store, "c@x.org"), EndState::Active);
+}
+
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {
         mod redb {
@@ -457,4 +517,5 @@ on_both_engines!(
     undo_reactivates,
     a_sync_racing_an_edit_is_changed_since_preview,
     the_last_administrator_and_the_approval_threshold,
+    the_browsers_two_part_preview_is_what_the_commit_writes,
 );

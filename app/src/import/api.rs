@@ -14,7 +14,11 @@ use serde::{Deserialize, Serialize};
 /// million addresses fit).
 pub const LARGE_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// The server functions whose bodies may be that large.
-pub const LARGE_BODY_ENDPOINTS: [&str; 2] = ["/api/import_lookup", "/api/sign_in_links_csv"];
+pub const LARGE_BODY_ENDPOINTS: [&str; 3] = [
+    "/api/import_lookup",
+    "/api/import_sync_preview",
+    "/api/sign_in_links_csv",
+];
 
 /// The import options (operators only): the browser needs them to plan.
 #[server(endpoint = "import_options")]
@@ -114,6 +118,88 @@ pub async fn import_lookup(keys: String, sha256: String) -> Result<LookupAnswer,
     .await
 }
 
+/// The sync part of a preview: who a sync with these settings would
+/// deactivate (the browser plans the file's rows; the candidates are the
+/// server's to find).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncAnswer {
+    /// The organization the sync is limited to, as the server read it.
+    pub scope: Option<String>,
+    /// Users a sync may deactivate, listed in the file or not.
+    pub candidates: u64,
+    /// Those the file does not list.
+    pub deactivate: u64,
+    /// `deactivate` as a share of `candidates`, in whole percent.
+    pub percent: u64,
+    /// Email, Name, Last changed: the first [`super::summary::SHOWN_ROWS`].
+    pub shown: Vec<Vec<String>>,
+    /// What the sync adds to the plan's fingerprint
+    /// (`domain::fingerprint::sync_digest`).
+    pub digest: String,
+    /// The safety valve's refusal, if it refuses.
+    pub refusal: Option<String>,
+    /// Whether the signed-in operator may confirm a refused sync
+    /// ("Deactivate anyway": administrators).
+    pub may_force: bool,
+}
+
+/// Who a sync limited to `scope` (blank: every organization) would
+/// deactivate, for a file holding `keys` (one per line, every key of the
+/// file: see `import_lookup`). Nothing is written.
+#[server(endpoint = "import_sync_preview", input = Postcard, output = Postcard, client = LargeBodyClient)]
+pub async fn import_sync_preview(keys: String, scope: String) -> Result<SyncAnswer, AppError> {
+    use crate::context::*;
+    let me = require(is_operator).await?;
+    let store = store()?;
+    let actor = actor(&me);
+    if scope.chars().count() > domain::Field::Organization.max_chars() {
+        return Err(AppError::Invalid(
+            "The organization to sync is too long.".into(),
+        ));
+    }
+    blocking(move || {
+        let options = store.options()?;
+        let max = options.max_rows;
+        let count = keys.lines().count() as u64;
+        if count > max {
+            return Err(domain::store::StoreError::Invalid(format!(
+                "{count} users asked for; the largest import is {max} rows."
+            )));
+        }
+        let in_file: std::collections::HashSet<String> = keys
+            .lines()
+            .filter_map(|k| domain::Email::parse(k).ok())
+            .map(|e| e.key().to_string())
+            .collect();
+        let settings = domain::plan::SyncSettings {
+            scope_organization: Some(scope),
+        };
+        let part = store.preview_sync(&|k| in_file.contains(k), &settings, actor)?;
+        Ok(SyncAnswer {
+            scope: part.settings.scope().map(str::to_string),
+            candidates: part.candidates,
+            deactivate: part.deactivations.len() as u64,
+            percent: part.percent(),
+            shown: part
+                .deactivations
+                .iter()
+                .take(super::summary::SHOWN_ROWS)
+                .map(|d| {
+                    vec![
+                        d.before.email.to_string(),
+                        d.before.name(),
+                        domain::time::rfc3339(d.before.updated_at),
+                    ]
+                })
+                .collect(),
+            digest: domain::fingerprint::sync_digest(&part),
+            refusal: part.refusal(&options),
+            may_force: domain::usecase::may_force(actor),
+        })
+    })
+    .await
+}
+
 /// The server's answer to "Next".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CommitAnswer {
@@ -133,6 +219,11 @@ pub enum CommitAnswer {
     /// for a second person with the Approval role.
     SentForApproval {
         id: u64,
+    },
+    /// A sync the safety valve refuses (and no administrator confirmed
+    /// it): nothing written.
+    TooManyDeactivations {
+        message: String,
     },
 }
 
@@ -155,6 +246,11 @@ pub struct CommitParams {
     /// file) and the SHA-256 of the file as it was chosen.
     pub corrected_cells: u32,
     pub original_sha256: String,
+    /// A sync import: users of `scope` (blank: all) the file does not list
+    /// are deactivated; `force` confirms a sync the safety valve refuses.
+    pub sync: bool,
+    pub scope: String,
+    pub force: bool,
 }
 
 impl CommitParams {
@@ -164,12 +260,16 @@ impl CommitParams {
             percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string()
         };
         format!(
-            "name={}&fingerprint={}&skip_invalid={}&corrected_cells={}&original_sha256={}",
+            "name={}&fingerprint={}&skip_invalid={}&corrected_cells={}&original_sha256={}\
+             &sync={}&scope={}&force={}",
             enc(&self.file_name),
             enc(&self.fingerprint),
             self.skip_invalid,
             self.corrected_cells,
             enc(&self.original_sha256),
+            self.sync,
+            enc(&self.scope),
+            self.force,
         )
     }
 
@@ -204,6 +304,13 @@ impl CommitParams {
             } else {
                 String::new()
             },
+            sync: get("sync") == Some("true"),
+            scope: get("scope")
+                .unwrap_or_default()
+                .chars()
+                .take(domain::Field::Organization.max_chars())
+                .collect(),
+            force: get("force") == Some("true"),
         }
     }
 }
@@ -229,7 +336,7 @@ pub async fn commit_upload(
     });
     let now = now_s();
     let outcome = blocking(move || {
-        store.apply_import(ImportRequest {
+        let request = ImportRequest {
             bytes: &bytes,
             file_name: &params.file_name,
             operator: operator.email.as_str(),
@@ -238,7 +345,19 @@ pub async fn commit_upload(
             skip_invalid: params.skip_invalid,
             corrected,
             now,
-        })
+        };
+        if params.sync {
+            let sync = domain::store::SyncRequest {
+                settings: domain::plan::SyncSettings {
+                    scope_organization: Some(params.scope.clone()),
+                },
+                force: params.force,
+                dry_run: false,
+            };
+            store.apply_sync_import(request, &sync)
+        } else {
+            store.apply_import(request)
+        }
     })
     .await?;
     Ok(match outcome {
@@ -251,10 +370,8 @@ pub async fn commit_upload(
         ImportOutcome::SentForApproval { request, .. } => {
             CommitAnswer::SentForApproval { id: request.id }
         }
-        // Only a sync is refused by the safety valve; the page does not
-        // send one.
         ImportOutcome::TooManyDeactivations { message, .. } => {
-            return Err(AppError::Invalid(message));
+            CommitAnswer::TooManyDeactivations { message }
         }
     })
 }
@@ -312,4 +429,44 @@ pub async fn sign_in_links_csv(emails: String) -> Result<LinksAnswer, AppError> 
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_params_survive_the_query_string() {
+        let params = CommitParams {
+            file_name: "HR export & more.csv".into(),
+            fingerprint: "ab12".into(),
+            skip_invalid: true,
+            corrected_cells: 3,
+            original_sha256: "0".repeat(64),
+            sync: true,
+            scope: "Acme & Söhne = 1".into(),
+            force: true,
+        };
+        let query = params.query();
+        let pairs: Vec<(String, String)> = query
+            .split('&')
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap();
+                let v = percent_encoding::percent_decode_str(v)
+                    .decode_utf8()
+                    .unwrap();
+                (k.to_string(), v.into_owned())
+            })
+            .collect();
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(CommitParams::from_params(get), params);
+        // Missing parameters read as an ordinary import.
+        let plain = CommitParams::from_params(|_| None);
+        assert!(!plain.sync && !plain.force && plain.scope.is_empty());
+    }
 }

@@ -17,6 +17,7 @@ mod browser;
 pub(crate) mod preview;
 mod result;
 pub mod summary;
+mod sync;
 pub mod worker;
 
 pub use api::*;
@@ -31,6 +32,7 @@ use preview::{Fixer, PreviewView};
 use result::ResultView;
 use std::sync::Arc;
 use summary::PreviewSummary;
+use sync::{SYNC_STEP, SyncChoice, SyncControls};
 use worker::{FromWorker, ToWorker};
 
 #[derive(Clone)]
@@ -70,6 +72,12 @@ impl Stage {
 pub fn ImportPage() -> impl IntoView {
     let stage = RwSignal::new(Stage::Choose { error: None });
     let skip_invalid = RwSignal::new(false);
+    // "Sync": whether it is ticked, and the organization it is limited to
+    // (blank: every organization).
+    let sync = SyncChoice {
+        on: RwSignal::new(false),
+        scope: RwSignal::new(String::new()),
+    };
     // The worker that holds the file and its plan, and what "Next" sends
     // (the chosen file itself, or the corrected file the worker wrote),
     // are in `browser::held`; leaving the page stops the worker.
@@ -96,8 +104,36 @@ pub fn ImportPage() -> impl IntoView {
             let preview = Arc::new(*summary);
             browser::held(|h| h.body = blob);
             last.set_value(Some(preview.clone()));
-            let notice = next_notice.try_update_value(Option::take).flatten();
-            stage.set(Stage::Preview { preview, notice });
+            if sync.on.get_untracked() {
+                // A new plan of the file (after a correction, or "changed
+                // since preview") is synced again before it is shown.
+                stage.set(Stage::busy(SYNC_STEP, None, true));
+                send(ToWorker::Sync {
+                    scope: sync.scope.get_untracked(),
+                });
+            } else {
+                let notice = next_notice.try_update_value(Option::take).flatten();
+                stage.set(Stage::Preview { preview, notice });
+            }
+        }
+        FromWorker::Synced(answer) => {
+            if let Some(before) = last.get_value() {
+                let preview = Arc::new(before.with_sync(Some(*answer)));
+                last.set_value(Some(preview.clone()));
+                let notice = next_notice.try_update_value(Option::take).flatten();
+                stage.set(Stage::Preview { preview, notice });
+            }
+        }
+        FromWorker::SyncFailed(error) => {
+            sync.on.set(false);
+            if let Some(before) = last.get_value() {
+                let preview = Arc::new(before.with_sync(None));
+                last.set_value(Some(preview.clone()));
+                stage.set(Stage::Preview {
+                    preview,
+                    notice: Some(format!("The sync could not be previewed: {error}")),
+                });
+            }
         }
         FromWorker::Record {
             line,
@@ -159,10 +195,31 @@ pub fn ImportPage() -> impl IntoView {
     let cancel = move || {
         browser::held(|h| h.worker = None);
         skip_invalid.set(false);
+        sync.on.set(false);
         stage.set(Stage::Choose { error: None });
         start_spare();
     };
-    let commit = move |preview: Arc<PreviewSummary>| {
+    // "Sync" ticked or not, or its organization changed: the preview
+    // gains or loses its sync part.
+    let resync = move |on: bool| {
+        sync.on.set(on);
+        if on {
+            stage.set(Stage::busy(SYNC_STEP, None, true));
+            send(ToWorker::Sync {
+                scope: sync.scope.get_untracked(),
+            });
+        } else if let Some(before) = last.get_value() {
+            let preview = Arc::new(before.with_sync(None));
+            last.set_value(Some(preview.clone()));
+            stage.set(Stage::Preview {
+                preview,
+                notice: None,
+            });
+        }
+    };
+    // `force`: "Deactivate anyway" (an administrator confirming a sync the
+    // safety valve refuses).
+    let commit = move |preview: Arc<PreviewSummary>, force: bool| {
         let Some(file) = browser::held(|h| h.body.clone()) else {
             return;
         };
@@ -170,10 +227,17 @@ pub fn ImportPage() -> impl IntoView {
         stage.set(Stage::busy(format!("Uploading {name}"), Some(0.0), false));
         let params = CommitParams {
             file_name: name.clone(),
-            fingerprint: preview.fingerprint.clone(),
+            fingerprint: preview.commit_fingerprint(),
             skip_invalid: skip_invalid.get_untracked(),
             corrected_cells: preview.file.corrected_cells,
             original_sha256: preview.file.original_sha256.clone(),
+            sync: preview.sync.is_some(),
+            scope: preview
+                .sync
+                .as_ref()
+                .and_then(|s| s.scope.clone())
+                .unwrap_or_default(),
+            force,
         };
         leptos::task::spawn_local(async move {
             let uploaded = move |done: f64| {
@@ -216,6 +280,7 @@ pub fn ImportPage() -> impl IntoView {
                 Ok(CommitAnswer::NothingToWrite) => stage.set(back(
                     "Nothing was written: no row creates or changes a user.".into(),
                 )),
+                Ok(CommitAnswer::TooManyDeactivations { message }) => stage.set(back(message)),
                 Err(e) => stage.set(back(format!("Nothing was written: {e}"))),
             }
         });
@@ -306,23 +371,37 @@ pub fn ImportPage() -> impl IntoView {
                                 </p>
                             }
                         });
+                        let refusal = p.sync.as_ref().and_then(|s| s.refusal.clone());
+                        let may_force = p.sync.as_ref().is_some_and(|s| s.may_force);
+                        let anyway = (refusal.is_some() && may_force).then(|| {
+                            let p = p.clone();
+                            view! {
+                                <button type="button" class="danger" on:click=move |_| commit(p.clone(), true)>
+                                    "Deactivate anyway"
+                                </button>
+                            }
+                        });
+                        let refused = refusal.is_some();
                         view! {
                             {corrected}
+                            <SyncControls sync resync/>
                             <PreviewView preview=preview notice=notice skip_invalid fixer=fixer/>
+                            {refusal.map(|r| view! { <p class="error" role="alert" data-testid="sync-refusal">{r}</p> })}
                             <p class="actions">
                                 <button
                                     type="button"
                                     disabled={
                                         let c = p.counts;
-                                        move || c.create + c.update == 0 || (c.invalid > 0 && !skip_invalid.get())
+                                        move || refused || c.writes() == 0 || (c.invalid > 0 && !skip_invalid.get())
                                     }
                                     on:click={
                                         let p = p.clone();
-                                        move |_| commit(p.clone())
+                                        move |_| commit(p.clone(), false)
                                     }
                                 >
                                     "Next"
                                 </button>
+                                {anyway}
                                 <button type="button" class="secondary" on:click=move |_| cancel()>
                                     "Cancel"
                                 </button>

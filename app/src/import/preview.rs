@@ -34,7 +34,8 @@ pub(crate) fn PreviewView(
         .earlier
         .first()
         .map(domain::store::BatchSummary::reimport_warning);
-    let nothing = c.create + c.update == 0;
+    let nothing = c.writes() == 0;
+    let sync = preview.sync.clone();
     let rows = |r: &Vec<Vec<String>>| Arc::new(r.clone());
     view! {
         <p class="file">
@@ -51,13 +52,26 @@ pub(crate) fn PreviewView(
         {preview
             .file
             .approval
-            .map(|w| view! { <p class="help" data-testid="approval-window">{w.describe(c.create + c.update)}</p> })}
+            .map(|w| view! { <p class="help" data-testid="approval-window">{w.describe(c.writes(), sync.is_some())}</p> })}
         <ul class="counts" data-testid="counts">
             <li class="create">{format!("Create {}", c.create)}</li>
             <li class="update">{format!("Update {}", c.update)}</li>
             <li class="unchanged">{format!("Unchanged {}", c.unchanged)}</li>
             <li class="invalid">{format!("Invalid {}", c.invalid)}</li>
+            {sync.is_some().then(|| view! { <li class="deactivate">{format!("Deactivate {}", c.deactivate)}</li> })}
         </ul>
+        {sync.as_ref().map(|s| view! {
+            <p class="help" data-testid="sync-summary">
+                {format!(
+                    "Sync{}: {} of the {} active imported users{} are not in this file ({}%).",
+                    s.scope.as_ref().map(|o| format!(" of organization “{o}”")).unwrap_or_default(),
+                    s.deactivate,
+                    s.candidates,
+                    if s.may_force { "" } else { " you may change" },
+                    s.percent,
+                )}
+            </p>
+        })}
         <p class="help">
             "Columns: " {preview.mapped.clone()} ". A blank cell keeps the stored value of an existing user. \
              Created and updated users get the roles and end state of the import options and \
@@ -72,6 +86,14 @@ pub(crate) fn PreviewView(
                 }
             })}
         {nothing.then(|| view! { <p class="warning">"Nothing to import: no row creates or changes a user."</p> })}
+        {sync.map(|s| view! {
+            <PagedTable
+                caption="Users to deactivate"
+                head=vec!["Email", "Name", "Last changed"]
+                rows=Arc::new(s.shown.clone())
+                total=s.deactivate
+            />
+        })}
         {(c.invalid > 0)
             .then(|| {
                 view! {

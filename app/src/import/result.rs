@@ -45,16 +45,20 @@ pub(super) fn ResultView(
         });
     };
     let skipped = preview.counts.invalid;
+    // The batch's counts say nothing of a sync's deactivations (they are
+    // the batch's before-images); the preview that was committed does.
+    let sync = preview.sync.clone();
     let created: Arc<Vec<Vec<String>>> =
         Arc::new(preview.creates.iter().map(|r| r[..3].to_vec()).collect());
     view! {
         <p role="status" class="done">
             {format!(
-                "Import done (batch {}): {} created, {} updated, {} unchanged{}.",
+                "Import done (batch {}): {} created, {} updated, {} unchanged{}{}.",
                 batch.id,
                 batch.counts.create,
                 batch.counts.update,
                 batch.counts.unchanged,
+                sync.as_ref().map(|s| format!(", {} deactivated", s.deactivate)).unwrap_or_default(),
                 if skipped > 0 { format!(", {skipped} invalid rows skipped") } else { String::new() },
             )}
         </p>
@@ -82,6 +86,14 @@ pub(super) fn ResultView(
             rows=Arc::new(preview.updates.clone())
             total=preview.counts.update
         />
+        {sync.map(|s| view! {
+            <PagedTable
+                caption="Deactivated users"
+                head=vec!["Email", "Name", "Last changed"]
+                rows=Arc::new(s.shown)
+                total=s.deactivate
+            />
+        })}
         {(skipped > 0)
             .then(|| {
                 view! {

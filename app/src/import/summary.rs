@@ -42,18 +42,22 @@ pub struct ApprovalWindow {
 }
 
 impl ApprovalWindow {
-    /// What the preview says about approval for an import that creates +
-    /// updates `writing` users.
-    pub fn describe(&self, writing: u64) -> String {
+    /// What the preview says about approval for an import that writes
+    /// (creates, updates, deactivates) `writing` users; `sync`: it is a
+    /// sync, which is never sent for approval.
+    pub fn describe(&self, writing: u64, sync: bool) -> String {
         let total = self.already.saturating_add(writing);
-        let verdict = if total > self.above {
-            "above it: Next sends the import for approval by a second person"
-        } else {
-            "not above it: Next writes the import"
+        let verdict = match (total > self.above, sync) {
+            (false, _) => "not above it: Next writes the import",
+            (true, false) => "above it: Next sends the import for approval by a second person",
+            (true, true) => {
+                "above it: a sync is not sent for approval, so Next will refuse it (the machine's \
+                 owner can run it with roster import --sync)"
+            }
         };
         format!(
             "Approval threshold {}: you (and accounts made or enrolled by you or by whoever \
-             made yours) created or updated {} users in the last {} hours; with this import's \
+             made yours) wrote {} users in the last {} hours; with this import's \
              {} that makes {}, {verdict}.",
             self.above, self.already, self.hours, writing, total
         )
@@ -81,9 +85,31 @@ pub struct PreviewSummary {
     /// Line, Column, Value, Message: one per error (a row can have several).
     pub errors: Vec<Vec<String>>,
     pub error_count: u64,
+    /// With "Sync" ticked: who the sync deactivates (the server's answer,
+    /// added by the page; the worker plans the rows only).
+    #[serde(default)]
+    pub sync: Option<super::SyncAnswer>,
 }
 
 impl PreviewSummary {
+    /// The fingerprint "Next" sends: the rows' plan's, extended by the
+    /// sync's part when there is one (as the server makes it).
+    pub fn commit_fingerprint(&self) -> String {
+        match &self.sync {
+            Some(sync) => domain::fingerprint::with_sync_digest(&self.fingerprint, &sync.digest),
+            None => self.fingerprint.clone(),
+        }
+    }
+
+    /// This preview with `sync` as its sync part (`None`: an ordinary
+    /// import).
+    pub fn with_sync(&self, sync: Option<super::SyncAnswer>) -> PreviewSummary {
+        let mut preview = self.clone();
+        preview.counts.deactivate = sync.as_ref().map_or(0, |s| s.deactivate);
+        preview.sync = sync;
+        preview
+    }
+
     pub fn of(plan: &ImportPlan, file: FileFacts) -> PreviewSummary {
         let mut summary = SummaryBuilder::default();
         for row in &plan.rows {
@@ -184,6 +210,7 @@ impl SummaryBuilder {
             unchanged: self.unchanged,
             errors: self.errors,
             error_count: self.error_count,
+            sync: None,
         }
     }
 }

@@ -10,7 +10,7 @@
 //! are [`ToWorker`] / [`FromWorker`] in `browser::envelope`s.
 
 use super::summary::{FileFacts, PreviewSummary, SummaryBuilder};
-use super::{ImportAuthority, import_lookup, import_setup};
+use super::{ImportAuthority, SyncAnswer, import_lookup, import_setup, import_sync_preview};
 use domain::User;
 use domain::csv_out::ResultsCsv;
 use domain::plan::{Action, parse_file_with_progress, plan_each};
@@ -31,6 +31,9 @@ pub enum ToWorker {
     Fix { line: u64, cells: Vec<String> },
     /// The results CSV (as a blob) and the created users' addresses.
     Results,
+    /// Who a sync limited to the organization `scope` (blank: all) would
+    /// deactivate, for the planned file.
+    Sync { scope: String },
 }
 
 /// What the steps of a preview are called on the page.
@@ -72,6 +75,10 @@ pub enum FromWorker {
     FixFailed(String),
     /// The results CSV comes beside it as a blob.
     Results { created: String },
+    /// The sync part of the preview (the preview itself stands).
+    Synced(Box<SyncAnswer>),
+    /// The sync part could not be made; the preview stands without it.
+    SyncFailed(String),
 }
 
 /// Keys per lookup request: each is answered from one read transaction,
@@ -100,6 +107,9 @@ pub struct Results {
 pub struct Job {
     facts: FileFacts,
     results: Option<Results>,
+    /// The file's keys as the lookup sent them (chunks of lines), kept
+    /// for a sync's preview, which needs them all at once.
+    keys: Vec<String>,
 }
 
 impl Job {
@@ -117,6 +127,7 @@ impl Job {
         progress: &dyn Fn(Step, f64),
     ) -> Result<PreviewSummary, String> {
         self.results = None;
+        self.keys.clear();
         let ImportAuthority { options, actor } = authority;
         let parsed =
             parse_file_with_progress(&bytes, &options, &mut |done| progress(Step::Checking, done))
@@ -136,12 +147,14 @@ impl Job {
         let total = chunks.len().max(1);
         // A chunk's text is made when its request is sent, not all at once
         // (a million keys make ~30 MB of text).
+        let kept = &mut self.keys;
         let mut requests = chunks.enumerate().map(|(i, chunk)| {
             let text = chunk
                 .iter()
                 .map(|k| k.as_str())
                 .collect::<Vec<_>>()
                 .join("\n");
+            kept.push(text.clone());
             // Earlier imports of these bytes are asked for once.
             let hash = if i == 0 {
                 sha256.clone()
@@ -196,6 +209,19 @@ impl Job {
             created,
         });
         Ok(summary.finish(head, self.facts.clone()))
+    }
+
+    /// Who a sync limited to `scope` would deactivate, for the file
+    /// planned last. The keys go in one body (the server needs them all
+    /// to know who is missing): a million keys are about 30 MB, under
+    /// [`super::LARGE_BODY_BYTES`].
+    pub async fn sync(&self, scope: String) -> Result<SyncAnswer, String> {
+        if self.results.is_none() {
+            return Err("Nothing was planned.".into());
+        }
+        import_sync_preview(self.keys.join("\n"), scope)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// The import options and the operator's authority; refuses a file of
@@ -385,7 +411,7 @@ mod running {
                             file_name,
                             ..FileFacts::default()
                         },
-                        results: None,
+                        ..Job::default()
                     },
                     file: Some(file),
                 };
@@ -446,6 +472,10 @@ mod running {
                     }
                 }
             }
+            ToWorker::Sync { scope } => match state.job.sync(scope).await {
+                Ok(answer) => post(&FromWorker::Synced(Box::new(answer)), None),
+                Err(e) => post(&FromWorker::SyncFailed(e), None),
+            },
             ToWorker::Results => {
                 let Some(results) = &state.job.results else {
                     return post(&FromWorker::Failed("Nothing was planned.".into()), None);
