@@ -96,6 +96,7 @@ bench: release .deps/postgresql
 	cargo bench -p domain --bench plan
 	ROSTER_BENCH_OUT=$(BENCH_OUT) cargo bench -p server --bench import
 	ROSTER_BENCH_OUT=$(BENCH_OUT) cargo bench -p server --bench postgres
+	ROSTER_BENCH_OUT=$(BENCH_OUT) cargo bench -p server --bench sync
 	cargo bench -p server --bench users
 	cd end2end && ROSTER_BENCH_OUT=$(BENCH_OUT) node bench/browser.mjs 100000 1000000
 

@@ -243,6 +243,7 @@ function nativeResults() {
     planFloor: criterion("floor_lookup_sha256", 100000),
     redb: json(join(out, "redb-commit.json")),
     postgres: json(join(out, "postgres-commit.json")),
+    sync: { redb: json(join(out, "sync-redb.json")), postgres: json(join(out, "sync-postgres.json")) },
   };
 }
 
@@ -269,6 +270,14 @@ function summary(results, native) {
   floor("the entries `apply_import` wrote (users, indexes, batch, audit), inserted as bytes", native?.redb?.same_work, native?.redb?.bare, "bare insert", 2);
   ratio("commit of 100k new users, PostgreSQL (`apply_import`)", native?.postgres?.roster, native?.postgres?.bare, "bare COPY", 2);
   floor("the rows `apply_import` wrote (users, search words, batch, audit), COPYed as they are", native?.postgres?.same_work, native?.postgres?.bare, "bare COPY", 2);
+  // Sync: what finding the missing users adds to planning the same file.
+  for (const [engine, label] of [["redb", "redb"], ["postgres", "PostgreSQL"]]) {
+    const s = native?.sync?.[engine];
+    if (!s) continue;
+    rows.push([`sync of 99k rows against 1M users, ${label}: plan, one organization (1 000 missing)`, ms(s.scoped_sync_plan), `plain plan ${ms(s.plain_plan)}`, `+${ms(s.scoped_sync_plan - s.plain_plan)}`, "", ""]);
+    rows.push([`sync of 99k rows against 1M users, ${label}: plan, every organization (901 000 missing)`, ms(s.whole_sync_plan), `plain plan ${ms(s.plain_plan)}`, `+${ms(s.whole_sync_plan - s.plain_plan)}`, "", ""]);
+    rows.push([`sync of 99k rows against 1M users, ${label}: commit, one organization`, ms(s.scoped_sync_commit), "", "", "", ""]);
+  }
   const small = at(100_000);
   const large = at(1_000_000);
   if (small) ratio("preview of 100k rows in Chromium (chosen → counts)", small.preview, small.papa, "PapaParse parse only", 1);
