@@ -135,7 +135,10 @@ fn measure(engine: &str, store: &dyn Store) {
         filled.as_secs_f64(),
         file.iter().filter(|b| **b == b'\n').count() - 1,
     );
-    println!("  plain import, planned:                    {:>8.1} ms", ms(p));
+    println!(
+        "  plain import, planned:                    {:>8.1} ms",
+        ms(p)
+    );
     println!(
         "  sync of that organization, planned:       {:>8.1} ms (+{:.1} ms to find 1 000 missing)",
         ms(s),

@@ -202,11 +202,36 @@ pub struct Held {
     pub spare: Option<PreviewWorker>,
 }
 
-thread_local! {
-    static HELD: std::cell::RefCell<Held> = std::cell::RefCell::new(Held::default());
-}
+/// [`Held`] in the page's local (this thread's) reactive storage: it lives
+/// and goes with the page, and dropping it ends the workers. The server
+/// holds nothing: it renders the page on any thread of its pool (local
+/// storage must not be touched from another thread) and never runs the
+/// handlers that use it.
+#[derive(Clone, Copy)]
+pub struct HeldStore(
+    #[cfg(feature = "hydrate")] leptos::prelude::StoredValue<Held, leptos::prelude::LocalStorage>,
+);
 
-/// Runs `f` on what the page holds.
-pub fn held<T>(f: impl FnOnce(&mut Held) -> T) -> T {
-    HELD.with(|h| f(&mut h.borrow_mut()))
+impl HeldStore {
+    pub fn new() -> HeldStore {
+        #[cfg(feature = "hydrate")]
+        return HeldStore(leptos::prelude::StoredValue::new_local(Held::default()));
+        #[cfg(not(feature = "hydrate"))]
+        HeldStore()
+    }
+
+    /// Runs `f` on what the page holds; once the page is gone, on nothing
+    /// (a worker's late message then changes nothing).
+    pub fn with<T: Default>(self, f: impl FnOnce(&mut Held) -> T) -> T {
+        #[cfg(feature = "hydrate")]
+        {
+            use leptos::prelude::UpdateValue;
+            self.0.try_update_value(f).unwrap_or_default()
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = f;
+            T::default()
+        }
+    }
 }

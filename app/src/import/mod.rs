@@ -16,6 +16,7 @@ mod blob_client;
 mod browser;
 pub(crate) mod preview;
 mod result;
+mod stages;
 pub mod summary;
 mod sync;
 pub mod worker;
@@ -28,11 +29,12 @@ pub const WORKER_SCRIPT: &str = "/import-worker.js";
 use browser::PreviewWorker;
 use domain::store::BatchSummary;
 use leptos::prelude::*;
-use preview::{Fixer, PreviewView};
+use preview::Fixer;
 use result::ResultView;
+use stages::{BusyStage, ChooseStage, PreviewStage, SentStage};
 use std::sync::Arc;
 use summary::PreviewSummary;
-use sync::{SYNC_STEP, SyncChoice, SyncControls};
+use sync::{SYNC_STEP, SyncChoice};
 use worker::{FromWorker, ToWorker};
 
 #[derive(Clone)]
@@ -79,9 +81,10 @@ pub fn ImportPage() -> impl IntoView {
         scope: RwSignal::new(String::new()),
     };
     // The worker that holds the file and its plan, and what "Next" sends
-    // (the chosen file itself, or the corrected file the worker wrote),
-    // are in `browser::held`; leaving the page stops the worker.
-    on_cleanup(|| browser::held(|h| *h = browser::Held::default()));
+    // (the chosen file itself, or the corrected file the worker wrote);
+    // leaving the page stops the worker.
+    let held = browser::HeldStore::new();
+    on_cleanup(move || held.with(|h| *h = browser::Held::default()));
     // The preview shown last (a failed correction returns to it), and the
     // notice the next preview carries.
     let last = StoredValue::new(None::<Arc<PreviewSummary>>);
@@ -90,7 +93,7 @@ pub fn ImportPage() -> impl IntoView {
     let results = RwSignal::new(None::<(String, String)>);
 
     let send = move |message: ToWorker| {
-        browser::held(|h| {
+        held.with(|h| {
             if let Some(w) = &h.worker {
                 w.send(&message, None)
             }
@@ -102,7 +105,7 @@ pub fn ImportPage() -> impl IntoView {
         }
         FromWorker::Previewed(summary) => {
             let preview = Arc::new(*summary);
-            browser::held(|h| h.body = blob);
+            held.with(|h| h.body = blob);
             last.set_value(Some(preview.clone()));
             if sync.on.get_untracked() {
                 // A new plan of the file (after a correction, or "changed
@@ -141,7 +144,7 @@ pub fn ImportPage() -> impl IntoView {
             cells,
         } => record.set(Some((line, header, cells))),
         FromWorker::Failed(error) => {
-            browser::held(|h| h.worker = None);
+            held.with(|h| h.worker = None);
             stage.set(Stage::Choose { error: Some(error) });
         }
         FromWorker::FixFailed(error) => match last.get_value() {
@@ -160,7 +163,7 @@ pub fn ImportPage() -> impl IntoView {
     // A worker waits for the file from the moment the page is shown, and
     // again after Cancel (after a failure the next file starts one).
     let start_spare = move || {
-        browser::held(|h| {
+        held.with(|h| {
             if h.spare.is_none() {
                 h.spare = PreviewWorker::start(on_message).ok();
             }
@@ -173,7 +176,7 @@ pub fn ImportPage() -> impl IntoView {
         skip_invalid.set(false);
         results.set(None);
         // A running preview stops here (dropping the worker ends it).
-        let spare = browser::held(|h| {
+        let spare = held.with(|h| {
             h.worker = None;
             h.spare.take()
         });
@@ -186,14 +189,14 @@ pub fn ImportPage() -> impl IntoView {
                     },
                     Some(&blob),
                 );
-                browser::held(|h| h.worker = Some(w));
+                held.with(|h| h.worker = Some(w));
                 stage.set(Stage::busy(format!("Reading {file_name}"), Some(0.0), true));
             }
             Err(error) => stage.set(Stage::Choose { error: Some(error) }),
         }
     };
     let cancel = move || {
-        browser::held(|h| h.worker = None);
+        held.with(|h| h.worker = None);
         skip_invalid.set(false);
         sync.on.set(false);
         stage.set(Stage::Choose { error: None });
@@ -220,7 +223,7 @@ pub fn ImportPage() -> impl IntoView {
     // `force`: "Deactivate anyway" (an administrator confirming a sync the
     // safety valve refuses).
     let commit = move |preview: Arc<PreviewSummary>, force: bool| {
-        let Some(file) = browser::held(|h| h.body.clone()) else {
+        let Some(file) = held.with(|h| h.body.clone()) else {
             return;
         };
         let name = preview.file.file_name.clone();
@@ -310,133 +313,25 @@ pub fn ImportPage() -> impl IntoView {
             >
                 <h1>"Import users from CSV"</h1>
                 {move || match stage.get() {
-                    Stage::Choose { error } => {
-                        view! {
-                            <div class="card">
-                                <label for="csv-file">"CSV file"</label>
-                                <input
-                                    id="csv-file"
-                                    type="file"
-                                    accept=".csv,.txt,.tsv,text/csv,text/plain"
-                                    on:change=move |ev| take_file(browser::chosen_file(&ev))
-                                />
-                                <p class="help">
-                                    "Choose a file or drop it onto this page. Headers are matched \
-                                     loosely (\"First Name [Required]\", \"givenName\", \"E-mail\" …); \
-                                     exports of Google Workspace, Entra, Okta and Smart ID import as \
-                                     they are. Nothing is written before you press Next."
-                                </p>
-                                <p><a href="/template.csv" download="roster-users.csv">"Download CSV template"</a></p>
-                                {error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
-                            </div>
-                            <p>
-                                <button type="button" class="secondary" on:click=move |_| go("/users/create")>
-                                    "Cancel"
-                                </button>
-                            </p>
-                        }
-                            .into_any()
-                    }
+                    Stage::Choose { error } => view! { <ChooseStage error take_file/> }.into_any(),
                     Stage::Busy { message, done, cancel: can_cancel } => {
-                        let percent = done.map(|d| (d.clamp(0.0, 1.0) * 100.0).round());
-                        view! {
-                            <div role="status" class="busy">
-                                <p>
-                                    <span class="spinner" aria-hidden="true"></span>
-                                    <label for="import-progress">{message}</label>
-                                    {percent.map(|p| format!(" {p}%"))}
-                                </p>
-                                <progress id="import-progress" max="100" value=percent></progress>
-                                {can_cancel.then(|| view! {
-                                    <p>
-                                        <button type="button" class="secondary" on:click=move |_| cancel()>
-                                            "Cancel"
-                                        </button>
-                                    </p>
-                                })}
-                            </div>
-                        }
-                            .into_any()
+                        let cancel = can_cancel.then_some(cancel);
+                        view! { <BusyStage message done cancel/> }.into_any()
                     }
                     Stage::Preview { preview, notice } => {
-                        let p = preview.clone();
-                        let corrected = (p.file.corrected_cells > 0).then(|| {
-                            let href = browser::held(|h| h.body.as_ref().map(browser::blob_url))
-                                .unwrap_or_default();
-                            let name = corrected_name(&p.file.file_name);
-                            view! {
-                                <p class="actions">
-                                    {format!("{} cells corrected in this preview. ", p.file.corrected_cells)}
-                                    <a href=href download=name>"Download corrected file"</a>
-                                </p>
-                            }
-                        });
-                        let refusal = p.sync.as_ref().and_then(|s| s.refusal.clone());
-                        let may_force = p.sync.as_ref().is_some_and(|s| s.may_force);
-                        let anyway = (refusal.is_some() && may_force).then(|| {
-                            let p = p.clone();
-                            view! {
-                                <button type="button" class="danger" on:click=move |_| commit(p.clone(), true)>
-                                    "Deactivate anyway"
-                                </button>
-                            }
-                        });
-                        let refused = refusal.is_some();
-                        view! {
-                            {corrected}
-                            <SyncControls sync resync/>
-                            <PreviewView preview=preview notice=notice skip_invalid fixer=fixer/>
-                            {refusal.map(|r| view! { <p class="error" role="alert" data-testid="sync-refusal">{r}</p> })}
-                            <p class="actions">
-                                <button
-                                    type="button"
-                                    disabled={
-                                        let c = p.counts;
-                                        move || refused || c.writes() == 0 || (c.invalid > 0 && !skip_invalid.get())
-                                    }
-                                    on:click={
-                                        let p = p.clone();
-                                        move |_| commit(p.clone(), false)
-                                    }
-                                >
-                                    "Next"
-                                </button>
-                                {anyway}
-                                <button type="button" class="secondary" on:click=move |_| cancel()>
-                                    "Cancel"
-                                </button>
-                            </p>
-                        }
+                        // The corrected file, to download, when the preview is of one.
+                        let corrected = (preview.file.corrected_cells > 0)
+                            .then(|| held.with(|h| h.body.as_ref().map(browser::blob_url)))
+                            .flatten();
+                        view! { <PreviewStage preview notice corrected skip_invalid fixer sync resync commit cancel/> }
                             .into_any()
                     }
                     Stage::Done { preview, batch } => view! { <ResultView preview batch results/> }.into_any(),
-                    Stage::Sent(id) => view! {
-                        <p role="status" class="done">
-                            {format!(
-                                "Sent for approval (request {id}): this import changes more users \
-                                 than the administrator allows without a second person. Nothing \
-                                 was written; a user with the Approval role approves or rejects it \
-                                 on the Approvals page."
-                            )}
-                        </p>
-                        <p class="actions">
-                            <a href="/users/history">"Import history"</a>
-                            <button type="button" on:click=move |_| go("/users")>"OK"</button>
-                        </p>
-                    }
-                    .into_any(),
+                    Stage::Sent(id) => view! { <SentStage id/> }.into_any(),
                 }}
             </section>
         }
     })
-}
-
-/// "users.csv" → "users-corrected.csv".
-fn corrected_name(file_name: &str) -> String {
-    match file_name.rsplit_once('.') {
-        Some((stem, ext)) => format!("{stem}-corrected.{ext}"),
-        None => format!("{file_name}-corrected.csv"),
-    }
 }
 
 /// Leaves the import (called from event handlers, where the router's
