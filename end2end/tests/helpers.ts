@@ -81,6 +81,14 @@ export async function signInAt(url: string, page: Page, email: string, password:
   await hydrated(page);
 }
 
+/** Chooses a CSV file on a test's own server's import page and waits for the preview's counts. */
+export async function chooseFileAt(url: string, page: Page, name: string, csv: string) {
+  await page.goto(url + "/users/import");
+  await hydrated(page);
+  await page.getByLabel("CSV file").setInputFiles({ name, mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await expect(page.getByTestId("counts")).toBeVisible();
+}
+
 /** Asks for a one-time sign-in link on the Users page. */
 export async function makeLinkAt(url: string, page: Page, email: string) {
   await page.goto(url + "/users");

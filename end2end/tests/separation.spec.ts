@@ -1,5 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import { adminEmail, enrolAt, hydrated, makeLinkAt, signInAt, seededServer } from "./helpers";
+import { adminEmail, chooseFileAt, enrolAt, hydrated, makeLinkAt, signInAt, seededServer } from "./helpers";
 
 // Separation of duties on a server of its own, tried as one operator
 // alone would: a puppet made, enrolled and asked to approve its maker's
@@ -32,12 +32,7 @@ test.afterAll(() => stop());
 
 const signIn = (page: Page, email: string, password: string) => signInAt(url, page, email, password);
 
-async function choose(page: Page, name: string, csv: string) {
-  await page.goto(url + "/users/import");
-  await hydrated(page);
-  await page.getByLabel("CSV file").setInputFiles({ name, mimeType: "text/csv", buffer: Buffer.from(csv) });
-  await expect(page.getByTestId("counts")).toBeVisible();
-}
+const choose = (page: Page, name: string, csv: string) => chooseFileAt(url, page, name, csv);
 
 async function openRequest(page: Page, file: string) {
   await page.goto(url + "/approvals");

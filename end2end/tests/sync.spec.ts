@@ -1,5 +1,5 @@
 import { test, expect, Browser, Page } from "@playwright/test";
-import { adminEmail, enrolAt, hydrated, makeLinkAt, seededServer, signInAt } from "./helpers";
+import { adminEmail, chooseFileAt, enrolAt, hydrated, makeLinkAt, seededServer, signInAt } from "./helpers";
 
 // Sync mode on a server of its own: twenty imported users (ten of Acme,
 // ten of Beta) and one created by hand. A sync file that leaves out two
@@ -35,12 +35,7 @@ test.afterAll(() => stop());
 
 const signIn = (page: Page, email: string, password: string) => signInAt(url, page, email, password);
 
-async function choose(page: Page, name: string, csv: string) {
-  await page.goto(url + "/users/import");
-  await hydrated(page);
-  await page.getByLabel("CSV file").setInputFiles({ name, mimeType: "text/csv", buffer: Buffer.from(csv) });
-  await expect(page.getByTestId("counts")).toBeVisible();
-}
+const choose = (page: Page, name: string, csv: string) => chooseFileAt(url, page, name, csv);
 
 async function sync(page: Page, scope = "") {
   if (scope) await page.getByLabel("Only users of the organization").fill(scope);

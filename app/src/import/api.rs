@@ -82,19 +82,7 @@ pub async fn import_lookup(keys: String, sha256: String) -> Result<LookupAnswer,
     let now = now_s();
     blocking(move || {
         let options = store.options()?;
-        let max = options.max_rows;
-        let count = keys.lines().count() as u64;
-        if count > max {
-            return Err(domain::store::StoreError::Invalid(format!(
-                "{count} users asked for; the largest import is {max} rows."
-            )));
-        }
-        // Keys are made the one way keys are made: from a parsed address.
-        let keys: Vec<domain::UserKey> = keys
-            .lines()
-            .filter_map(|k| domain::Email::parse(k).ok())
-            .map(|e| e.key().clone())
-            .collect();
+        let keys = asked_keys(&keys, &options)?;
         Ok(LookupAnswer {
             users: store.users_by_keys(&keys)?,
             // Asked with the first chunk of a file only.
@@ -159,17 +147,9 @@ pub async fn import_sync_preview(keys: String, scope: String) -> Result<SyncAnsw
     }
     blocking(move || {
         let options = store.options()?;
-        let max = options.max_rows;
-        let count = keys.lines().count() as u64;
-        if count > max {
-            return Err(domain::store::StoreError::Invalid(format!(
-                "{count} users asked for; the largest import is {max} rows."
-            )));
-        }
-        let in_file: std::collections::HashSet<String> = keys
-            .lines()
-            .filter_map(|k| domain::Email::parse(k).ok())
-            .map(|e| e.key().to_string())
+        let in_file: std::collections::HashSet<String> = asked_keys(&keys, &options)?
+            .into_iter()
+            .map(|k| k.to_string())
             .collect();
         let settings = domain::plan::SyncSettings {
             scope_organization: Some(scope),
@@ -198,6 +178,28 @@ pub async fn import_sync_preview(keys: String, scope: String) -> Result<SyncAnsw
         })
     })
     .await
+}
+
+/// The keys a request names, one address a line; more lines than an
+/// import may have rows are refused. Keys are made the one way keys are
+/// made: from a parsed address.
+#[cfg(feature = "ssr")]
+fn asked_keys(
+    keys: &str,
+    options: &Options,
+) -> Result<Vec<domain::UserKey>, domain::store::StoreError> {
+    let max = options.max_rows;
+    let count = keys.lines().count() as u64;
+    if count > max {
+        return Err(domain::store::StoreError::Invalid(format!(
+            "{count} users asked for; the largest import is {max} rows."
+        )));
+    }
+    Ok(keys
+        .lines()
+        .filter_map(|k| domain::Email::parse(k).ok())
+        .map(|e| e.key().clone())
+        .collect())
 }
 
 /// The server's answer to "Next".
