@@ -2,25 +2,24 @@
 //! does: create what is missing, seed the default options, and bring an
 //! older store up to date (no offline migration).
 //!
-
 //! # Schema (version 4)
 //! | table | key | value |
 //! |---|---|---|
 //! | `meta` | `schema_version`, `next_batch_id` | u64 |
-//! | `users` | email key (lower-cased) | [`encode`](crate::engine::codec::encode)d `User` |
+//! | `users` | email key (lower-cased) | encoded `User` |
 //! | `options` | option key | text value (see `domain::options`) |
-//! | `batches` | batch id | [`encode`](crate::engine::codec::encode)d `BatchRecord` |
+//! | `batches` | batch id | encoded `BatchRecord` |
 //! | `credentials` | email key | argon2id PHC string |
-//! | `links` | SHA-256 (hex) of a sign-in token | [`encode`](crate::engine::codec::encode)d `SignInLink` |
+//! | `links` | SHA-256 (hex) of a sign-in token | encoded `SignInLink` |
 //! | `user_links` (multimap) | email key | SHA-256 (hex) of each of its link tokens |
 //! | `password_epochs` | email key | Unix ms of the last password change |
 //! | `sessions` | SHA-256 (hex) of a session id | JSON of the session's data and expiry (never its id) |
-//! | `audit` | event id (in order) | [`encode`](crate::engine::codec::encode)d `domain::audit::AuditEvent` |
+//! | `audit` | event id (in order) | encoded `domain::audit::AuditEvent` |
 //! | `audit_by_user` (multimap) | email key | ids of that user's events |
 //! | `users_by_*`, `user_words`, `user_counts` | see [`super::user_index`] | |
-//! | `approvals` | request id | [`encode`](crate::engine::codec::encode)d `domain::approval::ApprovalRequest` |
+//! | `approvals` | request id | encoded `domain::approval::ApprovalRequest` |
 //! | `approval_files` | request id | the file's bytes, until the request is decided |
-//! | `batch_corrections` | batch id | [`encode`](crate::engine::codec::encode)d `Correction`: cells fixed in the preview, original SHA-256 |
+//! | `batch_corrections` | batch id | encoded `Correction`: cells fixed in the preview, original SHA-256 |
 //! | `secrets` | name (e.g. `device-cookie`) | 32 random bytes, made on first use |
 //!
 //! Version 1 stored sessions as whole tower-sessions records, id included;
@@ -28,6 +27,9 @@
 //! the existing links by user. Version 4 marks stores that hold records of
 //! format 3 (an older roster refuses them). Versions 1 and 2 had no user indexes:
 //! opening such a store builds them.
+//!
+//! Encoded values are as both engines encode them
+//! ([`crate::engine::codec`]): one format byte, then postcard.
 
 use super::{RedbStore, backend};
 use domain::options::Options;
@@ -54,7 +56,7 @@ pub(super) const CORRECTIONS: TableDefinition<u64, &[u8]> =
     TableDefinition::new("batch_corrections");
 pub(super) const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
 
-/// 4: records of format 3 (see below); an older roster refuses the file
+/// 4: records of format 3 (see [`crate::engine::codec`]); an older roster refuses the file
 /// instead of failing at the first record it cannot read.
 const SCHEMA_VERSION: u64 = 4;
 
