@@ -12,7 +12,7 @@
 //! - [`postgres`]: a PostgreSQL database (`--database`), shared by
 //!   several app servers;
 //! - [`codec`]: how both encode records, so they read the same on either;
-//! - [`open`]: which one a `roster` process runs on.
+//! - [`open()`]: which one a `roster` process runs on.
 //!
 //! Engines use the domain, this module's traits, the codec and their own
 //! crates: nothing of the web server, the command line or the app.
@@ -35,7 +35,8 @@ pub trait Engine: AppStore + SessionRows + ThrottleCounters + Dump {}
 impl<T: AppStore + SessionRows + ThrottleCounters + Dump> Engine for T {}
 
 /// What the session store needs from an engine. `id` is the SHA-256 of
-/// the session id; `data` the session at rest (its JSON); `user_key` and
+/// the session id; `data` the session at rest (its JSON,
+/// [`codec::session::AtRest`]); `user_key` and
 /// `expires` (Unix seconds) are beside it so that an engine can end a
 /// user's sessions and purge expired ones without decoding each.
 pub trait SessionRows: Send + Sync {

@@ -1,7 +1,7 @@
 //! How both engines encode what they store, so that a record reads the
 //! same from redb and from PostgreSQL and `roster copy` moves it as it is.
 //!
-//! Encoded values are one format byte ([`FORMAT`]) followed by postcard. A
+//! Encoded values are one format byte (`FORMAT`) followed by postcard. A
 //! change of a record type bumps the byte and keeps a decoder for the old
 //! one, so a store never needs an offline migration: format 3 (users with
 //! what people decided about them, batches with their approver) is

@@ -6,12 +6,12 @@
 //! that decide what an import, an undo or an edit writes live in
 //! `domain::usecase` and run unchanged on every engine.
 //!
-//! - [`schema`]: the tables, the schema version, what opening a store
+//! - `schema`: the tables, the schema version, what opening a store
 //!   creates and how an older store is brought up to date;
 //! - `reads`: the reads of the store port (`domain::store::Store`);
 //! - `transaction`: one write transaction (`WriteTx`);
 //! - `credentials`: passwords, one-time sign-in links, server secrets;
-//! - [`sessions`]: sessions at rest (`SessionRows`);
+//! - `sessions`: sessions at rest (`SessionRows`);
 //! - `user_index`: the users' indexes (the Users page's lists, filters and
 //!   search);
 //! - `dump`: every record, for `roster copy`.
@@ -92,7 +92,7 @@ impl RedbStore {
     }
 
     /// Whether the user indexes agree with the users (see
-    /// [`user_index::consistent`]).
+    /// `user_index::consistent`).
     pub fn check_indexes(&self) -> Result<Result<(), String>, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
         user_index::consistent(&txn)
