@@ -2,7 +2,7 @@
 //! and the session-based authorisation every server function starts with.
 
 pub use crate::error::AppError;
-use domain::store::StoreError;
+use domain::store::{SESSION_USER, StoreError};
 use domain::user::{EndState, User};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -106,8 +106,6 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Session key of the signed-in user.
-pub const SESSION_USER: &str = "user";
 /// A session ends this long after sign-in, however active (absolute
 /// timeout); the idle timeout is the session cookie's expiry.
 pub const ABSOLUTE_TIMEOUT_MS: i64 = 12 * 60 * 60 * 1000;
@@ -165,7 +163,7 @@ impl SignInRefused {
 /// Leptos context.
 pub async fn authenticate_with(
     store: AppStore,
-    throttle: std::sync::Arc<dyn crate::security::Counters>,
+    throttle: std::sync::Arc<dyn domain::throttle::Counters>,
     email: &str,
     password: String,
     client: Option<std::net::IpAddr>,

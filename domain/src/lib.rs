@@ -26,6 +26,7 @@ pub mod privilege;
 pub mod rows;
 pub mod store;
 pub mod text;
+pub mod throttle;
 pub mod time;
 pub mod transaction;
 pub mod usecase;

@@ -579,6 +579,12 @@ pub fn run<S: Store + ?Sized, T>(
     answer.ok_or_else(|| StoreError::Backend("the transaction did not run its work".into()))
 }
 
+/// The entry of a session's data that names its signed-in user: the app
+/// keeps `{"key": …}` there, and an engine that stores no user column
+/// beside a session (redb) reads it to end a user's sessions
+/// (`WriteTx::end_sessions`).
+pub const SESSION_USER: &str = "user";
+
 /// Credentials, sign-in links and the password epoch of each user: what
 /// sign-in needs from persistence. Hashing itself is the caller's business.
 pub trait Credentials: Store {

@@ -12,7 +12,8 @@ use redb::{
     Database, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable, ReadableTable,
     TableDefinition,
 };
-use server::store::{RedbStore, encode};
+use server::engine::codec::encode;
+use server::engine::redb::RedbStore;
 use std::collections::HashMap;
 use std::time::Instant;
 

@@ -12,8 +12,8 @@
 use domain::plan::{NoUsers, plan};
 use domain::store::Store;
 use postgres::{Client, NoTls};
-use server::pg::PgStore;
-use server::store::encode;
+use server::engine::codec::encode;
+use server::engine::postgres::PgStore;
 use std::io::{Read, Write};
 use std::time::Instant;
 
@@ -24,7 +24,7 @@ const RUNS: usize = 3;
 
 fn main() {
     let dir = std::env::temp_dir().join(format!("roster-pg-bench-{}", std::process::id()));
-    let url = server::pg::test_server(&dir).unwrap();
+    let url = server::test_support::test_server(&dir).unwrap();
     let bytes = file();
     let options = domain::Options::default();
     let users: Vec<domain::User> = plan(&bytes, &NoUsers, &options, domain::Actor::Owner)

@@ -9,7 +9,7 @@
 use domain::directory::{UserQuery, UserSort};
 use domain::store::{ImportRequest, Store};
 use domain::user::{EndState, Source};
-use server::store::RedbStore;
+use server::engine::redb::RedbStore;
 use std::time::{Duration, Instant};
 
 mod common;

@@ -49,9 +49,9 @@ pub struct Common {
         global = true,
         env = "ROSTER_TRUSTED_PROXIES",
         value_name = "CIDR,…",
-        value_parser = crate::proxies::TrustedProxies::parse
+        value_parser = crate::web::proxies::TrustedProxies::parse
     )]
-    pub trusted_proxies: Option<crate::proxies::TrustedProxies>,
+    pub trusted_proxies: Option<crate::web::proxies::TrustedProxies>,
 }
 
 impl Common {

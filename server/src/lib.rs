@@ -1,19 +1,21 @@
-//! The `roster` binary's library: command line, redb store, auth and web
-//! server. `main.rs` only calls [`run`].
+//! The `roster` binary's library. `main.rs` only calls [`run`].
+//!
+//! - [`cli`]: the command line (clap);
+//! - [`commands`]: the subcommands but `serve`;
+//! - [`web`]: `roster serve`, the HTTP stack around the Leptos app;
+//! - [`engine`]: the storage engines (redb, PostgreSQL) and what an
+//!   engine implements;
+//! - `test_support`: a throwaway PostgreSQL for tests and benches (the
+//!   `test-support` feature).
+//!
+//! The command line and the web server use the engines; the engines use
+//! only the domain.
 
-pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod engine;
-pub mod format1;
-pub mod headers;
-pub mod pg;
-pub mod pg_tls;
-pub mod proxies;
-pub mod sessions;
-pub mod store;
-pub mod upload;
-pub mod user_index;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 pub mod web;
 
 use clap::Parser;

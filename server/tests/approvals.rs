@@ -6,7 +6,7 @@ use domain::approval::ApprovalState;
 use domain::store::{ApprovalOutcome, Decision, ImportOutcome, ImportRequest, Store, StoreError};
 use domain::user::{Role, Roles};
 use domain::{Actor, Field, UserKey};
-use server::store::RedbStore;
+use server::engine::redb::RedbStore;
 
 fn k(email: &str) -> UserKey {
     domain::Email::parse(email).unwrap().key().clone()

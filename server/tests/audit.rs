@@ -5,7 +5,7 @@ use domain::audit::AuditAction;
 use domain::store::{ImportOutcome, ImportRequest, Store, UndoOutcome};
 use domain::user::{EndState, Role, Roles};
 use domain::{Actor, UserKey};
-use server::store::RedbStore;
+use server::engine::redb::RedbStore;
 
 fn k(email: &str) -> UserKey {
     domain::Email::parse(email).unwrap().key().clone()
@@ -198,7 +198,7 @@ fn passwords_and_sign_in_links_are_recorded_without_secrets() {
 #[test]
 fn events_are_stored_compactly_and_events_of_the_older_format_still_read() {
     use redb::{ReadableDatabase, TableDefinition};
-    use server::store::{decode_event, encode_event_into};
+    use server::engine::codec::{decode_event, encode_event_into};
     const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 
     let dir = tempfile::tempdir().unwrap();

@@ -251,7 +251,7 @@ fn a_new_admin_link_uses_the_public_url_and_revokes_the_earlier_one() {
     );
     let second = link("https://roster.example.org");
     let token = |url: &str| url.rsplit('/').next().unwrap().to_string();
-    let store = server::store::RedbStore::open(&data).unwrap();
+    let store = server::engine::redb::RedbStore::open(&data).unwrap();
     assert_eq!(store.peek_link(&token(&first), 1).unwrap(), None, "revoked");
     assert_eq!(
         store.peek_link(&token(&second), 1).unwrap().as_deref(),
@@ -349,7 +349,7 @@ fn users_are_listed_deactivated_and_activated() {
 fn a_store_held_by_another_process_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let store = server::store::RedbStore::open(&data).unwrap();
+    let store = server::engine::redb::RedbStore::open(&data).unwrap();
     let out = roster(&data, &["options", "get"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("in use by another roster process"));
@@ -473,7 +473,7 @@ fn approvals_are_listed_approved_and_rejected_from_the_command_line() {
     // Two requests sent by a signed-in operator (through the store, as the
     // web app does: the command line's own imports are never held).
     {
-        let store = server::store::RedbStore::open(&data).unwrap();
+        let store = server::engine::redb::RedbStore::open(&data).unwrap();
         store
             .set_option("import.approval_above", "1", "cli", 1)
             .unwrap();

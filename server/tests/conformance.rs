@@ -407,7 +407,7 @@ conformance!(
 
 fn a_device_cookie_from_one_server_passes_the_lock_out_on_another(f: &Fresh) {
     use app::context::{SignInRefused, authenticate_with};
-    use app::security::FREE_FAILURES;
+    use domain::throttle::FREE_FAILURES;
     committed(import(&*f.store, &format!("{HEAD}ada@x.org,Ada,L,,\n")));
     let hash = app::security::hash_password("correct horse battery").unwrap();
     f.store
@@ -834,8 +834,10 @@ fn an_import_killed_mid_way_writes_all_or_nothing(f: &Fresh) {
         (
             vec!["--data".into(), data.display().to_string()],
             Box::new(move || {
-                domain::store::Store::user_count(&server::store::RedbStore::open(&data).unwrap())
-                    .unwrap()
+                domain::store::Store::user_count(
+                    &server::engine::redb::RedbStore::open(&data).unwrap(),
+                )
+                .unwrap()
             }),
         )
     } else {
@@ -891,7 +893,7 @@ fn request(csv: &str) -> ImportRequest<'_> {
 }
 
 fn sign_in_failures_are_counted_by_every_server(f: &Fresh) {
-    use app::security::FREE_FAILURES;
+    use domain::throttle::FREE_FAILURES;
     // redb's counters are in the process (one process holds the file);
     // PostgreSQL's in the database, for a second server too.
     let second = if f.args[0] == "--data" {

@@ -6,8 +6,8 @@
 //! by hand so that the tests decide which bytes are sent, and when.
 
 use domain::store::Credentials;
-use server::proxies::TrustedProxies;
-use server::store::RedbStore;
+use server::engine::redb::RedbStore;
+use server::web::proxies::TrustedProxies;
 use server::web::{Settings, Timeouts};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -161,7 +161,7 @@ async fn a_signed_in_browser_keeps_signing_in_while_an_attacker_locks_the_accoun
     }
     assert!(first.cookie("roster").is_some(), "the session cookie too");
     // The attacker guesses, from addresses of its own.
-    for i in 0..app::security::FREE_FAILURES {
+    for i in 0..domain::throttle::FREE_FAILURES {
         let r = sign_in(
             addr,
             "admin@localhost",
@@ -222,7 +222,7 @@ async fn behind_https_the_device_cookie_is_a_secure_host_cookie() {
         .unwrap()
         .to_string();
     assert!(set.contains("Secure") && set.contains("Path=/"), "{set}");
-    for i in 0..app::security::FREE_FAILURES {
+    for i in 0..domain::throttle::FREE_FAILURES {
         let r = sign_in(
             addr,
             "admin@localhost",
@@ -257,7 +257,7 @@ async fn without_trusted_proxies_x_forwarded_for_is_ignored() {
     let (_dir, _store, addr) = server("", Timeouts::default()).await;
     // Five failures from one peer, each claiming another address (and
     // another account, so that only the address counts).
-    for i in 0..app::security::FREE_FAILURES {
+    for i in 0..domain::throttle::FREE_FAILURES {
         let r = sign_in(
             addr,
             &format!("nobody{i}@x.org"),
@@ -277,7 +277,7 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
     // The client's own claim is on the left; the proxy appended the
     // address it saw.
     let attacker = from("192.0.2.1, 203.0.113.5");
-    for i in 0..app::security::FREE_FAILURES {
+    for i in 0..domain::throttle::FREE_FAILURES {
         let r = sign_in(
             addr,
             &format!("nobody{i}@x.org"),

@@ -77,7 +77,10 @@ fn a_store_of_the_first_schema_gets_c_collated_user_keys_and_keeps_its_events() 
         .query_one("SELECT version FROM roster_schema", &[])
         .unwrap()
         .get(0);
-    assert_eq!(version, server::pg::SCHEMA_VERSION);
+    assert_eq!(
+        version,
+        server::engine::postgres::migrations::SCHEMA_VERSION
+    );
     assert_eq!(reopened.user_history(&key).unwrap(), events);
     let secret = reopened.secret("device-cookie").unwrap();
     assert_eq!(f.reopen().secret("device-cookie").unwrap(), secret);

@@ -9,7 +9,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
-use server::pg::PgStore;
+use server::engine::postgres::PgStore;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -58,7 +58,7 @@ fn start(name: &str, prepare: impl Fn(&Path), tls: bool) -> Cluster {
         ));
         prepare(&dir);
         let port = free_port();
-        let mut cmd = Command::new(server::pg::TEST_CLUSTER_SCRIPT);
+        let mut cmd = Command::new(server::test_support::TEST_CLUSTER_SCRIPT);
         cmd.arg("start")
             .arg(&dir)
             .arg(std::process::id().to_string())
@@ -127,10 +127,10 @@ fn plain_cluster() -> &'static Cluster {
 
 /// Connects as the store would (the same address parsing and TLS set-up).
 fn connect(url: &str) -> Result<postgres::Client, String> {
-    let (config, tls) = server::pg_tls::parse(url)?;
+    let (config, tls) = server::engine::postgres::tls::parse(url)?;
     config
         .connect(tls)
-        .map_err(|e| server::pg_tls::with_causes(&e))
+        .map_err(|e| server::engine::postgres::tls::with_causes(&e))
 }
 
 /// Whether this session is encrypted, as the server sees it.
@@ -234,11 +234,11 @@ fn a_certificate_of_another_ca_is_refused() {
     let e = refused(&c.url("localhost", &format!("sslmode=require sslrootcert={other}")));
     assert!(e.to_lowercase().contains("issuer"), "{e}");
     // The test CA is not among the system's roots.
-    match server::pg_tls::parse(&c.url("localhost", "sslmode=verify-full")) {
+    match server::engine::postgres::tls::parse(&c.url("localhost", "sslmode=verify-full")) {
         Err(e) => assert!(e.contains("no root certificates"), "{e}"),
         Ok((config, tls)) => {
             let e = config.connect(tls).err().expect("refused");
-            let e = server::pg_tls::with_causes(&e);
+            let e = server::engine::postgres::tls::with_causes(&e);
             assert!(e.to_lowercase().contains("issuer"), "{e}");
         }
     }

@@ -5,7 +5,7 @@
 use domain::store::{Credentials, ImportOutcome, ImportRequest, Store, StoreError, UndoOutcome};
 use domain::user::{EndState, Role, Roles};
 use domain::{Actor, options};
-use server::store::RedbStore;
+use server::engine::redb::RedbStore;
 
 /// The key of an address, made the one way keys are made.
 fn k(email: &str) -> domain::UserKey {
@@ -327,7 +327,7 @@ fn deactivation_ends_access_at_once_and_activation_restores_it() {
         .create_link(&k("x@x.org"), 1, 7, "test", operator())
         .unwrap();
     let store = std::sync::Arc::new(store);
-    let sessions = server::sessions::EngineSessionStore::new(store.clone());
+    let sessions = server::web::sessions::EngineSessionStore::new(store.clone());
     let mut record = tower_sessions::session::Record {
         id: Default::default(),
         data: Default::default(),
@@ -335,7 +335,7 @@ fn deactivation_ends_access_at_once_and_activation_restores_it() {
             + tower_sessions::cookie::time::Duration::hours(1),
     };
     record.data.insert(
-        app::context::SESSION_USER.into(),
+        domain::store::SESSION_USER.into(),
         serde_json::json!({ "key": "x@x.org", "signed_in_ms": 1 }),
     );
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -3,10 +3,11 @@
 //! cannot outrun it, and an inactive account answers like a wrong password.
 
 use app::context::{AppStore, SignInRefused, authenticate_with};
-use app::security::{FREE_FAILURES, Throttle, hash_password};
+use app::security::hash_password;
 use domain::Actor;
 use domain::store::{Credentials, ImportRequest, Store};
-use server::store::RedbStore;
+use domain::throttle::{FREE_FAILURES, Throttle};
+use server::engine::redb::RedbStore;
 use std::net::IpAddr;
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@
 
 use domain::options;
 use domain::store::{Store, StoreError};
-use server::store::RedbStore;
+use server::engine::redb::RedbStore;
 
 fn open() -> (tempfile::TempDir, RedbStore) {
     let dir = tempfile::tempdir().unwrap();

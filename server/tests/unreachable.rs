@@ -4,13 +4,13 @@
 
 use domain::Actor;
 use domain::store::{ImportRequest, Store, StoreError};
-use server::pg::PgStore;
+use server::engine::postgres::PgStore;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 
 fn cluster() -> (std::path::PathBuf, String) {
     let dir = std::env::temp_dir().join(format!("roster-pg-down-{}", std::process::id()));
-    let url = server::pg::test_cluster(&dir).unwrap();
+    let url = server::test_support::test_cluster(&dir).unwrap();
     (dir, url)
 }
 
@@ -64,7 +64,7 @@ fn a_database_that_goes_away_is_reported_and_nothing_breaks() {
     }
     assert!(get(port, "/signin").starts_with("HTTP/1.1 200"));
 
-    let stopped = Command::new(server::pg::TEST_CLUSTER_SCRIPT)
+    let stopped = Command::new(server::test_support::TEST_CLUSTER_SCRIPT)
         .arg("stop")
         .arg(&dir)
         .status()

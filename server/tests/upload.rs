@@ -4,7 +4,7 @@
 //! bytes are sent, and when.
 
 use domain::store::{Credentials, Store};
-use server::store::RedbStore;
+use server::engine::redb::RedbStore;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -309,7 +309,7 @@ async fn an_operator_has_one_upload_running_at_a_time() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_few_uploads_run_at_once_and_a_client_that_leaves_gives_its_place_back() {
     let (_dir, store, addr) = server().await;
-    let max = server::upload::MAX_UPLOADS;
+    let max = server::web::upload::MAX_UPLOADS;
     let mut cookies = vec![sign_in(addr).await];
     for n in 1..=max {
         cookies.push(another_operator(&store, addr, &format!("op{n}@x.org")).await);

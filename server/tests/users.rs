@@ -8,7 +8,7 @@ use domain::directory::{UserQuery, UserSort, page_of};
 use domain::store::{EditOutcome, ImportOutcome, ImportRequest, Store, StoreError, UserEdit};
 use domain::user::{EndState, Role, Roles, Source};
 use domain::{Actor, Field, User, UserKey};
-use server::store::RedbStore;
+use server::engine::redb::RedbStore;
 
 fn k(email: &str) -> UserKey {
     domain::Email::parse(email).unwrap().key().clone()

@@ -7,8 +7,8 @@
 #![allow(dead_code)]
 
 use server::engine::Engine;
-use server::pg::PgStore;
-use server::store::RedbStore;
+use server::engine::postgres::PgStore;
+use server::engine::redb::RedbStore;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -44,7 +44,7 @@ pub fn pg_server() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("roster-pg-{}", std::process::id()));
-        server::pg::test_server(&dir).unwrap()
+        server::test_support::test_server(&dir).unwrap()
     })
 }
 

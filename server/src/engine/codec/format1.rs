@@ -4,22 +4,13 @@
 //! lengths per struct, so an old record can only be read with the old
 //! layout.
 
+use super::Record;
 use domain::approval::ApprovalRequest;
 use domain::store::{BatchSummary, Correction};
 use domain::transaction::{BatchRecord, SignInLink, Touched};
 use domain::user::{EndState, Profile, Roles, Source};
 use domain::{Counts, Email, User};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
-
-/// A record type the engines store. `from_format_1` reads the layout of
-/// format 1; for types whose layout has not changed since, that is the
-/// current layout.
-pub trait Record: DeserializeOwned {
-    fn from_format_1(bytes: &[u8]) -> Result<Self, postcard::Error> {
-        postcard::from_bytes(bytes)
-    }
-}
 
 #[derive(Deserialize)]
 struct UserV1 {

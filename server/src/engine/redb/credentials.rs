@@ -1,28 +1,21 @@
-//! Credentials, password epochs and one-time sign-in links on the redb
-//! store (about half of this file is its tests). Link tokens are 32 random bytes, stored only as their SHA-256,
-//! and indexed by user (`user_links`) so that a user's links can be revoked
-//! at once: when a password is set, when the user is deactivated or
-//! removed, and when a new first-start link replaces the earlier ones.
+//! Credentials, password epochs, one-time sign-in links and server
+//! secrets on the redb engine (about half of this file is its tests). Link
+//! tokens are 32 random bytes, stored only as their SHA-256, and indexed by
+//! user (`user_links`) so that a user's links can be revoked at once: when
+//! a password is set, when the user is deactivated or removed, and when a
+//! new first-start link replaces the earlier ones.
 
-use crate::store::{
-    CREDENTIALS, EPOCHS, LINKS, RedbStore, SECRETS, SignInLink, USER_LINKS, backend, decode, encode,
-};
+use super::schema::{CREDENTIALS, EPOCHS, LINKS, SECRETS, USER_LINKS};
+use super::{RedbStore, backend};
+use crate::engine::codec::{decode, encode, secret_of};
 use domain::UserKey;
 use domain::store::{Credentials, StoreError};
+use domain::transaction::{SignInLink, token_id};
 use rand::RngCore;
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
-/// A new random token, hex.
-pub fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
-use domain::transaction::token_id;
-
 /// Removes every link of `user_key`, inside the caller's transaction.
-pub(crate) fn revoke_links_in(txn: &WriteTransaction, user_key: &str) -> Result<u64, StoreError> {
+pub(super) fn revoke_links_in(txn: &WriteTransaction, user_key: &str) -> Result<u64, StoreError> {
     let mut index = txn.open_multimap_table(USER_LINKS).map_err(backend)?;
     let mut links = txn.open_table(LINKS).map_err(backend)?;
     let mut removed = 0;
@@ -40,7 +33,7 @@ pub(crate) fn revoke_links_in(txn: &WriteTransaction, user_key: &str) -> Result<
 
 /// Removes a user's password, epoch, links and sessions, inside the
 /// caller's transaction (the user record itself is the caller's).
-pub(crate) fn forget_credentials_in(
+pub(super) fn forget_credentials_in(
     txn: &WriteTransaction,
     user_key: &str,
 ) -> Result<(), StoreError> {
@@ -53,11 +46,11 @@ pub(crate) fn forget_credentials_in(
         .remove(user_key)
         .map_err(backend)?;
     revoke_links_in(txn, user_key)?;
-    crate::sessions::remove_sessions_of(txn, user_key)
+    super::sessions::remove_sessions_of(txn, user_key)
 }
 
 /// Builds the `user_links` index from the links table (schema 1 → 2).
-pub(crate) fn index_links_by_user(txn: &WriteTransaction) -> Result<(), StoreError> {
+pub(super) fn index_links_by_user(txn: &WriteTransaction) -> Result<(), StoreError> {
     let links = txn.open_table(LINKS).map_err(backend)?;
     let mut index = txn.open_multimap_table(USER_LINKS).map_err(backend)?;
     for entry in links.iter().map_err(backend)? {
@@ -72,7 +65,7 @@ pub(crate) fn index_links_by_user(txn: &WriteTransaction) -> Result<(), StoreErr
 
 /// Stores a link under its token's id and indexes it by user, inside the
 /// caller's transaction.
-pub(crate) fn put_link_in(
+pub(super) fn put_link_in(
     txn: &WriteTransaction,
     token_id: &str,
     link: &SignInLink,
@@ -89,7 +82,7 @@ pub(crate) fn put_link_in(
 }
 
 /// Removes a link and returns it, inside the caller's transaction.
-pub(crate) fn take_link_in(
+pub(super) fn take_link_in(
     txn: &WriteTransaction,
     token_id: &str,
 ) -> Result<Option<SignInLink>, StoreError> {
@@ -111,7 +104,7 @@ pub(crate) fn take_link_in(
 
 /// Removes links that expired at or before `now`, inside the caller's
 /// transaction; returns how many.
-pub(crate) fn purge_expired_links_in(txn: &WriteTransaction, now: i64) -> Result<u64, StoreError> {
+pub(super) fn purge_expired_links_in(txn: &WriteTransaction, now: i64) -> Result<u64, StoreError> {
     let expired: Vec<(String, UserKey)> = {
         let links = txn.open_table(LINKS).map_err(backend)?;
         let mut expired = Vec::new();
@@ -191,13 +184,6 @@ impl Credentials for RedbStore {
         txn.commit().map_err(backend)?;
         Ok(secret)
     }
-}
-
-/// A stored secret's bytes, which must be 32.
-pub fn secret_of(name: &str, bytes: &[u8]) -> Result<[u8; 32], StoreError> {
-    bytes
-        .try_into()
-        .map_err(|_| StoreError::Backend(format!("the secret {name} is not 32 bytes long")))
 }
 
 #[cfg(test)]

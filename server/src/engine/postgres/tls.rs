@@ -19,7 +19,6 @@
 //! (PostgreSQL offers none there; libpq ignores `sslmode` for them too).
 
 use postgres::config::{Host, SslMode as WireMode};
-use r2d2_postgres::PostgresConnectionManager;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{WebPkiServerVerifier, verify_server_cert_signed_by_trust_anchor};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
@@ -32,49 +31,6 @@ use std::sync::Arc;
 /// The TLS connector of every PostgreSQL connection (it does nothing when
 /// the address's `sslmode` turns TLS off).
 pub type Connector = tokio_postgres_rustls::MakeRustlsConnect;
-
-/// The pool's connection manager: rust-postgres's, with errors that give
-/// their causes ("error performing TLS handshake: invalid peer
-/// certificate: …", where rust-postgres's own message stops before the
-/// colon).
-pub struct Manager(PostgresConnectionManager<Connector>);
-
-impl Manager {
-    pub fn new(config: postgres::Config, tls: Connector) -> Manager {
-        Manager(PostgresConnectionManager::new(config, tls))
-    }
-}
-
-impl r2d2::ManageConnection for Manager {
-    type Connection = postgres::Client;
-    type Error = ConnectError;
-
-    fn connect(&self) -> Result<postgres::Client, ConnectError> {
-        self.0.connect().map_err(|e| ConnectError(with_causes(&e)))
-    }
-
-    fn is_valid(&self, client: &mut postgres::Client) -> Result<(), ConnectError> {
-        self.0
-            .is_valid(client)
-            .map_err(|e| ConnectError(with_causes(&e)))
-    }
-
-    fn has_broken(&self, client: &mut postgres::Client) -> bool {
-        self.0.has_broken(client)
-    }
-}
-
-/// A connection that failed, and why.
-#[derive(Debug)]
-pub struct ConnectError(String);
-
-impl std::fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConnectError {}
 
 /// An error and its causes, joined by ": ".
 pub fn with_causes(e: &dyn std::error::Error) -> String {

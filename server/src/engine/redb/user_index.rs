@@ -14,7 +14,9 @@
 //! Facets beside every entry let a filtered list skip users without
 //! reading them; the counters give a filter's total without a scan.
 
-use crate::store::{USERS, backend, decode, encode_into};
+use super::backend;
+use super::schema::USERS;
+use crate::engine::codec::{decode, encode_into};
 use domain::User;
 use domain::directory::{
     Facets, MAX_SEARCH_HITS, UserPage, UserQuery, UserSort, name_key, page_of, query_words,
@@ -56,7 +58,7 @@ fn key_of(entry: &str) -> &str {
 }
 
 /// The users table and its indexes, open in one write transaction.
-pub(crate) struct UserTables<'txn> {
+pub(super) struct UserTables<'txn> {
     pub users: Table<'txn, &'static str, &'static [u8]>,
     by_email: Table<'txn, &'static str, &'static str>,
     by_name: Table<'txn, &'static str, &'static str>,
@@ -195,7 +197,7 @@ impl<'txn> UserTables<'txn> {
 
 /// Creates the index tables, and fills them from the users when they are
 /// new (a store from before the indexes). Inside the opening transaction.
-pub(crate) fn ensure(txn: &WriteTransaction, rebuild: bool) -> Result<(), StoreError> {
+pub(super) fn ensure(txn: &WriteTransaction, rebuild: bool) -> Result<(), StoreError> {
     let mut tables = UserTables::open(txn)?;
     if !rebuild {
         return tables.finish();
@@ -214,7 +216,7 @@ pub(crate) fn ensure(txn: &WriteTransaction, rebuild: bool) -> Result<(), StoreE
 /// The active users with Source = CSV (a sync's candidates), found by
 /// the facets beside each email-index entry: the index is read whole (small
 /// entries), and only those users are read and decoded.
-pub(crate) fn active_imported(
+pub(super) fn active_imported(
     txn: &WriteTransaction,
     keep: &dyn Fn(&User) -> bool,
 ) -> Result<Vec<User>, StoreError> {
@@ -242,7 +244,7 @@ pub(crate) fn active_imported(
     Ok(out)
 }
 
-pub(crate) fn stats(txn: &ReadTransaction) -> Result<UserStats, StoreError> {
+pub(super) fn stats(txn: &ReadTransaction) -> Result<UserStats, StoreError> {
     let counts = txn.open_table(COUNTS).map_err(backend)?;
     let mut stats = UserStats::default();
     for facets in Facets::every() {
@@ -269,7 +271,7 @@ pub(crate) fn stats(txn: &ReadTransaction) -> Result<UserStats, StoreError> {
 /// index for its longest word (a range of keys starting with it), an
 /// unsearched list walks the index of its sort order and reads only the
 /// users on the page.
-pub(crate) fn list(txn: &ReadTransaction, query: &UserQuery) -> Result<UserPage, StoreError> {
+pub(super) fn list(txn: &ReadTransaction, query: &UserQuery) -> Result<UserPage, StoreError> {
     let users = txn.open_table(USERS).map_err(backend)?;
     let words = query_words(&query.search);
     if !words.is_empty() {

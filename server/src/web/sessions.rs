@@ -1,9 +1,9 @@
 //! A tower-sessions store on the engine's own database (the redb file, or
 //! PostgreSQL), so that sessions survive a restart and, on PostgreSQL, are
-//! shared by every app server. At rest a session is only its data and expiry, under the
-//! SHA-256 of its id: neither the id nor anything a cookie could be
-//! rebuilt from is stored, so a copy of the database hands out no live
-//! session.
+//! shared by every app server. At rest a session is only its data and
+//! expiry, under the SHA-256 of its id ([`AtRest`]): neither the id nor
+//! anything a cookie could be rebuilt from is stored, so a copy of the
+//! database hands out no live session.
 //!
 //! Idle expiry: the session layer saves on every request
 //! (`with_always_save`) so that the expiry moves with activity, and this
@@ -11,11 +11,8 @@
 //! stored expiry is more than [`REFRESH_AFTER`] behind: a busy session is
 //! written about once a minute, and reads stay reads.
 
-use crate::store::{RedbStore, SESSIONS, backend};
-use domain::store::StoreError;
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, WriteTransaction};
-use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use crate::engine::SessionRows;
+use crate::engine::codec::session::AtRest;
 use std::sync::Arc;
 use tower_sessions::cookie::time::{Duration, OffsetDateTime};
 use tower_sessions::session::{Id, Record};
@@ -24,152 +21,24 @@ use tower_sessions::session_store::{Error, Result, SessionStore};
 /// A stored expiry this much older than a new one is written again.
 pub const REFRESH_AFTER: Duration = Duration::minutes(1);
 
-/// A session as stored.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct AtRest {
-    data: HashMap<String, serde_json::Value>,
-    /// Unix seconds.
-    expires: i64,
-}
-
-impl AtRest {
-    fn of(record: &Record) -> AtRest {
-        AtRest {
-            data: record.data.clone(),
-            expires: record.expiry_date.unix_timestamp(),
-        }
-    }
-
-    fn decode(bytes: &[u8]) -> Result<AtRest> {
-        serde_json::from_slice(bytes).map_err(|e| Error::Decode(e.to_string()))
-    }
-
-    fn encode(&self) -> Result<Vec<u8>> {
-        serde_json::to_vec(self).map_err(|e| Error::Encode(e.to_string()))
-    }
-
-    fn expiry(&self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp(self.expires).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-    }
-
-    /// The user key the app stored in the session, if any.
-    fn user_key(&self) -> Option<&str> {
-        self.data
-            .get(app::context::SESSION_USER)?
-            .get("key")?
-            .as_str()
+/// A tower-sessions record at rest.
+fn of(record: &Record) -> AtRest {
+    AtRest {
+        data: record.data.clone(),
+        expires: record.expiry_date.unix_timestamp(),
     }
 }
 
-/// Removes every session (schema 1 → 2: those records held their ids).
-pub(crate) fn clear_all(txn: &WriteTransaction) -> std::result::Result<(), StoreError> {
-    let mut t = txn.open_table(SESSIONS).map_err(backend)?;
-    t.retain(|_, _| false).map_err(backend)
+fn decode(bytes: &[u8]) -> Result<AtRest> {
+    AtRest::decode(bytes).map_err(|e| Error::Decode(e.to_string()))
 }
 
-/// Ends every session of `user_key`, inside the caller's transaction.
-pub(crate) fn remove_sessions_of(
-    txn: &WriteTransaction,
-    user_key: &str,
-) -> std::result::Result<(), StoreError> {
-    let mut t = txn.open_table(SESSIONS).map_err(backend)?;
-    t.retain(|_, v| {
-        AtRest::decode(v)
-            .map(|s| s.user_key() != Some(user_key))
-            .unwrap_or(false)
-    })
-    .map_err(backend)
+fn encode(at_rest: &AtRest) -> Result<Vec<u8>> {
+    at_rest.encode().map_err(|e| Error::Encode(e.to_string()))
 }
 
-/// What the session store needs from an engine. `id` is the SHA-256 of
-/// the session id; `data` the session at rest (its JSON); `user_key` and
-/// `expires` (Unix seconds) are beside it so that an engine can end a
-/// user's sessions and purge expired ones without decoding each.
-pub trait SessionRows: Send + Sync {
-    /// Stores a new session; `false` (nothing written) when the id is taken.
-    fn insert_session(
-        &self,
-        id: &str,
-        user_key: Option<&str>,
-        expires: i64,
-        data: &[u8],
-    ) -> std::result::Result<bool, StoreError>;
-    fn put_session(
-        &self,
-        id: &str,
-        user_key: Option<&str>,
-        expires: i64,
-        data: &[u8],
-    ) -> std::result::Result<(), StoreError>;
-    fn session(&self, id: &str) -> std::result::Result<Option<Vec<u8>>, StoreError>;
-    fn delete_session(&self, id: &str) -> std::result::Result<(), StoreError>;
-    /// Removes sessions that expired before `now`; returns how many.
-    fn delete_expired_sessions(&self, now: i64) -> std::result::Result<u64, StoreError>;
-}
-
-impl SessionRows for RedbStore {
-    fn insert_session(
-        &self,
-        id: &str,
-        _user_key: Option<&str>,
-        _expires: i64,
-        data: &[u8],
-    ) -> std::result::Result<bool, StoreError> {
-        let txn = self.db().begin_write().map_err(backend)?;
-        {
-            let mut t = txn.open_table(SESSIONS).map_err(backend)?;
-            if t.get(id).map_err(backend)?.is_some() {
-                return Ok(false);
-            }
-            t.insert(id, data).map_err(backend)?;
-        }
-        txn.commit().map_err(backend)?;
-        Ok(true)
-    }
-
-    fn put_session(
-        &self,
-        id: &str,
-        _user_key: Option<&str>,
-        _expires: i64,
-        data: &[u8],
-    ) -> std::result::Result<(), StoreError> {
-        let txn = self.db().begin_write().map_err(backend)?;
-        txn.open_table(SESSIONS)
-            .map_err(backend)?
-            .insert(id, data)
-            .map_err(backend)?;
-        txn.commit().map_err(backend)
-    }
-
-    fn session(&self, id: &str) -> std::result::Result<Option<Vec<u8>>, StoreError> {
-        let txn = self.db().begin_read().map_err(backend)?;
-        let t = txn.open_table(SESSIONS).map_err(backend)?;
-        Ok(t.get(id).map_err(backend)?.map(|g| g.value().to_vec()))
-    }
-
-    fn delete_session(&self, id: &str) -> std::result::Result<(), StoreError> {
-        let txn = self.db().begin_write().map_err(backend)?;
-        txn.open_table(SESSIONS)
-            .map_err(backend)?
-            .remove(id)
-            .map_err(backend)?;
-        txn.commit().map_err(backend)
-    }
-
-    fn delete_expired_sessions(&self, now: i64) -> std::result::Result<u64, StoreError> {
-        let txn = self.db().begin_write().map_err(backend)?;
-        let removed;
-        {
-            let mut t = txn.open_table(SESSIONS).map_err(backend)?;
-            let before = t.len().map_err(backend)?;
-            t.retain(|_, v| AtRest::decode(v).map(|s| s.expires > now).unwrap_or(false))
-                .map_err(backend)?;
-            removed = before - t.len().map_err(backend)?;
-        }
-        txn.commit().map_err(backend)?;
-        Ok(removed)
-    }
+fn expiry(at_rest: &AtRest) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(at_rest.expires).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// The tower-sessions store over an engine's [`SessionRows`].
@@ -219,8 +88,8 @@ fn key(id: &Id) -> String {
 #[async_trait::async_trait]
 impl SessionStore for EngineSessionStore {
     async fn create(&self, record: &mut Record) -> Result<()> {
-        let at_rest = AtRest::of(record);
-        let data = at_rest.encode()?;
+        let at_rest = of(record);
+        let data = encode(&at_rest)?;
         let id = self
             .blocking(move |rows| {
                 let user = at_rest.user_key();
@@ -242,17 +111,17 @@ impl SessionStore for EngineSessionStore {
     }
 
     async fn save(&self, record: &Record) -> Result<()> {
-        let new = AtRest::of(record);
+        let new = of(record);
         let id = key(&record.id);
         self.blocking(move |rows| {
             if let Some(old) = rows.session(&id).map_err(be)? {
-                let old = AtRest::decode(&old)?;
-                let fresh = new.expiry() - old.expiry() < REFRESH_AFTER;
+                let old = decode(&old)?;
+                let fresh = expiry(&new) - expiry(&old) < REFRESH_AFTER;
                 if old.data == new.data && fresh {
                     return Ok(());
                 }
             }
-            rows.put_session(&id, new.user_key(), new.expires, &new.encode()?)
+            rows.put_session(&id, new.user_key(), new.expires, &encode(&new)?)
                 .map_err(be)
         })
         .await
@@ -265,8 +134,8 @@ impl SessionStore for EngineSessionStore {
             let Some(bytes) = rows.session(&id).map_err(be)? else {
                 return Ok(None);
             };
-            let at_rest = AtRest::decode(&bytes)?;
-            let expiry_date = at_rest.expiry();
+            let at_rest = decode(&bytes)?;
+            let expiry_date = expiry(&at_rest);
             Ok((expiry_date > OffsetDateTime::now_utc()).then_some(Record {
                 id: id_copy,
                 data: at_rest.data,
@@ -286,6 +155,10 @@ impl SessionStore for EngineSessionStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::redb::RedbStore;
+    use crate::engine::redb::schema::SESSIONS;
+    use crate::engine::redb::sessions::remove_sessions_of;
+    use redb::{ReadableDatabase, ReadableTable};
 
     fn record(user: &str, expires_in: Duration) -> Record {
         let mut r = Record {
@@ -294,7 +167,7 @@ mod tests {
             expiry_date: OffsetDateTime::now_utc() + expires_in,
         };
         r.data.insert(
-            app::context::SESSION_USER.into(),
+            domain::store::SESSION_USER.into(),
             serde_json::json!({ "key": user, "signed_in_ms": 1 }),
         );
         r

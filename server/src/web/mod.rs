@@ -1,30 +1,44 @@
 //! `roster serve`: the axum server with the SSR + hydrated Leptos app.
+//!
+//! This file: the routes ([`router_with`]), body limits and timeouts, the
+//! first start's administrator, and the connection loop with its header
+//! timeout ([`serve_on`]). Beside it:
+//! - `middleware`: the client address, CSRF, the session check before
+//!   `/api` bodies;
+//! - `downloads`: the CSV downloads;
+//! - [`upload`]: the streamed import upload, one per operator;
+//! - [`sessions`]: the session store, on the engine;
+//! - [`headers`]: CSP and the other security headers;
+//! - [`proxies`]: trusted proxies (`--trusted-proxies`).
+
+mod downloads;
+pub mod headers;
+mod middleware;
+pub mod proxies;
+pub mod sessions;
+pub mod upload;
 
 use crate::cli::Common;
 use crate::commands::{first_admin, now, sign_in_url};
 use crate::engine::Engine;
-use crate::proxies::TrustedProxies;
-use crate::sessions::EngineSessionStore;
 use app::context::AppStore;
 use app::context::PublicBase;
-use app::error::AppError;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::Request;
-use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::middleware::from_fn;
+use axum::middleware::from_fn_with_state;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use domain::Actor;
 use domain::Email;
-use domain::audit::AuditQuery;
-use domain::directory::UserQuery;
 use leptos::prelude::*;
-use leptos::server_fn::error::FromServerFnError;
 use leptos_axum::{LeptosRoutes, generate_route_list_with_exclusions};
-use std::collections::HashMap;
+use middleware::{client_address, operator_session, refusal};
+use proxies::TrustedProxies;
+use sessions::EngineSessionStore;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,199 +106,6 @@ fn leptos_options(addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
-/// What the session layer answers when it cannot read or write a session
-/// (its store is the engine's database): an empty 500. Said in words, as a
-/// 503, since asking again later is the remedy.
-async fn explain_session_failures(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    let empty = axum::body::HttpBody::size_hint(response.body()).exact() == Some(0);
-    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !empty {
-        return response;
-    }
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "Roster cannot read its sessions just now: is its database reachable? Nothing was \
-         changed; try again in a moment.\n",
-    )
-        .into_response()
-}
-
-/// Refuses state-changing requests that a browser marks as coming from
-/// another site (CSRF): `Sec-Fetch-Site` when present, else `Origin`
-/// against `Host`.
-async fn same_origin_only(request: Request, next: Next) -> Response {
-    let safe = matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
-    if !safe && !same_origin(request.headers()) {
-        return (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response();
-    }
-    next.run(request).await
-}
-
-fn same_origin(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        return matches!(site.to_str(), Ok("same-origin") | Ok("none"));
-    }
-    match headers.get(header::ORIGIN) {
-        None => true, // not a browser request (curl, CLI tools)
-        Some(origin) => {
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-            let origin_host = origin
-                .to_str()
-                .ok()
-                .and_then(|o| o.split_once("://"))
-                .map(|(_, rest)| rest.trim_end_matches('/'));
-            host.is_some() && origin_host == host
-        }
-    }
-}
-
-/// Server functions that answer without a session: signing in and out,
-/// and the sign-in-link page's two (the link is the credential).
-const PUBLIC_API: [&str; 5] = [
-    "/api/sign_in",
-    "/api/sign_out",
-    "/api/who_am_i",
-    "/api/link_email",
-    "/api/set_password_with_link",
-];
-
-/// Every other server function needs a valid session before its body is
-/// read (decoding arguments costs memory and time; the function checks
-/// its role itself once it runs).
-async fn api_needs_session(
-    axum::extract::State(store): axum::extract::State<AppStore>,
-    session: tower_sessions::Session,
-    request: Request,
-    next: Next,
-) -> Response {
-    let path = request.uri().path();
-    if path.starts_with("/api/") && !PUBLIC_API.contains(&path) {
-        match app::context::session_user(&session, store).await {
-            Ok(Some(_)) => {}
-            Ok(None) => return refusal(AppError::NotSignedIn),
-            Err(e) => return refusal(e),
-        }
-    }
-    next.run(request).await
-}
-
-/// A refusal as server functions answer it: the error's status, and the
-/// error encoded as the browser decodes it.
-pub(crate) fn refusal(error: AppError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        error.ser(),
-    )
-        .into_response()
-}
-
-/// 401 without a valid session, 403 without the Operator role.
-pub(crate) async fn operator_session(
-    session: &tower_sessions::Session,
-    store: &AppStore,
-) -> Result<domain::User, AppError> {
-    session_with(session, store, app::context::is_operator).await
-}
-
-/// The session's user: 401 without a valid session, 403 unless `allowed`
-/// accepts the user.
-async fn session_with(
-    session: &tower_sessions::Session,
-    store: &AppStore,
-    allowed: fn(&domain::User) -> bool,
-) -> Result<domain::User, AppError> {
-    match app::context::session_user(session, store.clone()).await? {
-        None => Err(AppError::NotSignedIn),
-        Some(u) if allowed(&u) => Ok(u),
-        Some(_) => Err(AppError::not_allowed()),
-    }
-}
-
-/// A CSV download.
-fn csv_file(name: &str, body: String) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response()
-}
-
-/// Users › "Export users": every user the Users page's filters and search
-/// match (not only the page shown), as the export CSV (formula-safe).
-async fn users_export(
-    axum::extract::State(store): axum::extract::State<AppStore>,
-    session: tower_sessions::Session,
-    axum::extract::Query(params): axum::extract::Query<HashMap<String, String>>,
-) -> Response {
-    if let Err(e) = operator_session(&session, &store).await {
-        return refusal(e);
-    }
-    let query = UserQuery::from_params(|k| params.get(k).map(String::as_str));
-    let answer = tokio::task::spawn_blocking(move || {
-        let users = store.matching_users(&query)?;
-        Ok(domain::csv_out::users_csv(&users))
-    })
-    .await;
-    match answer {
-        Ok(Ok(csv)) => csv_file("users.csv", csv),
-        Ok(Err(e)) => refusal(app::context::store_error(e)),
-        Err(e) => refusal(app::context::internal(e)),
-    }
-}
-
-/// Admin › Audit log › "Export CSV": every event the filters match.
-async fn audit_export(
-    axum::extract::State(store): axum::extract::State<AppStore>,
-    session: tower_sessions::Session,
-    axum::extract::Query(params): axum::extract::Query<HashMap<String, String>>,
-) -> Response {
-    if let Err(e) = session_with(&session, &store, app::context::is_admin).await {
-        return refusal(e);
-    }
-    let query = AuditQuery::from_params(|k| params.get(k).map(String::as_str));
-    let answer = tokio::task::spawn_blocking(move || store.audit_matching(&query)).await;
-    match answer {
-        Ok(Ok(events)) => csv_file("audit-log.csv", domain::csv_out::audit_csv(&events)),
-        Ok(Err(e)) => refusal(app::context::store_error(e)),
-        Err(e) => refusal(app::context::internal(e)),
-    }
-}
-
-/// The downloadable template: the canonical header row, made from the same
-/// field list the import reads.
-async fn template_csv(
-    axum::extract::State(store): axum::extract::State<AppStore>,
-    session: tower_sessions::Session,
-) -> Response {
-    // Only sign-in and its pages answer without a session (issue 5).
-    if let Err(e) = operator_session(&session, &store).await {
-        return refusal(e);
-    }
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"roster-users.csv\"",
-            ),
-        ],
-        domain::csv_out::template(),
-    )
-        .into_response()
-}
-
 /// How long a client may take, so that slow or stalled clients cannot
 /// hold connections (and the memory of their half-sent requests) for ever.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -339,39 +160,6 @@ impl Settings {
             timeouts: Timeouts::default(),
         }
     }
-}
-
-/// Decides the request's client address once ([`TrustedProxies::client`]
-/// over the TCP peer) and puts it into the request as
-/// [`app::context::ClientAddr`], where every throttle reads it.
-async fn client_address(
-    axum::extract::State(trusted): axum::extract::State<Arc<TrustedProxies>>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip());
-    if let Some(peer) = peer {
-        let client = if trusted.is_empty() {
-            peer.to_canonical()
-        } else {
-            // A value that is not text cannot be an address: it ends the
-            // walk like any other junk entry.
-            let forwarded: Vec<&str> = request
-                .headers()
-                .get_all("x-forwarded-for")
-                .iter()
-                .map(|v| v.to_str().unwrap_or(""))
-                .collect();
-            trusted.client(peer, &forwarded)
-        };
-        request
-            .extensions_mut()
-            .insert(app::context::ClientAddr(client));
-    }
-    next.run(request).await
 }
 
 /// Every route of the web server over `store`: pages, server functions,
@@ -452,7 +240,7 @@ pub fn router_with(store: Arc<dyn Engine>, settings: &Settings) -> Router {
     // its timeout is a pause between pieces, not a total.
     let import_routes = import_routes.route(
         app::import::UPLOAD_PATH,
-        post(crate::upload::import_upload).with_state(crate::upload::UploadState::new(
+        post(upload::import_upload).with_state(upload::UploadState::new(
             app_store.clone(),
             timeouts.upload_idle,
         )),
@@ -460,15 +248,15 @@ pub fn router_with(store: Arc<dyn Engine>, settings: &Settings) -> Router {
     let app = Router::new()
         .route(
             "/template.csv",
-            get(template_csv).with_state(app_store.clone()),
+            get(downloads::template_csv).with_state(app_store.clone()),
         )
         .route(
             "/users/export.csv",
-            get(users_export).with_state(app_store.clone()),
+            get(downloads::users_export).with_state(app_store.clone()),
         )
         .route(
             "/admin/audit.csv",
-            get(audit_export).with_state(app_store.clone()),
+            get(downloads::audit_export).with_state(app_store.clone()),
         )
         .leptos_routes_with_context(
             &options,
@@ -491,19 +279,19 @@ pub fn router_with(store: Arc<dyn Engine>, settings: &Settings) -> Router {
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(RequestBodyTimeoutLayer::new(timeouts.body))
         .merge(import_routes)
-        .layer(middleware::from_fn_with_state(
+        .layer(from_fn_with_state(
             app_store.clone(),
-            api_needs_session,
+            middleware::api_needs_session,
         ))
         .layer(session_layer)
-        .layer(middleware::from_fn(explain_session_failures))
-        .layer(middleware::from_fn(same_origin_only))
+        .layer(from_fn(middleware::explain_session_failures))
+        .layer(from_fn(middleware::same_origin_only))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(
+        .layer(from_fn_with_state(
             Arc::new(settings.trusted_proxies.clone()),
             client_address,
         ));
-    crate::headers::secure(app, secure).with_state(options)
+    headers::secure(app, secure).with_state(options)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets the
@@ -612,37 +400,4 @@ pub async fn serve(store: Arc<dyn Engine>, common: &Common) -> Result<(), String
     })
     .await;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(
-                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                v.parse().unwrap(),
-            );
-        }
-        h
-    }
-
-    #[test]
-    fn csrf_origin_checks() {
-        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")])));
-        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")])));
-        assert!(!same_origin(&headers(&[("sec-fetch-site", "same-site")])));
-        assert!(same_origin(&headers(&[
-            ("host", "127.0.0.1:3000"),
-            ("origin", "http://127.0.0.1:3000")
-        ])));
-        assert!(!same_origin(&headers(&[
-            ("host", "127.0.0.1:3000"),
-            ("origin", "http://evil.example")
-        ])));
-        assert!(!same_origin(&headers(&[("origin", "http://evil.example")])));
-        assert!(same_origin(&headers(&[])));
-    }
 }

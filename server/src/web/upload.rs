@@ -104,7 +104,7 @@ pub async fn import_upload(
             serde_json::to_string(&answer).unwrap_or_default(),
         )
             .into_response(),
-        Err(e) => crate::web::refusal(e),
+        Err(e) => super::middleware::refusal(e),
     }
 }
 
@@ -119,7 +119,7 @@ async fn receive_and_commit(
         running,
         idle_timeout,
     } = state;
-    let operator = crate::web::operator_session(&session, &store).await?;
+    let operator = super::middleware::operator_session(&session, &store).await?;
     // Held until the commit is done (or the client is gone).
     let _slot = running.take(operator.key())?;
     let options = {

@@ -1,0 +1,220 @@
+//! The PostgreSQL engine's reads: the store port's queries
+//! (`domain::store::Store`), each on a pooled connection, and `transact`,
+//! which runs a use case in one write transaction ([`super::transaction`])
+//! after taking the write lock.
+
+use super::rows::{approval_in, event_of, read_options};
+use super::transaction::PgTx;
+use super::{PgStore, WRITE_LOCK, pg};
+use crate::engine::codec::decode;
+use domain::approval::ApprovalRequest;
+use domain::audit::{AuditEvent, AuditQuery};
+use domain::directory::{UserPage, UserQuery};
+use domain::options::Options;
+use domain::store::{BatchSummary, Correction, Store, StoreError, UserStats};
+use domain::transaction::{Finish, WriteTx};
+use domain::{EndState, Source, User, UserKey};
+
+impl Store for PgStore {
+    fn user_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .read(|c| c.query_one("SELECT count(*) FROM users", &[]))?
+            .get(0);
+        Ok(n as u64)
+    }
+
+    fn user(&self, key: &UserKey) -> Result<Option<User>, StoreError> {
+        self.read(|c| c.query_opt("SELECT record FROM users WHERE key = $1", &[&key.as_str()]))?
+            .map(|r| decode(r.get::<_, &[u8]>(0)))
+            .transpose()
+    }
+
+    fn users_by_keys(&self, keys: &[UserKey]) -> Result<Vec<User>, StoreError> {
+        let keys: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(50_000) {
+            let rows =
+                self.read(|c| c.query("SELECT record FROM users WHERE key = ANY($1)", &[&chunk]))?;
+            out.extend(Self::decode_rows::<User>(rows)?);
+        }
+        Ok(out)
+    }
+
+    fn all_users(&self) -> Result<Vec<User>, StoreError> {
+        Self::decode_rows(self.read(|c| c.query("SELECT record FROM users ORDER BY key", &[]))?)
+    }
+
+    fn list_users(&self, query: &UserQuery) -> Result<UserPage, StoreError> {
+        use domain::directory::{UserSort, query_words};
+        let words = query_words(&query.search);
+        if !words.is_empty() {
+            return self.search(&words, query);
+        }
+        let order = match query.sort {
+            UserSort::Email => "key",
+            UserSort::Name => "name_key, key",
+            UserSort::Updated => "updated_at DESC, key",
+        };
+        let active = query.end_state.map(|e| e == EndState::Active);
+        let source = query.source.map(|s| s.key());
+        let filter = "($1::bool IS NULL OR active = $1) AND ($2::text IS NULL OR source = $2)";
+        let limit = i64::from(query.limit());
+        let offset = i64::try_from(query.offset()).unwrap_or(i64::MAX);
+        let (total, rows) = self.read(|c| {
+            let total: i64 = c
+                .query_one(
+                    &format!("SELECT count(*) FROM users WHERE {filter}"),
+                    &[&active, &source],
+                )?
+                .get(0);
+            let rows = c.query(
+                &format!(
+                    "SELECT record FROM users WHERE {filter} ORDER BY {order} LIMIT $3 OFFSET $4"
+                ),
+                &[&active, &source, &limit, &offset],
+            )?;
+            Ok((total, rows))
+        })?;
+        Ok(UserPage {
+            users: Self::decode_rows(rows)?,
+            total: total as u64,
+            capped: false,
+        })
+    }
+
+    fn user_stats(&self) -> Result<UserStats, StoreError> {
+        let row = self.read(|c| {
+            c.query_one(
+                "SELECT count(*), count(*) FILTER (WHERE active), \
+                 count(*) FILTER (WHERE source = $1), \
+                 count(*) FILTER (WHERE source = $2), \
+                 count(*) FILTER (WHERE source = $3) FROM users",
+                &[
+                    &Source::Csv.key(),
+                    &Source::Manual.key(),
+                    &Source::Bootstrap.key(),
+                ],
+            )
+        })?;
+        let n = |i| row.get::<_, i64>(i) as u64;
+        Ok(UserStats {
+            total: n(0),
+            active: n(1),
+            inactive: n(0) - n(1),
+            csv: n(2),
+            manual: n(3),
+            bootstrap: n(4),
+        })
+    }
+
+    fn options(&self) -> Result<Options, StoreError> {
+        read_options(self.read(|c| c.query("SELECT key, value FROM options", &[]))?)
+    }
+
+    fn transact(
+        &self,
+        work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<Finish, StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client()?;
+        let mut t = client.transaction().map_err(pg)?;
+        t.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .map_err(pg)?;
+        // Dropping the transaction unwritten rolls it back.
+        match work(&mut PgTx { t: &mut t })? {
+            Finish::Commit => t.commit().map_err(pg),
+            Finish::Abort => t.rollback().map_err(pg),
+        }
+    }
+
+    fn approvals(&self) -> Result<Vec<ApprovalRequest>, StoreError> {
+        Self::decode_rows(
+            self.read(|c| c.query("SELECT request FROM approvals ORDER BY id DESC", &[]))?,
+        )
+    }
+
+    fn approval(&self, id: u64) -> Result<Option<(ApprovalRequest, Vec<u8>)>, StoreError> {
+        approval_in(&mut *self.client()?, id)
+    }
+
+    fn audit_scan(&self, query: &AuditQuery, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut client = self.client()?;
+        // Rows stream in (a portal), so a short page does not read the
+        // whole trail.
+        let by_user = domain::Email::parse(&query.target).ok();
+        let mut t = client.transaction().map_err(pg)?;
+        let portal = match &by_user {
+            Some(email) => t.bind(
+                "SELECT id, event FROM audit WHERE user_key = $1 ORDER BY id DESC",
+                &[&email.key().as_str()],
+            ),
+            None => t.bind("SELECT id, event FROM audit ORDER BY id DESC", &[]),
+        }
+        .map_err(pg)?;
+        let mut out = Vec::new();
+        loop {
+            let rows = t.query_portal(&portal, 1_000).map_err(pg)?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in rows {
+                let event = event_of(&row)?;
+                if query.accepts(&event) {
+                    out.push(event);
+                    if out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn user_history(&self, key: &UserKey) -> Result<Vec<AuditEvent>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT id, event FROM audit WHERE user_key = $1 ORDER BY id DESC",
+                &[&key.as_str()],
+            )
+        })?
+        .iter()
+        .map(event_of)
+        .collect()
+    }
+
+    fn batches(&self) -> Result<Vec<BatchSummary>, StoreError> {
+        Self::decode_rows(
+            self.read(|c| c.query("SELECT summary FROM batches ORDER BY id DESC", &[]))?,
+        )
+    }
+
+    fn recent_batches(&self, n: usize) -> Result<Vec<BatchSummary>, StoreError> {
+        Self::decode_rows(self.read(|c| {
+            c.query(
+                "SELECT summary FROM batches ORDER BY id DESC LIMIT $1",
+                &[&(n.min(i64::MAX as usize) as i64)],
+            )
+        })?)
+    }
+
+    fn corrections(&self) -> Result<Vec<(u64, Correction)>, StoreError> {
+        let rows = self.read(|c| {
+            c.query(
+                "SELECT batch, record FROM batch_corrections ORDER BY batch",
+                &[],
+            )
+        })?;
+        rows.iter()
+            .map(|r| Ok((r.get::<_, i64>(0) as u64, decode(r.get::<_, &[u8]>(1))?)))
+            .collect()
+    }
+
+    fn batches_with_hash(&self, sha256: &str) -> Result<Vec<BatchSummary>, StoreError> {
+        Self::decode_rows(self.read(|c| {
+            c.query(
+                "SELECT summary FROM batches WHERE sha256 = $1 AND undo_of IS NULL \
+                 ORDER BY id DESC",
+                &[&sha256],
+            )
+        })?)
+    }
+}

@@ -1,0 +1,59 @@
+//! Records out of PostgreSQL rows, for the reads and the write
+//! transaction alike.
+
+use super::{PgStore, pg};
+use crate::engine::codec::{Record, decode, decode_event};
+use domain::approval::ApprovalRequest;
+use domain::audit::AuditEvent;
+use domain::options::Options;
+use domain::store::StoreError;
+use domain::transaction::SignInLink;
+
+impl PgStore {
+    pub(super) fn decode_rows<T: Record>(rows: Vec<postgres::Row>) -> Result<Vec<T>, StoreError> {
+        rows.iter().map(|r| decode(r.get::<_, &[u8]>(0))).collect()
+    }
+}
+
+/// The audit event of a row of `id, event`.
+pub(super) fn event_of(row: &postgres::Row) -> Result<AuditEvent, StoreError> {
+    decode_event(row.get::<_, i64>(0) as u64, row.get::<_, &[u8]>(1))
+}
+
+/// A stored link's user key, checked as a key.
+pub(super) fn link_of(user_key: String, expires_at: i64) -> Result<SignInLink, StoreError> {
+    let user_key = domain::Email::parse(&user_key)
+        .map_err(|_| StoreError::Backend(format!("a stored link has the bad key {user_key:?}")))?
+        .key()
+        .clone();
+    Ok(SignInLink {
+        user_key,
+        expires_at,
+    })
+}
+
+/// A request for approval and, while it waits, its file, as `c` sees it
+/// (the pool's connection for a read, the transaction for a use case).
+pub(super) fn approval_in(
+    c: &mut impl postgres::GenericClient,
+    id: u64,
+) -> Result<Option<(ApprovalRequest, Vec<u8>)>, StoreError> {
+    let row = c
+        .query_opt(
+            "SELECT request, file FROM approvals WHERE id = $1",
+            &[&(id as i64)],
+        )
+        .map_err(pg)?;
+    let Some(row) = row else { return Ok(None) };
+    let file: Option<Vec<u8>> = row.get(1);
+    Ok(Some((
+        decode(row.get::<_, &[u8]>(0))?,
+        file.unwrap_or_default(),
+    )))
+}
+
+pub(super) fn read_options(rows: Vec<postgres::Row>) -> Result<Options, StoreError> {
+    let pairs: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    Options::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| StoreError::Backend(format!("stored options are invalid: {e}")))
+}
