@@ -158,12 +158,12 @@ fn measure(engine: &str, store: &dyn Store) {
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let redb = server::store::RedbStore::open(dir.path()).unwrap();
+    let redb = server::engine::redb::RedbStore::open(dir.path()).unwrap();
     measure("redb", &redb);
     drop(redb);
 
     let cluster = std::env::temp_dir().join(format!("roster-sync-bench-{}", std::process::id()));
-    let url = server::pg::test_server(&cluster).unwrap();
+    let url = server::test_support::test_server(&cluster).unwrap();
     let name = format!("roster_sync_bench_{}", std::process::id());
     postgres::Client::connect(&url, postgres::NoTls)
         .unwrap()
@@ -173,6 +173,6 @@ fn main() {
         !url.contains("://"),
         "give ROSTER_TEST_DATABASE_URL in key=value form for the bench"
     );
-    let pg = server::pg::PgStore::open(&format!("{url} dbname={name}")).unwrap();
+    let pg = server::engine::postgres::PgStore::open(&format!("{url} dbname={name}")).unwrap();
     measure("postgres", &pg);
 }
