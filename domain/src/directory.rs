@@ -236,8 +236,9 @@ pub fn search_words(user: &User) -> Vec<String> {
     words
 }
 
-/// The words of a query, each once; the longest first (the rarest, most
-/// likely: the index is read for the first one only).
+/// The words of a query, each once; the longest first (the likeliest to
+/// be rare: the engines look up the first four in the word index and read
+/// the rarest).
 pub fn query_words(query: &str) -> Vec<String> {
     let mut words: Vec<String> = words_of(query)
         .take(MAX_QUERY_CHARS / 2)

@@ -17,7 +17,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct Common {
     /// Data folder holding the redb store (created if missing).
     #[arg(long, global = true, env = "ROSTER_DATA", default_value = "./data")]
@@ -52,6 +52,56 @@ pub struct Common {
         value_parser = crate::web::proxies::TrustedProxies::parse
     )]
     pub trusted_proxies: Option<crate::web::proxies::TrustedProxies>,
+    /// Behind HTTPS: cookies are `Secure` with the `__Host-` prefix, and
+    /// HSTS is sent. Plain http on localhost is the default.
+    #[arg(long, global = true, env = "ROSTER_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// The first administrator's address, made on first start when the
+    /// store has no administrator.
+    #[arg(
+        long,
+        global = true,
+        env = "ROSTER_ADMIN_EMAIL",
+        default_value = "admin@localhost"
+    )]
+    pub admin_email: String,
+    /// Sets the first administrator's password on start when it has none
+    /// (instead of printing a sign-in link). Give it in the environment:
+    /// a command line is visible to every user of the machine.
+    #[arg(
+        long,
+        global = true,
+        env = "ROSTER_ADMIN_PASSWORD",
+        hide = true,
+        hide_env_values = true
+    )]
+    pub admin_password: Option<String>,
+    /// Most connections a server keeps to PostgreSQL.
+    #[arg(long, global = true, env = "ROSTER_DATABASE_POOL", default_value_t = crate::engine::postgres::DEFAULT_POOL)]
+    pub database_pool: u32,
+    /// `json`: one JSON object a line, for log collectors (security events
+    /// carry their fields: action, actor, target, client); `text` (the
+    /// default) for people.
+    #[arg(long, global = true, env = "ROSTER_LOG", default_value = "text", value_parser = ["text", "json"], ignore_case = true)]
+    pub log: String,
+    /// The folder the web app's files (wasm, JS, CSS) are served from.
+    #[arg(
+        long,
+        global = true,
+        env = "LEPTOS_SITE_ROOT",
+        default_value = "target/site"
+    )]
+    pub site_root: String,
+    /// Leptos's environment: DEV reloads in development; anything else is
+    /// production.
+    #[arg(
+        long,
+        global = true,
+        env = "LEPTOS_ENV",
+        default_value = "PROD",
+        hide = true
+    )]
+    pub leptos_env: String,
 }
 
 impl Common {

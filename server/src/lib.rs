@@ -35,14 +35,18 @@ pub fn run() -> ExitCode {
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(filter);
-    // ROSTER_LOG=json: one JSON object a line, for log collectors (the
-    // security events carry their fields: action, actor, target, client).
-    let _ = if std::env::var("ROSTER_LOG").is_ok_and(|v| v.eq_ignore_ascii_case("json")) {
+    let _ = if cli.common.log.eq_ignore_ascii_case("json") {
         logs.json().try_init()
     } else {
         logs.try_init()
     };
-    let open = || engine::open(cli.common.database.as_deref(), &cli.common.data);
+    let open = || {
+        engine::open(
+            cli.common.database.as_deref(),
+            &cli.common.data,
+            cli.common.database_pool,
+        )
+    };
     match &command {
         Command::Import(args) => commands::import(open(), args),
         other => {

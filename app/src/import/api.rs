@@ -13,12 +13,15 @@ use serde::{Deserialize, Serialize};
 /// file's keys, or the addresses of every user an import created (a
 /// million addresses fit).
 pub const LARGE_BODY_BYTES: usize = 64 * 1024 * 1024;
-/// The server functions whose bodies may be that large.
-pub const LARGE_BODY_ENDPOINTS: [&str; 3] = [
-    "/api/import_lookup",
-    "/api/import_sync_preview",
-    "/api/sign_in_links_csv",
-];
+/// The paths of the server functions whose bodies may be that large.
+pub fn large_body_endpoints() -> [&'static str; 3] {
+    use leptos::server_fn::ServerFn;
+    [
+        ImportLookup::PATH,
+        ImportSyncPreview::PATH,
+        SignInLinksCsv::PATH,
+    ]
+}
 
 /// The import options (operators only): the browser needs them to plan.
 #[server(endpoint = "import_options")]
@@ -61,7 +64,7 @@ pub struct LookupAnswer {
 }
 
 /// The client of the server functions with large bodies
-/// ([`LARGE_BODY_ENDPOINTS`]): in the browser it sends the body as a
+/// ([`large_body_endpoints`]): in the browser it sends the body as a
 /// `Blob` (`blob_client`); the server's build needs only a name for it.
 #[cfg(feature = "hydrate")]
 pub type LargeBodyClient = super::blob_client::BlobBodyClient;

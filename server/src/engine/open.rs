@@ -14,17 +14,17 @@ use std::sync::Arc;
 pub fn open_target(to: &str) -> Result<Arc<dyn Engine>, StoreError> {
     let to = to.trim();
     if to.starts_with("postgres://") || to.starts_with("postgresql://") || to.contains('=') {
-        open(Some(to), Path::new(""))
+        open(Some(to), Path::new(""), super::postgres::DEFAULT_POOL)
     } else {
-        open(None, Path::new(to))
+        open(None, Path::new(to), super::postgres::DEFAULT_POOL)
     }
 }
 
-/// Opens the store: PostgreSQL at `database` when given, else the redb
-/// file in `data`.
-pub fn open(database: Option<&str>, data: &Path) -> Result<Arc<dyn Engine>, StoreError> {
+/// Opens the store: PostgreSQL at `database` when given (with up to
+/// `pool` connections), else the redb file in `data`.
+pub fn open(database: Option<&str>, data: &Path, pool: u32) -> Result<Arc<dyn Engine>, StoreError> {
     match database.map(str::trim).filter(|url| !url.is_empty()) {
-        Some(url) => Ok(Arc::new(PgStore::open(url)?)),
+        Some(url) => Ok(Arc::new(PgStore::open_with_pool(url, pool)?)),
         None => Ok(Arc::new(RedbStore::open(data)?)),
     }
 }

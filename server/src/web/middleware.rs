@@ -66,13 +66,17 @@ fn same_origin(headers: &HeaderMap) -> bool {
 
 /// Server functions that answer without a session: signing in and out,
 /// and the sign-in-link page's two (the link is the credential).
-const PUBLIC_API: [&str; 5] = [
-    "/api/sign_in",
-    "/api/sign_out",
-    "/api/who_am_i",
-    "/api/link_email",
-    "/api/set_password_with_link",
-];
+fn public_api() -> [&'static str; 5] {
+    use app::auth::{LinkEmail, SetPasswordWithLink, SignIn, SignOut, WhoAmI};
+    use leptos::server_fn::ServerFn;
+    [
+        SignIn::PATH,
+        SignOut::PATH,
+        WhoAmI::PATH,
+        LinkEmail::PATH,
+        SetPasswordWithLink::PATH,
+    ]
+}
 
 /// Every other server function needs a valid session before its body is
 /// read (decoding arguments costs memory and time; the function checks
@@ -84,7 +88,7 @@ pub(super) async fn api_needs_session(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    if path.starts_with("/api/") && !PUBLIC_API.contains(&path) {
+    if path.starts_with("/api/") && !public_api().contains(&path) {
         match app::context::session_user(&session, store).await {
             Ok(Some(_)) => {}
             Ok(None) => return refusal(AppError::NotSignedIn),

@@ -55,9 +55,13 @@ const IDLE_MINUTES: i64 = 30;
 /// First start: make sure an administrator exists; print a one-time
 /// sign-in link for one that has no password yet (unless
 /// ROSTER_ADMIN_PASSWORD sets it). The new link revokes earlier ones.
-fn bootstrap_admin(store: &dyn domain::store::AppStore, base: &str) -> Result<(), String> {
-    let email = std::env::var("ROSTER_ADMIN_EMAIL").unwrap_or_else(|_| "admin@localhost".into());
-    let email = Email::parse(&email).map_err(|e| format!("ROSTER_ADMIN_EMAIL: {e}"))?;
+fn bootstrap_admin(
+    store: &dyn domain::store::AppStore,
+    base: &str,
+    common: &Common,
+) -> Result<(), String> {
+    let email = Email::parse(&common.admin_email)
+        .map_err(|e| format!("--admin-email / ROSTER_ADMIN_EMAIL: {e}"))?;
     let admin = first_admin(store, &email).map_err(|e| e.to_string())?;
     if store
         .password_hash(admin.key())
@@ -66,8 +70,8 @@ fn bootstrap_admin(store: &dyn domain::store::AppStore, base: &str) -> Result<()
     {
         return Ok(());
     }
-    if let Ok(password) = std::env::var("ROSTER_ADMIN_PASSWORD") {
-        let hash = app::security::hash_password(&password)
+    if let Some(password) = &common.admin_password {
+        let hash = app::security::hash_password(password)
             .map_err(|e| format!("ROSTER_ADMIN_PASSWORD: {e}"))?;
         store
             .set_password(admin.key(), &hash, app::context::now_ms(), "cli")
@@ -91,15 +95,14 @@ fn bootstrap_admin(store: &dyn domain::store::AppStore, base: &str) -> Result<()
     Ok(())
 }
 
-fn leptos_options(addr: SocketAddr) -> LeptosOptions {
-    let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
-    let env = match std::env::var("LEPTOS_ENV").as_deref() {
-        Ok("DEV") | Ok("dev") | Ok("development") => leptos::config::Env::DEV,
+fn leptos_options(addr: SocketAddr, site: &Site) -> LeptosOptions {
+    let env = match site.env.as_str() {
+        "DEV" | "dev" | "development" => leptos::config::Env::DEV,
         _ => leptos::config::Env::PROD,
     };
     LeptosOptions::builder()
         .output_name("roster")
-        .site_root(site_root)
+        .site_root(site.root.clone())
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .env(env)
@@ -146,6 +149,23 @@ pub struct Settings {
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: TrustedProxies,
     pub timeouts: Timeouts,
+    pub site: Site,
+}
+
+/// Where the web app's files are, and Leptos's environment.
+#[derive(Clone, Debug)]
+pub struct Site {
+    pub root: String,
+    pub env: String,
+}
+
+impl Default for Site {
+    fn default() -> Site {
+        Site {
+            root: "target/site".into(),
+            env: "PROD".into(),
+        }
+    }
 }
 
 impl Settings {
@@ -158,7 +178,30 @@ impl Settings {
             addr,
             trusted_proxies: TrustedProxies::default(),
             timeouts: Timeouts::default(),
+            site: Site::default(),
         }
+    }
+}
+
+/// What every page and server function finds in its context: the store,
+/// the base of sign-in links, the sign-in throttles and whether cookies
+/// are `Secure`. Provided by [`RequestContext::provide`] on every route
+/// that runs the app (the pages and server functions, and the import's
+/// large-body routes), so that none misses a part.
+#[derive(Clone)]
+struct RequestContext {
+    store: AppStore,
+    base: PublicBase,
+    throttles: domain::throttle::Throttles,
+    secure: app::device::SecureCookies,
+}
+
+impl RequestContext {
+    fn provide(&self) {
+        provide_context(self.store.clone());
+        provide_context(self.base.clone());
+        provide_context(self.throttles.clone());
+        provide_context(self.secure);
     }
 }
 
@@ -193,40 +236,37 @@ pub fn router_with(store: Arc<dyn Engine>, settings: &Settings) -> Router {
         // moves with activity; the store writes at most about once a minute.
         .with_always_save(true);
     let app_store: AppStore = store.clone();
-    let throttles = store.throttles();
-    let options = leptos_options(settings.addr);
+    let context = RequestContext {
+        store: app_store.clone(),
+        base: PublicBase(base.to_string()),
+        throttles: store.throttles(),
+        secure: app::device::SecureCookies(secure),
+    };
+    let options = leptos_options(settings.addr, &settings.site);
     // The import's server functions take whole files: they get their own
     // routes with a larger body limit (still authorised inside).
-    let large: Vec<String> = app::import::LARGE_BODY_ENDPOINTS
-        .iter()
-        .map(|p| p.to_string())
-        .collect();
-    let routes = generate_route_list_with_exclusions(App, Some(large));
+    let large = app::import::large_body_endpoints();
+    let routes = generate_route_list_with_exclusions(
+        App,
+        Some(large.iter().map(|p| p.to_string()).collect()),
+    );
     let mut import_routes = Router::new();
-    for path in app::import::LARGE_BODY_ENDPOINTS {
-        let store = app_store.clone();
-        let base = PublicBase(base.to_string());
+    for path in large {
+        let context = context.clone();
         import_routes = import_routes.route(
             path,
             post(move |session: tower_sessions::Session, request: Request| {
-                let store = store.clone();
-                let base = base.clone();
+                let context = context.clone();
                 async move {
                     // Checked before the body is read: without an operator's
                     // session nobody can make the server take 64 MiB. The
                     // server function authorises again, as every one does.
-                    if let Err(e) = operator_session(&session, &store).await {
+                    if let Err(e) = operator_session(&session, &context.store).await {
                         return refusal(e);
                     }
-                    leptos_axum::handle_server_fns_with_context(
-                        move || {
-                            provide_context(store.clone());
-                            provide_context(base.clone());
-                        },
-                        request,
-                    )
-                    .await
-                    .into_response()
+                    leptos_axum::handle_server_fns_with_context(move || context.provide(), request)
+                        .await
+                        .into_response()
                 }
             })
             .layer((
@@ -258,24 +298,10 @@ pub fn router_with(store: Arc<dyn Engine>, settings: &Settings) -> Router {
             "/admin/audit.csv",
             get(downloads::audit_export).with_state(app_store.clone()),
         )
-        .leptos_routes_with_context(
-            &options,
-            routes,
-            {
-                let store = app_store.clone();
-                let base = PublicBase(base.to_string());
-                move || {
-                    provide_context(store.clone());
-                    provide_context(base.clone());
-                    provide_context(throttles.clone());
-                    provide_context(app::device::SecureCookies(secure));
-                }
-            },
-            {
-                let options = options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(&options, routes, move || context.provide(), {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(RequestBodyTimeoutLayer::new(timeouts.body))
         .merge(import_routes)
@@ -366,13 +392,13 @@ pub async fn serve(store: Arc<dyn Engine>, common: &Common) -> Result<(), String
     // The store's calls block (file I/O, or a PostgreSQL client that runs
     // its own little runtime): off the async executor.
     let startup = {
-        let (store, base) = (store.clone(), base.clone());
+        let (store, base, common) = (store.clone(), base.clone(), common.clone());
         tokio::task::spawn_blocking(move || {
             match store.purge_expired_links(now()) {
                 Ok(n) => tracing::info!(removed = n, "expired sign-in links removed"),
                 Err(e) => tracing::warn!("cannot purge expired sign-in links: {e}"),
             }
-            bootstrap_admin(&*store, &base)?;
+            bootstrap_admin(&*store, &base, &common)?;
             let sessions = EngineSessionStore::new(store.clone());
             if let Ok(n) = sessions.delete_expired() {
                 tracing::info!(removed = n, "expired sessions removed");
@@ -381,15 +407,13 @@ pub async fn serve(store: Arc<dyn Engine>, common: &Common) -> Result<(), String
         })
     };
     let users = startup.await.map_err(|e| e.to_string())??;
-    // `Secure` and the `__Host-` prefix need HTTPS; plain http on
-    // localhost is the default, ROSTER_SECURE_COOKIES=1 behind TLS.
-    let secure = matches!(
-        std::env::var("ROSTER_SECURE_COOKIES").as_deref(),
-        Ok("1") | Ok("true")
-    );
     let settings = Settings {
-        secure,
+        secure: common.secure_cookies,
         trusted_proxies: common.trusted_proxies.clone().unwrap_or_default(),
+        site: Site {
+            root: common.site_root.clone(),
+            env: common.leptos_env.clone(),
+        },
         ..Settings::new(&base, local)
     };
     let app = router_with(store.clone(), &settings);

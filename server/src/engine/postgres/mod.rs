@@ -40,6 +40,7 @@ pub mod tls;
 mod transaction;
 
 use domain::store::StoreError;
+pub use pool::DEFAULT_POOL;
 use pool::Pool;
 
 /// The advisory lock every write transaction takes first.
@@ -58,11 +59,16 @@ impl PgStore {
     /// default options. TLS as the address's `sslmode` and `sslrootcert`
     /// say ([`tls`]).
     pub fn open(url: &str) -> Result<PgStore, StoreError> {
+        PgStore::open_with_pool(url, DEFAULT_POOL)
+    }
+
+    /// [`PgStore::open`] keeping up to `pool` connections.
+    pub fn open_with_pool(url: &str, pool: u32) -> Result<PgStore, StoreError> {
         let shown = without_password(url);
         let (config, tls) = tls::parse(url).map_err(|e| {
             StoreError::Invalid(format!("the database address {shown} is not valid: {e}"))
         })?;
-        PgStore::open_tls(config, tls, shown)
+        PgStore::open_sized(config, tls, shown, pool)
     }
 
     /// [`PgStore::open`] with a parsed address, without TLS; `shown` names
@@ -80,8 +86,17 @@ impl PgStore {
         tls: tls::Connector,
         shown: String,
     ) -> Result<PgStore, StoreError> {
+        PgStore::open_sized(config, tls, shown, DEFAULT_POOL)
+    }
+
+    fn open_sized(
+        config: postgres::Config,
+        tls: tls::Connector,
+        shown: String,
+        connections: u32,
+    ) -> Result<PgStore, StoreError> {
         let store = PgStore {
-            pool: pool::new(config, tls),
+            pool: pool::new(config, tls, connections),
             shown,
         };
         store.migrate()?;

@@ -9,15 +9,15 @@ use std::time::Duration;
 /// The engine's connections.
 pub(super) type Pool = r2d2::Pool<Manager>;
 
-/// A pool of up to `ROSTER_DATABASE_POOL` connections (8 by default),
-/// each waited for at most 5 seconds.
-pub(super) fn new(config: postgres::Config, tls: Connector) -> Pool {
-    let size = std::env::var("ROSTER_DATABASE_POOL")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
+/// Connections a server keeps at most unless told otherwise
+/// (`--database-pool`).
+pub const DEFAULT_POOL: u32 = 8;
+
+/// A pool of up to `size` connections (at least one), each waited for at
+/// most 5 seconds.
+pub(super) fn new(config: postgres::Config, tls: Connector, size: u32) -> Pool {
     r2d2::Pool::builder()
-        .max_size(size)
+        .max_size(size.max(1))
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(5))
         .build_unchecked(Manager::new(config, tls))

@@ -268,9 +268,9 @@ pub(super) fn stats(txn: &ReadTransaction) -> Result<UserStats, StoreError> {
 }
 
 /// One page of the Users table, from the indexes: a search reads the word
-/// index for its longest word (a range of keys starting with it), an
-/// unsearched list walks the index of its sort order and reads only the
-/// users on the page.
+/// index for the rarest of its first four words (a range of keys starting
+/// with it), an unsearched list walks the index of its sort order and
+/// reads only the users on the page.
 pub(super) fn list(txn: &ReadTransaction, query: &UserQuery) -> Result<UserPage, StoreError> {
     let users = txn.open_table(USERS).map_err(backend)?;
     let words = query_words(&query.search);
