@@ -355,8 +355,8 @@ impl<'a> Parser<'a> {
         match self.peek() {
             None => return Err(self.error(start, "unexpected end: an expression is missing")),
             Some('(') => {
-                self.pos += 1;
                 self.enter()?;
+                self.pos += 1;
                 let inner = self.or_expr()?;
                 self.expect(')')?;
                 return Ok(inner);
@@ -371,8 +371,8 @@ impl<'a> Parser<'a> {
             let after = self.pos;
             self.skip_ws();
             if self.peek() == Some('(') {
-                self.pos += 1;
                 self.enter()?;
+                self.pos += 1;
                 let inner = self.or_expr()?;
                 self.expect(')')?;
                 return Ok(Filter::Not(Box::new(inner)));
@@ -409,8 +409,8 @@ impl<'a> Parser<'a> {
 
     /// `[ valFilter ]`, the opening bracket next.
     fn bracket(&mut self) -> Result<Filter, ScimError> {
-        self.pos += 1;
         self.enter()?;
+        self.pos += 1;
         self.in_brackets = true;
         let inner = self.or_expr();
         self.in_brackets = false;
