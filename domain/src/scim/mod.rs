@@ -28,3 +28,27 @@ pub use user::{ScimUserInput, Write, etag, etag_matches, project, user_resource}
 pub const CORE_USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// The enterprise User extension.
 pub const ENTERPRISE_USER_URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// The user the tests describe: Ada, with a phone, a title, an employee
+/// number and a department, version 3, created 2010-01-23T04:56:22Z and
+/// last changed 2011-05-13T04:42:34Z.
+#[cfg(test)]
+pub(crate) fn ada() -> crate::User {
+    let mut ada = crate::manual::manual_user(
+        &[
+            (crate::Field::Email, "Ada@Example.org"),
+            (crate::Field::FirstName, "Ada"),
+            (crate::Field::LastName, "Lovelace"),
+            (crate::Field::Title, "Countess"),
+            (crate::Field::Phone, "+44 1"),
+            (crate::Field::EmployeeNumber, "E-1"),
+            (crate::Field::Department, "Maths"),
+        ],
+        &crate::Options::default(),
+    )
+    .unwrap();
+    ada.created_at = 1_264_222_582; // 2010-01-23T04:56:22Z
+    ada.updated_at = 1_305_261_754; // 2011-05-13T04:42:34Z
+    ada.version = 3;
+    ada
+}

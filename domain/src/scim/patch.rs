@@ -267,3 +267,6 @@ fn extension(doc: &mut Doc, op: Op, value: &Value, id: &str) -> Result<(), ScimE
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -514,3 +514,6 @@ fn external_id(raw: &str, problems: &mut Vec<String>) -> Option<String> {
     }
     Some(raw.to_string())
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,7 +1,5 @@
 use super::*;
-use crate::manual::manual_user;
-use crate::options::Options;
-use crate::user::User;
+use crate::scim::ada;
 use proptest::prelude::*;
 
 fn path(urn: Option<&str>, name: &str, sub: Option<&str>) -> AttrPath {
@@ -273,26 +271,6 @@ fn username_equality_is_found_for_the_index() {
     ] {
         assert_eq!(eq(scan), None, "{scan}");
     }
-}
-
-pub(crate) fn ada() -> User {
-    let mut ada = manual_user(
-        &[
-            (crate::Field::Email, "Ada@Example.org"),
-            (crate::Field::FirstName, "Ada"),
-            (crate::Field::LastName, "Lovelace"),
-            (crate::Field::Title, "Countess"),
-            (crate::Field::Phone, "+44 1"),
-            (crate::Field::EmployeeNumber, "E-1"),
-            (crate::Field::Department, "Maths"),
-        ],
-        &Options::default(),
-    )
-    .unwrap();
-    ada.created_at = 1_264_222_582; // 2010-01-23T04:56:22Z
-    ada.updated_at = 1_305_261_754; // 2011-05-13T04:42:34Z
-    ada.version = 3;
-    ada
 }
 
 #[test]
