@@ -59,6 +59,24 @@ pub(crate) fn of_user(user: &User, external_id: Option<&str>) -> Doc {
     doc
 }
 
+/// The value of `key` in any letter case (member names of SCIM
+/// messages are case-insensitive, RFC 7643 §2.1).
+pub(crate) fn get<'a>(obj: &'a Doc, key: &str) -> Option<&'a Value> {
+    obj.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
+}
+
+/// Whether a message's `schemas` lists `urn`.
+pub(crate) fn lists_schema(obj: &Doc, urn: &str) -> bool {
+    get(obj, "schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|a| {
+            a.iter()
+                .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn)))
+        })
+}
+
 /// The object an attribute of `schema` lives in (the extension's made
 /// when missing).
 pub(crate) fn container(doc: &mut Doc, schema: Schema) -> &mut Doc {
@@ -81,7 +99,13 @@ pub(crate) fn container(doc: &mut Doc, schema: Schema) -> &mut Doc {
 pub(crate) fn flatten(obj: &Doc) -> Result<Vec<(AttrPath, &Value)>, String> {
     let mut out = Vec::with_capacity(obj.len());
     for (key, value) in obj {
-        let path = key_path(key)?;
+        let path = match key_path(key) {
+            Ok(path) => path,
+            // Another schema's URN that is no attribute path of ours
+            // (`urn:acme:scim:1.0`): an extension Roster does not support.
+            Err(_) if is_other_urn(key) => continue,
+            Err(why) => return Err(why),
+        };
         if matches!(schema::resolve(&path), Ok(Resolved::Extension)) {
             match value {
                 Value::Null => {}
@@ -104,6 +128,14 @@ pub(crate) fn flatten(obj: &Doc) -> Result<Vec<(AttrPath, &Value)>, String> {
         }
     }
     Ok(out)
+}
+
+fn is_other_urn(key: &str) -> bool {
+    let starts = |prefix: &str| {
+        key.get(..prefix.len())
+            .is_some_and(|k| k.eq_ignore_ascii_case(prefix))
+    };
+    starts("urn:") && !starts("urn:ietf:params:scim:schemas:core:") && !starts(ENTERPRISE_USER_URN)
 }
 
 fn key_path(key: &str) -> Result<AttrPath, String> {
@@ -225,8 +257,8 @@ pub(crate) fn set(
         }
         return Ok(());
     }
-    let mut list = match obj.remove(name) {
-        Some(Value::Array(items)) => items,
+    let mut list = match obj.get(name) {
+        Some(Value::Array(items)) => items.clone(),
         _ => Vec::new(),
     };
     let chosen = select(t.attr, &list, filter)?;

@@ -45,12 +45,6 @@ pub struct PatchRequest {
     pub operations: Vec<Operation>,
 }
 
-fn get<'a>(obj: &'a Doc, key: &str) -> Option<&'a Value> {
-    obj.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v)
-}
-
 fn bad(t: ScimType, detail: impl Into<String>) -> ScimError {
     ScimError::bad_request(t, detail)
 }
@@ -66,16 +60,10 @@ impl PatchRequest {
                 "The body must be a JSON object: a PatchOp message".into(),
             ));
         };
-        let schemas = get(body, "schemas").and_then(Value::as_array);
-        if !schemas.is_some_and(|a| {
-            a.iter().any(|s| {
-                s.as_str()
-                    .is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP_URN))
-            })
-        }) {
+        if !doc::lists_schema(body, PATCH_OP_URN) {
             return Err(syntax(format!("schemas must list {PATCH_OP_URN}")));
         }
-        let Some(Value::Array(ops)) = get(body, "Operations") else {
+        let Some(Value::Array(ops)) = doc::get(body, "Operations") else {
             return Err(syntax("Operations must be an array of operations".into()));
         };
         if ops.is_empty() || ops.len() > MAX_OPERATIONS {
@@ -121,7 +109,7 @@ impl Operation {
         let Value::Object(obj) = value else {
             return Err(bad(ScimType::InvalidSyntax, "an operation is an object"));
         };
-        let op = match get(obj, "op")
+        let op = match doc::get(obj, "op")
             .and_then(Value::as_str)
             .map(str::to_ascii_lowercase)
             .as_deref()
@@ -136,12 +124,12 @@ impl Operation {
                 ));
             }
         };
-        let path = match get(obj, "path") {
+        let path = match doc::get(obj, "path") {
             None | Some(Value::Null) => None,
             Some(Value::String(p)) => Some(PatchPath::parse(p)?),
             Some(_) => return Err(bad(ScimType::InvalidPath, "path must be a string")),
         };
-        let value = get(obj, "value").cloned();
+        let value = doc::get(obj, "value").cloned();
         match (op, &path, &value) {
             (Op::Remove, None, _) => Err(bad(ScimType::NoTarget, "remove needs a path")),
             (Op::Add | Op::Replace, _, None) => {

@@ -248,17 +248,7 @@ impl ScimUserInput {
                 "The body must be a JSON object: a User resource".into(),
             ));
         };
-        let lists_core = body
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("schemas"))
-            .and_then(|(_, v)| v.as_array())
-            .is_some_and(|a| {
-                a.iter().any(|s| {
-                    s.as_str()
-                        .is_some_and(|s| s.eq_ignore_ascii_case(CORE_USER_URN))
-                })
-            });
-        if !lists_core {
+        if !doc::lists_schema(body, CORE_USER_URN) {
             return Err(syntax(format!("schemas must list {CORE_USER_URN}")));
         }
         let mut doc = Doc::new();
