@@ -150,18 +150,22 @@ impl Operation {
                 "without a path, value is an object of attributes",
             ));
         };
-        for (attr, v) in doc::flatten(obj).map_err(|why| bad(ScimType::InvalidPath, why))? {
-            if !attr.is_core("schemas") {
-                let path = PatchPath {
-                    attr,
-                    filter: None,
-                    sub: None,
-                };
-                at_path(doc, self.op, &path, v, id)?;
-            }
-        }
-        Ok(())
+        each(doc, self.op, obj, id)
     }
+}
+
+/// An object's keys as the paths of one operation each (see
+/// `doc::flatten`).
+fn each(doc: &mut Doc, op: Op, obj: &Doc, id: &str) -> Result<(), ScimError> {
+    for (attr, v) in doc::flatten(obj).map_err(|why| bad(ScimType::InvalidPath, why))? {
+        let path = PatchPath {
+            attr,
+            filter: None,
+            sub: None,
+        };
+        at_path(doc, op, &path, v, id)?;
+    }
+    Ok(())
 }
 
 /// One operation at one path.
@@ -172,6 +176,10 @@ fn at_path(
     value: &Value,
     id: &str,
 ) -> Result<(), ScimError> {
+    // `schemas` follows from the attributes: nothing to write.
+    if path.attr.is_core("schemas") {
+        return Ok(());
+    }
     let resolved = schema::resolve(&path.attr).map_err(|why| bad(ScimType::NoTarget, why))?;
     let (schema, attr, sub) = match resolved {
         Resolved::Attr { schema, attr, sub } => (schema, attr, sub),
@@ -232,28 +240,14 @@ fn extension(doc: &mut Doc, op: Op, value: &Value, id: &str) -> Result<(), ScimE
         doc.remove(ENTERPRISE_USER_URN);
         return Ok(());
     }
-    let Value::Object(obj) = value else {
+    if !value.is_object() {
         return Err(bad(
             ScimType::InvalidValue,
             "the extension's value is an object of its attributes",
         ));
-    };
-    for (k, v) in obj {
-        let mut attr = PatchPath::parse(k)?.attr;
-        attr.urn = Some(ENTERPRISE_USER_URN.into());
-        at_path(
-            doc,
-            op,
-            &PatchPath {
-                attr,
-                filter: None,
-                sub: None,
-            },
-            v,
-            id,
-        )?;
     }
-    Ok(())
+    let wrapped = Doc::from_iter([(ENTERPRISE_USER_URN.to_string(), value.clone())]);
+    each(doc, op, &wrapped, id)
 }
 
 #[cfg(test)]

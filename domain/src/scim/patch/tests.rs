@@ -186,6 +186,33 @@ fn patch_table() {
             Is(&[("/title", "\"Countess\"")]),
         ),
         (
+            "replace, the extension's URN as the path",
+            one("replace", EXT, json!({"department": "Poetry"})),
+            Is(&[
+                (
+                    "/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User/department",
+                    "\"Poetry\"",
+                ),
+                (
+                    "/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User/employeeNumber",
+                    "\"E-1\"",
+                ),
+            ]),
+        ),
+        (
+            "remove, the extension's URN as the path",
+            json!([{"op": "remove", "path": EXT}]),
+            Is(&[(
+                "/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                "null",
+            )]),
+        ),
+        (
+            "replace schemas: nothing to write",
+            one("replace", "schemas", json!([CORE_USER_URN])),
+            Is(&[("/title", "\"Countess\"")]),
+        ),
+        (
             "remove userName (required)",
             json!([{"op": "remove", "path": "userName"}]),
             Fails(
