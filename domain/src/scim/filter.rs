@@ -1,5 +1,5 @@
 //! The SCIM filter language (RFC 7644 §3.4.2.2): an AST, a parser, a
-//! printer, the PATCH `path` rule (§3.5.2, Figure 7) and, in [`eval`], the
+//! printer, the PATCH `path` rule (§3.5.2, Figure 7) and, in `eval`, the
 //! evaluation of a filter against a user.
 //!
 //! Written here rather than taken from a crate. Of the crates.io filter
@@ -174,10 +174,18 @@ impl Filter {
         Ok(f)
     }
 
+    /// Checks the filter against the User schema without a user: every
+    /// attribute known, every operator allowed on its type (400
+    /// `invalidFilter` otherwise). [`matches()`] checks too; this lets the
+    /// wiring refuse a bad filter before it reads any user.
+    pub fn validate(&self) -> Result<(), ScimError> {
+        eval::check(self, None)
+    }
+
     /// The address `userName eq "x"` asks for, when the filter can only
     /// match users whose userName equals it (case-insensitively): the
     /// filter itself or an operand of a top-level `and`. The wiring then
-    /// reads that one user and still applies [`matches`] to it.
+    /// reads that one user and still applies [`matches()`] to it.
     pub fn equality_on_username(&self) -> Option<&str> {
         match self {
             Filter::Compare {

@@ -71,7 +71,7 @@ fn word_bool(s: &str) -> Option<bool> {
 /// key (the id the wiring gives); `externalId` is never present (Roster
 /// does not store it).
 pub fn matches(filter: &Filter, user: &User) -> Result<bool, ScimError> {
-    check(filter, None)?;
+    filter.validate()?;
     Ok(eval(filter, &UserSubject(user)))
 }
 
@@ -134,7 +134,7 @@ fn kind(path: &AttrPath, parent: Option<&'static Attr>) -> Result<Option<(Type, 
     }
 }
 
-fn check(filter: &Filter, parent: Option<&'static Attr>) -> Result<(), ScimError> {
+pub(super) fn check(filter: &Filter, parent: Option<&'static Attr>) -> Result<(), ScimError> {
     match filter {
         Filter::And(items) | Filter::Or(items) => items.iter().try_for_each(|f| check(f, parent)),
         Filter::Not(inner) => check(inner, parent),
