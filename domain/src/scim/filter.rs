@@ -164,11 +164,7 @@ impl Filter {
     /// when it is malformed, longer than [`MAX_FILTER_CHARS`] or nested
     /// deeper than [`MAX_DEPTH`].
     pub fn parse(text: &str) -> Result<Filter, ScimError> {
-        let mut p = Parser::new(text, ScimType::InvalidFilter)?;
-        p.skip_ws();
-        if p.at_end() {
-            return Err(p.whole("it is empty"));
-        }
+        let mut p = Parser::start(text, ScimType::InvalidFilter)?;
         let f = p.or_expr()?;
         p.finish()?;
         Ok(f)
@@ -202,11 +198,7 @@ impl Filter {
 impl PatchPath {
     /// Parses a PATCH path; a malformed one is 400 `invalidPath`.
     pub fn parse(text: &str) -> Result<PatchPath, ScimError> {
-        let mut p = Parser::new(text, ScimType::InvalidPath)?;
-        p.skip_ws();
-        if p.at_end() {
-            return Err(p.whole("it is empty"));
-        }
+        let mut p = Parser::start(text, ScimType::InvalidPath)?;
         let start = p.pos;
         let word = p.word();
         let attr = p.attr_path(start, word)?;

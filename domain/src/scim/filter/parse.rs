@@ -14,8 +14,10 @@ pub(super) struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    pub(super) fn new(src: &'a str, kind: ScimType) -> Result<Parser<'a>, ScimError> {
-        let p = Parser {
+    /// A parser at the first non-blank character of `src`; an empty or
+    /// too long text is refused here. Errors carry `kind`'s `scimType`.
+    pub(super) fn start(src: &'a str, kind: ScimType) -> Result<Parser<'a>, ScimError> {
+        let mut p = Parser {
             src,
             pos: 0,
             depth: 0,
@@ -24,6 +26,10 @@ impl<'a> Parser<'a> {
         };
         if src.len() > MAX_FILTER_CHARS && src.chars().count() > MAX_FILTER_CHARS {
             return Err(p.whole(&format!("it is longer than {MAX_FILTER_CHARS} characters")));
+        }
+        p.skip_ws();
+        if p.at_end() {
+            return Err(p.whole("it is empty"));
         }
         Ok(p)
     }
@@ -48,7 +54,7 @@ impl<'a> Parser<'a> {
         self.src[self.pos..].chars().next()
     }
 
-    pub(super) fn at_end(&self) -> bool {
+    fn at_end(&self) -> bool {
         self.pos >= self.src.len()
     }
 
