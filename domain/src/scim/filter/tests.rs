@@ -209,6 +209,22 @@ fn malformed_filters_say_what_and_where() {
 }
 
 #[test]
+fn long_chains_are_flat_and_cost_no_depth() {
+    let terms: Vec<String> = (0..400)
+        .map(|i| format!("userName eq \"u{i}@x.org\""))
+        .collect();
+    let text = terms.join(" or ");
+    let text = &text[..text[..MAX_FILTER_CHARS].rfind(" or ").unwrap()];
+    let Filter::Or(items) = Filter::parse(text).unwrap() else {
+        panic!("one or node");
+    };
+    assert_eq!(items.len(), 150, "a 4 096-character chain");
+    let f = Filter::Or(items);
+    assert_eq!(matches(&f, &ada()), Ok(false));
+    assert_eq!(Filter::parse(&f.to_string()), Ok(f));
+}
+
+#[test]
 fn patch_paths() {
     let p = PatchPath::parse("emails[type eq \"work\"].value").unwrap();
     assert_eq!(p.attr, AttrPath::name("emails"));
