@@ -24,6 +24,7 @@ pub mod patch;
 pub mod plan;
 pub mod privilege;
 pub mod rows;
+pub mod scim;
 pub mod store;
 pub mod text;
 pub mod throttle;
