@@ -81,6 +81,7 @@ fn OperatorStart(stats: UserStats, recent: Vec<BatchSummary>) -> impl IntoView {
                 <tr><th scope="row">"Source CSV"</th><td>{stats.csv}</td></tr>
                 <tr><th scope="row">"Source Manual"</th><td>{stats.manual}</td></tr>
                 <tr><th scope="row">"Source Bootstrap"</th><td>{stats.bootstrap}</td></tr>
+                <tr><th scope="row">"Source SCIM"</th><td>{stats.scim}</td></tr>
             </tbody>
         </table>
         <h2>"Latest imports"</h2>

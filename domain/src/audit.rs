@@ -53,12 +53,18 @@ pub enum AuditAction {
     /// A password was removed (set through a link of someone who now
     /// ranks below the user).
     PasswordRemoved,
+    /// Created by a provisioning client over SCIM (actor `token:NAME`).
+    ScimCreate,
+    /// Changed (fields, end state) by a provisioning client over SCIM.
+    ScimUpdate,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 20] = [
+    pub const ALL: [AuditAction; 22] = [
         AuditAction::Import,
         AuditAction::ManualCreate,
+        AuditAction::ScimCreate,
+        AuditAction::ScimUpdate,
         AuditAction::Undo,
         AuditAction::ProfileEdit,
         AuditAction::OperatorEdit,
@@ -87,7 +93,7 @@ impl AuditAction {
         use AuditAction::*;
         !matches!(
             self,
-            Import | ManualCreate | Undo | ProfileEdit | OperatorEdit
+            Import | ManualCreate | Undo | ProfileEdit | OperatorEdit | ScimCreate | ScimUpdate
         )
     }
 
@@ -114,6 +120,8 @@ impl AuditAction {
             AuditAction::Approved => "approved",
             AuditAction::Rejected => "rejected",
             AuditAction::PasswordRemoved => "password-removed",
+            AuditAction::ScimCreate => "scim-create",
+            AuditAction::ScimUpdate => "scim-update",
         }
     }
 
@@ -143,6 +151,8 @@ impl AuditAction {
             AuditAction::Approved => "Approved",
             AuditAction::Rejected => "Rejected",
             AuditAction::PasswordRemoved => "Password removed",
+            AuditAction::ScimCreate => "Created over SCIM",
+            AuditAction::ScimUpdate => "Changed over SCIM",
         }
     }
 }
@@ -527,6 +537,8 @@ mod tests {
             (AuditAction::SignIn, 10),
             (AuditAction::Rejected, 18),
             (AuditAction::PasswordRemoved, 19),
+            (AuditAction::ScimCreate, 20),
+            (AuditAction::ScimUpdate, 21),
         ];
         for (action, index) in pinned {
             assert_eq!(

@@ -76,7 +76,7 @@ impl Facets {
         }
     }
 
-    /// Two ASCII letters: end state (`a`/`i`), source (`c`/`m`/`b`).
+    /// Two ASCII letters: end state (`a`/`i`), source (`c`/`m`/`b`/`s`).
     pub fn code(self) -> &'static str {
         match (self.end_state, self.source) {
             (EndState::Active, Source::Csv) => "ac",
@@ -85,6 +85,8 @@ impl Facets {
             (EndState::Inactive, Source::Csv) => "ic",
             (EndState::Inactive, Source::Manual) => "im",
             (EndState::Inactive, Source::Bootstrap) => "ib",
+            (EndState::Active, Source::Scim) => "as",
+            (EndState::Inactive, Source::Scim) => "is",
         }
     }
 
@@ -93,15 +95,17 @@ impl Facets {
     }
 
     /// Every combination, e.g. to sum counters.
-    pub fn every() -> [Facets; 6] {
+    pub fn every() -> [Facets; 8] {
         let f = |end_state, source| Facets { end_state, source };
         [
             f(EndState::Active, Source::Csv),
             f(EndState::Active, Source::Manual),
             f(EndState::Active, Source::Bootstrap),
+            f(EndState::Active, Source::Scim),
             f(EndState::Inactive, Source::Csv),
             f(EndState::Inactive, Source::Manual),
             f(EndState::Inactive, Source::Bootstrap),
+            f(EndState::Inactive, Source::Scim),
         ]
     }
 }

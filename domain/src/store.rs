@@ -150,6 +150,7 @@ pub struct UserStats {
     pub csv: u64,
     pub manual: u64,
     pub bootstrap: u64,
+    pub scim: u64,
 }
 
 impl UserStats {
@@ -164,6 +165,7 @@ impl UserStats {
             Source::Csv => self.csv += 1,
             Source::Manual => self.manual += 1,
             Source::Bootstrap => self.bootstrap += 1,
+            Source::Scim => self.scim += 1,
         }
     }
 }

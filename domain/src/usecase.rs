@@ -136,7 +136,7 @@ fn keep_an_active_admin(tx: &mut dyn WriteTx, admin_lost: bool) -> Result<(), St
 /// Writes `after` over `before` (the user as stored now) as its next
 /// version at `now`, and refuses the change if it took away the last
 /// active administrator.
-fn replace_user(
+pub(crate) fn replace_user(
     tx: &mut dyn WriteTx,
     before: &User,
     after: &mut User,
@@ -154,7 +154,7 @@ fn replace_user(
     )
 }
 
-fn stored_user(tx: &mut dyn WriteTx, key: &UserKey) -> Result<User, StoreError> {
+pub(crate) fn stored_user(tx: &mut dyn WriteTx, key: &UserKey) -> Result<User, StoreError> {
     tx.user(key.as_str())?
         .ok_or_else(|| no_such_user(key.as_str()))
 }
@@ -724,7 +724,27 @@ fn sender_authority_now(
 /// shows it and it can be undone.
 pub fn create_user(
     tx: &mut dyn WriteTx,
+    user: User,
+    operator: &str,
+    actor: Actor,
+    now: i64,
+) -> Done<BatchSummary> {
+    create_user_by(tx, user, Channel::Manual, operator, actor, now)
+}
+
+/// How a single user came to be created: its batch's name in Import
+/// history and the action of its audit event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Manual,
+    Scim,
+}
+
+/// [`create_user`] through `channel`.
+pub fn create_user_by(
+    tx: &mut dyn WriteTx,
     mut user: User,
+    channel: Channel,
     operator: &str,
     actor: Actor,
     now: i64,
@@ -749,7 +769,11 @@ pub fn create_user(
             id: 0,
             operator: operator.to_string(),
             at: now,
-            file_name: "Manual input".into(),
+            file_name: match channel {
+                Channel::Manual => "Manual input",
+                Channel::Scim => "SCIM",
+            }
+            .into(),
             // No file: nothing a later upload could match.
             sha256: String::new(),
             counts: Counts {
@@ -770,7 +794,10 @@ pub fn create_user(
         now,
         operator,
         &user,
-        AuditAction::ManualCreate,
+        match channel {
+            Channel::Manual => AuditAction::ManualCreate,
+            Channel::Scim => AuditAction::ScimCreate,
+        },
         crate::audit::created(&user),
     );
     tx.append_audit(vec![event], Some(summary.id))?;

@@ -173,6 +173,9 @@ pub enum Source {
     Csv,
     Manual,
     Bootstrap,
+    /// Provisioned over SCIM 2.0 by another system (stored records name
+    /// sources by position: new ones are appended).
+    Scim,
 }
 
 impl Source {
@@ -181,10 +184,11 @@ impl Source {
             Source::Csv => "CSV",
             Source::Manual => "Manual",
             Source::Bootstrap => "Bootstrap",
+            Source::Scim => "SCIM",
         }
     }
 
-    pub const ALL: [Source; 3] = [Source::Csv, Source::Manual, Source::Bootstrap];
+    pub const ALL: [Source; 4] = [Source::Csv, Source::Manual, Source::Bootstrap, Source::Scim];
 
     /// A source by its key, in any case (`csv`, `Manual`, …).
     pub fn parse(s: &str) -> Option<Source> {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod filter;
 pub mod list;
 pub mod patch;
+pub mod provision;
 pub mod schema;
 pub mod user;
 

@@ -15,6 +15,7 @@ mod downloads;
 pub mod headers;
 mod middleware;
 pub mod proxies;
+pub mod scim;
 pub mod sessions;
 pub mod upload;
 
@@ -312,6 +313,9 @@ pub fn router_with(store: Arc<dyn Engine>, settings: &Settings) -> Router {
         .layer(session_layer)
         .layer(from_fn(middleware::explain_session_failures))
         .layer(from_fn(middleware::same_origin_only))
+        // SCIM clients authenticate with API tokens: no sessions, no
+        // cookies, no browser origin to check.
+        .merge(scim::routes(store.clone(), base))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(from_fn_with_state(
             Arc::new(settings.trusted_proxies.clone()),

@@ -88,11 +88,13 @@ impl Store for PgStore {
                 "SELECT count(*), count(*) FILTER (WHERE active), \
                  count(*) FILTER (WHERE source = $1), \
                  count(*) FILTER (WHERE source = $2), \
-                 count(*) FILTER (WHERE source = $3) FROM users",
+                 count(*) FILTER (WHERE source = $3), \
+                 count(*) FILTER (WHERE source = $4) FROM users",
                 &[
                     &Source::Csv.key(),
                     &Source::Manual.key(),
                     &Source::Bootstrap.key(),
+                    &Source::Scim.key(),
                 ],
             )
         })?;
@@ -104,6 +106,7 @@ impl Store for PgStore {
             csv: n(2),
             manual: n(3),
             bootstrap: n(4),
+            scim: n(5),
         })
     }
 

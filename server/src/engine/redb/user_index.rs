@@ -262,6 +262,7 @@ pub(super) fn stats(txn: &ReadTransaction) -> Result<UserStats, StoreError> {
             domain::Source::Csv => stats.csv += n,
             domain::Source::Manual => stats.manual += n,
             domain::Source::Bootstrap => stats.bootstrap += n,
+            domain::Source::Scim => stats.scim += n,
         }
     }
     Ok(stats)

@@ -1,0 +1,472 @@
+//! SCIM 2.0 over HTTP (`/scim/v2`): the discovery documents and `/Users`
+//! (create, read, list with `filter` and paging, replace, PATCH,
+//! DELETE = deactivate). Every request is authenticated by an API token
+//! (`Authorization: Bearer …`, made by an administrator with `roster
+//! tokens create`), acts with the token's role under the privilege rule,
+//! and writes through the domain's use cases (`domain::scim::provision`)
+//! in one write transaction. These routes sit outside the session and
+//! CSRF layers: a token never opens a page or a server function, and a
+//! session never opens these.
+
+use crate::engine::Engine;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use domain::scim::provision::{self, Replaced, scim_error};
+use domain::scim::{
+    Filter, ListResponse, Page, PatchRequest, ScimError, ScimType, ScimUserInput, Write,
+};
+use domain::store::{Tokens, run};
+use domain::token::ApiToken;
+use domain::transaction::Finish;
+use domain::{Email, User, UserKey};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Where the routes are mounted.
+pub const PREFIX: &str = "/scim/v2";
+/// Largest request body (a user is a few kilobytes; a PATCH of many
+/// values more).
+const BODY_LIMIT: usize = 256 * 1024;
+/// A list without a userName equality reads every user: up to this many
+/// stored users it is answered, beyond it refused with `tooMany`.
+const SCAN_LIMIT: u64 = 20_000;
+
+#[derive(Clone)]
+struct Scim {
+    store: Arc<dyn Engine>,
+    /// `https://host/scim/v2`, for `meta.location`.
+    base: String,
+}
+
+/// The SCIM routes, to be merged outside the session layers.
+pub fn routes(store: Arc<dyn Engine>, public_base: &str) -> Router {
+    let state = Scim {
+        store,
+        base: format!("{}{PREFIX}", public_base.trim_end_matches('/')),
+    };
+    Router::new()
+        .route(&format!("{PREFIX}/ServiceProviderConfig"), get(provider_config))
+        .route(&format!("{PREFIX}/ResourceTypes"), get(resource_types))
+        .route(&format!("{PREFIX}/Schemas"), get(schemas))
+        .route(&format!("{PREFIX}/Users"), get(list_users).post(create_user))
+        .route(
+            &format!("{PREFIX}/Users/{{id}}"),
+            get(get_user)
+                .put(replace_user)
+                .patch(patch_user)
+                .delete(delete_user),
+        )
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+/// A SCIM response: JSON as `application/scim+json`.
+fn scim_json(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/scim+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn error(e: ScimError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = scim_json(status, &e.to_json());
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+async fn not_found() -> Response {
+    error(ScimError::new(404, None, "There is no such SCIM endpoint."))
+}
+
+/// The token of the request, or the 401 to answer.
+async fn client(state: &Scim, headers: &HeaderMap) -> Result<ApiToken, Response> {
+    let refused = || error(ScimError::new(401, None, "A valid API token is needed."));
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+        .map(<[u8]>::to_vec)
+        .ok_or_else(refused)?;
+    let store = state.store.clone();
+    let now = crate::commands::now();
+    tokio::task::spawn_blocking(move || store.authenticate_token(&presented, now))
+        .await
+        .map_err(|_| refused())?
+        .map_err(|_| refused())
+}
+
+/// Runs store work off the async executor; its error as SCIM's.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ScimError> + Send + 'static,
+) -> Result<T, ScimError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|_| Err(ScimError::new(500, None, "The request failed.")))
+}
+
+fn json_body(body: &Bytes) -> Result<Value, ScimError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ScimError::bad_request(
+            ScimType::InvalidSyntax,
+            format!("The body is not JSON: {e}"),
+        )
+    })
+}
+
+/// A resource id (the user's key) as a key; one that is not an address
+/// names nobody.
+fn key_of(id: &str) -> Result<UserKey, ScimError> {
+    Email::parse(id)
+        .map(|e| e.key().clone())
+        .map_err(|_| ScimError::not_found(id))
+}
+
+fn resource(state: &Scim, user: &User) -> Value {
+    domain::scim::user_resource(user, user.key().as_str(), None, &state.base)
+}
+
+/// A user resource answer, with its ETag and, for a create, its Location.
+fn user_answer(state: &Scim, status: StatusCode, user: &User) -> Response {
+    let body = resource(state, user);
+    let mut response = scim_json(status, &body);
+    let headers = response.headers_mut();
+    if let Ok(etag) = HeaderValue::from_str(&domain::scim::etag(user)) {
+        headers.insert(header::ETAG, etag);
+    }
+    if status == StatusCode::CREATED
+        && let Some(Ok(location)) = body
+            .pointer("/meta/location")
+            .and_then(Value::as_str)
+            .map(HeaderValue::from_str)
+    {
+        headers.insert(header::LOCATION, location);
+    }
+    response
+}
+
+async fn provider_config(State(state): State<Scim>, headers: HeaderMap) -> Response {
+    if let Err(r) = client(&state, &headers).await {
+        return r;
+    }
+    scim_json(
+        StatusCode::OK,
+        &domain::scim::service_provider_config(&state.base),
+    )
+}
+
+async fn resource_types(State(state): State<Scim>, headers: HeaderMap) -> Response {
+    if let Err(r) = client(&state, &headers).await {
+        return r;
+    }
+    scim_json(StatusCode::OK, &domain::scim::resource_types(&state.base))
+}
+
+async fn schemas(State(state): State<Scim>, headers: HeaderMap) -> Response {
+    if let Err(r) = client(&state, &headers).await {
+        return r;
+    }
+    scim_json(StatusCode::OK, &domain::scim::schemas())
+}
+
+async fn get_user(
+    State(state): State<Scim>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = client(&state, &headers).await {
+        return r;
+    }
+    let store = state.store.clone();
+    let found = blocking(move || {
+        let key = key_of(&id)?;
+        store
+            .user(&key)
+            .map_err(scim_error)?
+            .ok_or_else(|| ScimError::not_found(&id))
+    })
+    .await;
+    let user = match found {
+        Ok(u) => u,
+        Err(e) => return error(e),
+    };
+    let projected = domain::scim::project(
+        &resource(&state, &user),
+        params.get("attributes").map(String::as_str),
+        params.get("excludedAttributes").map(String::as_str),
+    );
+    match projected {
+        Ok(body) => {
+            let mut response = scim_json(StatusCode::OK, &body);
+            if let Ok(etag) = HeaderValue::from_str(&domain::scim::etag(&user)) {
+                response.headers_mut().insert(header::ETAG, etag);
+            }
+            response
+        }
+        Err(e) => error(e),
+    }
+}
+
+/// `GET /Users`: the users a filter matches (all without one), by key,
+/// one page of them. `userName eq "…"` is one lookup; any other filter
+/// reads every user, which is refused (`tooMany`) above [`SCAN_LIMIT`].
+async fn list_users(
+    State(state): State<Scim>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = client(&state, &headers).await {
+        return r;
+    }
+    let get = |k: &str| params.get(k).map(String::as_str);
+    let page = match Page::parse(get("startIndex"), get("count")) {
+        Ok(p) => p,
+        Err(e) => return error(e),
+    };
+    let filter = match get("filter").map(Filter::parse).transpose() {
+        Ok(f) => f,
+        Err(e) => return error(e),
+    };
+    if let Some(Err(e)) = filter.as_ref().map(Filter::validate) {
+        return error(e);
+    }
+    let store = state.store.clone();
+    let found = blocking(move || {
+        let candidates = match filter.as_ref().and_then(Filter::equality_on_username) {
+            Some(address) => match Email::parse(address) {
+                Ok(email) => store
+                    .user(email.key())
+                    .map_err(scim_error)?
+                    .into_iter()
+                    .collect(),
+                Err(_) => Vec::new(),
+            },
+            None => {
+                let total = store.user_count().map_err(scim_error)?;
+                if total > SCAN_LIMIT {
+                    return Err(ScimError::bad_request(
+                        ScimType::TooMany,
+                        format!(
+                            "This list would read all {total} users; filter by userName eq \
+                             (at most {SCAN_LIMIT} users are listed otherwise)."
+                        ),
+                    ));
+                }
+                store.all_users().map_err(scim_error)?
+            }
+        };
+        let mut matching = Vec::with_capacity(candidates.len());
+        for user in candidates {
+            let keep = match &filter {
+                Some(f) => domain::scim::filter::matches(f, &user)?,
+                None => true,
+            };
+            if keep {
+                matching.push(user);
+            }
+        }
+        matching.sort_by(|a, b| a.key().cmp(b.key()));
+        Ok(matching)
+    })
+    .await;
+    let matching = match found {
+        Ok(m) => m,
+        Err(e) => return error(e),
+    };
+    let mut resources = Vec::new();
+    for user in page.slice(&matching) {
+        match domain::scim::project(
+            &resource(&state, user),
+            get("attributes"),
+            get("excludedAttributes"),
+        ) {
+            Ok(r) => resources.push(r),
+            Err(e) => return error(e),
+        }
+    }
+    let list = ListResponse {
+        total_results: matching.len() as u64,
+        start_index: page.start_index,
+        resources,
+    };
+    scim_json(StatusCode::OK, &list.to_json())
+}
+
+async fn create_user(State(state): State<Scim>, headers: HeaderMap, body: Bytes) -> Response {
+    let token = match client(&state, &headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let input = match json_body(&body).and_then(|v| ScimUserInput::from_json(&v, Write::Create)) {
+        Ok(i) => i,
+        Err(e) => return error(e),
+    };
+    let store = state.store.clone();
+    let created = blocking(move || {
+        let now = crate::commands::now();
+        run(&*store, |tx| {
+            provision::create(tx, &input, &token.audit_name(), token.actor(), now)
+        })
+        .map_err(scim_error)
+    })
+    .await;
+    match created {
+        Ok(user) => user_answer(&state, StatusCode::CREATED, &user),
+        Err(e) => error(e),
+    }
+}
+
+/// What a PUT or PATCH asks: the stored user as it leaves it.
+enum Change {
+    Put(ScimUserInput),
+    Patch(PatchRequest),
+}
+
+/// PUT and PATCH: the new user is made from the stored one inside the
+/// write transaction, so nothing written meanwhile is overwritten.
+async fn change(state: Scim, headers: HeaderMap, id: String, change: Change) -> Response {
+    let token = match client(&state, &headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let if_match = headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let store = state.store.clone();
+    let written = blocking(move || {
+        let key = key_of(&id)?;
+        let now = crate::commands::now();
+        let mut refused = None;
+        let outcome = run(&*store, |tx| {
+            let current = tx
+                .user(key.as_str())?
+                .ok_or_else(|| domain::store::StoreError::NotFound(id.clone()))?;
+            let after = match &change {
+                Change::Put(input) => input.replace(&current),
+                Change::Patch(request) => request
+                    .apply(&current, &id, None)
+                    .and_then(|input| input.replace(&current)),
+            };
+            match after {
+                Ok(after) => provision::replace(
+                    tx,
+                    &key,
+                    after,
+                    if_match.as_deref(),
+                    &token.audit_name(),
+                    token.actor(),
+                    now,
+                ),
+                Err(e) => {
+                    refused = Some(e);
+                    Ok((Finish::Abort, Replaced::Unchanged(current)))
+                }
+            }
+        })
+        .map_err(|e| match e {
+            domain::store::StoreError::NotFound(_) => ScimError::not_found(&id),
+            other => scim_error(other),
+        })?;
+        match refused {
+            Some(e) => Err(e),
+            None => Ok(outcome),
+        }
+    })
+    .await;
+    match written {
+        Ok(Replaced::Saved(user) | Replaced::Unchanged(user)) => {
+            user_answer(&state, StatusCode::OK, &user)
+        }
+        Ok(Replaced::Stale(_)) => error(ScimError::precondition_failed(
+            "The user changed since the version in If-Match; read it again.",
+        )),
+        Err(e) => error(e),
+    }
+}
+
+async fn replace_user(
+    State(state): State<Scim>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let input = json_body(&body).and_then(|v| ScimUserInput::from_json(&v, Write::Replace { id: &id }));
+    match input {
+        Ok(input) => change(state, headers, id, Change::Put(input)).await,
+        Err(e) => match client(&state, &headers).await {
+            // An unauthenticated caller learns nothing about the body.
+            Err(r) => r,
+            Ok(_) => error(e),
+        },
+    }
+}
+
+async fn patch_user(
+    State(state): State<Scim>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    match json_body(&body).and_then(|v| PatchRequest::parse(&v)) {
+        Ok(request) => change(state, headers, id, Change::Patch(request)).await,
+        Err(e) => match client(&state, &headers).await {
+            Err(r) => r,
+            Ok(_) => error(e),
+        },
+    }
+}
+
+async fn delete_user(
+    State(state): State<Scim>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let token = match client(&state, &headers).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let if_match = headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let store = state.store.clone();
+    let done = blocking(move || {
+        let key = key_of(&id)?;
+        let now = crate::commands::now();
+        run(&*store, |tx| {
+            provision::deactivate(
+                tx,
+                &key,
+                if_match.as_deref(),
+                &token.audit_name(),
+                token.actor(),
+                now,
+            )
+        })
+        .map_err(|e| match e {
+            domain::store::StoreError::NotFound(_) => ScimError::not_found(&id),
+            other => scim_error(other),
+        })
+    })
+    .await;
+    match done {
+        Ok(Replaced::Stale(_)) => error(ScimError::precondition_failed(
+            "The user changed since the version in If-Match; read it again.",
+        )),
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(e),
+    }
+}
