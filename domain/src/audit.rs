@@ -53,10 +53,15 @@ pub enum AuditAction {
     /// A password was removed (set through a link of someone who now
     /// ranks below the user).
     PasswordRemoved,
+    /// An API token was made (never its secret); the target is the
+    /// token's `token:<name>`.
+    TokenCreated,
+    /// An API token was revoked.
+    TokenRevoked,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 20] = [
+    pub const ALL: [AuditAction; 22] = [
         AuditAction::Import,
         AuditAction::ManualCreate,
         AuditAction::Undo,
@@ -77,6 +82,8 @@ impl AuditAction {
         AuditAction::ApprovalSent,
         AuditAction::Approved,
         AuditAction::Rejected,
+        AuditAction::TokenCreated,
+        AuditAction::TokenRevoked,
     ];
 
     /// A security event (who may act, sign in, decide): these carry the
@@ -114,6 +121,8 @@ impl AuditAction {
             AuditAction::Approved => "approved",
             AuditAction::Rejected => "rejected",
             AuditAction::PasswordRemoved => "password-removed",
+            AuditAction::TokenCreated => "token-created",
+            AuditAction::TokenRevoked => "token-revoked",
         }
     }
 
@@ -143,6 +152,8 @@ impl AuditAction {
             AuditAction::Approved => "Approved",
             AuditAction::Rejected => "Rejected",
             AuditAction::PasswordRemoved => "Password removed",
+            AuditAction::TokenCreated => "API token created",
+            AuditAction::TokenRevoked => "API token revoked",
         }
     }
 }
@@ -527,6 +538,8 @@ mod tests {
             (AuditAction::SignIn, 10),
             (AuditAction::Rejected, 18),
             (AuditAction::PasswordRemoved, 19),
+            (AuditAction::TokenCreated, 20),
+            (AuditAction::TokenRevoked, 21),
         ];
         for (action, index) in pinned {
             assert_eq!(
@@ -535,7 +548,7 @@ mod tests {
                 "{action:?}"
             );
         }
-        assert_eq!(AuditAction::ALL.len(), 20);
+        assert_eq!(AuditAction::ALL.len(), 22);
     }
 
     #[test]
