@@ -372,3 +372,32 @@ fn a_copy_from_redb_to_postgres_carries_the_tokens() {
     };
     assert_eq!(copied_events(&*to.store), 1);
 }
+
+#[test]
+fn a_redb_store_of_schema_4_gets_the_tokens_table_when_opened() {
+    use ::redb::{ReadableDatabase, TableDefinition, TableHandle};
+    use domain::store::Tokens;
+    use server::engine::redb::RedbStore;
+    let meta: TableDefinition<&str, u64> = TableDefinition::new("meta");
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = RedbStore::open(dir.path()).unwrap();
+        // As schema 4 left it: no tokens table.
+        let txn = store.db().begin_write().unwrap();
+        let tokens: TableDefinition<&str, &[u8]> = TableDefinition::new("api_tokens");
+        assert!(txn.delete_table(tokens).unwrap());
+        txn.open_table(meta)
+            .unwrap()
+            .insert("schema_version", 4)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let store = RedbStore::open(dir.path()).unwrap();
+    let read = store.db().begin_read().unwrap();
+    assert!(read.list_tables().unwrap().any(|t| t.name() == "api_tokens"));
+    let version = read.open_table(meta).unwrap().get("schema_version");
+    assert_eq!(version.unwrap().unwrap().value(), 5);
+    assert!(store.list_tokens().unwrap().is_empty());
+    let made = create(&store, "Entra ID", TokenRole::Operator, None);
+    assert!(store.check_token(made.text.as_bytes(), NOW).is_ok());
+}
