@@ -34,7 +34,8 @@ pub const MAX_DAYS: u32 = 3650;
 /// client does not write to the store on every request.
 pub const LAST_USED_EVERY: i64 = 60;
 
-/// The authority a token acts with.
+/// The authority a token acts with. Stored by position (postcard's
+/// variant index): new roles are appended, never inserted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TokenRole {
     Operator,
@@ -170,8 +171,9 @@ pub struct ApiToken {
     pub created_by: String,
     /// Unix seconds; `None`: never expires.
     pub expires_at: Option<i64>,
-    /// Unix seconds, to the minute ([`LAST_USED_EVERY`]); `None`: never
-    /// used.
+    /// Unix seconds of the last use written down; uses are written at
+    /// most once every [`LAST_USED_EVERY`] seconds, so this may be up to
+    /// that much behind. `None`: never used.
     pub last_used_at: Option<i64>,
     pub revoked: Option<Revocation>,
 }
@@ -366,8 +368,15 @@ mod tests {
 
     proptest! {
         #[test]
-        fn parsing_any_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
-            let _ = PresentedToken::parse(&bytes);
+        fn parsing_any_bytes_never_panics(bytes in prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..200),
+            prop::collection::vec(any::<u8>(), TOKEN_LEN),
+            // Of the right length and nearly the right alphabet.
+            prop::collection::vec(prop::sample::select(b"0123456789abcdefgroster_".to_vec()), TOKEN_LEN),
+        ]) {
+            if let Some(p) = PresentedToken::parse(&bytes) {
+                prop_assert!(is_token_id(p.id()));
+            }
         }
 
         /// Bytes changed in a valid token: parsed or refused, never a panic,

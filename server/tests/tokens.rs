@@ -171,15 +171,21 @@ fn the_audit_trail_says_who_made_and_revoked_which(f: Fresh) {
     assert_eq!(store.audit_matching(&query).unwrap().len(), 1);
 }
 
-fn tokens_survive_a_restart(f: Fresh) {
-    let live = create(&*f.store, "Entra ID", TokenRole::Operator, Some(7));
-    let gone = create(&*f.store, "Okta", TokenRole::Admin, None);
-    f.store
+/// Two tokens: one used (live), one revoked (gone).
+fn live_and_gone(store: &dyn Engine) -> (CreatedToken, CreatedToken) {
+    let live = create(store, "Entra ID", TokenRole::Operator, Some(30));
+    let gone = create(store, "Okta", TokenRole::Admin, None);
+    store
         .authenticate_token(live.text.as_bytes(), NOW + 10)
         .unwrap();
-    f.store
+    store
         .revoke_token(&gone.token.id, "cli", Actor::Owner, NOW + 20)
         .unwrap();
+    (live, gone)
+}
+
+fn tokens_survive_a_restart(f: Fresh) {
+    let (live, gone) = live_and_gone(&*f.store);
     let before = f.store.list_tokens().unwrap();
     assert_eq!(before.len(), 2);
     let (f, ()) = f.while_closed(|_| ());
@@ -334,14 +340,7 @@ on_both_engines!(
 #[test]
 fn a_copy_from_redb_to_postgres_carries_the_tokens() {
     let (from, to) = (support::redb(), support::postgres());
-    let live = create(&*from.store, "Entra ID", TokenRole::Operator, Some(30));
-    let gone = create(&*from.store, "Okta", TokenRole::Admin, None);
-    from.store
-        .authenticate_token(live.text.as_bytes(), NOW + 10)
-        .unwrap();
-    from.store
-        .revoke_token(&gone.token.id, "cli", Actor::Owner, NOW + 20)
-        .unwrap();
+    let (live, gone) = live_and_gone(&*from.store);
     let n = server::engine::copy(&*from.store, &*to.store).unwrap();
     assert_eq!(n.tokens, 2);
     assert_eq!(
@@ -394,7 +393,11 @@ fn a_redb_store_of_schema_4_gets_the_tokens_table_when_opened() {
     }
     let store = RedbStore::open(dir.path()).unwrap();
     let read = store.db().begin_read().unwrap();
-    assert!(read.list_tables().unwrap().any(|t| t.name() == "api_tokens"));
+    assert!(
+        read.list_tables()
+            .unwrap()
+            .any(|t| t.name() == "api_tokens")
+    );
     let version = read.open_table(meta).unwrap().get("schema_version");
     assert_eq!(version.unwrap().unwrap().value(), 5);
     assert!(store.list_tokens().unwrap().is_empty());
