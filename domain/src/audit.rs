@@ -53,6 +53,11 @@ pub enum AuditAction {
     /// A password was removed (set through a link of someone who now
     /// ranks below the user).
     PasswordRemoved,
+    /// An API token was made (never its secret); the target is the
+    /// token's `token:<name>`.
+    TokenCreated,
+    /// An API token was revoked.
+    TokenRevoked,
     /// Created by a provisioning client over SCIM (actor `token:NAME`).
     ScimCreate,
     /// Changed (fields, end state) by a provisioning client over SCIM.
@@ -60,7 +65,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 22] = [
+    pub const ALL: [AuditAction; 24] = [
         AuditAction::Import,
         AuditAction::ManualCreate,
         AuditAction::ScimCreate,
@@ -83,6 +88,8 @@ impl AuditAction {
         AuditAction::ApprovalSent,
         AuditAction::Approved,
         AuditAction::Rejected,
+        AuditAction::TokenCreated,
+        AuditAction::TokenRevoked,
     ];
 
     /// A security event (who may act, sign in, decide): these carry the
@@ -120,6 +127,8 @@ impl AuditAction {
             AuditAction::Approved => "approved",
             AuditAction::Rejected => "rejected",
             AuditAction::PasswordRemoved => "password-removed",
+            AuditAction::TokenCreated => "token-created",
+            AuditAction::TokenRevoked => "token-revoked",
             AuditAction::ScimCreate => "scim-create",
             AuditAction::ScimUpdate => "scim-update",
         }
@@ -151,6 +160,8 @@ impl AuditAction {
             AuditAction::Approved => "Approved",
             AuditAction::Rejected => "Rejected",
             AuditAction::PasswordRemoved => "Password removed",
+            AuditAction::TokenCreated => "API token created",
+            AuditAction::TokenRevoked => "API token revoked",
             AuditAction::ScimCreate => "Created over SCIM",
             AuditAction::ScimUpdate => "Changed over SCIM",
         }
@@ -537,8 +548,10 @@ mod tests {
             (AuditAction::SignIn, 10),
             (AuditAction::Rejected, 18),
             (AuditAction::PasswordRemoved, 19),
-            (AuditAction::ScimCreate, 20),
-            (AuditAction::ScimUpdate, 21),
+            (AuditAction::TokenCreated, 20),
+            (AuditAction::TokenRevoked, 21),
+            (AuditAction::ScimCreate, 22),
+            (AuditAction::ScimUpdate, 23),
         ];
         for (action, index) in pinned {
             assert_eq!(
@@ -547,7 +560,7 @@ mod tests {
                 "{action:?}"
             );
         }
-        assert_eq!(AuditAction::ALL.len(), 20);
+        assert_eq!(AuditAction::ALL.len(), 24);
     }
 
     #[test]

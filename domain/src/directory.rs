@@ -94,8 +94,11 @@ impl Facets {
         Facets::every().into_iter().find(|f| f.code() == code)
     }
 
+    /// How many combinations there are.
+    pub const COUNT: usize = 8;
+
     /// Every combination, e.g. to sum counters.
-    pub fn every() -> [Facets; 8] {
+    pub fn every() -> [Facets; Facets::COUNT] {
         let f = |end_state, source| Facets { end_state, source };
         [
             f(EndState::Active, Source::Csv),

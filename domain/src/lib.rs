@@ -29,6 +29,7 @@ pub mod store;
 pub mod text;
 pub mod throttle;
 pub mod time;
+pub mod token;
 pub mod transaction;
 pub mod usecase;
 pub mod user;

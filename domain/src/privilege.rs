@@ -57,6 +57,13 @@ impl Actor {
     fn is_owner(self) -> bool {
         matches!(self, Actor::Owner)
     }
+
+    /// The machine owner, or a user with the Admin role: who may confirm
+    /// what the rules hold back for administrators (a sync above the
+    /// safety valve, API tokens).
+    pub fn ranks_as_admin(self) -> bool {
+        self.rank() == Rank::Admin
+    }
 }
 
 /// What the actor wants to do to a user.

@@ -14,6 +14,7 @@ use crate::audit::AuditEvent;
 use crate::email::UserKey;
 use crate::options::Options;
 use crate::store::{BatchSummary, Correction, StoreError};
+use crate::token::ApiToken;
 use crate::user::User;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -141,6 +142,11 @@ pub trait WriteTx {
     fn forget_credentials(&mut self, key: &str) -> Result<(), StoreError>;
     /// A new random sign-in token (hex), from the engine's secure source.
     fn new_token(&mut self) -> String;
+
+    /// The API token with this id.
+    fn token(&mut self, id: &str) -> Result<Option<ApiToken>, StoreError>;
+    /// Stores an API token under its id, replacing one with that id.
+    fn put_token(&mut self, token: &ApiToken) -> Result<(), StoreError>;
 }
 
 /// The id under which a sign-in token is stored (tokens are never stored).
@@ -177,4 +183,6 @@ pub enum Item {
         token_id: String,
         link: SignInLink,
     },
+    /// An API token (its secret's SHA-256, never the secret).
+    Token(ApiToken),
 }

@@ -19,6 +19,8 @@ use crate::transaction::{
 use crate::user::{EndState, Profile};
 use crate::{Action, Counts, ImportPlan, User, UserKey};
 
+pub mod tokens;
+
 /// A use case's answer and whether its writes are kept.
 pub type Done<T> = Result<(Finish, T), StoreError>;
 
@@ -357,10 +359,7 @@ pub fn apply_sync_import(
 /// Who may confirm a sync the safety valve refuses: the machine owner and
 /// administrators.
 pub fn may_force(actor: Actor) -> bool {
-    match actor {
-        Actor::Owner => true,
-        Actor::User(roles) => roles.contains(crate::user::Role::Admin),
-    }
+    actor.ranks_as_admin()
 }
 
 /// How many users `operator` and the accounts related to it created +
@@ -1273,6 +1272,7 @@ pub struct LoadCounts {
     pub approvals: u64,
     pub passwords: u64,
     pub links: u64,
+    pub tokens: u64,
 }
 
 const LOAD_CHUNK: usize = 10_000;
@@ -1348,6 +1348,10 @@ impl<'t> Loader<'t> {
             Item::Link { token_id, link } => {
                 self.tx.put_link(&token_id, &link)?;
                 self.counts.links += 1;
+            }
+            Item::Token(token) => {
+                self.tx.put_token(&token)?;
+                self.counts.tokens += 1;
             }
         }
         Ok(())

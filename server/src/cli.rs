@@ -143,9 +143,9 @@ pub enum Command {
     /// Write all users to a CSV file (`-` for standard output).
     Export { file: PathBuf },
     /// Copy the whole store — users, import history, audit trail,
-    /// approvals, passwords, sign-in links and options; not sessions — into
-    /// an empty store, in one transaction (e.g. from the redb file to
-    /// PostgreSQL).
+    /// approvals, passwords, sign-in links, API tokens and options; not
+    /// sessions — into an empty store, in one transaction (e.g. from the
+    /// redb file to PostgreSQL).
     Copy {
         /// A PostgreSQL address (postgres://…) or a data folder.
         #[arg(long)]
@@ -157,6 +157,10 @@ pub enum Command {
     /// Imports waiting for a second person's approval.
     #[command(subcommand)]
     Approvals(ApprovalsCommand),
+    /// API tokens: the credentials other systems (SCIM clients) call
+    /// Roster with.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// The audit trail: every change to a user, newest first.
     Audit {
         /// Only the changes to this user.
@@ -222,6 +226,35 @@ pub enum ApprovalsCommand {
         #[arg(long)]
         reason: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Make a token: prints it once (only its SHA-256 is kept), and its id.
+    Create {
+        /// What the token is for (1 to 100 characters), e.g. "Entra ID".
+        #[arg(long)]
+        name: String,
+        /// The authority it acts with: `operator` or `admin`.
+        #[arg(long)]
+        role: String,
+        /// Valid this many days (1 to 3650); without it, until revoked.
+        #[arg(long)]
+        days: Option<u32>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every token, oldest first: id, name, role, created, expires, last
+    /// used, revoked (never the secret).
+    List {
+        /// Print one JSON array instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token: from now on it lets nobody in (revoking it again
+    /// changes nothing).
+    Revoke { id: String },
 }
 
 #[derive(Debug, Args)]

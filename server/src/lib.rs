@@ -71,6 +71,7 @@ pub fn run() -> ExitCode {
                 Command::Copy { to } => commands::copy(&*store, to),
                 Command::Users(cmd) => commands::users(&*store, cmd),
                 Command::Approvals(cmd) => commands::approvals(&*store, cmd),
+                Command::Tokens(cmd) => commands::tokens(&*store, cmd),
                 Command::Audit {
                     user,
                     actor,

@@ -11,8 +11,8 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use domain::Actor;
 use domain::audit::AuditAction;
-use domain::store::{NewToken, Tokens};
 use domain::token::TokenRole;
+use domain::usecase::tokens::NewToken;
 use domain::user::{EndState, Role, Source};
 use serde_json::{Value, json};
 use server::engine::Engine;
@@ -23,9 +23,12 @@ use tower::ServiceExt;
 
 const BASE: &str = "http://roster.test";
 
+/// A SCIM client of the router. Requests run on a runtime of its own;
+/// the test's store calls run outside it (the PostgreSQL client blocks).
 struct Client {
     app: axum::Router,
     token: String,
+    rt: tokio::runtime::Runtime,
 }
 
 impl Client {
@@ -41,13 +44,31 @@ impl Client {
             })
             .unwrap();
         let addr: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        // The router's pages want the runtime as their executor.
+        let app = rt.block_on(async { server::web::router(store.clone(), BASE, false, addr) });
         Client {
-            app: server::web::router(store.clone(), BASE, false, addr),
+            app,
             token: made.text,
+            rt,
         }
     }
 
-    async fn send(
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        extra: &[(&str, &str)],
+    ) -> (StatusCode, Value, axum::http::HeaderMap) {
+        self.rt.block_on(self.send_async(method, path, body, extra))
+    }
+
+    async fn send_async(
         &self,
         method: &str,
         path: &str,
@@ -100,50 +121,50 @@ fn entra_user(email: &str) -> Value {
     })
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// A bad or missing token is 401 with `WWW-Authenticate: Bearer`, and
 /// never reaches the store; a session cookie opens nothing here.
 fn a_token_is_needed(f: &Fresh) {
-    rt().block_on(async {
+    {
         let mut client = Client::new(&f.store, TokenRole::Operator);
-        let (status, body, headers) = client.send("GET", "/Users", None, &[]).await;
+        let (status, body, headers) = client.send("GET", "/Users", None, &[]);
         assert_eq!(status, StatusCode::OK, "{body}");
         client.token = format!("{}x", client.token);
-        let (status, body, headers_bad) = client.send("GET", "/Users", None, &[]).await;
+        let (status, body, headers_bad) = client.send("GET", "/Users", None, &[]);
         assert_eq!(status, StatusCode::UNAUTHORIZED);
-        assert_eq!(body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+        assert_eq!(
+            body["schemas"][0],
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+        );
         assert_eq!(headers_bad["www-authenticate"], "Bearer");
-        assert!(headers.get("set-cookie").is_none(), "no session for a token");
+        assert!(
+            headers.get("set-cookie").is_none(),
+            "no session for a token"
+        );
         client.token = "not a token at all".into();
-        let (status, _, _) = client
-            .send("POST", "/Users", Some(entra_user("x@x.org")), &[])
-            .await;
+        let (status, _, _) = client.send("POST", "/Users", Some(entra_user("x@x.org")), &[]);
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert!(f.store.user(&k("x@x.org")).unwrap().is_none());
-    });
+    }
 }
 
 /// Entra's create, read, filter, PATCH without path with "False", and
 /// DELETE: Source SCIM, the import's roles, the audit trail names the
 /// token.
 fn entra_provisions_a_user(f: &Fresh) {
-    rt().block_on(async {
+    {
         let client = Client::new(&f.store, TokenRole::Operator);
-        let (status, body, headers) = client
-            .send("POST", "/Users", Some(entra_user("Test.User@Example.org")), &[])
-            .await;
+        let (status, body, headers) = client.send(
+            "POST",
+            "/Users",
+            Some(entra_user("Test.User@Example.org")),
+            &[],
+        );
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!(body["id"], "test.user@example.org");
         assert_eq!(body["name"]["givenName"], "Test");
         assert_eq!(
             headers["location"],
-            "http://roster.test/scim/v2/Users/test.user%40example.org"
+            "http://roster.test/scim/v2/Users/test.user@example.org"
         );
         let stored = f.store.user(&k("test.user@example.org")).unwrap().unwrap();
         assert_eq!(stored.source, Source::Scim);
@@ -159,31 +180,34 @@ fn entra_provisions_a_user(f: &Fresh) {
         );
 
         // The same address again is a uniqueness conflict.
-        let (status, body, _) = client
-            .send("POST", "/Users", Some(entra_user("test.user@example.org")), &[])
-            .await;
+        let (status, body, _) = client.send(
+            "POST",
+            "/Users",
+            Some(entra_user("test.user@example.org")),
+            &[],
+        );
         assert_eq!(status, StatusCode::CONFLICT);
         assert_eq!(body["scimType"], "uniqueness");
 
         // Entra's and Okta's lookup before a create.
-        let (status, body, _) = client
-            .send(
-                "GET",
-                "/Users?filter=userName%20eq%20%22TEST.user%40example.org%22",
-                None,
-                &[],
-            )
-            .await;
+        let (status, body, _) = client.send(
+            "GET",
+            "/Users?filter=userName%20eq%20%22TEST.user%40example.org%22",
+            None,
+            &[],
+        );
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["totalResults"], 1);
         assert_eq!(body["Resources"][0]["userName"], "Test.User@Example.org");
-        let (_, body, _) = client
-            .send("GET", "/Users?filter=name.familyName%20sw%20%22us%22&count=5", None, &[])
-            .await;
+        let (_, body, _) = client.send(
+            "GET",
+            "/Users?filter=name.familyName%20sw%20%22us%22&count=5",
+            None,
+            &[],
+        );
         assert_eq!(body["totalResults"], 1);
-        let (status, body, _) = client
-            .send("GET", "/Users?filter=userName%20xx%20%22a%22", None, &[])
-            .await;
+        let (status, body, _) =
+            client.send("GET", "/Users?filter=userName%20xx%20%22a%22", None, &[]);
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["scimType"], "invalidFilter");
 
@@ -194,9 +218,8 @@ fn entra_provisions_a_user(f: &Fresh) {
                 {"op": "Replace", "value": {"active": "False", "title": "Manager"}}
             ]
         });
-        let (status, body, _) = client
-            .send("PATCH", "/Users/test.user@example.org", Some(patch), &[])
-            .await;
+        let (status, body, _) =
+            client.send("PATCH", "/Users/test.user@example.org", Some(patch), &[]);
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["active"], false);
         let stored = f.store.user(&k("test.user@example.org")).unwrap().unwrap();
@@ -207,62 +230,73 @@ fn entra_provisions_a_user(f: &Fresh) {
         assert!(stored.held.deactivated_by.is_none());
 
         // DELETE deactivates; nothing is removed.
-        let (status, _, _) = client
-            .send("PATCH", "/Users/test.user@example.org", Some(json!({
+        let (status, _, _) = client.send(
+            "PATCH",
+            "/Users/test.user@example.org",
+            Some(json!({
                 "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                 "Operations": [{"op": "replace", "path": "active", "value": true}]
-            })), &[])
-            .await;
+            })),
+            &[],
+        );
         assert_eq!(status, StatusCode::OK);
-        let (status, _, _) = client
-            .send("DELETE", "/Users/test.user@example.org", None, &[])
-            .await;
+        let (status, _, _) = client.send("DELETE", "/Users/test.user@example.org", None, &[]);
         assert_eq!(status, StatusCode::NO_CONTENT);
         let stored = f.store.user(&k("test.user@example.org")).unwrap().unwrap();
         assert_eq!(stored.end_state, EndState::Inactive);
-        let (status, _, _) = client.send("GET", "/Users/nobody@x.org", None, &[]).await;
+        let (status, _, _) = client.send("GET", "/Users/nobody@x.org", None, &[]);
         assert_eq!(status, StatusCode::NOT_FOUND);
-    });
+    }
 }
 
 /// PUT with a stale `If-Match` is 412 and writes nothing; with the
 /// current ETag it writes. Invalid values get `invalidValue`, with the
 /// CSV's rules (a bidi control in a name).
 fn etags_and_field_rules(f: &Fresh) {
-    rt().block_on(async {
+    {
         let client = Client::new(&f.store, TokenRole::Operator);
-        let (_, _, headers) = client
-            .send("POST", "/Users", Some(entra_user("e@x.org")), &[])
-            .await;
+        let (_, _, headers) = client.send("POST", "/Users", Some(entra_user("e@x.org")), &[]);
         let etag = headers["etag"].to_str().unwrap().to_string();
         let mut changed = entra_user("e@x.org");
         changed["title"] = json!("Director");
-        let (status, _, _) = client
-            .send("PUT", "/Users/e@x.org", Some(changed.clone()), &[("if-match", "W/\"9\"")])
-            .await;
+        let (status, _, _) = client.send(
+            "PUT",
+            "/Users/e@x.org",
+            Some(changed.clone()),
+            &[("if-match", "W/\"9\"")],
+        );
         assert_eq!(status, StatusCode::PRECONDITION_FAILED);
         assert_eq!(
-            f.store.user(&k("e@x.org")).unwrap().unwrap().profile.title.as_str(),
+            f.store
+                .user(&k("e@x.org"))
+                .unwrap()
+                .unwrap()
+                .profile
+                .title
+                .as_str(),
             "Engineer"
         );
-        let (status, body, _) = client
-            .send("PUT", "/Users/e@x.org", Some(changed), &[("if-match", &etag)])
-            .await;
+        let (status, body, _) = client.send(
+            "PUT",
+            "/Users/e@x.org",
+            Some(changed),
+            &[("if-match", &etag)],
+        );
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["title"], "Director");
         let mut spoofed = entra_user("s@x.org");
         spoofed["name"]["familyName"] = json!("User\u{202e}gnp.exe");
-        let (status, body, _) = client.send("POST", "/Users", Some(spoofed), &[]).await;
+        let (status, body, _) = client.send("POST", "/Users", Some(spoofed), &[]);
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["scimType"], "invalidValue");
         assert!(f.store.user(&k("s@x.org")).unwrap().is_none());
-    });
+    }
 }
 
 /// An Operator token cannot touch an administrator (the privilege rule),
 /// and never changes roles; the first administrator stays active.
 fn an_operator_token_cannot_touch_an_administrator(f: &Fresh) {
-    rt().block_on(async {
+    {
         let admin = server::commands::ensure_admin(
             &*f.store,
             &domain::Email::parse("root@x.org").unwrap(),
@@ -271,36 +305,38 @@ fn an_operator_token_cannot_touch_an_administrator(f: &Fresh) {
         .unwrap();
         assert!(admin.roles.contains(Role::Admin));
         let client = Client::new(&f.store, TokenRole::Operator);
-        let (status, body, _) = client.send("DELETE", "/Users/root@x.org", None, &[]).await;
+        let (status, body, _) = client.send("DELETE", "/Users/root@x.org", None, &[]);
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
         assert_eq!(
             f.store.user(&k("root@x.org")).unwrap().unwrap().end_state,
             EndState::Active
         );
         let admin_client = Client::new(&f.store, TokenRole::Admin);
-        let (status, body, _) = admin_client
-            .send("DELETE", "/Users/root@x.org", None, &[])
-            .await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "the last administrator: {body}");
-    });
+        let (status, body, _) = admin_client.send("DELETE", "/Users/root@x.org", None, &[]);
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "the last administrator: {body}"
+        );
+    }
 }
 
 /// The discovery documents answer, and an unknown endpoint is SCIM's 404.
 fn discovery(f: &Fresh) {
-    rt().block_on(async {
+    {
         let client = Client::new(&f.store, TokenRole::Operator);
-        let (status, body, headers) = client.send("GET", "/ServiceProviderConfig", None, &[]).await;
+        let (status, body, headers) = client.send("GET", "/ServiceProviderConfig", None, &[]);
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["patch"]["supported"], true);
         assert_eq!(headers["content-type"], "application/scim+json");
-        let (status, _, _) = client.send("GET", "/Schemas", None, &[]).await;
+        let (status, _, _) = client.send("GET", "/Schemas", None, &[]);
         assert_eq!(status, StatusCode::OK);
-        let (status, _, _) = client.send("GET", "/ResourceTypes", None, &[]).await;
+        let (status, _, _) = client.send("GET", "/ResourceTypes", None, &[]);
         assert_eq!(status, StatusCode::OK);
-        let (status, body, _) = client.send("GET", "/Nothing", None, &[]).await;
+        let (status, body, _) = client.send("GET", "/Nothing", None, &[]);
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(body["status"], "404");
-    });
+    }
 }
 
 macro_rules! on_both_engines {

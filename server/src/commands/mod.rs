@@ -1,10 +1,13 @@
 //! The non-web subcommands. They print results on stdout (text or JSON) and
-//! return the process exit code. `roster import` is in [`import`]; the
-//! others, and the administrator every start makes sure of, are here.
+//! return the process exit code. `roster import` is in [`import`],
+//! `roster tokens` in [`tokens`]; the others, and the administrator every
+//! start makes sure of, are here.
 
 mod import;
+mod tokens;
 
 pub use import::import;
+pub use tokens::tokens;
 
 use crate::cli::{AdminCommand, ApprovalsCommand, OptionsCommand, UsersCommand};
 use crate::engine::Engine;
@@ -325,9 +328,9 @@ pub fn copy(source: &dyn Engine, to: &str) -> ExitCode {
         Ok(n) => {
             println!(
                 "Copied {} users, {} batches, {} audit events, {} approval requests, \
-                 {} passwords and {} sign-in links (sessions are not copied: everyone \
-                 signs in again).",
-                n.users, n.batches, n.audit_events, n.approvals, n.passwords, n.links
+                 {} passwords, {} sign-in links and {} API tokens (sessions are not copied: \
+                 everyone signs in again).",
+                n.users, n.batches, n.audit_events, n.approvals, n.passwords, n.links, n.tokens
             );
             ExitCode::SUCCESS
         }

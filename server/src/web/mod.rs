@@ -315,7 +315,7 @@ pub fn router_with(store: Arc<dyn Engine>, settings: &Settings) -> Router {
         .layer(from_fn(middleware::same_origin_only))
         // SCIM clients authenticate with API tokens: no sessions, no
         // cookies, no browser origin to check.
-        .merge(scim::routes(store.clone(), base))
+        .nest(scim::PREFIX, scim::routes(store.clone(), base))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(from_fn_with_state(
             Arc::new(settings.trusted_proxies.clone()),

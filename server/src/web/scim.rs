@@ -19,7 +19,7 @@ use domain::scim::provision::{self, Replaced, scim_error};
 use domain::scim::{
     Filter, ListResponse, Page, PatchRequest, ScimError, ScimType, ScimUserInput, Write,
 };
-use domain::store::{Tokens, run};
+use domain::store::run;
 use domain::token::ApiToken;
 use domain::transaction::Finish;
 use domain::{Email, User, UserKey};
@@ -43,19 +43,23 @@ struct Scim {
     base: String,
 }
 
-/// The SCIM routes, to be merged outside the session layers.
-pub fn routes(store: Arc<dyn Engine>, public_base: &str) -> Router {
+/// The SCIM routes (to be nested at [`PREFIX`], outside the session
+/// layers).
+pub fn routes<S: Clone + Send + Sync + 'static>(
+    store: Arc<dyn Engine>,
+    public_base: &str,
+) -> Router<S> {
     let state = Scim {
         store,
         base: format!("{}{PREFIX}", public_base.trim_end_matches('/')),
     };
     Router::new()
-        .route(&format!("{PREFIX}/ServiceProviderConfig"), get(provider_config))
-        .route(&format!("{PREFIX}/ResourceTypes"), get(resource_types))
-        .route(&format!("{PREFIX}/Schemas"), get(schemas))
-        .route(&format!("{PREFIX}/Users"), get(list_users).post(create_user))
+        .route("/ServiceProviderConfig", get(provider_config))
+        .route("/ResourceTypes", get(resource_types))
+        .route("/Schemas", get(schemas))
+        .route("/Users", get(list_users).post(create_user))
         .route(
-            &format!("{PREFIX}/Users/{{id}}"),
+            "/Users/{id}",
             get(get_user)
                 .put(replace_user)
                 .patch(patch_user)
@@ -330,7 +334,7 @@ async fn create_user(State(state): State<Scim>, headers: HeaderMap, body: Bytes)
 
 /// What a PUT or PATCH asks: the stored user as it leaves it.
 enum Change {
-    Put(ScimUserInput),
+    Put(Box<ScimUserInput>),
     Patch(PatchRequest),
 }
 
@@ -403,9 +407,10 @@ async fn replace_user(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let input = json_body(&body).and_then(|v| ScimUserInput::from_json(&v, Write::Replace { id: &id }));
+    let input =
+        json_body(&body).and_then(|v| ScimUserInput::from_json(&v, Write::Replace { id: &id }));
     match input {
-        Ok(input) => change(state, headers, id, Change::Put(input)).await,
+        Ok(input) => change(state, headers, id, Change::Put(Box::new(input))).await,
         Err(e) => match client(&state, &headers).await {
             // An unauthenticated caller learns nothing about the body.
             Err(r) => r,

@@ -23,10 +23,30 @@ pub struct Fresh {
 impl Fresh {
     /// Opens the same store again (a second app server, or a reopen).
     pub fn reopen(&self) -> Arc<dyn Engine> {
-        match self.args.first().map(String::as_str) {
-            Some("--database") => Arc::new(PgStore::open(&self.args[1]).unwrap()),
-            _ => Arc::new(RedbStore::open(std::path::Path::new(&self.args[1])).unwrap()),
-        }
+        open(&self.args)
+    }
+
+    /// Closes the store, runs `work` with the arguments that reach it (a
+    /// `roster` process, say), and opens it again: a restart. redb admits
+    /// one open handle at a time, so the caller may hold no other.
+    pub fn while_closed<T>(self, work: impl FnOnce(&[String]) -> T) -> (Fresh, T) {
+        let Fresh { store, args, _dir } = self;
+        drop(store);
+        let answer = work(&args);
+        let reopened = Fresh {
+            store: open(&args),
+            args,
+            _dir,
+        };
+        (reopened, answer)
+    }
+}
+
+/// The store `roster` reaches with these arguments.
+fn open(args: &[String]) -> Arc<dyn Engine> {
+    match args.first().map(String::as_str) {
+        Some("--database") => Arc::new(PgStore::open(&args[1]).unwrap()),
+        _ => Arc::new(RedbStore::open(std::path::Path::new(&args[1])).unwrap()),
     }
 }
 

@@ -14,6 +14,7 @@ pub mod session;
 
 use domain::audit::{AuditEvent, StoredEvent};
 use domain::store::{BatchSummary, StoreError};
+use domain::token::ApiToken;
 use domain::transaction::BatchRecord;
 use rand::RngCore;
 use serde::Serialize;
@@ -45,6 +46,9 @@ pub fn encode_into<T: Serialize>(mut buf: Vec<u8>, value: &T) -> Result<Vec<u8>,
     buf.push(FORMAT);
     postcard::to_extend(value, buf).map_err(|e| StoreError::Backend(format!("encode: {e}")))
 }
+
+/// First written in format 3: there is no format-1 layout of a token.
+impl Record for ApiToken {}
 
 pub fn decode<T: Record>(bytes: &[u8]) -> Result<T, StoreError> {
     let read = |e| StoreError::Backend(format!("decode: {e}"));

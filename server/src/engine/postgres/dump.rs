@@ -91,6 +91,9 @@ impl Dump for PgStore {
                 })
             },
         )?;
+        each("SELECT record FROM api_tokens ORDER BY id", &mut |r| {
+            out(Item::Token(decode(r.get::<_, &[u8]>(0))?))
+        })?;
         Ok(())
     }
 }

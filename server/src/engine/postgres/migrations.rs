@@ -86,6 +86,11 @@ CREATE TABLE secrets (name text PRIMARY KEY, value bytea NOT NULL);
 -- this index instead of every user.
 CREATE INDEX IF NOT EXISTS users_sync_candidates ON users (key) WHERE active AND source = 'CSV';
 "#,
+    r#"
+-- API tokens (SCIM clients and other systems), by their public id; the
+-- record holds the SHA-256 of the secret, never the secret.
+CREATE TABLE api_tokens (id text COLLATE "C" PRIMARY KEY, record bytea NOT NULL);
+"#,
 ];
 
 /// The schema version this roster migrates a database to.

@@ -23,6 +23,7 @@
 //! - `credentials`: passwords, one-time sign-in links, server secrets;
 //! - `sessions`: sessions at rest (`SessionRows`);
 //! - `throttle`: the sign-in throttles' counters, shared by every server;
+//! - `tokens`: API tokens (`domain::store::Tokens`);
 //! - `dump`: every record in one snapshot, for `roster copy`;
 //! - [`tls`] and `pool`: the address's TLS options, the connection pool.
 
@@ -37,6 +38,7 @@ mod search;
 mod sessions;
 mod throttle;
 pub mod tls;
+mod tokens;
 mod transaction;
 
 use domain::store::StoreError;

@@ -12,6 +12,7 @@ use domain::audit::AuditEvent;
 use domain::options::Options;
 use domain::privilege;
 use domain::store::{BatchSummary, Correction, StoreError};
+use domain::token::ApiToken;
 use domain::transaction::{BatchRecord, Sequence, SignInLink, UserWrite, WriteTx};
 use domain::{EndState, User};
 use postgres::Transaction;
@@ -437,6 +438,14 @@ impl WriteTx for PgTx<'_, '_> {
 
     fn new_token(&mut self) -> String {
         new_token()
+    }
+
+    fn token(&mut self, id: &str) -> Result<Option<ApiToken>, StoreError> {
+        super::tokens::token_in(self.t, id)
+    }
+
+    fn put_token(&mut self, token: &ApiToken) -> Result<(), StoreError> {
+        super::tokens::put_token_in(self.t, token)
     }
 }
 

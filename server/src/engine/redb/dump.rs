@@ -1,8 +1,8 @@
 //! Every record of a redb store but sessions, for `roster copy`.
 
 use super::schema::{
-    APPROVAL_FILES, APPROVALS, AUDIT, BATCHES, CORRECTIONS, CREDENTIALS, EPOCHS, LINKS, OPTIONS,
-    USERS,
+    API_TOKENS, APPROVAL_FILES, APPROVALS, AUDIT, BATCHES, CORRECTIONS, CREDENTIALS, EPOCHS, LINKS,
+    OPTIONS, USERS,
 };
 use super::{RedbStore, backend};
 use crate::engine::Dump;
@@ -72,6 +72,9 @@ impl Dump for RedbStore {
                 token_id: token_id.to_string(),
                 link: decode(link)?,
             })
+        })?;
+        each_entry(&txn, API_TOKENS, |_, token| {
+            out(Item::Token(decode(token)?))
         })
     }
 }

@@ -12,6 +12,7 @@
 //! - `transaction`: one write transaction (`WriteTx`);
 //! - `credentials`: passwords, one-time sign-in links, server secrets;
 //! - `sessions`: sessions at rest (`SessionRows`);
+//! - `tokens`: API tokens (`domain::store::Tokens`);
 //! - `user_index`: the users' indexes (the Users page's lists, filters and
 //!   search);
 //! - `dump`: every record, for `roster copy`.
@@ -24,6 +25,7 @@ mod dump;
 mod reads;
 pub(crate) mod schema;
 pub(crate) mod sessions;
+mod tokens;
 mod transaction;
 mod user_index;
 

@@ -41,7 +41,7 @@ impl RedbStore {
     }
 
     /// One encoded record, decoded, in a read transaction of its own.
-    fn read_one<K: redb::Key + 'static, T: Record>(
+    pub(super) fn read_one<K: redb::Key + 'static, T: Record>(
         &self,
         table: TableDefinition<K, &'static [u8]>,
         key: K::SelfType<'_>,

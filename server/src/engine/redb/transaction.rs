@@ -16,6 +16,7 @@ use domain::audit::AuditEvent;
 use domain::options::Options;
 use domain::privilege;
 use domain::store::{BatchSummary, Correction, StoreError};
+use domain::token::ApiToken;
 use domain::transaction::{BatchRecord, Sequence, SignInLink, UserWrite, WriteTx};
 use redb::ReadableTable;
 use std::collections::HashMap;
@@ -292,5 +293,13 @@ impl WriteTx for RedbTx<'_> {
 
     fn new_token(&mut self) -> String {
         new_token()
+    }
+
+    fn token(&mut self, id: &str) -> Result<Option<ApiToken>, StoreError> {
+        super::tokens::token_in(self.txn, id)
+    }
+
+    fn put_token(&mut self, token: &ApiToken) -> Result<(), StoreError> {
+        super::tokens::put_token_in(self.txn, token)
     }
 }

@@ -67,7 +67,7 @@ pub(super) struct UserTables<'txn> {
     counts: Table<'txn, &'static str, u64>,
     /// Counter changes, by facets (in `Facets::every` order), written by
     /// [`UserTables::finish`]: one write per counter, not one per user.
-    deltas: [i64; 6],
+    deltas: [i64; Facets::COUNT],
     buf: Vec<u8>,
 }
 
@@ -80,7 +80,7 @@ impl<'txn> UserTables<'txn> {
             by_updated: txn.open_table(BY_UPDATED).map_err(backend)?,
             words: txn.open_table(WORDS).map_err(backend)?,
             counts: txn.open_table(COUNTS).map_err(backend)?,
-            deltas: [0; 6],
+            deltas: [0; Facets::COUNT],
             buf: Vec::new(),
         })
     }
