@@ -329,10 +329,29 @@ fn discovery(f: &Fresh) {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["patch"]["supported"], true);
         assert_eq!(headers["content-type"], "application/scim+json");
-        let (status, _, _) = client.send("GET", "/Schemas", None, &[]);
+        // Lists are ListResponses (RFC 7644 §4); an item is read by id.
+        let (status, body, _) = client.send("GET", "/Schemas", None, &[]);
         assert_eq!(status, StatusCode::OK);
-        let (status, _, _) = client.send("GET", "/ResourceTypes", None, &[]);
+        assert_eq!(body["totalResults"], 2);
+        assert_eq!(
+            body["schemas"][0],
+            "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+        );
+        let (status, body, _) = client.send("GET", "/ResourceTypes", None, &[]);
         assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["Resources"][0]["id"], "User");
+        let (status, body, _) = client.send("GET", "/ResourceTypes/User", None, &[]);
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["endpoint"], "/Users");
+        let (status, _, _) = client.send(
+            "GET",
+            "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+            None,
+            &[],
+        );
+        assert_eq!(status, StatusCode::OK);
+        let (status, _, _) = client.send("GET", "/Schemas/nothing", None, &[]);
+        assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, body, _) = client.send("GET", "/Nothing", None, &[]);
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(body["status"], "404");

@@ -125,20 +125,24 @@ pub(crate) const CORE: &[Attr] = &[
             "The user's email address: Roster's key for the user.",
         )
     },
-    complex(
-        "name",
-        "The user's name.",
-        &[
-            Attr {
-                required: true,
-                ..text("givenName", "First name.")
-            },
-            Attr {
-                required: true,
-                ..text("familyName", "Last name.")
-            },
-        ],
-    ),
+    // Required: Roster needs a first and a last name for every user.
+    Attr {
+        required: true,
+        ..complex(
+            "name",
+            "The user's name.",
+            &[
+                Attr {
+                    required: true,
+                    ..text("givenName", "First name.")
+                },
+                Attr {
+                    required: true,
+                    ..text("familyName", "Last name.")
+                },
+            ],
+        )
+    },
     text(
         "displayName",
         "The name shown; \"First Last\" when not given.",

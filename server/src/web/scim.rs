@@ -56,7 +56,9 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
     Router::new()
         .route("/ServiceProviderConfig", get(provider_config))
         .route("/ResourceTypes", get(resource_types))
+        .route("/ResourceTypes/{id}", get(resource_type))
         .route("/Schemas", get(schemas))
+        .route("/Schemas/{id}", get(schema))
         .route("/Users", get(list_users).post(create_user))
         .route(
             "/Users/{id}",
@@ -170,18 +172,61 @@ async fn provider_config(State(state): State<Scim>, headers: HeaderMap) -> Respo
     )
 }
 
+/// A discovery list (RFC 7644 §4: a ListResponse).
+fn listed(items: Value) -> Value {
+    let resources = items.as_array().cloned().unwrap_or_default();
+    ListResponse {
+        total_results: resources.len() as u64,
+        start_index: 1,
+        resources,
+    }
+    .to_json()
+}
+
+/// One item of a discovery list by its `id`.
+fn one_of(items: Value, id: &str) -> Response {
+    let found = items
+        .as_array()
+        .and_then(|all| all.iter().find(|item| item["id"] == id).cloned());
+    match found {
+        Some(item) => scim_json(StatusCode::OK, &item),
+        None => error(ScimError::not_found(id)),
+    }
+}
+
 async fn resource_types(State(state): State<Scim>, headers: HeaderMap) -> Response {
     if let Err(r) = client(&state, &headers).await {
         return r;
     }
-    scim_json(StatusCode::OK, &domain::scim::resource_types(&state.base))
+    scim_json(
+        StatusCode::OK,
+        &listed(domain::scim::resource_types(&state.base)),
+    )
+}
+
+async fn resource_type(
+    State(state): State<Scim>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = client(&state, &headers).await {
+        return r;
+    }
+    one_of(domain::scim::resource_types(&state.base), &id)
 }
 
 async fn schemas(State(state): State<Scim>, headers: HeaderMap) -> Response {
     if let Err(r) = client(&state, &headers).await {
         return r;
     }
-    scim_json(StatusCode::OK, &domain::scim::schemas())
+    scim_json(StatusCode::OK, &listed(domain::scim::schemas()))
+}
+
+async fn schema(State(state): State<Scim>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = client(&state, &headers).await {
+        return r;
+    }
+    one_of(domain::scim::schemas(), &id)
 }
 
 async fn get_user(
