@@ -119,13 +119,13 @@ export async function seededServer(
   testInfo: TestInfo,
   prefix: string,
   adminPassword: string,
-  seed: (roster: (...args: string[]) => void, importCsv: (csv: string) => void) => void,
+  seed: (roster: (...args: string[]) => string, importCsv: (csv: string) => void) => void,
 ) {
   const site = testInfo.project.name === "release" ? "target/site-release" : "target/site";
   const data = tempData(prefix);
-  const roster = (...args: string[]) => {
-    execFileSync("./target/debug/roster", ["--data", data, ...args], { cwd: resolve(__dirname, "../..") });
-  };
+  // What the command printed (stdout), for seeds that need it (a token).
+  const roster = (...args: string[]) =>
+    execFileSync("./target/debug/roster", ["--data", data, ...args], { cwd: resolve(__dirname, "../..") }).toString();
   const file = `${data}.seed.csv`;
   seed(roster, (csv) => {
     writeFileSync(file, csv);

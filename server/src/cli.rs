@@ -54,7 +54,14 @@ pub struct Common {
     pub trusted_proxies: Option<crate::web::proxies::TrustedProxies>,
     /// Behind HTTPS: cookies are `Secure` with the `__Host-` prefix, and
     /// HSTS is sent. Plain http on localhost is the default.
-    #[arg(long, global = true, env = "ROSTER_SECURE_COOKIES")]
+    /// (`1`, `true`, `yes` or `on`, as `ROSTER_SECURE_COOKIES=1`).
+    #[arg(
+        long,
+        global = true,
+        env = "ROSTER_SECURE_COOKIES",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     pub secure_cookies: bool,
     /// The first administrator's address, made on first start when the
     /// store has no administrator.
@@ -195,7 +202,7 @@ pub enum UsersCommand {
         /// `active` or `inactive`.
         #[arg(long)]
         end_state: Option<String>,
-        /// `csv`, `manual` or `bootstrap`.
+        /// `csv`, `manual`, `bootstrap` or `scim`.
         #[arg(long)]
         source: Option<String>,
         /// `email` (default), `name` or `updated` (newest first).
@@ -306,4 +313,34 @@ pub enum OptionsCommand {
     Get { key: Option<String> },
     /// Change an option.
     Set { key: String, value: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secure_cookies_are_on_with_the_flag_or_with_one_in_the_environment() {
+        assert!(
+            !Cli::try_parse_from(["roster"])
+                .unwrap()
+                .common
+                .secure_cookies
+        );
+        assert!(
+            Cli::try_parse_from(["roster", "--secure-cookies"])
+                .unwrap()
+                .common
+                .secure_cookies
+        );
+        // SAFETY: no other test of this crate reads or writes this
+        // variable; it is removed before the assertion.
+        unsafe { std::env::set_var("ROSTER_SECURE_COOKIES", "1") };
+        let parsed = Cli::try_parse_from(["roster"]);
+        unsafe { std::env::remove_var("ROSTER_SECURE_COOKIES") };
+        assert!(
+            parsed.unwrap().common.secure_cookies,
+            "as the README says: =1"
+        );
+    }
 }

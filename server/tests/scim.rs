@@ -121,30 +121,38 @@ fn entra_user(email: &str) -> Value {
     })
 }
 
-/// A bad or missing token is 401 with `WWW-Authenticate: Bearer`, and
-/// never reaches the store; a session cookie opens nothing here.
+/// A missing token, a token with a wrong secret (right shape and
+/// length), and text that is no token are 401 with `WWW-Authenticate:
+/// Bearer`; nothing reaches the store.
 fn a_token_is_needed(f: &Fresh) {
-    {
-        let mut client = Client::new(&f.store, TokenRole::Operator);
-        let (status, body, headers) = client.send("GET", "/Users", None, &[]);
-        assert_eq!(status, StatusCode::OK, "{body}");
-        client.token = format!("{}x", client.token);
-        let (status, body, headers_bad) = client.send("GET", "/Users", None, &[]);
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
-        assert_eq!(
-            body["schemas"][0],
-            "urn:ietf:params:scim:api:messages:2.0:Error"
-        );
-        assert_eq!(headers_bad["www-authenticate"], "Bearer");
-        assert!(
-            headers.get("set-cookie").is_none(),
-            "no session for a token"
-        );
-        client.token = "not a token at all".into();
-        let (status, _, _) = client.send("POST", "/Users", Some(entra_user("x@x.org")), &[]);
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
-        assert!(f.store.user(&k("x@x.org")).unwrap().is_none());
-    }
+    let mut client = Client::new(&f.store, TokenRole::Operator);
+    let (status, body, _) = client.send("GET", "/Users", None, &[]);
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let good = client.token.clone();
+    // The last hex digit of the secret changed: a lookup, then a refusal.
+    let last = good.chars().last().unwrap();
+    client.token = format!(
+        "{}{}",
+        &good[..good.len() - 1],
+        if last == '0' { '1' } else { '0' }
+    );
+    let (status, body, headers) = client.send("GET", "/Users", None, &[]);
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
+    assert_eq!(headers["www-authenticate"], "Bearer");
+    client.token = "not a token at all".into();
+    let (status, _, _) = client.send("POST", "/Users", Some(entra_user("x@x.org")), &[]);
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(f.store.user(&k("x@x.org")).unwrap().is_none());
+    // Revoked, the token opens nothing.
+    client.token = good;
+    let id = f.store.list_tokens().unwrap()[0].id.clone();
+    f.store.revoke_token(&id, "cli", Actor::Owner, 2).unwrap();
+    let (status, _, _) = client.send("GET", "/Users", None, &[]);
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
 /// Entra's create, read, filter, PATCH without path with "False", and
@@ -284,6 +292,24 @@ fn etags_and_field_rules(f: &Fresh) {
         );
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["title"], "Director");
+        // PATCH and DELETE with the old ETag are refused too.
+        let patch = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "title", "value": "Boss"}]
+        });
+        let (status, _, _) = client.send(
+            "PATCH",
+            "/Users/e@x.org",
+            Some(patch),
+            &[("if-match", &etag)],
+        );
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+        let (status, _, _) = client.send("DELETE", "/Users/e@x.org", None, &[("if-match", &etag)]);
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED);
+        assert_eq!(
+            f.store.user(&k("e@x.org")).unwrap().unwrap().end_state,
+            EndState::Active
+        );
         let mut spoofed = entra_user("s@x.org");
         spoofed["name"]["familyName"] = json!("User\u{202e}gnp.exe");
         let (status, body, _) = client.send("POST", "/Users", Some(spoofed), &[]);
@@ -317,6 +343,16 @@ fn an_operator_token_cannot_touch_an_administrator(f: &Fresh) {
             status,
             StatusCode::FORBIDDEN,
             "the last administrator: {body}"
+        );
+        assert!(
+            body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("administrator")),
+            "{body}"
+        );
+        assert_eq!(
+            f.store.user(&k("root@x.org")).unwrap().unwrap().end_state,
+            EndState::Active
         );
     }
 }

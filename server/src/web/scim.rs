@@ -19,7 +19,7 @@ use domain::scim::provision::{self, Replaced, scim_error};
 use domain::scim::{
     Filter, ListResponse, Page, PatchRequest, ScimError, ScimType, ScimUserInput, Write,
 };
-use domain::store::run;
+use domain::store::{TokenAuthError, run};
 use domain::token::ApiToken;
 use domain::transaction::Finish;
 use domain::{Email, User, UserKey};
@@ -32,6 +32,8 @@ pub const PREFIX: &str = "/scim/v2";
 /// Largest request body (a user is a few kilobytes; a PATCH of many
 /// values more).
 const BODY_LIMIT: usize = 256 * 1024;
+/// The whole body must arrive within this (as on the app's routes).
+const BODY_TIME: std::time::Duration = std::time::Duration::from_secs(60);
 /// A list without a userName equality reads every user: up to this many
 /// stored users it is answered, beyond it refused with `tooMany`.
 const SCAN_LIMIT: u64 = 20_000;
@@ -68,7 +70,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
                 .delete(delete_user),
         )
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer((
+            DefaultBodyLimit::max(BODY_LIMIT),
+            tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_TIME),
+        ))
         .with_state(state)
 }
 
@@ -107,10 +112,14 @@ async fn client(state: &Scim, headers: &HeaderMap) -> Result<ApiToken, Response>
         .ok_or_else(refused)?;
     let store = state.store.clone();
     let now = crate::commands::now();
-    tokio::task::spawn_blocking(move || store.authenticate_token(&presented, now))
-        .await
-        .map_err(|_| refused())?
-        .map_err(|_| refused())
+    match tokio::task::spawn_blocking(move || store.authenticate_token(&presented, now)).await {
+        Ok(Ok(token)) => Ok(token),
+        Ok(Err(TokenAuthError::Refused)) => Err(refused()),
+        // The store is down: not the client's token's fault (a client
+        // that took a 401 would think its token revoked).
+        Ok(Err(TokenAuthError::Store(e))) => Err(error(scim_error(e))),
+        Err(_) => Err(error(ScimError::new(500, None, "The request failed."))),
+    }
 }
 
 /// Runs store work off the async executor; its error as SCIM's.

@@ -1,0 +1,67 @@
+import { test, expect } from "@playwright/test";
+import { adminEmail, hydrated, seededServer, signInAt } from "./helpers";
+
+// SCIM on a server of its own: the machine owner makes an API token on
+// the command line; a provisioning client (here Playwright's request
+// context, as Entra ID would send it) creates and then disables a user;
+// the administrator sees the user in Users with Source SCIM and the
+// audit events naming the token. A token opens no page.
+const adminPassword = "scim admin secret 7";
+let url = "";
+let token = "";
+let stop = () => {};
+
+test.beforeAll(async ({}, testInfo) => {
+  const server = await seededServer(testInfo, "scim-", adminPassword, (roster) => {
+    token = JSON.parse(roster("tokens", "create", "--name", "entra", "--role", "operator", "--json")).token;
+  });
+  url = server.url;
+  stop = server.stop;
+});
+test.afterAll(() => stop());
+
+test("a user provisioned over SCIM appears in Users with Source SCIM, audited under the token's name", async ({
+  page,
+  request,
+}) => {
+  const auth = { authorization: `Bearer ${token}`, "content-type": "application/scim+json" };
+  const created = await request.post(url + "/scim/v2/Users", {
+    headers: auth,
+    data: {
+      schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+      userName: "Sam.Scim@Example.org",
+      name: { givenName: "Sam", familyName: "Scim" },
+      active: true,
+      title: "Analyst",
+    },
+  });
+  expect(created.status()).toBe(201);
+  expect((await created.json()).id).toBe("sam.scim@example.org");
+  const disabled = await request.patch(url + "/scim/v2/Users/sam.scim@example.org", {
+    headers: auth,
+    data: {
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+      Operations: [{ op: "Replace", value: { active: "False" } }],
+    },
+  });
+  expect(disabled.status()).toBe(200);
+
+  // The token opens no page and no server function.
+  const page_with_token = await request.get(url + "/users", { headers: { authorization: `Bearer ${token}` }, maxRedirects: 0 });
+  expect(page_with_token.status()).not.toBe(200);
+  const fn_with_token = await request.post(url + "/api/who_am_i", { headers: { authorization: `Bearer ${token}` } });
+  expect(await fn_with_token.text()).not.toContain("sam.scim");
+
+  await signInAt(url, page, adminEmail, adminPassword);
+  await page.goto(url + "/users?source=SCIM");
+  await hydrated(page);
+  const row = page.getByRole("row", { name: /sam\.scim@example\.org/i });
+  await expect(row).toContainText("SCIM");
+  await expect(row).toContainText("Inactive");
+  await page.goto(url + "/admin/audit");
+  await hydrated(page);
+  const log = page.getByRole("table", { name: "Audit log" });
+  await expect(log).toContainText("Created over SCIM");
+  await expect(log).toContainText("Changed over SCIM");
+  await expect(log).toContainText("token:entra");
+});
