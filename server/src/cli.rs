@@ -25,7 +25,12 @@ pub struct Common {
     /// A PostgreSQL database to use instead of the redb file in --data
     /// (postgres://user:password@host:port/database): several servers can
     /// share it.
-    #[arg(long, global = true, env = "ROSTER_DATABASE_URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "ROSTER_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database: Option<String>,
     /// Address the web app listens on.
     #[arg(
@@ -73,15 +78,10 @@ pub struct Common {
     )]
     pub admin_email: String,
     /// Sets the first administrator's password on start when it has none
-    /// (instead of printing a sign-in link). Give it in the environment:
-    /// a command line is visible to every user of the machine.
-    #[arg(
-        long,
-        global = true,
-        env = "ROSTER_ADMIN_PASSWORD",
-        hide = true,
-        hide_env_values = true
-    )]
+    /// (instead of printing a sign-in link): ROSTER_ADMIN_PASSWORD, read
+    /// from the environment only (`skip`: no flag), since a command line
+    /// is visible to every user of the machine.
+    #[arg(skip = std::env::var("ROSTER_ADMIN_PASSWORD").ok())]
     pub admin_password: Option<String>,
     /// Most connections a server keeps to PostgreSQL.
     #[arg(long, global = true, env = "ROSTER_DATABASE_POOL", default_value_t = crate::engine::postgres::DEFAULT_POOL)]

@@ -178,7 +178,9 @@ fn entra_provisions_a_user(f: &Fresh) {
         assert_eq!(stored.source, Source::Scim);
         assert_eq!(stored.end_state, EndState::Active);
         assert_eq!(stored.profile.department.as_str(), "Research");
-        assert_eq!(stored.roles, domain::Options::default().roles);
+        // Self-Service only, whatever the import options give imported
+        // users: an administrator grants more.
+        assert_eq!(stored.roles, domain::Roles::of(&[Role::SelfService]));
         let history = f.store.user_history(&k("test.user@example.org")).unwrap();
         assert!(
             history

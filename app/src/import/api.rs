@@ -148,6 +148,9 @@ pub async fn import_sync_preview(keys: String, scope: String) -> Result<SyncAnsw
             "The organization to sync is too long.".into(),
         ));
     }
+    let _slot = SyncPreviewSlot::take().ok_or_else(|| {
+        AppError::Invalid("Another sync preview is being made; try again in a moment.".into())
+    })?;
     blocking(move || {
         let options = store.options()?;
         let in_file: std::collections::HashSet<String> = asked_keys(&keys, &options)?
@@ -203,6 +206,38 @@ fn asked_keys(
         .filter_map(|k| domain::Email::parse(k).ok())
         .map(|e| e.key().clone())
         .collect())
+}
+
+/// A sync preview reads every candidate inside a write transaction (where
+/// the commit reads them), holding up the store's other writers while it
+/// runs: at most [`SyncPreviewSlot::MAX`] are made at once on a server,
+/// the others are refused, not queued.
+#[cfg(feature = "ssr")]
+struct SyncPreviewSlot;
+
+#[cfg(feature = "ssr")]
+static SYNC_PREVIEWS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[cfg(feature = "ssr")]
+impl SyncPreviewSlot {
+    const MAX: usize = 2;
+
+    fn take() -> Option<SyncPreviewSlot> {
+        use std::sync::atomic::Ordering;
+        SYNC_PREVIEWS
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < Self::MAX).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| SyncPreviewSlot)
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl Drop for SyncPreviewSlot {
+    fn drop(&mut self) {
+        SYNC_PREVIEWS.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// The server's answer to "Next".
@@ -439,6 +474,17 @@ pub async fn sign_in_links_csv(emails: String) -> Result<LinksAnswer, AppError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn at_most_two_sync_previews_run_at_once() {
+        let a = SyncPreviewSlot::take().expect("first");
+        let b = SyncPreviewSlot::take().expect("second");
+        assert!(SyncPreviewSlot::take().is_none(), "a third is refused");
+        drop(a);
+        let c = SyncPreviewSlot::take().expect("a finished one frees its slot");
+        drop((b, c));
+    }
 
     #[test]
     fn commit_params_survive_the_query_string() {

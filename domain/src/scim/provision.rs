@@ -11,10 +11,11 @@ use crate::privilege::{self, Act};
 use crate::store::StoreError;
 use crate::transaction::{Finish, WriteTx};
 use crate::usecase::{Channel, Done, create_user_by, replace_user, stored_user};
-use crate::{Actor, EndState, Source, User, UserKey};
+use crate::{Actor, EndState, Role, Roles, Source, User, UserKey};
 
-/// Creates the user a POST describes: Source = SCIM, the roles imported
-/// users get (the import options), active unless the body says not.
+/// Creates the user a POST describes: Source = SCIM, Self-Service only
+/// (a machine's say-so gives nobody power: an administrator grants
+/// Operator or Approval), active unless the body says not.
 pub fn create(
     tx: &mut dyn WriteTx,
     input: &ScimUserInput,
@@ -22,8 +23,7 @@ pub fn create(
     actor: Actor,
     now: i64,
 ) -> Done<User> {
-    let roles = tx.options()?.roles;
-    let user = input.new_user(roles, Source::Scim);
+    let user = input.new_user(Roles::of(&[Role::SelfService]), Source::Scim);
     let key = user.key().clone();
     let (finish, _) = create_user_by(tx, user, Channel::Scim, client, actor, now)?;
     Ok((finish, stored_user(tx, &key)?))

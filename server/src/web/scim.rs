@@ -11,8 +11,10 @@
 use crate::engine::Engine;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::Request;
+use axum::extract::{DefaultBodyLimit, Extension, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use domain::scim::provision::{self, Replaced, scim_error};
@@ -69,6 +71,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
                 .patch(patch_user)
                 .delete(delete_user),
         )
+        .route_layer(from_fn_with_state(state.clone(), authenticated))
         .fallback(not_found)
         .layer((
             DefaultBodyLimit::max(BODY_LIMIT),
@@ -102,13 +105,28 @@ async fn not_found() -> Response {
     error(ScimError::new(404, None, "There is no such SCIM endpoint."))
 }
 
-/// The token of the request, or the 401 to answer.
+/// Every SCIM route: the request's API token is checked from its headers
+/// before anything else (its body is not read for a caller without one),
+/// and handed to the handler as an extension.
+async fn authenticated(State(state): State<Scim>, mut request: Request, next: Next) -> Response {
+    match client(&state, request.headers()).await {
+        Ok(token) => {
+            request.extensions_mut().insert(token);
+            next.run(request).await
+        }
+        Err(refusal) => refusal,
+    }
+}
+
+/// The token of the request, or the answer to give without one.
 async fn client(state: &Scim, headers: &HeaderMap) -> Result<ApiToken, Response> {
     let refused = || error(ScimError::new(401, None, "A valid API token is needed."));
+    // The scheme's name is case-insensitive (RFC 7235).
     let presented = headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-        .map(<[u8]>::to_vec)
+        .map(HeaderValue::as_bytes)
+        .filter(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case(b"bearer "))
+        .map(|v| v[7..].to_vec())
         .ok_or_else(refused)?;
     let store = state.store.clone();
     let now = crate::commands::now();
@@ -171,10 +189,7 @@ fn user_answer(state: &Scim, status: StatusCode, user: &User) -> Response {
     response
 }
 
-async fn provider_config(State(state): State<Scim>, headers: HeaderMap) -> Response {
-    if let Err(r) = client(&state, &headers).await {
-        return r;
-    }
+async fn provider_config(State(state): State<Scim>) -> Response {
     scim_json(
         StatusCode::OK,
         &domain::scim::service_provider_config(&state.base),
@@ -203,50 +218,30 @@ fn one_of(items: Value, id: &str) -> Response {
     }
 }
 
-async fn resource_types(State(state): State<Scim>, headers: HeaderMap) -> Response {
-    if let Err(r) = client(&state, &headers).await {
-        return r;
-    }
+async fn resource_types(State(state): State<Scim>) -> Response {
     scim_json(
         StatusCode::OK,
         &listed(domain::scim::resource_types(&state.base)),
     )
 }
 
-async fn resource_type(
-    State(state): State<Scim>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Err(r) = client(&state, &headers).await {
-        return r;
-    }
+async fn resource_type(State(state): State<Scim>, Path(id): Path<String>) -> Response {
     one_of(domain::scim::resource_types(&state.base), &id)
 }
 
-async fn schemas(State(state): State<Scim>, headers: HeaderMap) -> Response {
-    if let Err(r) = client(&state, &headers).await {
-        return r;
-    }
+async fn schemas() -> Response {
     scim_json(StatusCode::OK, &listed(domain::scim::schemas()))
 }
 
-async fn schema(State(state): State<Scim>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(r) = client(&state, &headers).await {
-        return r;
-    }
+async fn schema(Path(id): Path<String>) -> Response {
     one_of(domain::scim::schemas(), &id)
 }
 
 async fn get_user(
     State(state): State<Scim>,
-    headers: HeaderMap,
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = client(&state, &headers).await {
-        return r;
-    }
     let store = state.store.clone();
     let found = blocking(move || {
         let key = key_of(&id)?;
@@ -282,12 +277,8 @@ async fn get_user(
 /// reads every user, which is refused (`tooMany`) above [`SCAN_LIMIT`].
 async fn list_users(
     State(state): State<Scim>,
-    headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = client(&state, &headers).await {
-        return r;
-    }
     let get = |k: &str| params.get(k).map(String::as_str);
     let page = match Page::parse(get("startIndex"), get("count")) {
         Ok(p) => p,
@@ -362,11 +353,11 @@ async fn list_users(
     scim_json(StatusCode::OK, &list.to_json())
 }
 
-async fn create_user(State(state): State<Scim>, headers: HeaderMap, body: Bytes) -> Response {
-    let token = match client(&state, &headers).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+async fn create_user(
+    State(state): State<Scim>,
+    Extension(token): Extension<ApiToken>,
+    body: Bytes,
+) -> Response {
     let input = match json_body(&body).and_then(|v| ScimUserInput::from_json(&v, Write::Create)) {
         Ok(i) => i,
         Err(e) => return error(e),
@@ -394,11 +385,13 @@ enum Change {
 
 /// PUT and PATCH: the new user is made from the stored one inside the
 /// write transaction, so nothing written meanwhile is overwritten.
-async fn change(state: Scim, headers: HeaderMap, id: String, change: Change) -> Response {
-    let token = match client(&state, &headers).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+async fn change(
+    state: Scim,
+    token: ApiToken,
+    headers: HeaderMap,
+    id: String,
+    change: Change,
+) -> Response {
     let if_match = headers
         .get(header::IF_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -457,46 +450,36 @@ async fn change(state: Scim, headers: HeaderMap, id: String, change: Change) -> 
 
 async fn replace_user(
     State(state): State<Scim>,
+    Extension(token): Extension<ApiToken>,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let input =
-        json_body(&body).and_then(|v| ScimUserInput::from_json(&v, Write::Replace { id: &id }));
-    match input {
-        Ok(input) => change(state, headers, id, Change::Put(Box::new(input))).await,
-        Err(e) => match client(&state, &headers).await {
-            // An unauthenticated caller learns nothing about the body.
-            Err(r) => r,
-            Ok(_) => error(e),
-        },
+    match json_body(&body).and_then(|v| ScimUserInput::from_json(&v, Write::Replace { id: &id })) {
+        Ok(input) => change(state, token, headers, id, Change::Put(Box::new(input))).await,
+        Err(e) => error(e),
     }
 }
 
 async fn patch_user(
     State(state): State<Scim>,
+    Extension(token): Extension<ApiToken>,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
     match json_body(&body).and_then(|v| PatchRequest::parse(&v)) {
-        Ok(request) => change(state, headers, id, Change::Patch(request)).await,
-        Err(e) => match client(&state, &headers).await {
-            Err(r) => r,
-            Ok(_) => error(e),
-        },
+        Ok(request) => change(state, token, headers, id, Change::Patch(request)).await,
+        Err(e) => error(e),
     }
 }
 
 async fn delete_user(
     State(state): State<Scim>,
+    Extension(token): Extension<ApiToken>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let token = match client(&state, &headers).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
     let if_match = headers
         .get(header::IF_MATCH)
         .and_then(|v| v.to_str().ok())
