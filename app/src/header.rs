@@ -31,6 +31,7 @@ pub fn Header() -> impl IntoView {
                                     <Show when=move || admin>
                                         <a href="/admin/options">"Options"</a>
                                         <a href="/admin/audit">"Audit log"</a>
+                                        <a href="/admin/tokens">"API tokens"</a>
                                     </Show>
                                     <a href="/profile">"My profile"</a>
                                 </nav>

@@ -24,6 +24,7 @@ pub mod security;
 #[cfg(feature = "ssr")]
 pub mod security_log;
 pub mod table;
+pub mod tokens;
 pub mod user_page;
 pub mod users;
 
@@ -104,6 +105,7 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=path!("/admin") view=|| view! { <RequireRole need=Need::Admin/> } ssr=SsrMode::Async>
                         <Route path=path!("options") view=options::OptionsPage ssr=SsrMode::Async/>
                         <Route path=path!("audit") view=audit_log::AuditLogPage ssr=SsrMode::Async/>
+                        <Route path=path!("tokens") view=tokens::TokensPage ssr=SsrMode::Async/>
                     </ParentRoute>
                 </Routes>
             </main>

@@ -141,8 +141,8 @@ fn OptionsForm(options: Options) -> impl IntoView {
                 <label for="opt-sync-max">"Deactivate at most (% of the imported users)"</label>
                 <input id="opt-sync-max" type="number" min="0" max="100" value=options.sync_max_deactivate_percent.to_string() prop:value=move || sync_max.get() on:input=move |ev| sync_max.set(event_target_value(&ev))/>
                 <p class="help">
-                    "A sync import (roster import --sync) that would deactivate more than this \
-                     share of the active imported users it covers is refused unless confirmed."
+                    "A sync import (\"Sync\" ticked in the preview, or roster import --sync) that \
+                     would deactivate more than this share of the active imported users it covers is refused unless confirmed."
                 </p>
             </fieldset>
             <fieldset>

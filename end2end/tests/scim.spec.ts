@@ -65,3 +65,33 @@ test("a user provisioned over SCIM appears in Users with Source SCIM, audited un
   await expect(log).toContainText("Changed over SCIM");
   await expect(log).toContainText("token:entra");
 });
+
+test("an administrator makes an API token on the page, sees it once, and revokes it", async ({ page, request }) => {
+  await signInAt(url, page, adminEmail, adminPassword);
+  await page.getByRole("link", { name: "API tokens" }).click();
+  await expect(page).toHaveURL(url + "/admin/tokens");
+  await hydrated(page);
+  await page.getByLabel("Name").fill("Okta");
+  await page.getByLabel("Role").selectOption("operator");
+  await page.getByRole("button", { name: "Make token" }).click();
+  const shown = page.getByTestId("new-token");
+  await expect(shown).toHaveText(/^roster_[0-9a-f]{16}_[0-9a-f]{64}$/);
+  const made = (await shown.textContent())!;
+  const id = made.split("_")[1];
+  const table = page.getByRole("table", { name: "API tokens" });
+  await expect(table.getByTestId(`token-${id}`)).toContainText("Okta");
+  await expect(table.getByTestId(`token-${id}`)).toContainText("Active");
+
+  // It works over SCIM, and the page never shows it again.
+  const listed = await request.get(url + "/scim/v2/Users", { headers: { authorization: `Bearer ${made}` } });
+  expect(listed.status()).toBe(200);
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId("new-token")).toHaveCount(0);
+  expect(await page.content()).not.toContain(made.split("_")[2]);
+
+  await table.getByTestId(`token-${id}`).getByRole("button", { name: "Revoke" }).click();
+  await expect(table.getByTestId(`token-${id}`)).toContainText("Revoked");
+  const refused = await request.get(url + "/scim/v2/Users", { headers: { authorization: `Bearer ${made}` } });
+  expect(refused.status()).toBe(401);
+});
