@@ -86,22 +86,6 @@ pub fn replace(
     Ok((Finish::Commit, Replaced::Saved(after)))
 }
 
-/// DELETE: the user is deactivated, never removed (RFC 7644 §3.6 lets a
-/// service provider keep a deleted resource; Roster keeps every user for
-/// its history and its undo).
-pub fn deactivate(
-    tx: &mut dyn WriteTx,
-    key: &UserKey,
-    if_match: Option<&str>,
-    client: &str,
-    actor: Actor,
-    now: i64,
-) -> Done<Replaced> {
-    let mut after = stored_user(tx, key)?;
-    after.end_state = EndState::Inactive;
-    replace(tx, key, after, if_match, client, actor, now)
-}
-
 /// A store error as SCIM answers it.
 pub fn scim_error(error: StoreError) -> ScimError {
     match error {

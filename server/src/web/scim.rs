@@ -377,14 +377,18 @@ async fn create_user(
     }
 }
 
-/// What a PUT or PATCH asks: the stored user as it leaves it.
+/// What a PUT, PATCH or DELETE asks: the stored user as it leaves it.
 enum Change {
     Put(Box<ScimUserInput>),
     Patch(PatchRequest),
+    /// Deactivated, never removed (RFC 7644 §3.6 lets a service provider
+    /// keep a deleted resource; Roster keeps every user for its history
+    /// and its undo).
+    Delete,
 }
 
-/// PUT and PATCH: the new user is made from the stored one inside the
-/// write transaction, so nothing written meanwhile is overwritten.
+/// PUT, PATCH and DELETE: the new user is made from the stored one inside
+/// the write transaction, so nothing written meanwhile is overwritten.
 async fn change(
     state: Scim,
     token: ApiToken,
@@ -396,6 +400,7 @@ async fn change(
         .get(header::IF_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let deleting = matches!(change, Change::Delete);
     let store = state.store.clone();
     let written = blocking(move || {
         let key = key_of(&id)?;
@@ -410,6 +415,10 @@ async fn change(
                 Change::Patch(request) => request
                     .apply(&current, &id, None)
                     .and_then(|input| input.replace(&current)),
+                Change::Delete => Ok(User {
+                    end_state: domain::EndState::Inactive,
+                    ..current.clone()
+                }),
             };
             match after {
                 Ok(after) => provision::replace(
@@ -438,6 +447,9 @@ async fn change(
     })
     .await;
     match written {
+        Ok(Replaced::Saved(_) | Replaced::Unchanged(_)) if deleting => {
+            StatusCode::NO_CONTENT.into_response()
+        }
         Ok(Replaced::Saved(user) | Replaced::Unchanged(user)) => {
             user_answer(&state, StatusCode::OK, &user)
         }
@@ -480,35 +492,5 @@ async fn delete_user(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let if_match = headers
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let store = state.store.clone();
-    let done = blocking(move || {
-        let key = key_of(&id)?;
-        let now = crate::commands::now();
-        run(&*store, |tx| {
-            provision::deactivate(
-                tx,
-                &key,
-                if_match.as_deref(),
-                &token.audit_name(),
-                token.actor(),
-                now,
-            )
-        })
-        .map_err(|e| match e {
-            domain::store::StoreError::NotFound(_) => ScimError::not_found(&id),
-            other => scim_error(other),
-        })
-    })
-    .await;
-    match done {
-        Ok(Replaced::Stale(_)) => error(ScimError::precondition_failed(
-            "The user changed since the version in If-Match; read it again.",
-        )),
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => error(e),
-    }
+    change(state, token, headers, id, Change::Delete).await
 }
