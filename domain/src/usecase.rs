@@ -310,10 +310,12 @@ pub fn apply_sync_import(
             // A request stores the file, not the sync: approving it would
             // plan an ordinary import.
             return Err(StoreError::Invalid(format!(
-                "This sync would write {} users, above the approval threshold {} \
-                 (import.approval_above); a sync is not sent for approval. Ask an \
+                "This sync would write {} users; with the {already} written within the \
+                 last {} hours that is above the approval threshold {} \
+                 (import.approval_above), and a sync is not sent for approval. Ask an \
                  administrator to run it. Nothing was written.",
                 plan.counts.writes(),
+                options.approval_window_hours,
                 options.approval_above
             )));
         }

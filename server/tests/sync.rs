@@ -439,6 +439,49 @@ fn the_last_administrator_and_the_approval_threshold(f: &Fresh) {
     assert_eq!(end_state(store, "c@x.org"), EndState::Active);
 }
 
+/// A sync's deactivations count toward the approval threshold over its
+/// window, as created and updated users do: small syncs one after the
+/// other add up (a batch's stored counts lack them; the engines count
+/// them from its touched users).
+fn small_syncs_add_up_in_the_approval_window(f: &Fresh) {
+    let store = &*f.store;
+    allow_all(store);
+    let everyone = [
+        ("a@x.org", ""),
+        ("b@x.org", ""),
+        ("c@x.org", ""),
+        ("d@x.org", ""),
+        ("e@x.org", ""),
+        ("f@x.org", ""),
+    ];
+    seed(store, &everyone);
+    // The seed counts too (same operator): the threshold leaves room for 3.
+    let seeded = store.rows_written_by("op@x.org", 0).unwrap();
+    store
+        .set_option(options::APPROVAL_ABOVE, &(seeded + 3).to_string(), "cli", 1)
+        .unwrap();
+    let first = sync(store, &file(&everyone[2..]), operator(), None, false, false);
+    assert!(
+        matches!(first, ImportOutcome::Committed { .. }),
+        "{first:?}"
+    );
+    assert_eq!(store.rows_written_by("op@x.org", 0).unwrap(), seeded + 2);
+    let err = store
+        .apply_sync_import(
+            request(&file(&everyone[4..]), operator(), None),
+            &SyncRequest::default(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, domain::store::StoreError::Invalid(m) if m.contains("not sent for approval")),
+        "2 + 2 is above 3: {err:?}"
+    );
+    assert_eq!(end_state(store, "c@x.org"), EndState::Active);
+    // The history shows the batch as it was written: its deactivations too.
+    let batch = store.batches().unwrap();
+    assert_eq!(batch[0].counts.deactivate, 2);
+}
+
 /// The browser previews a sync in two parts: its own plan of the rows,
 /// and the sync part the server finds (`Store::preview_sync`, written
 /// nothing). Together they make the fingerprint that the commit checks,
@@ -518,4 +561,5 @@ on_both_engines!(
     a_sync_racing_an_edit_is_changed_since_preview,
     the_last_administrator_and_the_approval_threshold,
     the_browsers_two_part_preview_is_what_the_commit_writes,
+    small_syncs_add_up_in_the_approval_window,
 );

@@ -99,12 +99,40 @@ pub fn decode_event(id: u64, bytes: &[u8]) -> Result<AuditEvent, StoreError> {
 pub fn decode_batch_summary(bytes: &[u8]) -> Result<BatchSummary, StoreError> {
     let read = |e| StoreError::Backend(format!("decode: {e}"));
     match bytes.split_first() {
+        // The touched users follow the summary: their number is the next
+        // varint, read without decoding them.
         Some((&FORMAT, rest)) => postcard::take_from_bytes::<BatchSummary>(rest)
-            .map(|(summary, _)| summary)
+            .map(|(summary, touched)| {
+                let count = postcard::take_from_bytes::<u64>(touched).ok();
+                with_deactivations(summary, count.map(|(n, _)| n))
+            })
             .map_err(read),
         Some((&FORMAT_1, rest)) => format1::batch_summary(rest).map_err(read),
         _ => decode::<BatchRecord>(bytes).map(|r| r.summary),
     }
+}
+
+/// How many users a batch touched, from the start of its encoded
+/// touched list (a batch's `touched` as stored apart, on PostgreSQL).
+pub fn touched_count(encoded_touched: &[u8]) -> Option<u64> {
+    match encoded_touched.split_first() {
+        Some((&FORMAT, rest)) => postcard::take_from_bytes::<u64>(rest).ok().map(|(n, _)| n),
+        _ => None,
+    }
+}
+
+/// `summary` with its sync's deactivations counted: a batch's counts are
+/// stored without them (their layout predates syncs), but every user a
+/// batch deactivated is among its touched users beside those it created
+/// and updated. An undo's touched users are what it restored: nothing is
+/// counted for it.
+pub fn with_deactivations(mut summary: BatchSummary, touched: Option<u64>) -> BatchSummary {
+    if summary.undo_of.is_none()
+        && let Some(n) = touched
+    {
+        summary.counts.deactivate = n.saturating_sub(summary.counts.create + summary.counts.update);
+    }
+    summary
 }
 
 /// A new random token, hex.

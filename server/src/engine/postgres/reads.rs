@@ -6,7 +6,7 @@
 use super::rows::{approval_in, event_of, read_options};
 use super::transaction::PgTx;
 use super::{PgStore, WRITE_LOCK, pg};
-use crate::engine::codec::decode;
+use crate::engine::codec::{decode, touched_count, with_deactivations};
 use domain::approval::ApprovalRequest;
 use domain::audit::{AuditEvent, AuditQuery};
 use domain::directory::{UserPage, UserQuery};
@@ -185,9 +185,22 @@ impl Store for PgStore {
     }
 
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError> {
-        Self::decode_rows(
-            self.read(|c| c.query("SELECT summary FROM batches ORDER BY id DESC", &[]))?,
-        )
+        // With the touched list's length: a sync's deactivations (see
+        // `codec::with_deactivations`).
+        let rows = self.read(|c| {
+            c.query(
+                "SELECT summary, substring(touched from 1 for 11) FROM batches ORDER BY id DESC",
+                &[],
+            )
+        })?;
+        rows.iter()
+            .map(|row| {
+                Ok(with_deactivations(
+                    decode(row.get::<_, &[u8]>(0))?,
+                    touched_count(row.get::<_, &[u8]>(1)),
+                ))
+            })
+            .collect()
     }
 
     fn recent_batches(&self, n: usize) -> Result<Vec<BatchSummary>, StoreError> {

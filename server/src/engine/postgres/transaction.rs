@@ -6,7 +6,9 @@ use super::copy::{backend_io, copy_bytea, copy_text};
 use super::pg;
 use super::rows::{approval_in, event_of, link_of, read_options};
 use super::search::{word_entries, words_of_users};
-use crate::engine::codec::{decode, encode, encode_event_into, new_token};
+use crate::engine::codec::{
+    decode, encode, encode_event_into, new_token, touched_count, with_deactivations,
+};
 use domain::approval::ApprovalRequest;
 use domain::audit::AuditEvent;
 use domain::options::Options;
@@ -249,13 +251,19 @@ impl WriteTx for PgTx<'_, '_> {
             let rows = self
                 .t
                 .query(
-                    "SELECT id, summary FROM batches WHERE id < $1 ORDER BY id DESC LIMIT $2",
+                    // The touched list's first bytes hold its length
+                    // (a format byte and a varint): the deactivations.
+                    "SELECT id, summary, substring(touched from 1 for 11) FROM batches \
+                     WHERE id < $1 ORDER BY id DESC LIMIT $2",
                     &[&below, &PAGE],
                 )
                 .map_err(pg)?;
             for row in &rows {
                 below = row.get::<_, i64>(0);
-                let summary: BatchSummary = decode(row.get::<_, &[u8]>(1))?;
+                let summary = with_deactivations(
+                    decode(row.get::<_, &[u8]>(1))?,
+                    touched_count(row.get::<_, &[u8]>(2)),
+                );
                 if summary.at < since {
                     return Ok(out);
                 }
