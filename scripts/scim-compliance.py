@@ -6,7 +6,27 @@ import sys
 
 import httpx2 as httpx
 from scim2_client.engines.httpx2 import SyncSCIMClient
+import scim2_tester.checkers.patch_add as patch_add
+import scim2_tester.checkers.patch_replace as patch_replace
+import scim2_tester.filling as filling
 from scim2_tester import Status, check_server
+
+# Roster's userName is the user's email address (its identity), which RFC
+# 7643 §4.1.1 leaves to the service provider to constrain. The checker
+# makes up a random hex userName; this one adaptation makes it an address
+# (and the same one as the first email, as a provider would send).
+_generate = filling.generate_random_value
+
+
+def _generate_address_for_user_name(context, path, mutability=None, required=None):
+    value = _generate(context, path, mutability=mutability, required=required)
+    if str(path).endswith("userName") and isinstance(value, str):
+        value = f"{value}@example.test"
+    return value
+
+
+for module in (filling, patch_add, patch_replace):
+    module.generate_random_value = _generate_address_for_user_name
 
 
 def main() -> int:

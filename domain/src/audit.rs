@@ -62,14 +62,18 @@ pub enum AuditAction {
     ScimCreate,
     /// Changed (fields, end state) by a provisioning client over SCIM.
     ScimUpdate,
+    /// Removed by a provisioning client (SCIM DELETE): deactivated in
+    /// Roster, gone for the client.
+    ScimRemove,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 25] = [
         AuditAction::Import,
         AuditAction::ManualCreate,
         AuditAction::ScimCreate,
         AuditAction::ScimUpdate,
+        AuditAction::ScimRemove,
         AuditAction::Undo,
         AuditAction::ProfileEdit,
         AuditAction::OperatorEdit,
@@ -100,7 +104,14 @@ impl AuditAction {
         use AuditAction::*;
         !matches!(
             self,
-            Import | ManualCreate | Undo | ProfileEdit | OperatorEdit | ScimCreate | ScimUpdate
+            Import
+                | ManualCreate
+                | Undo
+                | ProfileEdit
+                | OperatorEdit
+                | ScimCreate
+                | ScimUpdate
+                | ScimRemove
         )
     }
 
@@ -131,6 +142,7 @@ impl AuditAction {
             AuditAction::TokenRevoked => "token-revoked",
             AuditAction::ScimCreate => "scim-create",
             AuditAction::ScimUpdate => "scim-update",
+            AuditAction::ScimRemove => "scim-remove",
         }
     }
 
@@ -164,6 +176,7 @@ impl AuditAction {
             AuditAction::TokenRevoked => "API token revoked",
             AuditAction::ScimCreate => "Created over SCIM",
             AuditAction::ScimUpdate => "Changed over SCIM",
+            AuditAction::ScimRemove => "Removed over SCIM",
         }
     }
 }
@@ -552,6 +565,7 @@ mod tests {
             (AuditAction::TokenRevoked, 21),
             (AuditAction::ScimCreate, 22),
             (AuditAction::ScimUpdate, 23),
+            (AuditAction::ScimRemove, 24),
         ];
         for (action, index) in pinned {
             assert_eq!(
@@ -560,7 +574,7 @@ mod tests {
                 "{action:?}"
             );
         }
-        assert_eq!(AuditAction::ALL.len(), 24);
+        assert_eq!(AuditAction::ALL.len(), 25);
     }
 
     #[test]

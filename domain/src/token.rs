@@ -94,6 +94,8 @@ pub enum TokenNameError {
     TooLong,
     ControlCharacter,
     Hidden(crate::chars::Hidden),
+    /// An `@`: `token:NAME` must never read as a person's address.
+    At,
 }
 
 impl fmt::Display for TokenNameError {
@@ -110,6 +112,9 @@ impl fmt::Display for TokenNameError {
             TokenNameError::Hidden(h) => {
                 write!(f, "A token's name contains {}", h.describe())
             }
+            TokenNameError::At => f.write_str(
+                "A token's name cannot contain @ (it would read as a person's email address)",
+            ),
         }
     }
 }
@@ -130,6 +135,11 @@ impl TokenName {
         }
         if let Some(hidden) = crate::chars::first_hidden(&value) {
             return Err(TokenNameError::Hidden(hidden));
+        }
+        // A token acts as `token:NAME`; without an `@` that can never be
+        // taken for a person's address.
+        if value.contains('@') {
+            return Err(TokenNameError::At);
         }
         Ok(TokenName(value.into_owned()))
     }
@@ -176,6 +186,12 @@ pub struct ApiToken {
     /// that much behind. `None`: never used.
     pub last_used_at: Option<i64>,
     pub revoked: Option<Revocation>,
+}
+
+/// Whether an actor's name (`Decided::by`, an audit event's actor) is an
+/// API token's `token:NAME` rather than a person's address or `cli`.
+pub fn is_token_actor(by: &str) -> bool {
+    by.starts_with("token:") && !by.contains('@')
 }
 
 impl ApiToken {
@@ -339,6 +355,16 @@ mod tests {
     }
 
     #[test]
+    fn a_token_actor_never_reads_as_a_persons_address() {
+        assert_eq!(TokenName::parse("hr@corp.example"), Err(TokenNameError::At));
+        assert!(is_token_actor("token:entra"));
+        // A person may have an address that starts so; it has an `@`.
+        assert!(crate::Email::parse("token:ada@example.org").is_ok());
+        assert!(!is_token_actor("token:ada@example.org"));
+        assert!(!is_token_actor("cli") && !is_token_actor("ada@example.org"));
+    }
+
+    #[test]
     fn anything_but_the_exact_shape_is_no_token() {
         let good = token_text(ID, &secret());
         let refused = [
@@ -402,6 +428,8 @@ mod tests {
                 prop_assert!((1..=NAME_MAX_CHARS).contains(&n));
                 prop_assert!(crate::chars::first_hidden(name.as_str()).is_none());
                 prop_assert!(!name.as_str().chars().any(char::is_control));
+                let actor = format!("token:{}", name.as_str());
+                prop_assert!(is_token_actor(&actor));
             }
         }
     }

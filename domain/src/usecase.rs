@@ -883,7 +883,7 @@ pub fn set_end_state(
 /// An operator's edit of a user's fields (and, for administrators, roles).
 pub fn edit_user(tx: &mut dyn WriteTx, edit: &UserEdit<'_>) -> Done<EditOutcome> {
     let before = stored_user(tx, edit.key)?;
-    let mut after = match crate::manual::operator_edit(&before, edit.cells, edit.roles) {
+    let after = match crate::manual::operator_edit(&before, edit.cells, edit.roles) {
         Ok(after) => after,
         Err(errors) => return abort(EditOutcome::Invalid(errors)),
     };
@@ -898,35 +898,51 @@ pub fn edit_user(tx: &mut dyn WriteTx, edit: &UserEdit<'_>) -> Done<EditOutcome>
     if after == before {
         return abort(EditOutcome::Unchanged(before));
     }
+    let after = write_edit(tx, &before, after, edit.operator, edit.now)?;
+    commit(EditOutcome::Saved(after))
+}
+
+/// Writes an edit the caller has authorised (fields and roles, see
+/// [`edit_user`]) with what a change of roles brings: roles taken away
+/// stay away from imports, a rank rise ends sessions and voids links and
+/// a password a lower-ranked maker's link set, each audited. The roles
+/// given over SCIM (Groups) go through here too.
+pub(crate) fn write_edit(
+    tx: &mut dyn WriteTx,
+    before: &User,
+    mut after: User,
+    operator: &str,
+    now: i64,
+) -> Result<User, StoreError> {
+    let key = before.key();
     // Roles an administrator takes away stay away from imports; given
     // back, they are no longer withheld.
     let removed = before.roles.without(after.roles);
     let added = after.roles.without(before.roles);
     after.held.withheld_roles = before.held.withheld_roles.union(removed).without(added);
-    replace_user(tx, &before, &mut after, edit.now)?;
+    replace_user(tx, before, &mut after, now)?;
     if before.roles != after.roles {
         // A link made for the user's old rank is void; a session keeps no
         // power the user lost.
         let about = |action, reason: &str| {
-            AuditEvent::new(edit.now, edit.operator, &after, action, Vec::new())
-                .with("reason", reason)
+            AuditEvent::new(now, operator, &after, action, Vec::new()).with("reason", reason)
         };
-        if tx.revoke_links(edit.key.as_str())? > 0 {
+        if tx.revoke_links(key.as_str())? > 0 {
             let event = about(AuditAction::SignInLinksRevoked, "roles changed");
             tx.append_audit(vec![event], None)?;
         }
         let rank = |u: &User| privilege::Rank::of(u.roles);
-        if !removed.is_empty() || rank(&after) > rank(&before) {
-            tx.end_sessions(edit.key.as_str())?;
+        if !removed.is_empty() || rank(&after) > rank(before) {
+            tx.end_sessions(key.as_str())?;
         }
         // A password set through a link made by someone of lower rank than
         // the user has now may be known to that person: it goes, and an
         // administrator enrols the user again.
-        if rank(&after) > rank(&before)
-            && let Some(maker) = password_link_maker(tx, edit.key)?
+        if rank(&after) > rank(before)
+            && let Some(maker) = password_link_maker(tx, key)?
             && maker < rank(&after)
         {
-            tx.forget_credentials(edit.key.as_str())?;
+            tx.forget_credentials(key.as_str())?;
             let event = about(
                 AuditAction::PasswordRemoved,
                 "set through a link made by someone who ranks below the user now",
@@ -934,7 +950,7 @@ pub fn edit_user(tx: &mut dyn WriteTx, edit: &UserEdit<'_>) -> Done<EditOutcome>
             tx.append_audit(vec![event], None)?;
         }
     }
-    let (roles, fields): (Vec<_>, Vec<_>) = crate::plan::diff(&before, &after)
+    let (roles, fields): (Vec<_>, Vec<_>) = crate::plan::diff(before, &after)
         .into_iter()
         .partition(|c| c.field == "roles");
     let mut events = Vec::with_capacity(2);
@@ -943,17 +959,11 @@ pub fn edit_user(tx: &mut dyn WriteTx, edit: &UserEdit<'_>) -> Done<EditOutcome>
         (AuditAction::RoleChange, roles),
     ] {
         if !changes.is_empty() {
-            events.push(AuditEvent::new(
-                edit.now,
-                edit.operator,
-                &after,
-                action,
-                changes,
-            ));
+            events.push(AuditEvent::new(now, operator, &after, action, changes));
         }
     }
     tx.append_audit(events, None)?;
-    commit(EditOutcome::Saved(after))
+    Ok(after)
 }
 
 /// The rank of whoever made the sign-in link through which the user's

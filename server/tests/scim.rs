@@ -239,7 +239,7 @@ fn entra_provisions_a_user(f: &Fresh) {
         // `active: true` brings the user back.
         assert!(stored.held.deactivated_by.is_none());
 
-        // DELETE deactivates; nothing is removed.
+        // DELETE deactivates in Roster; the resource is gone for SCIM.
         let (status, _, _) = client.send(
             "PATCH",
             "/Users/test.user@example.org",
@@ -254,6 +254,57 @@ fn entra_provisions_a_user(f: &Fresh) {
         assert_eq!(status, StatusCode::NO_CONTENT);
         let stored = f.store.user(&k("test.user@example.org")).unwrap().unwrap();
         assert_eq!(stored.end_state, EndState::Inactive);
+        assert_eq!(
+            stored.held.deactivated_by.as_ref().map(|d| d.by.as_str()),
+            Some("token:entra"),
+            "an import leaves a removed user inactive"
+        );
+        let history = f.store.user_history(&k("test.user@example.org")).unwrap();
+        assert!(
+            history
+                .iter()
+                .any(|e| e.action == AuditAction::ScimRemove && e.actor == "token:entra"),
+            "{history:?}"
+        );
+        for (method, body) in [
+            ("GET", None),
+            ("DELETE", None),
+            ("PUT", Some(entra_user("test.user@example.org"))),
+        ] {
+            let (status, body, _) = client.send(method, "/Users/test.user@example.org", body, &[]);
+            assert_eq!(status, StatusCode::NOT_FOUND, "{method}: {body}");
+        }
+        let (_, body, _) = client.send(
+            "GET",
+            "/Users?filter=userName%20eq%20%22test.user%40example.org%22",
+            None,
+            &[],
+        );
+        assert_eq!(body["totalResults"], 0, "{body}");
+        let (_, body, _) = client.send("GET", "/Users", None, &[]);
+        assert!(
+            body["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["id"] != "test.user@example.org"),
+            "{body}"
+        );
+        // Posted again (a re-hire), the same user comes back, active.
+        let (status, body, _) = client.send(
+            "POST",
+            "/Users",
+            Some(entra_user("test.user@example.org")),
+            &[],
+        );
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["active"], true);
+        let stored = f.store.user(&k("test.user@example.org")).unwrap().unwrap();
+        assert_eq!(stored.end_state, EndState::Active);
+        assert!(stored.held.deactivated_by.is_none());
+        assert!(stored.version > 3, "the same record, not a new one");
+        let (status, _, _) = client.send("GET", "/Users/test.user@example.org", None, &[]);
+        assert_eq!(status, StatusCode::OK);
         let (status, _, _) = client.send("GET", "/Users/nobody@x.org", None, &[]);
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
@@ -370,7 +421,7 @@ fn discovery(f: &Fresh) {
         // Lists are ListResponses (RFC 7644 §4); an item is read by id.
         let (status, body, _) = client.send("GET", "/Schemas", None, &[]);
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(body["totalResults"], 2);
+        assert_eq!(body["totalResults"], 3);
         assert_eq!(
             body["schemas"][0],
             "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -396,6 +447,155 @@ fn discovery(f: &Fresh) {
     }
 }
 
+/// The roles as Groups: an administrator's token grants and takes away
+/// a role through `members`, all or nothing, audited under its name; an
+/// Operator token changes no role; the last administrator keeps Admin;
+/// the groups themselves are fixed.
+fn groups_are_the_roles(f: &Fresh) {
+    {
+        server::commands::ensure_admin(
+            &*f.store,
+            &domain::Email::parse("root@x.org").unwrap(),
+            Source::Bootstrap,
+        )
+        .unwrap();
+        let admin = Client::new(&f.store, TokenRole::Admin);
+        for address in ["a@x.org", "b@x.org"] {
+            let (status, _, _) = admin.send("POST", "/Users", Some(entra_user(address)), &[]);
+            assert_eq!(status, StatusCode::CREATED);
+        }
+        let (status, body, _) = admin.send("GET", "/Groups", None, &[]);
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["totalResults"], 4);
+        let names: Vec<&str> = body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["displayName"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Self-Service", "Operator", "Approval", "Admin"]);
+        // Entra's lookup before it links a group.
+        let (_, body, _) = admin.send(
+            "GET",
+            "/Groups?filter=displayName%20eq%20%22operator%22&excludedAttributes=members",
+            None,
+            &[],
+        );
+        assert_eq!(body["totalResults"], 1);
+        assert_eq!(body["Resources"][0]["id"], "operator");
+        assert!(body["Resources"][0].get("members").is_none(), "{body}");
+
+        let add = |ids: &[&str]| {
+            json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{
+                    "op": "Add",
+                    "path": "members",
+                    "value": ids.iter().map(|id| json!({"value": id})).collect::<Vec<_>>(),
+                }]
+            })
+        };
+        let (status, body, _) =
+            admin.send("PATCH", "/Groups/operator", Some(add(&["a@x.org"])), &[]);
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let a = f.store.user(&k("a@x.org")).unwrap().unwrap();
+        assert!(a.roles.contains(Role::Operator));
+        let history = f.store.user_history(&k("a@x.org")).unwrap();
+        assert!(
+            history
+                .iter()
+                .any(|e| e.action == AuditAction::RoleChange && e.actor == "token:entra"),
+            "{history:?}"
+        );
+        let (_, body, _) = admin.send("GET", "/Groups/operator", None, &[]);
+        assert_eq!(
+            body["members"],
+            json!([{
+                "value": "a@x.org",
+                "$ref": "http://roster.test/scim/v2/Users/a@x.org",
+                "display": "Test User",
+                "type": "User",
+            }])
+        );
+
+        // All or nothing: an id that names nobody refuses the whole PATCH.
+        let (status, body, _) = admin.send(
+            "PATCH",
+            "/Groups/approval",
+            Some(add(&["b@x.org", "nobody@x.org"])),
+            &[],
+        );
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            !f.store
+                .user(&k("b@x.org"))
+                .unwrap()
+                .unwrap()
+                .roles
+                .contains(Role::Approval)
+        );
+
+        // An Operator token grants nothing.
+        let operator = Client::new(&f.store, TokenRole::Operator);
+        let (status, _, _) =
+            operator.send("PATCH", "/Groups/approval", Some(add(&["b@x.org"])), &[]);
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(
+            !f.store
+                .user(&k("b@x.org"))
+                .unwrap()
+                .unwrap()
+                .roles
+                .contains(Role::Approval)
+        );
+
+        // Okta's removal by a value filter.
+        let remove = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "remove", "path": "members[value eq \"a@x.org\"]"}]
+        });
+        let (status, _, _) = admin.send("PATCH", "/Groups/operator", Some(remove), &[]);
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert!(
+            !f.store
+                .user(&k("a@x.org"))
+                .unwrap()
+                .unwrap()
+                .roles
+                .contains(Role::Operator)
+        );
+
+        // The last administrator keeps Admin.
+        let last = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Remove", "path": "members", "value": [{"value": "root@x.org"}]}]
+        });
+        let (status, body, _) = admin.send("PATCH", "/Groups/admin", Some(last), &[]);
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert!(
+            f.store
+                .user(&k("root@x.org"))
+                .unwrap()
+                .unwrap()
+                .roles
+                .contains(Role::Admin)
+        );
+
+        // The groups are fixed.
+        for (method, path) in [
+            ("POST", "/Groups"),
+            ("PUT", "/Groups/admin"),
+            ("DELETE", "/Groups/admin"),
+        ] {
+            let (status, _, _) =
+                admin.send(method, path, Some(json!({"displayName": "Finance"})), &[]);
+            assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}");
+        }
+        let (status, _, _) = admin.send("GET", "/Groups/finance", None, &[]);
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
+
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {
         mod redb {
@@ -413,4 +613,5 @@ on_both_engines!(
     etags_and_field_rules,
     an_operator_token_cannot_touch_an_administrator,
     discovery,
+    groups_are_the_roles,
 );

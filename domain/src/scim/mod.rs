@@ -12,6 +12,7 @@
 mod doc;
 pub mod error;
 pub mod filter;
+pub mod group;
 pub mod list;
 pub mod patch;
 pub mod provision;
@@ -20,6 +21,7 @@ pub mod user;
 
 pub use error::{ScimError, ScimType};
 pub use filter::{AttrPath, CompValue, CompareOp, Filter, PatchPath};
+pub use group::{GROUP_URN, Membership};
 pub use list::{ListResponse, Page};
 pub use patch::PatchRequest;
 pub use schema::{resource_types, schemas, service_provider_config};

@@ -11,11 +11,14 @@ use crate::privilege::{self, Act};
 use crate::store::StoreError;
 use crate::transaction::{Finish, WriteTx};
 use crate::usecase::{Channel, Done, create_user_by, replace_user, stored_user};
+use crate::user::Decided;
 use crate::{Actor, EndState, Role, Roles, Source, User, UserKey};
 
 /// Creates the user a POST describes: Source = SCIM, Self-Service only
 /// (a machine's say-so gives nobody power: an administrator grants
-/// Operator or Approval), active unless the body says not.
+/// Operator or Approval), active unless the body says not. A user a
+/// client removed (see [`remove`]) comes back: the body replaces its
+/// profile and it is active again, with the roles it had.
 pub fn create(
     tx: &mut dyn WriteTx,
     input: &ScimUserInput,
@@ -25,8 +28,89 @@ pub fn create(
 ) -> Done<User> {
     let user = input.new_user(Roles::of(&[Role::SelfService]), Source::Scim);
     let key = user.key().clone();
+    if let Some(removed) = tx.user(key.as_str())?.filter(is_removed) {
+        return restore(tx, input, removed, client, actor, now);
+    }
     let (finish, _) = create_user_by(tx, user, Channel::Scim, client, actor, now)?;
     Ok((finish, stored_user(tx, &key)?))
+}
+
+/// Whether a provisioning client removed the user (a SCIM DELETE): it is
+/// inactive in Roster, deactivated "by" that client's `token:NAME`, and
+/// the SCIM service answers for it as for a user it never had.
+pub fn is_removed(user: &User) -> bool {
+    user.held
+        .deactivated_by
+        .as_ref()
+        .is_some_and(|d| crate::token::is_token_actor(&d.by))
+}
+
+/// A SCIM DELETE: the user is deactivated (sessions ended, links
+/// revoked), the client's deletion recorded as a decision that an import
+/// does not undo (as a person's deactivation), and the resource is gone
+/// for every client — nothing is deleted from Roster, which keeps every
+/// user for its history and undo. A person's "Activate" brings it back,
+/// as does a later POST of the same address.
+pub fn remove(
+    tx: &mut dyn WriteTx,
+    key: &UserKey,
+    if_match: Option<&str>,
+    client: &str,
+    actor: Actor,
+    now: i64,
+) -> Done<Replaced> {
+    let before = stored_user(tx, key)?;
+    if is_removed(&before) {
+        return Err(StoreError::NotFound(key.to_string()));
+    }
+    if if_match.is_some_and(|m| !super::etag_matches(m, &before)) {
+        return Ok((Finish::Abort, Replaced::Stale(before)));
+    }
+    let mut after = before.clone();
+    after.end_state = EndState::Inactive;
+    after.held.deactivated_by = Some(Decided {
+        by: client.to_string(),
+        at: now,
+    });
+    privilege::check_change(actor, Act::Change, Some(&before), Some(&after))
+        .map_err(|r| StoreError::Forbidden(r.to_string()))?;
+    replace_user(tx, &before, &mut after, now)?;
+    tx.revoke_links(key.as_str())?;
+    tx.end_sessions(key.as_str())?;
+    let changes = crate::plan::diff(&before, &after);
+    let event = AuditEvent::new(now, client, &after, AuditAction::ScimRemove, changes);
+    tx.append_audit(vec![event], None)?;
+    Ok((Finish::Commit, Replaced::Saved(after)))
+}
+
+/// A POST for a user a client removed: written like a PUT, and active
+/// again unless the body says not.
+fn restore(
+    tx: &mut dyn WriteTx,
+    input: &ScimUserInput,
+    before: User,
+    client: &str,
+    actor: Actor,
+    now: i64,
+) -> Done<User> {
+    let mut after = input
+        .replace(&before)
+        .map_err(|e| StoreError::Invalid(e.detail))?;
+    after.end_state = input.end_state().unwrap_or(EndState::Active);
+    after.held.deactivated_by = None;
+    after.roles = before.roles;
+    after.source = before.source;
+    after.held.withheld_roles = before.held.withheld_roles;
+    after.version = before.version;
+    after.created_at = before.created_at;
+    after.updated_at = before.updated_at;
+    privilege::check_change(actor, Act::Change, Some(&before), Some(&after))
+        .map_err(|r| StoreError::Forbidden(r.to_string()))?;
+    replace_user(tx, &before, &mut after, now)?;
+    let changes = crate::plan::diff(&before, &after);
+    let event = AuditEvent::new(now, client, &after, AuditAction::ScimCreate, changes);
+    tx.append_audit(vec![event], None)?;
+    Ok((Finish::Commit, after))
 }
 
 /// What a replace (PUT, PATCH, DELETE) did.
@@ -56,6 +140,9 @@ pub fn replace(
     now: i64,
 ) -> Done<Replaced> {
     let before = stored_user(tx, key)?;
+    if is_removed(&before) {
+        return Err(StoreError::NotFound(key.to_string()));
+    }
     if if_match.is_some_and(|m| !super::etag_matches(m, &before)) {
         return Ok((Finish::Abort, Replaced::Stale(before)));
     }
@@ -84,6 +171,54 @@ pub fn replace(
     let event = AuditEvent::new(now, client, &after, AuditAction::ScimUpdate, changes);
     tx.append_audit(vec![event], None)?;
     Ok((Finish::Commit, Replaced::Saved(after)))
+}
+
+/// A PATCH of a group's members: each user made a member of `role`'s
+/// group or not, in one write transaction (all or nothing), each as a role
+/// change by the client — under the privilege rule (only an
+/// administrator's token changes roles), the last-administrator rule, and
+/// with what a role change brings (links voided, sessions ended, audited).
+/// An id that names no user (or one a client removed) refuses the whole
+/// request.
+pub fn set_members(
+    tx: &mut dyn WriteTx,
+    role: Role,
+    membership: &super::Membership,
+    client: &str,
+    actor: Actor,
+    now: i64,
+) -> Done<usize> {
+    let mut changed = 0;
+    for (id, member) in membership.decided() {
+        let no_user = || StoreError::Invalid(format!("No user has the id {id}."));
+        let key = crate::Email::parse(&id)
+            .map_err(|_| no_user())?
+            .key()
+            .clone();
+        let before = tx
+            .user(key.as_str())?
+            .filter(|u| !is_removed(u))
+            .ok_or_else(no_user)?;
+        let mut after = before.clone();
+        after.roles = if member {
+            before.roles.with(role)
+        } else {
+            before.roles.without(Roles::of(&[role]))
+        };
+        if after.roles == before.roles {
+            continue;
+        }
+        privilege::check_edit(actor, &before, &after)
+            .map_err(|r| StoreError::Forbidden(r.to_string()))?;
+        crate::usecase::write_edit(tx, &before, after, client, now)?;
+        changed += 1;
+    }
+    let finish = if changed > 0 {
+        Finish::Commit
+    } else {
+        Finish::Abort
+    };
+    Ok((finish, changed))
 }
 
 /// A store error as SCIM answers it.

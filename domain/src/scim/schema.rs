@@ -4,6 +4,7 @@
 //! cannot drift apart. Also the discovery documents (RFC 7644 §4).
 
 use super::filter::AttrPath;
+use super::group::GROUP_URN;
 use super::list::MAX_COUNT;
 use super::{CORE_USER_URN, ENTERPRISE_USER_URN};
 use serde_json::{Value, json};
@@ -160,6 +161,32 @@ pub(crate) const ENTERPRISE: &[Attr] = &[
     text("employeeNumber", "Employee number."),
     text("department", "Department."),
     text("organization", "Organization."),
+];
+
+/// The Group schema: a role's name (fixed) and its members (a PATCH adds
+/// and removes them).
+const GROUP: &[Attr] = &[
+    read_only(Attr {
+        required: true,
+        unique: true,
+        ..text("displayName", "The role's name")
+    }),
+    Attr {
+        multi: true,
+        ..complex(
+            "members",
+            "The users who hold the role",
+            &[
+                Attr {
+                    unique: false,
+                    ..text("value", "The user's id")
+                },
+                read_only(text("$ref", "The user's URI")),
+                read_only(text("display", "The user's name")),
+                read_only(text("type", "User")),
+            ],
+        )
+    },
 ];
 
 /// In the schemas, but Roster keeps no value of them: accepted and
@@ -321,6 +348,7 @@ pub fn schemas() -> Value {
             "Enterprise User",
             ENTERPRISE
         ),
+        schema(GROUP_URN, "Group", "Roster's roles", GROUP),
     ])
 }
 
@@ -329,7 +357,8 @@ pub(crate) fn trim_base(base: &str) -> &str {
     base.trim_end_matches('/')
 }
 
-/// `/ResourceTypes`: User, with the enterprise extension optional.
+/// `/ResourceTypes`: User, with the enterprise extension optional, and
+/// Group (Roster's roles).
 pub fn resource_types(base: &str) -> Value {
     json!([{
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
@@ -342,6 +371,17 @@ pub fn resource_types(base: &str) -> Value {
         "meta": {
             "resourceType": "ResourceType",
             "location": format!("{}/ResourceTypes/User", trim_base(base)),
+        },
+    }, {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "Roster's roles: Self-Service, Operator, Approval, Admin",
+        "schema": GROUP_URN,
+        "meta": {
+            "resourceType": "ResourceType",
+            "location": format!("{}/ResourceTypes/Group", trim_base(base)),
         },
     }])
 }
@@ -462,5 +502,10 @@ mod tests {
             "givenName"
         );
         assert_eq!(all[1]["attributes"][1]["name"], "department");
+        assert_eq!(types[1]["endpoint"], "/Groups");
+        assert_eq!(all[2]["id"], GROUP_URN);
+        assert_eq!(all[2]["attributes"][0]["mutability"], "readOnly");
+        assert_eq!(all[2]["attributes"][1]["name"], "members");
+        assert_eq!(all[2]["attributes"][1]["multiValued"], true);
     }
 }

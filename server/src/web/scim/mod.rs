@@ -1,12 +1,14 @@
-//! SCIM 2.0 over HTTP (`/scim/v2`): the discovery documents and `/Users`
+//! SCIM 2.0 over HTTP (`/scim/v2`): the discovery documents, `/Users`
 //! (create, read, list with `filter` and paging, replace, PATCH,
-//! DELETE = deactivate). Every request is authenticated by an API token
+//! DELETE = deactivate) and `/Groups` (the roles; `groups.rs`). Every request is authenticated by an API token
 //! (`Authorization: Bearer …`, made by an administrator with `roster
 //! tokens create`), acts with the token's role under the privilege rule,
 //! and writes through the domain's use cases (`domain::scim::provision`)
 //! in one write transaction. These routes sit outside the session and
 //! CSRF layers: a token never opens a page or a server function, and a
 //! session never opens these.
+
+mod groups;
 
 use crate::engine::Engine;
 use axum::Router;
@@ -64,6 +66,14 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
         .route("/Schemas", get(schemas))
         .route("/Schemas/{id}", get(schema))
         .route("/Users", get(list_users).post(create_user))
+        .route("/Groups", get(groups::list_groups).post(groups::fixed))
+        .route(
+            "/Groups/{id}",
+            get(groups::get_group)
+                .patch(groups::patch_group)
+                .put(groups::fixed)
+                .delete(groups::fixed),
+        )
         .route(
             "/Users/{id}",
             get(get_user)
@@ -248,6 +258,7 @@ async fn get_user(
         store
             .user(&key)
             .map_err(scim_error)?
+            .filter(|u| !provision::is_removed(u))
             .ok_or_else(|| ScimError::not_found(&id))
     })
     .await;
@@ -318,6 +329,9 @@ async fn list_users(
         };
         let mut matching = Vec::with_capacity(candidates.len());
         for user in candidates {
+            if provision::is_removed(&user) {
+                continue;
+            }
             let keep = match &filter {
                 Some(f) => domain::scim::filter::matches(f, &user)?,
                 None => true,
@@ -381,9 +395,9 @@ async fn create_user(
 enum Change {
     Put(Box<ScimUserInput>),
     Patch(PatchRequest),
-    /// Deactivated, never removed (RFC 7644 §3.6 lets a service provider
-    /// keep a deleted resource; Roster keeps every user for its history
-    /// and its undo).
+    /// Deactivated in Roster and gone for SCIM clients
+    /// ([`provision::remove`]; RFC 7644 §3.6 lets a service provider keep
+    /// what it deletes: Roster keeps every user for its history and undo).
     Delete,
 }
 
@@ -410,26 +424,23 @@ async fn change(
             let current = tx
                 .user(key.as_str())?
                 .ok_or_else(|| domain::store::StoreError::NotFound(id.clone()))?;
+            if provision::is_removed(&current) {
+                return Err(domain::store::StoreError::NotFound(id.clone()));
+            }
+            let (client, actor) = (token.audit_name(), token.actor());
             let after = match &change {
                 Change::Put(input) => input.replace(&current),
                 Change::Patch(request) => request
                     .apply(&current, &id, None)
                     .and_then(|input| input.replace(&current)),
-                Change::Delete => Ok(User {
-                    end_state: domain::EndState::Inactive,
-                    ..current.clone()
-                }),
+                Change::Delete => {
+                    return provision::remove(tx, &key, if_match.as_deref(), &client, actor, now);
+                }
             };
             match after {
-                Ok(after) => provision::replace(
-                    tx,
-                    &key,
-                    after,
-                    if_match.as_deref(),
-                    &token.audit_name(),
-                    token.actor(),
-                    now,
-                ),
+                Ok(after) => {
+                    provision::replace(tx, &key, after, if_match.as_deref(), &client, actor, now)
+                }
                 Err(e) => {
                     refused = Some(e);
                     Ok((Finish::Abort, Replaced::Unchanged(current)))
