@@ -790,10 +790,26 @@ impl fmt::Display for TokenAuthError {
 
 impl std::error::Error for TokenAuthError {}
 
-/// Everything the web app needs: the users store, credentials and API
-/// tokens.
-pub trait AppStore: Store + Credentials + Tokens {}
-impl<T: Store + Credentials + Tokens> AppStore for T {}
+/// What provisioning clients keep beside a user: its SCIM `externalId`
+/// (the client's own id for the user; not unique, case-exact), apart
+/// from the user record, which no other path reads.
+pub trait ExternalIds {
+    fn external_id(&self, key: &UserKey) -> Result<Option<String>, StoreError>;
+    /// Every user's `externalId`, by user key (for a list that reads
+    /// every user anyway).
+    fn all_external_ids(&self) -> Result<std::collections::HashMap<String, String>, StoreError>;
+    /// The users with exactly this `externalId` (at most `limit`).
+    fn users_with_external_id(
+        &self,
+        external_id: &str,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError>;
+}
+
+/// Everything the web app needs: the users store, credentials, API
+/// tokens and what provisioning clients keep.
+pub trait AppStore: Store + Credentials + Tokens + ExternalIds {}
+impl<T: Store + Credentials + Tokens + ExternalIds> AppStore for T {}
 
 /// Hex SHA-256 of a file, as recorded in batches.
 pub fn sha256_hex(bytes: &[u8]) -> String {

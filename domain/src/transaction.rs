@@ -147,6 +147,11 @@ pub trait WriteTx {
     fn token(&mut self, id: &str) -> Result<Option<ApiToken>, StoreError>;
     /// Stores an API token under its id, replacing one with that id.
     fn put_token(&mut self, token: &ApiToken) -> Result<(), StoreError>;
+
+    /// The `externalId` a provisioning client keeps for a user (SCIM).
+    fn external_id(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Sets or clears (`None`) a user's `externalId`.
+    fn set_external_id(&mut self, key: &str, external_id: Option<&str>) -> Result<(), StoreError>;
 }
 
 /// The id under which a sign-in token is stored (tokens are never stored).
@@ -185,4 +190,9 @@ pub enum Item {
     },
     /// An API token (its secret's SHA-256, never the secret).
     Token(ApiToken),
+    /// A user's SCIM `externalId`.
+    ExternalId {
+        key: String,
+        external_id: String,
+    },
 }

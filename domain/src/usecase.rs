@@ -1285,6 +1285,7 @@ pub struct LoadCounts {
     pub passwords: u64,
     pub links: u64,
     pub tokens: u64,
+    pub external_ids: u64,
 }
 
 const LOAD_CHUNK: usize = 10_000;
@@ -1364,6 +1365,10 @@ impl<'t> Loader<'t> {
             Item::Token(token) => {
                 self.tx.put_token(&token)?;
                 self.counts.tokens += 1;
+            }
+            Item::ExternalId { key, external_id } => {
+                self.tx.set_external_id(&key, Some(&external_id))?;
+                self.counts.external_ids += 1;
             }
         }
         Ok(())

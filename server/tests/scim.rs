@@ -189,6 +189,51 @@ fn entra_provisions_a_user(f: &Fresh) {
             "{history:?}"
         );
 
+        // The client's externalId is kept, shown and found (Entra's
+        // matching attribute), exactly as sent.
+        assert_eq!(body["externalId"], "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef");
+        let (_, body, _) = client.send(
+            "GET",
+            "/Users?filter=externalId%20eq%20%220a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef%22",
+            None,
+            &[],
+        );
+        assert_eq!(body["totalResults"], 1, "{body}");
+        assert_eq!(body["Resources"][0]["id"], "test.user@example.org");
+        let (_, body, _) = client.send(
+            "GET",
+            "/Users?filter=externalId%20eq%20%220A21F0F2-8D2A-4F8E-BF98-7363C4AED4EF%22",
+            None,
+            &[],
+        );
+        assert_eq!(body["totalResults"], 0, "case-exact: {body}");
+        let (status, body, _) = client.send(
+            "PATCH",
+            "/Users/test.user@example.org",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "externalId", "value": "hr-42"}]
+            })),
+            &[],
+        );
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["externalId"], "hr-42");
+        let (_, body, _) = client.send(
+            "POST",
+            "/Users/.search",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                "filter": "externalId eq \"hr-42\" and active eq true",
+                "attributes": ["userName", "externalId"],
+            })),
+            &[],
+        );
+        assert_eq!(body["totalResults"], 1, "{body}");
+        assert_eq!(body["Resources"][0]["externalId"], "hr-42");
+        assert!(body["Resources"][0].get("title").is_none(), "{body}");
+        let (_, body, _) = client.send("GET", "/Users/test.user@example.org", None, &[]);
+        assert_eq!(body["externalId"], "hr-42");
+
         // The same address again is a uniqueness conflict.
         let (status, body, _) = client.send(
             "POST",
@@ -615,3 +660,32 @@ on_both_engines!(
     discovery,
     groups_are_the_roles,
 );
+
+/// `roster copy` carries each user's externalId, both ways.
+fn a_copy_carries_the_external_ids(from: Fresh, to: Fresh) {
+    use domain::store::ExternalIds;
+    let client = Client::new(&from.store, TokenRole::Operator);
+    let (status, _, _) = client.send("POST", "/Users", Some(entra_user("c@x.org")), &[]);
+    assert_eq!(status, StatusCode::CREATED);
+    drop(client);
+    let n = server::engine::copy(&*from.store, &*to.store).unwrap();
+    assert_eq!(n.external_ids, 1);
+    let id = "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef";
+    assert_eq!(
+        to.store.external_id(&k("c@x.org")).unwrap().as_deref(),
+        Some(id)
+    );
+    let found = to.store.users_with_external_id(id, 10).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].key().as_str(), "c@x.org");
+}
+
+#[test]
+fn a_copy_from_redb_to_postgres_carries_the_external_ids() {
+    a_copy_carries_the_external_ids(support::redb(), support::postgres());
+}
+
+#[test]
+fn a_copy_from_postgres_to_redb_carries_the_external_ids() {
+    a_copy_carries_the_external_ids(support::postgres(), support::redb());
+}

@@ -373,7 +373,7 @@ fn a_copy_from_redb_to_postgres_carries_the_tokens() {
 }
 
 #[test]
-fn a_redb_store_of_schema_4_gets_the_tokens_table_when_opened() {
+fn a_redb_store_of_schema_4_gets_the_newer_tables_when_opened() {
     use ::redb::{ReadableDatabase, TableDefinition, TableHandle};
     use domain::store::Tokens;
     use server::engine::redb::RedbStore;
@@ -381,10 +381,12 @@ fn a_redb_store_of_schema_4_gets_the_tokens_table_when_opened() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = RedbStore::open(dir.path()).unwrap();
-        // As schema 4 left it: no tokens table.
+        // As schema 4 left it: no tokens table, no SCIM tables.
         let txn = store.db().begin_write().unwrap();
         let tokens: TableDefinition<&str, &[u8]> = TableDefinition::new("api_tokens");
         assert!(txn.delete_table(tokens).unwrap());
+        let external_ids: TableDefinition<&str, &str> = TableDefinition::new("scim_external_ids");
+        assert!(txn.delete_table(external_ids).unwrap());
         txn.open_table(meta)
             .unwrap()
             .insert("schema_version", 4)
@@ -398,8 +400,13 @@ fn a_redb_store_of_schema_4_gets_the_tokens_table_when_opened() {
             .unwrap()
             .any(|t| t.name() == "api_tokens")
     );
+    assert!(
+        read.list_tables()
+            .unwrap()
+            .any(|t| t.name() == "scim_external_ids")
+    );
     let version = read.open_table(meta).unwrap().get("schema_version");
-    assert_eq!(version.unwrap().unwrap().value(), 5);
+    assert_eq!(version.unwrap().unwrap().value(), 6);
     assert!(store.list_tokens().unwrap().is_empty());
     let made = create(&store, "Entra ID", TokenRole::Operator, None);
     assert!(store.check_token(made.text.as_bytes(), NOW).is_ok());

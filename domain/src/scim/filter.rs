@@ -183,13 +183,23 @@ impl Filter {
     /// filter itself or an operand of a top-level `and`. The wiring then
     /// reads that one user and still applies [`matches()`] to it.
     pub fn equality_on_username(&self) -> Option<&str> {
+        self.equality_on("userName")
+    }
+
+    /// The value of `externalId eq "…"` when the filter is one (or an
+    /// `and` holding one): the users with that externalId are looked up.
+    pub fn equality_on_external_id(&self) -> Option<&str> {
+        self.equality_on("externalId")
+    }
+
+    fn equality_on(&self, name: &str) -> Option<&str> {
         match self {
             Filter::Compare {
                 path,
                 op: CompareOp::Eq,
                 value: CompValue::Str(s),
-            } if path.is_core("userName") => Some(s),
-            Filter::And(items) => items.iter().find_map(Filter::equality_on_username),
+            } if path.is_core(name) => Some(s),
+            Filter::And(items) => items.iter().find_map(|f| f.equality_on(name)),
             _ => None,
         }
     }

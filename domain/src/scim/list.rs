@@ -95,10 +95,95 @@ impl ListResponse {
     }
 }
 
+/// The SearchRequest message schema.
+pub const SEARCH_REQUEST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+/// A SearchRequest body (RFC 7644 §3.4.3) as the query parameters of a
+/// list: `filter`, `startIndex`, `count`, and `attributes` /
+/// `excludedAttributes` as arrays (joined with commas as in a URL).
+/// Sorting is not supported, as the ServiceProviderConfig says.
+pub fn search_params(body: &Value) -> Result<std::collections::HashMap<String, String>, ScimError> {
+    let syntax = |d: &str| ScimError::bad_request(ScimType::InvalidSyntax, d);
+    let Value::Object(obj) = body else {
+        return Err(syntax("The body must be a SearchRequest object"));
+    };
+    if !super::doc::lists_schema(obj, SEARCH_REQUEST_URN) {
+        return Err(syntax(&format!("schemas must list {SEARCH_REQUEST_URN}")));
+    }
+    let mut params = std::collections::HashMap::new();
+    for (name, value) in obj {
+        let key = match name.to_ascii_lowercase().as_str() {
+            "schemas" => continue,
+            "filter" => "filter",
+            "startindex" => "startIndex",
+            "count" => "count",
+            "attributes" => "attributes",
+            "excludedattributes" => "excludedAttributes",
+            "sortby" | "sortorder" => {
+                return Err(ScimError::bad_request(
+                    ScimType::InvalidValue,
+                    "Sorting is not supported",
+                ));
+            }
+            _ => return Err(syntax(&format!("{name} is not a SearchRequest attribute"))),
+        };
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Array(items) if key.ends_with("ttributes") => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| syntax(&format!("{name} is an array of attribute names")))?
+                .join(","),
+            _ => return Err(syntax(&format!("{name} has a value of the wrong type"))),
+        };
+        params.insert(key.to_string(), text);
+    }
+    Ok(params)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_search_request_is_a_lists_parameters() {
+        let params = search_params(&json!({
+            "schemas": [SEARCH_REQUEST_URN],
+            "filter": "userName eq \"a@x.org\"",
+            "startIndex": 1,
+            "count": 10,
+            "attributes": ["userName", "name.givenName"],
+        }))
+        .unwrap();
+        assert_eq!(params["filter"], "userName eq \"a@x.org\"");
+        assert_eq!(params["count"], "10");
+        assert_eq!(params["attributes"], "userName,name.givenName");
+        for (body, expected) in [
+            (json!({"filter": "x pr"}), ScimType::InvalidSyntax),
+            (
+                json!({"schemas": [SEARCH_REQUEST_URN], "sortBy": "userName"}),
+                ScimType::InvalidValue,
+            ),
+            (
+                json!({"schemas": [SEARCH_REQUEST_URN], "count": [1]}),
+                ScimType::InvalidSyntax,
+            ),
+            (
+                json!({"schemas": [SEARCH_REQUEST_URN], "nope": 1}),
+                ScimType::InvalidSyntax,
+            ),
+            (json!([]), ScimType::InvalidSyntax),
+        ] {
+            assert_eq!(
+                search_params(&body).unwrap_err().scim_type,
+                Some(expected),
+                "{body}"
+            );
+        }
+    }
 
     #[test]
     fn parameters_follow_rfc_7644_section_3_4_2_4() {

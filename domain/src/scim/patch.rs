@@ -176,8 +176,9 @@ fn at_path(
     value: &Value,
     id: &str,
 ) -> Result<(), ScimError> {
-    // `schemas` follows from the attributes: nothing to write.
-    if path.attr.is_core("schemas") {
+    // `schemas` follows from the attributes: nothing to write (also
+    // when a client repeats it inside the extension's object).
+    if path.attr.sub.is_none() && path.attr.name.eq_ignore_ascii_case("schemas") {
         return Ok(());
     }
     let resolved = schema::resolve(&path.attr).map_err(|why| bad(ScimType::NoTarget, why))?;

@@ -32,6 +32,8 @@ pub fn create(
         return restore(tx, input, removed, client, actor, now);
     }
     let (finish, _) = create_user_by(tx, user, Channel::Scim, client, actor, now)?;
+    // Always written: a user undone away may have left one behind.
+    tx.set_external_id(key.as_str(), input.external_id.as_deref())?;
     Ok((finish, stored_user(tx, &key)?))
 }
 
@@ -107,6 +109,7 @@ fn restore(
     privilege::check_change(actor, Act::Change, Some(&before), Some(&after))
         .map_err(|r| StoreError::Forbidden(r.to_string()))?;
     replace_user(tx, &before, &mut after, now)?;
+    tx.set_external_id(before.key().as_str(), input.external_id.as_deref())?;
     let changes = crate::plan::diff(&before, &after);
     let event = AuditEvent::new(now, client, &after, AuditAction::ScimCreate, changes);
     tx.append_audit(vec![event], None)?;
@@ -125,8 +128,9 @@ pub enum Replaced {
 }
 
 /// Writes `after` (the stored user as the request leaves it, see
-/// [`ScimUserInput::replace`]) over the user `key`, if its version is
-/// still `if_version` (when the client sent `If-Match`). A user a person
+/// [`ScimUserInput::replace`]) and its `external_id` (none: cleared) over
+/// the user `key`, if its version is still `if_version` (when the client
+/// sent `If-Match`). A user a person
 /// deactivated stays inactive whatever the client says (as with an
 /// import); a deactivation ends the user's sessions and revokes its
 /// sign-in links.
@@ -134,6 +138,7 @@ pub fn replace(
     tx: &mut dyn WriteTx,
     key: &UserKey,
     mut after: User,
+    external_id: Option<&str>,
     if_match: Option<&str>,
     client: &str,
     actor: Actor,
@@ -157,18 +162,26 @@ pub fn replace(
     after.version = before.version;
     after.created_at = before.created_at;
     after.updated_at = before.updated_at;
-    if after == before {
+    let new_external_id = tx.external_id(key.as_str())?.as_deref() != external_id;
+    if after == before && !new_external_id {
         return Ok((Finish::Abort, Replaced::Unchanged(before)));
     }
     privilege::check_change(actor, Act::Change, Some(&before), Some(&after))
         .map_err(|r| StoreError::Forbidden(r.to_string()))?;
+    // A new externalId alone is a new version too: the resource changed.
     replace_user(tx, &before, &mut after, now)?;
+    if new_external_id {
+        tx.set_external_id(key.as_str(), external_id)?;
+    }
     if after.end_state == EndState::Inactive && before.end_state == EndState::Active {
         tx.revoke_links(key.as_str())?;
         tx.end_sessions(key.as_str())?;
     }
     let changes = crate::plan::diff(&before, &after);
-    let event = AuditEvent::new(now, client, &after, AuditAction::ScimUpdate, changes);
+    let mut event = AuditEvent::new(now, client, &after, AuditAction::ScimUpdate, changes);
+    if new_external_id {
+        event = event.with("externalId", external_id.unwrap_or("(none)"));
+    }
     tx.append_audit(vec![event], None)?;
     Ok((Finish::Commit, Replaced::Saved(after)))
 }

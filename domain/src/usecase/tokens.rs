@@ -209,6 +209,12 @@ mod tests {
     }
 
     impl WriteTx for TokenTx {
+        fn external_id(&mut self, _: &str) -> Result<Option<String>, StoreError> {
+            untouched()
+        }
+        fn set_external_id(&mut self, _: &str, _: Option<&str>) -> Result<(), StoreError> {
+            untouched()
+        }
         fn options(&mut self) -> Result<Options, StoreError> {
             untouched()
         }

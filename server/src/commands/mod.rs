@@ -328,9 +328,16 @@ pub fn copy(source: &dyn Engine, to: &str) -> ExitCode {
         Ok(n) => {
             println!(
                 "Copied {} users, {} batches, {} audit events, {} approval requests, \
-                 {} passwords, {} sign-in links and {} API tokens (sessions are not copied: \
+                 {} passwords, {} sign-in links, {} API tokens and {} SCIM external ids (sessions are not copied: \
                  everyone signs in again).",
-                n.users, n.batches, n.audit_events, n.approvals, n.passwords, n.links, n.tokens
+                n.users,
+                n.batches,
+                n.audit_events,
+                n.approvals,
+                n.passwords,
+                n.links,
+                n.tokens,
+                n.external_ids
             );
             ExitCode::SUCCESS
         }

@@ -66,13 +66,13 @@ fn word_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// Whether `user` matches `filter`; an unknown attribute, or an operator
-/// its type does not allow, is 400 `invalidFilter`. `id` is the user's
-/// key (the id the wiring gives); `externalId` is never present (Roster
-/// does not store it).
-pub fn matches(filter: &Filter, user: &User) -> Result<bool, ScimError> {
+/// Whether `user`, whose client keeps `external_id` for it, matches
+/// `filter`; an unknown attribute, or an operator its type does not
+/// allow, is 400 `invalidFilter`. `id` is the user's key (the id the
+/// wiring gives).
+pub fn matches(filter: &Filter, user: &User, external_id: Option<&str>) -> Result<bool, ScimError> {
     filter.validate()?;
-    Ok(eval(filter, &UserSubject(user)))
+    Ok(eval(filter, &UserSubject(user, external_id)))
 }
 
 /// Checks a `[ ]` filter on the values of `parent` (a PATCH path's).
@@ -287,7 +287,7 @@ impl Subject for Element<'_> {
     }
 }
 
-struct UserSubject<'u>(&'u User);
+struct UserSubject<'u>(&'u User, Option<&'u str>);
 
 impl UserSubject<'_> {
     fn text(s: &str) -> Vec<Scalar<'_>> {
@@ -367,7 +367,8 @@ impl Subject for UserSubject<'_> {
                 .filter(|(name, _)| *name == sub.unwrap_or("value"))
                 .map(|(_, v)| v)
                 .collect(),
-            // externalId, meta.location: not known here.
+            ("externalId", _) => Self::text(self.1.unwrap_or("")),
+            // meta.location: not known here.
             _ => Vec::new(),
         }
     }

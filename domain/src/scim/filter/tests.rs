@@ -220,7 +220,7 @@ fn long_chains_are_flat_and_cost_no_depth() {
     };
     assert_eq!(items.len(), 150, "a 4 096-character chain");
     let f = Filter::Or(items);
-    assert_eq!(matches(&f, &ada()), Ok(false));
+    assert_eq!(matches(&f, &ada(), None), Ok(false));
     assert_eq!(Filter::parse(&f.to_string()), Ok(f));
 }
 
@@ -317,7 +317,10 @@ fn filters_evaluate_against_a_user() {
         ("title ne \"countess\"", false),
         ("title gt \"A\" and title lt \"D\"", true),
         ("externalId eq \"abc\"", false),
-        ("externalId pr", false),
+        ("externalId eq \"ext-1\"", true),
+        // Case-exact: the client's own id, kept as sent.
+        ("externalId eq \"EXT-1\"", false),
+        ("externalId pr", true),
         ("externalId ne \"abc\"", true),
         ("meta.lastModified gt \"2011-05-13T04:42:34Z\"", false),
         ("meta.lastModified ge \"2011-05-13T04:42:34Z\"", true),
@@ -355,13 +358,13 @@ fn filters_evaluate_against_a_user() {
     ];
     for (text, expected) in cases {
         let f = Filter::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
-        assert_eq!(matches(&f, &ada), Ok(expected), "{text}");
+        assert_eq!(matches(&f, &ada, Some("ext-1")), Ok(expected), "{text}");
     }
     let mut gone = ada.clone();
     gone.end_state = crate::EndState::Inactive;
     gone.profile.title = Default::default();
     let f = Filter::parse("active eq false and not (title pr)").unwrap();
-    assert_eq!(matches(&f, &gone), Ok(true));
+    assert_eq!(matches(&f, &gone, None), Ok(true));
 }
 
 #[test]
@@ -395,8 +398,12 @@ fn filters_the_schema_does_not_allow_are_refused_whatever_the_user() {
     ];
     for (text, expected) in cases {
         let f = Filter::parse(text).unwrap();
-        assert_eq!(f.validate(), matches(&f, &ada).map(drop), "{text}");
-        let e = matches(&f, &ada).unwrap_err();
+        assert_eq!(
+            f.validate(),
+            matches(&f, &ada, Some("ext-1")).map(drop),
+            "{text}"
+        );
+        let e = matches(&f, &ada, Some("ext-1")).unwrap_err();
         assert_eq!(e.scim_type, Some(ScimType::InvalidFilter), "{text}");
         assert!(e.detail.contains(expected), "{text}: {}", e.detail);
     }
@@ -532,6 +539,6 @@ proptest! {
 
     #[test]
     fn evaluation_never_panics(f in filter_strategy(false)) {
-        let _ = matches(&f, &ada());
+        let _ = matches(&f, &ada(), None);
     }
 }

@@ -35,6 +35,18 @@ use Expect::{Fails, Is};
 fn patch_table() {
     let rows: Vec<(&str, Value, Expect)> = vec![
         (
+            "add, the extension's object repeating its schemas",
+            one(
+                "add",
+                EXT,
+                json!({"schemas": [EXT], "department": "Poetry"}),
+            ),
+            Is(&[(
+                "/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User/department",
+                "\"Poetry\"",
+            )]),
+        ),
+        (
             "replace, simple path",
             one("replace", "title", json!("Queen")),
             Is(&[("/title", "\"Queen\"")]),

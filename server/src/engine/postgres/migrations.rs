@@ -91,6 +91,17 @@ CREATE INDEX IF NOT EXISTS users_sync_candidates ON users (key) WHERE active AND
 -- record holds the SHA-256 of the secret, never the secret.
 CREATE TABLE api_tokens (id text COLLATE "C" PRIMARY KEY, record bytea NOT NULL);
 "#,
+    r#"
+-- The externalId a SCIM client keeps for a user (case-exact, not
+-- unique), found by its value for the filter externalId eq "...". This
+-- version also brings the audit action "Removed over SCIM", which an
+-- older roster cannot read: it refuses the newer schema instead.
+CREATE TABLE scim_external_ids (
+    user_key text COLLATE "C" PRIMARY KEY,
+    external_id text COLLATE "C" NOT NULL
+);
+CREATE INDEX scim_external_ids_by_value ON scim_external_ids (external_id);
+"#,
 ];
 
 /// The schema version this roster migrates a database to.

@@ -30,6 +30,7 @@
 mod copy;
 mod credentials;
 mod dump;
+mod external_ids;
 pub mod migrations;
 mod pool;
 mod reads;

@@ -455,6 +455,14 @@ impl WriteTx for PgTx<'_, '_> {
     fn put_token(&mut self, token: &ApiToken) -> Result<(), StoreError> {
         super::tokens::put_token_in(self.t, token)
     }
+
+    fn external_id(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        super::external_ids::external_id_in(self.t, key)
+    }
+
+    fn set_external_id(&mut self, key: &str, external_id: Option<&str>) -> Result<(), StoreError> {
+        super::external_ids::set_external_id_in(self.t, key, external_id)
+    }
 }
 
 /// Takes `n` numbers from a counter in `meta`; returns the first.

@@ -1,8 +1,8 @@
 //! Every record of a redb store but sessions, for `roster copy`.
 
 use super::schema::{
-    API_TOKENS, APPROVAL_FILES, APPROVALS, AUDIT, BATCHES, CORRECTIONS, CREDENTIALS, EPOCHS, LINKS,
-    OPTIONS, USERS,
+    API_TOKENS, APPROVAL_FILES, APPROVALS, AUDIT, BATCHES, CORRECTIONS, CREDENTIALS, EPOCHS,
+    EXTERNAL_IDS, LINKS, OPTIONS, USERS,
 };
 use super::{RedbStore, backend};
 use crate::engine::Dump;
@@ -75,6 +75,12 @@ impl Dump for RedbStore {
         })?;
         each_entry(&txn, API_TOKENS, |_, token| {
             out(Item::Token(decode(token)?))
+        })?;
+        each_entry(&txn, EXTERNAL_IDS, |key, external_id| {
+            out(Item::ExternalId {
+                key: key.to_string(),
+                external_id: external_id.to_string(),
+            })
         })
     }
 }

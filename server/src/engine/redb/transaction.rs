@@ -302,4 +302,12 @@ impl WriteTx for RedbTx<'_> {
     fn put_token(&mut self, token: &ApiToken) -> Result<(), StoreError> {
         super::tokens::put_token_in(self.txn, token)
     }
+
+    fn external_id(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        super::external_ids::external_id_in(self.txn, key)
+    }
+
+    fn set_external_id(&mut self, key: &str, external_id: Option<&str>) -> Result<(), StoreError> {
+        super::external_ids::set_external_id_in(self.txn, key, external_id)
+    }
 }

@@ -66,6 +66,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
         .route("/Schemas", get(schemas))
         .route("/Schemas/{id}", get(schema))
         .route("/Users", get(list_users).post(create_user))
+        .route("/Users/.search", axum::routing::post(search_users))
+        // At the root, a search covers every resource type whose members
+        // are found by filter: the users (the groups are the four roles).
+        .route("/.search", axum::routing::post(search_users))
         .route("/Groups", get(groups::list_groups).post(groups::fixed))
         .route(
             "/Groups/{id}",
@@ -176,13 +180,18 @@ fn key_of(id: &str) -> Result<UserKey, ScimError> {
         .map_err(|_| ScimError::not_found(id))
 }
 
-fn resource(state: &Scim, user: &User) -> Value {
-    domain::scim::user_resource(user, user.key().as_str(), None, &state.base)
+fn resource(state: &Scim, user: &User, external_id: Option<&str>) -> Value {
+    domain::scim::user_resource(user, user.key().as_str(), external_id, &state.base)
 }
 
 /// A user resource answer, with its ETag and, for a create, its Location.
-fn user_answer(state: &Scim, status: StatusCode, user: &User) -> Response {
-    let body = resource(state, user);
+fn user_answer(
+    state: &Scim,
+    status: StatusCode,
+    user: &User,
+    external_id: Option<&str>,
+) -> Response {
+    let body = resource(state, user, external_id);
     let mut response = scim_json(status, &body);
     let headers = response.headers_mut();
     if let Ok(etag) = HeaderValue::from_str(&domain::scim::etag(user)) {
@@ -255,19 +264,21 @@ async fn get_user(
     let store = state.store.clone();
     let found = blocking(move || {
         let key = key_of(&id)?;
-        store
+        let user = store
             .user(&key)
             .map_err(scim_error)?
             .filter(|u| !provision::is_removed(u))
-            .ok_or_else(|| ScimError::not_found(&id))
+            .ok_or_else(|| ScimError::not_found(&id))?;
+        let external_id = store.external_id(&key).map_err(scim_error)?;
+        Ok((user, external_id))
     })
     .await;
-    let user = match found {
-        Ok(u) => u,
+    let (user, external_id) = match found {
+        Ok(found) => found,
         Err(e) => return error(e),
     };
     let projected = domain::scim::project(
-        &resource(&state, &user),
+        &resource(&state, &user, external_id.as_deref()),
         params.get("attributes").map(String::as_str),
         params.get("excludedAttributes").map(String::as_str),
     );
@@ -284,12 +295,26 @@ async fn get_user(
 }
 
 /// `GET /Users`: the users a filter matches (all without one), by key,
-/// one page of them. `userName eq "…"` is one lookup; any other filter
-/// reads every user, which is refused (`tooMany`) above [`SCAN_LIMIT`].
+/// one page of them. `userName eq "…"` and `externalId eq "…"` are
+/// lookups; any other filter reads every user, which is refused
+/// (`tooMany`) above [`SCAN_LIMIT`].
 async fn list_users(
     State(state): State<Scim>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
+    list(state, params).await
+}
+
+/// `POST /Users/.search` (RFC 7644 §3.4.3): a list whose parameters come
+/// in a SearchRequest body (a filter too long or too private for a URL).
+async fn search_users(State(state): State<Scim>, body: Bytes) -> Response {
+    match json_body(&body).and_then(|v| domain::scim::list::search_params(&v)) {
+        Ok(params) => list(state, params).await,
+        Err(e) => error(e),
+    }
+}
+
+async fn list(state: Scim, params: HashMap<String, String>) -> Response {
     let get = |k: &str| params.get(k).map(String::as_str);
     let page = match Page::parse(get("startIndex"), get("count")) {
         Ok(p) => p,
@@ -304,43 +329,70 @@ async fn list_users(
     }
     let store = state.store.clone();
     let found = blocking(move || {
-        let candidates = match filter.as_ref().and_then(Filter::equality_on_username) {
-            Some(address) => match Email::parse(address) {
-                Ok(email) => store
-                    .user(email.key())
-                    .map_err(scim_error)?
-                    .into_iter()
-                    .collect(),
+        let too_many = |total: u64| {
+            ScimError::bad_request(
+                ScimType::TooMany,
+                format!(
+                    "This list would read all {total} users; filter by userName eq or \
+                     externalId eq (at most {SCAN_LIMIT} users are listed otherwise)."
+                ),
+            )
+        };
+        let by_name = filter.as_ref().and_then(Filter::equality_on_username);
+        let by_external_id = filter.as_ref().and_then(Filter::equality_on_external_id);
+        // The candidates, each with its externalId.
+        let candidates: Vec<(User, Option<String>)> = if let Some(address) = by_name {
+            match Email::parse(address) {
+                Ok(email) => match store.user(email.key()).map_err(scim_error)? {
+                    Some(user) => {
+                        let external_id = store.external_id(email.key()).map_err(scim_error)?;
+                        vec![(user, external_id)]
+                    }
+                    None => Vec::new(),
+                },
                 Err(_) => Vec::new(),
-            },
-            None => {
-                let total = store.user_count().map_err(scim_error)?;
-                if total > SCAN_LIMIT {
-                    return Err(ScimError::bad_request(
-                        ScimType::TooMany,
-                        format!(
-                            "This list would read all {total} users; filter by userName eq \
-                             (at most {SCAN_LIMIT} users are listed otherwise)."
-                        ),
-                    ));
-                }
-                store.all_users().map_err(scim_error)?
             }
+        } else if let Some(wanted) = by_external_id {
+            let limit = SCAN_LIMIT as usize + 1;
+            let users = store
+                .users_with_external_id(wanted, limit)
+                .map_err(scim_error)?;
+            if users.len() == limit {
+                return Err(too_many(SCAN_LIMIT + 1));
+            }
+            users
+                .into_iter()
+                .map(|u| (u, Some(wanted.to_string())))
+                .collect()
+        } else {
+            let total = store.user_count().map_err(scim_error)?;
+            if total > SCAN_LIMIT {
+                return Err(too_many(total));
+            }
+            let mut external_ids = store.all_external_ids().map_err(scim_error)?;
+            let users = store.all_users().map_err(scim_error)?;
+            users
+                .into_iter()
+                .map(|u| {
+                    let external_id = external_ids.remove(u.key().as_str());
+                    (u, external_id)
+                })
+                .collect()
         };
         let mut matching = Vec::with_capacity(candidates.len());
-        for user in candidates {
+        for (user, external_id) in candidates {
             if provision::is_removed(&user) {
                 continue;
             }
             let keep = match &filter {
-                Some(f) => domain::scim::filter::matches(f, &user)?,
+                Some(f) => domain::scim::filter::matches(f, &user, external_id.as_deref())?,
                 None => true,
             };
             if keep {
-                matching.push(user);
+                matching.push((user, external_id));
             }
         }
-        matching.sort_by(|a, b| a.key().cmp(b.key()));
+        matching.sort_by(|a, b| a.0.key().cmp(b.0.key()));
         Ok(matching)
     })
     .await;
@@ -349,9 +401,9 @@ async fn list_users(
         Err(e) => return error(e),
     };
     let mut resources = Vec::new();
-    for user in page.slice(&matching) {
+    for (user, external_id) in page.slice(&matching) {
         match domain::scim::project(
-            &resource(&state, user),
+            &resource(&state, user, external_id.as_deref()),
             get("attributes"),
             get("excludedAttributes"),
         ) {
@@ -377,6 +429,7 @@ async fn create_user(
         Err(e) => return error(e),
     };
     let store = state.store.clone();
+    let external_id = input.external_id.clone();
     let created = blocking(move || {
         let now = crate::commands::now();
         run(&*store, |tx| {
@@ -386,7 +439,7 @@ async fn create_user(
     })
     .await;
     match created {
-        Ok(user) => user_answer(&state, StatusCode::CREATED, &user),
+        Ok(user) => user_answer(&state, StatusCode::CREATED, &user, external_id.as_deref()),
         Err(e) => error(e),
     }
 }
@@ -420,6 +473,9 @@ async fn change(
         let key = key_of(&id)?;
         let now = crate::commands::now();
         let mut refused = None;
+        // The externalId the answer shows: the stored one, or the
+        // request's once written.
+        let mut external_id = None;
         let outcome = run(&*store, |tx| {
             let current = tx
                 .user(key.as_str())?
@@ -428,18 +484,30 @@ async fn change(
                 return Err(domain::store::StoreError::NotFound(id.clone()));
             }
             let (client, actor) = (token.audit_name(), token.actor());
-            let after = match &change {
-                Change::Put(input) => input.replace(&current),
-                Change::Patch(request) => request
-                    .apply(&current, &id, None)
-                    .and_then(|input| input.replace(&current)),
+            external_id = tx.external_id(key.as_str())?;
+            let input = match &change {
+                Change::Put(input) => Ok((**input).clone()),
+                Change::Patch(request) => request.apply(&current, &id, external_id.as_deref()),
                 Change::Delete => {
                     return provision::remove(tx, &key, if_match.as_deref(), &client, actor, now);
                 }
             };
-            match after {
-                Ok(after) => {
-                    provision::replace(tx, &key, after, if_match.as_deref(), &client, actor, now)
+            match input.and_then(|input| Ok((input.replace(&current)?, input.external_id))) {
+                Ok((after, new_external_id)) => {
+                    let written = provision::replace(
+                        tx,
+                        &key,
+                        after,
+                        new_external_id.as_deref(),
+                        if_match.as_deref(),
+                        &client,
+                        actor,
+                        now,
+                    )?;
+                    if matches!(written.1, Replaced::Saved(_)) {
+                        external_id = new_external_id;
+                    }
+                    Ok(written)
                 }
                 Err(e) => {
                     refused = Some(e);
@@ -453,18 +521,18 @@ async fn change(
         })?;
         match refused {
             Some(e) => Err(e),
-            None => Ok(outcome),
+            None => Ok((outcome, external_id)),
         }
     })
     .await;
     match written {
-        Ok(Replaced::Saved(_) | Replaced::Unchanged(_)) if deleting => {
+        Ok((Replaced::Saved(_) | Replaced::Unchanged(_), _)) if deleting => {
             StatusCode::NO_CONTENT.into_response()
         }
-        Ok(Replaced::Saved(user) | Replaced::Unchanged(user)) => {
-            user_answer(&state, StatusCode::OK, &user)
+        Ok((Replaced::Saved(user) | Replaced::Unchanged(user), external_id)) => {
+            user_answer(&state, StatusCode::OK, &user, external_id.as_deref())
         }
-        Ok(Replaced::Stale(_)) => error(ScimError::precondition_failed(
+        Ok((Replaced::Stale(_), _)) => error(ScimError::precondition_failed(
             "The user changed since the version in If-Match; read it again.",
         )),
         Err(e) => error(e),
