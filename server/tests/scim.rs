@@ -663,7 +663,6 @@ on_both_engines!(
 
 /// `roster copy` carries each user's externalId, both ways.
 fn a_copy_carries_the_external_ids(from: Fresh, to: Fresh) {
-    use domain::store::ExternalIds;
     let client = Client::new(&from.store, TokenRole::Operator);
     let (status, _, _) = client.send("POST", "/Users", Some(entra_user("c@x.org")), &[]);
     assert_eq!(status, StatusCode::CREATED);

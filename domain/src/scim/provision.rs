@@ -14,22 +14,30 @@ use crate::usecase::{Channel, Done, create_user_by, replace_user, stored_user};
 use crate::user::Decided;
 use crate::{Actor, EndState, Role, Roles, Source, User, UserKey};
 
+/// Who writes over SCIM: the client's `token:NAME` (the audit trail's
+/// actor), the authority of its token, and the time (Unix seconds).
+#[derive(Clone, Copy, Debug)]
+pub struct Client<'a> {
+    pub name: &'a str,
+    pub actor: Actor,
+    pub now: i64,
+}
+
 /// Creates the user a POST describes: Source = SCIM, Self-Service only
 /// (a machine's say-so gives nobody power: an administrator grants
 /// Operator or Approval), active unless the body says not. A user a
 /// client removed (see [`remove`]) comes back: the body replaces its
 /// profile and it is active again, with the roles it had.
-pub fn create(
-    tx: &mut dyn WriteTx,
-    input: &ScimUserInput,
-    client: &str,
-    actor: Actor,
-    now: i64,
-) -> Done<User> {
+pub fn create(tx: &mut dyn WriteTx, input: &ScimUserInput, by: Client<'_>) -> Done<User> {
+    let Client {
+        name: client,
+        actor,
+        now,
+    } = by;
     let user = input.new_user(Roles::of(&[Role::SelfService]), Source::Scim);
     let key = user.key().clone();
     if let Some(removed) = tx.user(key.as_str())?.filter(is_removed) {
-        return restore(tx, input, removed, client, actor, now);
+        return restore(tx, input, removed, by);
     }
     let (finish, _) = create_user_by(tx, user, Channel::Scim, client, actor, now)?;
     // Always written: a user undone away may have left one behind.
@@ -57,10 +65,13 @@ pub fn remove(
     tx: &mut dyn WriteTx,
     key: &UserKey,
     if_match: Option<&str>,
-    client: &str,
-    actor: Actor,
-    now: i64,
+    by: Client<'_>,
 ) -> Done<Replaced> {
+    let Client {
+        name: client,
+        actor,
+        now,
+    } = by;
     let before = stored_user(tx, key)?;
     if is_removed(&before) {
         return Err(StoreError::NotFound(key.to_string()));
@@ -91,10 +102,13 @@ fn restore(
     tx: &mut dyn WriteTx,
     input: &ScimUserInput,
     before: User,
-    client: &str,
-    actor: Actor,
-    now: i64,
+    by: Client<'_>,
 ) -> Done<User> {
+    let Client {
+        name: client,
+        actor,
+        now,
+    } = by;
     let mut after = input
         .replace(&before)
         .map_err(|e| StoreError::Invalid(e.detail))?;
@@ -140,10 +154,13 @@ pub fn replace(
     mut after: User,
     external_id: Option<&str>,
     if_match: Option<&str>,
-    client: &str,
-    actor: Actor,
-    now: i64,
+    by: Client<'_>,
 ) -> Done<Replaced> {
+    let Client {
+        name: client,
+        actor,
+        now,
+    } = by;
     let before = stored_user(tx, key)?;
     if is_removed(&before) {
         return Err(StoreError::NotFound(key.to_string()));
@@ -197,10 +214,13 @@ pub fn set_members(
     tx: &mut dyn WriteTx,
     role: Role,
     membership: &super::Membership,
-    client: &str,
-    actor: Actor,
-    now: i64,
+    by: Client<'_>,
 ) -> Done<usize> {
+    let Client {
+        name: client,
+        actor,
+        now,
+    } = by;
     let mut changed = 0;
     for (id, member) in membership.decided() {
         let no_user = || StoreError::Invalid(format!("No user has the id {id}."));

@@ -134,14 +134,13 @@ pub(super) async fn patch_group(
     let written = blocking(move || {
         let now = crate::commands::now();
         run(&*store, |tx| {
-            provision::set_members(
-                tx,
-                role,
-                &membership,
-                &token.audit_name(),
-                token.actor(),
+            let name = token.audit_name();
+            let by = provision::Client {
+                name: &name,
+                actor: token.actor(),
                 now,
-            )
+            };
+            provision::set_members(tx, role, &membership, by)
         })
         .map_err(scim_error)
     })

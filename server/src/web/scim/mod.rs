@@ -433,7 +433,13 @@ async fn create_user(
     let created = blocking(move || {
         let now = crate::commands::now();
         run(&*store, |tx| {
-            provision::create(tx, &input, &token.audit_name(), token.actor(), now)
+            let name = token.audit_name();
+            let by = provision::Client {
+                name: &name,
+                actor: token.actor(),
+                now,
+            };
+            provision::create(tx, &input, by)
         })
         .map_err(scim_error)
     })
@@ -483,13 +489,18 @@ async fn change(
             if provision::is_removed(&current) {
                 return Err(domain::store::StoreError::NotFound(id.clone()));
             }
-            let (client, actor) = (token.audit_name(), token.actor());
+            let name = token.audit_name();
+            let by = provision::Client {
+                name: &name,
+                actor: token.actor(),
+                now,
+            };
             external_id = tx.external_id(key.as_str())?;
             let input = match &change {
                 Change::Put(input) => Ok((**input).clone()),
                 Change::Patch(request) => request.apply(&current, &id, external_id.as_deref()),
                 Change::Delete => {
-                    return provision::remove(tx, &key, if_match.as_deref(), &client, actor, now);
+                    return provision::remove(tx, &key, if_match.as_deref(), by);
                 }
             };
             match input.and_then(|input| Ok((input.replace(&current)?, input.external_id))) {
@@ -500,9 +511,7 @@ async fn change(
                         after,
                         new_external_id.as_deref(),
                         if_match.as_deref(),
-                        &client,
-                        actor,
-                        now,
+                        by,
                     )?;
                     if matches!(written.1, Replaced::Saved(_)) {
                         external_id = new_external_id;
