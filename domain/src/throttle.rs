@@ -169,9 +169,79 @@ impl Throttles {
     }
 }
 
+/// A request rate (an API token's): `per_second` requests a second on
+/// average, up to twice that at once, as a token bucket. Pure: the caller
+/// keeps the buckets and passes the time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rate {
+    pub per_second: u32,
+}
+
+/// One client's bucket: the requests it may still make at once, as of
+/// `at_ms`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bucket {
+    left: f64,
+    at_ms: i64,
+}
+
+impl Rate {
+    fn burst(self) -> f64 {
+        f64::from(self.per_second) * 2.0
+    }
+
+    /// A full bucket, as a client's first request finds it.
+    pub fn full(self, now_ms: i64) -> Bucket {
+        Bucket {
+            left: self.burst(),
+            at_ms: now_ms,
+        }
+    }
+
+    /// Takes one request from `bucket` at `now_ms`: `Ok` when it may go,
+    /// else how long (ms) until one may. A clock that went back refills
+    /// nothing.
+    pub fn take(self, bucket: &mut Bucket, now_ms: i64) -> Result<(), i64> {
+        let elapsed = (now_ms - bucket.at_ms).max(0) as f64;
+        let rate_per_ms = f64::from(self.per_second) / 1000.0;
+        bucket.left = (bucket.left + elapsed * rate_per_ms).min(self.burst());
+        bucket.at_ms = bucket.at_ms.max(now_ms);
+        if bucket.left >= 1.0 {
+            bucket.left -= 1.0;
+            Ok(())
+        } else if rate_per_ms <= 0.0 {
+            Err(i64::MAX)
+        } else {
+            Err(((1.0 - bucket.left) / rate_per_ms).ceil() as i64)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rate_lets_a_burst_through_then_one_request_per_interval() {
+        let rate = Rate { per_second: 10 };
+        let mut bucket = rate.full(0);
+        for _ in 0..20 {
+            assert_eq!(rate.take(&mut bucket, 0), Ok(()));
+        }
+        assert_eq!(rate.take(&mut bucket, 0), Err(100));
+        assert_eq!(rate.take(&mut bucket, 50), Err(50));
+        assert_eq!(rate.take(&mut bucket, 100), Ok(()));
+        // A clock that goes back refills nothing and breaks nothing.
+        assert!(rate.take(&mut bucket, -5_000).is_err());
+        // Long idle: full again, never fuller.
+        let later = 1_000_000;
+        for _ in 0..20 {
+            assert_eq!(rate.take(&mut bucket, later), Ok(()));
+        }
+        assert!(rate.take(&mut bucket, later).is_err());
+        let stopped = Rate { per_second: 0 };
+        assert_eq!(stopped.take(&mut stopped.full(0), 0), Err(i64::MAX));
+    }
 
     #[test]
     fn throttle_delays_exponentially_after_five_failures() {

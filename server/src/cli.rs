@@ -68,6 +68,18 @@ pub struct Common {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub secure_cookies: bool,
+    /// Requests a second each API token may make to /scim/v2 on average
+    /// (twice that at once); beyond it a client is answered 429 with
+    /// Retry-After. Counted in each server process.
+    #[arg(
+        long,
+        global = true,
+        env = "ROSTER_SCIM_REQUESTS_PER_SECOND",
+        value_name = "N",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(1..=100_000)
+    )]
+    pub scim_requests_per_second: u32,
     /// The first administrator's address, made on first start when the
     /// store has no administrator.
     #[arg(

@@ -33,6 +33,12 @@ struct Client {
 
 impl Client {
     fn new(store: &Arc<dyn Engine>, role: TokenRole) -> Client {
+        Client::with_rate(store, role, 100)
+    }
+
+    /// A client of a router whose tokens may make `per_second` requests a
+    /// second.
+    fn with_rate(store: &Arc<dyn Engine>, role: TokenRole, per_second: u32) -> Client {
         let made = store
             .create_token(NewToken {
                 name: "entra",
@@ -50,7 +56,11 @@ impl Client {
             .build()
             .unwrap();
         // The router's pages want the runtime as their executor.
-        let app = rt.block_on(async { server::web::router(store.clone(), BASE, false, addr) });
+        let settings = server::web::Settings {
+            scim_rate: domain::throttle::Rate { per_second },
+            ..server::web::Settings::new(BASE, addr)
+        };
+        let app = rt.block_on(async { server::web::router_with(store.clone(), &settings) });
         Client {
             app,
             token: made.text,
@@ -641,6 +651,35 @@ fn groups_are_the_roles(f: &Fresh) {
     }
 }
 
+/// A token's requests are throttled (twice the rate at once, then 429
+/// with Retry-After); another token's are not.
+fn a_token_is_throttled(f: &Fresh) {
+    let mut client = Client::with_rate(&f.store, TokenRole::Operator, 1);
+    for _ in 0..2 {
+        let (status, _, _) = client.send("GET", "/ServiceProviderConfig", None, &[]);
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, body, headers) = client.send("GET", "/Users", None, &[]);
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["status"], "429");
+    assert_eq!(headers["retry-after"], "1");
+    // Another token of the same server has its own bucket.
+    let other = f
+        .store
+        .create_token(NewToken {
+            name: "okta",
+            role: TokenRole::Operator,
+            days: None,
+            by: "cli",
+            actor: Actor::Owner,
+            now: 1,
+        })
+        .unwrap();
+    client.token = other.text;
+    let (status, _, _) = client.send("GET", "/Users", None, &[]);
+    assert_eq!(status, StatusCode::OK);
+}
+
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {
         mod redb {
@@ -659,6 +698,7 @@ on_both_engines!(
     an_operator_token_cannot_touch_an_administrator,
     discovery,
     groups_are_the_roles,
+    a_token_is_throttled,
 );
 
 /// `roster copy` carries each user's externalId, both ways.

@@ -151,6 +151,8 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     pub timeouts: Timeouts,
     pub site: Site,
+    /// Each API token's request rate on the SCIM routes.
+    pub scim_rate: domain::throttle::Rate,
 }
 
 /// Where the web app's files are, and Leptos's environment.
@@ -180,6 +182,7 @@ impl Settings {
             trusted_proxies: TrustedProxies::default(),
             timeouts: Timeouts::default(),
             site: Site::default(),
+            scim_rate: domain::throttle::Rate { per_second: 100 },
         }
     }
 }
@@ -315,7 +318,10 @@ pub fn router_with(store: Arc<dyn Engine>, settings: &Settings) -> Router {
         .layer(from_fn(middleware::same_origin_only))
         // SCIM clients authenticate with API tokens: no sessions, no
         // cookies, no browser origin to check.
-        .nest(scim::PREFIX, scim::routes(store.clone(), base))
+        .nest(
+            scim::PREFIX,
+            scim::routes(store.clone(), base, settings.scim_rate),
+        )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(from_fn_with_state(
             Arc::new(settings.trusted_proxies.clone()),
@@ -417,6 +423,9 @@ pub async fn serve(store: Arc<dyn Engine>, common: &Common) -> Result<(), String
         site: Site {
             root: common.site_root.clone(),
             env: common.leptos_env.clone(),
+        },
+        scim_rate: domain::throttle::Rate {
+            per_second: common.scim_requests_per_second,
         },
         ..Settings::new(&base, local)
     };

@@ -24,12 +24,13 @@ use domain::scim::{
     Filter, ListResponse, Page, PatchRequest, ScimError, ScimType, ScimUserInput, Write,
 };
 use domain::store::{TokenAuthError, run};
+use domain::throttle::{Bucket, Rate};
 use domain::token::ApiToken;
 use domain::transaction::Finish;
 use domain::{Email, User, UserKey};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Where the routes are mounted.
 pub const PREFIX: &str = "/scim/v2";
@@ -47,6 +48,10 @@ struct Scim {
     store: Arc<dyn Engine>,
     /// `https://host/scim/v2`, for `meta.location`.
     base: String,
+    rate: Rate,
+    /// Each token's request bucket, by token id (only tokens that passed
+    /// the check get one, so the map is as large as the live tokens).
+    buckets: Arc<Mutex<HashMap<String, Bucket>>>,
 }
 
 /// The SCIM routes (to be nested at [`PREFIX`], outside the session
@@ -54,10 +59,13 @@ struct Scim {
 pub fn routes<S: Clone + Send + Sync + 'static>(
     store: Arc<dyn Engine>,
     public_base: &str,
+    rate: Rate,
 ) -> Router<S> {
     let state = Scim {
         store,
         base: format!("{}{PREFIX}", public_base.trim_end_matches('/')),
+        rate,
+        buckets: Arc::default(),
     };
     Router::new()
         .route("/ServiceProviderConfig", get(provider_config))
@@ -125,11 +133,38 @@ async fn not_found() -> Response {
 async fn authenticated(State(state): State<Scim>, mut request: Request, next: Next) -> Response {
     match client(&state, request.headers()).await {
         Ok(token) => {
+            if let Err(wait_ms) = take_request(&state, &token.id) {
+                return too_many_requests(wait_ms);
+            }
             request.extensions_mut().insert(token);
             next.run(request).await
         }
         Err(refusal) => refusal,
     }
+}
+
+/// One request from the token's bucket, or how long until it has one.
+fn take_request(state: &Scim, token_id: &str) -> Result<(), i64> {
+    let now_ms = app::context::now_ms();
+    let mut buckets = state.buckets.lock().unwrap_or_else(|p| p.into_inner());
+    let bucket = buckets
+        .entry(token_id.to_string())
+        .or_insert_with(|| state.rate.full(now_ms));
+    state.rate.take(bucket, now_ms)
+}
+
+/// 429 with `Retry-After` (whole seconds, at least 1), RFC 7644 §3.12.
+fn too_many_requests(wait_ms: i64) -> Response {
+    let seconds = wait_ms.saturating_add(999) / 1000;
+    let mut response = error(ScimError::new(
+        429,
+        None,
+        "Too many requests with this token; wait and try again.",
+    ));
+    if let Ok(value) = HeaderValue::from_str(&seconds.clamp(1, 3600).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// The token of the request, or the answer to give without one.
