@@ -103,6 +103,7 @@ bench: release .deps/postgresql
 	ROSTER_BENCH_OUT=$(BENCH_OUT) cargo bench -p server --bench import
 	ROSTER_BENCH_OUT=$(BENCH_OUT) cargo bench -p server --bench postgres
 	ROSTER_BENCH_OUT=$(BENCH_OUT) cargo bench -p server --bench sync
+	ROSTER_BENCH_OUT=$(BENCH_OUT) cargo bench -p server --bench scim
 	cargo bench -p server --bench users
 	cd end2end && ROSTER_BENCH_OUT=$(BENCH_OUT) node bench/browser.mjs 100000 1000000
 

@@ -728,3 +728,66 @@ fn a_copy_from_redb_to_postgres_carries_the_external_ids() {
 fn a_copy_from_postgres_to_redb_carries_the_external_ids() {
     a_copy_carries_the_external_ids(support::postgres(), support::redb());
 }
+
+/// Two servers on one PostgreSQL database: what one writes the other
+/// reads (externalId too), `If-Match` holds across them, and of the same
+/// address posted to both at once exactly one is created.
+#[test]
+fn two_servers_share_one_postgresql_store() {
+    let f = support::postgres();
+    let one = Client::new(&f.store, TokenRole::Operator);
+    let two = Client::new(&f.reopen(), TokenRole::Operator);
+    let (status, _, headers) = one.send("POST", "/Users", Some(entra_user("m@x.org")), &[]);
+    assert_eq!(status, StatusCode::CREATED);
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let (status, body, _) = two.send("GET", "/Users/m@x.org", None, &[]);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["externalId"], "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef");
+    let mut changed = entra_user("m@x.org");
+    changed["title"] = json!("Director");
+    let (status, _, _) = two.send(
+        "PUT",
+        "/Users/m@x.org",
+        Some(changed.clone()),
+        &[("if-match", &etag)],
+    );
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = one.send(
+        "PUT",
+        "/Users/m@x.org",
+        Some(changed),
+        &[("if-match", &etag)],
+    );
+    assert_eq!(
+        status,
+        StatusCode::PRECONDITION_FAILED,
+        "stale on the other server too"
+    );
+    let (status, _, _) = one.send("DELETE", "/Users/m@x.org", None, &[]);
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = two.send("GET", "/Users/m@x.org", None, &[]);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let statuses: Vec<StatusCode> = std::thread::scope(|s| {
+        let posts: Vec<_> = (0..8)
+            .map(|i| {
+                let client = if i % 2 == 0 { &one } else { &two };
+                s.spawn(move || {
+                    client
+                        .send("POST", "/Users", Some(entra_user("race@x.org")), &[])
+                        .0
+                })
+            })
+            .collect();
+        posts.into_iter().map(|p| p.join().unwrap()).collect()
+    });
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let conflicts = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((created, conflicts), (1, 7), "{statuses:?}");
+}
