@@ -9,7 +9,6 @@
 //! Run: `cargo bench -p server --bench scim`.
 
 use domain::Actor;
-use domain::store::Tokens;
 use domain::token::TokenRole;
 use domain::usecase::tokens::NewToken;
 use server::engine::Engine;
