@@ -1127,8 +1127,10 @@ pub fn undo_batch(
     tx.write_users(&writes)?;
     for t in record.touched.iter().filter(|t| t.before.is_none()) {
         // A removed user leaves nothing behind that a later user of the
-        // same address could inherit.
+        // same address could inherit: no password, link or session, and
+        // no externalId a provisioning client would find it by.
         tx.forget_credentials(&t.key)?;
+        tx.set_external_id(&t.key, None)?;
     }
     keep_an_active_admin(tx, admin_lost)?;
     let summary = record_batch(

@@ -680,6 +680,57 @@ fn a_token_is_throttled(f: &Fresh) {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// A person's deactivation outlives a client's DELETE: the person stays
+/// the one who decided, so a later POST of the address cannot bring the
+/// user back (the attack: DELETE, then POST, by an Operator token).
+fn a_persons_deactivation_outlives_a_scim_delete(f: &Fresh) {
+    let client = Client::new(&f.store, TokenRole::Operator);
+    let (status, _, _) = client.send("POST", "/Users", Some(entra_user("p@x.org")), &[]);
+    assert_eq!(status, StatusCode::CREATED);
+    f.store
+        .set_end_state(
+            &k("p@x.org"),
+            EndState::Inactive,
+            "boss@x.org",
+            support::admin(),
+            5,
+        )
+        .unwrap();
+    let (status, _, _) = client.send("DELETE", "/Users/p@x.org", None, &[]);
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let stored = f.store.user(&k("p@x.org")).unwrap().unwrap();
+    assert_eq!(
+        stored.held.deactivated_by.as_ref().map(|d| d.by.as_str()),
+        Some("boss@x.org")
+    );
+    let (status, body, _) = client.send("POST", "/Users", Some(entra_user("p@x.org")), &[]);
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (_, body, _) = client.send("GET", "/Users/p@x.org", None, &[]);
+    assert_eq!(body["active"], false);
+    assert_eq!(
+        f.store.user(&k("p@x.org")).unwrap().unwrap().end_state,
+        EndState::Inactive
+    );
+
+    // Undone, a SCIM-created user leaves no externalId behind for a later
+    // user of the same address.
+    let (status, _, _) = client.send("POST", "/Users", Some(entra_user("u@x.org")), &[]);
+    assert_eq!(status, StatusCode::CREATED);
+    let batch = f.store.recent_batches(1).unwrap()[0].id;
+    f.store
+        .undo_batch(batch, "boss@x.org", support::admin(), 6)
+        .unwrap();
+    assert!(f.store.user(&k("u@x.org")).unwrap().is_none());
+    assert_eq!(f.store.external_id(&k("u@x.org")).unwrap(), None);
+    assert!(
+        f.store
+            .users_with_external_id("0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef", 10)
+            .unwrap()
+            .iter()
+            .all(|u| u.key().as_str() != "u@x.org")
+    );
+}
+
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {
         mod redb {
@@ -699,6 +750,7 @@ on_both_engines!(
     discovery,
     groups_are_the_roles,
     a_token_is_throttled,
+    a_persons_deactivation_outlives_a_scim_delete,
 );
 
 /// `roster copy` carries each user's externalId, both ways.

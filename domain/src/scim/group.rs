@@ -9,11 +9,15 @@
 use super::error::{ScimError, ScimType};
 use super::patch::{Op, PatchRequest};
 use super::schema::trim_base;
-use crate::{Role, User};
+use crate::{Role, User, UserKey};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// The core Group schema.
 pub const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+/// Most members one PATCH may add or remove (each is a role change in
+/// the same write transaction).
+pub const MAX_MEMBERS: usize = 1000;
 
 /// The group of `id` (the role's key, as in options and exports:
 /// `self-service`, `operator`, `approval`, `admin`).
@@ -147,7 +151,9 @@ impl Membership {
             };
             let value = op.value.as_ref().unwrap_or(&Value::Null);
             match &op.path {
-                Some(path) if is_members(&path.attr) && path.attr.sub.is_none() => {
+                Some(path)
+                    if is_members(&path.attr) && path.attr.sub.is_none() && path.sub.is_none() =>
+                {
                     match (op.op, &path.filter) {
                         (Op::Add, None) => {
                             add_ids(&mut changes, value, true).map_err(at)?;
@@ -175,8 +181,8 @@ impl Membership {
                     return Err(at(ScimError::bad_request(
                         ScimType::InvalidPath,
                         format!(
-                            "{} is not an attribute a group's PATCH may change",
-                            path.attr.name
+                            "{path} is not what a group's PATCH may change (members are \
+                             added or removed whole)"
                         ),
                     )));
                 }
@@ -210,20 +216,44 @@ impl Membership {
                 }
             }
         }
+        if changes.len() > MAX_MEMBERS {
+            return Err(ScimError::bad_request(
+                ScimType::InvalidValue,
+                format!(
+                    "A PATCH changes at most {MAX_MEMBERS} members; this one names {}",
+                    changes.len()
+                ),
+            ));
+        }
         Ok(Membership { changes })
     }
 
-    /// Each id once, with its last word.
-    pub fn decided(&self) -> Vec<(String, bool)> {
-        let mut out: Vec<(String, bool)> = Vec::new();
+    /// Each user once, by key (ids in any letter case name the same
+    /// user), with its last word, in the order first named. An id that is
+    /// not an address names no user: 400, as for an unknown one.
+    pub fn decided(&self) -> Result<Vec<(UserKey, bool)>, ScimError> {
+        let mut out: Vec<(UserKey, bool)> = Vec::with_capacity(self.changes.len());
+        let mut at: HashMap<UserKey, usize> = HashMap::with_capacity(self.changes.len());
         for (id, member) in &self.changes {
-            match out.iter_mut().find(|(k, _)| k == id) {
-                Some(entry) => entry.1 = *member,
-                None => out.push((id.clone(), *member)),
+            let key = crate::Email::parse(id)
+                .map_err(|_| no_user(id))?
+                .key()
+                .clone();
+            match at.get(&key) {
+                Some(&i) => out[i].1 = *member,
+                None => {
+                    at.insert(key.clone(), out.len());
+                    out.push((key, *member));
+                }
             }
         }
-        out
+        Ok(out)
     }
+}
+
+/// The refusal for an id that names no user.
+pub fn no_user(id: &str) -> ScimError {
+    ScimError::bad_request(ScimType::InvalidValue, format!("No user has the id {id}."))
 }
 
 fn is_members(attr: &super::AttrPath) -> bool {
@@ -391,15 +421,46 @@ mod tests {
             Role::Operator,
         )
         .unwrap();
+        let key = |a: &str| crate::Email::parse(a).unwrap().key().clone();
         assert_eq!(
-            m.decided(),
+            m.decided().unwrap(),
             vec![
-                ("a@x.org".to_string(), false),
-                ("b@x.org".to_string(), true),
-                ("c@x.org".to_string(), false),
-                ("d@x.org".to_string(), true),
+                (key("a@x.org"), false),
+                (key("b@x.org"), true),
+                (key("c@x.org"), false),
+                (key("d@x.org"), true),
             ]
         );
+        // One user in any letter case: the last word wins.
+        let m = Membership::from_patch(
+            &patch(json!([
+                {"op": "remove", "path": "members", "value": [{"value": "a@x.org"}]},
+                {"op": "add", "path": "members", "value": [{"value": "A@X.org"}]},
+                {"op": "remove", "path": "members", "value": [{"value": "a@x.org"}]},
+            ])),
+            Role::Operator,
+        )
+        .unwrap();
+        assert_eq!(m.decided().unwrap(), vec![(key("a@x.org"), false)]);
+        let bad = Membership::from_patch(
+            &patch(json!([{"op": "add", "path": "members", "value": [{"value": "nobody"}]}])),
+            Role::Operator,
+        )
+        .unwrap();
+        assert_eq!(
+            bad.decided().unwrap_err().scim_type,
+            Some(ScimType::InvalidValue)
+        );
+        // Bounded: one request changes at most MAX_MEMBERS members.
+        let many: Vec<Value> = (0..=MAX_MEMBERS)
+            .map(|i| json!({"value": format!("u{i}@x.org")}))
+            .collect();
+        let e = Membership::from_patch(
+            &patch(json!([{"op": "add", "path": "members", "value": many}])),
+            Role::Operator,
+        )
+        .unwrap_err();
+        assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
     }
 
     #[test]
@@ -428,6 +489,10 @@ mod tests {
             (
                 json!([{"op": "remove", "path": "members[display eq \"A\"]"}]),
                 ScimType::InvalidFilter,
+            ),
+            (
+                json!([{"op": "remove", "path": "members[value eq \"a@x.org\"].display"}]),
+                ScimType::InvalidPath,
             ),
             (
                 json!([{"op": "add", "path": "title", "value": "x"}]),

@@ -79,6 +79,13 @@ pub fn remove(
     if if_match.is_some_and(|m| !super::etag_matches(m, &before)) {
         return Ok((Finish::Abort, Replaced::Stale(before)));
     }
+    // A person's deactivation stands and stays theirs: the client's
+    // removal must not take its place (a later POST would otherwise
+    // re-activate a user a person deactivated). The user stays inactive
+    // and, as any user a person deactivated, readable over SCIM.
+    if before.held.deactivated_by.is_some() {
+        return Ok((Finish::Abort, Replaced::Unchanged(before)));
+    }
     let mut after = before.clone();
     after.end_state = EndState::Inactive;
     after.held.deactivated_by = Some(Decided {
@@ -88,11 +95,29 @@ pub fn remove(
     privilege::check_change(actor, Act::Change, Some(&before), Some(&after))
         .map_err(|r| StoreError::Forbidden(r.to_string()))?;
     replace_user(tx, &before, &mut after, now)?;
-    tx.revoke_links(key.as_str())?;
+    let mut events = Vec::with_capacity(2);
+    if tx.revoke_links(key.as_str())? > 0 {
+        events.push(
+            AuditEvent::new(
+                now,
+                client,
+                &after,
+                AuditAction::SignInLinksRevoked,
+                Vec::new(),
+            )
+            .with("reason", "removed over SCIM"),
+        );
+    }
     tx.end_sessions(key.as_str())?;
     let changes = crate::plan::diff(&before, &after);
-    let event = AuditEvent::new(now, client, &after, AuditAction::ScimRemove, changes);
-    tx.append_audit(vec![event], None)?;
+    events.push(AuditEvent::new(
+        now,
+        client,
+        &after,
+        AuditAction::ScimRemove,
+        changes,
+    ));
+    tx.append_audit(events, None)?;
     Ok((Finish::Commit, Replaced::Saved(after)))
 }
 
@@ -221,13 +246,19 @@ pub fn set_members(
         actor,
         now,
     } = by;
+    // Only an administrator changes roles: refused before any user is
+    // read (the wiring refuses it before the transaction, too).
+    if !actor.ranks_as_admin() {
+        return Err(StoreError::Forbidden(
+            privilege::Refusal::RolesNeedAdmin.to_string(),
+        ));
+    }
+    let decided = membership
+        .decided()
+        .map_err(|e| StoreError::Invalid(e.detail))?;
     let mut changed = 0;
-    for (id, member) in membership.decided() {
-        let no_user = || StoreError::Invalid(format!("No user has the id {id}."));
-        let key = crate::Email::parse(&id)
-            .map_err(|_| no_user())?
-            .key()
-            .clone();
+    for (key, member) in decided {
+        let no_user = || StoreError::Invalid(super::group::no_user(&key).detail);
         let before = tx
             .user(key.as_str())?
             .filter(|u| !is_removed(u))

@@ -489,6 +489,15 @@ fn pick<'d>(items: &[&'d Value], ty: &str) -> Option<&'d Value> {
 /// `externalId` is the client's identifier: kept exactly as sent, but
 /// under the rule every stored text follows (no control or invisible
 /// characters) and a length limit.
+/// Whether `raw` is an externalId Roster would store (a filter for any
+/// other matches nobody, and needs no lookup).
+pub fn could_be_external_id(raw: &str) -> bool {
+    !raw.trim().is_empty()
+        && raw.chars().count() <= MAX_EXTERNAL_ID_CHARS
+        && !raw.chars().any(char::is_control)
+        && crate::chars::first_hidden(raw).is_none()
+}
+
 fn external_id(raw: &str, problems: &mut Vec<String>) -> Option<String> {
     if raw.trim().is_empty() {
         return None;

@@ -24,9 +24,10 @@ type Params = Query<HashMap<String, String>>;
 async fn members(
     state: &Scim,
     wanted: bool,
+    roles: Vec<Role>,
 ) -> Result<Option<HashMap<Role, Vec<User>>>, ScimError> {
-    if !wanted {
-        return Ok(None);
+    if !wanted || roles.is_empty() {
+        return Ok(wanted.then(HashMap::new));
     }
     let store = state.store.clone();
     blocking(move || {
@@ -44,7 +45,7 @@ async fn members(
         users.retain(|u| !provision::is_removed(u));
         users.sort_by(|a, b| a.key().cmp(b.key()));
         let mut by_role: HashMap<Role, Vec<User>> = HashMap::new();
-        for role in Role::ALL {
+        for role in roles {
             let holders = users.iter().filter(|u| u.roles.contains(role)).cloned();
             by_role.insert(role, holders.collect());
         }
@@ -81,7 +82,8 @@ pub(super) async fn list_groups(State(state): State<Scim>, Query(params): Params
         (Ok(page), Ok(roles)) => (page, roles),
         (Err(e), _) | (_, Err(e)) => return error(e),
     };
-    let members = match members(&state, wants_members(&params)).await {
+    let shown = page.slice(&roles).to_vec();
+    let members = match members(&state, wants_members(&params), shown).await {
         Ok(m) => m,
         Err(e) => return error(e),
     };
@@ -106,7 +108,7 @@ pub(super) async fn get_group(
     let Some(role) = group::role_of(&id) else {
         return error(ScimError::not_found(&id));
     };
-    match members(&state, wants_members(&params)).await {
+    match members(&state, wants_members(&params), vec![role]).await {
         Ok(members) => scim_json(StatusCode::OK, &resource(&state, role, &members)),
         Err(e) => error(e),
     }
@@ -123,6 +125,15 @@ pub(super) async fn patch_group(
     let Some(role) = group::role_of(&id) else {
         return error(ScimError::not_found(&id));
     };
+    // Only an administrator's token changes roles: refused before the
+    // body is read or the write transaction begins.
+    if !token.actor().ranks_as_admin() {
+        return error(ScimError::new(
+            403,
+            None,
+            "Only an administrator's token changes roles (a group's members).",
+        ));
+    }
     let membership = match json_body(&body)
         .and_then(|v| PatchRequest::parse(&v))
         .and_then(|request| Membership::from_patch(&request, role))

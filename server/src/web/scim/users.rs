@@ -150,6 +150,11 @@ async fn list(state: Scim, params: HashMap<String, String>) -> Response {
                 },
                 Err(_) => Vec::new(),
             }
+        } else if let Some(wanted) = by_external_id
+            && !domain::scim::user::could_be_external_id(wanted)
+        {
+            // No stored externalId looks so: nothing to look up.
+            Vec::new()
         } else if let Some(wanted) = by_external_id {
             let limit = SCAN_LIMIT as usize + 1;
             let users = store
@@ -269,8 +274,9 @@ async fn change(
 ) -> Response {
     let if_match = headers
         .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+        // A tag that is not text matches no version (412), never "none
+        // sent".
+        .map(|v| v.to_str().unwrap_or("\u{0}").to_string());
     let deleting = matches!(change, Change::Delete);
     let store = state.store.clone();
     let written = blocking(move || {
