@@ -22,11 +22,12 @@ pub async fn save_options(
     sync_max_deactivate_percent: String,
     link_days: String,
     editable: String,
+    scim_delete: String,
 ) -> Result<Options, AppError> {
     use crate::context::*;
     use domain::options::{
         APPROVAL_ABOVE, APPROVAL_WINDOW_HOURS, EDITABLE, END_STATE, LINK_DAYS, MAX_ROWS, ROLES,
-        SYNC_MAX_DEACTIVATE_PERCENT,
+        SCIM_DELETE, SYNC_MAX_DEACTIVATE_PERCENT,
     };
     let admin = require(|u| u.roles.contains(Role::Admin)).await?;
     let store = store()?;
@@ -42,6 +43,7 @@ pub async fn save_options(
                 (SYNC_MAX_DEACTIVATE_PERCENT, &sync_max_deactivate_percent),
                 (LINK_DAYS, &link_days),
                 (EDITABLE, &editable),
+                (SCIM_DELETE, &scim_delete),
             ],
             admin.email.as_str(),
             now_s(),
@@ -74,6 +76,7 @@ fn OptionsForm(options: Options) -> impl IntoView {
     let approval_window_hours = RwSignal::new(options.approval_window_hours.to_string());
     let sync_max = RwSignal::new(options.sync_max_deactivate_percent.to_string());
     let editable = RwSignal::new(options.editable.clone());
+    let scim_delete = RwSignal::new(options.scim_delete.key().to_string());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         save.dispatch(SaveOptions {
@@ -95,6 +98,7 @@ fn OptionsForm(options: Options) -> impl IntoView {
                 .map(|f| f.column())
                 .collect::<Vec<_>>()
                 .join(","),
+            scim_delete: scim_delete.get_untracked(),
         });
     };
     view! {
@@ -159,6 +163,18 @@ fn OptionsForm(options: Options) -> impl IntoView {
                         member_checkbox(format!("opt-edit-{}", field.column()), field.label(), field, editable)
                     })
                     .collect_view()}
+            </fieldset>
+            <fieldset>
+                <legend>"SCIM provisioning"</legend>
+                <label for="opt-scim-delete">"A SCIM DELETE"</label>
+                <select id="opt-scim-delete" prop:value=move || scim_delete.get() on:change=move |ev| scim_delete.set(event_target_value(&ev))>
+                    <option value="deactivate" selected=options.scim_delete.key() == "deactivate">"deactivates the user (kept for its history and undo)"</option>
+                    <option value="delete" selected=options.scim_delete.key() == "delete">"deletes the user (its fields stay in the audit log)"</option>
+                </select>
+                <p class="help">
+                    "Either way the user is gone for the provisioning client, and a user a person \
+                     deactivated stays as that person left it."
+                </p>
             </fieldset>
             <p class="actions">
                 <button type="submit" disabled=move || save.pending().get()>"Save"</button>

@@ -16,9 +16,10 @@ pub const APPROVAL_WINDOW_HOURS: &str = "import.approval_window_hours";
 pub const APPROVAL_MAX_WAITING: &str = "import.approval_max_waiting";
 pub const APPROVAL_MAX_WAITING_MB: &str = "import.approval_max_waiting_mb";
 pub const SYNC_MAX_DEACTIVATE_PERCENT: &str = "import.sync_max_deactivate_percent";
+pub const SCIM_DELETE: &str = "scim.delete";
 
 /// Every option key, in display order.
-pub const KEYS: [&str; 10] = [
+pub const KEYS: [&str; 11] = [
     END_STATE,
     ROLES,
     MAX_ROWS,
@@ -29,7 +30,29 @@ pub const KEYS: [&str; 10] = [
     SYNC_MAX_DEACTIVATE_PERCENT,
     LINK_DAYS,
     EDITABLE,
+    SCIM_DELETE,
 ];
+
+/// What a SCIM client's DELETE does to a user.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScimDelete {
+    /// Deactivated in Roster, gone for SCIM clients; kept for its history
+    /// and undo.
+    #[default]
+    Deactivate,
+    /// Deleted from Roster: the record, its password, links and sessions;
+    /// its fields stay in the audit trail.
+    Delete,
+}
+
+impl ScimDelete {
+    pub fn key(self) -> &'static str {
+        match self {
+            ScimDelete::Deactivate => "deactivate",
+            ScimDelete::Delete => "delete",
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Options {
@@ -52,6 +75,8 @@ pub struct Options {
     /// A sync import that would deactivate more than this share (percent)
     /// of its candidates is refused unless confirmed.
     pub sync_max_deactivate_percent: u32,
+    /// What a SCIM DELETE does.
+    pub scim_delete: ScimDelete,
 }
 
 impl Default for Options {
@@ -68,6 +93,7 @@ impl Default for Options {
             approval_max_waiting: 10,
             approval_max_waiting_mb: 2048,
             sync_max_deactivate_percent: 10,
+            scim_delete: ScimDelete::Deactivate,
         }
     }
 }
@@ -144,6 +170,7 @@ impl Options {
             APPROVAL_MAX_WAITING => self.approval_max_waiting.to_string(),
             APPROVAL_MAX_WAITING_MB => self.approval_max_waiting_mb.to_string(),
             SYNC_MAX_DEACTIVATE_PERCENT => self.sync_max_deactivate_percent.to_string(),
+            SCIM_DELETE => self.scim_delete.key().to_string(),
             EDITABLE => self
                 .editable
                 .iter()
@@ -218,6 +245,12 @@ impl Options {
                     .ok_or_else(|| {
                     invalid("expected a whole percentage from 0 to 100".into())
                 })?
+            }
+            SCIM_DELETE => {
+                self.scim_delete = [ScimDelete::Deactivate, ScimDelete::Delete]
+                    .into_iter()
+                    .find(|d| d.key().eq_ignore_ascii_case(value))
+                    .ok_or_else(|| invalid("expected \"deactivate\" or \"delete\"".into()))?
             }
             LINK_DAYS => {
                 self.link_days = value
@@ -297,6 +330,7 @@ mod tests {
             (SYNC_MAX_DEACTIVATE_PERCENT, "10"),
             (LINK_DAYS, "7"),
             (EDITABLE, "display_name,phone,mobile"),
+            (SCIM_DELETE, "deactivate"),
         ];
         assert_eq!(pairs.len(), expected.len());
         for ((k, v), (ek, ev)) in pairs.iter().zip(expected) {

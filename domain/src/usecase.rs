@@ -128,7 +128,10 @@ pub fn ensure_admin(tx: &mut dyn WriteTx, new: User, first_only: bool, now: i64)
 
 /// Refuses a change that took away an active administrator when none is
 /// left.
-fn keep_an_active_admin(tx: &mut dyn WriteTx, admin_lost: bool) -> Result<(), StoreError> {
+pub(crate) fn keep_an_active_admin(
+    tx: &mut dyn WriteTx,
+    admin_lost: bool,
+) -> Result<(), StoreError> {
     if admin_lost && !tx.has_active_admin()? {
         return Err(StoreError::Forbidden(privilege::LAST_ADMIN.into()));
     }

@@ -731,6 +731,51 @@ fn a_persons_deactivation_outlives_a_scim_delete(f: &Fresh) {
     );
 }
 
+/// With `scim.delete` = `delete`, a DELETE deletes the user (its fields
+/// stay in the audit trail) under the privilege rule; the last
+/// administrator stays; the address may be created afresh.
+fn the_delete_option_deletes(f: &Fresh) {
+    f.store
+        .set_options(&[("scim.delete", "delete")], "cli", 2)
+        .unwrap();
+    server::commands::ensure_admin(
+        &*f.store,
+        &domain::Email::parse("root@x.org").unwrap(),
+        Source::Bootstrap,
+    )
+    .unwrap();
+    let client = Client::new(&f.store, TokenRole::Admin);
+    let (status, _, _) = client.send("POST", "/Users", Some(entra_user("d@x.org")), &[]);
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _, _) = client.send("DELETE", "/Users/d@x.org", None, &[]);
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(f.store.user(&k("d@x.org")).unwrap().is_none());
+    assert_eq!(f.store.external_id(&k("d@x.org")).unwrap(), None);
+    let history = f.store.user_history(&k("d@x.org")).unwrap();
+    let removal = history
+        .iter()
+        .find(|e| e.action == AuditAction::ScimRemove)
+        .expect("audited");
+    assert!(
+        removal
+            .changes
+            .iter()
+            .any(|c| c.field == "scim.delete" && c.new == "delete")
+    );
+    assert!(
+        removal.changes.iter().any(|c| c.old == "Test"),
+        "the fields are kept: {removal:?}"
+    );
+    let (status, _, _) = client.send("GET", "/Users/d@x.org", None, &[]);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body, _) = client.send("POST", "/Users", Some(entra_user("d@x.org")), &[]);
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(f.store.user(&k("d@x.org")).unwrap().unwrap().version, 1);
+    let (status, _, _) = client.send("DELETE", "/Users/root@x.org", None, &[]);
+    assert_eq!(status, StatusCode::FORBIDDEN, "the last administrator");
+    assert!(f.store.user(&k("root@x.org")).unwrap().is_some());
+}
+
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {
         mod redb {
@@ -751,6 +796,7 @@ on_both_engines!(
     groups_are_the_roles,
     a_token_is_throttled,
     a_persons_deactivation_outlives_a_scim_delete,
+    the_delete_option_deletes,
 );
 
 /// `roster copy` carries each user's externalId, both ways.

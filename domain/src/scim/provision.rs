@@ -7,9 +7,12 @@
 
 use super::{ScimError, ScimType, ScimUserInput};
 use crate::audit::{AuditAction, AuditEvent};
+use crate::options::ScimDelete;
 use crate::privilege::{self, Act};
 use crate::store::StoreError;
+use crate::transaction::UserWrite;
 use crate::transaction::{Finish, WriteTx};
+use crate::usecase::keep_an_active_admin;
 use crate::usecase::{Channel, Done, create_user_by, replace_user, stored_user};
 use crate::user::Decided;
 use crate::{Actor, EndState, Role, Roles, Source, User, UserKey};
@@ -86,6 +89,9 @@ pub fn remove(
     if before.held.deactivated_by.is_some() {
         return Ok((Finish::Abort, Replaced::Unchanged(before)));
     }
+    if tx.options()?.scim_delete == ScimDelete::Delete {
+        return delete(tx, before, by);
+    }
     let mut after = before.clone();
     after.end_state = EndState::Inactive;
     after.held.deactivated_by = Some(Decided {
@@ -119,6 +125,33 @@ pub fn remove(
     ));
     tx.append_audit(events, None)?;
     Ok((Finish::Commit, Replaced::Saved(after)))
+}
+
+/// [`remove`] when the option `scim.delete` is `delete`: the user's
+/// record, password, links, sessions and externalId go, under the
+/// privilege rule and the last-administrator rule; the audit trail keeps
+/// its fields ("Removed over SCIM", with `scim.delete: delete`).
+fn delete(tx: &mut dyn WriteTx, before: User, by: Client<'_>) -> Done<Replaced> {
+    privilege::check_change(by.actor, Act::Change, Some(&before), None)
+        .map_err(|r| StoreError::Forbidden(r.to_string()))?;
+    let key = before.key().as_str();
+    tx.write_users(&[UserWrite {
+        before: Some(&before),
+        after: None,
+    }])?;
+    keep_an_active_admin(tx, privilege::removes_active_admin(Some(&before), None))?;
+    tx.forget_credentials(key)?;
+    tx.set_external_id(key, None)?;
+    let event = AuditEvent::new(
+        by.now,
+        by.name,
+        &before,
+        AuditAction::ScimRemove,
+        crate::audit::removed(&before),
+    )
+    .with("scim.delete", "delete");
+    tx.append_audit(vec![event], None)?;
+    Ok((Finish::Commit, Replaced::Saved(before)))
 }
 
 /// A POST for a user a client removed: written like a PUT, and active
