@@ -58,12 +58,13 @@ pub fn is_removed(user: &User) -> bool {
         .is_some_and(|d| crate::token::is_token_actor(&d.by))
 }
 
-/// A SCIM DELETE: the user is deactivated (sessions ended, links
-/// revoked), the client's deletion recorded as a decision that an import
-/// does not undo (as a person's deactivation), and the resource is gone
-/// for every client — nothing is deleted from Roster, which keeps every
-/// user for its history and undo. A person's "Activate" brings it back,
-/// as does a later POST of the same address.
+/// A SCIM DELETE. By default (`scim.delete` = `deactivate`) the user is
+/// deactivated (sessions ended, links revoked), the client's removal
+/// recorded as a decision an import does not undo (as a person's
+/// deactivation), and the resource is gone for every client while Roster
+/// keeps the user for its history and undo; a person's "Activate" brings
+/// it back, as does a later POST of the same address. With `delete`, see
+/// [`delete`]. A user a person deactivated is left as that person left it.
 pub fn remove(
     tx: &mut dyn WriteTx,
     key: &UserKey,

@@ -486,9 +486,6 @@ fn pick<'d>(items: &[&'d Value], ty: &str) -> Option<&'d Value> {
     primary.or(of_type.first()).and_then(|v| v.get("value"))
 }
 
-/// `externalId` is the client's identifier: kept exactly as sent, but
-/// under the rule every stored text follows (no control or invisible
-/// characters) and a length limit.
 /// Whether `raw` is an externalId Roster would store (a filter for any
 /// other matches nobody, and needs no lookup).
 pub fn could_be_external_id(raw: &str) -> bool {
@@ -498,6 +495,9 @@ pub fn could_be_external_id(raw: &str) -> bool {
         && crate::chars::first_hidden(raw).is_none()
 }
 
+/// `externalId` is the client's identifier: kept exactly as sent, but
+/// under the rule every stored text follows (no control or invisible
+/// characters) and a length limit.
 fn external_id(raw: &str, problems: &mut Vec<String>) -> Option<String> {
     if raw.trim().is_empty() {
         return None;

@@ -126,7 +126,7 @@ pub(super) async fn patch_group(
         return error(ScimError::not_found(&id));
     };
     // Only an administrator's token changes roles: refused before the
-    // body is read or the write transaction begins.
+    // body is parsed or the write transaction begins.
     if !token.actor().ranks_as_admin() {
         return error(ScimError::new(
             403,

@@ -36,8 +36,9 @@ pub const PREFIX: &str = "/scim/v2";
 const BODY_LIMIT: usize = 256 * 1024;
 /// The whole body must arrive within this (as on the app's routes).
 const BODY_TIME: std::time::Duration = std::time::Duration::from_secs(60);
-/// A list without a userName equality reads every user: up to this many
-/// stored users it is answered, beyond it refused with `tooMany`.
+/// A list without a `userName eq` or `externalId eq` (and a group list
+/// with members) reads every user: up to this many stored users it is
+/// answered, beyond it refused with `tooMany`.
 const SCAN_LIMIT: u64 = 20_000;
 
 #[derive(Clone)]

@@ -257,9 +257,9 @@ pub(super) async fn create_user(
 enum Change {
     Put(Box<ScimUserInput>),
     Patch(PatchRequest),
-    /// Deactivated in Roster and gone for SCIM clients
-    /// ([`provision::remove`]; RFC 7644 §3.6 lets a service provider keep
-    /// what it deletes: Roster keeps every user for its history and undo).
+    /// Gone for SCIM clients: deactivated in Roster, or deleted when the
+    /// option `scim.delete` says so ([`provision::remove`]; RFC 7644 §3.6
+    /// lets a service provider keep what it deletes).
     Delete,
 }
 
