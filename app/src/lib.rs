@@ -25,6 +25,7 @@ pub mod security;
 pub mod security_log;
 pub mod table;
 pub mod tokens;
+pub mod user_edit;
 pub mod user_page;
 pub mod users;
 
