@@ -146,13 +146,16 @@ fn UserTable(page: UserPage, query: UserQuery) -> impl IntoView {
     let summary = if shown == 0 {
         String::new()
     } else {
+        // A capped search counted the matches among the users it read
+        // only: there are more.
         format!(
-            "Showing {}–{} of {}{}.",
+            "Showing {}–{} of {}{}{}.",
             domain::chars::group_thousands(first),
             domain::chars::group_thousands(first + shown - 1),
+            if page.capped { "more than " } else { "" },
             domain::chars::group_thousands(total),
             if page.capped {
-                " found first (type more to narrow the search)"
+                " (type more to narrow the search)"
             } else {
                 ""
             }

@@ -157,17 +157,22 @@ pub struct UserStats {
 
 impl UserStats {
     pub fn count(&mut self, user: &User) {
+        self.add(crate::directory::Facets::of(user), 1);
+    }
+
+    /// Adds `n` users of these facets (an engine's counter).
+    pub fn add(&mut self, facets: crate::directory::Facets, n: u64) {
         use crate::user::{EndState, Source};
-        self.total += 1;
-        match user.end_state {
-            EndState::Active => self.active += 1,
-            EndState::Inactive => self.inactive += 1,
+        self.total += n;
+        match facets.end_state {
+            EndState::Active => self.active += n,
+            EndState::Inactive => self.inactive += n,
         }
-        match user.source {
-            Source::Csv => self.csv += 1,
-            Source::Manual => self.manual += 1,
-            Source::Bootstrap => self.bootstrap += 1,
-            Source::Scim => self.scim += 1,
+        match facets.source {
+            Source::Csv => self.csv += n,
+            Source::Manual => self.manual += n,
+            Source::Bootstrap => self.bootstrap += n,
+            Source::Scim => self.scim += n,
         }
     }
 }

@@ -1,20 +1,25 @@
-//! The Users page over a 1M-user store: median latency of `list_users`
-//! (what the `list_users` and `search_users` server functions run, less
-//! HTTP) for the first page in each sort order, a deep page, filters and
-//! searches. Also prints how long the store took to build (one import of
-//! 1M rows, indexes included).
+//! The Users page and the start page over a 1M-user store, on redb and on
+//! PostgreSQL side by side: p50 and p99 of `list_users` (what the
+//! `list_users` and `search_users` server functions run, less HTTP) for
+//! the first page in each sort order, deep pages, filters and searches,
+//! and of the start page's reads (`user_stats`, `recent_batches`). Also
+//! prints how long each store took to build (one import of 1M rows,
+//! indexes included). PostgreSQL runs on the server
+//! ROSTER_TEST_DATABASE_URL names, or on a throwaway cluster
+//! (scripts/pg-test-cluster).
 //! Run: `cargo bench -p server --bench users` (ROSTER_BENCH_USERS to
 //! change the size).
 
 use domain::directory::{UserQuery, UserSort};
 use domain::store::{ImportRequest, Store};
 use domain::user::{EndState, Source};
+use server::engine::postgres::PgStore;
 use server::engine::redb::RedbStore;
 use std::time::{Duration, Instant};
 
 mod common;
 
-const RUNS: usize = 21;
+const RUNS: usize = 101;
 
 fn file(rows: usize, from: usize) -> Vec<u8> {
     const FIRST: [&str; 8] = [
@@ -33,7 +38,7 @@ fn file(rows: usize, from: usize) -> Vec<u8> {
     s.into_bytes()
 }
 
-fn import(store: &RedbStore, bytes: &[u8]) {
+fn import(store: &dyn Store, bytes: &[u8]) {
     store
         .apply_import(ImportRequest {
             now: 1_800_000_000,
@@ -42,43 +47,112 @@ fn import(store: &RedbStore, bytes: &[u8]) {
         .unwrap();
 }
 
+/// Builds the store: `total` users, 1 % of them inactive (two imports).
+fn build(store: &dyn Store, total: usize, engine: &str) {
+    let inactive = total / 100;
+    let t0 = Instant::now();
+    import(store, &file(total - inactive, 0));
+    let built_active = t0.elapsed();
+    store
+        .set_option("import.end_state", "inactive", "cli", 1)
+        .unwrap();
+    import(store, &file(inactive, total - inactive));
+    let built = t0.elapsed();
+    assert_eq!(store.user_count().unwrap(), total as u64);
+    println!(
+        "{engine}: store of {total} users built in {:.1} s ({} active in one import: {:.1} s, then {inactive} inactive)",
+        built.as_secs_f64(),
+        total - inactive,
+        built_active.as_secs_f64()
+    );
+}
+
+/// What each measured call reads.
+enum Read {
+    List(UserQuery),
+    /// The start page's data: `user_stats` and `recent_batches(5)`.
+    Start,
+}
+
+/// p50 and p99 of [`RUNS`] calls (after one warm-up), and what the last
+/// call answered.
+fn measure(store: &dyn Store, read: &Read) -> (Duration, Duration, String) {
+    let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
+    let mut shown = String::new();
+    for run in 0..=RUNS {
+        let t = Instant::now();
+        match read {
+            Read::List(query) => {
+                let page = store.list_users(query).unwrap();
+                if run == 0 {
+                    assert!(!page.users.is_empty() || page.total == 0 || query.page > 0);
+                }
+                shown = format!("{}{}", if page.capped { "> " } else { "" }, page.total);
+            }
+            Read::Start => {
+                let stats = store.user_stats().unwrap();
+                let recent = store.recent_batches(5).unwrap();
+                shown = format!("{} users, {} imports", stats.total, recent.len());
+            }
+        }
+        if run > 0 {
+            times.push(t.elapsed());
+        }
+    }
+    times.sort();
+    let p99 = times[(times.len() * 99).div_ceil(100) - 1];
+    (times[times.len() / 2], p99, shown)
+}
+
 fn main() {
     let total: usize = std::env::var("ROSTER_BENCH_USERS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let inactive = total / 100;
     let dir = tempfile::tempdir().unwrap();
-    let store = RedbStore::open(dir.path()).unwrap();
-    let t0 = Instant::now();
-    import(&store, &file(total - inactive, 0));
-    let built_active = t0.elapsed();
-    store
-        .set_option("import.end_state", "inactive", "cli", 1)
+    let redb = RedbStore::open(dir.path()).unwrap();
+    build(&redb, total, "redb");
+    // PostgreSQL: the server ROSTER_TEST_DATABASE_URL names (key=value
+    // form), or a throwaway cluster of the bench's own.
+    let pg_dir = std::env::temp_dir().join(format!("roster-pg-users-{}", std::process::id()));
+    let url = server::test_support::test_server(&pg_dir).unwrap();
+    assert!(
+        !url.contains("://"),
+        "give ROSTER_TEST_DATABASE_URL in key=value form for the bench"
+    );
+    let name = format!("roster_users_bench_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
         .unwrap();
-    import(&store, &file(inactive, total - inactive));
-    let built = t0.elapsed();
-    assert_eq!(store.user_count().unwrap(), total as u64);
+    let db_url = format!("{url} dbname={name}");
+    let pg = PgStore::open(&db_url).unwrap();
+    build(&pg, total, "PostgreSQL");
+    // What autovacuum does after a large insert, done now rather than
+    // waited for: the visibility map lets index-only scans skip the heap.
+    let t = Instant::now();
+    postgres::Client::connect(&db_url, postgres::NoTls)
+        .unwrap()
+        .batch_execute("VACUUM ANALYZE")
+        .unwrap();
     println!(
-        "store of {total} users built in {:.1} s ({} active in one import: {:.1} s, then {inactive} inactive)",
-        built.as_secs_f64(),
-        total - inactive,
-        built_active.as_secs_f64()
+        "PostgreSQL: VACUUM ANALYZE {:.1} s",
+        t.elapsed().as_secs_f64()
     );
     let q = |f: &dyn Fn(&mut UserQuery)| {
         let mut query = UserQuery::default();
         f(&mut query);
-        query
+        Read::List(query)
     };
-    let cases: Vec<(&str, UserQuery)> = vec![
-        ("first page, by email", q(&|_| {})),
+    let cases: Vec<(&str, Read)> = vec![
+        ("Users page (first page, by email)", q(&|_| {})),
         ("first page, by name", q(&|x| x.sort = UserSort::Name)),
         ("first page, by updated", q(&|x| x.sort = UserSort::Updated)),
         (
-            "page 100 (offset 5 000), by name",
+            "deep page: page 2 000 (offset 100 000), by name",
             q(&|x| {
                 x.sort = UserSort::Name;
-                x.page = 100;
+                x.page = 2_000;
             }),
         ),
         (
@@ -106,37 +180,46 @@ fn main() {
             q(&|x| x.search = "grace corp9".into()),
         ),
         (
+            "search \"grace corp9\", by name",
+            q(&|x| {
+                x.search = "grace corp9".into();
+                x.sort = UserSort::Name;
+            }),
+        ),
+        (
             "quick search \"ad\" (20 hits, capped)",
             q(&|x| {
                 x.search = "ad".into();
                 x.page_size = 20;
             }),
         ),
+        ("start page (user_stats + recent_batches(5))", Read::Start),
     ];
-    println!("median of {RUNS} calls of list_users:");
-    println!("| query | median | matching users |");
-    println!("|---|---:|---:|");
-    for (name, query) in cases {
-        let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
-        let mut matched = 0;
-        for _ in 0..RUNS {
-            let t = Instant::now();
-            let page = store.list_users(&query).unwrap();
-            times.push(t.elapsed());
-            matched = page.total;
-            assert!(!page.users.is_empty() || page.total == 0 || query.page > 0);
-        }
-        times.sort();
+    println!("{total} users, {RUNS} calls each (after one warm-up), single-threaded:");
+    println!(
+        "| read | redb p50 | redb p99 | PostgreSQL p50 | PostgreSQL p99 | PG ÷ redb (p50) | answer |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    for (name, read) in &cases {
+        let (r50, r99, shown) = measure(&redb, read);
+        let (p50, p99, pg_shown) = measure(&pg, read);
+        // The engines must answer the same (the tests hold them to it).
+        let shown = if shown == pg_shown {
+            shown
+        } else {
+            format!("redb {shown} ≠ PostgreSQL {pg_shown}")
+        };
         println!(
-            "| {name} | {:.2} ms | {matched} |",
-            times[RUNS / 2].as_secs_f64() * 1e3
+            "| {name} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.1}× | {shown} |",
+            ms(r50),
+            ms(r99),
+            ms(p50),
+            ms(p99),
+            ms(p50) / ms(r50).max(0.001)
         );
     }
-    let t = Instant::now();
-    let stats = store.user_stats().unwrap();
-    println!(
-        "user_stats (start page counts): {:.3} ms, {} users",
-        t.elapsed().as_secs_f64() * 1e3,
-        stats.total
-    );
+    drop(pg);
+    let _ = admin.batch_execute(&format!("DROP DATABASE {name}"));
+    // A cluster of the bench's own is stopped by its watchdog on exit.
 }

@@ -1075,6 +1075,78 @@ fn the_user_counts_follow_every_change(f: &Fresh) {
         ),
         (4, 3, 1, 2, 1, 1)
     );
+    // The counters after each kind of write equal a count of the users,
+    // and give every filter's total on the Users page.
+    let check = |store: &dyn Engine, step: &str| {
+        let real = expect(store);
+        assert_eq!(store.user_stats().unwrap(), real, "{step}");
+        assert_eq!(store.user_count().unwrap(), real.total, "{step}");
+        let all = store.all_users().unwrap();
+        for end_state in [None, Some(EndState::Active), Some(EndState::Inactive)] {
+            for source in [
+                None,
+                Some(Source::Csv),
+                Some(Source::Manual),
+                Some(Source::Scim),
+            ] {
+                let query = domain::directory::UserQuery {
+                    end_state,
+                    source,
+                    ..Default::default()
+                };
+                assert_eq!(
+                    store.list_users(&query).unwrap(),
+                    domain::directory::page_of(all.clone(), &query, false),
+                    "{step}: {query:?}"
+                );
+            }
+        }
+    };
+    check(store, "created, imported, deactivated");
+    // An update (a changed title, and a manual user the file lists).
+    committed(import(
+        store,
+        &format!("{HEAD}a@x.org,Ada,L,,Boss\nm@x.org,M,M,,Clerk\n"),
+    ));
+    check(store, "updated");
+    // An import undone.
+    let (batch, _) = committed(import(
+        store,
+        &format!("{HEAD}c@x.org,C,C,,\nd@x.org,D,D,,\nb@x.org,Bob,B,,Again\n"),
+    ));
+    check(store, "imported again");
+    assert!(matches!(
+        store
+            .undo_batch(batch.id, "op@x.org", Actor::Owner, 5)
+            .unwrap(),
+        UndoOutcome::Undone { .. }
+    ));
+    check(store, "undone");
+    // A sync that deactivates the imported users the file leaves out.
+    committed(import(
+        store,
+        &format!("{HEAD}e@x.org,E,E,,\nf@x.org,F,F,,\n"),
+    ));
+    let synced = store
+        .apply_sync_import(
+            ImportRequest {
+                now: 6,
+                ..request(&format!("{HEAD}a@x.org,Ada,L,,Boss\n"))
+            },
+            &domain::store::SyncRequest {
+                force: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    committed(synced);
+    assert!(store.user_stats().unwrap().inactive >= 3);
+    check(store, "synced");
+    // A reactivation.
+    store
+        .set_end_state(&k("e@x.org"), EndState::Active, "op@x.org", Actor::Owner, 7)
+        .unwrap();
+    check(store, "reactivated");
 }
 
 fn the_users_list_answers_as_the_rule_says(f: &Fresh) {
@@ -1114,13 +1186,22 @@ fn the_users_list_answers_as_the_rule_says(f: &Fresh) {
     ));
     let all = store.all_users().unwrap();
     for sort in UserSort::ALL {
-        for end_state in [None, Some(EndState::Active), Some(EndState::Inactive)] {
+        for (end_state, source) in [
+            (None, None),
+            (Some(EndState::Active), None),
+            (Some(EndState::Inactive), None),
+            (None, Some(Source::Csv)),
+            (Some(EndState::Active), Some(Source::Manual)),
+        ] {
             for (page, page_size) in [(0, 50), (0, 3), (1, 3), (2, 3), (9, 3)] {
-                for search in ["", "ada", "ex 0", "LOVE ad", "zo", "émi", "nobody", "u1 ex"] {
+                for search in [
+                    "", "ada", "ex 0", "LOVE ad", "zo", "émi", "nobody", "u1 ex", "u ex org",
+                    "x y z",
+                ] {
                     let query = UserQuery {
                         search: search.into(),
                         end_state,
-                        source: None,
+                        source,
                         sort,
                         page,
                         page_size,

@@ -69,6 +69,7 @@ fn a_store_of_the_first_schema_gets_c_collated_user_keys_and_keeps_its_events() 
     client
         .batch_execute(
             "DROP TABLE secrets; DROP TABLE api_tokens; DROP TABLE scim_external_ids; \
+             DROP TABLE user_counts; \
              UPDATE roster_schema SET version = 1",
         )
         .unwrap();
@@ -87,4 +88,47 @@ fn a_store_of_the_first_schema_gets_c_collated_user_keys_and_keeps_its_events() 
     assert_eq!(reopened.user_history(&key).unwrap(), events);
     let secret = reopened.secret("device-cookie").unwrap();
     assert_eq!(f.reopen().secret("device-cookie").unwrap(), secret);
+}
+
+#[test]
+fn a_store_from_before_the_counters_gets_them_from_its_users() {
+    let f = support::postgres();
+    let mut csv = String::from("email,first_name,last_name\n");
+    for i in 0..30 {
+        csv.push_str(&format!("u{i}@example.com,U,{i}\n"));
+    }
+    f.store
+        .apply_import(ImportRequest {
+            bytes: csv.as_bytes(),
+            file_name: "a.csv",
+            operator: "op@example.com",
+            actor: Actor::Owner,
+            expected_fingerprint: None,
+            skip_invalid: false,
+            corrected: None,
+            now: 1_800_000_000,
+        })
+        .unwrap();
+    f.store
+        .set_end_state(
+            &domain::Email::parse("u3@example.com")
+                .unwrap()
+                .key()
+                .clone(),
+            domain::EndState::Inactive,
+            "op@example.com",
+            Actor::Owner,
+            1_800_000_001,
+        )
+        .unwrap();
+    let before = f.store.user_stats().unwrap();
+    assert_eq!((before.total, before.inactive, before.csv), (30, 1, 30));
+    // As the schema before the counters left it.
+    let mut client = Client::connect(&f.args[1], NoTls).unwrap();
+    client
+        .batch_execute("DROP TABLE user_counts; UPDATE roster_schema SET version = 6")
+        .unwrap();
+    let reopened = f.reopen();
+    assert_eq!(reopened.user_stats().unwrap(), before);
+    assert_eq!(reopened.user_count().unwrap(), 30);
 }

@@ -9,18 +9,44 @@ use super::{PgStore, WRITE_LOCK, pg};
 use crate::engine::codec::{decode, touched_count, with_deactivations};
 use domain::approval::ApprovalRequest;
 use domain::audit::{AuditEvent, AuditQuery};
-use domain::directory::{UserPage, UserQuery};
+use domain::directory::{Facets, UserPage, UserQuery};
 use domain::options::Options;
 use domain::store::{BatchSummary, Correction, Store, StoreError, UserStats};
 use domain::transaction::{Finish, WriteTx};
-use domain::{EndState, Source, User, UserKey};
+use domain::{EndState, User, UserKey};
+
+impl PgStore {
+    /// The users' counters (`user_counts`), by end state and source.
+    fn counts(&self) -> Result<Vec<(Facets, u64)>, StoreError> {
+        let rows = self.read(|c| c.query("SELECT facets, n FROM user_counts", &[]))?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let n: i64 = r.get(1);
+                Facets::from_code(r.get(0)).map(|f| (f, n.max(0) as u64))
+            })
+            .collect())
+    }
+
+    /// The SQL condition of a query's filters (constants of the domain's
+    /// enums, never text from the request).
+    pub(super) fn filter_sql(query: &UserQuery) -> String {
+        let mut parts = vec!["TRUE".to_string()];
+        match query.end_state {
+            Some(EndState::Active) => parts.push("u.active".into()),
+            Some(EndState::Inactive) => parts.push("NOT u.active".into()),
+            None => {}
+        }
+        if let Some(source) = query.source {
+            parts.push(format!("u.source = '{}'", source.key()));
+        }
+        parts.join(" AND ")
+    }
+}
 
 impl Store for PgStore {
     fn user_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .read(|c| c.query_one("SELECT count(*) FROM users", &[]))?
-            .get(0);
-        Ok(n as u64)
+        Ok(self.counts()?.iter().map(|(_, n)| n).sum())
     }
 
     fn user(&self, key: &UserKey) -> Result<Option<User>, StoreError> {
@@ -44,70 +70,60 @@ impl Store for PgStore {
         Self::decode_rows(self.read(|c| c.query("SELECT record FROM users ORDER BY key", &[]))?)
     }
 
+    /// A search: see `search`. A list: the total from the counters; the
+    /// page's keys from the sort order's index (only the index is read
+    /// for the entries skipped), then only the page's records.
     fn list_users(&self, query: &UserQuery) -> Result<UserPage, StoreError> {
         use domain::directory::{UserSort, query_words};
         let words = query_words(&query.search);
         if !words.is_empty() {
             return self.search(&words, query);
         }
-        let order = match query.sort {
-            UserSort::Email => "key",
-            UserSort::Name => "name_key, key",
-            UserSort::Updated => "updated_at DESC, key",
+        let total: u64 = self
+            .counts()?
+            .iter()
+            .filter(|(f, _)| query.accepts(*f))
+            .map(|(_, n)| n)
+            .sum();
+        if query.offset() >= total {
+            return Ok(UserPage {
+                users: Vec::new(),
+                total,
+                capped: false,
+            });
+        }
+        let (columns, order) = match query.sort {
+            UserSort::Email => ("key", "key"),
+            UserSort::Name => ("name_key, key", "name_key, key"),
+            UserSort::Updated => ("updated_at, key", "updated_at DESC, key"),
         };
-        let active = query.end_state.map(|e| e == EndState::Active);
-        let source = query.source.map(|s| s.key());
-        let filter = "($1::bool IS NULL OR active = $1) AND ($2::text IS NULL OR source = $2)";
+        let sql = format!(
+            "WITH page AS MATERIALIZED (SELECT {columns} FROM users u WHERE {filter} \
+             ORDER BY {order} LIMIT $1 OFFSET $2) \
+             SELECT u.record FROM page JOIN users u USING (key) ORDER BY {outer}",
+            filter = Self::filter_sql(query),
+            outer = order
+                .split(", ")
+                .map(|c| format!("page.{c}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
         let limit = i64::from(query.limit());
         let offset = i64::try_from(query.offset()).unwrap_or(i64::MAX);
-        let (total, rows) = self.read(|c| {
-            let total: i64 = c
-                .query_one(
-                    &format!("SELECT count(*) FROM users WHERE {filter}"),
-                    &[&active, &source],
-                )?
-                .get(0);
-            let rows = c.query(
-                &format!(
-                    "SELECT record FROM users WHERE {filter} ORDER BY {order} LIMIT $3 OFFSET $4"
-                ),
-                &[&active, &source, &limit, &offset],
-            )?;
-            Ok((total, rows))
-        })?;
+        let rows = self.read(|c| c.query(&sql, &[&limit, &offset]))?;
         Ok(UserPage {
             users: Self::decode_rows(rows)?,
-            total: total as u64,
+            total,
             capped: false,
         })
     }
 
     fn user_stats(&self) -> Result<UserStats, StoreError> {
-        let row = self.read(|c| {
-            c.query_one(
-                "SELECT count(*), count(*) FILTER (WHERE active), \
-                 count(*) FILTER (WHERE source = $1), \
-                 count(*) FILTER (WHERE source = $2), \
-                 count(*) FILTER (WHERE source = $3), \
-                 count(*) FILTER (WHERE source = $4) FROM users",
-                &[
-                    &Source::Csv.key(),
-                    &Source::Manual.key(),
-                    &Source::Bootstrap.key(),
-                    &Source::Scim.key(),
-                ],
-            )
-        })?;
-        let n = |i| row.get::<_, i64>(i) as u64;
-        Ok(UserStats {
-            total: n(0),
-            active: n(1),
-            inactive: n(0) - n(1),
-            csv: n(2),
-            manual: n(3),
-            bootstrap: n(4),
-            scim: n(5),
-        })
+        let mut stats = UserStats::default();
+        for (facets, n) in self.counts()? {
+            stats.add(facets, n);
+        }
+        Ok(stats)
     }
 
     fn options(&self) -> Result<Options, StoreError> {

@@ -11,6 +11,7 @@ use crate::engine::codec::{
 };
 use domain::approval::ApprovalRequest;
 use domain::audit::AuditEvent;
+use domain::directory::Facets;
 use domain::options::Options;
 use domain::privilege;
 use domain::store::{BatchSummary, Correction, StoreError};
@@ -182,7 +183,7 @@ impl WriteTx for PgTx<'_, '_> {
                 &[&words, &owners],
             )?;
         }
-        Ok(())
+        count_users(self.t, writes)
     }
 
     fn sync_candidates(&mut self, scope: Option<&str>) -> Result<Vec<User>, StoreError> {
@@ -463,6 +464,43 @@ impl WriteTx for PgTx<'_, '_> {
     fn set_external_id(&mut self, key: &str, external_id: Option<&str>) -> Result<(), StoreError> {
         super::external_ids::set_external_id_in(self.t, key, external_id)
     }
+}
+
+/// Moves the users' counters (`user_counts`, by end state and source) by
+/// what these writes change: one statement, inside the writing
+/// transaction (writers are serialised by the write lock).
+fn count_users(t: &mut Transaction<'_>, writes: &[UserWrite<'_>]) -> Result<(), StoreError> {
+    let mut deltas = [0i64; Facets::COUNT];
+    let every = Facets::every();
+    let mut count = |user: &User, delta: i64| {
+        if let Some(i) = every.iter().position(|f| *f == Facets::of(user)) {
+            deltas[i] += delta;
+        }
+    };
+    for w in writes {
+        if let Some(before) = w.before {
+            count(before, -1);
+        }
+        if let Some(after) = w.after {
+            count(after, 1);
+        }
+    }
+    let (codes, deltas): (Vec<&str>, Vec<i64>) = every
+        .iter()
+        .zip(deltas)
+        .filter(|(_, d)| *d != 0)
+        .map(|(f, d)| (f.code(), d))
+        .unzip();
+    if codes.is_empty() {
+        return Ok(());
+    }
+    t.execute(
+        "INSERT INTO user_counts (facets, n) SELECT * FROM UNNEST($1::text[], $2::bigint[]) \
+         ON CONFLICT (facets) DO UPDATE SET n = user_counts.n + EXCLUDED.n",
+        &[&codes, &deltas],
+    )
+    .map_err(pg)?;
+    Ok(())
 }
 
 /// Takes `n` numbers from a counter in `meta`; returns the first.

@@ -253,17 +253,7 @@ pub(super) fn stats(txn: &ReadTransaction) -> Result<UserStats, StoreError> {
             .map_err(backend)?
             .map(|v| v.value())
             .unwrap_or(0);
-        stats.total += n;
-        match facets.end_state {
-            domain::EndState::Active => stats.active += n,
-            domain::EndState::Inactive => stats.inactive += n,
-        }
-        match facets.source {
-            domain::Source::Csv => stats.csv += n,
-            domain::Source::Manual => stats.manual += n,
-            domain::Source::Bootstrap => stats.bootstrap += n,
-            domain::Source::Scim => stats.scim += n,
-        }
+        stats.add(facets, n);
     }
     Ok(stats)
 }
