@@ -62,10 +62,15 @@ pub enum AuditAction {
     ScimCreate,
     /// Changed (fields, end state) by a provisioning client over SCIM.
     ScimUpdate,
+    /// A mail with a sign-in (or reset) link went out to the user.
+    SignInLinkEmailed,
+    /// Someone asked "Forgot password?" for the user's address (a reset
+    /// link was queued).
+    PasswordResetRequested,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 26] = [
         AuditAction::Import,
         AuditAction::ManualCreate,
         AuditAction::ScimCreate,
@@ -81,6 +86,8 @@ impl AuditAction {
         AuditAction::SignInLinkMade,
         AuditAction::SignInLinkUsed,
         AuditAction::SignInLinksRevoked,
+        AuditAction::SignInLinkEmailed,
+        AuditAction::PasswordResetRequested,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
         AuditAction::SignInThrottled,
@@ -131,6 +138,8 @@ impl AuditAction {
             AuditAction::TokenRevoked => "token-revoked",
             AuditAction::ScimCreate => "scim-create",
             AuditAction::ScimUpdate => "scim-update",
+            AuditAction::SignInLinkEmailed => "sign-in-link-emailed",
+            AuditAction::PasswordResetRequested => "password-reset-requested",
         }
     }
 
@@ -164,6 +173,8 @@ impl AuditAction {
             AuditAction::TokenRevoked => "API token revoked",
             AuditAction::ScimCreate => "Created over SCIM",
             AuditAction::ScimUpdate => "Changed over SCIM",
+            AuditAction::SignInLinkEmailed => "Sign-in link emailed",
+            AuditAction::PasswordResetRequested => "Password reset requested",
         }
     }
 }
@@ -552,6 +563,8 @@ mod tests {
             (AuditAction::TokenRevoked, 21),
             (AuditAction::ScimCreate, 22),
             (AuditAction::ScimUpdate, 23),
+            (AuditAction::SignInLinkEmailed, 24),
+            (AuditAction::PasswordResetRequested, 25),
         ];
         for (action, index) in pinned {
             assert_eq!(
@@ -560,7 +573,7 @@ mod tests {
                 "{action:?}"
             );
         }
-        assert_eq!(AuditAction::ALL.len(), 24);
+        assert_eq!(AuditAction::ALL.len(), 26);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 use crate::approval::ApprovalRequest;
 use crate::audit::AuditEvent;
 use crate::email::UserKey;
+use crate::mail::{MailState, OutboxCounts, OutboxMessage};
 use crate::options::Options;
 use crate::store::{BatchSummary, Correction, StoreError};
 use crate::token::ApiToken;
@@ -32,6 +33,7 @@ pub enum Finish {
 pub enum Sequence {
     Batch,
     Approval,
+    Outbox,
 }
 
 /// A batch as stored: its summary and the before-image of every user it
@@ -147,6 +149,22 @@ pub trait WriteTx {
     fn token(&mut self, id: &str) -> Result<Option<ApiToken>, StoreError>;
     /// Stores an API token under its id, replacing one with that id.
     fn put_token(&mut self, token: &ApiToken) -> Result<(), StoreError>;
+
+    /// Stores an outbox message under its id, replacing one with that id.
+    fn put_outbox(&mut self, message: &OutboxMessage) -> Result<(), StoreError>;
+    fn outbox_message(&mut self, id: u64) -> Result<Option<OutboxMessage>, StoreError>;
+    /// Up to `limit` queued messages due at `now` (`next_attempt_at <=
+    /// now`), earliest first, held by this transaction: on an engine with
+    /// several writers at once, another transaction skips them.
+    fn due_outbox(&mut self, now: i64, limit: usize) -> Result<Vec<OutboxMessage>, StoreError>;
+    /// How many messages are in each state.
+    fn outbox_counts(&mut self) -> Result<OutboxCounts, StoreError>;
+    /// Up to `limit` messages in `state`, newest (highest id) first.
+    fn outbox_in(
+        &mut self,
+        state: MailState,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
 }
 
 /// The id under which a sign-in token is stored (tokens are never stored).

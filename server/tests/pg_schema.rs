@@ -68,7 +68,8 @@ fn a_store_of_the_first_schema_gets_c_collated_user_keys_and_keeps_its_events() 
     // Nor had it the tables of later migrations.
     client
         .batch_execute(
-            "DROP TABLE secrets; DROP TABLE api_tokens; UPDATE roster_schema SET version = 1",
+            "DROP TABLE secrets; DROP TABLE api_tokens; DROP TABLE outbox; \
+             UPDATE roster_schema SET version = 1",
         )
         .unwrap();
     assert_eq!(collations(&mut client), vec![None; 5]);

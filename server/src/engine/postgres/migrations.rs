@@ -91,6 +91,20 @@ CREATE INDEX IF NOT EXISTS users_sync_candidates ON users (key) WHERE active AND
 -- record holds the SHA-256 of the secret, never the secret.
 CREATE TABLE api_tokens (id text COLLATE "C" PRIMARY KEY, record bytea NOT NULL);
 "#,
+    r#"
+-- The mail outbox: a message is written in the transaction of the act
+-- that causes it; senders claim the due ones (FOR UPDATE SKIP LOCKED).
+-- The record holds the link's token until the message is sent.
+CREATE TABLE outbox (
+    id bigint PRIMARY KEY,
+    state text NOT NULL,
+    next_attempt_at bigint NOT NULL,
+    user_key text COLLATE "C" NOT NULL,
+    record bytea NOT NULL
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE state = 'queued';
+CREATE INDEX outbox_state ON outbox (state, id);
+"#,
 ];
 
 /// The schema version this roster migrates a database to.

@@ -31,6 +31,7 @@ mod copy;
 mod credentials;
 mod dump;
 pub mod migrations;
+mod outbox;
 mod pool;
 mod reads;
 mod rows;

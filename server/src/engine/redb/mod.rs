@@ -22,6 +22,7 @@
 
 mod credentials;
 mod dump;
+mod outbox;
 mod reads;
 pub(crate) mod schema;
 pub(crate) mod sessions;

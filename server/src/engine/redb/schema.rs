@@ -2,7 +2,7 @@
 //! does: create what is missing, seed the default options, and bring an
 //! older store up to date (no offline migration).
 //!
-//! # Schema (version 5)
+//! # Schema (version 6)
 //! | table | key | value |
 //! |---|---|---|
 //! | `meta` | `schema_version`, `next_batch_id` | u64 |
@@ -22,6 +22,8 @@
 //! | `batch_corrections` | batch id | encoded `Correction`: cells fixed in the preview, original SHA-256 |
 //! | `secrets` | name (e.g. `device-cookie`) | 32 random bytes, made on first use |
 //! | `api_tokens` | a token's public id (16 hex digits) | encoded `domain::token::ApiToken` (its secret's SHA-256, never the secret) |
+//! | `outbox` | message id | encoded `domain::mail::OutboxMessage` (the link's token until sent) |
+//! | `outbox_due` | (next attempt, Unix s; message id) of each queued message | () |
 //!
 //! Version 1 stored sessions as whole tower-sessions records, id included;
 //! opening such a store removes them (everyone signs in again) and indexes
@@ -29,7 +31,8 @@
 //! format 3 (an older roster refuses them). Version 5 added `api_tokens`
 //! and the audit actions of tokens, which an older roster cannot read (it
 //! refuses the file instead); a store of 4 or before gets the table when
-//! opened, nothing else changes. Versions 1 and 2 had no user indexes:
+//! opened, nothing else changes. Version 6 added `outbox` and `outbox_due`
+//! and the audit actions of mail, in the same way. Versions 1 and 2 had no user indexes:
 //! opening such a store builds them.
 //!
 //! Encoded values are as both engines encode them
@@ -60,11 +63,14 @@ pub(super) const CORRECTIONS: TableDefinition<u64, &[u8]> =
     TableDefinition::new("batch_corrections");
 pub(super) const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
 pub(super) const API_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("api_tokens");
+pub(super) const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+pub(super) const OUTBOX_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("outbox_due");
 
 /// 4: records of format 3 (see [`crate::engine::codec`]); 5: API tokens
-/// and their audit actions. An older roster refuses the file instead of
-/// failing at the first record it cannot read.
-const SCHEMA_VERSION: u64 = 5;
+/// and their audit actions; 6: the mail outbox and the audit actions of
+/// mail. An older roster refuses the file instead of failing at the first
+/// record it cannot read.
+const SCHEMA_VERSION: u64 = 6;
 
 impl RedbStore {
     pub(super) fn init(&self) -> Result<(), StoreError> {
@@ -95,7 +101,7 @@ impl RedbStore {
                     meta.insert("schema_version", SCHEMA_VERSION)
                         .map_err(backend)?;
                     // Version 3 had the indexes; 4 changed only records,
-                    // 5 added a table (opened below).
+                    // 5 and 6 added tables (opened below).
                     rebuild_indexes = old < 3;
                 }
                 Some(_) => {}
@@ -112,6 +118,8 @@ impl RedbStore {
             txn.open_table(CORRECTIONS).map_err(backend)?;
             txn.open_table(SECRETS).map_err(backend)?;
             txn.open_table(API_TOKENS).map_err(backend)?;
+            txn.open_table(OUTBOX).map_err(backend)?;
+            txn.open_table(OUTBOX_DUE).map_err(backend)?;
             txn.open_table(EPOCHS).map_err(backend)?;
             txn.open_table(SESSIONS).map_err(backend)?;
             let mut options = txn.open_table(OPTIONS).map_err(backend)?;
