@@ -151,6 +151,8 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     pub timeouts: Timeouts,
     pub site: Site,
+    /// A mail server is configured (`--smtp-url`): the pages offer mail.
+    pub mail: bool,
 }
 
 /// Where the web app's files are, and Leptos's environment.
@@ -180,6 +182,7 @@ impl Settings {
             trusted_proxies: TrustedProxies::default(),
             timeouts: Timeouts::default(),
             site: Site::default(),
+            mail: false,
         }
     }
 }
@@ -195,6 +198,7 @@ struct RequestContext {
     base: PublicBase,
     throttles: domain::throttle::Throttles,
     secure: app::device::SecureCookies,
+    mail: app::context::MailEnabled,
 }
 
 impl RequestContext {
@@ -203,6 +207,7 @@ impl RequestContext {
         provide_context(self.base.clone());
         provide_context(self.throttles.clone());
         provide_context(self.secure);
+        provide_context(self.mail);
     }
 }
 
@@ -242,6 +247,7 @@ pub fn router_with(store: Arc<dyn Engine>, settings: &Settings) -> Router {
         base: PublicBase(base.to_string()),
         throttles: store.throttles(),
         secure: app::device::SecureCookies(secure),
+        mail: app::context::MailEnabled(settings.mail),
     };
     let options = leptos_options(settings.addr, &settings.site);
     // The import's server functions take whole files: they get their own
@@ -411,7 +417,14 @@ pub async fn serve(store: Arc<dyn Engine>, common: &Common) -> Result<(), String
         })
     };
     let users = startup.await.map_err(|e| e.to_string())??;
+    let mailer = common.mailer()?;
+    let mail = mailer.is_some();
+    if let Some(mailer) = mailer {
+        tracing::info!(?mailer, "sending mail");
+        tokio::spawn(crate::mail::run(store.clone(), mailer, base.clone()));
+    }
     let settings = Settings {
+        mail,
         secure: common.secure_cookies,
         trusted_proxies: common.trusted_proxies.clone().unwrap_or_default(),
         site: Site {
