@@ -287,10 +287,10 @@ pub fn router_with(store: Arc<dyn Engine>, settings: &Settings) -> Router {
     // its timeout is a pause between pieces, not a total.
     let import_routes = import_routes.route(
         app::import::UPLOAD_PATH,
-        post(upload::import_upload).with_state(upload::UploadState::new(
-            app_store.clone(),
-            timeouts.upload_idle,
-        )),
+        post(upload::import_upload).with_state(
+            upload::UploadState::new(app_store.clone(), timeouts.upload_idle)
+                .with_mail(settings.mail),
+        ),
     );
     let app = Router::new()
         .route(
