@@ -385,6 +385,13 @@ fn a_redb_store_of_schema_4_gets_the_tokens_table_when_opened() {
         let txn = store.db().begin_write().unwrap();
         let tokens: TableDefinition<&str, &[u8]> = TableDefinition::new("api_tokens");
         assert!(txn.delete_table(tokens).unwrap());
+        // Nor the mail outbox (schema 6).
+        for name in ["outbox", "outbox_due"] {
+            assert!(
+                txn.delete_table(TableDefinition::<u64, u64>::new(name))
+                    .unwrap()
+            );
+        }
         txn.open_table(meta)
             .unwrap()
             .insert("schema_version", 4)
@@ -398,8 +405,9 @@ fn a_redb_store_of_schema_4_gets_the_tokens_table_when_opened() {
             .unwrap()
             .any(|t| t.name() == "api_tokens")
     );
+    assert!(read.list_tables().unwrap().any(|t| t.name() == "outbox"));
     let version = read.open_table(meta).unwrap().get("schema_version");
-    assert_eq!(version.unwrap().unwrap().value(), 5);
+    assert_eq!(version.unwrap().unwrap().value(), 6);
     assert!(store.list_tokens().unwrap().is_empty());
     let made = create(&store, "Entra ID", TokenRole::Operator, None);
     assert!(store.check_token(made.text.as_bytes(), NOW).is_ok());
