@@ -1,6 +1,6 @@
 import { test, expect, Page } from "@playwright/test";
 import { ChildProcess, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { adminEmail, chooseFileAt, hydrated, signInAt, startRoster, tempData } from "./helpers";
 
@@ -134,5 +134,32 @@ test.describe("mail", () => {
     await page.getByRole("button", { name: "Set password" }).click();
     await expect(page.getByTestId("signed-in-as")).toHaveText("mia@example.org");
     await context.close();
+  });
+
+  test("a mail the server refuses (5xx) shows as failed with its answer in the Outbox; Retry sends it", async ({ page, browser }) => {
+    writeFileSync(join(sinkDir, "answers"), "550 5.1.1 No such mailbox here\n");
+    const before = mailsTo("mia@example.org").length;
+    const context = await browser.newContext();
+    const other = await context.newPage();
+    await other.goto(url + "/forgot-password");
+    await hydrated(other);
+    await other.getByLabel("Email").fill("mia@example.org");
+    await other.getByRole("button", { name: "Send reset link" }).click();
+    await expect(other.getByRole("status")).toBeVisible();
+    await context.close();
+
+    await signInAt(url, page, adminEmail, adminPassword);
+    const failed = page.getByRole("table", { name: "Failed messages" });
+    await expect
+      .poll(async () => {
+        await page.goto(url + "/admin/outbox");
+        await hydrated(page);
+        return (await failed.textContent()) ?? "";
+      }, { timeout: 30_000 })
+      .toContain("No such mailbox here");
+    await expect(page.getByTestId("outbox-failed")).toHaveText("1");
+    await page.getByRole("button", { name: "Retry" }).click();
+    await expect(page.getByTestId("outbox-failed")).toHaveText("0");
+    await expect.poll(() => mailsTo("mia@example.org").length, { timeout: 30_000 }).toBe(before + 1);
   });
 });
