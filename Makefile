@@ -21,7 +21,7 @@ help:
 	@echo "make clean    remove build output"
 
 # ---- installing what is missing (idempotent, quick when present) ----------
-deps: .deps/wasm-target .deps/cargo-leptos .deps/wasm-bindgen .deps/chromium end2end/node_modules/.installed
+deps: .deps/wasm-target .deps/cargo-leptos .deps/wasm-bindgen .deps/chromium end2end/node_modules/.installed .deps/smtp-venv/ok
 
 .deps/wasm-target:
 	@mkdir -p .deps
@@ -51,6 +51,14 @@ deps: .deps/wasm-target .deps/cargo-leptos .deps/wasm-bindgen .deps/chromium end
 .deps/postgresql:
 	@mkdir -p .deps
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; }
+	@touch $@
+
+# A real SMTP server for the mail tests (scripts/smtp-sink.py): aiosmtpd
+# from PyPI in a venv of its own.
+.deps/smtp-venv/ok:
+	@mkdir -p .deps
+	@{ test -x .deps/smtp-venv/bin/python && .deps/smtp-venv/bin/python -c "import aiosmtpd" 2>/dev/null; } || \
+	  { python3 -m venv .deps/smtp-venv && .deps/smtp-venv/bin/pip install --quiet "aiosmtpd==1.4.6"; }
 	@touch $@
 
 end2end/node_modules/.installed: end2end/package-lock.json

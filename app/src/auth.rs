@@ -316,6 +316,7 @@ pub fn SignInPage() -> impl IntoView {
             </p>
             <p class="error" role="alert">{error}</p>
         </ActionForm>
+        <p><a href="/forgot-password">"Forgot password?"</a></p>
     }
 }
 

@@ -79,6 +79,14 @@ pub fn public_base() -> String {
         .unwrap_or_else(|| "http://127.0.0.1:3000".into())
 }
 
+/// Whether the server sends mail (`--smtp-url`), provided by the server.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MailEnabled(pub bool);
+
+pub fn mail_enabled() -> bool {
+    use_context::<MailEnabled>().is_some_and(|m| m.0)
+}
+
 /// Runs blocking store work off the async executor.
 /// The audit events the work records carry this request's client
 /// address.

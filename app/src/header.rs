@@ -32,6 +32,7 @@ pub fn Header() -> impl IntoView {
                                         <a href="/admin/options">"Options"</a>
                                         <a href="/admin/audit">"Audit log"</a>
                                         <a href="/admin/tokens">"API tokens"</a>
+                                        <a href="/admin/outbox">"Outbox"</a>
                                     </Show>
                                     <a href="/profile">"My profile"</a>
                                 </nav>

@@ -14,6 +14,7 @@ pub mod header;
 pub mod history;
 pub mod home;
 pub mod import;
+pub mod mail;
 pub mod manual;
 pub mod options;
 pub mod page;
@@ -87,6 +88,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <h1>"Page not found"</h1> }>
                     <Route path=path!("/signin") view=auth::SignInPage/>
                     <Route path=path!("/link/:token") view=auth::SetPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/forgot-password") view=mail::ForgotPasswordPage/>
                     <ParentRoute path=path!("") view=|| view! { <RequireRole need=Need::SignedIn/> } ssr=SsrMode::Async>
                         <Route path=path!("") view=home::HomePage ssr=SsrMode::Async/>
                         <Route path=path!("profile") view=profile::ProfilePage ssr=SsrMode::Async/>
@@ -107,6 +109,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("options") view=options::OptionsPage ssr=SsrMode::Async/>
                         <Route path=path!("audit") view=audit_log::AuditLogPage ssr=SsrMode::Async/>
                         <Route path=path!("tokens") view=tokens::TokensPage ssr=SsrMode::Async/>
+                        <Route path=path!("outbox") view=mail::OutboxPage ssr=SsrMode::Async/>
                     </ParentRoute>
                 </Routes>
             </main>

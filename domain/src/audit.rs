@@ -65,10 +65,15 @@ pub enum AuditAction {
     /// Removed by a provisioning client (SCIM DELETE): deactivated in
     /// Roster, gone for the client.
     ScimRemove,
+    /// A mail with a sign-in (or reset) link went out to the user.
+    SignInLinkEmailed,
+    /// Someone asked "Forgot password?" for the user's address (a reset
+    /// link was queued).
+    PasswordResetRequested,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 25] = [
+    pub const ALL: [AuditAction; 27] = [
         AuditAction::Import,
         AuditAction::ManualCreate,
         AuditAction::ScimCreate,
@@ -85,6 +90,8 @@ impl AuditAction {
         AuditAction::SignInLinkMade,
         AuditAction::SignInLinkUsed,
         AuditAction::SignInLinksRevoked,
+        AuditAction::SignInLinkEmailed,
+        AuditAction::PasswordResetRequested,
         AuditAction::SignIn,
         AuditAction::SignInFailed,
         AuditAction::SignInThrottled,
@@ -143,6 +150,8 @@ impl AuditAction {
             AuditAction::ScimCreate => "scim-create",
             AuditAction::ScimUpdate => "scim-update",
             AuditAction::ScimRemove => "scim-remove",
+            AuditAction::SignInLinkEmailed => "sign-in-link-emailed",
+            AuditAction::PasswordResetRequested => "password-reset-requested",
         }
     }
 
@@ -177,6 +186,8 @@ impl AuditAction {
             AuditAction::ScimCreate => "Created over SCIM",
             AuditAction::ScimUpdate => "Changed over SCIM",
             AuditAction::ScimRemove => "Removed over SCIM",
+            AuditAction::SignInLinkEmailed => "Sign-in link emailed",
+            AuditAction::PasswordResetRequested => "Password reset requested",
         }
     }
 }
@@ -566,6 +577,8 @@ mod tests {
             (AuditAction::ScimCreate, 22),
             (AuditAction::ScimUpdate, 23),
             (AuditAction::ScimRemove, 24),
+            (AuditAction::SignInLinkEmailed, 25),
+            (AuditAction::PasswordResetRequested, 26),
         ];
         for (action, index) in pinned {
             assert_eq!(
@@ -574,7 +587,7 @@ mod tests {
                 "{action:?}"
             );
         }
-        assert_eq!(AuditAction::ALL.len(), 25);
+        assert_eq!(AuditAction::ALL.len(), 27);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod error;
 pub mod field;
 pub mod fingerprint;
 pub mod header;
+pub mod mail;
 pub mod manual;
 pub mod options;
 pub mod password;

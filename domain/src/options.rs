@@ -17,9 +17,13 @@ pub const APPROVAL_MAX_WAITING: &str = "import.approval_max_waiting";
 pub const APPROVAL_MAX_WAITING_MB: &str = "import.approval_max_waiting_mb";
 pub const SYNC_MAX_DEACTIVATE_PERCENT: &str = "import.sync_max_deactivate_percent";
 pub const SCIM_DELETE: &str = "scim.delete";
+pub const EMAIL_ON_IMPORT: &str = "enrolment.email_on_import";
+pub const RESET_MINUTES: &str = "enrolment.reset_minutes";
+pub const MAIL_PER_MINUTE: &str = "mail.per_minute";
+pub const MAIL_ORGANIZATION: &str = "mail.organization";
 
 /// Every option key, in display order.
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 15] = [
     END_STATE,
     ROLES,
     MAX_ROWS,
@@ -31,6 +35,10 @@ pub const KEYS: [&str; 11] = [
     LINK_DAYS,
     EDITABLE,
     SCIM_DELETE,
+    EMAIL_ON_IMPORT,
+    RESET_MINUTES,
+    MAIL_PER_MINUTE,
+    MAIL_ORGANIZATION,
 ];
 
 /// What a SCIM client's DELETE does to a user.
@@ -77,6 +85,15 @@ pub struct Options {
     pub sync_max_deactivate_percent: u32,
     /// What a SCIM DELETE does.
     pub scim_delete: ScimDelete,
+    /// Queue a sign-in link mail for every created user with the import's
+    /// commit (when a mail server is configured).
+    pub email_on_import: bool,
+    /// Lifetime of a "Forgot password?" link, in minutes.
+    pub reset_minutes: u32,
+    /// Most mails a server sends a minute.
+    pub mail_per_minute: u32,
+    /// The organisation's name in mails.
+    pub mail_organization: String,
 }
 
 impl Default for Options {
@@ -94,6 +111,10 @@ impl Default for Options {
             approval_max_waiting_mb: 2048,
             sync_max_deactivate_percent: 10,
             scim_delete: ScimDelete::Deactivate,
+            email_on_import: false,
+            reset_minutes: 30,
+            mail_per_minute: 600,
+            mail_organization: "Roster".into(),
         }
     }
 }
@@ -171,6 +192,10 @@ impl Options {
             APPROVAL_MAX_WAITING_MB => self.approval_max_waiting_mb.to_string(),
             SYNC_MAX_DEACTIVATE_PERCENT => self.sync_max_deactivate_percent.to_string(),
             SCIM_DELETE => self.scim_delete.key().to_string(),
+            EMAIL_ON_IMPORT => self.email_on_import.to_string(),
+            RESET_MINUTES => self.reset_minutes.to_string(),
+            MAIL_PER_MINUTE => self.mail_per_minute.to_string(),
+            MAIL_ORGANIZATION => self.mail_organization.clone(),
             EDITABLE => self
                 .editable
                 .iter()
@@ -261,6 +286,38 @@ impl Options {
                         invalid("expected a whole number of days from 1 to 365".into())
                     })?
             }
+            EMAIL_ON_IMPORT => {
+                self.email_on_import = match value.to_ascii_lowercase().as_str() {
+                    "true" | "on" | "yes" | "1" => true,
+                    "false" | "off" | "no" | "0" => false,
+                    _ => return Err(invalid("expected \"true\" or \"false\"".into())),
+                }
+            }
+            RESET_MINUTES => {
+                self.reset_minutes = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (5..=1440).contains(n))
+                    .ok_or_else(|| {
+                        invalid("expected a whole number of minutes from 5 to 1440".into())
+                    })?
+            }
+            MAIL_PER_MINUTE => {
+                self.mail_per_minute = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=100_000).contains(n))
+                    .ok_or_else(|| invalid("expected a whole number from 1 to 100000".into()))?
+            }
+            MAIL_ORGANIZATION => {
+                if value.is_empty() || value.chars().count() > 200 {
+                    return Err(invalid("expected a name of 1 to 200 characters".into()));
+                }
+                if value.chars().any(char::is_control) {
+                    return Err(invalid("control characters are not allowed".into()));
+                }
+                self.mail_organization = value.to_string();
+            }
             EDITABLE => {
                 let mut fields = Vec::new();
                 for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -331,6 +388,10 @@ mod tests {
             (LINK_DAYS, "7"),
             (EDITABLE, "display_name,phone,mobile"),
             (SCIM_DELETE, "deactivate"),
+            (EMAIL_ON_IMPORT, "false"),
+            (RESET_MINUTES, "30"),
+            (MAIL_PER_MINUTE, "600"),
+            (MAIL_ORGANIZATION, "Roster"),
         ];
         assert_eq!(pairs.len(), expected.len());
         for ((k, v), (ek, ev)) in pairs.iter().zip(expected) {
@@ -364,6 +425,30 @@ mod tests {
         o.set(EDITABLE, "phone, title,phone").unwrap();
         assert_eq!(o.editable, vec![Field::Phone, Field::Title]);
         assert!(matches!(o.set("x.y", "1"), Err(OptionError::UnknownKey(_))));
+    }
+
+    #[test]
+    fn mail_options_are_validated() {
+        let mut o = Options::default();
+        o.set(EMAIL_ON_IMPORT, "On").unwrap();
+        assert!(o.email_on_import);
+        assert!(o.set(EMAIL_ON_IMPORT, "maybe").is_err());
+        assert!(o.email_on_import);
+        assert!(o.set(RESET_MINUTES, "0").is_err());
+        assert!(o.set(RESET_MINUTES, "abc").is_err());
+        o.set(RESET_MINUTES, "15").unwrap();
+        assert_eq!(o.reset_minutes, 15);
+        assert!(o.set(MAIL_PER_MINUTE, "0").is_err());
+        o.set(MAIL_PER_MINUTE, "60").unwrap();
+        assert_eq!(o.mail_per_minute, 60);
+        assert!(o.set(MAIL_ORGANIZATION, "  ").is_err());
+        assert!(o.set(MAIL_ORGANIZATION, "A\nB").is_err());
+        assert!(o.set(MAIL_ORGANIZATION, &"x".repeat(201)).is_err());
+        o.set(MAIL_ORGANIZATION, " Acme & Co ").unwrap();
+        assert_eq!(o.mail_organization, "Acme & Co");
+        let back = Options::from_pairs(o.to_pairs().iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .unwrap();
+        assert_eq!(back, o);
     }
 
     #[test]

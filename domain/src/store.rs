@@ -679,6 +679,102 @@ pub trait Credentials: Store {
             Ok((Finish::Commit, tx.purge_expired_links(now)?))
         })
     }
+    /// [`Store::apply_sync_import`] (or a plain import without `sync`)
+    /// that, when `mail` (a mail server is configured) and the option
+    /// `enrolment.email_on_import` is on, queues a sign-in link mail for
+    /// each created user in the same transaction: the mails exist exactly
+    /// when the import committed.
+    fn apply_import_mailing(
+        &self,
+        request: ImportRequest<'_>,
+        sync: Option<&SyncRequest>,
+        mail: bool,
+    ) -> Result<(ImportOutcome, Option<crate::usecase::mail::Queued>), StoreError> {
+        let parsed_with = self.options()?;
+        let parsed =
+            crate::plan::parse_file(request.bytes, &parsed_with).map_err(StoreError::File)?;
+        run(self, |tx| {
+            let (finish, outcome) =
+                usecase::apply_sync_import(tx, &request, parsed, &parsed_with, sync)?;
+            let mut queued = None;
+            if mail
+                && finish == Finish::Commit
+                && let ImportOutcome::Committed { plan, .. } = &outcome
+                && tx.options()?.email_on_import
+            {
+                let created: Vec<UserKey> = plan
+                    .rows
+                    .iter()
+                    .filter_map(|r| match &r.action {
+                        crate::Action::Create(user) => Some(user.key().clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let (_, q) = usecase::mail::queue_sign_in_links(
+                    tx,
+                    &created,
+                    request.now,
+                    request.operator,
+                    request.actor,
+                )?;
+                queued = Some(q);
+            }
+            Ok((finish, (outcome, queued)))
+        })
+    }
+    /// Queues a sign-in link mail for each of these users who is active
+    /// and has no password (see `usecase::mail::queue_sign_in_links`).
+    fn queue_sign_in_links(
+        &self,
+        keys: &[UserKey],
+        now: i64,
+        by: &str,
+        actor: Actor,
+    ) -> Result<crate::usecase::mail::Queued, StoreError> {
+        run(self, |tx| {
+            usecase::mail::queue_sign_in_links(tx, keys, now, by, actor)
+        })
+    }
+    /// "Forgot password?" (see `usecase::mail::request_reset`): whether a
+    /// mail was queued.
+    fn request_reset(&self, email: &crate::Email, now: i64) -> Result<bool, StoreError> {
+        run(self, |tx| usecase::mail::request_reset(tx, email, now))
+    }
+    /// A sender's due messages (see `usecase::mail::claim_due`).
+    fn claim_mail(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::mail::OutboxMessage>, StoreError> {
+        run(self, |tx| usecase::mail::claim_due(tx, now, limit))
+    }
+    /// How a claimed message's delivery went.
+    fn record_delivery(
+        &self,
+        id: u64,
+        delivery: crate::mail::Delivery,
+        answer: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        run(self, |tx| {
+            usecase::mail::record_delivery(tx, id, delivery, answer, now)
+        })
+    }
+    /// Queues a failed message again.
+    fn retry_mail(&self, id: u64, now: i64) -> Result<crate::mail::OutboxMessage, StoreError> {
+        run(self, |tx| usecase::mail::retry(tx, id, now))
+    }
+    /// Counts by state and the newest `limit` failed messages.
+    fn outbox_overview(
+        &self,
+        limit: usize,
+    ) -> Result<(crate::mail::OutboxCounts, Vec<crate::mail::OutboxMessage>), StoreError> {
+        run(self, |tx| usecase::mail::overview(tx, limit))
+    }
+    /// One message, as stored.
+    fn outbox_message(&self, id: u64) -> Result<Option<crate::mail::OutboxMessage>, StoreError> {
+        run(self, |tx| Ok((Finish::Abort, tx.outbox_message(id)?)))
+    }
     /// The server secret called `name` (32 bytes, e.g. the key that signs
     /// device cookies): made at random on first use and kept in the store,
     /// so that it survives restarts and every server on one database uses

@@ -12,6 +12,7 @@
 use crate::approval::ApprovalRequest;
 use crate::audit::AuditEvent;
 use crate::email::UserKey;
+use crate::mail::{MailState, OutboxCounts, OutboxMessage};
 use crate::options::Options;
 use crate::store::{BatchSummary, Correction, StoreError};
 use crate::token::ApiToken;
@@ -32,6 +33,7 @@ pub enum Finish {
 pub enum Sequence {
     Batch,
     Approval,
+    Outbox,
 }
 
 /// A batch as stored: its summary and the before-image of every user it
@@ -152,6 +154,21 @@ pub trait WriteTx {
     fn external_id(&mut self, key: &str) -> Result<Option<String>, StoreError>;
     /// Sets or clears (`None`) a user's `externalId`.
     fn set_external_id(&mut self, key: &str, external_id: Option<&str>) -> Result<(), StoreError>;
+    /// Stores an outbox message under its id, replacing one with that id.
+    fn put_outbox(&mut self, message: &OutboxMessage) -> Result<(), StoreError>;
+    fn outbox_message(&mut self, id: u64) -> Result<Option<OutboxMessage>, StoreError>;
+    /// Up to `limit` queued messages due at `now` (`next_attempt_at <=
+    /// now`), earliest first, held by this transaction: on an engine with
+    /// several writers at once, another transaction skips them.
+    fn due_outbox(&mut self, now: i64, limit: usize) -> Result<Vec<OutboxMessage>, StoreError>;
+    /// How many messages are in each state.
+    fn outbox_counts(&mut self) -> Result<OutboxCounts, StoreError>;
+    /// Up to `limit` messages in `state`, newest (highest id) first.
+    fn outbox_in(
+        &mut self,
+        state: MailState,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
 }
 
 /// The id under which a sign-in token is stored (tokens are never stored).

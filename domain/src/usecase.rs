@@ -19,6 +19,7 @@ use crate::transaction::{
 use crate::user::{EndState, Profile};
 use crate::{Action, Counts, ImportPlan, User, UserKey};
 
+pub mod mail;
 pub mod tokens;
 
 /// A use case's answer and whether its writes are kept.

@@ -499,6 +499,8 @@ test.describe("users import @release", () => {
       "/users?q=ada&state=active&sort=name",
       "/profile",
       "/admin/options",
+      "/admin/outbox",
+      "/forgot-password",
       "/admin/audit",
       "/admin/audit?action=import&page=1",
       "/users/history",

@@ -44,6 +44,22 @@ pub struct Common {
     /// the base of one-time sign-in links. Default: http:// and --addr.
     #[arg(long, global = true, env = "ROSTER_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The mail server sign-in links and resets are sent through:
+    /// smtp://[user:password@]host[:port] (plain; add ?tls=required for
+    /// STARTTLS) or smtps://… (TLS from the start). Without it, no mail
+    /// is sent: links are shown and downloaded.
+    #[arg(
+        long,
+        global = true,
+        env = "ROSTER_SMTP_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub smtp_url: Option<String>,
+    /// The sender of mails (e.g. "Roster <roster@example.org>"); needed
+    /// with --smtp-url.
+    #[arg(long, global = true, env = "ROSTER_MAIL_FROM", value_name = "ADDRESS")]
+    pub mail_from: Option<String>,
     /// Reverse proxies in front of the web app (comma-separated networks
     /// or addresses, e.g. 10.0.0.0/8,::1): a request from one of them is
     /// taken to come from the client its X-Forwarded-For names (the
@@ -124,6 +140,20 @@ pub struct Common {
 }
 
 impl Common {
+    /// The mail server, when one is configured; an error names what is
+    /// wrong with the settings.
+    pub fn mailer(&self) -> Result<Option<crate::mail::Mailer>, String> {
+        match (&self.smtp_url, &self.mail_from) {
+            (None, _) => Ok(None),
+            (Some(_), None) => Err(
+                "--smtp-url / ROSTER_SMTP_URL needs --mail-from / ROSTER_MAIL_FROM \
+                 (the sender's address)"
+                    .into(),
+            ),
+            (Some(url), Some(from)) => crate::mail::Mailer::new(url, from).map(Some),
+        }
+    }
+
     /// The base of sign-in links for a server listening on `listening`.
     pub fn public_base(&self, listening: &SocketAddr) -> Result<String, String> {
         match &self.public_url {

@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod commands;
 pub mod engine;
+pub mod mail;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod web;

@@ -403,7 +403,260 @@ conformance!(
     the_users_list_answers_as_the_rule_says,
     a_server_secret_is_made_once_and_shared,
     a_device_cookie_from_one_server_passes_the_lock_out_on_another,
+    mail_is_queued_with_a_committed_import_only,
+    the_outbox_sends_retries_fails_and_drops_the_token,
+    a_reset_is_queued_only_for_active_users_with_a_password,
+    two_senders_claim_each_message_once,
 );
+
+const T0: i64 = 1_800_000_000;
+
+fn mailing(store: &dyn Engine, csv: &str, mail: bool) -> (ImportOutcome, Option<u64>) {
+    let (outcome, queued) = store
+        .apply_import_mailing(request(csv), None, mail)
+        .unwrap();
+    (outcome, queued.map(|q| q.queued))
+}
+
+fn mail_is_queued_with_a_committed_import_only(f: &Fresh) {
+    use domain::mail::{MailKind, MailState};
+    let store = &*f.store;
+    // Off by default: a committed import queues nothing.
+    let (o, q) = mailing(store, &format!("{HEAD}a@x.org,Ada,L,,\n"), true);
+    committed(o);
+    assert_eq!(q, None);
+    store
+        .set_option(options::EMAIL_ON_IMPORT, "true", "cli", T0)
+        .unwrap();
+    // No mail server: nothing queued either.
+    let (o, q) = mailing(store, &format!("{HEAD}b@x.org,Bob,B,,\n"), false);
+    committed(o);
+    assert_eq!(q, None);
+    // A refused import (an invalid row) writes no user and no mail.
+    let (o, q) = mailing(
+        store,
+        &format!("{HEAD}c@x.org,Cy,C,,\nnot-an-address,D,D,,\n"),
+        true,
+    );
+    assert!(matches!(o, ImportOutcome::Blocked { .. }), "{o:?}");
+    assert_eq!(q, None);
+    assert_eq!(store.outbox_overview(10).unwrap().0.queued, 0);
+    // A committed one: one mail for each created user, none for the
+    // updated one.
+    let (o, q) = mailing(
+        store,
+        &format!("{HEAD}c@x.org,Cy,C,,\nd@x.org,Di,D,,\na@x.org,Ada,L,+1,\n"),
+        true,
+    );
+    let (_, plan) = committed(o);
+    assert_eq!((plan.counts.create, plan.counts.update), (2, 1));
+    assert_eq!(q, Some(2));
+    let (counts, failed) = store.outbox_overview(10).unwrap();
+    assert_eq!((counts.queued, counts.sent, counts.failed), (2, 0, 0));
+    assert!(failed.is_empty());
+    let claimed = store.claim_mail(T0, 10).unwrap();
+    let mut to: Vec<&str> = claimed.iter().map(|m| m.recipient.as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["c@x.org", "d@x.org"]);
+    for m in &claimed {
+        assert_eq!(
+            (m.kind, m.state, m.attempts),
+            (MailKind::SignInLink, MailState::Queued, 1)
+        );
+        // The queued token is a valid link of its user.
+        let token = m.token.as_deref().unwrap();
+        assert_eq!(
+            store.peek_link(token, T0).unwrap(),
+            Some(m.user_key.clone())
+        );
+        let (text, html) = m.bodies("http://roster.test").unwrap();
+        assert!(
+            text.contains(&format!("http://roster.test/link/{token}")),
+            "{text}"
+        );
+        assert!(html.contains("Roster"), "{html}");
+    }
+    // Explicitly: "Email sign-in links" for users who have no password.
+    let hash = app::security::hash_password("correct horse battery").unwrap();
+    store.set_password(&k("a@x.org"), &hash, 1, "cli").unwrap();
+    let q = store
+        .queue_sign_in_links(
+            &[k("a@x.org"), k("b@x.org"), k("zz@x.org")],
+            T0,
+            "op@x.org",
+            Actor::Owner,
+        )
+        .unwrap();
+    assert_eq!(q.queued, 1);
+    assert_eq!(q.left_out.len(), 2, "{:?}", q.left_out);
+    assert_eq!(store.outbox_overview(10).unwrap().0.queued, 3);
+}
+
+fn the_outbox_sends_retries_fails_and_drops_the_token(f: &Fresh) {
+    use domain::audit::AuditAction;
+    use domain::mail::{Delivery, MAX_ATTEMPTS, MailState};
+    let store = &*f.store;
+    committed(import(
+        store,
+        &format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n"),
+    ));
+    let q = store
+        .queue_sign_in_links(&[k("a@x.org"), k("b@x.org")], T0, "op@x.org", Actor::Owner)
+        .unwrap();
+    assert_eq!(q.queued, 2);
+    let claimed = store.claim_mail(T0, 10).unwrap();
+    assert_eq!(claimed.len(), 2);
+    // Held by its sender: a second claim gets nothing.
+    assert!(store.claim_mail(T0 + 1, 10).unwrap().is_empty());
+    let (a, b) = if claimed[0].recipient == "a@x.org" {
+        (&claimed[0], &claimed[1])
+    } else {
+        (&claimed[1], &claimed[0])
+    };
+    store
+        .record_delivery(a.id, Delivery::Sent, "250 OK", T0 + 2)
+        .unwrap();
+    let sent = store.outbox_message(a.id).unwrap().unwrap();
+    assert_eq!((sent.state, sent.token.clone()), (MailState::Sent, None));
+    assert!(
+        store
+            .user_history(&k("a@x.org"))
+            .unwrap()
+            .iter()
+            .any(|e| e.action == AuditAction::SignInLinkEmailed)
+    );
+    // 4xx: due again after the backoff, not before.
+    store
+        .record_delivery(b.id, Delivery::Temporary, "451 try later", T0 + 2)
+        .unwrap();
+    assert!(store.claim_mail(T0 + 31, 10).unwrap().is_empty());
+    let again = store.claim_mail(T0 + 32, 10).unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 2));
+    // 5xx: failed, with the answer, token kept for a retry.
+    store
+        .record_delivery(b.id, Delivery::Permanent, "550 no such mailbox", T0 + 40)
+        .unwrap();
+    let (counts, failed) = store.outbox_overview(10).unwrap();
+    assert_eq!((counts.queued, counts.sent, counts.failed), (0, 1, 1));
+    assert_eq!(
+        failed[0].last_answer.as_deref(),
+        Some("550 no such mailbox")
+    );
+    // Retry queues it again; a sent message cannot be retried.
+    assert!(store.retry_mail(a.id, T0 + 50).is_err());
+    store.retry_mail(b.id, T0 + 50).unwrap();
+    assert_eq!(store.outbox_overview(10).unwrap().0.queued, 1);
+    // Temporary refusals until the attempts run out: failed.
+    for i in 0..MAX_ATTEMPTS {
+        let now = T0 + 10_000 * i64::from(i + 1);
+        let c = store.claim_mail(now, 10).unwrap();
+        assert_eq!(c.len(), 1, "attempt {i}");
+        store
+            .record_delivery(b.id, Delivery::Temporary, "421 busy", now)
+            .unwrap();
+    }
+    let last = store.outbox_message(b.id).unwrap().unwrap();
+    assert_eq!(
+        (last.state, last.attempts),
+        (MailState::Failed, MAX_ATTEMPTS)
+    );
+    // A deactivated user's queued mail fails at the claim, without its
+    // token.
+    store.retry_mail(b.id, T0 + 90_000).unwrap();
+    store
+        .set_end_state(
+            &k("b@x.org"),
+            EndState::Inactive,
+            "op",
+            Actor::Owner,
+            T0 + 90_001,
+        )
+        .unwrap();
+    assert!(store.claim_mail(T0 + 90_002, 10).unwrap().is_empty());
+    let gone = store.outbox_message(b.id).unwrap().unwrap();
+    assert_eq!((gone.state, gone.token), (MailState::Failed, None));
+}
+
+fn a_reset_is_queued_only_for_active_users_with_a_password(f: &Fresh) {
+    use domain::mail::MailKind;
+    let store = &*f.store;
+    committed(import(
+        store,
+        &format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n"),
+    ));
+    let email = |e: &str| domain::Email::parse(e).unwrap();
+    assert!(!store.request_reset(&email("nobody@x.org"), T0).unwrap());
+    // No password yet: enrolment, not a reset.
+    assert!(!store.request_reset(&email("a@x.org"), T0).unwrap());
+    let hash = app::security::hash_password("correct horse battery").unwrap();
+    store.set_password(&k("a@x.org"), &hash, 1, "cli").unwrap();
+    store.set_password(&k("b@x.org"), &hash, 1, "cli").unwrap();
+    store
+        .set_end_state(&k("b@x.org"), EndState::Inactive, "op", Actor::Owner, T0)
+        .unwrap();
+    assert!(!store.request_reset(&email("b@x.org"), T0).unwrap());
+    assert_eq!(store.outbox_overview(10).unwrap().0.queued, 0);
+    store
+        .set_option(options::RESET_MINUTES, "15", "cli", T0)
+        .unwrap();
+    assert!(store.request_reset(&email("A@X.org"), T0).unwrap());
+    let m = store.claim_mail(T0, 10).unwrap().pop().unwrap();
+    assert_eq!((m.kind, m.recipient.as_str()), (MailKind::Reset, "a@x.org"));
+    assert_eq!(m.link_expires_at, T0 + 15 * 60);
+    let token = m.token.unwrap();
+    assert_eq!(
+        store.peek_link(&token, T0 + 899).unwrap(),
+        Some(k("a@x.org"))
+    );
+    assert_eq!(store.peek_link(&token, T0 + 900).unwrap(), None);
+}
+
+fn two_senders_claim_each_message_once(f: &Fresh) {
+    let store = &*f.store;
+    let mut csv = String::from(HEAD);
+    for i in 0..40 {
+        csv.push_str(&format!("u{i}@x.org,U,{i},,\n"));
+    }
+    store
+        .set_option(options::EMAIL_ON_IMPORT, "true", "cli", T0)
+        .unwrap();
+    let (o, q) = mailing(store, &csv, true);
+    committed(o);
+    assert_eq!(q, Some(40));
+    // A second server on the same store (PostgreSQL), or a second sender
+    // in the one process (redb).
+    let second = if f.args[0] == "--database" {
+        f.reopen()
+    } else {
+        f.store.clone()
+    };
+    let barrier = Arc::new(Barrier::new(2));
+    let senders: Vec<_> = [f.store.clone(), second]
+        .into_iter()
+        .map(|s| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                let mut ids = Vec::new();
+                loop {
+                    let got = s.claim_mail(T0, 3).unwrap();
+                    if got.is_empty() {
+                        break ids;
+                    }
+                    ids.extend(got.iter().map(|m| m.id));
+                }
+            })
+        })
+        .collect();
+    let mut all: Vec<u64> = senders
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    all.sort();
+    let n = all.len();
+    all.dedup();
+    assert_eq!((n, all.len()), (40, 40));
+}
 
 fn a_device_cookie_from_one_server_passes_the_lock_out_on_another(f: &Fresh) {
     use app::context::{SignInRefused, authenticate_with};

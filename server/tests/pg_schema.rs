@@ -69,7 +69,7 @@ fn a_store_of_the_first_schema_gets_c_collated_user_keys_and_keeps_its_events() 
     client
         .batch_execute(
             "DROP TABLE secrets; DROP TABLE api_tokens; DROP TABLE scim_external_ids; \
-             DROP TABLE user_counts; \
+             DROP TABLE user_counts; DROP TABLE outbox; \
              UPDATE roster_schema SET version = 1",
         )
         .unwrap();

@@ -387,6 +387,13 @@ fn a_redb_store_of_schema_4_gets_the_newer_tables_when_opened() {
         assert!(txn.delete_table(tokens).unwrap());
         let external_ids: TableDefinition<&str, &str> = TableDefinition::new("scim_external_ids");
         assert!(txn.delete_table(external_ids).unwrap());
+        // Nor the mail outbox (schema 7).
+        for name in ["outbox", "outbox_due"] {
+            assert!(
+                txn.delete_table(TableDefinition::<u64, u64>::new(name))
+                    .unwrap()
+            );
+        }
         txn.open_table(meta)
             .unwrap()
             .insert("schema_version", 4)
@@ -405,8 +412,9 @@ fn a_redb_store_of_schema_4_gets_the_newer_tables_when_opened() {
             .unwrap()
             .any(|t| t.name() == "scim_external_ids")
     );
+    assert!(read.list_tables().unwrap().any(|t| t.name() == "outbox"));
     let version = read.open_table(meta).unwrap().get("schema_version");
-    assert_eq!(version.unwrap().unwrap().value(), 6);
+    assert_eq!(version.unwrap().unwrap().value(), 7);
     assert!(store.list_tokens().unwrap().is_empty());
     let made = create(&store, "Entra ID", TokenRole::Operator, None);
     assert!(store.check_token(made.text.as_bytes(), NOW).is_ok());

@@ -14,12 +14,13 @@ use serde::{Deserialize, Serialize};
 /// million addresses fit).
 pub const LARGE_BODY_BYTES: usize = 64 * 1024 * 1024;
 /// The paths of the server functions whose bodies may be that large.
-pub fn large_body_endpoints() -> [&'static str; 3] {
+pub fn large_body_endpoints() -> [&'static str; 4] {
     use leptos::server_fn::ServerFn;
     [
         ImportLookup::PATH,
         ImportSyncPreview::PATH,
         SignInLinksCsv::PATH,
+        EmailSignInLinks::PATH,
     ]
 }
 
@@ -364,6 +365,7 @@ pub async fn commit_upload(
     operator: User,
     bytes: Vec<u8>,
     params: CommitParams,
+    mail: bool,
 ) -> Result<CommitAnswer, AppError> {
     use crate::context::{actor, blocking, is_operator, now_s};
     use domain::store::{ImportOutcome, ImportRequest};
@@ -394,10 +396,11 @@ pub async fn commit_upload(
                 force: params.force,
                 dry_run: false,
             };
-            store.apply_sync_import(request, &sync)
+            store.apply_import_mailing(request, Some(&sync), mail)
         } else {
-            store.apply_import(request)
+            store.apply_import_mailing(request, None, mail)
         }
+        .map(|(outcome, _)| outcome)
     })
     .await?;
     Ok(match outcome {
@@ -467,6 +470,42 @@ pub async fn sign_in_links_csv(emails: String) -> Result<LinksAnswer, AppError> 
             csv: domain::csv_out::links_csv(&links),
             left_out,
         })
+    })
+    .await
+}
+
+/// "Email sign-in links": queues a mail with a one-time sign-in link for
+/// each of these users who is active and has no password (operators only,
+/// under the privilege rule, as "Download sign-in links"). `emails`: one
+/// per line. Refused when the server sends no mail.
+#[server(endpoint = "email_sign_in_links", input = Postcard, client = LargeBodyClient)]
+pub async fn email_sign_in_links(
+    emails: String,
+) -> Result<domain::usecase::mail::Queued, AppError> {
+    use crate::context::*;
+    let me = require(is_operator).await?;
+    if !mail_enabled() {
+        return Err(failed(AppError::Invalid(
+            "This server sends no mail (no --smtp-url): download the sign-in links instead.".into(),
+        )));
+    }
+    let store = store()?;
+    let now = now_s();
+    let actor = actor(&me);
+    blocking(move || {
+        let options = store.options()?;
+        if emails.lines().count() as u64 > options.max_rows {
+            return Err(domain::store::StoreError::Invalid(format!(
+                "More links asked for than the largest import ({} rows).",
+                options.max_rows
+            )));
+        }
+        let keys: Vec<domain::UserKey> = emails
+            .lines()
+            .filter_map(|e| domain::Email::parse(e).ok())
+            .map(|e| e.key().clone())
+            .collect();
+        store.queue_sign_in_links(&keys, now, me.email.as_str(), actor)
     })
     .await
 }

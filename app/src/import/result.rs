@@ -2,7 +2,7 @@
 //! results and sign-in links downloads.
 
 use super::summary::PreviewSummary;
-use super::{LinksAnswer, browser, go, sign_in_links_csv};
+use super::{LinksAnswer, browser, email_sign_in_links, go, sign_in_links_csv};
 use crate::table::PagedTable;
 use domain::store::BatchSummary;
 use leptos::prelude::*;
@@ -16,7 +16,41 @@ pub(super) fn ResultView(
     batch: BatchSummary,
     results: RwSignal<Option<(String, String)>>,
 ) -> impl IntoView {
+    let mail = Resource::new(|| (), |_| crate::mail::mail_settings());
     let links_error = RwSignal::new(None::<String>);
+    let mailed = RwSignal::new(None::<Result<String, String>>);
+    let mailing = RwSignal::new(false);
+    let email_links = move |_| {
+        let Some((_, created)) = results.get_untracked() else {
+            return;
+        };
+        mailing.set(true);
+        leptos::task::spawn_local(async move {
+            let answer = email_sign_in_links(created).await;
+            mailing.set(false);
+            mailed.set(Some(match answer {
+                Ok(q) => Ok(format!(
+                    "{} sign-in links queued for mail.{}",
+                    q.queued,
+                    if q.left_out.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " Not mailed: {}.",
+                            q.left_out
+                                .iter()
+                                .take(20)
+                                .map(|(email, why)| format!("{email} ({why})"))
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        )
+                    }
+                )),
+                Err(e) => Err(e.to_string()),
+            }));
+        });
+    };
+    let created_count = preview.counts.create;
     let download_links = move |ev: leptos::ev::MouseEvent| {
         ev.prevent_default();
         let Some((_, created)) = results.get_untracked() else {
@@ -74,6 +108,45 @@ pub(super) fn ResultView(
             }}
         </p>
         {move || links_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <Suspense>
+            {move || mail.get().map(|settings| match settings {
+                Ok(s) if !s.enabled => view! {
+                    <p class="help">
+                        "No mail server is configured (--smtp-url): download the sign-in links \
+                         and send them to the users yourself."
+                    </p>
+                }
+                .into_any(),
+                Ok(s) if s.on_import => view! {
+                    <p class="help" role="status">
+                        "Sign-in links are being emailed to the created users who have no \
+                         password (enrolment.email_on_import)."
+                    </p>
+                }
+                .into_any(),
+                Ok(_) if created_count > 0 => view! {
+                    <p class="actions">
+                        <button
+                            type="button"
+                            disabled=move || mailing.get() || results.get().is_none() || mailed.get().is_some()
+                            on:click=email_links
+                        >
+                            "Email sign-in links"
+                        </button>
+                        " "
+                        <span data-testid="email-links-count">
+                            {format!("to {created_count} created users without a password")}
+                        </span>
+                    </p>
+                }
+                .into_any(),
+                _ => ().into_any(),
+            })}
+        </Suspense>
+        {move || mailed.get().map(|r| match r {
+            Ok(m) => view! { <p role="status" class="ok">{m}</p> }.into_any(),
+            Err(e) => view! { <p role="alert" class="error">{e}</p> }.into_any(),
+        })}
         <PagedTable
             caption="Created users"
             head=vec!["Line", "Email", "Name"]

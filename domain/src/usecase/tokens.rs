@@ -315,6 +315,32 @@ mod tests {
             self.tokens.insert(token.id.clone(), token.clone());
             Ok(())
         }
+        fn put_outbox(&mut self, _: &crate::mail::OutboxMessage) -> Result<(), StoreError> {
+            untouched()
+        }
+        fn outbox_message(
+            &mut self,
+            _: u64,
+        ) -> Result<Option<crate::mail::OutboxMessage>, StoreError> {
+            untouched()
+        }
+        fn due_outbox(
+            &mut self,
+            _: i64,
+            _: usize,
+        ) -> Result<Vec<crate::mail::OutboxMessage>, StoreError> {
+            untouched()
+        }
+        fn outbox_counts(&mut self) -> Result<crate::mail::OutboxCounts, StoreError> {
+            untouched()
+        }
+        fn outbox_in(
+            &mut self,
+            _: crate::mail::MailState,
+            _: usize,
+        ) -> Result<Vec<crate::mail::OutboxMessage>, StoreError> {
+            untouched()
+        }
     }
 
     const NOW: i64 = 1_800_000_000;

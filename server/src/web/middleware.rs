@@ -65,9 +65,11 @@ fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// Server functions that answer without a session: signing in and out,
-/// and the sign-in-link page's two (the link is the credential).
-fn public_api() -> [&'static str; 5] {
+/// the sign-in-link page's two (the link is the credential) and "Forgot
+/// password?" (throttled, answers the same for every address).
+fn public_api() -> [&'static str; 6] {
     use app::auth::{LinkEmail, SetPasswordWithLink, SignIn, SignOut, WhoAmI};
+    use app::mail::ForgotPassword;
     use leptos::server_fn::ServerFn;
     [
         SignIn::PATH,
@@ -75,6 +77,7 @@ fn public_api() -> [&'static str; 5] {
         WhoAmI::PATH,
         LinkEmail::PATH,
         SetPasswordWithLink::PATH,
+        ForgotPassword::PATH,
     ]
 }
 

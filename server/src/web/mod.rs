@@ -153,6 +153,8 @@ pub struct Settings {
     pub site: Site,
     /// Each API token's request rate on the SCIM routes.
     pub scim_rate: domain::throttle::Rate,
+    /// A mail server is configured (`--smtp-url`): the pages offer mail.
+    pub mail: bool,
 }
 
 /// Where the web app's files are, and Leptos's environment.
@@ -183,6 +185,7 @@ impl Settings {
             timeouts: Timeouts::default(),
             site: Site::default(),
             scim_rate: domain::throttle::Rate { per_second: 100 },
+            mail: false,
         }
     }
 }
@@ -198,6 +201,7 @@ struct RequestContext {
     base: PublicBase,
     throttles: domain::throttle::Throttles,
     secure: app::device::SecureCookies,
+    mail: app::context::MailEnabled,
 }
 
 impl RequestContext {
@@ -206,6 +210,7 @@ impl RequestContext {
         provide_context(self.base.clone());
         provide_context(self.throttles.clone());
         provide_context(self.secure);
+        provide_context(self.mail);
     }
 }
 
@@ -245,6 +250,7 @@ pub fn router_with(store: Arc<dyn Engine>, settings: &Settings) -> Router {
         base: PublicBase(base.to_string()),
         throttles: store.throttles(),
         secure: app::device::SecureCookies(secure),
+        mail: app::context::MailEnabled(settings.mail),
     };
     let options = leptos_options(settings.addr, &settings.site);
     // The import's server functions take whole files: they get their own
@@ -284,10 +290,10 @@ pub fn router_with(store: Arc<dyn Engine>, settings: &Settings) -> Router {
     // its timeout is a pause between pieces, not a total.
     let import_routes = import_routes.route(
         app::import::UPLOAD_PATH,
-        post(upload::import_upload).with_state(upload::UploadState::new(
-            app_store.clone(),
-            timeouts.upload_idle,
-        )),
+        post(upload::import_upload).with_state(
+            upload::UploadState::new(app_store.clone(), timeouts.upload_idle)
+                .with_mail(settings.mail),
+        ),
     );
     let app = Router::new()
         .route(
@@ -417,7 +423,14 @@ pub async fn serve(store: Arc<dyn Engine>, common: &Common) -> Result<(), String
         })
     };
     let users = startup.await.map_err(|e| e.to_string())??;
+    let mailer = common.mailer()?;
+    let mail = mailer.is_some();
+    if let Some(mailer) = mailer {
+        tracing::info!(?mailer, "sending mail");
+        tokio::spawn(crate::mail::run(store.clone(), mailer, base.clone()));
+    }
     let settings = Settings {
+        mail,
         secure: common.secure_cookies,
         trusted_proxies: common.trusted_proxies.clone().unwrap_or_default(),
         site: Site {

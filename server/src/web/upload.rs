@@ -33,6 +33,8 @@ pub struct UploadState {
     store: AppStore,
     running: Arc<Running>,
     idle_timeout: Duration,
+    /// A mail server is configured: a commit queues the options' mails.
+    mail: bool,
 }
 
 impl UploadState {
@@ -41,7 +43,15 @@ impl UploadState {
             store,
             running: Arc::default(),
             idle_timeout,
+            mail: false,
         }
+    }
+
+    /// With a mail server (`--smtp-url`): commits queue the sign-in link
+    /// mails when `enrolment.email_on_import` is on.
+    pub fn with_mail(mut self, mail: bool) -> UploadState {
+        self.mail = mail;
+        self
     }
 }
 
@@ -118,6 +128,7 @@ async fn receive_and_commit(
         store,
         running,
         idle_timeout,
+        mail,
     } = state;
     let operator = super::middleware::operator_session(&session, &store).await?;
     // Held until the commit is done (or the client is gone).
@@ -144,7 +155,7 @@ async fn receive_and_commit(
             )),
         })?;
     let params = CommitParams::from_params(|k| params.get(k).map(String::as_str));
-    commit_upload(store, operator, bytes, params).await
+    commit_upload(store, operator, bytes, params, mail).await
 }
 
 #[derive(Debug)]

@@ -50,6 +50,9 @@ pub fn encode_into<T: Serialize>(mut buf: Vec<u8>, value: &T) -> Result<Vec<u8>,
 /// First written in format 3: there is no format-1 layout of a token.
 impl Record for ApiToken {}
 
+/// First written in format 3, as tokens.
+impl Record for domain::mail::OutboxMessage {}
+
 pub fn decode<T: Record>(bytes: &[u8]) -> Result<T, StoreError> {
     let read = |e| StoreError::Backend(format!("decode: {e}"));
     match bytes.split_first() {

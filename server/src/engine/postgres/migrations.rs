@@ -116,6 +116,20 @@ SELECT (CASE WHEN active THEN 'a' ELSE 'i' END)
        count(*)
 FROM users GROUP BY 1;
 "#,
+    r#"
+-- The mail outbox: a message is written in the transaction of the act
+-- that causes it; senders claim the due ones (FOR UPDATE SKIP LOCKED).
+-- The record holds the link's token until the message is sent.
+CREATE TABLE outbox (
+    id bigint PRIMARY KEY,
+    state text NOT NULL,
+    next_attempt_at bigint NOT NULL,
+    user_key text COLLATE "C" NOT NULL,
+    record bytea NOT NULL
+);
+CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE state = 'queued';
+CREATE INDEX outbox_state ON outbox (state, id);
+"#,
 ];
 
 /// The schema version this roster migrates a database to.

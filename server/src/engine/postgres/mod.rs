@@ -32,6 +32,7 @@ mod credentials;
 mod dump;
 mod external_ids;
 pub mod migrations;
+mod outbox;
 mod pool;
 mod reads;
 mod rows;

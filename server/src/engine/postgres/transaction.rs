@@ -12,6 +12,7 @@ use crate::engine::codec::{
 use domain::approval::ApprovalRequest;
 use domain::audit::AuditEvent;
 use domain::directory::Facets;
+use domain::mail::{MailState, OutboxCounts, OutboxMessage};
 use domain::options::Options;
 use domain::privilege;
 use domain::store::{BatchSummary, Correction, StoreError};
@@ -280,6 +281,7 @@ impl WriteTx for PgTx<'_, '_> {
         let name = match sequence {
             Sequence::Batch => "next_batch_id",
             Sequence::Approval => "next_approval_id",
+            Sequence::Outbox => "next_outbox_id",
         };
         next_counter(self.t, name, 1).map(|id| id as u64)
     }
@@ -463,6 +465,30 @@ impl WriteTx for PgTx<'_, '_> {
 
     fn set_external_id(&mut self, key: &str, external_id: Option<&str>) -> Result<(), StoreError> {
         super::external_ids::set_external_id_in(self.t, key, external_id)
+    }
+
+    fn put_outbox(&mut self, message: &OutboxMessage) -> Result<(), StoreError> {
+        super::outbox::put_in(self.t, message)
+    }
+
+    fn outbox_message(&mut self, id: u64) -> Result<Option<OutboxMessage>, StoreError> {
+        super::outbox::message_in(self.t, id)
+    }
+
+    fn due_outbox(&mut self, now: i64, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
+        super::outbox::due_in(self.t, now, limit)
+    }
+
+    fn outbox_counts(&mut self) -> Result<OutboxCounts, StoreError> {
+        super::outbox::counts_in(self.t)
+    }
+
+    fn outbox_in(
+        &mut self,
+        state: MailState,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        super::outbox::in_state(self.t, state, limit)
     }
 }
 

@@ -23,6 +23,7 @@
 mod credentials;
 mod dump;
 mod external_ids;
+mod outbox;
 mod reads;
 pub(crate) mod schema;
 pub(crate) mod sessions;

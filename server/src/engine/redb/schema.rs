@@ -2,7 +2,7 @@
 //! does: create what is missing, seed the default options, and bring an
 //! older store up to date (no offline migration).
 //!
-//! # Schema (version 6)
+//! # Schema (version 7)
 //! | table | key | value |
 //! |---|---|---|
 //! | `meta` | `schema_version`, `next_batch_id` | u64 |
@@ -24,6 +24,8 @@
 //! | `api_tokens` | a token's public id (16 hex digits) | encoded `domain::token::ApiToken` (its secret's SHA-256, never the secret) |
 //! | `scim_external_ids` | email key | the user's SCIM `externalId` |
 //! | `scim_users_by_external_id` (multimap) | SCIM `externalId` | email keys |
+//! | `outbox` | message id | encoded `domain::mail::OutboxMessage` (the link's token until sent) |
+//! | `outbox_due` | (next attempt, Unix s; message id) of each queued message | () |
 //!
 //! Version 1 stored sessions as whole tower-sessions records, id included;
 //! opening such a store removes them (everyone signs in again) and indexes
@@ -32,7 +34,8 @@
 //! and the audit actions of tokens, which an older roster cannot read (it
 //! refuses the file instead); a store of 4 or before gets the table when
 //! opened, nothing else changes. Version 6 added the SCIM tables and the
-//! audit action "Removed over SCIM", likewise. Versions 1 and 2 had no user indexes:
+//! audit action "Removed over SCIM", likewise; version 7 `outbox` and
+//! `outbox_due` and the audit actions of mail, in the same way. Versions 1 and 2 had no user indexes:
 //! opening such a store builds them.
 //!
 //! Encoded values are as both engines encode them
@@ -67,12 +70,15 @@ pub(super) const EXTERNAL_IDS: TableDefinition<&str, &str> =
     TableDefinition::new("scim_external_ids");
 pub(super) const USERS_BY_EXTERNAL_ID: MultimapTableDefinition<&str, &str> =
     MultimapTableDefinition::new("scim_users_by_external_id");
+pub(super) const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+pub(super) const OUTBOX_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("outbox_due");
 
 /// 4: records of format 3 (see [`crate::engine::codec`]); 5: API tokens
-/// and their audit actions; 6: SCIM externalIds and "Removed over SCIM".
+/// and their audit actions; 6: SCIM externalIds and "Removed over SCIM";
+/// 7: the mail outbox and the audit actions of mail.
 /// An older roster refuses the file instead of failing at the first
 /// record it cannot read.
-const SCHEMA_VERSION: u64 = 6;
+const SCHEMA_VERSION: u64 = 7;
 
 impl RedbStore {
     pub(super) fn init(&self) -> Result<(), StoreError> {
@@ -103,7 +109,7 @@ impl RedbStore {
                     meta.insert("schema_version", SCHEMA_VERSION)
                         .map_err(backend)?;
                     // Version 3 had the indexes; 4 changed only records,
-                    // 5 and 6 added tables (opened below).
+                    // 5, 6 and 7 added tables (opened below).
                     rebuild_indexes = old < 3;
                 }
                 Some(_) => {}
@@ -123,6 +129,8 @@ impl RedbStore {
             txn.open_table(EXTERNAL_IDS).map_err(backend)?;
             txn.open_multimap_table(USERS_BY_EXTERNAL_ID)
                 .map_err(backend)?;
+            txn.open_table(OUTBOX).map_err(backend)?;
+            txn.open_table(OUTBOX_DUE).map_err(backend)?;
             txn.open_table(EPOCHS).map_err(backend)?;
             txn.open_table(SESSIONS).map_err(backend)?;
             let mut options = txn.open_table(OPTIONS).map_err(backend)?;

@@ -13,6 +13,7 @@ use crate::engine::codec::{decode, decode_batch_summary, encode, encode_event_in
 use domain::User;
 use domain::approval::ApprovalRequest;
 use domain::audit::AuditEvent;
+use domain::mail::{MailState, OutboxCounts, OutboxMessage};
 use domain::options::Options;
 use domain::privilege;
 use domain::store::{BatchSummary, Correction, StoreError};
@@ -163,6 +164,7 @@ impl WriteTx for RedbTx<'_> {
         let name = match sequence {
             Sequence::Batch => "next_batch_id",
             Sequence::Approval => "next_approval_id",
+            Sequence::Outbox => "next_outbox_id",
         };
         let mut meta = self.txn.open_table(META).map_err(backend)?;
         let id = meta
@@ -309,5 +311,29 @@ impl WriteTx for RedbTx<'_> {
 
     fn set_external_id(&mut self, key: &str, external_id: Option<&str>) -> Result<(), StoreError> {
         super::external_ids::set_external_id_in(self.txn, key, external_id)
+    }
+
+    fn put_outbox(&mut self, message: &OutboxMessage) -> Result<(), StoreError> {
+        super::outbox::put_in(self.txn, message)
+    }
+
+    fn outbox_message(&mut self, id: u64) -> Result<Option<OutboxMessage>, StoreError> {
+        super::outbox::message_in(self.txn, id)
+    }
+
+    fn due_outbox(&mut self, now: i64, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
+        super::outbox::due_in(self.txn, now, limit)
+    }
+
+    fn outbox_counts(&mut self) -> Result<OutboxCounts, StoreError> {
+        super::outbox::counts_in(self.txn)
+    }
+
+    fn outbox_in(
+        &mut self,
+        state: MailState,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        super::outbox::in_state(self.txn, state, limit)
     }
 }
