@@ -57,8 +57,9 @@ deps: .deps/wasm-target .deps/cargo-leptos .deps/wasm-bindgen .deps/chromium end
 # from PyPI in a venv of its own.
 .deps/smtp-venv/ok:
 	@mkdir -p .deps
+	@python3 -c "import ensurepip" 2>/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv; }
 	@{ test -x .deps/smtp-venv/bin/python && .deps/smtp-venv/bin/python -c "import aiosmtpd" 2>/dev/null; } || \
-	  { python3 -m venv .deps/smtp-venv && .deps/smtp-venv/bin/pip install --quiet "aiosmtpd==1.4.6"; }
+	  { rm -rf .deps/smtp-venv && python3 -m venv .deps/smtp-venv && .deps/smtp-venv/bin/pip install --quiet "aiosmtpd==1.4.6"; }
 	@touch $@
 
 end2end/node_modules/.installed: end2end/package-lock.json

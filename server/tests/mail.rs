@@ -38,6 +38,9 @@ struct Sink {
 impl Sink {
     fn start() -> Sink {
         let python = root().join(".deps/smtp-venv/bin/python");
+        // One test at a time installs it (tests run in parallel threads).
+        static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _installing = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
         let ready = Command::new(&python)
             .args(["-c", "import aiosmtpd"])
             .status()
