@@ -73,7 +73,7 @@ test("a self-service user signs in through a link and is refused on an operator 
     ["undo_import", "id=1"],
     ["search_users", "query=sam"],
     ["make_sign_in_link", "email=pat%40example.org"],
-    ["save_options", "end_state=inactive&roles=admin&max_rows=1&approval_above=0&approval_window_hours=24&sync_max_deactivate_percent=10&link_days=1&editable="],
+    ["save_options", "end_state=inactive&roles=admin&max_rows=1&approval_above=0&approval_window_hours=24&sync_max_deactivate_percent=10&link_days=1&editable=&scim_delete=deactivate"],
     ["approval_list", ""],
     ["approval_details", "id=1"],
     ["decide_approval", "id=1&approve=true&reason="],
