@@ -2,44 +2,117 @@
 //! that every import applies.
 
 use crate::field::Field;
+use crate::mail::{MailKind, MailTemplate, Part};
 use crate::user::{EndState, Roles};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-pub const END_STATE: &str = "import.end_state";
-pub const ROLES: &str = "import.roles";
-pub const MAX_ROWS: &str = "import.max_rows";
-pub const LINK_DAYS: &str = "enrolment.link_days";
-pub const EDITABLE: &str = "self_service.editable";
-pub const APPROVAL_ABOVE: &str = "import.approval_above";
-pub const APPROVAL_WINDOW_HOURS: &str = "import.approval_window_hours";
-pub const APPROVAL_MAX_WAITING: &str = "import.approval_max_waiting";
-pub const APPROVAL_MAX_WAITING_MB: &str = "import.approval_max_waiting_mb";
-pub const SYNC_MAX_DEACTIVATE_PERCENT: &str = "import.sync_max_deactivate_percent";
-pub const SCIM_DELETE: &str = "scim.delete";
-pub const EMAIL_ON_IMPORT: &str = "enrolment.email_on_import";
-pub const RESET_MINUTES: &str = "enrolment.reset_minutes";
-pub const MAIL_PER_MINUTE: &str = "mail.per_minute";
-pub const MAIL_ORGANIZATION: &str = "mail.organization";
+/// Every option, by its key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OptionKey {
+    EndState,
+    Roles,
+    MaxRows,
+    ApprovalAbove,
+    ApprovalWindowHours,
+    ApprovalMaxWaiting,
+    ApprovalMaxWaitingMb,
+    SyncMaxDeactivatePercent,
+    LinkDays,
+    Editable,
+    ScimDelete,
+    EmailOnImport,
+    ResetMinutes,
+    MailPerMinute,
+    MailOrganization,
+    /// A part of a mail's template (see `mail::template`).
+    Template(MailKind, Part),
+}
 
-/// Every option key, in display order.
-pub const KEYS: [&str; 15] = [
-    END_STATE,
-    ROLES,
-    MAX_ROWS,
-    APPROVAL_ABOVE,
-    APPROVAL_WINDOW_HOURS,
-    APPROVAL_MAX_WAITING,
-    APPROVAL_MAX_WAITING_MB,
-    SYNC_MAX_DEACTIVATE_PERCENT,
-    LINK_DAYS,
-    EDITABLE,
-    SCIM_DELETE,
-    EMAIL_ON_IMPORT,
-    RESET_MINUTES,
-    MAIL_PER_MINUTE,
-    MAIL_ORGANIZATION,
-];
+impl OptionKey {
+    /// Every key, in display order.
+    pub const ALL: [OptionKey; 21] = [
+        OptionKey::EndState,
+        OptionKey::Roles,
+        OptionKey::MaxRows,
+        OptionKey::ApprovalAbove,
+        OptionKey::ApprovalWindowHours,
+        OptionKey::ApprovalMaxWaiting,
+        OptionKey::ApprovalMaxWaitingMb,
+        OptionKey::SyncMaxDeactivatePercent,
+        OptionKey::LinkDays,
+        OptionKey::Editable,
+        OptionKey::ScimDelete,
+        OptionKey::EmailOnImport,
+        OptionKey::ResetMinutes,
+        OptionKey::MailPerMinute,
+        OptionKey::MailOrganization,
+        OptionKey::Template(MailKind::SignInLink, Part::Subject),
+        OptionKey::Template(MailKind::SignInLink, Part::Text),
+        OptionKey::Template(MailKind::SignInLink, Part::Html),
+        OptionKey::Template(MailKind::Reset, Part::Subject),
+        OptionKey::Template(MailKind::Reset, Part::Text),
+        OptionKey::Template(MailKind::Reset, Part::Html),
+    ];
+
+    /// The key as `roster options set` and the store know it.
+    pub const fn as_str(self) -> &'static str {
+        use MailKind::{Reset, SignInLink};
+        match self {
+            OptionKey::EndState => "import.end_state",
+            OptionKey::Roles => "import.roles",
+            OptionKey::MaxRows => "import.max_rows",
+            OptionKey::ApprovalAbove => "import.approval_above",
+            OptionKey::ApprovalWindowHours => "import.approval_window_hours",
+            OptionKey::ApprovalMaxWaiting => "import.approval_max_waiting",
+            OptionKey::ApprovalMaxWaitingMb => "import.approval_max_waiting_mb",
+            OptionKey::SyncMaxDeactivatePercent => "import.sync_max_deactivate_percent",
+            OptionKey::LinkDays => "enrolment.link_days",
+            OptionKey::Editable => "self_service.editable",
+            OptionKey::ScimDelete => "scim.delete",
+            OptionKey::EmailOnImport => "enrolment.email_on_import",
+            OptionKey::ResetMinutes => "enrolment.reset_minutes",
+            OptionKey::MailPerMinute => "mail.per_minute",
+            OptionKey::MailOrganization => "mail.organization",
+            OptionKey::Template(SignInLink, Part::Subject) => "mail.sign_in.subject",
+            OptionKey::Template(SignInLink, Part::Text) => "mail.sign_in.text",
+            OptionKey::Template(SignInLink, Part::Html) => "mail.sign_in.html",
+            OptionKey::Template(Reset, Part::Subject) => "mail.reset.subject",
+            OptionKey::Template(Reset, Part::Text) => "mail.reset.text",
+            OptionKey::Template(Reset, Part::Html) => "mail.reset.html",
+        }
+    }
+
+    pub fn parse(key: &str) -> Result<OptionKey, OptionError> {
+        OptionKey::ALL
+            .into_iter()
+            .find(|k| k.as_str() == key)
+            .ok_or_else(|| OptionError::UnknownKey(key.to_string()))
+    }
+}
+
+impl fmt::Display for OptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// The keys as text, for the command line and tests.
+pub const END_STATE: &str = OptionKey::EndState.as_str();
+pub const ROLES: &str = OptionKey::Roles.as_str();
+pub const MAX_ROWS: &str = OptionKey::MaxRows.as_str();
+pub const LINK_DAYS: &str = OptionKey::LinkDays.as_str();
+pub const EDITABLE: &str = OptionKey::Editable.as_str();
+pub const APPROVAL_ABOVE: &str = OptionKey::ApprovalAbove.as_str();
+pub const APPROVAL_WINDOW_HOURS: &str = OptionKey::ApprovalWindowHours.as_str();
+pub const APPROVAL_MAX_WAITING: &str = OptionKey::ApprovalMaxWaiting.as_str();
+pub const APPROVAL_MAX_WAITING_MB: &str = OptionKey::ApprovalMaxWaitingMb.as_str();
+pub const SYNC_MAX_DEACTIVATE_PERCENT: &str = OptionKey::SyncMaxDeactivatePercent.as_str();
+pub const SCIM_DELETE: &str = OptionKey::ScimDelete.as_str();
+pub const EMAIL_ON_IMPORT: &str = OptionKey::EmailOnImport.as_str();
+pub const RESET_MINUTES: &str = OptionKey::ResetMinutes.as_str();
+pub const MAIL_PER_MINUTE: &str = OptionKey::MailPerMinute.as_str();
+pub const MAIL_ORGANIZATION: &str = OptionKey::MailOrganization.as_str();
 
 /// What a SCIM client's DELETE does to a user.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +167,9 @@ pub struct Options {
     pub mail_per_minute: u32,
     /// The organisation's name in mails.
     pub mail_organization: String,
+    /// The words of the sign-in link mail and of the reset mail.
+    pub sign_in_mail: MailTemplate,
+    pub reset_mail: MailTemplate,
 }
 
 impl Default for Options {
@@ -115,6 +191,8 @@ impl Default for Options {
             reset_minutes: 30,
             mail_per_minute: 600,
             mail_organization: "Roster".into(),
+            sign_in_mail: MailTemplate::default_for(MailKind::SignInLink),
+            reset_mail: MailTemplate::default_for(MailKind::Reset),
         }
     }
 }
@@ -130,7 +208,8 @@ impl fmt::Display for OptionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             OptionError::UnknownKey(k) => {
-                write!(f, "unknown option \"{k}\" (known: {})", KEYS.join(", "))
+                let known: Vec<&str> = OptionKey::ALL.iter().map(|k| k.as_str()).collect();
+                write!(f, "unknown option \"{k}\" (known: {})", known.join(", "))
             }
             OptionError::InvalidValue { key, message } => write!(f, "{key}: {message}"),
         }
@@ -181,52 +260,70 @@ impl Options {
 
     /// The value of `key` in the same text form `set` accepts.
     pub fn get(&self, key: &str) -> Result<String, OptionError> {
-        Ok(match key {
-            END_STATE => self.end_state.key().to_string(),
-            ROLES => self.roles.to_keys(),
-            MAX_ROWS => self.max_rows.to_string(),
-            LINK_DAYS => self.link_days.to_string(),
-            APPROVAL_ABOVE => self.approval_above.to_string(),
-            APPROVAL_WINDOW_HOURS => self.approval_window_hours.to_string(),
-            APPROVAL_MAX_WAITING => self.approval_max_waiting.to_string(),
-            APPROVAL_MAX_WAITING_MB => self.approval_max_waiting_mb.to_string(),
-            SYNC_MAX_DEACTIVATE_PERCENT => self.sync_max_deactivate_percent.to_string(),
-            SCIM_DELETE => self.scim_delete.key().to_string(),
-            EMAIL_ON_IMPORT => self.email_on_import.to_string(),
-            RESET_MINUTES => self.reset_minutes.to_string(),
-            MAIL_PER_MINUTE => self.mail_per_minute.to_string(),
-            MAIL_ORGANIZATION => self.mail_organization.clone(),
-            EDITABLE => self
+        OptionKey::parse(key).map(|k| self.value(k))
+    }
+
+    /// The value of an option in the same text form `set` accepts.
+    pub fn value(&self, key: OptionKey) -> String {
+        match key {
+            OptionKey::EndState => self.end_state.key().to_string(),
+            OptionKey::Roles => self.roles.to_keys(),
+            OptionKey::MaxRows => self.max_rows.to_string(),
+            OptionKey::LinkDays => self.link_days.to_string(),
+            OptionKey::ApprovalAbove => self.approval_above.to_string(),
+            OptionKey::ApprovalWindowHours => self.approval_window_hours.to_string(),
+            OptionKey::ApprovalMaxWaiting => self.approval_max_waiting.to_string(),
+            OptionKey::ApprovalMaxWaitingMb => self.approval_max_waiting_mb.to_string(),
+            OptionKey::SyncMaxDeactivatePercent => self.sync_max_deactivate_percent.to_string(),
+            OptionKey::ScimDelete => self.scim_delete.key().to_string(),
+            OptionKey::EmailOnImport => self.email_on_import.to_string(),
+            OptionKey::ResetMinutes => self.reset_minutes.to_string(),
+            OptionKey::MailPerMinute => self.mail_per_minute.to_string(),
+            OptionKey::MailOrganization => self.mail_organization.clone(),
+            OptionKey::Template(kind, part) => self.template(kind).part(part).to_string(),
+            OptionKey::Editable => self
                 .editable
                 .iter()
                 .map(|f| f.column())
                 .collect::<Vec<_>>()
                 .join(","),
-            other => return Err(OptionError::UnknownKey(other.to_string())),
-        })
+        }
+    }
+
+    /// The words of one kind of mail.
+    pub fn template(&self, kind: MailKind) -> &MailTemplate {
+        match kind {
+            MailKind::SignInLink => &self.sign_in_mail,
+            MailKind::Reset => &self.reset_mail,
+        }
     }
 
     /// Sets `key` from text, validating it; on error nothing changes.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), OptionError> {
+        self.set_value(OptionKey::parse(key)?, value)
+    }
+
+    /// Sets an option from text, validating it; on error nothing changes.
+    pub fn set_value(&mut self, key: OptionKey, value: &str) -> Result<(), OptionError> {
         let invalid = |message: String| OptionError::InvalidValue {
             key: key.to_string(),
             message,
         };
         let value = value.trim();
         match key {
-            END_STATE => {
+            OptionKey::EndState => {
                 self.end_state = EndState::parse(value)
                     .ok_or_else(|| invalid("expected \"active\" or \"inactive\"".into()))?
             }
-            ROLES => self.roles = Roles::parse_list(value).map_err(invalid)?,
-            MAX_ROWS => {
+            OptionKey::Roles => self.roles = Roles::parse_list(value).map_err(invalid)?,
+            OptionKey::MaxRows => {
                 self.max_rows = value
                     .parse::<u64>()
                     .ok()
                     .filter(|n| (1..=100_000_000).contains(n))
                     .ok_or_else(|| invalid("expected a whole number from 1 to 100000000".into()))?
             }
-            APPROVAL_ABOVE => {
+            OptionKey::ApprovalAbove => {
                 self.approval_above = value
                     .parse::<u64>()
                     .ok()
@@ -237,7 +334,7 @@ impl Options {
                         )
                     })?
             }
-            APPROVAL_WINDOW_HOURS => {
+            OptionKey::ApprovalWindowHours => {
                 self.approval_window_hours = value
                     .parse::<u32>()
                     .ok()
@@ -246,14 +343,14 @@ impl Options {
                         invalid("expected a whole number of hours from 1 to 8760".into())
                     })?
             }
-            APPROVAL_MAX_WAITING => {
+            OptionKey::ApprovalMaxWaiting => {
                 self.approval_max_waiting = value
                     .parse::<u32>()
                     .ok()
                     .filter(|n| (1..=1000).contains(n))
                     .ok_or_else(|| invalid("expected a whole number from 1 to 1000".into()))?
             }
-            APPROVAL_MAX_WAITING_MB => {
+            OptionKey::ApprovalMaxWaitingMb => {
                 self.approval_max_waiting_mb = value
                     .parse::<u32>()
                     .ok()
@@ -262,7 +359,7 @@ impl Options {
                         invalid("expected a whole number of megabytes from 1 to 1000000".into())
                     })?
             }
-            SYNC_MAX_DEACTIVATE_PERCENT => {
+            OptionKey::SyncMaxDeactivatePercent => {
                 self.sync_max_deactivate_percent = value
                     .parse::<u32>()
                     .ok()
@@ -271,13 +368,13 @@ impl Options {
                     invalid("expected a whole percentage from 0 to 100".into())
                 })?
             }
-            SCIM_DELETE => {
+            OptionKey::ScimDelete => {
                 self.scim_delete = [ScimDelete::Deactivate, ScimDelete::Delete]
                     .into_iter()
                     .find(|d| d.key().eq_ignore_ascii_case(value))
                     .ok_or_else(|| invalid("expected \"deactivate\" or \"delete\"".into()))?
             }
-            LINK_DAYS => {
+            OptionKey::LinkDays => {
                 self.link_days = value
                     .parse::<u32>()
                     .ok()
@@ -286,14 +383,14 @@ impl Options {
                         invalid("expected a whole number of days from 1 to 365".into())
                     })?
             }
-            EMAIL_ON_IMPORT => {
+            OptionKey::EmailOnImport => {
                 self.email_on_import = match value.to_ascii_lowercase().as_str() {
                     "true" | "on" | "yes" | "1" => true,
                     "false" | "off" | "no" | "0" => false,
                     _ => return Err(invalid("expected \"true\" or \"false\"".into())),
                 }
             }
-            RESET_MINUTES => {
+            OptionKey::ResetMinutes => {
                 self.reset_minutes = value
                     .parse::<u32>()
                     .ok()
@@ -302,14 +399,14 @@ impl Options {
                         invalid("expected a whole number of minutes from 5 to 1440".into())
                     })?
             }
-            MAIL_PER_MINUTE => {
+            OptionKey::MailPerMinute => {
                 self.mail_per_minute = value
                     .parse::<u32>()
                     .ok()
                     .filter(|n| (1..=100_000).contains(n))
                     .ok_or_else(|| invalid("expected a whole number from 1 to 100000".into()))?
             }
-            MAIL_ORGANIZATION => {
+            OptionKey::MailOrganization => {
                 if value.is_empty() || value.chars().count() > 200 {
                     return Err(invalid("expected a name of 1 to 200 characters".into()));
                 }
@@ -318,7 +415,7 @@ impl Options {
                 }
                 self.mail_organization = value.to_string();
             }
-            EDITABLE => {
+            OptionKey::Editable => {
                 let mut fields = Vec::new();
                 for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
                     let field = Field::from_column(part)
@@ -335,20 +432,24 @@ impl Options {
                 fields.sort();
                 self.editable = fields;
             }
-            other => return Err(OptionError::UnknownKey(other.to_string())),
+            OptionKey::Template(kind, part) => {
+                let template = match kind {
+                    MailKind::SignInLink => &mut self.sign_in_mail,
+                    MailKind::Reset => &mut self.reset_mail,
+                };
+                template
+                    .set_part(part, value)
+                    .map_err(|e| invalid(e.to_string()))?
+            }
         }
         Ok(())
     }
 
     /// All options as (key, value) pairs, for storage and display.
     pub fn to_pairs(&self) -> Vec<(String, String)> {
-        KEYS.iter()
-            .map(|k| {
-                (
-                    k.to_string(),
-                    self.get(k).expect("every key in KEYS is known"),
-                )
-            })
+        OptionKey::ALL
+            .iter()
+            .map(|k| (k.to_string(), self.value(*k)))
             .collect()
     }
 
@@ -359,8 +460,8 @@ impl Options {
     ) -> Result<Options, OptionError> {
         let mut o = Options::default();
         for (k, v) in pairs {
-            if KEYS.contains(&k) {
-                o.set(k, v)?;
+            if let Ok(key) = OptionKey::parse(k) {
+                o.set_value(key, v)?;
             }
         }
         Ok(o)
@@ -393,7 +494,7 @@ mod tests {
             (MAIL_PER_MINUTE, "600"),
             (MAIL_ORGANIZATION, "Roster"),
         ];
-        assert_eq!(pairs.len(), expected.len());
+        assert_eq!(pairs.len(), expected.len() + 6);
         for ((k, v), (ek, ev)) in pairs.iter().zip(expected) {
             assert_eq!((k.as_str(), v.as_str()), (ek, ev));
         }
@@ -449,6 +550,34 @@ mod tests {
         let back = Options::from_pairs(o.to_pairs().iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .unwrap();
         assert_eq!(back, o);
+    }
+
+    #[test]
+    fn mail_templates_are_options_checked_as_templates() {
+        let mut o = Options::default();
+        let key = "mail.sign_in.subject";
+        assert_eq!(o.get(key).unwrap(), "Your sign-in link for {organization}");
+        o.set(key, "Welcome to {organization}, {name}").unwrap();
+        assert_eq!(o.sign_in_mail.subject, "Welcome to {organization}, {name}");
+        let e = o.set("mail.reset.text", "no way in").unwrap_err();
+        assert_eq!(e.to_string(), "mail.reset.text: it must contain {link}");
+        assert_eq!(o.reset_mail, MailTemplate::default_for(MailKind::Reset));
+        o.set("mail.reset.html", "<p>{link}</p>").unwrap();
+        let back = Options::from_pairs(o.to_pairs().iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .unwrap();
+        assert_eq!(back, o);
+    }
+
+    #[test]
+    fn every_key_parses_back_to_itself() {
+        for key in OptionKey::ALL {
+            assert_eq!(OptionKey::parse(key.as_str()), Ok(key));
+        }
+        let e = OptionKey::parse("mail.sign_in").unwrap_err().to_string();
+        assert!(
+            e.starts_with("unknown option \"mail.sign_in\" (known: import.end_state,"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -131,6 +131,8 @@ pub trait WriteTx {
     fn put_password(&mut self, key: &str, phc: &str, epoch_ms: i64) -> Result<(), StoreError>;
     /// Stores a link under the SHA-256 of its token.
     fn put_link(&mut self, token_id: &str, link: &SignInLink) -> Result<(), StoreError>;
+    /// A link, if it exists (not revoked, not used, not purged).
+    fn link(&mut self, token_id: &str) -> Result<Option<SignInLink>, StoreError>;
     /// Removes a link and returns it (used up), if it exists.
     fn take_link(&mut self, token_id: &str) -> Result<Option<SignInLink>, StoreError>;
     /// Removes every link of a user; returns how many.

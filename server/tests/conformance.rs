@@ -407,6 +407,7 @@ conformance!(
     the_outbox_sends_retries_fails_and_drops_the_token,
     a_reset_is_queued_only_for_active_users_with_a_password,
     two_senders_claim_each_message_once,
+    a_mail_whose_link_was_replaced_is_not_sent_and_templates_are_the_options,
 );
 
 const T0: i64 = 1_800_000_000;
@@ -609,6 +610,70 @@ fn a_reset_is_queued_only_for_active_users_with_a_password(f: &Fresh) {
         Some(k("a@x.org"))
     );
     assert_eq!(store.peek_link(&token, T0 + 900).unwrap(), None);
+}
+
+fn a_mail_whose_link_was_replaced_is_not_sent_and_templates_are_the_options(f: &Fresh) {
+    use domain::mail::{MailKind, MailState};
+    let store = &*f.store;
+    committed(import(
+        store,
+        &format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n"),
+    ));
+    store
+        .set_options(
+            &[
+                ("mail.sign_in.subject", "Welcome, {name}"),
+                ("mail.sign_in.text", "Hi {name}: {link} (until {expires})"),
+            ],
+            "cli",
+            T0,
+        )
+        .unwrap();
+    // "Email sign-in links" pressed twice: the second link replaces the
+    // first, so only the second mail may go out.
+    let queue = |now| {
+        store
+            .queue_sign_in_links(&[k("a@x.org")], now, "op@x.org", Actor::Owner)
+            .unwrap()
+            .queued
+    };
+    assert_eq!((queue(T0), queue(T0 + 1)), (1, 1));
+    // A reset asked twice, likewise.
+    let hash = app::security::hash_password("correct horse battery").unwrap();
+    store.set_password(&k("b@x.org"), &hash, 1, "cli").unwrap();
+    let b = domain::Email::parse("b@x.org").unwrap();
+    assert!(store.request_reset(&b, T0 + 2).unwrap());
+    assert!(store.request_reset(&b, T0 + 3).unwrap());
+    let claimed = store.claim_mail(T0 + 4, 10).unwrap();
+    let kinds: Vec<_> = claimed.iter().map(|m| (m.kind, m.created_at)).collect();
+    assert_eq!(
+        kinds,
+        [(MailKind::SignInLink, T0 + 1), (MailKind::Reset, T0 + 3)]
+    );
+    let (counts, failed) = store.outbox_overview(10).unwrap();
+    assert_eq!((counts.queued, counts.failed), (2, 2));
+    for m in &failed {
+        assert_eq!(m.token, None);
+        assert!(
+            m.last_answer
+                .as_deref()
+                .unwrap()
+                .contains("replaced by a newer one"),
+            "{:?}",
+            m.last_answer
+        );
+        assert!(store.retry_mail(m.id, T0 + 5).is_err());
+    }
+    // The edited sign-in template was used; the reset one is Roster's.
+    let sign_in = &claimed[0];
+    assert_eq!(sign_in.subject, "Welcome, Ada L");
+    assert!(sign_in.text.starts_with("Hi Ada L: "), "{}", sign_in.text);
+    assert!(sign_in.text.ends_with(" UTC)"), "{}", sign_in.text);
+    assert_eq!(claimed[1].subject, "Reset your password for Roster");
+    assert_eq!(
+        store.outbox_message(failed[0].id).unwrap().unwrap().state,
+        MailState::Failed
+    );
 }
 
 fn two_senders_claim_each_message_once(f: &Fresh) {

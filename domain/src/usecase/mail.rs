@@ -39,12 +39,14 @@ fn new_message(
     options: &Options,
 ) -> Result<OutboxMessage, StoreError> {
     let name = user.name();
-    let (subject, text, html) = render(&MailInput {
-        kind,
-        display_name: &name,
-        organization: &options.mail_organization,
-        expires_at,
-    });
+    let (subject, text, html) = render(
+        options.template(kind),
+        &MailInput {
+            display_name: &name,
+            organization: &options.mail_organization,
+            expires_at,
+        },
+    );
     Ok(OutboxMessage {
         id: tx.next_id(Sequence::Outbox)?,
         kind,
@@ -180,18 +182,28 @@ pub fn request_reset(tx: &mut dyn WriteTx, email: &Email, now: i64) -> Done<bool
 /// Takes up to `limit` due messages for one sender: each counts an
 /// attempt and is held for [`CLAIM_SECONDS`] (another sender skips it
 /// meanwhile; if this one dies, it is due again after that). A message
-/// whose user is gone or inactive, or whose link expired, fails instead
-/// and loses its token.
+/// whose user is gone or inactive, or whose link expired or no longer
+/// exists (a newer link replaced it, the user set a password, or an
+/// operator revoked it), fails instead and loses its token: a mail never
+/// carries a link that cannot work.
 pub fn claim_due(tx: &mut dyn WriteTx, now: i64, limit: usize) -> Done<Vec<OutboxMessage>> {
     let mut claimed = Vec::new();
     for mut message in tx.due_outbox(now, limit)? {
         let user = tx.user(message.user_key.as_str())?;
+        let link_lives = match message.token.as_deref() {
+            Some(token) => tx.link(&token_id(token))?.is_some(),
+            None => false,
+        };
         let why_not = if !user.is_some_and(|u| u.end_state == EndState::Active) {
             Some("not sent: the user is gone or inactive")
         } else if message.token.is_none() {
             Some("not sent: the message has no link")
         } else if message.link_expires_at <= now {
             Some("not sent: the link expired before it could be sent")
+        } else if !link_lives {
+            Some(
+                "not sent: the link was replaced by a newer one, used or revoked before it could be sent",
+            )
         } else {
             None
         };
@@ -269,7 +281,11 @@ pub fn retry(tx: &mut dyn WriteTx, id: u64, now: i64) -> Done<OutboxMessage> {
             message.state
         )));
     }
-    if message.token.is_none() || message.link_expires_at <= now {
+    let link_lives = match message.token.as_deref() {
+        Some(token) => tx.link(&token_id(token))?.is_some(),
+        None => false,
+    };
+    if !link_lives || message.link_expires_at <= now {
         return Err(StoreError::Invalid(format!(
             "Message {id} has no valid link any more: make a new sign-in link instead."
         )));

@@ -287,6 +287,9 @@ mod tests {
         fn put_link(&mut self, _: &str, _: &SignInLink) -> Result<(), StoreError> {
             untouched()
         }
+        fn link(&mut self, _: &str) -> Result<Option<SignInLink>, StoreError> {
+            untouched()
+        }
         fn take_link(&mut self, _: &str) -> Result<Option<SignInLink>, StoreError> {
             untouched()
         }

@@ -416,6 +416,17 @@ impl WriteTx for PgTx<'_, '_> {
         .map(drop)
     }
 
+    fn link(&mut self, token_id: &str) -> Result<Option<SignInLink>, StoreError> {
+        let row = self
+            .t
+            .query_opt(
+                "SELECT user_key, expires_at FROM links WHERE id = $1",
+                &[&token_id],
+            )
+            .map_err(pg)?;
+        row.map(|r| link_of(r.get(0), r.get(1))).transpose()
+    }
+
     fn take_link(&mut self, token_id: &str) -> Result<Option<SignInLink>, StoreError> {
         let row = self
             .t

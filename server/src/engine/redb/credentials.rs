@@ -82,6 +82,18 @@ pub(super) fn put_link_in(
 }
 
 /// Removes a link and returns it, inside the caller's transaction.
+pub(super) fn link_in(
+    txn: &WriteTransaction,
+    token_id: &str,
+) -> Result<Option<SignInLink>, StoreError> {
+    txn.open_table(LINKS)
+        .map_err(backend)?
+        .get(token_id)
+        .map_err(backend)?
+        .map(|g| decode::<SignInLink>(g.value()))
+        .transpose()
+}
+
 pub(super) fn take_link_in(
     txn: &WriteTransaction,
     token_id: &str,

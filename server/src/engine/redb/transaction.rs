@@ -273,6 +273,10 @@ impl WriteTx for RedbTx<'_> {
         super::credentials::put_link_in(self.txn, token_id, link)
     }
 
+    fn link(&mut self, token_id: &str) -> Result<Option<SignInLink>, StoreError> {
+        super::credentials::link_in(self.txn, token_id)
+    }
+
     fn take_link(&mut self, token_id: &str) -> Result<Option<SignInLink>, StoreError> {
         super::credentials::take_link_in(self.txn, token_id)
     }
