@@ -17,6 +17,7 @@ pub mod import;
 pub mod mail;
 pub mod manual;
 pub mod options;
+pub mod options_mail;
 pub mod page;
 pub mod profile;
 pub mod search;

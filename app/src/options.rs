@@ -6,6 +6,8 @@
 #![allow(clippy::too_many_arguments)]
 
 use crate::error::AppError;
+use crate::options_mail::{MailFields, MailOptions};
+use domain::mail::{MailKind, Part};
 use domain::{Field, Options, Role};
 use leptos::prelude::*;
 
@@ -23,31 +25,65 @@ pub async fn save_options(
     link_days: String,
     editable: String,
     scim_delete: String,
+    // The mail options: absent ones are left as they are.
+    #[server(default)] mail_organization: Option<String>,
+    #[server(default)] email_on_import: Option<String>,
+    #[server(default)] reset_minutes: Option<String>,
+    #[server(default)] mail_per_minute: Option<String>,
+    #[server(default)] sign_in_subject: Option<String>,
+    #[server(default)] sign_in_text: Option<String>,
+    #[server(default)] sign_in_html: Option<String>,
+    #[server(default)] reset_subject: Option<String>,
+    #[server(default)] reset_text: Option<String>,
+    #[server(default)] reset_html: Option<String>,
 ) -> Result<Options, AppError> {
     use crate::context::*;
-    use domain::options::{
-        APPROVAL_ABOVE, APPROVAL_WINDOW_HOURS, EDITABLE, END_STATE, LINK_DAYS, MAX_ROWS, ROLES,
-        SCIM_DELETE, SYNC_MAX_DEACTIVATE_PERCENT,
-    };
+    use domain::options::OptionKey;
     let admin = require(|u| u.roles.contains(Role::Admin)).await?;
     let store = store()?;
     let by = admin.email.to_string();
+    let given = [
+        (OptionKey::EndState, Some(end_state)),
+        (OptionKey::Roles, Some(roles)),
+        (OptionKey::MaxRows, Some(max_rows)),
+        (OptionKey::ApprovalAbove, Some(approval_above)),
+        (OptionKey::ApprovalWindowHours, Some(approval_window_hours)),
+        (
+            OptionKey::SyncMaxDeactivatePercent,
+            Some(sync_max_deactivate_percent),
+        ),
+        (OptionKey::LinkDays, Some(link_days)),
+        (OptionKey::Editable, Some(editable)),
+        (OptionKey::ScimDelete, Some(scim_delete)),
+        (OptionKey::MailOrganization, mail_organization),
+        (OptionKey::EmailOnImport, email_on_import),
+        (OptionKey::ResetMinutes, reset_minutes),
+        (OptionKey::MailPerMinute, mail_per_minute),
+        (
+            OptionKey::Template(MailKind::SignInLink, Part::Subject),
+            sign_in_subject,
+        ),
+        (
+            OptionKey::Template(MailKind::SignInLink, Part::Text),
+            sign_in_text,
+        ),
+        (
+            OptionKey::Template(MailKind::SignInLink, Part::Html),
+            sign_in_html,
+        ),
+        (
+            OptionKey::Template(MailKind::Reset, Part::Subject),
+            reset_subject,
+        ),
+        (OptionKey::Template(MailKind::Reset, Part::Text), reset_text),
+        (OptionKey::Template(MailKind::Reset, Part::Html), reset_html),
+    ];
     let saved = blocking(move || {
-        store.set_options(
-            &[
-                (END_STATE, &end_state),
-                (ROLES, &roles),
-                (MAX_ROWS, &max_rows),
-                (APPROVAL_ABOVE, &approval_above),
-                (APPROVAL_WINDOW_HOURS, &approval_window_hours),
-                (SYNC_MAX_DEACTIVATE_PERCENT, &sync_max_deactivate_percent),
-                (LINK_DAYS, &link_days),
-                (EDITABLE, &editable),
-                (SCIM_DELETE, &scim_delete),
-            ],
-            admin.email.as_str(),
-            now_s(),
-        )
+        let pairs: Vec<(&str, &str)> = given
+            .iter()
+            .filter_map(|(key, value)| Some((key.as_str(), value.as_deref()?)))
+            .collect();
+        store.set_options(&pairs, admin.email.as_str(), now_s())
     })
     .await?;
     crate::security_log::note(domain::audit::AuditAction::OptionsChanged, &by, "options");
@@ -77,6 +113,7 @@ fn OptionsForm(options: Options) -> impl IntoView {
     let sync_max = RwSignal::new(options.sync_max_deactivate_percent.to_string());
     let editable = RwSignal::new(options.editable.clone());
     let scim_delete = RwSignal::new(options.scim_delete.key().to_string());
+    let mail = MailFields::new(&options);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         save.dispatch(SaveOptions {
@@ -99,6 +136,16 @@ fn OptionsForm(options: Options) -> impl IntoView {
                 .collect::<Vec<_>>()
                 .join(","),
             scim_delete: scim_delete.get_untracked(),
+            mail_organization: Some(mail.organization.get_untracked()),
+            email_on_import: Some(mail.email_on_import.get_untracked().to_string()),
+            reset_minutes: Some(mail.reset_minutes.get_untracked()),
+            mail_per_minute: Some(mail.per_minute.get_untracked()),
+            sign_in_subject: Some(mail.part(MailKind::SignInLink, Part::Subject)),
+            sign_in_text: Some(mail.part(MailKind::SignInLink, Part::Text)),
+            sign_in_html: Some(mail.part(MailKind::SignInLink, Part::Html)),
+            reset_subject: Some(mail.part(MailKind::Reset, Part::Subject)),
+            reset_text: Some(mail.part(MailKind::Reset, Part::Text)),
+            reset_html: Some(mail.part(MailKind::Reset, Part::Html)),
         });
     };
     view! {
@@ -176,6 +223,7 @@ fn OptionsForm(options: Options) -> impl IntoView {
                      deactivated stays as that person left it."
                 </p>
             </fieldset>
+            <MailOptions fields=mail options=options.clone()/>
             <p class="actions">
                 <button type="submit" disabled=move || save.pending().get()>"Save"</button>
             </p>

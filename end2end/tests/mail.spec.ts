@@ -163,3 +163,49 @@ test.describe("mail", () => {
     await expect.poll(() => mailsTo("mia@example.org").length, { timeout: 30_000 }).toBe(before + 1);
   });
 });
+
+test.describe("mail templates", () => {
+  test("an admin edits a mail's words on Options with a preview; a typo is refused; the next mails use them", async ({ page }) => {
+    await signInAt(url, page, adminEmail, adminPassword);
+    await page.goto(url + "/admin/options");
+    await hydrated(page);
+    await page.getByLabel("Organisation name in mails").fill("Acme & Co");
+    const subject = page.getByLabel("Sign-in link mail: subject");
+    const text = page.getByLabel("Sign-in link mail: plain text");
+    await expect(subject).toHaveValue("Your sign-in link for {organization}");
+    await subject.fill("Welcome to {organization}, {name}");
+    await text.fill("Dear {nmae}, start here: {link} (until {expires})");
+
+    // The preview is computed in the browser, before anything is saved.
+    await page.getByRole("button", { name: "Preview the sign-in link mail" }).click();
+    const preview = page.getByRole("region", { name: "Preview of the sign-in link mail" });
+    await expect(preview).toContainText("Subject: Welcome to Acme & Co, Ada Lovelace");
+    await expect(preview.getByRole("alert")).toHaveText("The plain text would be refused: {nmae} is not a placeholder (use {name}, {organization}, {link}, {expires}).");
+    const html = preview.frameLocator("iframe");
+    await expect(html.getByRole("link")).toHaveAttribute("href", "https://roster.example/link/EXAMPLE-ONE-TIME-TOKEN");
+
+    // Saved as a whole or not at all.
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect(page.getByRole("alert").filter({ hasText: "Nothing was saved" })).toContainText("mail.sign_in.text: {nmae} is not a placeholder");
+    await text.fill("Dear {name}, start here: {link} (until {expires})");
+    await expect(preview.getByRole("alert")).toHaveCount(0);
+    await expect(preview).toContainText("Dear Ada Lovelace, start here: https://roster.example/link/EXAMPLE-ONE-TIME-TOKEN");
+    await page.getByLabel("Email sign-in links to the users every import creates").check();
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect(page.getByRole("status")).toHaveText("Options saved.");
+    await page.reload();
+    await hydrated(page);
+    await expect(page.getByLabel("Sign-in link mail: subject")).toHaveValue("Welcome to {organization}, {name}");
+    await expect(page.getByLabel("Email sign-in links to the users every import creates")).toBeChecked();
+
+    // With "every import", the commit queues the mail itself, in the new words.
+    await chooseFileAt(url, page, "tpl.csv", "email,first_name,last_name\nteo@example.org,Teo,Template\n");
+    await page.getByRole("button", { name: "Next" }).click();
+    await expect(page.getByRole("table", { name: "Created users" })).toContainText("teo@example.org");
+    await expect.poll(() => mailsTo("teo@example.org").length, { timeout: 30_000 }).toBe(1);
+    const mail = mailsTo("teo@example.org")[0].replace(/=\r?\n/g, "");
+    expect(mail).toContain("Subject: Welcome to Acme & Co, Teo Template");
+    expect(mail).toContain("Dear Teo Template, start here: http");
+    linkIn(mail);
+  });
+});
