@@ -125,11 +125,12 @@ pub async fn decide_approval(
     } else {
         Decision::Reject { reason }
     };
-    let (store, actor, now) = (store()?, actor(&me), now_s());
+    let (store, actor, now, mail) = (store()?, actor(&me), now_s(), mail_enabled());
     let by = me.email.to_string();
-    let outcome =
-        blocking(move || store.decide_approval(id, decision, me.email.as_str(), actor, now))
-            .await?;
+    let outcome = blocking(move || {
+        store.decide_approval_mailing(id, decision, me.email.as_str(), actor, now, mail)
+    })
+    .await?;
     let action = match outcome {
         ApprovalOutcome::Approved { .. } => Some(domain::audit::AuditAction::Approved),
         ApprovalOutcome::Rejected => Some(domain::audit::AuditAction::Rejected),

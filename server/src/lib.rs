@@ -48,8 +48,9 @@ pub fn run() -> ExitCode {
             cli.common.database_pool,
         )
     };
+    let mail = cli.common.smtp_url.is_some();
     match &command {
-        Command::Import(args) => commands::import(open(), args),
+        Command::Import(args) => commands::import(open(), args, mail),
         other => {
             let store = match open() {
                 Ok(s) => s,
@@ -71,7 +72,7 @@ pub fn run() -> ExitCode {
                 Command::Export { file } => commands::export(&*store, file),
                 Command::Copy { to } => commands::copy(&*store, to),
                 Command::Users(cmd) => commands::users(&*store, cmd),
-                Command::Approvals(cmd) => commands::approvals(&*store, cmd),
+                Command::Approvals(cmd) => commands::approvals(&*store, cmd, mail),
                 Command::Tokens(cmd) => commands::tokens(&*store, cmd),
                 Command::Audit {
                     user,

@@ -4,7 +4,8 @@
 //! The mails of a committed import arrive and none of a refused one; a
 //! server that answers 4xx, then 5xx, leads to a retry, then "failed"
 //! with its answer; a server killed (SIGKILL) after the commit sends the
-//! mails after its restart, once.
+//! mails after its restart, once; two servers on one PostgreSQL send each
+//! mail once; `roster import` and an approved import queue their mails.
 
 mod support;
 
@@ -350,4 +351,127 @@ fn after_a_kill_9_the_committed_mails_go_out_after_restart_once() {
     assert_eq!(to, ["ada@x.org", "bob@x.org", "cy@x.org"]);
     let (counts, _) = f.store.outbox_overview(10).unwrap();
     assert_eq!((counts.queued, counts.sent, counts.failed), (0, 3, 0));
+}
+
+#[test]
+fn two_servers_on_one_postgres_send_each_mail_once() {
+    let sink = Sink::start();
+    let f = support::postgres();
+    f.store
+        .set_option(options::EMAIL_ON_IMPORT, "true", "cli", NOW)
+        .unwrap();
+    let mut csv = String::from(HEAD);
+    for i in 0..30 {
+        csv.push_str(&format!("u{i}@x.org,U,{i}\n"));
+    }
+    let (_, q) = import_mailing(&*f.store, &csv);
+    assert_eq!(q, 30);
+    let mut servers = [serve(&f.args, &sink), serve(&f.args, &sink)];
+    let until = Instant::now() + Duration::from_secs(120);
+    while f.store.outbox_overview(10).unwrap().0.sent < 30 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Time for a duplicate to show, if one were sent.
+    std::thread::sleep(Duration::from_millis(500));
+    for server in &mut servers {
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+    let mut to: Vec<String> = sink.received().iter().map(|m| recipient(m)).collect();
+    to.sort();
+    let n = to.len();
+    to.dedup();
+    assert_eq!((n, to.len()), (30, 30));
+    let (counts, _) = f.store.outbox_overview(10).unwrap();
+    assert_eq!((counts.queued, counts.sent, counts.failed), (0, 30, 0));
+}
+
+#[test]
+fn roster_import_and_an_approved_import_queue_the_mails_of_what_they_create() {
+    use domain::store::{ApprovalOutcome, Decision};
+    let f = support::redb();
+    f.store
+        .set_option(options::EMAIL_ON_IMPORT, "true", "cli", NOW)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.csv");
+    let roster_import = |args: &[String], csv: &str, smtp: Option<&str>| {
+        std::fs::write(&file, csv).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
+        command.args(args).arg("import").arg(&file);
+        command.env_remove("ROSTER_SMTP_URL");
+        if let Some(url) = smtp {
+            command.env("ROSTER_SMTP_URL", url);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let (f, said) = f.while_closed(|args| {
+        // Without a mail server nothing is queued, as on the web.
+        let quiet = roster_import(args, &format!("{HEAD}ann@x.org,Ann,A\n"), None);
+        let said = roster_import(
+            args,
+            &format!("{HEAD}ben@x.org,Ben,B\ncy@x.org,Cy,C\n"),
+            Some("smtp://127.0.0.1:25"),
+        );
+        (quiet, said)
+    });
+    assert!(!said.0.contains("queued"), "{}", said.0);
+    assert!(
+        said.1.contains("roster: 2 sign-in link mails queued"),
+        "{}",
+        said.1
+    );
+    let queued_to = |store: &dyn Engine| {
+        let mut to: Vec<String> = store
+            .claim_mail(now(), 100)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.recipient)
+            .collect();
+        to.sort();
+        to
+    };
+    assert_eq!(queued_to(&*f.store), ["ben@x.org", "cy@x.org"]);
+
+    // An import above the approval threshold queues nothing when sent and
+    // its mails when approved.
+    f.store
+        .set_option(options::APPROVAL_ABOVE, "1", "cli", NOW)
+        .unwrap();
+    let csv = format!("{HEAD}dee@x.org,Dee,D\neve@x.org,Eve,E\n");
+    let operator = Actor::User(domain::Roles::of(&[domain::Role::Operator]));
+    let (o, q) = f
+        .store
+        .apply_import_mailing(
+            ImportRequest {
+                actor: operator,
+                ..request(&csv)
+            },
+            None,
+            true,
+        )
+        .unwrap();
+    let ImportOutcome::SentForApproval { request, .. } = o else {
+        panic!("{o:?}")
+    };
+    assert_eq!(q, None);
+    assert_eq!(queued_to(&*f.store), Vec::<String>::new());
+    let decided = f
+        .store
+        .decide_approval_mailing(
+            request.id,
+            Decision::Approve,
+            "cli",
+            Actor::Owner,
+            now(),
+            true,
+        )
+        .unwrap();
+    assert!(
+        matches!(decided, ApprovalOutcome::Approved { .. }),
+        "{decided:?}"
+    );
+    assert_eq!(queued_to(&*f.store), ["dee@x.org", "eve@x.org"]);
 }

@@ -111,29 +111,18 @@ pub trait Credentials: Store {
         run(self, |tx| {
             let (finish, outcome) =
                 usecase::apply_sync_import(tx, &request, parsed, &parsed_with, sync)?;
-            let mut queued = None;
-            if mail
-                && finish == Finish::Commit
-                && let ImportOutcome::Committed { plan, .. } = &outcome
-                && tx.options()?.email_on_import
-            {
-                let created: Vec<UserKey> = plan
-                    .rows
-                    .iter()
-                    .filter_map(|r| match &r.action {
-                        crate::Action::Create(user) => Some(user.key().clone()),
-                        _ => None,
-                    })
-                    .collect();
-                let (_, q) = usecase::mail::queue_sign_in_links(
-                    tx,
-                    &created,
-                    request.now,
-                    request.operator,
-                    request.actor,
-                )?;
-                queued = Some(q);
-            }
+            let queued = match &outcome {
+                ImportOutcome::Committed { plan, .. } if mail && finish == Finish::Commit => {
+                    usecase::mail::queue_with_import(
+                        tx,
+                        plan,
+                        request.now,
+                        request.operator,
+                        request.actor,
+                    )?
+                }
+                _ => None,
+            };
             Ok((finish, (outcome, queued)))
         })
     }

@@ -129,8 +129,22 @@ pub trait Store: Send + Sync {
         actor: Actor,
         now: i64,
     ) -> Result<ApprovalOutcome, StoreError> {
+        self.decide_approval_mailing(id, decision, by, actor, now, false)
+    }
+    /// [`Store::decide_approval`] that, when `mail` (a mail server is
+    /// configured) and `enrolment.email_on_import` is on, queues the
+    /// created users' sign-in link mails with the approved import.
+    fn decide_approval_mailing(
+        &self,
+        id: u64,
+        decision: Decision,
+        by: &str,
+        actor: Actor,
+        now: i64,
+        mail: bool,
+    ) -> Result<ApprovalOutcome, StoreError> {
         run(self, |tx| {
-            usecase::decide_approval(tx, id, decision, by, actor, now)
+            usecase::decide_approval(tx, id, decision, by, actor, now, mail)
         })
     }
     /// Creates one user (manual input) in one transaction, recorded as a

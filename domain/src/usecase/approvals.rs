@@ -89,7 +89,10 @@ fn approval_error(e: ApprovalError) -> StoreError {
 /// Approves or rejects a request. Approving plans the stored bytes again
 /// with the sender's authority and writes them as a batch only if the
 /// plan's fingerprint is the one sent, and only if the privilege rule lets
-/// the approver act on every user it changes.
+/// the approver act on every user it changes. With `mail` (a mail server
+/// is configured) and `enrolment.email_on_import` on, the users it creates
+/// are mailed their sign-in links, queued in the same transaction.
+#[allow(clippy::too_many_arguments)]
 pub fn decide_approval(
     tx: &mut dyn WriteTx,
     id: u64,
@@ -97,6 +100,7 @@ pub fn decide_approval(
     by: &str,
     actor: Actor,
     now: i64,
+    mail: bool,
 ) -> Done<ApprovalOutcome> {
     let (mut request, bytes) = tx
         .approval(id)?
@@ -162,6 +166,9 @@ pub fn decide_approval(
                     },
                 )?;
                 request.approve(by, now, batch.id).map_err(approval_error)?;
+                if mail {
+                    super::mail::queue_with_import(tx, &plan, now, by, actor)?;
+                }
                 let mut event =
                     AuditEvent::about(now, by, &request.operator, AuditAction::Approved)
                         .with("outcome", approval_counts(&request));

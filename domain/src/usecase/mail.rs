@@ -128,6 +128,31 @@ pub fn queue_sign_in_links(
     commit(answer)
 }
 
+/// With the option `enrolment.email_on_import` on, queues a sign-in link
+/// mail for each user the plan creates (in the caller's transaction: the
+/// import's, or its approval's); `None` when the option is off.
+pub fn queue_with_import(
+    tx: &mut dyn WriteTx,
+    plan: &crate::ImportPlan,
+    now: i64,
+    by: &str,
+    actor: Actor,
+) -> Result<Option<Queued>, StoreError> {
+    if !tx.options()?.email_on_import {
+        return Ok(None);
+    }
+    let created: Vec<UserKey> = plan
+        .rows
+        .iter()
+        .filter_map(|r| match &r.action {
+            crate::Action::Create(user) => Some(user.key().clone()),
+            _ => None,
+        })
+        .collect();
+    let (_, queued) = queue_sign_in_links(tx, &created, now, by, actor)?;
+    Ok(Some(queued))
+}
+
 /// "Forgot password?": for an active user with a password, a one-time
 /// link (lifetime `enrolment.reset_minutes`) mailed to the user's own
 /// address, voiding earlier links; for anyone else nothing is written.

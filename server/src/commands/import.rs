@@ -81,7 +81,14 @@ fn print_plan_text(plan: &ImportPlan) {
     }
 }
 
-pub fn import(store: Result<Arc<dyn Engine>, StoreError>, args: &ImportArgs) -> ExitCode {
+/// `mail`: a mail server is configured (`--smtp-url`), so with
+/// `enrolment.email_on_import` on the created users' sign-in link mails are
+/// queued with the commit, for a server to send.
+pub fn import(
+    store: Result<Arc<dyn Engine>, StoreError>,
+    args: &ImportArgs,
+    mail: bool,
+) -> ExitCode {
     let bytes = match std::fs::read(&args.file) {
         Ok(b) => b,
         Err(e) => {
@@ -100,7 +107,7 @@ pub fn import(store: Result<Arc<dyn Engine>, StoreError>, args: &ImportArgs) -> 
         .unwrap_or_default();
     let earlier = reimport_warnings(&*store, &bytes);
     if args.sync {
-        return sync_import(&*store, args, &bytes, &file_name, earlier);
+        return sync_import(&*store, args, &bytes, &file_name, earlier, mail);
     }
     if args.dry_run {
         return match store.preview(&bytes, Actor::Owner) {
@@ -122,17 +129,21 @@ pub fn import(store: Result<Arc<dyn Engine>, StoreError>, args: &ImportArgs) -> 
             Err(e) => fail(e),
         };
     }
-    let outcome = store.apply_import(ImportRequest {
-        bytes: &bytes,
-        file_name: &file_name,
-        operator: &args.operator,
-        actor: Actor::Owner,
-        expected_fingerprint: None,
-        skip_invalid: args.skip_invalid,
-        corrected: None,
-        now: now(),
-    });
-    match outcome {
+    let outcome = store.apply_import_mailing(
+        ImportRequest {
+            bytes: &bytes,
+            file_name: &file_name,
+            operator: &args.operator,
+            actor: Actor::Owner,
+            expected_fingerprint: None,
+            skip_invalid: args.skip_invalid,
+            corrected: None,
+            now: now(),
+        },
+        None,
+        mail,
+    );
+    match say_queued(outcome) {
         Ok(ImportOutcome::Committed { batch, mut plan }) => {
             plan.warnings.extend(earlier);
             print_committed(&plan, batch.id, args.json);
@@ -190,12 +201,30 @@ fn too_many_deactivations(plan: &ImportPlan, json: bool, message: &str) -> ExitC
 
 /// `roster import --sync`: planned (and, unless a dry run, written) in
 /// one transaction, with the users the file no longer lists deactivated.
+/// Says on stderr (stdout may be JSON) how many sign-in link mails the
+/// commit queued, and passes the outcome on.
+fn say_queued(
+    outcome: Result<(ImportOutcome, Option<domain::usecase::mail::Queued>), StoreError>,
+) -> Result<ImportOutcome, StoreError> {
+    outcome.map(|(outcome, queued)| {
+        if let Some(q) = queued {
+            eprintln!(
+                "roster: {} sign-in link mails queued (enrolment.email_on_import); a server \
+                 started with --smtp-url sends them.",
+                q.queued
+            );
+        }
+        outcome
+    })
+}
+
 fn sync_import(
     store: &dyn Engine,
     args: &ImportArgs,
     bytes: &[u8],
     file_name: &str,
     earlier: Vec<String>,
+    mail: bool,
 ) -> ExitCode {
     use domain::plan::SyncSettings;
     use domain::store::SyncRequest;
@@ -206,7 +235,7 @@ fn sync_import(
         force: args.force_deactivate,
         dry_run: args.dry_run,
     };
-    let outcome = store.apply_sync_import(
+    let outcome = store.apply_import_mailing(
         ImportRequest {
             bytes,
             file_name,
@@ -217,8 +246,10 @@ fn sync_import(
             corrected: None,
             now: now(),
         },
-        &sync,
+        Some(&sync),
+        mail,
     );
+    let outcome = say_queued(outcome);
     let invalid_exit = |plan: &ImportPlan| {
         ExitCode::from(if plan.counts.invalid > 0 {
             EXIT_INVALID_ROWS

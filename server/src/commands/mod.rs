@@ -38,7 +38,9 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 /// `roster approvals list | approve ID | reject ID --reason TEXT`, with
 /// the machine owner's authority, recorded as `cli`.
-pub fn approvals(store: &dyn AppStore, cmd: &ApprovalsCommand) -> ExitCode {
+/// `mail` as for `roster import`: an approved import's created users are
+/// mailed their sign-in links when `enrolment.email_on_import` is on.
+pub fn approvals(store: &dyn AppStore, cmd: &ApprovalsCommand, mail: bool) -> ExitCode {
     use domain::store::{ApprovalOutcome, Decision};
     let (id, decision) = match cmd {
         ApprovalsCommand::List { json } => {
@@ -75,7 +77,7 @@ pub fn approvals(store: &dyn AppStore, cmd: &ApprovalsCommand) -> ExitCode {
             },
         ),
     };
-    match store.decide_approval(id, decision, "cli", Actor::Owner, now()) {
+    match store.decide_approval_mailing(id, decision, "cli", Actor::Owner, now(), mail) {
         Ok(ApprovalOutcome::Approved { batch }) => {
             println!(
                 "Approved request {id}: written as batch {} ({} created, {} updated).",
