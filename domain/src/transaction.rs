@@ -214,4 +214,7 @@ pub enum Item {
         key: String,
         external_id: String,
     },
+    /// A message of the mail outbox, as it is (a queued one with its
+    /// link's token, so it is still sent after the copy).
+    Mail(OutboxMessage),
 }

@@ -475,3 +475,50 @@ fn roster_import_and_an_approved_import_queue_the_mails_of_what_they_create() {
     );
     assert_eq!(queued_to(&*f.store), ["dee@x.org", "eve@x.org"]);
 }
+
+/// `roster copy` carries the outbox: a queued message is still sent from
+/// the copy (with its link, which the copy carries too), a sent one keeps
+/// its state, and new messages take ids after the copied ones.
+fn a_copy_carries_the_outbox(from: support::Fresh, to: support::Fresh) {
+    from.store
+        .set_option(options::EMAIL_ON_IMPORT, "true", "cli", NOW)
+        .unwrap();
+    let (_, q) = import_mailing(
+        &*from.store,
+        &format!("{HEAD}ada@x.org,Ada,Lovelace\nbob@x.org,Bob,B\n"),
+    );
+    assert_eq!(q, 2);
+    let first = from.store.claim_mail(now(), 1).unwrap().pop().unwrap();
+    from.store
+        .record_delivery(first.id, Delivery::Sent, "250 ok", now())
+        .unwrap();
+    let n = server::engine::copy(&*from.store, &*to.store).unwrap();
+    assert_eq!(n.mails, 2);
+    let (counts, _) = to.store.outbox_overview(10).unwrap();
+    assert_eq!((counts.queued, counts.sent), (1, 1));
+    let left = to.store.claim_mail(now(), 10).unwrap();
+    assert_eq!(left.len(), 1);
+    let token = left[0].token.clone().unwrap();
+    assert_eq!(
+        to.store.peek_link(&token, now()).unwrap().unwrap().as_str(),
+        left[0].recipient
+    );
+    let (_, q) = import_mailing(&*to.store, &format!("{HEAD}cy@x.org,Cy,C\n"));
+    assert_eq!(q, 1);
+    let newest = to.store.claim_mail(now(), 10).unwrap().pop().unwrap();
+    assert_eq!(newest.id, 3);
+    assert_eq!(
+        to.store.outbox_message(1).unwrap().unwrap().state,
+        MailState::Sent
+    );
+}
+
+#[test]
+fn a_copy_from_redb_to_postgres_carries_the_outbox() {
+    a_copy_carries_the_outbox(support::redb(), support::postgres());
+}
+
+#[test]
+fn a_copy_from_postgres_to_redb_carries_the_outbox() {
+    a_copy_carries_the_outbox(support::postgres(), support::redb());
+}

@@ -15,6 +15,7 @@ pub struct Loader<'t> {
     next_event: u64,
     last_batch: u64,
     last_approval: u64,
+    last_mail: u64,
     pub counts: LoadCounts,
 }
 
@@ -29,6 +30,7 @@ pub struct LoadCounts {
     pub links: u64,
     pub tokens: u64,
     pub external_ids: u64,
+    pub mails: u64,
 }
 
 const LOAD_CHUNK: usize = 10_000;
@@ -51,6 +53,7 @@ impl<'t> Loader<'t> {
             next_event: 1,
             last_batch: 0,
             last_approval: 0,
+            last_mail: 0,
             counts: LoadCounts::default(),
         })
     }
@@ -113,6 +116,11 @@ impl<'t> Loader<'t> {
                 self.tx.set_external_id(&key, Some(&external_id))?;
                 self.counts.external_ids += 1;
             }
+            Item::Mail(message) => {
+                self.last_mail = self.last_mail.max(message.id);
+                self.tx.put_outbox(&message)?;
+                self.counts.mails += 1;
+            }
         }
         Ok(())
     }
@@ -149,6 +157,7 @@ impl<'t> Loader<'t> {
         for (sequence, last) in [
             (Sequence::Batch, self.last_batch),
             (Sequence::Approval, self.last_approval),
+            (Sequence::Outbox, self.last_mail),
         ] {
             while self.tx.next_id(sequence)? < last {}
         }

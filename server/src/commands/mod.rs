@@ -330,8 +330,8 @@ pub fn copy(source: &dyn Engine, to: &str) -> ExitCode {
         Ok(n) => {
             println!(
                 "Copied {} users, {} batches, {} audit events, {} approval requests, \
-                 {} passwords, {} sign-in links, {} API tokens and {} SCIM external ids (sessions are not copied: \
-                 everyone signs in again).",
+                 {} passwords, {} sign-in links, {} API tokens, {} SCIM external ids and {} mails of the \
+                 outbox (sessions are not copied: everyone signs in again).",
                 n.users,
                 n.batches,
                 n.audit_events,
@@ -339,7 +339,8 @@ pub fn copy(source: &dyn Engine, to: &str) -> ExitCode {
                 n.passwords,
                 n.links,
                 n.tokens,
-                n.external_ids
+                n.external_ids,
+                n.mails
             );
             ExitCode::SUCCESS
         }

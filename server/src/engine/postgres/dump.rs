@@ -94,6 +94,9 @@ impl Dump for PgStore {
         each("SELECT record FROM api_tokens ORDER BY id", &mut |r| {
             out(Item::Token(decode(r.get::<_, &[u8]>(0))?))
         })?;
+        each("SELECT record FROM outbox ORDER BY id", &mut |r| {
+            out(Item::Mail(decode(r.get::<_, &[u8]>(0))?))
+        })?;
         each(
             "SELECT user_key, external_id FROM scim_external_ids ORDER BY user_key",
             &mut |r| {

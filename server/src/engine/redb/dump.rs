@@ -2,7 +2,7 @@
 
 use super::schema::{
     API_TOKENS, APPROVAL_FILES, APPROVALS, AUDIT, BATCHES, CORRECTIONS, CREDENTIALS, EPOCHS,
-    EXTERNAL_IDS, LINKS, OPTIONS, USERS,
+    EXTERNAL_IDS, LINKS, OPTIONS, OUTBOX, USERS,
 };
 use super::{RedbStore, backend};
 use crate::engine::Dump;
@@ -76,6 +76,7 @@ impl Dump for RedbStore {
         each_entry(&txn, API_TOKENS, |_, token| {
             out(Item::Token(decode(token)?))
         })?;
+        each_entry(&txn, OUTBOX, |_, message| out(Item::Mail(decode(message)?)))?;
         each_entry(&txn, EXTERNAL_IDS, |key, external_id| {
             out(Item::ExternalId {
                 key: key.to_string(),
