@@ -248,11 +248,14 @@ pub fn ApprovalPage() -> impl IntoView {
                     .try_get()
                     .flatten()
                     .map(|answer| match answer {
-                        Ok(ApprovalOutcome::Approved { batch }) => view! {
+                        Ok(ApprovalOutcome::Approved { batch, mailed }) => view! {
                             <p role="status" class="ok">
                                 {format!(
-                                    "Approved: written as batch {} ({} created, {} updated).",
-                                    batch.id, batch.counts.create, batch.counts.update
+                                    "Approved: written as batch {} ({} created, {} updated).{}",
+                                    batch.id,
+                                    batch.counts.create,
+                                    batch.counts.update,
+                                    mailed.map(|q| q.sentence()).unwrap_or_default()
                                 )}
                             </p>
                         }

@@ -93,16 +93,20 @@ pub async fn save_options(
 #[component]
 pub fn OptionsPage() -> impl IntoView {
     let current = Resource::new(|| (), |_| crate::import::import_options());
+    let setup = Resource::new(|| (), |_| crate::mail::mail_settings());
     crate::page::guarded(move || {
         view! {
             <h1>"Options"</h1>
-            {crate::page::loaded(current, |options| view! { <OptionsForm options/> })}
+            {crate::page::loaded(current, move |options| view! { <OptionsForm options setup/> })}
         }
     })
 }
 
 #[component]
-fn OptionsForm(options: Options) -> impl IntoView {
+fn OptionsForm(
+    options: Options,
+    setup: Resource<Result<crate::mail::MailSetup, AppError>>,
+) -> impl IntoView {
     let save = ServerAction::<SaveOptions>::new();
     let end_state = RwSignal::new(options.end_state.key().to_string());
     let roles = RwSignal::new(options.roles.iter().collect::<Vec<Role>>());
@@ -223,7 +227,7 @@ fn OptionsForm(options: Options) -> impl IntoView {
                      deactivated stays as that person left it."
                 </p>
             </fieldset>
-            <MailOptions fields=mail options=options.clone()/>
+            <MailOptions fields=mail options=options.clone() link_days setup/>
             <p class="actions">
                 <button type="submit" disabled=move || save.pending().get()>"Save"</button>
             </p>

@@ -32,7 +32,8 @@ impl MailFields {
         }
     }
 
-    /// The template part behind an option key's last two words.
+    /// One part of one kind's template as edited so far (read without
+    /// tracking: for the form's submit).
     pub fn part(&self, kind: MailKind, part: Part) -> String {
         self.template(kind)
             .with_untracked(|t| t.part(part).to_string())
@@ -46,8 +47,16 @@ impl MailFields {
     }
 }
 
+/// The mail fieldsets. `link_days` is the form's sign-in link lifetime as
+/// typed (the preview's expiry follows it); `setup` says whether this
+/// server has a mail server.
 #[component]
-pub fn MailOptions(fields: MailFields, options: Options) -> impl IntoView {
+pub fn MailOptions(
+    fields: MailFields,
+    options: Options,
+    link_days: RwSignal<String>,
+    setup: Resource<Result<crate::mail::MailSetup, crate::error::AppError>>,
+) -> impl IntoView {
     let MailFields {
         organization,
         email_on_import,
@@ -66,28 +75,46 @@ pub fn MailOptions(fields: MailFields, options: Options) -> impl IntoView {
             </p>
             <label for="opt-reset-minutes">"Password reset links valid for (minutes)"</label>
             <input id="opt-reset-minutes" type="number" min="5" max="1440" value=options.reset_minutes.to_string() prop:value=move || reset_minutes.get() on:input=move |ev| reset_minutes.set(event_target_value(&ev))/>
-            <label for="opt-mail-per-minute">"Mails sent at most (a minute)"</label>
+            <label for="opt-mail-per-minute">"Most mails sent a minute (per server)"</label>
             <input id="opt-mail-per-minute" type="number" min="1" max="100000" value=options.mail_per_minute.to_string() prop:value=move || per_minute.get() on:input=move |ev| per_minute.set(event_target_value(&ev))/>
+            {crate::page::loaded(setup, |s| {
+                let said = if s.enabled {
+                    "This server has a mail server: mails are sent."
+                } else {
+                    "This server has no mail server (--smtp-url): no mail is sent, whatever is set here."
+                };
+                view! { <p class="help" data-testid="mail-server">{said}</p> }
+            })}
             <p class="help">
-                "Mails are sent only when the server has a mail server (--smtp-url). \
-                 In the templates below, {name}, {organization}, {link} and {expires} are \
-                 filled for each recipient; the HTML template's values are escaped."
+                "In the templates below, {name}, {organization}, {link} and {expires} are \
+                 filled for each recipient; the HTML template's values are escaped. \
+                 \"Preview\" and \"Roster's words\" change nothing until the options are saved."
             </p>
         </fieldset>
-        <TemplateFields fields kind=MailKind::SignInLink title="Sign-in link mail" link_seconds=i64::from(options.link_days) * 86_400/>
-        <TemplateFields fields kind=MailKind::Reset title="Password reset mail" link_seconds=0/>
+        <TemplateFields fields kind=MailKind::SignInLink title="Sign-in link mail" lifetime=Signal::derive(move || seconds(&link_days.get(), 86_400, 7))/>
+        <TemplateFields fields kind=MailKind::Reset title="Password reset mail" lifetime=Signal::derive(move || seconds(&reset_minutes.get(), 60, 30))/>
     }
 }
 
-/// One kind of mail: its subject, plain text and HTML, and a preview.
-/// `link_seconds` is the link's lifetime for the preview's expiry (0: the
-/// reset's, from its minutes field as typed).
+/// A lifetime field as typed, in seconds (`unit` seconds each; its default
+/// while it is not a number).
+fn seconds(typed: &str, unit: i64, default: i64) -> i64 {
+    typed
+        .trim()
+        .parse::<i64>()
+        .unwrap_or(default)
+        .clamp(0, 100_000)
+        * unit
+}
+
+/// One kind of mail: its subject, plain text and HTML, and a preview whose
+/// expiry is `lifetime` seconds from the moment it is asked for.
 #[component]
 fn TemplateFields(
     fields: MailFields,
     kind: MailKind,
     title: &'static str,
-    link_seconds: i64,
+    lifetime: Signal<i64>,
 ) -> impl IntoView {
     let template = fields.template(kind);
     let slug = match kind {
@@ -100,11 +127,7 @@ fn TemplateFields(
         let value = initial.part(part).to_string();
         let on_input = move |ev| {
             let v = event_target_value(&ev);
-            template.update(|t| match part {
-                Part::Subject => t.subject = v,
-                Part::Text => t.text = v,
-                Part::Html => t.html = v,
-            })
+            template.update(|t| *t.part_mut(part) = v)
         };
         let current = move || template.with(|t| t.part(part).to_string());
         let input = match part {
@@ -126,25 +149,17 @@ fn TemplateFields(
     let shown_at = RwSignal::new(None::<i64>);
     let preview = move || {
         let now = shown_at.get()?;
-        let lifetime = if link_seconds > 0 {
-            link_seconds
-        } else {
-            fields
-                .reset_minutes
-                .with(|m| m.trim().parse::<i64>().unwrap_or(30))
-                * 60
-        };
         let t = template.get();
         let problems: Vec<String> = Part::ALL
             .into_iter()
             .filter_map(|p| {
                 template::check(p, t.part(p))
                     .err()
-                    .map(|e| format!("The {} would be refused: {e}.", part_name(p)))
+                    .map(|e| format!("The {} would be refused: {e}.", part_label(p)))
             })
             .collect();
         let (subject, text, html) =
-            template::preview(&t, &fields.organization.get(), now + lifetime);
+            template::preview(&t, &fields.organization.get(), now + lifetime.get());
         Some(view! {
             <section class="mail-preview" aria-label=format!("Preview of the {}", title.to_lowercase())>
                 {problems.into_iter().map(|p| view! { <p role="alert" class="error">{p}</p> }).collect_view()}
@@ -157,9 +172,7 @@ fn TemplateFields(
     view! {
         <fieldset>
             <legend>{title}</legend>
-            {part_field(Part::Subject, "subject")}
-            {part_field(Part::Text, "plain text")}
-            {part_field(Part::Html, "HTML")}
+            {Part::ALL.map(|p| part_field(p, part_label(p))).collect_view()}
             <p class="actions">
                 <button type="button" class="secondary" on:click=move |_| shown_at.set(Some(now_s()))>
                     {format!("Preview the {}", title.to_lowercase())}
@@ -173,7 +186,7 @@ fn TemplateFields(
     }
 }
 
-fn part_name(part: Part) -> &'static str {
+fn part_label(part: Part) -> &'static str {
     match part {
         Part::Subject => "subject",
         Part::Text => "plain text",

@@ -298,6 +298,13 @@ impl Options {
         }
     }
 
+    fn template_mut(&mut self, kind: MailKind) -> &mut MailTemplate {
+        match kind {
+            MailKind::SignInLink => &mut self.sign_in_mail,
+            MailKind::Reset => &mut self.reset_mail,
+        }
+    }
+
     /// Sets `key` from text, validating it; on error nothing changes.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), OptionError> {
         self.set_value(OptionKey::parse(key)?, value)
@@ -432,15 +439,10 @@ impl Options {
                 fields.sort();
                 self.editable = fields;
             }
-            OptionKey::Template(kind, part) => {
-                let template = match kind {
-                    MailKind::SignInLink => &mut self.sign_in_mail,
-                    MailKind::Reset => &mut self.reset_mail,
-                };
-                template
-                    .set_part(part, value)
-                    .map_err(|e| invalid(e.to_string()))?
-            }
+            OptionKey::Template(kind, part) => self
+                .template_mut(kind)
+                .set_part(part, value)
+                .map_err(|e| invalid(e.to_string()))?,
         }
         Ok(())
     }
@@ -497,6 +499,20 @@ mod tests {
         assert_eq!(pairs.len(), expected.len() + 6);
         for ((k, v), (ek, ev)) in pairs.iter().zip(expected) {
             assert_eq!((k.as_str(), v.as_str()), (ek, ev));
+        }
+        // Then the mails' words: Roster's own, for each kind and part.
+        let templates = &pairs[expected.len()..];
+        let mut i = 0;
+        for (kind, prefix) in [
+            (MailKind::SignInLink, "mail.sign_in"),
+            (MailKind::Reset, "mail.reset"),
+        ] {
+            for part in Part::ALL {
+                let (k, v) = &templates[i];
+                assert_eq!(k, &format!("{prefix}.{}", part.key()));
+                assert_eq!(v, MailTemplate::default_for(kind).part(part));
+                i += 1;
+            }
         }
     }
 

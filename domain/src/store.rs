@@ -135,10 +135,15 @@ pub enum Decision {
 
 /// The result of `decide_approval`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+// One per approval decision: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum ApprovalOutcome {
     /// Written as this batch.
     Approved {
         batch: BatchSummary,
+        /// The sign-in link mails queued with it (`None`: no mail server,
+        /// or `enrolment.email_on_import` off).
+        mailed: Option<crate::usecase::mail::Queued>,
     },
     Rejected,
     /// The users changed since the request was sent: nothing written; the

@@ -169,6 +169,7 @@ test.describe("mail templates", () => {
     await signInAt(url, page, adminEmail, adminPassword);
     await page.goto(url + "/admin/options");
     await hydrated(page);
+    await expect(page.getByTestId("mail-server")).toHaveText("This server has a mail server: mails are sent.");
     await page.getByLabel("Organisation name in mails").fill("Acme & Co");
     const subject = page.getByLabel("Sign-in link mail: subject");
     const text = page.getByLabel("Sign-in link mail: plain text");
@@ -207,5 +208,16 @@ test.describe("mail templates", () => {
     expect(mail).toContain("Subject: Welcome to Acme & Co, Teo Template");
     expect(mail).toContain("Dear Teo Template, start here: http");
     linkIn(mail);
+
+    // "Roster's words" brings the defaults back; saved, later tests of
+    // this file meet the options as they were.
+    await page.goto(url + "/admin/options");
+    await hydrated(page);
+    await page.getByRole("button", { name: "Roster's words for the sign-in link mail" }).click();
+    await expect(page.getByLabel("Sign-in link mail: subject")).toHaveValue("Your sign-in link for {organization}");
+    await page.getByLabel("Organisation name in mails").fill("Roster");
+    await page.getByLabel("Email sign-in links to the users every import creates").uncheck();
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect(page.getByRole("status")).toHaveText("Options saved.");
   });
 });

@@ -48,7 +48,16 @@ pub fn run() -> ExitCode {
             cli.common.database_pool,
         )
     };
-    let mail = cli.common.smtp_url.is_some();
+    // Whether a mail server is set, as `serve` checks it: an import or an
+    // approval then queues its sign-in link mails for a server to send.
+    let mail = match (&command, cli.common.mailer()) {
+        (_, Ok(mailer)) => mailer.is_some(),
+        (Command::Import(_) | Command::Approvals(_), Err(e)) => {
+            eprintln!("roster: {e}");
+            return ExitCode::from(commands::EXIT_OTHER);
+        }
+        (_, Err(_)) => false,
+    };
     match &command {
         Command::Import(args) => commands::import(open(), args, mail),
         other => {

@@ -64,8 +64,11 @@ impl Mailer {
                 "not sent: the message has no link".into(),
             );
         };
-        let to: Mailbox = match message.recipient.parse() {
-            Ok(to) => to,
+        // The address alone, never a mailbox with a display name: an
+        // address like `ceo<someone@else.org>` must not be delivered to the
+        // part in angle brackets.
+        let to = match message.recipient.parse::<lettre::Address>() {
+            Ok(address) => Mailbox::new(None, address),
             Err(e) => return (Delivery::Permanent, format!("not sent: bad address: {e}")),
         };
         let email = match Message::builder()
@@ -171,5 +174,47 @@ mod tests {
         let e = Mailer::new("smtp://mail.example.org:notaport", "a@b.org").unwrap_err();
         assert!(e.contains("--smtp-url"), "{e}");
         assert!(Mailer::new("smtps://u:p@mail.example.org:465", "Roster <roster@b.org>").is_ok());
+    }
+
+    /// The user's email is delivered to as a whole address: one that only
+    /// names another address in angle brackets is refused, not sent there.
+    #[test]
+    fn a_recipient_with_an_address_in_angle_brackets_is_not_sent_to_it() {
+        let ada = domain::Email::parse("ada@x.org").unwrap();
+        let (subject, text, html) = domain::mail::render(
+            &domain::mail::MailTemplate::default_for(domain::mail::MailKind::SignInLink),
+            &domain::mail::MailInput {
+                display_name: "Ada",
+                organization: "Roster",
+                expires_at: 0,
+            },
+        );
+        let message = OutboxMessage {
+            id: 1,
+            kind: domain::mail::MailKind::SignInLink,
+            user_key: ada.key().clone(),
+            recipient: "ceo<attacker@evil.org>".into(),
+            subject,
+            text,
+            html,
+            state: domain::mail::MailState::Queued,
+            attempts: 1,
+            next_attempt_at: 0,
+            last_answer: None,
+            by: "op@x.org".into(),
+            created_at: 0,
+            sent_at: None,
+            token: Some("ab".repeat(32)),
+            link_expires_at: 1,
+        };
+        // Port 9 (discard): nothing may be sent, so nothing is connected.
+        let mailer = Mailer::new("smtp://127.0.0.1:9", "roster@x.org").unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (delivery, answer) = runtime.block_on(mailer.deliver(&message, "http://r"));
+        assert_eq!(delivery, Delivery::Permanent, "{answer}");
+        assert!(answer.starts_with("not sent: bad address"), "{answer}");
     }
 }

@@ -69,7 +69,7 @@ fn above_the_threshold_an_import_waits_and_a_second_person_approves_it() {
     let approved = store
         .decide_approval(id, Decision::Approve, "boss@x.org", operator(), 200)
         .unwrap();
-    let ApprovalOutcome::Approved { batch } = approved else {
+    let ApprovalOutcome::Approved { batch, .. } = approved else {
         panic!("{approved:?}")
     };
     assert_eq!(batch.counts.create, 3);

@@ -1057,7 +1057,7 @@ fn a_large_import_waits_for_approval_and_is_written_when_approved(f: &Fresh) {
         .decide_approval(request.id, Decision::Approve, "ap@x.org", approver, 9)
         .unwrap()
     {
-        ApprovalOutcome::Approved { batch } => assert_eq!(batch.counts.create, 2),
+        ApprovalOutcome::Approved { batch, .. } => assert_eq!(batch.counts.create, 2),
         other => panic!("{other:?}"),
     }
     assert_eq!(store.user_count().unwrap(), 2);

@@ -386,61 +386,37 @@ fn two_servers_on_one_postgres_send_each_mail_once() {
     assert_eq!((counts.queued, counts.sent, counts.failed), (0, 30, 0));
 }
 
+/// `roster` with `arguments` on a closed store, with or without a mail
+/// server set: its stdout.
+fn roster(store: &[String], arguments: &[&str], smtp: bool) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
+    command.args(store).args(arguments);
+    command
+        .env_remove("ROSTER_SMTP_URL")
+        .env_remove("ROSTER_MAIL_FROM");
+    if smtp {
+        command
+            .env("ROSTER_SMTP_URL", "smtp://127.0.0.1:25")
+            .env("ROSTER_MAIL_FROM", "roster@x.org");
+    }
+    let out = command.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
-fn roster_import_and_an_approved_import_queue_the_mails_of_what_they_create() {
-    use domain::store::{ApprovalOutcome, Decision};
+fn roster_import_and_roster_approvals_approve_queue_the_mails_of_what_they_create() {
+    use domain::store::ImportOutcome::SentForApproval;
     let f = support::redb();
     f.store
         .set_option(options::EMAIL_ON_IMPORT, "true", "cli", NOW)
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("users.csv");
-    let roster_import = |args: &[String], csv: &str, smtp: Option<&str>| {
-        std::fs::write(&file, csv).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
-        command.args(args).arg("import").arg(&file);
-        command.env_remove("ROSTER_SMTP_URL");
-        if let Some(url) = smtp {
-            command.env("ROSTER_SMTP_URL", url);
-        }
-        let out = command.output().unwrap();
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8(out.stderr).unwrap()
-    };
-    let (f, said) = f.while_closed(|args| {
-        // Without a mail server nothing is queued, as on the web.
-        let quiet = roster_import(args, &format!("{HEAD}ann@x.org,Ann,A\n"), None);
-        let said = roster_import(
-            args,
-            &format!("{HEAD}ben@x.org,Ben,B\ncy@x.org,Cy,C\n"),
-            Some("smtp://127.0.0.1:25"),
-        );
-        (quiet, said)
-    });
-    assert!(!said.0.contains("queued"), "{}", said.0);
-    assert!(
-        said.1.contains("roster: 2 sign-in link mails queued"),
-        "{}",
-        said.1
-    );
-    let queued_to = |store: &dyn Engine| {
-        let mut to: Vec<String> = store
-            .claim_mail(now(), 100)
-            .unwrap()
-            .into_iter()
-            .map(|m| m.recipient)
-            .collect();
-        to.sort();
-        to
-    };
-    assert_eq!(queued_to(&*f.store), ["ben@x.org", "cy@x.org"]);
-
-    // An import above the approval threshold queues nothing when sent and
-    // its mails when approved.
+    // An import above the approval threshold, sent by an operator (the
+    // command line's own imports need none): it waits, with no mail.
     f.store
-        .set_option(options::APPROVAL_ABOVE, "1", "cli", NOW)
+        .set_option(options::APPROVAL_ABOVE, "2", "cli", NOW)
         .unwrap();
-    let csv = format!("{HEAD}dee@x.org,Dee,D\neve@x.org,Eve,E\n");
+    let csv = format!("{HEAD}dee@x.org,Dee,D\neve@x.org,Eve,E\nfay@x.org,Fay,F\n");
     let operator = Actor::User(domain::Roles::of(&[domain::Role::Operator]));
     let (o, q) = f
         .store
@@ -453,27 +429,57 @@ fn roster_import_and_an_approved_import_queue_the_mails_of_what_they_create() {
             true,
         )
         .unwrap();
-    let ImportOutcome::SentForApproval { request, .. } = o else {
+    let SentForApproval { request, .. } = o else {
         panic!("{o:?}")
     };
     assert_eq!(q, None);
-    assert_eq!(queued_to(&*f.store), Vec::<String>::new());
-    let decided = f
-        .store
-        .decide_approval_mailing(
-            request.id,
-            Decision::Approve,
-            "cli",
-            Actor::Owner,
-            now(),
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("users.csv");
+    let file = file.to_str().unwrap();
+    let (f, said) = f.while_closed(|args| {
+        std::fs::write(file, format!("{HEAD}ann@x.org,Ann,A\n")).unwrap();
+        // Without a mail server nothing is queued, as on the web.
+        let quiet = roster(args, &["import", file], false);
+        std::fs::write(file, format!("{HEAD}ben@x.org,Ben,B\ncy@x.org,Cy,C\n")).unwrap();
+        let imported = roster(args, &["import", file], true);
+        let approved = roster(
+            args,
+            &["approvals", "approve", &request.id.to_string()],
             true,
-        )
-        .unwrap();
+        );
+        (quiet, imported, approved)
+    });
+    assert!(!said.0.contains("queued"), "{}", said.0);
     assert!(
-        matches!(decided, ApprovalOutcome::Approved { .. }),
-        "{decided:?}"
+        said.1.contains(". 2 sign-in link mails queued."),
+        "{}",
+        said.1
     );
-    assert_eq!(queued_to(&*f.store), ["dee@x.org", "eve@x.org"]);
+    assert!(
+        said.2
+            .contains("(3 created, 0 updated). 3 sign-in link mails queued."),
+        "{}",
+        said.2
+    );
+    let mut queued: Vec<(String, String)> = f
+        .store
+        .claim_mail(now(), 100)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.recipient, m.by))
+        .collect();
+    queued.sort();
+    // The approved import's links are its sender's.
+    assert_eq!(
+        queued,
+        [
+            ("ben@x.org".to_string(), "cli".to_string()),
+            ("cy@x.org".into(), "cli".into()),
+            ("dee@x.org".into(), "op@x.org".into()),
+            ("eve@x.org".into(), "op@x.org".into()),
+            ("fay@x.org".into(), "op@x.org".into()),
+        ]
+    );
 }
 
 /// `roster copy` carries the outbox: a queued message is still sent from

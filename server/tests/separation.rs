@@ -172,7 +172,7 @@ fn a_puppet_cannot_approve_its_makers_import(f: &Fresh) {
         )
         .unwrap()
     {
-        ApprovalOutcome::Approved { batch } => {
+        ApprovalOutcome::Approved { batch, .. } => {
             assert_eq!(batch.approved_by.as_deref(), Some("boss@x.org"));
             assert_eq!(batch.operator, "op@x.org");
             let listed = store.batches().unwrap();

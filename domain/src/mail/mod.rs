@@ -6,8 +6,9 @@
 //! the message; if it commits, the message is in the store and a sender
 //! delivers it later. The bodies are rendered when the message is queued,
 //! with a marker in place of the link; the link's token stays beside them
-//! only until the message is sent (or is given up), then only the link's
-//! hash remains, in the links table.
+//! until the message is sent (a message refused for good keeps it, so that
+//! "Retry" can send it; one failed at the claim loses it), then only the
+//! link's hash remains, in the links table.
 
 pub mod template;
 
@@ -41,7 +42,9 @@ pub enum MailState {
     /// Waiting for a sender (again, after a temporary refusal).
     Queued,
     Sent,
-    /// Refused for good (5xx) or out of attempts; "Retry" queues it again.
+    /// Refused for good (5xx) or out of attempts ("Retry" queues it
+    /// again), or not sent at all because its user or link was gone by
+    /// the claim (no token left: "Retry" is refused).
     Failed,
 }
 

@@ -147,15 +147,22 @@ impl MailTemplate {
         }
     }
 
-    /// Replaces one part after [`check`]; on error nothing changes.
-    pub fn set_part(&mut self, part: Part, value: &str) -> Result<(), TemplateError> {
-        check(part, value)?;
-        let slot = match part {
+    /// A part as it is being edited (unchecked: [`MailTemplate::set_part`]
+    /// checks).
+    pub fn part_mut(&mut self, part: Part) -> &mut String {
+        match part {
             Part::Subject => &mut self.subject,
             Part::Text => &mut self.text,
             Part::Html => &mut self.html,
-        };
-        *slot = value.to_string();
+        }
+    }
+
+    /// Replaces one part after [`check`], with its line breaks as `\n`
+    /// (the mail library writes them as CRLF); on error nothing changes.
+    pub fn set_part(&mut self, part: Part, value: &str) -> Result<(), TemplateError> {
+        let value = &value.replace("\r\n", "\n");
+        check(part, value)?;
+        *self.part_mut(part) = value.to_string();
         Ok(())
     }
 }
@@ -167,24 +174,32 @@ pub enum TemplateError {
     TooLong {
         max: usize,
     },
-    /// A control character (in a subject, any; in a body, any but line
-    /// breaks and tabs).
+    /// A line break in a subject (a header is one line).
+    LineBreakInSubject,
+    /// A control character other than line breaks and tabs.
     ControlCharacter,
     UnknownPlaceholder(String),
     /// The subject is a header: the link goes in the body.
     LinkInSubject,
     /// A body without `{link}` would give the recipient no way in.
     NoLink,
+    /// More than [`MAX_PLACEHOLDERS`]: every queued message stores its
+    /// filled bodies, so a template must not multiply a name.
+    TooManyPlaceholders,
 }
+
+/// Placeholders a part may hold: a stored message is then at most the
+/// template plus this many names (200 characters, six bytes each when
+/// escaped), some 35 KB.
+pub const MAX_PLACEHOLDERS: usize = 12;
 
 impl fmt::Display for TemplateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TemplateError::Empty => f.write_str("it is empty"),
             TemplateError::TooLong { max } => write!(f, "it is longer than {max} characters"),
-            TemplateError::ControlCharacter => {
-                f.write_str("it contains a control character (a subject is one line)")
-            }
+            TemplateError::LineBreakInSubject => f.write_str("a subject is one line"),
+            TemplateError::ControlCharacter => f.write_str("it contains a control character"),
             TemplateError::UnknownPlaceholder(word) => write!(
                 f,
                 "{{{word}}} is not a placeholder (use {})",
@@ -194,6 +209,9 @@ impl fmt::Display for TemplateError {
                 f.write_str("{link} belongs in the body, not the subject")
             }
             TemplateError::NoLink => f.write_str("it must contain {link}"),
+            TemplateError::TooManyPlaceholders => {
+                write!(f, "it has more than {MAX_PLACEHOLDERS} placeholders")
+            }
         }
     }
 }
@@ -216,23 +234,56 @@ pub fn check(part: Part, value: &str) -> Result<(), TemplateError> {
             max: part.max_chars(),
         });
     }
-    let allowed = |c: char| part != Part::Subject && matches!(c, '\n' | '\r' | '\t');
-    if value.chars().any(|c| c.is_control() && !allowed(c)) {
+    // Line breaks are `\n` only: a lone carriage return would reach the
+    // mail server as written, where `\r.` can end the message early.
+    if part == Part::Subject && value.contains('\n') {
+        return Err(TemplateError::LineBreakInSubject);
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(TemplateError::ControlCharacter);
     }
-    let mut has_link = false;
+    if let Some(word) = near_miss(value) {
+        return Err(TemplateError::UnknownPlaceholder(word));
+    }
+    let (mut has_link, mut placeholders) = (false, 0);
     for piece in pieces(value) {
         match piece {
             Piece::Unknown(word) => return Err(TemplateError::UnknownPlaceholder(word.into())),
-            Piece::Placeholder(Placeholder::Link) => has_link = true,
-            _ => {}
+            Piece::Placeholder(p) => {
+                has_link |= p == Placeholder::Link;
+                placeholders += 1;
+            }
+            Piece::Text(_) => {}
         }
+    }
+    if placeholders > MAX_PLACEHOLDERS {
+        return Err(TemplateError::TooManyPlaceholders);
     }
     match (part, has_link) {
         (Part::Subject, true) => Err(TemplateError::LinkInSubject),
         (Part::Text | Part::Html, false) => Err(TemplateError::NoLink),
         _ => Ok(()),
     }
+}
+
+/// Text in braces that reads as a placeholder but is not written as one —
+/// `{Name}`, `{ link }`, `{Expires}` — which would reach recipients as
+/// written; CSS such as `{ margin: 0 }` is no placeholder's word.
+fn near_miss(template: &str) -> Option<String> {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        rest = &rest[open + 1..];
+        let close = rest.find('}')?;
+        let inside = &rest[..close];
+        let word = inside.trim().to_ascii_lowercase();
+        if inside != word && Placeholder::of_word(&word).is_some() {
+            return Some(inside.to_string());
+        }
+    }
+    None
 }
 
 /// A run of a template: literal text, a placeholder, or a word in braces
@@ -447,6 +498,27 @@ mod tests {
             (
                 Part::Subject,
                 "Hi {name}\nBcc: x",
+                TemplateError::LineBreakInSubject,
+            ),
+            (
+                Part::Subject,
+                "For {orgname}",
+                TemplateError::UnknownPlaceholder("orgname".into()),
+            ),
+            (
+                Part::Html,
+                "<p>Hi {Name}: {link}</p>",
+                TemplateError::UnknownPlaceholder("Name".into()),
+            ),
+            (
+                Part::Text,
+                "Hi { name }: {link}",
+                TemplateError::UnknownPlaceholder(" name ".into()),
+            ),
+            // A lone carriage return could end the SMTP data early.
+            (
+                Part::Text,
+                "Hi\r.\nMAIL FROM:<x@y.z>\n{link}",
                 TemplateError::ControlCharacter,
             ),
             (Part::Subject, "Go: {link}", TemplateError::LinkInSubject),
@@ -465,6 +537,15 @@ mod tests {
         for (part, value, expected) in cases {
             assert_eq!(t.set_part(part, value), Err(expected), "{value:?}");
         }
+        assert_eq!(
+            t.set_part(Part::Subject, &"x".repeat(201)),
+            Err(TemplateError::TooLong { max: 200 })
+        );
+        let many = format!("{{link}}{}", "{name}".repeat(MAX_PLACEHOLDERS));
+        assert_eq!(
+            t.set_part(Part::Text, &many),
+            Err(TemplateError::TooManyPlaceholders)
+        );
         let long = format!("{{link}}{}", "x".repeat(20_000));
         assert_eq!(
             t.set_part(Part::Text, &long),

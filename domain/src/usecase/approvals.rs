@@ -91,7 +91,8 @@ fn approval_error(e: ApprovalError) -> StoreError {
 /// plan's fingerprint is the one sent, and only if the privilege rule lets
 /// the approver act on every user it changes. With `mail` (a mail server
 /// is configured) and `enrolment.email_on_import` on, the users it creates
-/// are mailed their sign-in links, queued in the same transaction.
+/// are mailed their sign-in links — the sender's, made with the sender's
+/// authority — queued in the same transaction.
 #[allow(clippy::too_many_arguments)]
 pub fn decide_approval(
     tx: &mut dyn WriteTx,
@@ -166,15 +167,21 @@ pub fn decide_approval(
                     },
                 )?;
                 request.approve(by, now, batch.id).map_err(approval_error)?;
-                if mail {
-                    super::mail::queue_with_import(tx, &plan, now, by, actor)?;
-                }
+                // The links are the sender's, as with an import that needed
+                // no approval: made with the sender's authority as it is
+                // now, and recorded as the sender's.
+                let mailed = if mail {
+                    let sender_name = request.operator.clone();
+                    super::mail::queue_with_import(tx, &plan, now, &sender_name, sender)?
+                } else {
+                    None
+                };
                 let mut event =
                     AuditEvent::about(now, by, &request.operator, AuditAction::Approved)
                         .with("outcome", approval_counts(&request));
                 event.batch = Some(batch.id);
                 tx.append_audit(vec![event], None)?;
-                ApprovalOutcome::Approved { batch }
+                ApprovalOutcome::Approved { batch, mailed }
             }
         }
     };

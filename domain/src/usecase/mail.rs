@@ -26,6 +26,35 @@ pub struct Queued {
     pub left_out: Vec<(String, String)>,
 }
 
+impl Queued {
+    /// " N sign-in link mails queued; M users left out (…)." — appended to
+    /// what an approval or an import says.
+    pub fn sentence(&self) -> String {
+        let mut s = format!(" {} sign-in link mails queued", self.queued);
+        if !self.left_out.is_empty() {
+            let some: Vec<String> = self
+                .left_out
+                .iter()
+                .take(5)
+                .map(|(who, why)| format!("{who}: {why}"))
+                .collect();
+            let more = self.left_out.len().saturating_sub(5);
+            s.push_str(&format!(
+                "; {} users left out ({}{})",
+                self.left_out.len(),
+                some.join("; "),
+                if more > 0 {
+                    format!("; and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        s.push('.');
+        s
+    }
+}
+
 /// A new queued message for `user`, due at once.
 #[allow(clippy::too_many_arguments)]
 fn new_message(
@@ -204,6 +233,15 @@ pub fn request_reset(tx: &mut dyn WriteTx, email: &Email, now: i64) -> Done<bool
     commit(true)
 }
 
+/// Whether a message still holds a link that works: its token's link is
+/// stored (not replaced by a newer one, used or revoked).
+fn link_lives(tx: &mut dyn WriteTx, message: &OutboxMessage) -> Result<bool, StoreError> {
+    match message.token.as_deref() {
+        Some(token) => Ok(tx.link(&token_id(token))?.is_some()),
+        None => Ok(false),
+    }
+}
+
 /// Takes up to `limit` due messages for one sender: each counts an
 /// attempt and is held for [`CLAIM_SECONDS`] (another sender skips it
 /// meanwhile; if this one dies, it is due again after that). A message
@@ -215,10 +253,7 @@ pub fn claim_due(tx: &mut dyn WriteTx, now: i64, limit: usize) -> Done<Vec<Outbo
     let mut claimed = Vec::new();
     for mut message in tx.due_outbox(now, limit)? {
         let user = tx.user(message.user_key.as_str())?;
-        let link_lives = match message.token.as_deref() {
-            Some(token) => tx.link(&token_id(token))?.is_some(),
-            None => false,
-        };
+        let link_lives = link_lives(tx, &message)?;
         let why_not = if !user.is_some_and(|u| u.end_state == EndState::Active) {
             Some("not sent: the user is gone or inactive")
         } else if message.token.is_none() {
@@ -306,13 +341,13 @@ pub fn retry(tx: &mut dyn WriteTx, id: u64, now: i64) -> Done<OutboxMessage> {
             message.state
         )));
     }
-    let link_lives = match message.token.as_deref() {
-        Some(token) => tx.link(&token_id(token))?.is_some(),
-        None => false,
-    };
-    if !link_lives || message.link_expires_at <= now {
+    if !link_lives(tx, &message)? || message.link_expires_at <= now {
+        let instead = match message.kind {
+            MailKind::SignInLink => "email or make a new sign-in link instead",
+            MailKind::Reset => "the user can ask \"Forgot password?\" again",
+        };
         return Err(StoreError::Invalid(format!(
-            "Message {id} has no valid link any more: make a new sign-in link instead."
+            "Message {id} has no valid link any more: {instead}."
         )));
     }
     message.state = MailState::Queued;

@@ -7,6 +7,7 @@ use crate::cli::ImportArgs;
 use crate::engine::Engine;
 use domain::store::AppStore;
 use domain::store::{BatchSummary, ImportOutcome, ImportRequest, StoreError};
+use domain::usecase::mail::Queued;
 use domain::{Actor, ImportPlan};
 use serde_json::json;
 use std::process::ExitCode;
@@ -143,10 +144,11 @@ pub fn import(
         None,
         mail,
     );
-    match say_queued(outcome) {
+    let (outcome, mailed) = split_mailed(outcome);
+    match outcome {
         Ok(ImportOutcome::Committed { batch, mut plan }) => {
             plan.warnings.extend(earlier);
-            print_committed(&plan, batch.id, args.json);
+            print_committed(&plan, batch.id, args.json, mailed.as_ref());
             ExitCode::from(EXIT_OK)
         }
         Ok(ImportOutcome::NothingToWrite { mut plan }) => {
@@ -201,23 +203,6 @@ fn too_many_deactivations(plan: &ImportPlan, json: bool, message: &str) -> ExitC
 
 /// `roster import --sync`: planned (and, unless a dry run, written) in
 /// one transaction, with the users the file no longer lists deactivated.
-/// Says on stderr (stdout may be JSON) how many sign-in link mails the
-/// commit queued, and passes the outcome on.
-fn say_queued(
-    outcome: Result<(ImportOutcome, Option<domain::usecase::mail::Queued>), StoreError>,
-) -> Result<ImportOutcome, StoreError> {
-    outcome.map(|(outcome, queued)| {
-        if let Some(q) = queued {
-            eprintln!(
-                "roster: {} sign-in link mails queued (enrolment.email_on_import); a server \
-                 started with --smtp-url sends them.",
-                q.queued
-            );
-        }
-        outcome
-    })
-}
-
 fn sync_import(
     store: &dyn Engine,
     args: &ImportArgs,
@@ -249,7 +234,7 @@ fn sync_import(
         Some(&sync),
         mail,
     );
-    let outcome = say_queued(outcome);
+    let (outcome, mailed) = split_mailed(outcome);
     let invalid_exit = |plan: &ImportPlan| {
         ExitCode::from(if plan.counts.invalid > 0 {
             EXIT_INVALID_ROWS
@@ -279,7 +264,7 @@ fn sync_import(
         }
         Ok(ImportOutcome::Committed { batch, mut plan }) => {
             plan.warnings.extend(earlier);
-            print_committed(&plan, batch.id, args.json);
+            print_committed(&plan, batch.id, args.json, mailed.as_ref());
             ExitCode::from(EXIT_OK)
         }
         Ok(ImportOutcome::TooManyDeactivations { mut plan, message }) => {
@@ -323,17 +308,39 @@ fn file_error_exit(json: bool, e: &dyn std::fmt::Display) -> ExitCode {
 }
 
 /// What `roster import` prints for a committed import.
-fn print_committed(plan: &domain::ImportPlan, batch: u64, json: bool) {
+/// The outcome, and the sign-in link mails its commit queued.
+fn split_mailed(
+    outcome: Result<(ImportOutcome, Option<Queued>), StoreError>,
+) -> (Result<ImportOutcome, StoreError>, Option<Queued>) {
+    match outcome {
+        Ok((outcome, mailed)) => (Ok(outcome), mailed),
+        Err(e) => (Err(e), None),
+    }
+}
+
+/// A committed import; with the mails it queued (`enrolment.email_on_import`
+/// and a mail server set), their count and the users left out.
+fn print_committed(plan: &domain::ImportPlan, batch: u64, json: bool, mailed: Option<&Queued>) {
     if json {
         let mut v = plan_json(plan);
         v["batch"] = json!(batch);
         v["committed"] = json!(true);
+        if let Some(q) = mailed {
+            v["mails_queued"] = json!(q.queued);
+            v["mails_left_out"] = json!(
+                q.left_out
+                    .iter()
+                    .map(|(who, why)| json!({"email": who, "reason": why}))
+                    .collect::<Vec<_>>()
+            );
+        }
         println!("{v}");
     } else {
         print_plan_text(plan);
         if plan.counts.invalid > 0 {
             println!("Skipped {} invalid rows.", plan.counts.invalid);
         }
-        println!("Committed as batch {batch}.");
+        let mailed = mailed.map(|q| q.sentence()).unwrap_or_default();
+        println!("Committed as batch {batch}.{mailed}");
     }
 }

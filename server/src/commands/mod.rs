@@ -78,10 +78,13 @@ pub fn approvals(store: &dyn AppStore, cmd: &ApprovalsCommand, mail: bool) -> Ex
         ),
     };
     match store.decide_approval_mailing(id, decision, "cli", Actor::Owner, now(), mail) {
-        Ok(ApprovalOutcome::Approved { batch }) => {
+        Ok(ApprovalOutcome::Approved { batch, mailed }) => {
             println!(
-                "Approved request {id}: written as batch {} ({} created, {} updated).",
-                batch.id, batch.counts.create, batch.counts.update
+                "Approved request {id}: written as batch {} ({} created, {} updated).{}",
+                batch.id,
+                batch.counts.create,
+                batch.counts.update,
+                mailed.map(|q| q.sentence()).unwrap_or_default()
             );
             ExitCode::SUCCESS
         }

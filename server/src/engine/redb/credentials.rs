@@ -81,7 +81,7 @@ pub(super) fn put_link_in(
     Ok(())
 }
 
-/// Removes a link and returns it, inside the caller's transaction.
+/// A link, if it exists, inside the caller's transaction.
 pub(super) fn link_in(
     txn: &WriteTransaction,
     token_id: &str,
@@ -94,6 +94,7 @@ pub(super) fn link_in(
         .transpose()
 }
 
+/// Removes a link and returns it, inside the caller's transaction.
 pub(super) fn take_link_in(
     txn: &WriteTransaction,
     token_id: &str,
