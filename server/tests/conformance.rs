@@ -674,6 +674,27 @@ fn a_mail_whose_link_was_replaced_is_not_sent_and_templates_are_the_options(f: &
         store.outbox_message(failed[0].id).unwrap().unwrap().state,
         MailState::Failed
     );
+    // Revoked by an operator, or used up, before the sender came: not sent.
+    assert_eq!(queue(T0 + 6), 1);
+    store.revoke_links(&k("a@x.org")).unwrap();
+    assert_eq!(queue(T0 + 7), 1);
+    // The newest message's token (ids count up from 1), as the sender
+    // would read it; redeemed by whoever holds it.
+    let (counts, _) = store.outbox_overview(0).unwrap();
+    let newest = counts.queued + counts.sent + counts.failed;
+    let token = store
+        .outbox_message(newest)
+        .unwrap()
+        .unwrap()
+        .token
+        .unwrap();
+    store
+        .redeem_link(&token, &hash, T0 * 1000 + 8_000)
+        .unwrap()
+        .unwrap();
+    assert!(store.claim_mail(T0 + 9, 10).unwrap().is_empty());
+    let (counts, _) = store.outbox_overview(10).unwrap();
+    assert_eq!((counts.queued, counts.failed), (2, 4));
 }
 
 fn two_senders_claim_each_message_once(f: &Fresh) {
