@@ -664,6 +664,9 @@ fn a_mail_whose_link_was_replaced_is_not_sent_and_templates_are_the_options(f: &
         );
         assert!(store.retry_mail(m.id, T0 + 5).is_err());
     }
+    // Stored, a message holds no text: it is filled at the claim.
+    let stored = store.outbox_message(claimed[0].id).unwrap().unwrap();
+    assert_eq!((stored.subject.as_str(), stored.text.as_str()), ("", ""));
     // The edited sign-in template was used; the reset one is Roster's.
     let sign_in = &claimed[0];
     assert_eq!(sign_in.subject, "Welcome, Ada L");

@@ -4,8 +4,11 @@
 //! A message is written in the same write transaction as the act that
 //! causes it (an import, a reset request): if the act rolls back, so does
 //! the message; if it commits, the message is in the store and a sender
-//! delivers it later. The bodies are rendered when the message is queued,
-//! with a marker in place of the link; the link's token stays beside them
+//! delivers it later. A queued message holds who it is for, its kind, the
+//! link's token and expiry — not its text: the subject and bodies are
+//! rendered when a sender claims it (from the user's name and the options'
+//! template as they are then), with a marker in place of the link that is
+//! replaced only for sending. The link's token stays in the message
 //! until the message is sent (a message refused for good keeps it, so that
 //! "Retry" can send it; one failed at the claim loses it), then only the
 //! link's hash remains, in the links table.
@@ -84,8 +87,10 @@ pub struct OutboxMessage {
     pub user_key: UserKey,
     /// The address it goes to.
     pub recipient: String,
+    /// Empty as stored; filled when a sender claims the message.
     pub subject: String,
-    /// Plain-text and HTML bodies, with [`LINK_MARK`] where the link goes.
+    /// Plain-text and HTML bodies, with [`LINK_MARK`] where the link goes
+    /// (empty as stored, like the subject).
     pub text: String,
     pub html: String,
     pub state: MailState,

@@ -55,8 +55,10 @@ impl Queued {
     }
 }
 
-/// A new queued message for `user`, due at once.
-#[allow(clippy::too_many_arguments)]
+/// A new queued message for `user`, due at once. Its subject and bodies
+/// are filled when a sender claims it (see [`claim_due`]): a queued
+/// message is a few dozen bytes, not a rendered mail, so an import that
+/// mails a million users does not write a million mails' text.
 fn new_message(
     tx: &mut dyn WriteTx,
     kind: MailKind,
@@ -65,25 +67,15 @@ fn new_message(
     expires_at: i64,
     by: &str,
     now: i64,
-    options: &Options,
 ) -> Result<OutboxMessage, StoreError> {
-    let name = user.name();
-    let (subject, text, html) = render(
-        options.template(kind),
-        &MailInput {
-            display_name: &name,
-            organization: &options.mail_organization,
-            expires_at,
-        },
-    );
     Ok(OutboxMessage {
         id: tx.next_id(Sequence::Outbox)?,
         kind,
         user_key: user.key().clone(),
         recipient: user.email.to_string(),
-        subject,
-        text,
-        html,
+        subject: String::new(),
+        text: String::new(),
+        html: String::new(),
         state: MailState::Queued,
         attempts: 0,
         next_attempt_at: now,
@@ -138,16 +130,8 @@ pub fn queue_sign_in_links(
         match made {
             Ok(token) => {
                 let user = &users[key.as_str()];
-                let message = new_message(
-                    tx,
-                    MailKind::SignInLink,
-                    user,
-                    token,
-                    expires_at,
-                    by,
-                    now,
-                    &options,
-                )?;
+                let message =
+                    new_message(tx, MailKind::SignInLink, user, token, expires_at, by, now)?;
                 tx.put_outbox(&message)?;
                 answer.queued += 1;
             }
@@ -211,16 +195,7 @@ pub fn request_reset(tx: &mut dyn WriteTx, email: &Email, now: i64) -> Done<bool
             expires_at,
         },
     )?;
-    let message = new_message(
-        tx,
-        MailKind::Reset,
-        &user,
-        token,
-        expires_at,
-        key,
-        now,
-        &options,
-    )?;
+    let message = new_message(tx, MailKind::Reset, &user, token, expires_at, key, now)?;
     tx.put_outbox(&message)?;
     events.push(AuditEvent::new(
         now,
@@ -248,13 +223,17 @@ fn link_lives(tx: &mut dyn WriteTx, message: &OutboxMessage) -> Result<bool, Sto
 /// whose user is gone or inactive, or whose link expired or no longer
 /// exists (a newer link replaced it, the user set a password, or an
 /// operator revoked it), fails instead and loses its token: a mail never
-/// carries a link that cannot work.
+/// carries a link that cannot work. A claimed message comes with its
+/// subject and bodies filled from the options' template and the user's
+/// name as they are now (they are not stored).
 pub fn claim_due(tx: &mut dyn WriteTx, now: i64, limit: usize) -> Done<Vec<OutboxMessage>> {
     let mut claimed = Vec::new();
+    let mut options = None;
     for mut message in tx.due_outbox(now, limit)? {
         let user = tx.user(message.user_key.as_str())?;
         let link_lives = link_lives(tx, &message)?;
-        let why_not = if !user.is_some_and(|u| u.end_state == EndState::Active) {
+        let user = user.filter(|u| u.end_state == EndState::Active);
+        let why_not = if user.is_none() {
             Some("not sent: the user is gone or inactive")
         } else if message.token.is_none() {
             Some("not sent: the message has no link")
@@ -277,6 +256,22 @@ pub fn claim_due(tx: &mut dyn WriteTx, now: i64, limit: usize) -> Done<Vec<Outbo
         message.attempts += 1;
         message.next_attempt_at = now + CLAIM_SECONDS;
         tx.put_outbox(&message)?;
+        // Messages queued before bodies were filled at the claim carry
+        // their own.
+        if let Some(user) = user.filter(|_| message.text.is_empty()) {
+            let options: &Options = match &mut options {
+                Some(o) => o,
+                none => none.insert(tx.options()?),
+            };
+            (message.subject, message.text, message.html) = render(
+                options.template(message.kind),
+                &MailInput {
+                    display_name: &user.name(),
+                    organization: &options.mail_organization,
+                    expires_at: message.link_expires_at,
+                },
+            );
+        }
         claimed.push(message);
     }
     commit(claimed)
