@@ -45,7 +45,7 @@ pub async fn save_options(
                 (EDITABLE, &editable),
                 (SCIM_DELETE, &scim_delete),
             ],
-            admin.email.as_str(),
+            &admin.by(),
             now_s(),
         )
     })

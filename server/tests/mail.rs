@@ -138,7 +138,7 @@ fn request(csv: &str) -> ImportRequest<'_> {
     ImportRequest {
         bytes: csv.as_bytes(),
         file_name: "users.csv",
-        operator: "op@x.org",
+        operator: domain::By::parse("op@x.org"),
         actor: Actor::Owner,
         expected_fingerprint: None,
         skip_invalid: false,
@@ -201,7 +201,7 @@ fn the_mails_of_a_committed_import_arrive_and_none_of_a_refused_one() {
     let sink = Sink::start();
     let f = support::redb();
     f.store
-        .set_option(options::EMAIL_ON_IMPORT, "true", "cli", NOW)
+        .set_option(options::EMAIL_ON_IMPORT, "true", &domain::By::Cli, NOW)
         .unwrap();
     let (o, q) = import_mailing(
         &*f.store,
@@ -262,7 +262,7 @@ fn a_server_answering_4xx_then_5xx_leads_to_a_retry_then_failed_with_its_answer(
     let f = support::redb();
     let store = &*f.store;
     store
-        .set_option(options::EMAIL_ON_IMPORT, "true", "cli", NOW)
+        .set_option(options::EMAIL_ON_IMPORT, "true", &domain::By::Cli, NOW)
         .unwrap();
     let (_, q) = import_mailing(store, &format!("{HEAD}ada@x.org,Ada,Lovelace\n"));
     assert_eq!(q, 1);
@@ -312,7 +312,7 @@ fn after_a_kill_9_the_committed_mails_go_out_after_restart_once() {
     let sink = Sink::start();
     let f = support::postgres();
     f.store
-        .set_option(options::EMAIL_ON_IMPORT, "true", "cli", NOW)
+        .set_option(options::EMAIL_ON_IMPORT, "true", &domain::By::Cli, NOW)
         .unwrap();
     // The import commits; the server that made it died before sending.
     let (_, q) = import_mailing(

@@ -6,6 +6,7 @@
 
 use super::{Done, abort, commit, create_links};
 use crate::audit::{AuditAction, AuditEvent};
+use crate::by::By;
 use crate::email::{Email, UserKey};
 use crate::mail::{
     CLAIM_SECONDS, Delivery, MAX_ATTEMPTS, MailInput, MailKind, MailState, OutboxCounts,
@@ -34,7 +35,7 @@ fn new_message(
     user: &User,
     token: String,
     expires_at: i64,
-    by: &str,
+    by: &By,
     now: i64,
     options: &Options,
 ) -> Result<OutboxMessage, StoreError> {
@@ -74,16 +75,15 @@ pub fn queue_sign_in_links(
     tx: &mut dyn WriteTx,
     keys: &[UserKey],
     now: i64,
-    by: &str,
+    by: &By,
     actor: Actor,
 ) -> Done<Queued> {
     let options = tx.options()?;
     let mut answer = Queued::default();
-    let key_strs: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
-    let users = tx.users(&key_strs)?;
+    let users = tx.users(&keys.iter().collect::<Vec<_>>())?;
     let mut eligible = Vec::new();
     for key in keys {
-        let Some(user) = users.get(key.as_str()) else {
+        let Some(user) = users.get(key) else {
             answer
                 .left_out
                 .push((key.to_string(), "there is no such user".into()));
@@ -93,7 +93,7 @@ pub fn queue_sign_in_links(
             answer
                 .left_out
                 .push((key.to_string(), "the user is inactive".into()));
-        } else if tx.has_password(key.as_str())? {
+        } else if tx.has_password(key)? {
             answer
                 .left_out
                 .push((key.to_string(), "the user has a password already".into()));
@@ -131,7 +131,7 @@ pub fn queue_sign_in_links(
 /// address, voiding earlier links; for anyone else nothing is written.
 /// Answers whether a mail was queued (the caller never tells the asker).
 pub fn request_reset(tx: &mut dyn WriteTx, email: &Email, now: i64) -> Done<bool> {
-    let key = email.key().as_str();
+    let key = email.key();
     let Some(user) = tx.user(key)? else {
         return abort(false);
     };
@@ -161,7 +161,7 @@ pub fn request_reset(tx: &mut dyn WriteTx, email: &Email, now: i64) -> Done<bool
         &user,
         token,
         expires_at,
-        key,
+        &By::parse(key),
         now,
         &options,
     )?;
@@ -185,7 +185,7 @@ pub fn request_reset(tx: &mut dyn WriteTx, email: &Email, now: i64) -> Done<bool
 pub fn claim_due(tx: &mut dyn WriteTx, now: i64, limit: usize) -> Done<Vec<OutboxMessage>> {
     let mut claimed = Vec::new();
     for mut message in tx.due_outbox(now, limit)? {
-        let user = tx.user(message.user_key.as_str())?;
+        let user = tx.user(&message.user_key)?;
         let why_not = if !user.is_some_and(|u| u.end_state == EndState::Active) {
             Some("not sent: the user is gone or inactive")
         } else if message.token.is_none() {
@@ -234,7 +234,7 @@ pub fn record_delivery(
             message.state = MailState::Sent;
             message.sent_at = Some(now);
             message.token = None;
-            if let Some(user) = tx.user(message.user_key.as_str())? {
+            if let Some(user) = tx.user(&message.user_key)? {
                 let event = AuditEvent::new(
                     now,
                     &message.by,

@@ -1,18 +1,19 @@
 //! Undoing a batch.
 
 use super::{Done, abort, commit, keep_an_active_admin, record_batch};
-use crate::Counts;
 use crate::audit::{AuditAction, AuditEvent};
+use crate::by::By;
 use crate::privilege::{self, Act, Actor};
 use crate::store::{BatchSummary, StoreError, UndoOutcome};
 use crate::transaction::{Touched, UserWrite, WriteTx};
+use crate::{Counts, UserKey};
 
 /// Undoes a batch, unless a touched user changed since. Undoing a create
 /// also removes that user's password, sign-in links and sessions.
 pub fn undo_batch(
     tx: &mut dyn WriteTx,
     id: u64,
-    operator: &str,
+    operator: &By,
     actor: Actor,
     now: i64,
 ) -> Done<UndoOutcome> {
@@ -30,7 +31,7 @@ pub fn undo_batch(
         )));
     }
     // Check every user first: refuse the whole undo if any changed.
-    let keys: Vec<&str> = record.touched.iter().map(|t| t.key.as_str()).collect();
+    let keys: Vec<&UserKey> = record.touched.iter().map(|t| &t.key).collect();
     let mut current = tx.users(&keys)?;
     let mut changed = Vec::new();
     for t in &record.touched {
@@ -39,7 +40,7 @@ pub fn undo_batch(
             changed.push(
                 now_user
                     .map(|u| u.email.to_string())
-                    .unwrap_or_else(|| t.key.clone()),
+                    .unwrap_or_else(|| t.key.to_string()),
             );
         }
     }

@@ -125,7 +125,7 @@ pub fn import(store: Result<Arc<dyn Engine>, StoreError>, args: &ImportArgs) -> 
     let outcome = store.apply_import(ImportRequest {
         bytes: &bytes,
         file_name: &file_name,
-        operator: &args.operator,
+        operator: args.operator.clone(),
         actor: Actor::Owner,
         expected_fingerprint: None,
         skip_invalid: args.skip_invalid,
@@ -210,7 +210,7 @@ fn sync_import(
         ImportRequest {
             bytes,
             file_name,
-            operator: &args.operator,
+            operator: args.operator.clone(),
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: args.skip_invalid || args.dry_run,
