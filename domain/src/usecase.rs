@@ -26,7 +26,7 @@ pub use import::{
     apply_import, apply_sync_import, may_force, plan_import_in, preview_sync, rows_written_by,
 };
 pub use load::{LoadCounts, Loader};
-pub use undo::undo_batch;
+pub use undo::{NotUndone, UndoPlan, plan_undo, undo_batch, undoable};
 pub(crate) use users::write_edit;
 pub use users::{Channel, create_user, create_user_by, edit_user, set_end_state, update_profile};
 
