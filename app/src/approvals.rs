@@ -127,10 +127,9 @@ pub async fn decide_approval(
     };
     let (store, actor, now, mail) = (store()?, actor(&me), now_s(), mail_enabled());
     let by = me.email.to_string();
-    let outcome = blocking(move || {
-        store.decide_approval_mailing(id, decision, me.email.as_str(), actor, now, mail)
-    })
-    .await?;
+    let outcome =
+        blocking(move || store.decide_approval_mailing(id, decision, &me.by(), actor, now, mail))
+            .await?;
     let action = match outcome {
         ApprovalOutcome::Approved { .. } => Some(domain::audit::AuditAction::Approved),
         ApprovalOutcome::Rejected => Some(domain::audit::AuditAction::Rejected),
@@ -175,7 +174,7 @@ pub fn RequestTables(requests: Vec<ApprovalRequest>, links: bool) -> impl IntoVi
                 } else {
                     view! { <span>{r.file_name.clone()}</span> }.into_any()
                 }}</td>
-                <td>{r.operator.clone()}</td>
+                <td>{r.operator.to_string()}</td>
                 <td>{domain::time::rfc3339(r.sent_at)}</td>
                 <td>{r.counts.create}</td>
                 <td>{r.counts.update}</td>

@@ -39,8 +39,7 @@ pub async fn undo_import(id: u64) -> Result<UndoOutcome, AppError> {
     let now = now_s();
     let actor = actor(&operator);
     let by = operator.email.to_string();
-    let outcome =
-        blocking(move || store.undo_batch(id, operator.email.as_str(), actor, now)).await?;
+    let outcome = blocking(move || store.undo_batch(id, &operator.by(), actor, now)).await?;
     if matches!(outcome, UndoOutcome::Undone { .. }) {
         crate::security_log::note(
             domain::audit::AuditAction::Undo,

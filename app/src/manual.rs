@@ -60,8 +60,7 @@ pub async fn create_user_manual(
     let email = user.email.to_string();
     let now = now_s();
     let actor = actor(&operator);
-    let batch =
-        blocking(move || store.create_user(user, operator.email.as_str(), actor, now)).await?;
+    let batch = blocking(move || store.create_user(user, &operator.by(), actor, now)).await?;
     Ok(ManualAnswer::Created {
         email,
         batch: batch.id,

@@ -83,7 +83,7 @@ pub async fn save_options(
             .iter()
             .filter_map(|(key, value)| Some((key.as_str(), value.as_deref()?)))
             .collect();
-        store.set_options(&pairs, admin.email.as_str(), now_s())
+        store.set_options(&pairs, &admin.by(), now_s())
     })
     .await?;
     crate::security_log::note(domain::audit::AuditAction::OptionsChanged, &by, "options");

@@ -80,7 +80,7 @@ pub async fn change_my_password(
     let hash = new_password_hash(password, repeat).await?;
     let store = store()?;
     let now = now_ms();
-    let (key, by) = (me.key().clone(), me.email.to_string());
+    let (key, by) = (me.key().clone(), me.by());
     blocking(move || store.set_password(&key, &hash, now, &by)).await?;
     start_session(me.key(), now).await
 }

@@ -80,7 +80,7 @@ pub async fn create_api_token(
             name: &name,
             role,
             days,
-            by: admin.email.as_str(),
+            by: &admin.by(),
             actor,
             now,
         })
@@ -101,7 +101,7 @@ pub async fn revoke_api_token(id: String) -> Result<(), AppError> {
     let store = store()?;
     let now = now_s();
     let actor = actor(&admin);
-    blocking(move || store.revoke_token(&id, admin.email.as_str(), actor, now)).await?;
+    blocking(move || store.revoke_token(&id, &admin.by(), actor, now)).await?;
     Ok(())
 }
 

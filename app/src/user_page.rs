@@ -70,7 +70,7 @@ pub async fn edit_user(
             cells: &cells,
             roles: roles.map(|r| domain::Roles::of(&r)),
             expected_version: version,
-            operator: me.email.as_str(),
+            operator: me.by(),
             actor,
             now,
         })
@@ -95,7 +95,7 @@ pub async fn set_user_end_state(email: String, active: bool) -> Result<User, App
         EndState::Inactive
     };
     let (store, actor, now) = (store()?, actor(&me), now_s());
-    let operator = me.email.to_string();
+    let operator = me.by();
     blocking(move || store.set_end_state(email.key(), end_state, &operator, actor, now)).await
 }
 

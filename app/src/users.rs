@@ -22,7 +22,7 @@ pub async fn make_sign_in_link(email: String) -> Result<String, AppError> {
         domain::Email::parse(&email).map_err(|e| failed(AppError::Invalid(e.to_string())))?;
     let store = store()?;
     let key = email.key().clone();
-    let (actor, by) = (actor(&me), me.email.to_string());
+    let (actor, by) = (actor(&me), me.by());
     let token = blocking(move || {
         let days = store.options()?.link_days;
         store.create_link(&key, now_s(), days, &by, actor)

@@ -13,6 +13,7 @@
 //! Every state but Waiting is final.
 
 use crate::audit::AuditEvent;
+use crate::by::By;
 use crate::email::{Email, UserKey};
 use crate::plan::Counts;
 use crate::privilege::Actor;
@@ -31,8 +32,8 @@ pub struct ApprovalRequest {
     pub sha256: String,
     /// The fingerprint of the plan the sender saw and the server verified.
     pub fingerprint: String,
-    /// Who sent it (email).
-    pub operator: String,
+    /// Who sent it (a person, or the command line).
+    pub operator: By,
     /// The authority the import is planned with: the sender's.
     pub actor: Actor,
     pub skip_invalid: bool,
@@ -265,10 +266,10 @@ pub fn independent<T: Trail>(
 pub fn rows_in_window<T: Trail>(
     lineage: &mut Lineage<T>,
     batches: &[crate::store::BatchSummary],
-    operator: &str,
+    operator: &By,
     since: i64,
 ) -> Result<u64, T::Error> {
-    let Ok(operator) = Email::parse(operator) else {
+    let Some(operator) = operator.key() else {
         return Ok(0);
     };
     let mut verdicts: Vec<(UserKey, bool)> = Vec::new();
@@ -283,7 +284,7 @@ pub fn rows_in_window<T: Trail>(
         let counts = match verdicts.iter().find(|(k, _)| k == by.key()) {
             Some((_, counts)) => *counts,
             None => {
-                let counts = lineage.related(operator.key(), by.key())?.is_some();
+                let counts = lineage.related(&operator, by.key())?.is_some();
                 verdicts.push((by.key().clone(), counts));
                 counts
             }
@@ -317,15 +318,11 @@ impl ApprovalRequest {
     /// People compare by user key (the address lower-cased as every key
     /// is, not its spelling); the full independence rule is
     /// [`independent`], checked by the store.
-    pub fn may_decide(&self, by: &str) -> Result<(), ApprovalError> {
+    pub fn may_decide(&self, by: &By) -> Result<(), ApprovalError> {
         if self.state != ApprovalState::Waiting {
             return Err(ApprovalError::NotWaiting(self.state.label()));
         }
-        if self
-            .sender_key()
-            .is_some_and(|sender| Email::parse(by).is_ok_and(|by| by.key() == &sender))
-            || self.operator.trim() == by.trim()
-        {
+        if self.operator.is(by) {
             return Err(ApprovalError::OwnRequest);
         }
         Ok(())
@@ -333,10 +330,10 @@ impl ApprovalRequest {
 
     /// The sender's user key (`None` for a sender that is not an address).
     pub fn sender_key(&self) -> Option<UserKey> {
-        Email::parse(&self.operator).ok().map(|e| e.key().clone())
+        self.operator.key()
     }
 
-    pub fn approve(&mut self, by: &str, at: i64, batch: u64) -> Result<(), ApprovalError> {
+    pub fn approve(&mut self, by: &By, at: i64, batch: u64) -> Result<(), ApprovalError> {
         self.may_decide(by)?;
         self.state = ApprovalState::Approved {
             by: by.to_string(),
@@ -348,7 +345,7 @@ impl ApprovalRequest {
 
     /// Rejects with a reason (trimmed, at most [`MAX_REASON_CHARS`], no
     /// control characters).
-    pub fn reject(&mut self, by: &str, at: i64, reason: &str) -> Result<(), ApprovalError> {
+    pub fn reject(&mut self, by: &By, at: i64, reason: &str) -> Result<(), ApprovalError> {
         self.may_decide(by)?;
         let reason: String = reason
             .trim()
@@ -368,7 +365,7 @@ impl ApprovalRequest {
     }
 
     /// The plan changed since sending: final, nothing was written.
-    pub fn mark_stale(&mut self, by: &str, at: i64) -> Result<(), ApprovalError> {
+    pub fn mark_stale(&mut self, by: &By, at: i64) -> Result<(), ApprovalError> {
         self.may_decide(by)?;
         self.state = ApprovalState::Stale {
             by: by.to_string(),

@@ -7,6 +7,7 @@ use crate::plan::Change;
 use crate::user::User;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AuditAction {
@@ -244,7 +245,12 @@ fn current_client() -> Vec<Change> {
 impl AuditEvent {
     /// An event about something other than one stored user (a sign-in with
     /// the address as typed, the options); `id` is set by the store.
-    pub fn about(at: i64, actor: &str, target: &str, action: AuditAction) -> AuditEvent {
+    pub fn about(
+        at: i64,
+        actor: impl fmt::Display,
+        target: &str,
+        action: AuditAction,
+    ) -> AuditEvent {
         AuditEvent {
             id: 0,
             at,
@@ -298,7 +304,7 @@ impl AuditEvent {
     /// An event about `target`; `id` is set by the store.
     pub fn new(
         at: i64,
-        actor: &str,
+        actor: impl fmt::Display,
         target: &User,
         action: AuditAction,
         changes: Vec<Change>,

@@ -240,9 +240,9 @@ mod tests {
             crate::Actor::Owner,
         )
         .unwrap();
-        let mut store: HashMap<String, User> = HashMap::new();
+        let mut store: HashMap<crate::UserKey, User> = HashMap::new();
         for (_, u) in first.creates() {
-            store.insert(u.key().to_string(), u.clone());
+            store.insert(u.key().clone(), u.clone());
         }
         let out = users_csv(store.values());
         assert!(out.contains("\"'=HYPERLINK(\"\"x\"\")\""), "{out}");

@@ -27,6 +27,11 @@ pub struct Email {
 pub struct UserKey(String);
 
 impl UserKey {
+    /// A key as a store kept it: Roster wrote it from [`Email::key`].
+    pub fn stored(key: String) -> UserKey {
+        UserKey(key)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

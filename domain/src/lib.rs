@@ -7,6 +7,7 @@
 
 pub mod approval;
 pub mod audit;
+pub mod by;
 pub mod chars;
 pub mod correct;
 pub mod csv_out;
@@ -35,6 +36,7 @@ pub mod transaction;
 pub mod usecase;
 pub mod user;
 
+pub use by::By;
 pub use email::{Email, UserKey};
 pub use error::{ErrorCode, FileError, RowError};
 pub use field::Field;

@@ -24,7 +24,7 @@ pub use compare::{PlanHead, plan_each, plan_parsed};
 pub use sync::{Deactivation, SyncPlan, SyncSettings, add_sync, plan_sync};
 
 use crate::decode::TextEncoding;
-use crate::email::Email;
+use crate::email::{Email, UserKey};
 use crate::error::{FileError, RowError};
 use crate::field::Field;
 use crate::options::Options;
@@ -282,11 +282,11 @@ impl ImportPlan {
 
 /// The stored users a plan is compared with.
 pub trait ExistingUsers {
-    fn get(&self, key: &str) -> Option<&User>;
+    fn get(&self, key: &UserKey) -> Option<&User>;
 }
 
-impl<S: std::hash::BuildHasher> ExistingUsers for HashMap<String, User, S> {
-    fn get(&self, key: &str) -> Option<&User> {
+impl<S: std::hash::BuildHasher> ExistingUsers for HashMap<UserKey, User, S> {
+    fn get(&self, key: &UserKey) -> Option<&User> {
         HashMap::get(self, key)
     }
 }
@@ -295,7 +295,7 @@ impl<S: std::hash::BuildHasher> ExistingUsers for HashMap<String, User, S> {
 pub struct NoUsers;
 
 impl ExistingUsers for NoUsers {
-    fn get(&self, _: &str) -> Option<&User> {
+    fn get(&self, _: &UserKey) -> Option<&User> {
         None
     }
 }

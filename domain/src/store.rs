@@ -4,6 +4,7 @@
 //! is a provided method here that runs a use case of [`crate::usecase`] in
 //! that transaction, so the rules are the same on every engine.
 
+use crate::by::By;
 use crate::email::UserKey;
 use crate::plan::{Counts, ImportPlan};
 use crate::privilege::Actor;
@@ -24,7 +25,7 @@ pub use tokens::{TokenAuthError, Tokens};
 pub struct ImportRequest<'a> {
     pub bytes: &'a [u8],
     pub file_name: &'a str,
-    pub operator: &'a str,
+    pub operator: By,
     /// Whose authority the import runs with: rows the actor may not apply
     /// are Invalid (the privilege rule).
     pub actor: Actor,
@@ -196,7 +197,7 @@ pub struct UserEdit<'a> {
     /// The version the editor saw: when the stored one differs, nothing is
     /// written and the fresh record comes back.
     pub expected_version: u64,
-    pub operator: &'a str,
+    pub operator: By,
     pub actor: Actor,
     pub now: i64,
 }

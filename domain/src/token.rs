@@ -197,7 +197,12 @@ pub fn is_token_actor(by: &str) -> bool {
 impl ApiToken {
     /// The name this token acts under in the audit trail.
     pub fn audit_name(&self) -> String {
-        format!("token:{}", self.name)
+        self.by().to_string()
+    }
+
+    /// Who a request made with this token is, as the store records it.
+    pub fn by(&self) -> crate::By {
+        crate::By::Token(self.name.to_string())
     }
 
     /// The actor a request made with this token is.

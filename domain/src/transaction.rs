@@ -46,7 +46,7 @@ pub struct BatchRecord {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Touched {
-    pub key: String,
+    pub key: UserKey,
     /// `None`: the batch created the user.
     pub before: Option<User>,
     /// `None`: the batch deleted the user (an undo of a create).
@@ -76,9 +76,9 @@ pub trait WriteTx {
     /// Stores one option's value, already validated by the caller.
     fn put_option(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
 
-    fn user(&mut self, key: &str) -> Result<Option<User>, StoreError>;
+    fn user(&mut self, key: &UserKey) -> Result<Option<User>, StoreError>;
     /// The stored users with these keys, by key (absent keys left out).
-    fn users(&mut self, keys: &[&str]) -> Result<HashMap<String, User>, StoreError>;
+    fn users(&mut self, keys: &[&UserKey]) -> Result<HashMap<UserKey, User>, StoreError>;
     /// Writes users exactly as given (versions and timestamps are the
     /// caller's).
     fn write_users(&mut self, writes: &[UserWrite<'_>]) -> Result<(), StoreError>;
@@ -108,7 +108,7 @@ pub trait WriteTx {
     ) -> Result<(), StoreError>;
 
     /// Every audit event about one user (by user key), newest first.
-    fn user_history(&mut self, key: &str) -> Result<Vec<AuditEvent>, StoreError>;
+    fn user_history(&mut self, key: &UserKey) -> Result<Vec<AuditEvent>, StoreError>;
     /// The batches recorded at or after `since` (Unix seconds), newest
     /// first.
     fn batches_since(&mut self, since: i64) -> Result<Vec<BatchSummary>, StoreError>;
@@ -126,9 +126,9 @@ pub trait WriteTx {
         file: Option<&[u8]>,
     ) -> Result<(), StoreError>;
 
-    fn has_password(&mut self, key: &str) -> Result<bool, StoreError>;
+    fn has_password(&mut self, key: &UserKey) -> Result<bool, StoreError>;
     /// Stores a password hash and the user's password epoch (Unix ms).
-    fn put_password(&mut self, key: &str, phc: &str, epoch_ms: i64) -> Result<(), StoreError>;
+    fn put_password(&mut self, key: &UserKey, phc: &str, epoch_ms: i64) -> Result<(), StoreError>;
     /// Stores a link under the SHA-256 of its token.
     fn put_link(&mut self, token_id: &str, link: &SignInLink) -> Result<(), StoreError>;
     /// A link, if it exists (not revoked, not used, not purged).
@@ -136,14 +136,14 @@ pub trait WriteTx {
     /// Removes a link and returns it (used up), if it exists.
     fn take_link(&mut self, token_id: &str) -> Result<Option<SignInLink>, StoreError>;
     /// Removes every link of a user; returns how many.
-    fn revoke_links(&mut self, key: &str) -> Result<u64, StoreError>;
+    fn revoke_links(&mut self, key: &UserKey) -> Result<u64, StoreError>;
     /// Removes links that expired at or before `now`; returns how many.
     fn purge_expired_links(&mut self, now: i64) -> Result<u64, StoreError>;
     /// Ends every session of a user.
-    fn end_sessions(&mut self, key: &str) -> Result<(), StoreError>;
+    fn end_sessions(&mut self, key: &UserKey) -> Result<(), StoreError>;
     /// Removes a user's password, epoch, links and sessions (the user
     /// record itself is the caller's).
-    fn forget_credentials(&mut self, key: &str) -> Result<(), StoreError>;
+    fn forget_credentials(&mut self, key: &UserKey) -> Result<(), StoreError>;
     /// A new random sign-in token (hex), from the engine's secure source.
     fn new_token(&mut self) -> String;
 
@@ -153,9 +153,13 @@ pub trait WriteTx {
     fn put_token(&mut self, token: &ApiToken) -> Result<(), StoreError>;
 
     /// The `externalId` a provisioning client keeps for a user (SCIM).
-    fn external_id(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+    fn external_id(&mut self, key: &UserKey) -> Result<Option<String>, StoreError>;
     /// Sets or clears (`None`) a user's `externalId`.
-    fn set_external_id(&mut self, key: &str, external_id: Option<&str>) -> Result<(), StoreError>;
+    fn set_external_id(
+        &mut self,
+        key: &UserKey,
+        external_id: Option<&str>,
+    ) -> Result<(), StoreError>;
     /// Stores an outbox message under its id, replacing one with that id.
     fn put_outbox(&mut self, message: &OutboxMessage) -> Result<(), StoreError>;
     fn outbox_message(&mut self, id: u64) -> Result<Option<OutboxMessage>, StoreError>;
@@ -199,7 +203,7 @@ pub enum Item {
         file: Option<Vec<u8>>,
     },
     Password {
-        key: String,
+        key: UserKey,
         phc: String,
         epoch_ms: i64,
     },
@@ -211,7 +215,7 @@ pub enum Item {
     Token(ApiToken),
     /// A user's SCIM `externalId`.
     ExternalId {
-        key: String,
+        key: UserKey,
         external_id: String,
     },
     /// A message of the mail outbox, as it is (a queued one with its

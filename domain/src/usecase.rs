@@ -3,6 +3,7 @@
 //! returns how the transaction ends and the answer; an `Err` aborts it.
 
 use crate::audit::{AuditAction, AuditEvent};
+use crate::by::By;
 use crate::options::Options;
 use crate::privilege;
 use crate::store::{BatchSummary, StoreError};
@@ -25,7 +26,7 @@ pub use import::{
     apply_import, apply_sync_import, may_force, plan_import_in, preview_sync, rows_written_by,
 };
 pub use load::{LoadCounts, Loader};
-pub use undo::undo_batch;
+pub use undo::{NotUndone, UndoPlan, plan_undo, undo_batch, undoable};
 pub(crate) use users::write_edit;
 pub use users::{Channel, create_user, create_user_by, edit_user, set_end_state, update_profile};
 
@@ -54,7 +55,7 @@ fn no_such_user(key: &str) -> StoreError {
 pub fn set_options(
     tx: &mut dyn WriteTx,
     pairs: &[(&str, &str)],
-    by: &str,
+    by: &By,
     now: i64,
 ) -> Done<Options> {
     let before = tx.options()?;
@@ -94,7 +95,7 @@ pub fn set_options(
 /// Inserts or replaces one user outside an import (the bootstrap
 /// administrator): the next version of an existing user.
 pub fn put_user(tx: &mut dyn WriteTx, mut user: User, now: i64) -> Done<User> {
-    let old = tx.user(user.key().as_str())?;
+    let old = tx.user(user.key())?;
     match &old {
         Some(old) => {
             user.created_at = old.created_at;
@@ -123,7 +124,7 @@ pub fn ensure_admin(tx: &mut dyn WriteTx, new: User, first_only: bool, now: i64)
     if first_only && let Some(admin) = tx.first_admin()? {
         return abort(admin);
     }
-    match tx.user(new.key().as_str())? {
+    match tx.user(new.key())? {
         Some(u) if u.roles.contains(Role::Admin) && u.end_state == EndState::Active => abort(u),
         Some(mut u) => {
             u.roles = u.roles.with(Role::Admin).with(Role::SelfService);
@@ -168,8 +169,7 @@ pub(crate) fn replace_user(
 }
 
 pub(crate) fn stored_user(tx: &mut dyn WriteTx, key: &UserKey) -> Result<User, StoreError> {
-    tx.user(key.as_str())?
-        .ok_or_else(|| no_such_user(key.as_str()))
+    tx.user(key)?.ok_or_else(|| no_such_user(key.as_str()))
 }
 
 /// Gives `summary` the next batch id and stores it with its touched users.

@@ -337,6 +337,11 @@ impl Roles {
 }
 
 impl User {
+    /// This user as the author of a change.
+    pub fn by(&self) -> crate::By {
+        crate::By::Person(self.email.clone())
+    }
+
     /// The match key (lower-cased email).
     pub fn key(&self) -> &crate::email::UserKey {
         self.email.key()

@@ -80,7 +80,7 @@ fn measure(name: &str, store: Arc<dyn Engine>) {
             name: "bench",
             role: TokenRole::Operator,
             days: None,
-            by: "cli",
+            by: &domain::By::Cli,
             actor: Actor::Owner,
             now: app::context::now_s(),
         })

@@ -54,7 +54,7 @@ fn build(store: &dyn Store, total: usize, engine: &str) {
     import(store, &file(total - inactive, 0));
     let built_active = t0.elapsed();
     store
-        .set_option("import.end_state", "inactive", "cli", 1)
+        .set_option("import.end_state", "inactive", &domain::By::Cli, 1)
         .unwrap();
     import(store, &file(inactive, total - inactive));
     let built = t0.elapsed();

@@ -319,8 +319,8 @@ pub struct ImportArgs {
     #[arg(long)]
     pub skip_invalid: bool,
     /// Who is recorded as the operator of the batch.
-    #[arg(long, default_value = "cli")]
-    pub operator: String,
+    #[arg(long, default_value_t = domain::By::Cli)]
+    pub operator: domain::By,
     /// Sync: also deactivate the active imported users (Source = CSV) this
     /// file does not list.
     #[arg(long)]

@@ -21,7 +21,7 @@ fn send(store: &RedbStore, csv: &str, by: &str) -> ImportOutcome {
         .apply_import(ImportRequest {
             bytes: csv.as_bytes(),
             file_name: "big.csv",
-            operator: by,
+            operator: domain::By::parse(by),
             actor: operator(),
             expected_fingerprint: None,
             skip_invalid: false,
@@ -45,7 +45,7 @@ fn above_the_threshold_an_import_waits_and_a_second_person_approves_it() {
     let dir = tempfile::tempdir().unwrap();
     let store = RedbStore::open(dir.path()).unwrap();
     store
-        .set_option("import.approval_above", "2", "cli", 1)
+        .set_option("import.approval_above", "2", &domain::By::Cli, 1)
         .unwrap();
     // Two users: at the threshold, written at once.
     let two = "email,first_name,last_name\nx@x.org,X,X\ny@x.org,Y,Y\n";
@@ -63,11 +63,23 @@ fn above_the_threshold_an_import_waits_and_a_second_person_approves_it() {
 
     // The sender cannot decide, in any letter case.
     assert!(matches!(
-        store.decide_approval(id, Decision::Approve, "OP@x.org", operator(), 200),
+        store.decide_approval(
+            id,
+            Decision::Approve,
+            &domain::By::parse("OP@x.org"),
+            operator(),
+            200
+        ),
         Err(StoreError::Forbidden(_))
     ));
     let approved = store
-        .decide_approval(id, Decision::Approve, "boss@x.org", operator(), 200)
+        .decide_approval(
+            id,
+            Decision::Approve,
+            &domain::By::parse("boss@x.org"),
+            operator(),
+            200,
+        )
         .unwrap();
     let ApprovalOutcome::Approved { batch, .. } = approved else {
         panic!("{approved:?}")
@@ -87,7 +99,13 @@ fn above_the_threshold_an_import_waits_and_a_second_person_approves_it() {
     assert!(bytes.is_empty(), "the file is dropped once decided");
     // Decided once only.
     assert!(matches!(
-        store.decide_approval(id, Decision::Approve, "boss@x.org", operator(), 300),
+        store.decide_approval(
+            id,
+            Decision::Approve,
+            &domain::By::parse("boss@x.org"),
+            operator(),
+            300
+        ),
         Err(StoreError::Conflict(_))
     ));
     // The machine owner's import is not held.
@@ -95,7 +113,7 @@ fn above_the_threshold_an_import_waits_and_a_second_person_approves_it() {
         .apply_import(ImportRequest {
             bytes: b"email,first_name,last_name\nd@x.org,D,D\ne@x.org,E,E\nf@x.org,F,F\n",
             file_name: "cli.csv",
-            operator: "cli",
+            operator: domain::By::Cli,
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: false,
@@ -111,7 +129,7 @@ fn a_rejection_needs_a_reason_and_a_changed_store_makes_the_request_stale() {
     let dir = tempfile::tempdir().unwrap();
     let store = RedbStore::open(dir.path()).unwrap();
     store
-        .set_option("import.approval_above", "2", "cli", 1)
+        .set_option("import.approval_above", "2", &domain::By::Cli, 1)
         .unwrap();
     let id = sent_id(send(&store, THREE, "op@x.org"));
     assert!(matches!(
@@ -120,7 +138,7 @@ fn a_rejection_needs_a_reason_and_a_changed_store_makes_the_request_stale() {
             Decision::Reject {
                 reason: "  ".into()
             },
-            "boss@x.org",
+            &domain::By::parse("boss@x.org"),
             operator(),
             200
         ),
@@ -133,7 +151,7 @@ fn a_rejection_needs_a_reason_and_a_changed_store_makes_the_request_stale() {
                 Decision::Reject {
                     reason: "wrong file".into()
                 },
-                "boss@x.org",
+                &domain::By::parse("boss@x.org"),
                 operator(),
                 200
             )
@@ -151,7 +169,7 @@ fn a_rejection_needs_a_reason_and_a_changed_store_makes_the_request_stale() {
         .apply_import(ImportRequest {
             bytes: b"email,first_name,last_name\nb@x.org,Bea,B\n",
             file_name: "one.csv",
-            operator: "cli",
+            operator: domain::By::Cli,
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: false,
@@ -161,7 +179,13 @@ fn a_rejection_needs_a_reason_and_a_changed_store_makes_the_request_stale() {
         .unwrap();
     assert_eq!(
         store
-            .decide_approval(id, Decision::Approve, "boss@x.org", operator(), 400)
+            .decide_approval(
+                id,
+                Decision::Approve,
+                &domain::By::parse("boss@x.org"),
+                operator(),
+                400
+            )
             .unwrap(),
         ApprovalOutcome::Stale
     );
@@ -177,14 +201,14 @@ fn the_privilege_rule_holds_for_the_approver() {
     let dir = tempfile::tempdir().unwrap();
     let store = RedbStore::open(dir.path()).unwrap();
     store
-        .set_option("import.approval_above", "2", "cli", 1)
+        .set_option("import.approval_above", "2", &domain::By::Cli, 1)
         .unwrap();
     // Imported users get the Operator role (the default options): an
     // approver with only the Approval role ranks below them.
     let id = sent_id(send(&store, THREE, "op@x.org"));
     let approval_only = Actor::User(Roles::of(&[Role::SelfService, Role::Approval]));
     assert!(matches!(
-        store.decide_approval(id, Decision::Approve, "ap@x.org", approval_only, 200),
+        store.decide_approval(id, Decision::Approve, &domain::By::parse("ap@x.org"), approval_only, 200),
         Err(StoreError::Forbidden(m)) if m.contains("Nothing was written")
     ));
     assert_eq!(store.user_count().unwrap(), 0);

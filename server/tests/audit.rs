@@ -16,7 +16,7 @@ fn import(store: &RedbStore, csv: &str, operator: &str) -> ImportOutcome {
         .apply_import(ImportRequest {
             bytes: csv.as_bytes(),
             file_name: "users.csv",
-            operator,
+            operator: domain::By::parse(operator),
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: false,
@@ -86,7 +86,7 @@ fn every_change_is_recorded_with_its_actor_and_fields_and_failures_record_nothin
         .set_end_state(
             &k("ada@x.org"),
             EndState::Inactive,
-            "op3@x.org",
+            &domain::By::parse("op3@x.org"),
             Actor::Owner,
             5,
         )
@@ -95,7 +95,7 @@ fn every_change_is_recorded_with_its_actor_and_fields_and_failures_record_nothin
         .set_end_state(
             &k("ada@x.org"),
             EndState::Active,
-            "op3@x.org",
+            &domain::By::parse("op3@x.org"),
             Actor::Owner,
             6,
         )
@@ -125,7 +125,7 @@ fn every_change_is_recorded_with_its_actor_and_fields_and_failures_record_nothin
             .set_end_state(
                 &k("ada@x.org"),
                 EndState::Inactive,
-                "op3@x.org",
+                &domain::By::parse("op3@x.org"),
                 Actor::Owner,
                 8
             )
@@ -144,7 +144,12 @@ fn every_change_is_recorded_with_its_actor_and_fields_and_failures_record_nothin
         other => panic!("{other:?}"),
     };
     let undo = match fresh
-        .undo_batch(created.id, "op6@x.org", Actor::Owner, 10)
+        .undo_batch(
+            created.id,
+            &domain::By::parse("op6@x.org"),
+            Actor::Owner,
+            10,
+        )
         .unwrap()
     {
         UndoOutcome::Undone { batch } => batch,
@@ -167,14 +172,25 @@ fn passwords_and_sign_in_links_are_recorded_without_secrets() {
     let store = RedbStore::open(dir.path()).unwrap();
     import(&store, "email,first_name,last_name\nbo@x.org,Bo,B\n", "cli");
     let token = store
-        .create_link(&k("bo@x.org"), 1_800_000_000, 7, "op@x.org", Actor::Owner)
+        .create_link(
+            &k("bo@x.org"),
+            1_800_000_000,
+            7,
+            &domain::By::parse("op@x.org"),
+            Actor::Owner,
+        )
         .unwrap();
     store
         .redeem_link(&token, "$argon2id$secret-hash", 1_800_000_001_000)
         .unwrap()
         .unwrap();
     store
-        .set_password(&k("bo@x.org"), "$argon2id$other", 1_800_000_002_000, "cli")
+        .set_password(
+            &k("bo@x.org"),
+            "$argon2id$other",
+            1_800_000_002_000,
+            &domain::By::Cli,
+        )
         .unwrap();
     let history = store.user_history(&k("bo@x.org")).unwrap();
     let seen: Vec<(AuditAction, &str)> = history

@@ -475,7 +475,7 @@ fn approvals_are_listed_approved_and_rejected_from_the_command_line() {
     {
         let store = server::engine::redb::RedbStore::open(&data).unwrap();
         store
-            .set_option("import.approval_above", "1", "cli", 1)
+            .set_option("import.approval_above", "1", &domain::By::Cli, 1)
             .unwrap();
         for tag in ["a", "b"] {
             let csv = format!("email,first_name,last_name\n{tag}1@x.org,A,B\n{tag}2@x.org,A,B\n");
@@ -483,7 +483,7 @@ fn approvals_are_listed_approved_and_rejected_from_the_command_line() {
                 .apply_import(ImportRequest {
                     bytes: csv.as_bytes(),
                     file_name: &format!("{tag}.csv"),
-                    operator: "op@x.org",
+                    operator: domain::By::parse("op@x.org"),
                     actor: domain::Actor::User(Roles::of(&[Role::Operator])),
                     expected_fingerprint: None,
                     skip_invalid: false,

@@ -102,10 +102,10 @@ fn matching_blank_cells_roles_end_state_source_and_options(f: &Fresh) {
     keeper.roles = Roles::of(&[Role::Admin]);
     store.put_user(keeper, 1).unwrap();
     store
-        .set_option(options::END_STATE, "inactive", "cli", 1)
+        .set_option(options::END_STATE, "inactive", &domain::By::Cli, 1)
         .unwrap();
     store
-        .set_option(options::ROLES, "self-service", "cli", 1)
+        .set_option(options::ROLES, "self-service", &domain::By::Cli, 1)
         .unwrap();
 
     let (_, p) = committed(import(store, &format!("{HEAD}ada@x.org,Ada,L,,\n")));
@@ -185,7 +185,7 @@ fn file_errors_write_nothing(f: &Fresh) {
         .apply_import(ImportRequest {
             bytes: b"first_name\nA\n",
             file_name: "x.csv",
-            operator: "op",
+            operator: domain::By::parse("op"),
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: true,
@@ -215,7 +215,12 @@ fn undo_restores_exactly_the_before_state(f: &Fresh) {
     );
 
     let undo = match store
-        .undo_batch(batch.id, "op2", Actor::Owner, 1_900_000_000)
+        .undo_batch(
+            batch.id,
+            &domain::By::parse("op2"),
+            Actor::Owner,
+            1_900_000_000,
+        )
         .unwrap()
     {
         UndoOutcome::Undone { batch } => batch,
@@ -233,15 +238,15 @@ fn undo_restores_exactly_the_before_state(f: &Fresh) {
     assert_eq!(history[1].undone_by, Some(undo.id));
     // Neither can be undone again.
     assert!(matches!(
-        store.undo_batch(batch.id, "op", Actor::Owner, 0),
+        store.undo_batch(batch.id, &domain::By::parse("op"), Actor::Owner, 0),
         Err(StoreError::Invalid(_))
     ));
     assert!(matches!(
-        store.undo_batch(undo.id, "op", Actor::Owner, 0),
+        store.undo_batch(undo.id, &domain::By::parse("op"), Actor::Owner, 0),
         Err(StoreError::Invalid(_))
     ));
     assert!(matches!(
-        store.undo_batch(99, "op", Actor::Owner, 0),
+        store.undo_batch(99, &domain::By::parse("op"), Actor::Owner, 0),
         Err(StoreError::NotFound(_))
     ));
 }
@@ -253,7 +258,10 @@ fn undo_is_refused_after_a_later_edit(f: &Fresh) {
         &format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n"),
     ));
     committed(import(store, &format!("{HEAD}b@x.org,Bob,Builder,,\n")));
-    match store.undo_batch(batch.id, "op", Actor::Owner, 0).unwrap() {
+    match store
+        .undo_batch(batch.id, &domain::By::parse("op"), Actor::Owner, 0)
+        .unwrap()
+    {
         UndoOutcome::Refused { changed } => assert_eq!(changed, ["b@x.org"]),
         other => panic!("{other:?}"),
     }
@@ -273,7 +281,12 @@ fn a_manual_user_is_created_once_and_can_be_undone(f: &Fresh) {
     )
     .unwrap();
     let batch = store
-        .create_user(user.clone(), "op@example.org", Actor::Owner, 1_700_000_000)
+        .create_user(
+            user.clone(),
+            &domain::By::parse("op@example.org"),
+            Actor::Owner,
+            1_700_000_000,
+        )
         .unwrap();
     assert_eq!(batch.counts.create, 1);
     assert_eq!(batch.file_name, "Manual input");
@@ -289,7 +302,7 @@ fn a_manual_user_is_created_once_and_can_be_undone(f: &Fresh) {
         .set(domain::Field::FirstName, "Other")
         .unwrap();
     let err = store
-        .create_user(again, "op@example.org", Actor::Owner, 1)
+        .create_user(again, &domain::By::parse("op@example.org"), Actor::Owner, 1)
         .unwrap_err();
     assert!(err.to_string().contains("exists already"), "{err}");
     assert_eq!(store.user(&k("max@example.org")).unwrap().unwrap(), stored);
@@ -297,7 +310,12 @@ fn a_manual_user_is_created_once_and_can_be_undone(f: &Fresh) {
 
     // It is in history and undoes like an import.
     match store
-        .undo_batch(batch.id, "op@example.org", Actor::Owner, 2)
+        .undo_batch(
+            batch.id,
+            &domain::By::parse("op@example.org"),
+            Actor::Owner,
+            2,
+        )
         .unwrap()
     {
         domain::store::UndoOutcome::Undone { .. } => {}
@@ -314,7 +332,7 @@ fn several_options_are_set_all_or_nothing(f: &Fresh) {
                 (options::END_STATE, "inactive"),
                 (options::LINK_DAYS, "9999"),
             ],
-            "cli",
+            &domain::By::Cli,
             1,
         )
         .unwrap_err();
@@ -323,7 +341,7 @@ fn several_options_are_set_all_or_nothing(f: &Fresh) {
     let after = store
         .set_options(
             &[(options::END_STATE, "inactive"), (options::LINK_DAYS, "3")],
-            "cli",
+            &domain::By::Cli,
             1,
         )
         .unwrap();
@@ -427,7 +445,7 @@ fn mail_is_queued_with_a_committed_import_only(f: &Fresh) {
     committed(o);
     assert_eq!(q, None);
     store
-        .set_option(options::EMAIL_ON_IMPORT, "true", "cli", T0)
+        .set_option(options::EMAIL_ON_IMPORT, "true", &domain::By::Cli, T0)
         .unwrap();
     // No mail server: nothing queued either.
     let (o, q) = mailing(store, &format!("{HEAD}b@x.org,Bob,B,,\n"), false);
@@ -479,12 +497,14 @@ fn mail_is_queued_with_a_committed_import_only(f: &Fresh) {
     }
     // Explicitly: "Email sign-in links" for users who have no password.
     let hash = app::security::hash_password("correct horse battery").unwrap();
-    store.set_password(&k("a@x.org"), &hash, 1, "cli").unwrap();
+    store
+        .set_password(&k("a@x.org"), &hash, 1, &domain::By::Cli)
+        .unwrap();
     let q = store
         .queue_sign_in_links(
             &[k("a@x.org"), k("b@x.org"), k("zz@x.org")],
             T0,
-            "op@x.org",
+            &domain::By::parse("op@x.org"),
             Actor::Owner,
         )
         .unwrap();
@@ -502,7 +522,12 @@ fn the_outbox_sends_retries_fails_and_drops_the_token(f: &Fresh) {
         &format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n"),
     ));
     let q = store
-        .queue_sign_in_links(&[k("a@x.org"), k("b@x.org")], T0, "op@x.org", Actor::Owner)
+        .queue_sign_in_links(
+            &[k("a@x.org"), k("b@x.org")],
+            T0,
+            &domain::By::parse("op@x.org"),
+            Actor::Owner,
+        )
         .unwrap();
     assert_eq!(q.queued, 2);
     let claimed = store.claim_mail(T0, 10).unwrap();
@@ -568,7 +593,7 @@ fn the_outbox_sends_retries_fails_and_drops_the_token(f: &Fresh) {
         .set_end_state(
             &k("b@x.org"),
             EndState::Inactive,
-            "op",
+            &domain::By::parse("op"),
             Actor::Owner,
             T0 + 90_001,
         )
@@ -590,15 +615,25 @@ fn a_reset_is_queued_only_for_active_users_with_a_password(f: &Fresh) {
     // No password yet: enrolment, not a reset.
     assert!(!store.request_reset(&email("a@x.org"), T0).unwrap());
     let hash = app::security::hash_password("correct horse battery").unwrap();
-    store.set_password(&k("a@x.org"), &hash, 1, "cli").unwrap();
-    store.set_password(&k("b@x.org"), &hash, 1, "cli").unwrap();
     store
-        .set_end_state(&k("b@x.org"), EndState::Inactive, "op", Actor::Owner, T0)
+        .set_password(&k("a@x.org"), &hash, 1, &domain::By::Cli)
+        .unwrap();
+    store
+        .set_password(&k("b@x.org"), &hash, 1, &domain::By::Cli)
+        .unwrap();
+    store
+        .set_end_state(
+            &k("b@x.org"),
+            EndState::Inactive,
+            &domain::By::parse("op"),
+            Actor::Owner,
+            T0,
+        )
         .unwrap();
     assert!(!store.request_reset(&email("b@x.org"), T0).unwrap());
     assert_eq!(store.outbox_overview(10).unwrap().0.queued, 0);
     store
-        .set_option(options::RESET_MINUTES, "15", "cli", T0)
+        .set_option(options::RESET_MINUTES, "15", &domain::By::Cli, T0)
         .unwrap();
     assert!(store.request_reset(&email("A@X.org"), T0).unwrap());
     let m = store.claim_mail(T0, 10).unwrap().pop().unwrap();
@@ -625,7 +660,7 @@ fn a_mail_whose_link_was_replaced_is_not_sent_and_templates_are_the_options(f: &
                 ("mail.sign_in.subject", "Welcome, {name}"),
                 ("mail.sign_in.text", "Hi {name}: {link} (until {expires})"),
             ],
-            "cli",
+            &domain::By::Cli,
             T0,
         )
         .unwrap();
@@ -633,14 +668,21 @@ fn a_mail_whose_link_was_replaced_is_not_sent_and_templates_are_the_options(f: &
     // first, so only the second mail may go out.
     let queue = |now| {
         store
-            .queue_sign_in_links(&[k("a@x.org")], now, "op@x.org", Actor::Owner)
+            .queue_sign_in_links(
+                &[k("a@x.org")],
+                now,
+                &domain::By::parse("op@x.org"),
+                Actor::Owner,
+            )
             .unwrap()
             .queued
     };
     assert_eq!((queue(T0), queue(T0 + 1)), (1, 1));
     // A reset asked twice, likewise.
     let hash = app::security::hash_password("correct horse battery").unwrap();
-    store.set_password(&k("b@x.org"), &hash, 1, "cli").unwrap();
+    store
+        .set_password(&k("b@x.org"), &hash, 1, &domain::By::Cli)
+        .unwrap();
     let b = domain::Email::parse("b@x.org").unwrap();
     assert!(store.request_reset(&b, T0 + 2).unwrap());
     assert!(store.request_reset(&b, T0 + 3).unwrap());
@@ -707,7 +749,7 @@ fn two_senders_claim_each_message_once(f: &Fresh) {
         csv.push_str(&format!("u{i}@x.org,U,{i},,\n"));
     }
     store
-        .set_option(options::EMAIL_ON_IMPORT, "true", "cli", T0)
+        .set_option(options::EMAIL_ON_IMPORT, "true", &domain::By::Cli, T0)
         .unwrap();
     let (o, q) = mailing(store, &csv, true);
     committed(o);
@@ -753,7 +795,7 @@ fn a_device_cookie_from_one_server_passes_the_lock_out_on_another(f: &Fresh) {
     committed(import(&*f.store, &format!("{HEAD}ada@x.org,Ada,L,,\n")));
     let hash = app::security::hash_password("correct horse battery").unwrap();
     f.store
-        .set_password(&k("ada@x.org"), &hash, 1, "cli")
+        .set_password(&k("ada@x.org"), &hash, 1, &domain::By::Cli)
         .unwrap();
     let second = if f.args[0] == "--database" {
         f.reopen()
@@ -874,7 +916,13 @@ fn a_sign_in_link_is_used_once_under_concurrency(f: &Fresh) {
     let store = &f.store;
     committed(import(&**store, &format!("{HEAD}a@x.org,Ada,L,,\n")));
     let token = store
-        .create_link(&k("a@x.org"), 1_800_000_000, 7, "op@x.org", Actor::Owner)
+        .create_link(
+            &k("a@x.org"),
+            1_800_000_000,
+            7,
+            &domain::By::parse("op@x.org"),
+            Actor::Owner,
+        )
         .unwrap();
     assert_eq!(
         store.peek_link(&token, 1_800_000_001).unwrap(),
@@ -914,7 +962,13 @@ fn a_sign_in_link_is_used_once_under_concurrency(f: &Fresh) {
     );
     // Expired links are refused and purged.
     let old = store
-        .create_link(&k("a@x.org"), 1_000, 1, "op@x.org", Actor::Owner)
+        .create_link(
+            &k("a@x.org"),
+            1_000,
+            1,
+            &domain::By::parse("op@x.org"),
+            Actor::Owner,
+        )
         .unwrap();
     assert_eq!(
         store.redeem_link(&old, "phc", 1_800_000_004_000).unwrap(),
@@ -977,7 +1031,13 @@ fn sessions_are_stored_hashed_and_end_with_deactivation(f: &Fresh) {
     assert_eq!(store.delete_expired_sessions(1_800_000_000).unwrap(), 1);
     // Deactivating a user ends their sessions, and only theirs.
     store
-        .set_end_state(&k("a@x.org"), EndState::Inactive, "op", Actor::Owner, 5)
+        .set_end_state(
+            &k("a@x.org"),
+            EndState::Inactive,
+            &domain::By::parse("op"),
+            Actor::Owner,
+            5,
+        )
         .unwrap();
     assert_eq!(store.session("s1").unwrap(), None);
     assert!(store.session("s2").unwrap().is_some());
@@ -1052,7 +1112,7 @@ fn of_two_concurrent_imports_over_the_same_users_one_wins(f: &Fresh) {
 fn a_large_import_waits_for_approval_and_is_written_when_approved(f: &Fresh) {
     let store = &*f.store;
     store
-        .set_option(options::APPROVAL_ABOVE, "1", "cli", 1)
+        .set_option(options::APPROVAL_ABOVE, "1", &domain::By::Cli, 1)
         .unwrap();
     let operator = Actor::User(Roles::of(&[Role::Operator, Role::SelfService]));
     let csv = format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n");
@@ -1074,11 +1134,23 @@ fn a_large_import_waits_for_approval_and_is_written_when_approved(f: &Fresh) {
     );
     let approver = Actor::User(Roles::of(&[Role::Approval, Role::Operator]));
     assert!(matches!(
-        store.decide_approval(request.id, Decision::Approve, "op@x.org", approver, 9),
+        store.decide_approval(
+            request.id,
+            Decision::Approve,
+            &domain::By::parse("op@x.org"),
+            approver,
+            9
+        ),
         Err(StoreError::Forbidden(_))
     ));
     match store
-        .decide_approval(request.id, Decision::Approve, "ap@x.org", approver, 9)
+        .decide_approval(
+            request.id,
+            Decision::Approve,
+            &domain::By::parse("ap@x.org"),
+            approver,
+            9,
+        )
         .unwrap()
     {
         ApprovalOutcome::Approved { batch, .. } => assert_eq!(batch.counts.create, 2),
@@ -1088,7 +1160,13 @@ fn a_large_import_waits_for_approval_and_is_written_when_approved(f: &Fresh) {
     let (decided, bytes) = store.approval(request.id).unwrap().unwrap();
     assert!(bytes.is_empty(), "the file is dropped once decided");
     assert!(matches!(
-        store.decide_approval(decided.id, Decision::Approve, "ap@x.org", approver, 10),
+        store.decide_approval(
+            decided.id,
+            Decision::Approve,
+            &domain::By::parse("ap@x.org"),
+            approver,
+            10
+        ),
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.approvals().unwrap().len(), 1);
@@ -1108,7 +1186,13 @@ fn the_last_active_administrator_stays(f: &Fresh) {
     assert_eq!(first, admin);
     assert_eq!(store.user_count().unwrap(), 1);
     let err = store
-        .set_end_state(admin.key(), EndState::Inactive, "cli", Actor::Owner, 5)
+        .set_end_state(
+            admin.key(),
+            EndState::Inactive,
+            &domain::By::Cli,
+            Actor::Owner,
+            5,
+        )
         .unwrap_err();
     assert!(matches!(err, StoreError::Forbidden(_)), "{err:?}");
     assert_eq!(store.user(admin.key()).unwrap().unwrap(), admin);
@@ -1154,7 +1238,7 @@ fn a_second_server_on_the_same_store_sees_every_change(f: &Fresh) {
     );
     assert!(second.session("s").unwrap().is_some());
     second
-        .set_option(options::LINK_DAYS, "3", "cli", 1)
+        .set_option(options::LINK_DAYS, "3", &domain::By::Cli, 1)
         .unwrap();
     assert_eq!(first.options().unwrap().link_days, 3);
 }
@@ -1225,7 +1309,7 @@ fn request(csv: &str) -> ImportRequest<'_> {
     ImportRequest {
         bytes: csv.as_bytes(),
         file_name: "users.csv",
-        operator: "op@x.org",
+        operator: domain::By::parse("op@x.org"),
         actor: Actor::Owner,
         expected_fingerprint: None,
         skip_invalid: false,
@@ -1267,14 +1351,16 @@ fn sign_in_failures_are_counted_by_every_server(f: &Fresh) {
 /// file, a password, a sign-in link and a changed option. Returns the
 /// link's token.
 fn one_of_everything(store: &dyn Engine) -> String {
-    store.set_option(options::LINK_DAYS, "3", "cli", 1).unwrap();
+    store
+        .set_option(options::LINK_DAYS, "3", &domain::By::Cli, 1)
+        .unwrap();
     committed(import(
         store,
         &format!("{HEAD}a@x.org,Ada,L,,\nb@x.org,Bob,B,,\n"),
     ));
     let (undone, _) = committed(import(store, &format!("{HEAD}c@x.org,Cy,C,,\n")));
     store
-        .undo_batch(undone.id, "op@x.org", Actor::Owner, 5)
+        .undo_batch(undone.id, &domain::By::parse("op@x.org"), Actor::Owner, 5)
         .unwrap();
     let csv = format!("{HEAD}a@x.org,Ada,Lovelace,,\n");
     committed(
@@ -1289,7 +1375,7 @@ fn one_of_everything(store: &dyn Engine) -> String {
             .unwrap(),
     );
     store
-        .set_option(options::APPROVAL_ABOVE, "1", "cli", 1)
+        .set_option(options::APPROVAL_ABOVE, "1", &domain::By::Cli, 1)
         .unwrap();
     let big = format!("{HEAD}d@x.org,D,D,,\ne@x.org,E,E,,\n");
     let operator = Actor::User(Roles::of(&[Role::Operator]));
@@ -1303,10 +1389,16 @@ fn one_of_everything(store: &dyn Engine) -> String {
         ImportOutcome::SentForApproval { .. }
     ));
     store
-        .set_password(&k("a@x.org"), "phc-a", 1_800_000_000_123, "cli")
+        .set_password(&k("a@x.org"), "phc-a", 1_800_000_000_123, &domain::By::Cli)
         .unwrap();
     store
-        .create_link(&k("b@x.org"), 1_800_000_000, 3, "op@x.org", Actor::Owner)
+        .create_link(
+            &k("b@x.org"),
+            1_800_000_000,
+            3,
+            &domain::By::parse("op@x.org"),
+            Actor::Owner,
+        )
         .unwrap()
 }
 
@@ -1345,7 +1437,9 @@ fn a_copy_carries_everything_and_goes_on_numbering(from: Fresh, to: Fresh) {
     assert_eq!(batch.id, last + 1);
     assert_eq!(to.store.audit_log().unwrap()[0].id as usize, events + 1);
     assert!(matches!(
-        to.store.undo_batch(1, "op@x.org", Actor::Owner, 9).unwrap(),
+        to.store
+            .undo_batch(1, &domain::By::parse("op@x.org"), Actor::Owner, 9)
+            .unwrap(),
         UndoOutcome::Refused { .. }
     ));
     // A store that is not empty is refused, and nothing is written.
@@ -1393,13 +1487,13 @@ fn the_user_counts_follow_every_change(f: &Fresh) {
     )
     .unwrap();
     store
-        .create_user(manual, "op@x.org", Actor::Owner, 3)
+        .create_user(manual, &domain::By::parse("op@x.org"), Actor::Owner, 3)
         .unwrap();
     store
         .set_end_state(
             &k("b@x.org"),
             EndState::Inactive,
-            "op@x.org",
+            &domain::By::parse("op@x.org"),
             Actor::Owner,
             4,
         )
@@ -1459,7 +1553,7 @@ fn the_user_counts_follow_every_change(f: &Fresh) {
     check(store, "imported again");
     assert!(matches!(
         store
-            .undo_batch(batch.id, "op@x.org", Actor::Owner, 5)
+            .undo_batch(batch.id, &domain::By::parse("op@x.org"), Actor::Owner, 5)
             .unwrap(),
         UndoOutcome::Undone { .. }
     ));
@@ -1486,7 +1580,13 @@ fn the_user_counts_follow_every_change(f: &Fresh) {
     check(store, "synced");
     // A reactivation.
     store
-        .set_end_state(&k("e@x.org"), EndState::Active, "op@x.org", Actor::Owner, 7)
+        .set_end_state(
+            &k("e@x.org"),
+            EndState::Active,
+            &domain::By::parse("op@x.org"),
+            Actor::Owner,
+            7,
+        )
         .unwrap();
     check(store, "reactivated");
 }
@@ -1516,7 +1616,7 @@ fn the_users_list_answers_as_the_rule_says(f: &Fresh) {
         .set_end_state(
             &k("u3.émile@ex-0.org"),
             EndState::Inactive,
-            "op",
+            &domain::By::parse("op"),
             Actor::Owner,
             1_900_000_000,
         )

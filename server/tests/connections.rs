@@ -43,7 +43,9 @@ async fn server_with(
     )
     .unwrap();
     let hash = app::security::hash_password(PASSWORD).unwrap();
-    store.set_password(admin.key(), &hash, 1, "test").unwrap();
+    store
+        .set_password(admin.key(), &hash, 1, &domain::By::parse("test"))
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let settings = Settings {

@@ -139,7 +139,7 @@ fn request(csv: &str) -> ImportRequest<'_> {
     ImportRequest {
         bytes: csv.as_bytes(),
         file_name: "users.csv",
-        operator: "op@x.org",
+        operator: domain::By::parse("op@x.org"),
         actor: Actor::Owner,
         expected_fingerprint: None,
         skip_invalid: false,
@@ -202,7 +202,7 @@ fn the_mails_of_a_committed_import_arrive_and_none_of_a_refused_one() {
     let sink = Sink::start();
     let f = support::redb();
     f.store
-        .set_option(options::EMAIL_ON_IMPORT, "true", "cli", NOW)
+        .set_option(options::EMAIL_ON_IMPORT, "true", &domain::By::Cli, NOW)
         .unwrap();
     let (o, q) = import_mailing(
         &*f.store,
@@ -263,7 +263,7 @@ fn a_server_answering_4xx_then_5xx_leads_to_a_retry_then_failed_with_its_answer(
     let f = support::redb();
     let store = &*f.store;
     store
-        .set_option(options::EMAIL_ON_IMPORT, "true", "cli", NOW)
+        .set_option(options::EMAIL_ON_IMPORT, "true", &domain::By::Cli, NOW)
         .unwrap();
     let (_, q) = import_mailing(store, &format!("{HEAD}ada@x.org,Ada,Lovelace\n"));
     assert_eq!(q, 1);
@@ -313,7 +313,7 @@ fn after_a_kill_9_the_committed_mails_go_out_after_restart_once() {
     let sink = Sink::start();
     let f = support::postgres();
     f.store
-        .set_option(options::EMAIL_ON_IMPORT, "true", "cli", NOW)
+        .set_option(options::EMAIL_ON_IMPORT, "true", &domain::By::Cli, NOW)
         .unwrap();
     // The import commits; the server that made it died before sending.
     let (_, q) = import_mailing(
@@ -358,7 +358,7 @@ fn two_servers_on_one_postgres_send_each_mail_once() {
     let sink = Sink::start();
     let f = support::postgres();
     f.store
-        .set_option(options::EMAIL_ON_IMPORT, "true", "cli", NOW)
+        .set_option(options::EMAIL_ON_IMPORT, "true", &domain::By::Cli, NOW)
         .unwrap();
     let mut csv = String::from(HEAD);
     for i in 0..30 {
@@ -409,12 +409,12 @@ fn roster_import_and_roster_approvals_approve_queue_the_mails_of_what_they_creat
     use domain::store::ImportOutcome::SentForApproval;
     let f = support::redb();
     f.store
-        .set_option(options::EMAIL_ON_IMPORT, "true", "cli", NOW)
+        .set_option(options::EMAIL_ON_IMPORT, "true", &domain::By::Cli, NOW)
         .unwrap();
     // An import above the approval threshold, sent by an operator (the
     // command line's own imports need none): it waits, with no mail.
     f.store
-        .set_option(options::APPROVAL_ABOVE, "2", "cli", NOW)
+        .set_option(options::APPROVAL_ABOVE, "2", &domain::By::Cli, NOW)
         .unwrap();
     let csv = format!("{HEAD}dee@x.org,Dee,D\neve@x.org,Eve,E\nfay@x.org,Fay,F\n");
     let operator = Actor::User(domain::Roles::of(&[domain::Role::Operator]));
@@ -487,7 +487,7 @@ fn roster_import_and_roster_approvals_approve_queue_the_mails_of_what_they_creat
 /// its state, and new messages take ids after the copied ones.
 fn a_copy_carries_the_outbox(from: support::Fresh, to: support::Fresh) {
     from.store
-        .set_option(options::EMAIL_ON_IMPORT, "true", "cli", NOW)
+        .set_option(options::EMAIL_ON_IMPORT, "true", &domain::By::Cli, NOW)
         .unwrap();
     let (_, q) = import_mailing(
         &*from.store,

@@ -41,7 +41,7 @@ fn a_store_of_the_first_schema_gets_c_collated_user_keys_and_keeps_its_events() 
         .apply_import(ImportRequest {
             bytes: csv.as_bytes(),
             file_name: "a.csv",
-            operator: "op@example.com",
+            operator: domain::By::parse("op@example.com"),
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: false,
@@ -101,7 +101,7 @@ fn a_store_from_before_the_counters_gets_them_from_its_users() {
         .apply_import(ImportRequest {
             bytes: csv.as_bytes(),
             file_name: "a.csv",
-            operator: "op@example.com",
+            operator: domain::By::parse("op@example.com"),
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: false,
@@ -116,7 +116,7 @@ fn a_store_from_before_the_counters_gets_them_from_its_users() {
                 .key()
                 .clone(),
             domain::EndState::Inactive,
-            "op@example.com",
+            &domain::By::parse("op@example.com"),
             Actor::Owner,
             1_800_000_001,
         )

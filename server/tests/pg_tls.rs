@@ -174,7 +174,7 @@ fn verify_full_with_the_test_ca_is_encrypted_and_a_store_works_over_it() {
         .apply_import(ImportRequest {
             bytes: b"email,first_name,last_name\nada@x.org,Ada,Lovelace\n",
             file_name: "users.csv",
-            operator: "op",
+            operator: domain::By::parse("op"),
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: false,

@@ -31,7 +31,7 @@ fn import(store: &RedbStore, csv: &str, actor: Actor, skip_invalid: bool) -> Imp
         .apply_import(ImportRequest {
             bytes: csv.as_bytes(),
             file_name: "users.csv",
-            operator: "someone",
+            operator: domain::By::parse("someone"),
             actor,
             expected_fingerprint: None,
             skip_invalid,
@@ -111,7 +111,7 @@ fn a_preview_made_with_more_authority_is_refused_at_commit() {
         .apply_import(ImportRequest {
             bytes: csv.as_bytes(),
             file_name: "users.csv",
-            operator: "op@x.org",
+            operator: domain::By::parse("op@x.org"),
             actor: operator(),
             expected_fingerprint: Some(&as_admin.fingerprint),
             skip_invalid: true,
@@ -138,7 +138,7 @@ fn a_preview_made_with_more_authority_is_refused_at_commit() {
 fn no_import_leaves_the_store_without_an_active_administrator() {
     let (_d, store) = store();
     store
-        .set_option(options::END_STATE, "inactive", "cli", 1)
+        .set_option(options::END_STATE, "inactive", &domain::By::Cli, 1)
         .expect("option");
     let csv = format!("{HEAD}root@x.org,Root,Admin,Boss\n");
     for actor in [admin(), Actor::Owner] {
@@ -146,7 +146,7 @@ fn no_import_leaves_the_store_without_an_active_administrator() {
             .apply_import(ImportRequest {
                 bytes: csv.as_bytes(),
                 file_name: "users.csv",
-                operator: "root@x.org",
+                operator: domain::By::parse("root@x.org"),
                 actor,
                 expected_fingerprint: None,
                 skip_invalid: false,
@@ -167,9 +167,11 @@ fn no_import_leaves_the_store_without_an_active_administrator() {
 
     // With a second active administrator, the first may be deactivated.
     store
-        .set_option(options::END_STATE, "active", "cli", 1)
+        .set_option(options::END_STATE, "active", &domain::By::Cli, 1)
         .unwrap();
-    store.set_option(options::ROLES, "admin", "cli", 1).unwrap();
+    store
+        .set_option(options::ROLES, "admin", &domain::By::Cli, 1)
+        .unwrap();
     import(
         &store,
         &format!("{HEAD}second@x.org,Sec,Ond,\n"),
@@ -177,7 +179,7 @@ fn no_import_leaves_the_store_without_an_active_administrator() {
         false,
     );
     store
-        .set_option(options::END_STATE, "inactive", "cli", 1)
+        .set_option(options::END_STATE, "inactive", &domain::By::Cli, 1)
         .unwrap();
     assert!(matches!(
         import(&store, &csv, admin(), false),
@@ -198,7 +200,7 @@ fn an_operator_cannot_undo_a_change_to_an_administrator() {
         other => panic!("{other:?}"),
     };
     let err = store
-        .undo_batch(batch.id, "op@x.org", operator(), 2)
+        .undo_batch(batch.id, &domain::By::parse("op@x.org"), operator(), 2)
         .unwrap_err();
     assert!(
         matches!(&err, StoreError::Forbidden(m) if m.contains("administrator")),
@@ -210,7 +212,7 @@ fn an_operator_cannot_undo_a_change_to_an_administrator() {
     );
     assert!(matches!(
         store
-            .undo_batch(batch.id, "root@x.org", admin(), 2)
+            .undo_batch(batch.id, &domain::By::parse("root@x.org"), admin(), 2)
             .unwrap(),
         UndoOutcome::Undone { .. }
     ));
@@ -224,7 +226,9 @@ fn an_operator_cannot_undo_a_change_to_an_administrator() {
 fn undo_that_would_remove_the_last_administrator_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = RedbStore::open(dir.path()).unwrap();
-    store.set_option(options::ROLES, "admin", "cli", 1).unwrap();
+    store
+        .set_option(options::ROLES, "admin", &domain::By::Cli, 1)
+        .unwrap();
     let batch = match import(
         &store,
         &format!("{HEAD}only@x.org,Only,Admin,\n"),
@@ -235,7 +239,7 @@ fn undo_that_would_remove_the_last_administrator_is_refused() {
         other => panic!("{other:?}"),
     };
     let err = store
-        .undo_batch(batch.id, "cli", Actor::Owner, 2)
+        .undo_batch(batch.id, &domain::By::Cli, Actor::Owner, 2)
         .unwrap_err();
     assert!(matches!(err, StoreError::Forbidden(_)), "{err:?}");
     assert!(store.user(&k("only@x.org")).unwrap().is_some());
@@ -249,23 +253,28 @@ fn undoing_a_create_removes_the_users_credentials() {
         other => panic!("{other:?}"),
     };
     let link = store
-        .create_link(&k("x@x.org"), 1, 7, "test", operator())
+        .create_link(&k("x@x.org"), 1, 7, &domain::By::parse("test"), operator())
         .unwrap();
     store
-        .set_password(&k("x@x.org"), "$argon2id$old", 5_000, "test")
+        .set_password(
+            &k("x@x.org"),
+            "$argon2id$old",
+            5_000,
+            &domain::By::parse("test"),
+        )
         .unwrap();
     let spare = store
-        .create_link(&k("x@x.org"), 1, 7, "test", admin())
+        .create_link(&k("x@x.org"), 1, 7, &domain::By::parse("test"), admin())
         .unwrap();
     // The user has a password now: removing it is a reset, for an
     // administrator only.
     assert!(matches!(
-        store.undo_batch(batch.id, "op@x.org", operator(), 2),
+        store.undo_batch(batch.id, &domain::By::parse("op@x.org"), operator(), 2),
         Err(domain::store::StoreError::Forbidden(_))
     ));
     assert!(matches!(
         store
-            .undo_batch(batch.id, "boss@x.org", admin(), 2)
+            .undo_batch(batch.id, &domain::By::parse("boss@x.org"), admin(), 2)
             .unwrap(),
         UndoOutcome::Undone { .. }
     ));
@@ -283,10 +292,10 @@ fn deactivation_by_import_revokes_the_users_links() {
     let (_d, store) = store();
     import(&store, &format!("{HEAD}x@x.org,X,Y,\n"), operator(), false);
     let link = store
-        .create_link(&k("x@x.org"), 1, 7, "test", operator())
+        .create_link(&k("x@x.org"), 1, 7, &domain::By::parse("test"), operator())
         .unwrap();
     store
-        .set_option(options::END_STATE, "inactive", "cli", 1)
+        .set_option(options::END_STATE, "inactive", &domain::By::Cli, 1)
         .unwrap();
     import(&store, &format!("{HEAD}x@x.org,X,Y,\n"), operator(), false);
     assert_eq!(
@@ -311,11 +320,15 @@ fn an_operator_creates_no_administrators_by_hand() {
     )
     .unwrap();
     let err = store
-        .create_user(user.clone(), "op@x.org", operator(), 1)
+        .create_user(user.clone(), &domain::By::parse("op@x.org"), operator(), 1)
         .unwrap_err();
     assert!(matches!(err, StoreError::Forbidden(_)), "{err:?}");
     assert!(store.user(&k("boss@x.org")).unwrap().is_none());
-    assert!(store.create_user(user, "root@x.org", admin(), 1).is_ok());
+    assert!(
+        store
+            .create_user(user, &domain::By::parse("root@x.org"), admin(), 1)
+            .is_ok()
+    );
 }
 
 #[test]
@@ -324,7 +337,7 @@ fn deactivation_ends_access_at_once_and_activation_restores_it() {
     let (_d, store) = store();
     import(&store, &format!("{HEAD}x@x.org,X,Y,\n"), operator(), false);
     let link = store
-        .create_link(&k("x@x.org"), 1, 7, "test", operator())
+        .create_link(&k("x@x.org"), 1, 7, &domain::By::parse("test"), operator())
         .unwrap();
     let store = std::sync::Arc::new(store);
     let sessions = server::web::sessions::EngineSessionStore::new(store.clone());
@@ -342,7 +355,13 @@ fn deactivation_ends_access_at_once_and_activation_restores_it() {
     runtime.block_on(sessions.create(&mut record)).unwrap();
 
     let user = store
-        .set_end_state(&k("x@x.org"), EndState::Inactive, "op@x.org", operator(), 5)
+        .set_end_state(
+            &k("x@x.org"),
+            EndState::Inactive,
+            &domain::By::parse("op@x.org"),
+            operator(),
+            5,
+        )
         .unwrap();
     assert_eq!(user.end_state, EndState::Inactive);
     assert_eq!(store.peek_link(&link, 1).unwrap(), None, "links revoked");
@@ -353,11 +372,23 @@ fn deactivation_ends_access_at_once_and_activation_restores_it() {
     );
     // Again: nothing changes, no new version.
     let again = store
-        .set_end_state(&k("x@x.org"), EndState::Inactive, "op@x.org", operator(), 6)
+        .set_end_state(
+            &k("x@x.org"),
+            EndState::Inactive,
+            &domain::By::parse("op@x.org"),
+            operator(),
+            6,
+        )
         .unwrap();
     assert_eq!(again.version, user.version);
     let back = store
-        .set_end_state(&k("x@x.org"), EndState::Active, "op@x.org", operator(), 7)
+        .set_end_state(
+            &k("x@x.org"),
+            EndState::Active,
+            &domain::By::parse("op@x.org"),
+            operator(),
+            7,
+        )
         .unwrap();
     assert_eq!(
         (back.end_state, back.version),
@@ -372,7 +403,7 @@ fn an_operator_deactivates_no_administrator_and_nobody_the_last_one() {
         .set_end_state(
             &k("root@x.org"),
             EndState::Inactive,
-            "op@x.org",
+            &domain::By::parse("op@x.org"),
             operator(),
             1,
         )
@@ -383,7 +414,13 @@ fn an_operator_deactivates_no_administrator_and_nobody_the_last_one() {
     );
     for actor in [admin(), Actor::Owner] {
         let err = store
-            .set_end_state(&k("root@x.org"), EndState::Inactive, "op@x.org", actor, 1)
+            .set_end_state(
+                &k("root@x.org"),
+                EndState::Inactive,
+                &domain::By::parse("op@x.org"),
+                actor,
+                1,
+            )
             .unwrap_err();
         assert!(
             matches!(err, StoreError::Forbidden(ref m) if m.contains("no active administrator")),
@@ -398,7 +435,7 @@ fn an_operator_deactivates_no_administrator_and_nobody_the_last_one() {
         store.set_end_state(
             &k("nobody@x.org"),
             EndState::Inactive,
-            "op@x.org",
+            &domain::By::parse("op@x.org"),
             admin(),
             1
         ),

@@ -44,7 +44,7 @@ impl Client {
                 name: "entra",
                 role,
                 days: None,
-                by: "cli",
+                by: &domain::By::Cli,
                 actor: Actor::Owner,
                 now: 1,
             })
@@ -160,7 +160,9 @@ fn a_token_is_needed(f: &Fresh) {
     // Revoked, the token opens nothing.
     client.token = good;
     let id = f.store.list_tokens().unwrap()[0].id.clone();
-    f.store.revoke_token(&id, "cli", Actor::Owner, 2).unwrap();
+    f.store
+        .revoke_token(&id, &domain::By::Cli, Actor::Owner, 2)
+        .unwrap();
     let (status, _, _) = client.send("GET", "/Users", None, &[]);
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
@@ -687,7 +689,7 @@ fn a_token_is_throttled(f: &Fresh) {
             name: "okta",
             role: TokenRole::Operator,
             days: None,
-            by: "cli",
+            by: &domain::By::Cli,
             actor: Actor::Owner,
             now: 1,
         })
@@ -708,7 +710,7 @@ fn a_persons_deactivation_outlives_a_scim_delete(f: &Fresh) {
         .set_end_state(
             &k("p@x.org"),
             EndState::Inactive,
-            "boss@x.org",
+            &domain::By::parse("boss@x.org"),
             support::admin(),
             5,
         )
@@ -735,7 +737,7 @@ fn a_persons_deactivation_outlives_a_scim_delete(f: &Fresh) {
     assert_eq!(status, StatusCode::CREATED);
     let batch = f.store.recent_batches(1).unwrap()[0].id;
     f.store
-        .undo_batch(batch, "boss@x.org", support::admin(), 6)
+        .undo_batch(batch, &domain::By::parse("boss@x.org"), support::admin(), 6)
         .unwrap();
     assert!(f.store.user(&k("u@x.org")).unwrap().is_none());
     assert_eq!(f.store.external_id(&k("u@x.org")).unwrap(), None);
@@ -753,7 +755,7 @@ fn a_persons_deactivation_outlives_a_scim_delete(f: &Fresh) {
 /// administrator stays; the address may be created afresh.
 fn the_delete_option_deletes(f: &Fresh) {
     f.store
-        .set_options(&[("scim.delete", "delete")], "cli", 2)
+        .set_options(&[("scim.delete", "delete")], &domain::By::Cli, 2)
         .unwrap();
     server::commands::ensure_admin(
         &*f.store,

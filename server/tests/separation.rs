@@ -23,7 +23,7 @@ fn import_as(store: &dyn Engine, who: &str, actor: Actor, csv: &str, now: i64) -
         .apply_import(ImportRequest {
             bytes: csv.as_bytes(),
             file_name: "users.csv",
-            operator: who,
+            operator: domain::By::parse(who),
             actor,
             expected_fingerprint: None,
             skip_invalid: false,
@@ -66,7 +66,7 @@ fn a_puppet_cannot_approve_its_makers_import(f: &Fresh) {
     let store = &*f.store;
     seed(store, &["op@x.org", "boss@x.org"]);
     store
-        .set_option(options::APPROVAL_ABOVE, "2", "cli", 1)
+        .set_option(options::APPROVAL_ABOVE, "2", &domain::By::Cli, 1)
         .unwrap();
     // The puppet: manual input, then a sign-in link (no password yet:
     // allowed), redeemed with a password the operator chose.
@@ -80,10 +80,16 @@ fn a_puppet_cannot_approve_its_makers_import(f: &Fresh) {
     )
     .unwrap();
     store
-        .create_user(puppet, "op@x.org", operator(), NOW + 1)
+        .create_user(puppet, &domain::By::parse("op@x.org"), operator(), NOW + 1)
         .unwrap();
     let token = store
-        .create_link(&k("puppet@x.org"), NOW + 2, 7, "op@x.org", operator())
+        .create_link(
+            &k("puppet@x.org"),
+            NOW + 2,
+            7,
+            &domain::By::parse("op@x.org"),
+            operator(),
+        )
         .unwrap();
     assert!(
         store
@@ -119,7 +125,7 @@ fn a_puppet_cannot_approve_its_makers_import(f: &Fresh) {
         .decide_approval(
             request.id,
             Decision::Approve,
-            "puppet@x.org",
+            &domain::By::parse("puppet@x.org"),
             Actor::User(puppet_roles),
             NOW + 5,
         )
@@ -134,7 +140,7 @@ fn a_puppet_cannot_approve_its_makers_import(f: &Fresh) {
             Decision::Reject {
                 reason: "covering tracks".into(),
             },
-            "puppet2@x.org",
+            &domain::By::parse("puppet2@x.org"),
             Actor::User(puppet_roles),
             NOW + 6,
         )
@@ -150,7 +156,7 @@ fn a_puppet_cannot_approve_its_makers_import(f: &Fresh) {
         .decide_approval(
             request.id,
             Decision::Approve,
-            "late@x.org",
+            &domain::By::parse("late@x.org"),
             Actor::User(late.roles),
             NOW + 6,
         )
@@ -166,7 +172,7 @@ fn a_puppet_cannot_approve_its_makers_import(f: &Fresh) {
         .decide_approval(
             request.id,
             Decision::Approve,
-            "boss@x.org",
+            &domain::By::parse("boss@x.org"),
             operator(),
             NOW + 7,
         )
@@ -209,7 +215,7 @@ fn the_sender_cannot_approve_under_another_spelling(f: &Fresh) {
     let store = &*f.store;
     seed(store, &["JÖRG@x.org"]);
     store
-        .set_option(options::APPROVAL_ABOVE, "1", "cli", 1)
+        .set_option(options::APPROVAL_ABOVE, "1", &domain::By::Cli, 1)
         .unwrap();
     let request = sent(import_as(
         store,
@@ -222,7 +228,7 @@ fn the_sender_cannot_approve_under_another_spelling(f: &Fresh) {
         .decide_approval(
             request.id,
             Decision::Approve,
-            "jörg@x.org",
+            &domain::By::parse("jörg@x.org"),
             operator(),
             NOW + 1,
         )
@@ -238,7 +244,7 @@ fn the_sender_cannot_approve_under_another_spelling(f: &Fresh) {
 fn splitting_a_file_does_not_avoid_approval(f: &Fresh) {
     let store = &*f.store;
     store
-        .set_option(options::APPROVAL_ABOVE, "3", "cli", 1)
+        .set_option(options::APPROVAL_ABOVE, "3", &domain::By::Cli, 1)
         .unwrap();
     let ok = |o: ImportOutcome| assert!(matches!(o, ImportOutcome::Committed { .. }), "{o:?}");
     ok(import_as(store, "op@x.org", operator(), &rows("a", 2), NOW));
@@ -293,7 +299,7 @@ fn a_persons_deactivation_and_removed_role_survive_imports(f: &Fresh) {
         .set_end_state(
             &k("op2@x.org"),
             EndState::Inactive,
-            "boss@x.org",
+            &domain::By::parse("boss@x.org"),
             admin(),
             NOW,
         )
@@ -306,7 +312,7 @@ fn a_persons_deactivation_and_removed_role_survive_imports(f: &Fresh) {
             cells: &[],
             roles: Some(demoted),
             expected_version: op3.version,
-            operator: "boss@x.org",
+            operator: domain::By::parse("boss@x.org"),
             actor: admin(),
             now: NOW,
         })
@@ -341,7 +347,7 @@ fn a_persons_deactivation_and_removed_role_survive_imports(f: &Fresh) {
         .set_end_state(
             &k("op2@x.org"),
             EndState::Active,
-            "boss@x.org",
+            &domain::By::parse("boss@x.org"),
             admin(),
             NOW + 2,
         )
@@ -352,7 +358,7 @@ fn a_persons_deactivation_and_removed_role_survive_imports(f: &Fresh) {
         .set_end_state(
             &k("op2@x.org"),
             EndState::Inactive,
-            "cli",
+            &domain::By::Cli,
             Actor::Owner,
             NOW + 3,
         )
@@ -365,7 +371,7 @@ fn a_persons_deactivation_and_removed_role_survive_imports(f: &Fresh) {
             cells: &[],
             roles: Some(demoted.with(Role::Operator)),
             expected_version: op3.version,
-            operator: "boss@x.org",
+            operator: domain::By::parse("boss@x.org"),
             actor: admin(),
             now: NOW + 4,
         })
@@ -389,14 +395,25 @@ fn undoing_a_create_after_a_password_needs_an_administrator(f: &Fresh) {
         other => panic!("{other:?}"),
     };
     let token = store
-        .create_link(&k("x@x.org"), NOW, 7, "op@x.org", operator())
+        .create_link(
+            &k("x@x.org"),
+            NOW,
+            7,
+            &domain::By::parse("op@x.org"),
+            operator(),
+        )
         .unwrap();
     store
         .redeem_link(&token, "$argon2id$fake", (NOW + 1) * 1000)
         .unwrap()
         .unwrap();
     let err = store
-        .undo_batch(batch.id, "op@x.org", operator(), NOW + 2)
+        .undo_batch(
+            batch.id,
+            &domain::By::parse("op@x.org"),
+            operator(),
+            NOW + 2,
+        )
         .unwrap_err();
     assert!(
         matches!(&err, StoreError::Forbidden(m) if m.contains("x@x.org") && m.contains("password")),
@@ -404,7 +421,7 @@ fn undoing_a_create_after_a_password_needs_an_administrator(f: &Fresh) {
     );
     assert!(store.user(&k("x@x.org")).unwrap().is_some());
     store
-        .undo_batch(batch.id, "boss@x.org", admin(), NOW + 3)
+        .undo_batch(batch.id, &domain::By::parse("boss@x.org"), admin(), NOW + 3)
         .unwrap();
     assert!(store.user(&k("x@x.org")).unwrap().is_none());
 }
@@ -414,10 +431,22 @@ fn a_link_does_not_outlive_a_promotion(f: &Fresh) {
     let store = &*f.store;
     seed(store, &["x@x.org"]);
     let old = store
-        .create_link(&k("x@x.org"), NOW, 7, "op@x.org", operator())
+        .create_link(
+            &k("x@x.org"),
+            NOW,
+            7,
+            &domain::By::parse("op@x.org"),
+            operator(),
+        )
         .unwrap();
     let kept = store
-        .create_link(&k("x@x.org"), NOW, 7, "op@x.org", operator())
+        .create_link(
+            &k("x@x.org"),
+            NOW,
+            7,
+            &domain::By::parse("op@x.org"),
+            operator(),
+        )
         .unwrap();
     assert_eq!(
         store.peek_link(&old, NOW).unwrap(),
@@ -432,7 +461,7 @@ fn a_link_does_not_outlive_a_promotion(f: &Fresh) {
             cells: &[],
             roles: Some(x.roles.with(Role::Admin)),
             expected_version: x.version,
-            operator: "boss@x.org",
+            operator: domain::By::parse("boss@x.org"),
             actor: admin(),
             now: NOW + 1,
         })
@@ -463,14 +492,20 @@ fn a_link_does_not_outlive_a_promotion(f: &Fresh) {
                 cells: &[],
                 roles: Some(u.roles.with(role)),
                 expected_version: u.version,
-                operator: "boss@x.org",
+                operator: domain::By::parse("boss@x.org"),
                 actor: admin(),
                 now: NOW + 3,
             })
             .unwrap();
     };
     let token = store
-        .create_link(&k("y@x.org"), NOW, 7, "op@x.org", operator())
+        .create_link(
+            &k("y@x.org"),
+            NOW,
+            7,
+            &domain::By::parse("op@x.org"),
+            operator(),
+        )
         .unwrap();
     store
         .redeem_link(&token, "$argon2id$known-to-op", NOW * 1000)
@@ -480,7 +515,7 @@ fn a_link_does_not_outlive_a_promotion(f: &Fresh) {
     assert_eq!(store.password_hash(&k("y@x.org")).unwrap(), None);
     // A password set through the machine owner's link stays.
     let token = store
-        .create_link(&k("z@x.org"), NOW, 7, "cli", Actor::Owner)
+        .create_link(&k("z@x.org"), NOW, 7, &domain::By::Cli, Actor::Owner)
         .unwrap();
     store
         .redeem_link(&token, "$argon2id$own", NOW * 1000)
@@ -496,7 +531,7 @@ fn option_changes_are_audited(f: &Fresh) {
     store
         .set_options(
             &[(options::APPROVAL_ABOVE, "5"), (options::LINK_DAYS, "7")],
-            "boss@x.org",
+            &domain::By::parse("boss@x.org"),
             NOW,
         )
         .unwrap();
@@ -527,10 +562,16 @@ fn a_promotion_by_import_ends_sessions_and_links(f: &Fresh) {
             .unwrap()
     );
     let link = store
-        .create_link(&k("u@x.org"), NOW, 7, "op@x.org", operator())
+        .create_link(
+            &k("u@x.org"),
+            NOW,
+            7,
+            &domain::By::parse("op@x.org"),
+            operator(),
+        )
         .unwrap();
     store
-        .set_option(options::ROLES, "self-service,admin", "cli", 1)
+        .set_option(options::ROLES, "self-service,admin", &domain::By::Cli, 1)
         .unwrap();
     match import_as(
         store,
@@ -563,14 +604,14 @@ fn a_deactivated_senders_import_is_not_written(f: &Fresh) {
     let store = &*f.store;
     seed(store, &["op@x.org", "boss@x.org"]);
     store
-        .set_option(options::APPROVAL_ABOVE, "1", "cli", 1)
+        .set_option(options::APPROVAL_ABOVE, "1", &domain::By::Cli, 1)
         .unwrap();
     let request = sent(import_as(store, "op@x.org", operator(), &rows("d", 2), NOW));
     store
         .set_end_state(
             &k("op@x.org"),
             EndState::Inactive,
-            "cli",
+            &domain::By::Cli,
             Actor::Owner,
             NOW + 1,
         )
@@ -579,7 +620,7 @@ fn a_deactivated_senders_import_is_not_written(f: &Fresh) {
         .decide_approval(
             request.id,
             Decision::Approve,
-            "boss@x.org",
+            &domain::By::parse("boss@x.org"),
             operator(),
             NOW + 2,
         )
@@ -596,7 +637,7 @@ fn a_deactivated_senders_import_is_not_written(f: &Fresh) {
             Decision::Reject {
                 reason: "sender left".into(),
             },
-            "boss@x.org",
+            &domain::By::parse("boss@x.org"),
             operator(),
             NOW + 3,
         )
@@ -612,7 +653,7 @@ fn waiting_imports_are_bounded(f: &Fresh) {
                 (options::APPROVAL_ABOVE, "1"),
                 (options::APPROVAL_MAX_WAITING, "1"),
             ],
-            "cli",
+            &domain::By::Cli,
             1,
         )
         .unwrap();
@@ -621,7 +662,7 @@ fn waiting_imports_are_bounded(f: &Fresh) {
         .apply_import(ImportRequest {
             bytes: rows("b", 2).as_bytes(),
             file_name: "second.csv",
-            operator: "Op@x.org",
+            operator: domain::By::parse("Op@x.org"),
             actor: operator(),
             expected_fingerprint: None,
             skip_invalid: false,
@@ -647,7 +688,7 @@ fn waiting_imports_are_bounded(f: &Fresh) {
             Decision::Reject {
                 reason: "later".into(),
             },
-            "boss@x.org",
+            &domain::By::parse("boss@x.org"),
             admin(),
             NOW + 3,
         )
@@ -666,7 +707,7 @@ fn waiting_imports_are_bounded(f: &Fresh) {
                 (options::APPROVAL_MAX_WAITING, "5"),
                 (options::APPROVAL_MAX_WAITING_MB, "1"),
             ],
-            "cli",
+            &domain::By::Cli,
             1,
         )
         .unwrap();
@@ -676,7 +717,7 @@ fn waiting_imports_are_bounded(f: &Fresh) {
         store.apply_import(ImportRequest {
             bytes: big.as_bytes(),
             file_name: "big.csv",
-            operator: "op@x.org",
+            operator: domain::By::parse("op@x.org"),
             actor: operator(),
             expected_fingerprint: None,
             skip_invalid: false,
@@ -699,9 +740,11 @@ fn puppet(store: &dyn Engine, maker: &str, email: &str, now: i64) -> Actor {
         &store.options().unwrap(),
     )
     .unwrap();
-    store.create_user(user, maker, operator(), now).unwrap();
+    store
+        .create_user(user, &domain::By::parse(maker), operator(), now)
+        .unwrap();
     let token = store
-        .create_link(&k(email), now, 7, maker, operator())
+        .create_link(&k(email), now, 7, &domain::By::parse(maker), operator())
         .unwrap();
     store
         .redeem_link(&token, "$argon2id$fake", now * 1000)
@@ -716,7 +759,7 @@ fn a_puppets_import_is_approved_by_neither_its_maker_nor_a_sibling(f: &Fresh) {
     let store = &*f.store;
     seed(store, &["op@x.org", "boss@x.org"]);
     store
-        .set_option(options::APPROVAL_ABOVE, "3", "cli", 1)
+        .set_option(options::APPROVAL_ABOVE, "3", &domain::By::Cli, 1)
         .unwrap();
     let p1 = puppet(store, "op@x.org", "p1@x.org", NOW);
     puppet(store, "op@x.org", "p2@x.org", NOW + 1);
@@ -730,7 +773,13 @@ fn a_puppets_import_is_approved_by_neither_its_maker_nor_a_sibling(f: &Fresh) {
         ),
     ] {
         let err = store
-            .decide_approval(request.id, Decision::Approve, approver, operator(), NOW + 3)
+            .decide_approval(
+                request.id,
+                Decision::Approve,
+                &domain::By::parse(approver),
+                operator(),
+                NOW + 3,
+            )
             .unwrap_err();
         assert!(
             matches!(&err, StoreError::Forbidden(m) if m.contains(reason)),
@@ -742,7 +791,7 @@ fn a_puppets_import_is_approved_by_neither_its_maker_nor_a_sibling(f: &Fresh) {
         .decide_approval(
             request.id,
             Decision::Approve,
-            "boss@x.org",
+            &domain::By::parse("boss@x.org"),
             operator(),
             NOW + 4,
         )

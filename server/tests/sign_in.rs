@@ -20,13 +20,13 @@ fn store_with_ada(end_state: &str) -> (tempfile::TempDir, AppStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = RedbStore::open(dir.path()).unwrap();
     store
-        .set_option(domain::options::END_STATE, end_state, "cli", 1)
+        .set_option(domain::options::END_STATE, end_state, &domain::By::Cli, 1)
         .unwrap();
     store
         .apply_import(ImportRequest {
             bytes: b"email,first_name,last_name\nada@x.org,Ada,L\n",
             file_name: "f.csv",
-            operator: "cli",
+            operator: domain::By::Cli,
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: false,
@@ -36,7 +36,7 @@ fn store_with_ada(end_state: &str) -> (tempfile::TempDir, AppStore) {
         .unwrap();
     let hash = hash_password("correct horse battery").unwrap();
     store
-        .set_password(&k("ada@x.org"), &hash, 1, "test")
+        .set_password(&k("ada@x.org"), &hash, 1, &domain::By::parse("test"))
         .unwrap();
     (dir, Arc::new(store))
 }

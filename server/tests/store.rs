@@ -27,10 +27,12 @@ fn options_persist_across_reopen() {
     {
         let store = RedbStore::open(dir.path()).unwrap();
         assert_eq!(store.options().unwrap(), domain::Options::default());
-        store.set_option(options::MAX_ROWS, "5", "cli", 1).unwrap();
+        store
+            .set_option(options::MAX_ROWS, "5", &domain::By::Cli, 1)
+            .unwrap();
         assert!(
             store
-                .set_option(options::MAX_ROWS, "zero", "cli", 1)
+                .set_option(options::MAX_ROWS, "zero", &domain::By::Cli, 1)
                 .is_err()
         );
     }

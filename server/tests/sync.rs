@@ -28,7 +28,7 @@ fn request<'a>(csv: &'a str, actor: Actor, fingerprint: Option<&'a str>) -> Impo
     ImportRequest {
         bytes: csv.as_bytes(),
         file_name: "hr.csv",
-        operator: "op@x.org",
+        operator: domain::By::parse("op@x.org"),
         actor,
         expected_fingerprint: fingerprint,
         skip_invalid: false,
@@ -97,7 +97,12 @@ fn end_state(store: &dyn Engine, email: &str) -> EndState {
 
 fn allow_all(store: &dyn Engine) {
     store
-        .set_option(options::SYNC_MAX_DEACTIVATE_PERCENT, "100", "cli", 1)
+        .set_option(
+            options::SYNC_MAX_DEACTIVATE_PERCENT,
+            "100",
+            &domain::By::Cli,
+            1,
+        )
         .unwrap();
 }
 
@@ -124,7 +129,7 @@ fn candidates_are_imported_users_the_actor_may_change(f: &Fresh) {
             cells: &[],
             roles: Some(boss.roles.with(Role::Admin)),
             expected_version: boss.version,
-            operator: "cli",
+            operator: domain::By::Cli,
             actor: Actor::Owner,
             now: NOW,
         })
@@ -140,7 +145,9 @@ fn candidates_are_imported_users_the_actor_may_change(f: &Fresh) {
         &store.options().unwrap(),
     )
     .unwrap();
-    store.create_user(manual, "cli", Actor::Owner, NOW).unwrap();
+    store
+        .create_user(manual, &domain::By::Cli, Actor::Owner, NOW)
+        .unwrap();
     server::commands::ensure_admin(
         store,
         &domain::Email::parse("root@x.org").unwrap(),
@@ -263,7 +270,7 @@ fn returners_come_back_but_a_persons_deactivation_stays(f: &Fresh) {
         .set_end_state(
             &k("c@x.org"),
             EndState::Inactive,
-            "boss@x.org",
+            &domain::By::parse("boss@x.org"),
             admin(),
             NOW,
         )
@@ -298,7 +305,7 @@ fn undo_reactivates(f: &Fresh) {
     allow_all(store);
     seed(store, &[("a@x.org", ""), ("b@x.org", ""), ("c@x.org", "")]);
     let token = store
-        .create_link(&k("b@x.org"), NOW, 7, "cli", Actor::Owner)
+        .create_link(&k("b@x.org"), NOW, 7, &domain::By::Cli, Actor::Owner)
         .unwrap();
     let batch = match sync(
         store,
@@ -320,7 +327,12 @@ fn undo_reactivates(f: &Fresh) {
     assert_eq!(end_state(store, "b@x.org"), EndState::Inactive);
     assert_eq!(end_state(store, "c@x.org"), EndState::Inactive);
     match store
-        .undo_batch(batch.id, "op@x.org", operator(), NOW + 1)
+        .undo_batch(
+            batch.id,
+            &domain::By::parse("op@x.org"),
+            operator(),
+            NOW + 1,
+        )
         .unwrap()
     {
         UndoOutcome::Undone { .. } => {}
@@ -362,7 +374,7 @@ fn a_sync_racing_an_edit_is_changed_since_preview(f: &Fresh) {
             cells: &[(Field::Title, "Manager")],
             roles: None,
             expected_version: b.version,
-            operator: "boss@x.org",
+            operator: domain::By::parse("boss@x.org"),
             actor: admin(),
             now: NOW,
         })
@@ -404,7 +416,7 @@ fn the_last_administrator_and_the_approval_threshold(f: &Fresh) {
             cells: &[],
             roles: Some(boss.roles.with(Role::Admin)),
             expected_version: boss.version,
-            operator: "cli",
+            operator: domain::By::Cli,
             actor: Actor::Owner,
             now: NOW,
         })
@@ -423,7 +435,7 @@ fn the_last_administrator_and_the_approval_threshold(f: &Fresh) {
 
     seed(store, &[("c@x.org", ""), ("d@x.org", "")]);
     store
-        .set_option(options::APPROVAL_ABOVE, "1", "cli", 1)
+        .set_option(options::APPROVAL_ABOVE, "1", &domain::By::Cli, 1)
         .unwrap();
     let err = store
         .apply_sync_import(
@@ -456,16 +468,28 @@ fn small_syncs_add_up_in_the_approval_window(f: &Fresh) {
     ];
     seed(store, &everyone);
     // The seed counts too (same operator): the threshold leaves room for 3.
-    let seeded = store.rows_written_by("op@x.org", 0).unwrap();
+    let seeded = store
+        .rows_written_by(&domain::By::parse("op@x.org"), 0)
+        .unwrap();
     store
-        .set_option(options::APPROVAL_ABOVE, &(seeded + 3).to_string(), "cli", 1)
+        .set_option(
+            options::APPROVAL_ABOVE,
+            &(seeded + 3).to_string(),
+            &domain::By::Cli,
+            1,
+        )
         .unwrap();
     let first = sync(store, &file(&everyone[2..]), operator(), None, false, false);
     assert!(
         matches!(first, ImportOutcome::Committed { .. }),
         "{first:?}"
     );
-    assert_eq!(store.rows_written_by("op@x.org", 0).unwrap(), seeded + 2);
+    assert_eq!(
+        store
+            .rows_written_by(&domain::By::parse("op@x.org"), 0)
+            .unwrap(),
+        seeded + 2
+    );
     let err = store
         .apply_sync_import(
             request(&file(&everyone[4..]), operator(), None),

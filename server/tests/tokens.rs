@@ -22,7 +22,7 @@ fn create(store: &dyn Engine, name: &str, role: TokenRole, days: Option<u32>) ->
             name,
             role,
             days,
-            by: "root@x.org",
+            by: &domain::By::parse("root@x.org"),
             actor: Actor::Owner,
             now: NOW,
         })
@@ -77,7 +77,12 @@ fn a_token_lets_in_until_it_is_revoked(f: Fresh) {
 
     // Revoked: refused alike, and revoking again changes nothing.
     let revoked = store
-        .revoke_token(&token.id, "root@x.org", Actor::Owner, NOW + 5_000)
+        .revoke_token(
+            &token.id,
+            &domain::By::parse("root@x.org"),
+            Actor::Owner,
+            NOW + 5_000,
+        )
         .unwrap();
     let RevokeOutcome::Revoked(revoked) = revoked else {
         panic!("{revoked:?}")
@@ -88,7 +93,7 @@ fn a_token_lets_in_until_it_is_revoked(f: Fresh) {
     );
     assert_eq!(
         store
-            .revoke_token(&token.id, "cli", Actor::Owner, NOW + 6_000)
+            .revoke_token(&token.id, &domain::By::Cli, Actor::Owner, NOW + 6_000)
             .unwrap(),
         RevokeOutcome::AlreadyRevoked(revoked)
     );
@@ -102,7 +107,7 @@ fn only_administrators_make_and_revoke_tokens(f: Fresh) {
             name: "x",
             role: TokenRole::Admin,
             days: None,
-            by: "op@x.org",
+            by: &domain::By::parse("op@x.org"),
             actor,
             now: NOW,
         })
@@ -114,11 +119,16 @@ fn only_administrators_make_and_revoke_tokens(f: Fresh) {
     let admin = support::admin();
     let made = made_by(admin).unwrap();
     let refused = store
-        .revoke_token(&made.token.id, "op@x.org", operator(), NOW)
+        .revoke_token(
+            &made.token.id,
+            &domain::By::parse("op@x.org"),
+            operator(),
+            NOW,
+        )
         .unwrap_err();
     assert!(matches!(refused, StoreError::Forbidden(_)), "{refused:?}");
     let unknown = store
-        .revoke_token("0000000000000000", "cli", Actor::Owner, NOW)
+        .revoke_token("0000000000000000", &domain::By::Cli, Actor::Owner, NOW)
         .unwrap_err();
     assert!(matches!(unknown, StoreError::NotFound(_)), "{unknown:?}");
     assert!(stored(store, &made.token.id).revoked.is_none());
@@ -128,7 +138,7 @@ fn the_audit_trail_says_who_made_and_revoked_which(f: Fresh) {
     let store = &*f.store;
     let created = create(store, "Entra ID", TokenRole::Operator, None);
     store
-        .revoke_token(&created.token.id, "cli", Actor::Owner, NOW + 1)
+        .revoke_token(&created.token.id, &domain::By::Cli, Actor::Owner, NOW + 1)
         .unwrap();
     let events: Vec<_> = store
         .audit_log()
@@ -179,7 +189,7 @@ fn live_and_gone(store: &dyn Engine) -> (CreatedToken, CreatedToken) {
         .authenticate_token(live.text.as_bytes(), NOW + 10)
         .unwrap();
     store
-        .revoke_token(&gone.token.id, "cli", Actor::Owner, NOW + 20)
+        .revoke_token(&gone.token.id, &domain::By::Cli, Actor::Owner, NOW + 20)
         .unwrap();
     (live, gone)
 }

@@ -80,7 +80,7 @@ fn a_database_that_goes_away_is_reported_and_nothing_breaks() {
     let import = store.apply_import(ImportRequest {
         bytes: csv.as_bytes(),
         file_name: "users.csv",
-        operator: "op",
+        operator: domain::By::parse("op"),
         actor: Actor::Owner,
         expected_fingerprint: None,
         skip_invalid: false,

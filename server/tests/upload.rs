@@ -25,7 +25,9 @@ async fn server() -> (tempfile::TempDir, Arc<RedbStore>, SocketAddr) {
     )
     .unwrap();
     let hash = app::security::hash_password(PASSWORD).unwrap();
-    store.set_password(op.key(), &hash, 1, "test").unwrap();
+    store
+        .set_password(op.key(), &hash, 1, &domain::By::parse("test"))
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = server::web::router(store.clone(), &format!("http://{addr}"), false, addr);
@@ -201,7 +203,7 @@ async fn an_anonymous_upload_is_refused_before_its_body_is_read() {
 async fn a_body_over_the_limit_of_the_options_is_refused_with_the_limit() {
     let (_dir, store, addr) = server().await;
     store
-        .set_option(domain::options::MAX_ROWS, "10", "cli", 1)
+        .set_option(domain::options::MAX_ROWS, "10", &domain::By::Cli, 1)
         .unwrap();
     let limit = store.options().unwrap().max_upload_bytes();
     let cookie = sign_in(addr).await;
@@ -269,7 +271,9 @@ async fn another_operator(store: &RedbStore, addr: SocketAddr, email: &str) -> S
     )
     .unwrap();
     let hash = app::security::hash_password(PASSWORD).unwrap();
-    store.set_password(op.key(), &hash, 1, "test").unwrap();
+    store
+        .set_password(op.key(), &hash, 1, &domain::By::parse("test"))
+        .unwrap();
     sign_in_as(addr, email).await
 }
 

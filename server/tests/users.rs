@@ -19,7 +19,7 @@ fn import(store: &RedbStore, csv: &str, now: i64) -> ImportOutcome {
         .apply_import(ImportRequest {
             bytes: csv.as_bytes(),
             file_name: "users.csv",
-            operator: "op@x.org",
+            operator: domain::By::parse("op@x.org"),
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: false,
@@ -63,7 +63,7 @@ fn edit<'a>(key: &'a UserKey, cells: &'a [(Field, &'a str)], version: u64) -> Us
         cells,
         roles: None,
         expected_version: version,
-        operator: "op@x.org",
+        operator: domain::By::parse("op@x.org"),
         actor: Actor::User(Roles::of(&[Role::Operator])),
         now: 1_900_000_000,
     }
@@ -115,7 +115,7 @@ fn indexes_stay_consistent_through_import_edit_deactivation_and_undo() {
         .set_end_state(
             &k("grace@y.org"),
             EndState::Inactive,
-            "op@x.org",
+            &domain::By::parse("op@x.org"),
             Actor::Owner,
             300,
         )
@@ -129,7 +129,7 @@ fn indexes_stay_consistent_through_import_edit_deactivation_and_undo() {
     // The second batch touched ada, edited since: refused; the first too.
     assert!(matches!(
         store
-            .undo_batch(second, "op@x.org", Actor::Owner, 400)
+            .undo_batch(second, &domain::By::parse("op@x.org"), Actor::Owner, 400)
             .unwrap(),
         domain::store::UndoOutcome::Refused { .. }
     ));
@@ -139,7 +139,7 @@ fn indexes_stay_consistent_through_import_edit_deactivation_and_undo() {
         500,
     ));
     store
-        .undo_batch(third, "op@x.org", Actor::Owner, 600)
+        .undo_batch(third, &domain::By::parse("op@x.org"), Actor::Owner, 600)
         .unwrap();
     assert_consistent(&store);
     assert!(
@@ -174,7 +174,7 @@ fn the_list_pages_a_100k_store_as_the_rule_says() {
             .set_end_state(
                 &key,
                 EndState::Inactive,
-                "op@x.org",
+                &domain::By::parse("op@x.org"),
                 Actor::Owner,
                 2_000 + i64::from(i),
             )
@@ -321,7 +321,7 @@ fn an_edit_checks_the_version_the_privilege_rule_and_is_audited_with_its_change(
     ));
     let mut by_admin = edit(&key, &[], v1 + 1);
     by_admin.actor = Actor::User(admin_roles);
-    by_admin.operator = "root@x.org";
+    by_admin.operator = domain::By::parse("root@x.org");
     by_admin.roles = Some(Roles::of(&[Role::SelfService, Role::Admin]));
     assert!(matches!(
         store.edit_user(by_admin).unwrap(),

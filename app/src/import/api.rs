@@ -94,8 +94,7 @@ pub async fn import_lookup(keys: String, sha256: String) -> Result<LookupAnswer,
                 None
             } else {
                 Some(super::summary::ApprovalWindow {
-                    already: store
-                        .rows_written_by(me.email.as_str(), options.approval_window_start(now))?,
+                    already: store.rows_written_by(&me.by(), options.approval_window_start(now))?,
                     above: options.approval_above,
                     hours: options.approval_window_hours,
                 })
@@ -381,7 +380,7 @@ pub async fn commit_upload(
         let request = ImportRequest {
             bytes: &bytes,
             file_name: &params.file_name,
-            operator: operator.email.as_str(),
+            operator: operator.by(),
             actor: actor(&operator),
             expected_fingerprint: Some(&params.fingerprint),
             skip_invalid: params.skip_invalid,
@@ -453,7 +452,7 @@ pub async fn sign_in_links_csv(emails: String) -> Result<LinksAnswer, AppError> 
             .filter_map(|e| domain::Email::parse(e).ok())
             .collect();
         let keys: Vec<domain::UserKey> = emails.iter().map(|e| e.key().clone()).collect();
-        let tokens = store.create_links(&keys, now, days, me.email.as_str(), actor)?;
+        let tokens = store.create_links(&keys, now, days, &me.by(), actor)?;
         let mut links = Vec::with_capacity(emails.len());
         let mut left_out = Vec::new();
         for (email, token) in emails.into_iter().zip(tokens) {
@@ -505,7 +504,7 @@ pub async fn email_sign_in_links(
             .filter_map(|e| domain::Email::parse(e).ok())
             .map(|e| e.key().clone())
             .collect();
-        store.queue_sign_in_links(&keys, now, me.email.as_str(), actor)
+        store.queue_sign_in_links(&keys, now, &me.by(), actor)
     })
     .await
 }

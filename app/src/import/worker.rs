@@ -142,7 +142,7 @@ impl Job {
         if self.facts.corrected_cells == 0 {
             self.facts.original_sha256 = sha256.clone();
         }
-        let mut existing: HashMap<String, User> = HashMap::new();
+        let mut existing: HashMap<domain::UserKey, User> = HashMap::new();
         let chunks = keys.chunks(LOOKUP_CHUNK);
         let total = chunks.len().max(1);
         // A chunk's text is made when its request is sent, not all at once
@@ -174,7 +174,7 @@ impl Job {
             }
             for answer in futures::future::join_all(wave).await {
                 let answer = answer.map_err(|e| e.to_string())?;
-                existing.extend(answer.users.into_iter().map(|u| (u.key().to_string(), u)));
+                existing.extend(answer.users.into_iter().map(|u| (u.key().clone(), u)));
                 if !answer.earlier.is_empty() {
                     self.facts.earlier = answer.earlier;
                 }

@@ -3,18 +3,18 @@
 //! against the users its own first plan would create (updates path).
 
 use domain::plan::{Action, NoUsers, plan};
-use domain::{Options, User};
+use domain::{Options, User, UserKey};
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
 
 fuzz_target!(|data: &[u8]| {
     let options = Options::default();
     if let Ok(p) = plan(data, &NoUsers, &options, domain::Actor::Owner) {
-        let store: HashMap<String, User> = p
+        let store: HashMap<UserKey, User> = p
             .rows
             .iter()
             .filter_map(|r| match &r.action {
-                Action::Create(u) => Some((u.key().to_string(), (**u).clone())),
+                Action::Create(u) => Some((u.key().clone(), (**u).clone())),
                 _ => None,
             })
             .collect();

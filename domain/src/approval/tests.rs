@@ -18,18 +18,19 @@ fn request() -> ApprovalRequest {
 #[test]
 fn waiting_goes_to_exactly_one_final_state() {
     let mut r = request();
-    r.approve("boss@x.org", 20, 7).unwrap();
+    r.approve(&crate::By::parse("boss@x.org"), 20, 7).unwrap();
     assert!(matches!(r.state, ApprovalState::Approved { batch: 7, .. }));
     for attempt in [
-        r.clone().approve("boss@x.org", 30, 8),
-        r.clone().reject("boss@x.org", 30, "no"),
-        r.clone().mark_stale("boss@x.org", 30),
+        r.clone().approve(&crate::By::parse("boss@x.org"), 30, 8),
+        r.clone().reject(&crate::By::parse("boss@x.org"), 30, "no"),
+        r.clone().mark_stale(&crate::By::parse("boss@x.org"), 30),
     ] {
         assert!(matches!(attempt, Err(ApprovalError::NotWaiting(_))));
     }
 
     let mut r = request();
-    r.reject("boss@x.org", 20, "  wrong file\n").unwrap();
+    r.reject(&crate::By::parse("boss@x.org"), 20, "  wrong file\n")
+        .unwrap();
     assert_eq!(
         r.state,
         ApprovalState::Rejected {
@@ -38,29 +39,36 @@ fn waiting_goes_to_exactly_one_final_state() {
             reason: "wrong file".into()
         }
     );
-    assert!(r.approve("other@x.org", 30, 1).is_err());
+    assert!(r.approve(&crate::By::parse("other@x.org"), 30, 1).is_err());
 
     let mut r = request();
-    r.mark_stale("boss@x.org", 20).unwrap();
+    r.mark_stale(&crate::By::parse("boss@x.org"), 20).unwrap();
     assert!(r.state.label().starts_with("Changed since preview"));
-    assert!(r.reject("boss@x.org", 30, "late").is_err());
+    assert!(
+        r.reject(&crate::By::parse("boss@x.org"), 30, "late")
+            .is_err()
+    );
 }
 
 #[test]
 fn the_sender_never_decides_and_a_rejection_needs_a_reason() {
     let mut r = request();
-    assert_eq!(r.approve("OP@x.org", 20, 1), Err(ApprovalError::OwnRequest));
     assert_eq!(
-        r.reject("op@x.org", 20, "x"),
+        r.approve(&crate::By::parse("OP@x.org"), 20, 1),
         Err(ApprovalError::OwnRequest)
     );
     assert_eq!(
-        r.reject("boss@x.org", 20, " \t "),
+        r.reject(&crate::By::parse("op@x.org"), 20, "x"),
+        Err(ApprovalError::OwnRequest)
+    );
+    assert_eq!(
+        r.reject(&crate::By::parse("boss@x.org"), 20, " \t "),
         Err(ApprovalError::ReasonRequired)
     );
     assert_eq!(r.state, ApprovalState::Waiting, "refusals change nothing");
     let long = "x".repeat(5000);
-    r.reject("boss@x.org", 20, &long).unwrap();
+    r.reject(&crate::By::parse("boss@x.org"), 20, &long)
+        .unwrap();
     let ApprovalState::Rejected { reason, .. } = &r.state else {
         panic!()
     };
@@ -256,14 +264,18 @@ fn the_sender_is_compared_by_key_not_by_spelling() {
     let mut r = request();
     r.operator = "JÖRG@x.org".into();
     assert_eq!(
-        r.approve("jörg@x.org", 20, 1),
+        r.approve(&crate::By::parse("jörg@x.org"), 20, 1),
         Err(ApprovalError::OwnRequest)
     );
     assert_eq!(
-        r.approve(" Jörg@X.org", 20, 1),
+        r.approve(&crate::By::parse(" Jörg@X.org"), 20, 1),
         Err(ApprovalError::OwnRequest)
     );
-    assert!(r.clone().approve("jorg@x.org", 20, 1).is_ok());
+    assert!(
+        r.clone()
+            .approve(&crate::By::parse("jorg@x.org"), 20, 1)
+            .is_ok()
+    );
 }
 
 #[test]

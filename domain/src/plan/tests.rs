@@ -10,23 +10,23 @@ fn opts() -> Options {
     Options::default()
 }
 
-fn plan_str(csv: &str, existing: &HashMap<String, User>) -> ImportPlan {
+fn plan_str(csv: &str, existing: &HashMap<UserKey, User>) -> ImportPlan {
     plan(csv.as_bytes(), existing, &opts(), crate::Actor::Owner).unwrap()
 }
 
 /// The users a plan would leave in the store.
-fn apply(plan: &ImportPlan, store: &mut HashMap<String, User>) {
+fn apply(plan: &ImportPlan, store: &mut HashMap<UserKey, User>) {
     for row in &plan.rows {
         match &row.action {
             Action::Create(u) | Action::Update { after: u, .. } => {
-                store.insert(u.key().to_string(), (**u).clone());
+                store.insert(u.key().clone(), (**u).clone());
             }
             _ => {}
         }
     }
 }
 
-fn existing_ada() -> HashMap<String, User> {
+fn existing_ada() -> HashMap<UserKey, User> {
     let mut store = HashMap::new();
     apply(
         &plan_str(

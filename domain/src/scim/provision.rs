@@ -7,6 +7,7 @@
 
 use super::{ScimError, ScimType, ScimUserInput};
 use crate::audit::{AuditAction, AuditEvent};
+use crate::by::By;
 use crate::options::ScimDelete;
 use crate::privilege::{self, Act};
 use crate::store::StoreError;
@@ -21,7 +22,7 @@ use crate::{Actor, EndState, Role, Roles, Source, User, UserKey};
 /// actor), the authority of its token, and the time (Unix seconds).
 #[derive(Clone, Copy, Debug)]
 pub struct Client<'a> {
-    pub name: &'a str,
+    pub name: &'a By,
     pub actor: Actor,
     pub now: i64,
 }
@@ -39,12 +40,12 @@ pub fn create(tx: &mut dyn WriteTx, input: &ScimUserInput, by: Client<'_>) -> Do
     } = by;
     let user = input.new_user(Roles::of(&[Role::SelfService]), Source::Scim);
     let key = user.key().clone();
-    if let Some(removed) = tx.user(key.as_str())?.filter(is_removed) {
+    if let Some(removed) = tx.user(&key)?.filter(is_removed) {
         return restore(tx, input, removed, by);
     }
     let (finish, _) = create_user_by(tx, user, Channel::Scim, client, actor, now)?;
     // Always written: a user undone away may have left one behind.
-    tx.set_external_id(key.as_str(), input.external_id.as_deref())?;
+    tx.set_external_id(&key, input.external_id.as_deref())?;
     Ok((finish, stored_user(tx, &key)?))
 }
 
@@ -103,7 +104,7 @@ pub fn remove(
         .map_err(|r| StoreError::Forbidden(r.to_string()))?;
     replace_user(tx, &before, &mut after, now)?;
     let mut events = Vec::with_capacity(2);
-    if tx.revoke_links(key.as_str())? > 0 {
+    if tx.revoke_links(key)? > 0 {
         events.push(
             AuditEvent::new(
                 now,
@@ -115,7 +116,7 @@ pub fn remove(
             .with("reason", "removed over SCIM"),
         );
     }
-    tx.end_sessions(key.as_str())?;
+    tx.end_sessions(key)?;
     let changes = crate::plan::diff(&before, &after);
     events.push(AuditEvent::new(
         now,
@@ -135,7 +136,7 @@ pub fn remove(
 fn delete(tx: &mut dyn WriteTx, before: User, by: Client<'_>) -> Done<Replaced> {
     privilege::check_change(by.actor, Act::Change, Some(&before), None)
         .map_err(|r| StoreError::Forbidden(r.to_string()))?;
-    let key = before.key().as_str();
+    let key = before.key();
     tx.write_users(&[UserWrite {
         before: Some(&before),
         after: None,
@@ -182,7 +183,7 @@ fn restore(
     privilege::check_change(actor, Act::Change, Some(&before), Some(&after))
         .map_err(|r| StoreError::Forbidden(r.to_string()))?;
     replace_user(tx, &before, &mut after, now)?;
-    tx.set_external_id(before.key().as_str(), input.external_id.as_deref())?;
+    tx.set_external_id(before.key(), input.external_id.as_deref())?;
     let changes = crate::plan::diff(&before, &after);
     let event = AuditEvent::new(now, client, &after, AuditAction::ScimCreate, changes);
     tx.append_audit(vec![event], None)?;
@@ -238,7 +239,7 @@ pub fn replace(
     after.version = before.version;
     after.created_at = before.created_at;
     after.updated_at = before.updated_at;
-    let new_external_id = tx.external_id(key.as_str())?.as_deref() != external_id;
+    let new_external_id = tx.external_id(key)?.as_deref() != external_id;
     if after == before && !new_external_id {
         return Ok((Finish::Abort, Replaced::Unchanged(before)));
     }
@@ -247,11 +248,11 @@ pub fn replace(
     // A new externalId alone is a new version too: the resource changed.
     replace_user(tx, &before, &mut after, now)?;
     if new_external_id {
-        tx.set_external_id(key.as_str(), external_id)?;
+        tx.set_external_id(key, external_id)?;
     }
     if after.end_state == EndState::Inactive && before.end_state == EndState::Active {
-        tx.revoke_links(key.as_str())?;
-        tx.end_sessions(key.as_str())?;
+        tx.revoke_links(key)?;
+        tx.end_sessions(key)?;
     }
     let changes = crate::plan::diff(&before, &after);
     let mut event = AuditEvent::new(now, client, &after, AuditAction::ScimUpdate, changes);
@@ -294,7 +295,7 @@ pub fn set_members(
     for (key, member) in decided {
         let no_user = || StoreError::Invalid(super::group::no_user(&key).detail);
         let before = tx
-            .user(key.as_str())?
+            .user(&key)?
             .filter(|u| !is_removed(u))
             .ok_or_else(no_user)?;
         let mut after = before.clone();

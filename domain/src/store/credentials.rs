@@ -2,6 +2,7 @@
 //! persistence.
 
 use super::{ImportOutcome, ImportRequest, Store, StoreError, SyncRequest, run};
+use crate::by::By;
 use crate::email::UserKey;
 use crate::privilege::Actor;
 use crate::transaction::Finish;
@@ -23,10 +24,10 @@ pub trait Credentials: Store {
         user_key: &UserKey,
         phc: &str,
         now_ms: i64,
-        by: &str,
+        by: &By,
     ) -> Result<(), StoreError> {
         run(self, |tx| {
-            usecase::set_password(tx, user_key.as_str(), phc, now_ms, by)
+            usecase::set_password(tx, user_key, phc, now_ms, by)
         })
     }
     /// When the password last changed (Unix milliseconds); 0 if never.
@@ -40,7 +41,7 @@ pub trait Credentials: Store {
         user_key: &UserKey,
         now: i64,
         days: u32,
-        by: &str,
+        by: &By,
         actor: Actor,
     ) -> Result<String, StoreError> {
         let mut made = self.create_links(std::slice::from_ref(user_key), now, days, by, actor)?;
@@ -61,7 +62,7 @@ pub trait Credentials: Store {
         user_keys: &[UserKey],
         now: i64,
         days: u32,
-        by: &str,
+        by: &By,
         actor: Actor,
     ) -> Result<Vec<Result<String, LinkRefused>>, StoreError> {
         run(self, |tx| {
@@ -84,9 +85,7 @@ pub trait Credentials: Store {
     }
     /// Revokes every sign-in link of a user; returns how many.
     fn revoke_links(&self, user_key: &UserKey) -> Result<u64, StoreError> {
-        run(self, |tx| {
-            Ok((Finish::Commit, tx.revoke_links(user_key.as_str())?))
-        })
+        run(self, |tx| Ok((Finish::Commit, tx.revoke_links(user_key)?)))
     }
     /// Removes expired links; returns how many.
     fn purge_expired_links(&self, now: i64) -> Result<u64, StoreError> {
@@ -117,7 +116,7 @@ pub trait Credentials: Store {
                         tx,
                         plan,
                         request.now,
-                        request.operator,
+                        &request.operator,
                         request.actor,
                     )?
                 }
@@ -132,7 +131,7 @@ pub trait Credentials: Store {
         &self,
         keys: &[UserKey],
         now: i64,
-        by: &str,
+        by: &By,
         actor: Actor,
     ) -> Result<crate::usecase::mail::Queued, StoreError> {
         run(self, |tx| {

@@ -5,6 +5,7 @@ use super::{
     ApprovalOutcome, BatchSummary, Correction, Decision, EditOutcome, ImportOutcome, ImportRequest,
     StoreError, SyncRequest, UndoOutcome, UserEdit, UserStats,
 };
+use crate::by::By;
 use crate::email::UserKey;
 use crate::options::Options;
 use crate::plan::ImportPlan;
@@ -24,13 +25,7 @@ pub trait Store: Send + Sync {
     fn options(&self) -> Result<Options, StoreError>;
     /// Validates and stores one option as done `by` at `now`; returns the
     /// options after the change.
-    fn set_option(
-        &self,
-        key: &str,
-        value: &str,
-        by: &str,
-        now: i64,
-    ) -> Result<Options, StoreError> {
+    fn set_option(&self, key: &str, value: &str, by: &By, now: i64) -> Result<Options, StoreError> {
         self.set_options(&[(key, value)], by, now)
     }
     /// Validates and stores several options in one transaction: all of them
@@ -40,7 +35,7 @@ pub trait Store: Send + Sync {
     fn set_options(
         &self,
         pairs: &[(&str, &str)],
-        by: &str,
+        by: &By,
         now: i64,
     ) -> Result<Options, StoreError> {
         run(self, |tx| usecase::set_options(tx, pairs, by, now))
@@ -63,10 +58,10 @@ pub trait Store: Send + Sync {
     fn preview(&self, bytes: &[u8], actor: Actor) -> Result<ImportPlan, StoreError> {
         let options = self.options()?;
         let parsed = crate::plan::parse_file(bytes, &options).map_err(StoreError::File)?;
-        let existing: std::collections::HashMap<String, User> = self
+        let existing: std::collections::HashMap<UserKey, User> = self
             .users_by_keys(&parsed.keys().into_iter().cloned().collect::<Vec<_>>())?
             .into_iter()
-            .map(|u| (u.key().to_string(), u))
+            .map(|u| (u.key().clone(), u))
             .collect();
         Ok(crate::plan::plan_parsed(parsed, &existing, &options, actor))
     }
@@ -125,7 +120,7 @@ pub trait Store: Send + Sync {
         &self,
         id: u64,
         decision: Decision,
-        by: &str,
+        by: &By,
         actor: Actor,
         now: i64,
     ) -> Result<ApprovalOutcome, StoreError> {
@@ -138,7 +133,7 @@ pub trait Store: Send + Sync {
         &self,
         id: u64,
         decision: Decision,
-        by: &str,
+        by: &By,
         actor: Actor,
         now: i64,
         mail: bool,
@@ -154,7 +149,7 @@ pub trait Store: Send + Sync {
     fn create_user(
         &self,
         user: User,
-        operator: &str,
+        operator: &By,
         actor: Actor,
         now: i64,
     ) -> Result<BatchSummary, StoreError> {
@@ -185,7 +180,7 @@ pub trait Store: Send + Sync {
         &self,
         key: &UserKey,
         end_state: crate::user::EndState,
-        operator: &str,
+        operator: &By,
         actor: Actor,
         now: i64,
     ) -> Result<User, StoreError> {
@@ -277,7 +272,7 @@ pub trait Store: Send + Sync {
     /// How many users `operator` created + updated within the approval
     /// window that starts at `since` (what the preview says counts
     /// already; the commit counts again inside its transaction).
-    fn rows_written_by(&self, operator: &str, since: i64) -> Result<u64, StoreError> {
+    fn rows_written_by(&self, operator: &By, since: i64) -> Result<u64, StoreError> {
         let recent: Vec<BatchSummary> = self
             .batches()?
             .into_iter()
@@ -315,7 +310,7 @@ pub trait Store: Send + Sync {
     fn undo_batch(
         &self,
         id: u64,
-        operator: &str,
+        operator: &By,
         actor: Actor,
         now: i64,
     ) -> Result<UndoOutcome, StoreError> {

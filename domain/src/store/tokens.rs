@@ -1,6 +1,7 @@
 //! API tokens: the reads an engine implements and their use cases.
 
 use super::{Store, StoreError, run};
+use crate::by::By;
 use crate::privilege::Actor;
 use crate::token::{ApiToken, PresentedToken, TokenRefused};
 use crate::usecase;
@@ -33,7 +34,7 @@ pub trait Tokens: Store {
     fn revoke_token(
         &self,
         id: &str,
-        by: &str,
+        by: &By,
         actor: Actor,
         now: i64,
     ) -> Result<RevokeOutcome, StoreError> {

@@ -5,6 +5,7 @@ use super::import::{Written, plan_parsed_in, write_plan};
 use super::{Done, commit};
 use crate::approval::{ApprovalError, ApprovalRequest, Lineage, Trail};
 use crate::audit::{AuditAction, AuditEvent};
+use crate::by::By;
 use crate::options::Options;
 use crate::plan::parse_file;
 use crate::privilege::{self, Act, Actor};
@@ -19,12 +20,12 @@ pub(super) struct TxTrail<'t>(pub(super) &'t mut dyn WriteTx);
 impl Trail for TxTrail<'_> {
     type Error = StoreError;
     fn history(&mut self, key: &UserKey) -> Result<Vec<AuditEvent>, StoreError> {
-        self.0.user_history(key.as_str())
+        self.0.user_history(key)
     }
     fn is_admin(&mut self, key: &UserKey) -> Result<bool, StoreError> {
         Ok(self
             .0
-            .user(key.as_str())?
+            .user(key)?
             .is_some_and(|u| u.roles.contains(crate::Role::Admin)))
     }
 }
@@ -34,10 +35,10 @@ impl Trail for TxTrail<'_> {
 pub(super) fn waiting_room(
     tx: &mut dyn WriteTx,
     options: &Options,
-    operator: &str,
+    operator: &By,
     bytes: u64,
 ) -> Result<(), StoreError> {
-    let Ok(sender) = crate::Email::parse(operator) else {
+    let Some(sender) = operator.key() else {
         return Ok(());
     };
     let waiting = tx.waiting_files()?;
@@ -49,7 +50,7 @@ pub(super) fn waiting_room(
         let Some(by) = request.sender_key() else {
             continue;
         };
-        if lineage.related(sender.key(), &by)?.is_some() {
+        if lineage.related(&sender, &by)?.is_some() {
             count += 1;
             stored = stored.saturating_add(size);
         }
@@ -98,7 +99,7 @@ pub fn decide_approval(
     tx: &mut dyn WriteTx,
     id: u64,
     decision: Decision,
-    by: &str,
+    by: &By,
     actor: Actor,
     now: i64,
     mail: bool,
@@ -109,12 +110,12 @@ pub fn decide_approval(
     request.may_decide(by).map_err(approval_error)?;
     // A person (not the machine owner) must be independent of the sender.
     if actor != Actor::Owner
-        && let (Some(sender), Ok(approver)) = (request.sender_key(), crate::Email::parse(by))
+        && let (Some(sender), Some(approver)) = (request.sender_key(), by.key())
     {
         let verdict = crate::approval::independent(
             &mut Lineage(TxTrail(tx)),
             &sender,
-            approver.key(),
+            &approver,
             request.sent_at,
         )?;
         verdict.map_err(|why| approval_error(ApprovalError::NotIndependent(why)))?;
@@ -122,9 +123,14 @@ pub fn decide_approval(
     let outcome = match decision {
         Decision::Reject { reason } => {
             request.reject(by, now, &reason).map_err(approval_error)?;
-            let event = AuditEvent::about(now, by, &request.operator, AuditAction::Rejected)
-                .with("outcome", approval_counts(&request))
-                .with("reason", reason.trim());
+            let event = AuditEvent::about(
+                now,
+                by,
+                &request.operator.to_string(),
+                AuditAction::Rejected,
+            )
+            .with("outcome", approval_counts(&request))
+            .with("reason", reason.trim());
             tx.append_audit(vec![event], None)?;
             ApprovalOutcome::Rejected
         }
@@ -176,9 +182,13 @@ pub fn decide_approval(
                 } else {
                     None
                 };
-                let mut event =
-                    AuditEvent::about(now, by, &request.operator, AuditAction::Approved)
-                        .with("outcome", approval_counts(&request));
+                let mut event = AuditEvent::about(
+                    now,
+                    by,
+                    &request.operator.to_string(),
+                    AuditAction::Approved,
+                )
+                .with("outcome", approval_counts(&request));
                 event.batch = Some(batch.id);
                 tx.append_audit(vec![event], None)?;
                 ApprovalOutcome::Approved { batch, mailed }
@@ -202,7 +212,7 @@ fn sender_authority_now(
         return Ok(Actor::Owner);
     }
     let sender = match request.sender_key() {
-        Some(key) => tx.user(key.as_str())?,
+        Some(key) => tx.user(&key)?,
         None => None,
     };
     match sender {

@@ -3,13 +3,20 @@
 use super::{Done, abort, commit};
 use crate::UserKey;
 use crate::audit::{AuditAction, AuditEvent};
+use crate::by::By;
 use crate::privilege::{self, Act, Actor};
 use crate::store::LinkRefused;
 use crate::transaction::{SignInLink, WriteTx, token_id};
 
 /// Stores a new password hash and epoch, revokes the user's links and
 /// records it in the audit trail (never the hash).
-pub fn set_password(tx: &mut dyn WriteTx, key: &str, phc: &str, now_ms: i64, by: &str) -> Done<()> {
+pub fn set_password(
+    tx: &mut dyn WriteTx,
+    key: &UserKey,
+    phc: &str,
+    now_ms: i64,
+    by: &By,
+) -> Done<()> {
     if let Some(user) = tx.user(key)? {
         let event = AuditEvent::new(
             now_ms.div_euclid(1000),
@@ -32,28 +39,28 @@ pub fn create_links(
     user_keys: &[UserKey],
     now: i64,
     days: u32,
-    by: &str,
+    by: &By,
     actor: Actor,
 ) -> Done<Vec<Result<String, LinkRefused>>> {
     let expires_at = now + i64::from(days) * 86_400;
     let mut events = Vec::new();
     let mut out = Vec::with_capacity(user_keys.len());
-    let keys: Vec<&str> = user_keys.iter().map(|k| k.as_str()).collect();
+    let keys: Vec<&UserKey> = user_keys.iter().collect();
     let mut users = tx.users(&keys)?;
     for key in user_keys {
-        let Some(user) = users.remove(key.as_str()) else {
+        let Some(user) = users.remove(key) else {
             out.push(Err(LinkRefused::NoSuchUser));
             continue;
         };
         let act = Act::SignInLink {
-            has_password: tx.has_password(key.as_str())?,
+            has_password: tx.has_password(key)?,
         };
         if let Err(refusal) = privilege::check_change(actor, act, Some(&user), None) {
             out.push(Err(LinkRefused::NotAllowed(refusal)));
             continue;
         }
         // One open link per user: a new one voids the earlier ones.
-        if tx.revoke_links(key.as_str())? > 0 {
+        if tx.revoke_links(key)? > 0 {
             events.push(
                 AuditEvent::new(now, by, &user, AuditAction::SignInLinksRevoked, Vec::new())
                     .with("reason", "a new link was made"),
@@ -95,12 +102,12 @@ pub fn redeem_link(
     let Some(link) = valid else {
         return abort(None);
     };
-    if tx.user(link.user_key.as_str())?.is_none() {
+    if tx.user(&link.user_key)?.is_none() {
         return abort(None);
     }
     // The link's holder sets their own password.
     let key = link.user_key;
-    if let Some(user) = tx.user(key.as_str())? {
+    if let Some(user) = tx.user(&key)? {
         tx.append_audit(
             vec![AuditEvent::new(
                 now_ms.div_euclid(1000),
@@ -112,6 +119,6 @@ pub fn redeem_link(
             None,
         )?;
     }
-    set_password(tx, key.as_str(), phc, now_ms, key.as_str())?;
+    set_password(tx, &key, phc, now_ms, &By::parse(key.as_str()))?;
     commit(Some(key))
 }

@@ -5,6 +5,7 @@ use super::approvals::{TxTrail, approval_counts, waiting_room};
 use super::{Done, abort, commit, keep_an_active_admin, record_batch};
 use crate::approval::{ApprovalRequest, ApprovalState, Lineage};
 use crate::audit::{AuditAction, AuditEvent};
+use crate::by::By;
 use crate::options::Options;
 use crate::plan::{
     ExistingUsers, NoUsers, ParsedFile, SyncSettings, add_sync, parse_file, plan_parsed,
@@ -24,8 +25,7 @@ pub(super) fn plan_parsed_in(
     options: &Options,
     actor: Actor,
 ) -> Result<ImportPlan, StoreError> {
-    let keys: Vec<&str> = parsed.keys().into_iter().map(|k| k.as_str()).collect();
-    let existing = tx.users(&keys)?;
+    let existing = tx.users(&parsed.keys())?;
     let existing: &dyn ExistingUsers = if existing.is_empty() {
         &NoUsers
     } else {
@@ -143,7 +143,7 @@ pub fn apply_sync_import(
     // person; the machine owner (CLI) is not held. What the operator wrote
     // within the window counts too: splitting a file does not avoid it.
     let already = if options.approval_above > 0 && req.actor != Actor::Owner {
-        rows_written_by(tx, req.operator, options.approval_window_start(req.now))?
+        rows_written_by(tx, &req.operator, options.approval_window_start(req.now))?
     } else {
         0
     };
@@ -161,13 +161,13 @@ pub fn apply_sync_import(
                 options.approval_above
             )));
         }
-        waiting_room(tx, &options, req.operator, req.bytes.len() as u64)?;
+        waiting_room(tx, &options, &req.operator, req.bytes.len() as u64)?;
         let request = ApprovalRequest {
             id: tx.next_id(Sequence::Approval)?,
             file_name: req.file_name.to_string(),
             sha256: sha256_hex(req.bytes),
             fingerprint: plan.fingerprint.clone(),
-            operator: req.operator.to_string(),
+            operator: req.operator.clone(),
             actor: req.actor,
             skip_invalid: req.skip_invalid,
             sent_at: req.now,
@@ -177,8 +177,8 @@ pub fn apply_sync_import(
         tx.put_approval(&request, Some(req.bytes))?;
         let event = AuditEvent::about(
             req.now,
-            req.operator,
-            req.operator,
+            &req.operator,
+            &req.operator.to_string(),
             AuditAction::ApprovalSent,
         )
         .with("outcome", approval_counts(&request));
@@ -189,7 +189,7 @@ pub fn apply_sync_import(
         tx,
         &mut plan,
         Written {
-            operator: req.operator,
+            operator: &req.operator,
             file_name: req.file_name,
             sha256: sha256_hex(req.bytes),
             corrected: req.corrected.as_ref(),
@@ -209,22 +209,18 @@ pub fn may_force(actor: Actor) -> bool {
 /// How many users `operator` and the accounts related to it created +
 /// updated in batches recorded since `since` (see
 /// [`crate::approval::rows_in_window`]).
-pub fn rows_written_by(
-    tx: &mut dyn WriteTx,
-    operator: &str,
-    since: i64,
-) -> Result<u64, StoreError> {
+pub fn rows_written_by(tx: &mut dyn WriteTx, operator: &By, since: i64) -> Result<u64, StoreError> {
     let batches = tx.batches_since(since)?;
     crate::approval::rows_in_window(&mut Lineage(TxTrail(tx)), &batches, operator, since)
 }
 
 /// Who and what a written import is recorded as.
 pub(super) struct Written<'a> {
-    pub(super) operator: &'a str,
+    pub(super) operator: &'a By,
     pub(super) file_name: &'a str,
     pub(super) sha256: String,
     pub(super) corrected: Option<&'a Correction>,
-    pub(super) approved_by: Option<&'a str>,
+    pub(super) approved_by: Option<&'a By>,
     pub(super) now: i64,
 }
 
@@ -277,12 +273,12 @@ pub(super) fn write_plan(
                 // user's page).
                 let rank = |u: &User| privilege::Rank::of(u.roles);
                 if rank(after) > rank(before) {
-                    ended.push(after.key().to_string());
+                    ended.push(after.key().clone());
                 } else if (before.end_state == EndState::Active
                     && after.end_state == EndState::Inactive)
                     || before.roles != after.roles
                 {
-                    deactivated.push(after.key().to_string());
+                    deactivated.push(after.key().clone());
                 }
                 (after, Some(before))
             }
@@ -290,7 +286,7 @@ pub(super) fn write_plan(
         };
         user.updated_at = w.now;
         touched.push(Touched {
-            key: user.key().to_string(),
+            key: user.key().clone(),
             before: before.cloned(),
             after_version: Some(user.version),
         });
@@ -311,11 +307,11 @@ pub(super) fn write_plan(
             events.push(event);
             admin_lost |= privilege::removes_active_admin(Some(&d.before), Some(&d.after));
             touched.push(Touched {
-                key: d.after.key().to_string(),
+                key: d.after.key().clone(),
                 before: Some((*d.before).clone()),
                 after_version: Some(d.after.version),
             });
-            ended.push(d.after.key().to_string());
+            ended.push(d.after.key().clone());
         }
     }
     let writes: Vec<UserWrite<'_>> = plan
@@ -359,7 +355,7 @@ pub(super) fn write_plan(
             counts: plan.counts,
             undo_of: None,
             undone_by: None,
-            approved_by: w.approved_by.map(str::to_string),
+            approved_by: w.approved_by.map(By::to_string),
         },
         touched,
     )?;

@@ -6,6 +6,7 @@
 
 use super::{Done, abort, commit, create_links};
 use crate::audit::{AuditAction, AuditEvent};
+use crate::by::By;
 use crate::email::{Email, UserKey};
 use crate::mail::{
     CLAIM_SECONDS, Delivery, MAX_ATTEMPTS, MailInput, MailKind, MailState, OutboxCounts,
@@ -65,7 +66,7 @@ fn new_message(
     user: &User,
     token: String,
     expires_at: i64,
-    by: &str,
+    by: &By,
     now: i64,
 ) -> Result<OutboxMessage, StoreError> {
     Ok(OutboxMessage {
@@ -97,16 +98,15 @@ pub fn queue_sign_in_links(
     tx: &mut dyn WriteTx,
     keys: &[UserKey],
     now: i64,
-    by: &str,
+    by: &By,
     actor: Actor,
 ) -> Done<Queued> {
     let options = tx.options()?;
     let mut answer = Queued::default();
-    let key_strs: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
-    let users = tx.users(&key_strs)?;
+    let users = tx.users(&keys.iter().collect::<Vec<_>>())?;
     let mut eligible = Vec::new();
     for key in keys {
-        let Some(user) = users.get(key.as_str()) else {
+        let Some(user) = users.get(key) else {
             answer
                 .left_out
                 .push((key.to_string(), "there is no such user".into()));
@@ -116,7 +116,7 @@ pub fn queue_sign_in_links(
             answer
                 .left_out
                 .push((key.to_string(), "the user is inactive".into()));
-        } else if tx.has_password(key.as_str())? {
+        } else if tx.has_password(key)? {
             answer
                 .left_out
                 .push((key.to_string(), "the user has a password already".into()));
@@ -148,7 +148,7 @@ pub fn queue_with_import(
     tx: &mut dyn WriteTx,
     plan: &crate::ImportPlan,
     now: i64,
-    by: &str,
+    by: &By,
     actor: Actor,
 ) -> Result<Option<Queued>, StoreError> {
     if !tx.options()?.email_on_import {
@@ -171,7 +171,7 @@ pub fn queue_with_import(
 /// address, voiding earlier links; for anyone else nothing is written.
 /// Answers whether a mail was queued (the caller never tells the asker).
 pub fn request_reset(tx: &mut dyn WriteTx, email: &Email, now: i64) -> Done<bool> {
-    let key = email.key().as_str();
+    let key = email.key();
     let Some(user) = tx.user(key)? else {
         return abort(false);
     };
@@ -195,7 +195,15 @@ pub fn request_reset(tx: &mut dyn WriteTx, email: &Email, now: i64) -> Done<bool
             expires_at,
         },
     )?;
-    let message = new_message(tx, MailKind::Reset, &user, token, expires_at, key, now)?;
+    let message = new_message(
+        tx,
+        MailKind::Reset,
+        &user,
+        token,
+        expires_at,
+        &By::parse(key),
+        now,
+    )?;
     tx.put_outbox(&message)?;
     events.push(AuditEvent::new(
         now,
@@ -230,7 +238,7 @@ pub fn claim_due(tx: &mut dyn WriteTx, now: i64, limit: usize) -> Done<Vec<Outbo
     let mut claimed = Vec::new();
     let mut options = None;
     for mut message in tx.due_outbox(now, limit)? {
-        let user = tx.user(message.user_key.as_str())?;
+        let user = tx.user(&message.user_key)?;
         let link_lives = link_lives(tx, &message)?;
         let user = user.filter(|u| u.end_state == EndState::Active);
         let why_not = if user.is_none() {
@@ -301,7 +309,7 @@ pub fn record_delivery(
             message.state = MailState::Sent;
             message.sent_at = Some(now);
             message.token = None;
-            if let Some(user) = tx.user(message.user_key.as_str())? {
+            if let Some(user) = tx.user(&message.user_key)? {
                 let event = AuditEvent::new(
                     now,
                     &message.by,

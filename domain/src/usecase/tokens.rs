@@ -5,6 +5,7 @@
 
 use super::{Done, abort, commit};
 use crate::audit::{AuditAction, AuditEvent};
+use crate::by::By;
 use crate::privilege::Actor;
 use crate::store::StoreError;
 use crate::token::{
@@ -22,7 +23,7 @@ pub struct NewToken<'a> {
     /// revoked.
     pub days: Option<u32>,
     /// Who makes it (an email, or `cli`), for the audit trail.
-    pub by: &'a str,
+    pub by: &'a By,
     pub actor: Actor,
     pub now: i64,
 }
@@ -131,7 +132,7 @@ pub fn create_token(tx: &mut dyn WriteTx, new: &NewToken<'_>) -> Done<CreatedTok
 pub fn revoke_token(
     tx: &mut dyn WriteTx,
     id: &str,
-    by: &str,
+    by: &By,
     actor: Actor,
     now: i64,
 ) -> Done<RevokeOutcome> {
@@ -184,6 +185,7 @@ pub fn record_use(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::UserKey;
     use crate::approval::ApprovalRequest;
     use crate::options::Options;
     use crate::store::{BatchSummary, Correction};
@@ -209,10 +211,10 @@ mod tests {
     }
 
     impl WriteTx for TokenTx {
-        fn external_id(&mut self, _: &str) -> Result<Option<String>, StoreError> {
+        fn external_id(&mut self, _: &UserKey) -> Result<Option<String>, StoreError> {
             untouched()
         }
-        fn set_external_id(&mut self, _: &str, _: Option<&str>) -> Result<(), StoreError> {
+        fn set_external_id(&mut self, _: &UserKey, _: Option<&str>) -> Result<(), StoreError> {
             untouched()
         }
         fn options(&mut self) -> Result<Options, StoreError> {
@@ -221,10 +223,10 @@ mod tests {
         fn put_option(&mut self, _: &str, _: &str) -> Result<(), StoreError> {
             untouched()
         }
-        fn user(&mut self, _: &str) -> Result<Option<User>, StoreError> {
+        fn user(&mut self, _: &UserKey) -> Result<Option<User>, StoreError> {
             untouched()
         }
-        fn users(&mut self, _: &[&str]) -> Result<HashMap<String, User>, StoreError> {
+        fn users(&mut self, _: &[&UserKey]) -> Result<HashMap<UserKey, User>, StoreError> {
             untouched()
         }
         fn write_users(&mut self, _: &[UserWrite<'_>]) -> Result<(), StoreError> {
@@ -259,7 +261,7 @@ mod tests {
             self.events.extend(events);
             Ok(())
         }
-        fn user_history(&mut self, _: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        fn user_history(&mut self, _: &UserKey) -> Result<Vec<AuditEvent>, StoreError> {
             untouched()
         }
         fn batches_since(&mut self, _: i64) -> Result<Vec<BatchSummary>, StoreError> {
@@ -278,10 +280,10 @@ mod tests {
         ) -> Result<(), StoreError> {
             untouched()
         }
-        fn has_password(&mut self, _: &str) -> Result<bool, StoreError> {
+        fn has_password(&mut self, _: &UserKey) -> Result<bool, StoreError> {
             untouched()
         }
-        fn put_password(&mut self, _: &str, _: &str, _: i64) -> Result<(), StoreError> {
+        fn put_password(&mut self, _: &UserKey, _: &str, _: i64) -> Result<(), StoreError> {
             untouched()
         }
         fn put_link(&mut self, _: &str, _: &SignInLink) -> Result<(), StoreError> {
@@ -293,16 +295,16 @@ mod tests {
         fn take_link(&mut self, _: &str) -> Result<Option<SignInLink>, StoreError> {
             untouched()
         }
-        fn revoke_links(&mut self, _: &str) -> Result<u64, StoreError> {
+        fn revoke_links(&mut self, _: &UserKey) -> Result<u64, StoreError> {
             untouched()
         }
         fn purge_expired_links(&mut self, _: i64) -> Result<u64, StoreError> {
             untouched()
         }
-        fn end_sessions(&mut self, _: &str) -> Result<(), StoreError> {
+        fn end_sessions(&mut self, _: &UserKey) -> Result<(), StoreError> {
             untouched()
         }
-        fn forget_credentials(&mut self, _: &str) -> Result<(), StoreError> {
+        fn forget_credentials(&mut self, _: &UserKey) -> Result<(), StoreError> {
             untouched()
         }
         fn new_token(&mut self) -> String {
@@ -353,7 +355,7 @@ mod tests {
             name,
             role: TokenRole::Operator,
             days,
-            by: "cli",
+            by: &crate::By::Cli,
             actor,
             now: NOW,
         }
@@ -417,7 +419,14 @@ mod tests {
         let expired = NOW + 86_400;
         assert_eq!(check(&mut tx, &created.text, expired), Err(TokenRefused));
         assert!(check(&mut tx, &created.text, expired - 1).is_ok());
-        revoke_token(&mut tx, &created.token.id, "cli", Actor::Owner, NOW + 5).unwrap();
+        revoke_token(
+            &mut tx,
+            &created.token.id,
+            &crate::By::Cli,
+            Actor::Owner,
+            NOW + 5,
+        )
+        .unwrap();
         assert_eq!(check(&mut tx, &created.text, NOW + 6), Err(TokenRefused));
         assert!(check(&mut tx, &other.text, NOW + 6).is_ok());
     }
@@ -441,7 +450,7 @@ mod tests {
         assert_eq!(uses(&mut tx, next), (Finish::Commit, Some(next)));
         assert_eq!(tx.token_writes, writes + 2);
         // A revoked token is not written down.
-        revoke_token(&mut tx, &id, "cli", Actor::Owner, next).unwrap();
+        revoke_token(&mut tx, &id, &crate::By::Cli, Actor::Owner, next).unwrap();
         let writes = tx.token_writes;
         let (finish, token) = record_use(&mut tx, &id, &hash, next + 600).unwrap();
         assert_eq!((finish, token), (Finish::Abort, None));
@@ -467,14 +476,15 @@ mod tests {
             &mut tx,
             &NewToken {
                 role: TokenRole::Admin,
-                by: "root@x.org",
+                by: &crate::By::parse("root@x.org"),
                 ..new_token("Okta", admin, None)
             },
         )
         .unwrap();
         assert_eq!(created.token.role, TokenRole::Admin);
         let id = created.token.id.clone();
-        let refused = revoke_token(&mut tx, &id, "op@x.org", operator, NOW).unwrap_err();
+        let refused =
+            revoke_token(&mut tx, &id, &crate::By::parse("op@x.org"), operator, NOW).unwrap_err();
         assert!(matches!(refused, StoreError::Forbidden(_)));
         assert!(tx.tokens[&id].revoked.is_none());
     }
@@ -483,8 +493,14 @@ mod tests {
     fn revoking_is_idempotent_and_recorded_once() {
         let mut tx = TokenTx::default();
         let id = made(&mut tx, None).token.id;
-        let (finish, first) =
-            revoke_token(&mut tx, &id, "root@x.org", Actor::Owner, NOW + 1).unwrap();
+        let (finish, first) = revoke_token(
+            &mut tx,
+            &id,
+            &crate::By::parse("root@x.org"),
+            Actor::Owner,
+            NOW + 1,
+        )
+        .unwrap();
         assert_eq!(finish, Finish::Commit);
         let RevokeOutcome::Revoked(token) = first else {
             panic!("{first:?}")
@@ -494,7 +510,8 @@ mod tests {
             by: "root@x.org".into(),
         };
         assert_eq!(token.revoked.as_ref(), Some(&revocation));
-        let (finish, again) = revoke_token(&mut tx, &id, "cli", Actor::Owner, NOW + 2).unwrap();
+        let (finish, again) =
+            revoke_token(&mut tx, &id, &crate::By::Cli, Actor::Owner, NOW + 2).unwrap();
         assert_eq!(finish, Finish::Abort);
         assert_eq!(again, RevokeOutcome::AlreadyRevoked(token));
         let revoked: Vec<_> = tx
@@ -506,7 +523,7 @@ mod tests {
         assert_eq!(revoked[0].actor, "root@x.org");
         // Unknown ids, and text that is no id at all.
         for unknown in ["ffffffffffffffff", "", "../etc", &"a".repeat(10_000)] {
-            let e = revoke_token(&mut tx, unknown, "cli", Actor::Owner, NOW).unwrap_err();
+            let e = revoke_token(&mut tx, unknown, &crate::By::Cli, Actor::Owner, NOW).unwrap_err();
             assert!(matches!(e, StoreError::NotFound(_)), "{e:?}");
         }
     }

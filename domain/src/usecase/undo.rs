@@ -1,37 +1,78 @@
-//! Undoing a batch.
+//! Undoing a batch: the plan (what the undo would write, from the batch
+//! and the users as they are now; no store needed) and its application in
+//! one write transaction.
 
 use super::{Done, abort, commit, keep_an_active_admin, record_batch};
-use crate::Counts;
 use crate::audit::{AuditAction, AuditEvent};
+use crate::by::By;
 use crate::privilege::{self, Act, Actor};
 use crate::store::{BatchSummary, StoreError, UndoOutcome};
-use crate::transaction::{Touched, UserWrite, WriteTx};
+use crate::transaction::{BatchRecord, Touched, UserWrite, WriteTx};
+use crate::{Counts, User, UserKey};
+use std::collections::HashMap;
 
-/// Undoes a batch, unless a touched user changed since. Undoing a create
-/// also removes that user's password, sign-in links and sessions.
-pub fn undo_batch(
-    tx: &mut dyn WriteTx,
-    id: u64,
-    operator: &str,
-    actor: Actor,
-    now: i64,
-) -> Done<UndoOutcome> {
-    let mut record = tx
-        .batch(id)?
-        .ok_or_else(|| StoreError::NotFound(format!("there is no batch {id}")))?;
-    if let Some(by) = record.summary.undone_by {
+/// What undoing a batch writes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UndoPlan {
+    /// Each touched user as it is now and as the undo leaves it (`None`:
+    /// absent), in the batch's order.
+    pub users: Vec<(Option<User>, Option<User>)>,
+    /// The undo batch's touched users (before-images: the users as now).
+    pub touched: Vec<Touched>,
+    pub events: Vec<AuditEvent>,
+    pub counts: Counts,
+    /// The users the batch created: removed, with their credentials and
+    /// externalId.
+    pub removed: Vec<UserKey>,
+    /// Whether the undo takes an active administrator away (the store
+    /// checks that one is left).
+    pub admin_lost: bool,
+}
+
+/// Why a batch is not undone.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NotUndone {
+    /// Users changed since the batch (their emails): nothing is written.
+    Changed(Vec<String>),
+    /// Refused by a rule, or the store could not answer.
+    Error(StoreError),
+}
+
+impl From<StoreError> for NotUndone {
+    fn from(e: StoreError) -> NotUndone {
+        NotUndone::Error(e)
+    }
+}
+
+/// Whether a batch may be undone at all: not twice, and not an undo.
+pub fn undoable(summary: &BatchSummary) -> Result<(), StoreError> {
+    let id = summary.id;
+    if let Some(by) = summary.undone_by {
         return Err(StoreError::Invalid(format!(
             "batch {id} was already undone by batch {by}"
         )));
     }
-    if record.summary.undo_of.is_some() {
+    if summary.undo_of.is_some() {
         return Err(StoreError::Invalid(format!(
             "batch {id} is itself an undo and cannot be undone"
         )));
     }
+    Ok(())
+}
+
+/// Plans the undo of an [`undoable`] batch, given its touched users as
+/// they are now (`current`, by key) and whether a user has a password
+/// (asked only where it matters). Refused whole if any touched user
+/// changed since, or if the privilege rule refuses any of them.
+pub fn plan_undo(
+    record: &BatchRecord,
+    mut current: HashMap<UserKey, User>,
+    has_password: &mut dyn FnMut(&UserKey) -> Result<bool, StoreError>,
+    operator: &By,
+    actor: Actor,
+    now: i64,
+) -> Result<UndoPlan, NotUndone> {
     // Check every user first: refuse the whole undo if any changed.
-    let keys: Vec<&str> = record.touched.iter().map(|t| t.key.as_str()).collect();
-    let mut current = tx.users(&keys)?;
     let mut changed = Vec::new();
     for t in &record.touched {
         let now_user = current.get(&t.key);
@@ -39,12 +80,12 @@ pub fn undo_batch(
             changed.push(
                 now_user
                     .map(|u| u.email.to_string())
-                    .unwrap_or_else(|| t.key.clone()),
+                    .unwrap_or_else(|| t.key.to_string()),
             );
         }
     }
     if !changed.is_empty() {
-        return abort(UndoOutcome::Refused { changed });
+        return Err(NotUndone::Changed(changed));
     }
     // The privilege rule, on the user as it is and as it would be.
     let mut admin_lost = false;
@@ -56,13 +97,13 @@ pub fn undo_batch(
         if t.before.is_none()
             && now_user.is_some()
             && privilege::check(actor, Act::SignInLink { has_password: true }, None, None).is_err()
-            && tx.has_password(&t.key)?
+            && has_password(&t.key)?
         {
-            return Err(StoreError::Forbidden(format!(
+            return Err(NotUndone::Error(StoreError::Forbidden(format!(
                 "Not undone: {} has set a password since this batch; removing the user \
                  would reset it, which only an administrator may do. Nothing was written.",
                 now_user.map(|u| u.email.as_str()).unwrap_or(&t.key)
-            )));
+            ))));
         }
         privilege::check_change(actor, Act::Undo, now_user, t.before.as_ref()).map_err(
             |refusal| {
@@ -74,10 +115,11 @@ pub fn undo_batch(
         )?;
         admin_lost |= privilege::removes_active_admin(now_user, t.before.as_ref());
     }
-    let mut undo_touched = Vec::with_capacity(record.touched.len());
+    let mut touched = Vec::with_capacity(record.touched.len());
     let mut events = Vec::with_capacity(record.touched.len());
     let mut counts = Counts::default();
-    let mut restored_users = Vec::with_capacity(record.touched.len());
+    let mut users = Vec::with_capacity(record.touched.len());
+    let mut removed = Vec::new();
     for t in &record.touched {
         let now_user = current.remove(&t.key);
         match &t.before {
@@ -92,12 +134,13 @@ pub fn undo_batch(
                         crate::audit::removed(gone),
                     ));
                 }
-                undo_touched.push(Touched {
+                touched.push(Touched {
                     key: t.key.clone(),
                     before: now_user.clone(),
                     after_version: None,
                 });
-                restored_users.push((now_user, None));
+                users.push((now_user, None));
+                removed.push(t.key.clone());
             }
             Some(before) => {
                 // Restore the before-image as a new version, so that anyone
@@ -119,16 +162,59 @@ pub fn undo_batch(
                         crate::plan::diff(current, &restored),
                     ));
                 }
-                undo_touched.push(Touched {
+                touched.push(Touched {
                     key: t.key.clone(),
                     before: now_user.clone(),
                     after_version: Some(restored.version),
                 });
-                restored_users.push((now_user, Some(restored)));
+                users.push((now_user, Some(restored)));
             }
         }
     }
-    let writes: Vec<UserWrite<'_>> = restored_users
+    Ok(UndoPlan {
+        users,
+        touched,
+        events,
+        counts,
+        removed,
+        admin_lost,
+    })
+}
+
+/// Undoes a batch, unless a touched user changed since. Undoing a create
+/// also removes that user's password, sign-in links and sessions.
+pub fn undo_batch(
+    tx: &mut dyn WriteTx,
+    id: u64,
+    operator: &By,
+    actor: Actor,
+    now: i64,
+) -> Done<UndoOutcome> {
+    let record = tx
+        .batch(id)?
+        .ok_or_else(|| StoreError::NotFound(format!("there is no batch {id}")))?;
+    undoable(&record.summary)?;
+    let keys: Vec<&UserKey> = record.touched.iter().map(|t| &t.key).collect();
+    let current = tx.users(&keys)?;
+    let has_password = &mut |key: &UserKey| tx.has_password(key);
+    match plan_undo(&record, current, has_password, operator, actor, now) {
+        Ok(plan) => write_undo(tx, record, plan, operator, now),
+        Err(NotUndone::Changed(changed)) => abort(UndoOutcome::Refused { changed }),
+        Err(NotUndone::Error(e)) => Err(e),
+    }
+}
+
+/// Writes a planned undo: the users, what removed users leave behind, the
+/// undo's batch and events, and the undone batch marked.
+fn write_undo(
+    tx: &mut dyn WriteTx,
+    mut record: BatchRecord,
+    plan: UndoPlan,
+    operator: &By,
+    now: i64,
+) -> Done<UndoOutcome> {
+    let writes: Vec<UserWrite<'_>> = plan
+        .users
         .iter()
         .filter(|(before, after)| before.is_some() || after.is_some())
         .map(|(before, after)| UserWrite {
@@ -137,14 +223,14 @@ pub fn undo_batch(
         })
         .collect();
     tx.write_users(&writes)?;
-    for t in record.touched.iter().filter(|t| t.before.is_none()) {
+    for key in &plan.removed {
         // A removed user leaves nothing behind that a later user of the
         // same address could inherit: no password, link or session, and
         // no externalId a provisioning client would find it by.
-        tx.forget_credentials(&t.key)?;
-        tx.set_external_id(&t.key, None)?;
+        tx.forget_credentials(key)?;
+        tx.set_external_id(key, None)?;
     }
-    keep_an_active_admin(tx, admin_lost)?;
+    keep_an_active_admin(tx, plan.admin_lost)?;
     let summary = record_batch(
         tx,
         BatchSummary {
@@ -153,15 +239,18 @@ pub fn undo_batch(
             at: now,
             file_name: record.summary.file_name.clone(),
             sha256: record.summary.sha256.clone(),
-            counts,
-            undo_of: Some(id),
+            counts: plan.counts,
+            undo_of: Some(record.summary.id),
             undone_by: None,
             approved_by: None,
         },
-        undo_touched,
+        plan.touched,
     )?;
-    tx.append_audit(events, Some(summary.id))?;
+    tx.append_audit(plan.events, Some(summary.id))?;
     record.summary.undone_by = Some(summary.id);
     tx.put_batch(&record)?;
     commit(UndoOutcome::Undone { batch: summary })
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,6 +3,7 @@
 
 use super::{Done, abort, commit, forbidden, record_batch, replace_user, stored_user};
 use crate::audit::{AuditAction, AuditEvent};
+use crate::by::By;
 use crate::privilege::{self, Act, Actor};
 use crate::store::{BatchSummary, EditOutcome, StoreError, UserEdit};
 use crate::transaction::{Touched, UserWrite, WriteTx};
@@ -14,7 +15,7 @@ use crate::{Counts, User, UserKey};
 pub fn create_user(
     tx: &mut dyn WriteTx,
     user: User,
-    operator: &str,
+    operator: &By,
     actor: Actor,
     now: i64,
 ) -> Done<BatchSummary> {
@@ -34,12 +35,12 @@ pub fn create_user_by(
     tx: &mut dyn WriteTx,
     mut user: User,
     channel: Channel,
-    operator: &str,
+    operator: &By,
     actor: Actor,
     now: i64,
 ) -> Done<BatchSummary> {
     privilege::check_change(actor, Act::Change, None, Some(&user)).map_err(forbidden)?;
-    if tx.user(user.key().as_str())?.is_some() {
+    if tx.user(user.key())?.is_some() {
         return Err(StoreError::Conflict(format!(
             "A user with the email {} exists already.",
             user.email
@@ -74,7 +75,7 @@ pub fn create_user_by(
             approved_by: None,
         },
         vec![Touched {
-            key: user.key().to_string(),
+            key: user.key().clone(),
             before: None,
             after_version: Some(1),
         }],
@@ -135,7 +136,7 @@ pub fn set_end_state(
     tx: &mut dyn WriteTx,
     key: &UserKey,
     end_state: EndState,
-    operator: &str,
+    operator: &By,
     actor: Actor,
     now: i64,
 ) -> Done<User> {
@@ -153,8 +154,8 @@ pub fn set_end_state(
     });
     replace_user(tx, &before, &mut after, now)?;
     if end_state == EndState::Inactive {
-        tx.revoke_links(key.as_str())?;
-        tx.end_sessions(key.as_str())?;
+        tx.revoke_links(key)?;
+        tx.end_sessions(key)?;
     }
     let action = match end_state {
         EndState::Active => AuditAction::Activate,
@@ -186,7 +187,7 @@ pub fn edit_user(tx: &mut dyn WriteTx, edit: &UserEdit<'_>) -> Done<EditOutcome>
     if after == before {
         return abort(EditOutcome::Unchanged(before));
     }
-    let after = write_edit(tx, &before, after, edit.operator, edit.now)?;
+    let after = write_edit(tx, &before, after, &edit.operator, edit.now)?;
     commit(EditOutcome::Saved(after))
 }
 
@@ -199,7 +200,7 @@ pub(crate) fn write_edit(
     tx: &mut dyn WriteTx,
     before: &User,
     mut after: User,
-    operator: &str,
+    operator: &By,
     now: i64,
 ) -> Result<User, StoreError> {
     let key = before.key();
@@ -215,13 +216,13 @@ pub(crate) fn write_edit(
         let about = |action, reason: &str| {
             AuditEvent::new(now, operator, &after, action, Vec::new()).with("reason", reason)
         };
-        if tx.revoke_links(key.as_str())? > 0 {
+        if tx.revoke_links(key)? > 0 {
             let event = about(AuditAction::SignInLinksRevoked, "roles changed");
             tx.append_audit(vec![event], None)?;
         }
         let rank = |u: &User| privilege::Rank::of(u.roles);
         if !removed.is_empty() || rank(&after) > rank(before) {
-            tx.end_sessions(key.as_str())?;
+            tx.end_sessions(key)?;
         }
         // A password set through a link made by someone of lower rank than
         // the user has now may be known to that person: it goes, and an
@@ -230,7 +231,7 @@ pub(crate) fn write_edit(
             && let Some(maker) = password_link_maker(tx, key)?
             && maker < rank(&after)
         {
-            tx.forget_credentials(key.as_str())?;
+            tx.forget_credentials(key)?;
             let event = about(
                 AuditAction::PasswordRemoved,
                 "set through a link made by someone who ranks below the user now",
@@ -261,7 +262,7 @@ fn password_link_maker(
     tx: &mut dyn WriteTx,
     key: &UserKey,
 ) -> Result<Option<privilege::Rank>, StoreError> {
-    let history = tx.user_history(key.as_str())?;
+    let history = tx.user_history(key)?;
     let mut newest_first = history.iter();
     let Some(set) = newest_first.find(|e| e.action == AuditAction::PasswordSet) else {
         return Ok(None);
@@ -276,7 +277,7 @@ fn password_link_maker(
     Ok(Some(match crate::Email::parse(&made.actor) {
         Err(_) => privilege::Rank::Admin, // `cli`
         Ok(maker) => tx
-            .user(maker.key().as_str())?
+            .user(maker.key())?
             .map_or(privilege::Rank::SelfService, |u| {
                 privilege::Rank::of(u.roles)
             }),

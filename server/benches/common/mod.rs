@@ -26,7 +26,7 @@ pub fn request(bytes: &[u8]) -> domain::store::ImportRequest<'_> {
     domain::store::ImportRequest {
         bytes,
         file_name: "bench.csv",
-        operator: "bench",
+        operator: domain::By::parse("bench"),
         actor: domain::Actor::Owner,
         expected_fingerprint: None,
         skip_invalid: false,

@@ -134,7 +134,7 @@ pub fn import(
         ImportRequest {
             bytes: &bytes,
             file_name: &file_name,
-            operator: &args.operator,
+            operator: args.operator.clone(),
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: args.skip_invalid,
@@ -224,7 +224,7 @@ fn sync_import(
         ImportRequest {
             bytes,
             file_name,
-            operator: &args.operator,
+            operator: args.operator.clone(),
             actor: Actor::Owner,
             expected_fingerprint: None,
             skip_invalid: args.skip_invalid || args.dry_run,

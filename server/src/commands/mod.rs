@@ -14,7 +14,7 @@ use crate::engine::Engine;
 use domain::store::AppStore;
 use domain::store::StoreError;
 use domain::user::{EndState, Profile, Role, Roles, Source, User};
-use domain::{Actor, Email, Field};
+use domain::{Actor, By, Email, Field};
 use serde_json::json;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -77,7 +77,7 @@ pub fn approvals(store: &dyn AppStore, cmd: &ApprovalsCommand, mail: bool) -> Ex
             },
         ),
     };
-    match store.decide_approval_mailing(id, decision, "cli", Actor::Owner, now(), mail) {
+    match store.decide_approval_mailing(id, decision, &By::Cli, Actor::Owner, now(), mail) {
         Ok(ApprovalOutcome::Approved { batch, mailed }) => {
             println!(
                 "Approved request {id}: written as batch {} ({} created, {} updated).{}",
@@ -152,7 +152,7 @@ pub fn users(store: &dyn AppStore, cmd: &UsersCommand) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(format!("EMAIL: {e}")),
     };
-    match store.set_end_state(email.key(), end_state, "cli", Actor::Owner, now()) {
+    match store.set_end_state(email.key(), end_state, &By::Cli, Actor::Owner, now()) {
         Ok(user) => {
             println!("{} is {}.", user.email, user.end_state.key());
             ExitCode::SUCCESS
@@ -315,7 +315,7 @@ pub fn options(store: &dyn AppStore, cmd: &OptionsCommand) -> ExitCode {
             Ok(Err(e)) => fail(e),
             Err(e) => fail(e),
         },
-        OptionsCommand::Set { key, value } => match store.set_option(key, value, "cli", now()) {
+        OptionsCommand::Set { key, value } => match store.set_option(key, value, &By::Cli, now()) {
             Ok(o) => {
                 println!("{key} = {}", o.get(key).unwrap_or_default());
                 ExitCode::SUCCESS
@@ -434,7 +434,7 @@ pub fn admin(store: &dyn AppStore, cmd: &AdminCommand, base: &str) -> ExitCode {
         Err(e) => return fail(e),
     };
     if let Some(hash) = password {
-        if let Err(e) = store.set_password(user.key(), &hash, app::context::now_ms(), "cli") {
+        if let Err(e) = store.set_password(user.key(), &hash, app::context::now_ms(), &By::Cli) {
             return fail(e);
         }
         println!(
@@ -447,7 +447,7 @@ pub fn admin(store: &dyn AppStore, cmd: &AdminCommand, base: &str) -> ExitCode {
         // A new link replaces any earlier one (and revokes it).
         let made = store
             .revoke_links(user.key())
-            .and_then(|_| store.create_link(user.key(), now(), days, "cli", Actor::Owner));
+            .and_then(|_| store.create_link(user.key(), now(), days, &By::Cli, Actor::Owner));
         match made {
             Ok(token) => {
                 println!(

@@ -4,10 +4,10 @@
 
 use super::{fail, now};
 use crate::cli::TokensCommand;
-use domain::Actor;
 use domain::store::AppStore;
 use domain::token::{ApiToken, TokenRole};
 use domain::usecase::tokens::{NewToken, RevokeOutcome};
+use domain::{Actor, By};
 use serde_json::json;
 use std::io::Write;
 use std::process::ExitCode;
@@ -38,7 +38,7 @@ fn create(store: &dyn AppStore, name: &str, role: &str, days: Option<u32>, json:
         name,
         role,
         days,
-        by: "cli",
+        by: &By::Cli,
         actor: Actor::Owner,
         now: now(),
     });
@@ -125,7 +125,7 @@ fn list(store: &dyn AppStore, json: bool) -> ExitCode {
 }
 
 fn revoke(store: &dyn AppStore, id: &str) -> ExitCode {
-    match store.revoke_token(id.trim(), "cli", Actor::Owner, now()) {
+    match store.revoke_token(id.trim(), &By::Cli, Actor::Owner, now()) {
         Ok(RevokeOutcome::Revoked(t)) => {
             println!("Revoked API token {} \"{}\".", t.id, t.name);
             ExitCode::SUCCESS

@@ -33,8 +33,8 @@ use axum::middleware::from_fn;
 use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use domain::Actor;
 use domain::Email;
+use domain::{Actor, By};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list_with_exclusions};
 use middleware::{client_address, operator_session, refusal};
@@ -75,7 +75,7 @@ fn bootstrap_admin(
         let hash = app::security::hash_password(password)
             .map_err(|e| format!("ROSTER_ADMIN_PASSWORD: {e}"))?;
         store
-            .set_password(admin.key(), &hash, app::context::now_ms(), "cli")
+            .set_password(admin.key(), &hash, app::context::now_ms(), &By::Cli)
             .map_err(|e| e.to_string())?;
         println!(
             "Administrator {} can sign in with the password from ROSTER_ADMIN_PASSWORD.",
@@ -86,7 +86,7 @@ fn bootstrap_admin(
     let days = store.options().map(|o| o.link_days).unwrap_or(7);
     store.revoke_links(admin.key()).map_err(|e| e.to_string())?;
     let token = store
-        .create_link(admin.key(), now(), days, "cli", Actor::Owner)
+        .create_link(admin.key(), now(), days, &By::Cli, Actor::Owner)
         .map_err(|e| e.to_string())?;
     println!(
         "First sign-in for {}: open this one-time link within {days} days to set a password:",

@@ -16,10 +16,8 @@ fn stored(email: &str, org: &str, source: Source, roles: Roles) -> User {
 }
 
 fn sync_of(csv: &str, users: &[User], scope: Option<&str>, actor: crate::Actor) -> ImportPlan {
-    let store: HashMap<String, User> = users
-        .iter()
-        .map(|u| (u.key().to_string(), u.clone()))
-        .collect();
+    let store: HashMap<UserKey, User> =
+        users.iter().map(|u| (u.key().clone(), u.clone())).collect();
     let parsed = parse_file(csv.as_bytes(), &opts()).unwrap();
     let in_file: std::collections::HashSet<String> = parsed
         .keys()
@@ -122,10 +120,8 @@ fn the_browser_makes_a_syncs_fingerprint_as_the_server_does() {
     let csv = format!("{HEAD}a@x.org,A,A,,,,,,,\nn@x.org,N,N,,,,,,,\n");
     let operator = crate::Actor::User(Roles::of(&[Role::Operator]));
     let server = sync_of(&csv, &users, Some("acme"), operator);
-    let store: HashMap<String, User> = users
-        .iter()
-        .map(|u| (u.key().to_string(), u.clone()))
-        .collect();
+    let store: HashMap<UserKey, User> =
+        users.iter().map(|u| (u.key().clone(), u.clone())).collect();
     let parsed = parse_file(csv.as_bytes(), &opts()).unwrap();
     let keys: Vec<String> = parsed.keys().iter().map(|k| k.to_string()).collect();
     let rows = plan_parsed(parsed, &store, &opts(), operator).fingerprint;

@@ -9,7 +9,7 @@ use domain::approval::ApprovalRequest;
 use domain::store::{BatchSummary, Correction};
 use domain::transaction::{BatchRecord, SignInLink, Touched};
 use domain::user::{EndState, Profile, Roles, Source};
-use domain::{Counts, Email, User};
+use domain::{Counts, Email, User, UserKey};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -78,7 +78,7 @@ struct TouchedV1 {
 impl From<TouchedV1> for Touched {
     fn from(t: TouchedV1) -> Touched {
         Touched {
-            key: t.key,
+            key: UserKey::stored(t.key),
             before: t.before.map(User::from),
             after_version: t.after_version,
         }

@@ -5,6 +5,7 @@ use super::rows::{event_of, link_of};
 use super::{PgStore, pg};
 use crate::engine::Dump;
 use crate::engine::codec::decode;
+use domain::UserKey;
 use domain::store::StoreError;
 use domain::transaction::{BatchRecord, Item};
 
@@ -76,7 +77,7 @@ impl Dump for PgStore {
              LEFT JOIN password_epochs e ON e.key = c.key ORDER BY c.key",
             &mut |r| {
                 out(Item::Password {
-                    key: r.get(0),
+                    key: UserKey::stored(r.get(0)),
                     phc: r.get(1),
                     epoch_ms: r.get(2),
                 })
@@ -101,7 +102,7 @@ impl Dump for PgStore {
             "SELECT user_key, external_id FROM scim_external_ids ORDER BY user_key",
             &mut |r| {
                 out(Item::ExternalId {
-                    key: r.get(0),
+                    key: UserKey::stored(r.get(0)),
                     external_id: r.get(1),
                 })
             },

@@ -18,7 +18,7 @@ use domain::privilege;
 use domain::store::{BatchSummary, Correction, StoreError};
 use domain::token::ApiToken;
 use domain::transaction::{BatchRecord, Sequence, SignInLink, UserWrite, WriteTx};
-use domain::{EndState, User};
+use domain::{EndState, User, UserKey};
 use postgres::Transaction;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
@@ -57,7 +57,8 @@ impl WriteTx for PgTx<'_, '_> {
         .map(drop)
     }
 
-    fn user(&mut self, key: &str) -> Result<Option<User>, StoreError> {
+    fn user(&mut self, key: &UserKey) -> Result<Option<User>, StoreError> {
+        let key = key.as_str();
         self.t
             .query_opt("SELECT record FROM users WHERE key = $1", &[&key])
             .map_err(pg)?
@@ -65,9 +66,10 @@ impl WriteTx for PgTx<'_, '_> {
             .transpose()
     }
 
-    fn users(&mut self, keys: &[&str]) -> Result<HashMap<String, User>, StoreError> {
+    fn users(&mut self, keys: &[&UserKey]) -> Result<HashMap<UserKey, User>, StoreError> {
         let mut out = HashMap::new();
         for chunk in keys.chunks(50_000) {
+            let chunk: Vec<&str> = chunk.iter().map(|k| k.as_str()).collect();
             let rows = self
                 .t
                 .query(
@@ -76,7 +78,7 @@ impl WriteTx for PgTx<'_, '_> {
                 )
                 .map_err(pg)?;
             for row in rows {
-                out.insert(row.get::<_, String>(0), decode(row.get::<_, &[u8]>(1))?);
+                out.insert(UserKey::stored(row.get(0)), decode(row.get::<_, &[u8]>(1))?);
             }
         }
         Ok(out)
@@ -231,7 +233,8 @@ impl WriteTx for PgTx<'_, '_> {
             .is_some())
     }
 
-    fn user_history(&mut self, key: &str) -> Result<Vec<AuditEvent>, StoreError> {
+    fn user_history(&mut self, key: &UserKey) -> Result<Vec<AuditEvent>, StoreError> {
+        let key = key.as_str();
         self.t
             .query(
                 "SELECT id, event FROM audit WHERE user_key = $1 ORDER BY id DESC",
@@ -386,7 +389,8 @@ impl WriteTx for PgTx<'_, '_> {
         .map(drop)
     }
 
-    fn has_password(&mut self, key: &str) -> Result<bool, StoreError> {
+    fn has_password(&mut self, key: &UserKey) -> Result<bool, StoreError> {
+        let key = key.as_str();
         Ok(self
             .t
             .query_opt("SELECT 1 FROM credentials WHERE key = $1", &[&key])
@@ -394,7 +398,8 @@ impl WriteTx for PgTx<'_, '_> {
             .is_some())
     }
 
-    fn put_password(&mut self, key: &str, phc: &str, epoch_ms: i64) -> Result<(), StoreError> {
+    fn put_password(&mut self, key: &UserKey, phc: &str, epoch_ms: i64) -> Result<(), StoreError> {
+        let key = key.as_str();
         self.exec(
             "INSERT INTO credentials (key, phc) VALUES ($1, $2) \
              ON CONFLICT (key) DO UPDATE SET phc = EXCLUDED.phc",
@@ -438,7 +443,8 @@ impl WriteTx for PgTx<'_, '_> {
         row.map(|r| link_of(r.get(0), r.get(1))).transpose()
     }
 
-    fn revoke_links(&mut self, key: &str) -> Result<u64, StoreError> {
+    fn revoke_links(&mut self, key: &UserKey) -> Result<u64, StoreError> {
+        let key = key.as_str();
         self.exec("DELETE FROM links WHERE user_key = $1", &[&key])
     }
 
@@ -446,14 +452,16 @@ impl WriteTx for PgTx<'_, '_> {
         self.exec("DELETE FROM links WHERE expires_at <= $1", &[&now])
     }
 
-    fn end_sessions(&mut self, key: &str) -> Result<(), StoreError> {
+    fn end_sessions(&mut self, key: &UserKey) -> Result<(), StoreError> {
+        let key = key.as_str();
         self.exec("DELETE FROM sessions WHERE user_key = $1", &[&key])
             .map(drop)
     }
 
-    fn forget_credentials(&mut self, key: &str) -> Result<(), StoreError> {
-        self.exec("DELETE FROM credentials WHERE key = $1", &[&key])?;
-        self.exec("DELETE FROM password_epochs WHERE key = $1", &[&key])?;
+    fn forget_credentials(&mut self, key: &UserKey) -> Result<(), StoreError> {
+        let text = key.as_str();
+        self.exec("DELETE FROM credentials WHERE key = $1", &[&text])?;
+        self.exec("DELETE FROM password_epochs WHERE key = $1", &[&text])?;
         self.revoke_links(key)?;
         self.end_sessions(key)
     }
@@ -470,11 +478,17 @@ impl WriteTx for PgTx<'_, '_> {
         super::tokens::put_token_in(self.t, token)
     }
 
-    fn external_id(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+    fn external_id(&mut self, key: &UserKey) -> Result<Option<String>, StoreError> {
+        let key = key.as_str();
         super::external_ids::external_id_in(self.t, key)
     }
 
-    fn set_external_id(&mut self, key: &str, external_id: Option<&str>) -> Result<(), StoreError> {
+    fn set_external_id(
+        &mut self,
+        key: &UserKey,
+        external_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let key = key.as_str();
         super::external_ids::set_external_id_in(self.t, key, external_id)
     }
 

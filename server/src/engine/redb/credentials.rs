@@ -220,7 +220,7 @@ mod tests {
             .apply_import(ImportRequest {
                 bytes: b"email,first_name,last_name\na@x.org,A,B\nc@x.org,C,D\nroot@x.org,R,T\n",
                 file_name: "f.csv",
-                operator: "op@x.org",
+                operator: domain::By::parse("op@x.org"),
                 actor: Actor::Owner,
                 expected_fingerprint: None,
                 skip_invalid: false,
@@ -248,7 +248,7 @@ mod tests {
     fn links_expire_and_are_single_use() {
         let (_dir, store) = store();
         let token = store
-            .create_link(&k("a@x.org"), 1000, 7, "test", OWNER)
+            .create_link(&k("a@x.org"), 1000, 7, &domain::By::parse("test"), OWNER)
             .unwrap();
         assert_eq!(token.len(), 64);
         assert_eq!(
@@ -271,7 +271,7 @@ mod tests {
             None
         );
         let expired = store
-            .create_link(&k("c@x.org"), 0, 1, "test", OWNER)
+            .create_link(&k("c@x.org"), 0, 1, &domain::By::parse("test"), OWNER)
             .unwrap();
         assert_eq!(
             store
@@ -290,14 +290,14 @@ mod tests {
     fn links_are_revoked_when_a_password_is_set_or_on_request() {
         let (_dir, store) = store();
         let first = store
-            .create_link(&k("a@x.org"), 1000, 7, "test", OWNER)
+            .create_link(&k("a@x.org"), 1000, 7, &domain::By::parse("test"), OWNER)
             .unwrap();
         let other = store
-            .create_link(&k("c@x.org"), 1000, 7, "test", OWNER)
+            .create_link(&k("c@x.org"), 1000, 7, &domain::By::parse("test"), OWNER)
             .unwrap();
         // A new link for a user voids the user's earlier one.
         let second = store
-            .create_link(&k("a@x.org"), 1000, 7, "test", OWNER)
+            .create_link(&k("a@x.org"), 1000, 7, &domain::By::parse("test"), OWNER)
             .unwrap();
         assert_eq!(store.peek_link(&first, 1000).unwrap(), None);
         assert!(store.peek_link(&other, 1000).unwrap().is_some());
@@ -309,10 +309,15 @@ mod tests {
         assert!(store.peek_link(&other, 1000).unwrap().is_some());
         // So does setting a password any other way.
         let third = store
-            .create_link(&k("a@x.org"), 1000, 7, "test", OWNER)
+            .create_link(&k("a@x.org"), 1000, 7, &domain::By::parse("test"), OWNER)
             .unwrap();
         store
-            .set_password(&k("a@x.org"), "$argon2id$y", 1_000_001, "test")
+            .set_password(
+                &k("a@x.org"),
+                "$argon2id$y",
+                1_000_001,
+                &domain::By::parse("test"),
+            )
             .unwrap();
         assert_eq!(store.peek_link(&third, 1000).unwrap(), None);
         // And revoking by hand (a new first-start link).
@@ -325,10 +330,10 @@ mod tests {
     fn expired_links_are_purged() {
         let (_dir, store) = store();
         let old = store
-            .create_link(&k("a@x.org"), 0, 1, "test", OWNER)
+            .create_link(&k("a@x.org"), 0, 1, &domain::By::parse("test"), OWNER)
             .unwrap();
         let fresh = store
-            .create_link(&k("c@x.org"), 1000, 7, "test", OWNER)
+            .create_link(&k("c@x.org"), 1000, 7, &domain::By::parse("test"), OWNER)
             .unwrap();
         assert_eq!(store.purge_expired_links(86_400).unwrap(), 1);
         assert_eq!(store.peek_link(&old, 0).unwrap(), None);
@@ -344,12 +349,24 @@ mod tests {
         // An operator enrols users without a password…
         assert!(
             store
-                .create_link(&k("a@x.org"), 1000, 7, "test", operator())
+                .create_link(
+                    &k("a@x.org"),
+                    1000,
+                    7,
+                    &domain::By::parse("test"),
+                    operator()
+                )
                 .is_ok()
         );
         // …but never makes a link for an administrator…
         let err = store
-            .create_link(&k("root@x.org"), 1000, 7, "test", operator())
+            .create_link(
+                &k("root@x.org"),
+                1000,
+                7,
+                &domain::By::parse("test"),
+                operator(),
+            )
             .unwrap_err();
         assert!(
             matches!(err, StoreError::Forbidden(ref m) if m.contains("administrator")),
@@ -357,10 +374,16 @@ mod tests {
         );
         // …nor resets a password.
         store
-            .set_password(&k("c@x.org"), "$argon2id$x", 1, "test")
+            .set_password(&k("c@x.org"), "$argon2id$x", 1, &domain::By::parse("test"))
             .unwrap();
         let err = store
-            .create_link(&k("c@x.org"), 1000, 7, "test", operator())
+            .create_link(
+                &k("c@x.org"),
+                1000,
+                7,
+                &domain::By::parse("test"),
+                operator(),
+            )
             .unwrap_err();
         assert!(
             matches!(err, StoreError::Forbidden(ref m) if m.contains("reset")),
@@ -369,16 +392,28 @@ mod tests {
         // An administrator may do both.
         assert!(
             store
-                .create_link(&k("root@x.org"), 1000, 7, "test", admin())
+                .create_link(
+                    &k("root@x.org"),
+                    1000,
+                    7,
+                    &domain::By::parse("test"),
+                    admin()
+                )
                 .is_ok()
         );
         assert!(
             store
-                .create_link(&k("c@x.org"), 1000, 7, "test", admin())
+                .create_link(&k("c@x.org"), 1000, 7, &domain::By::parse("test"), admin())
                 .is_ok()
         );
         assert!(matches!(
-            store.create_link(&k("nobody@x.org"), 1000, 7, "test", admin()),
+            store.create_link(
+                &k("nobody@x.org"),
+                1000,
+                7,
+                &domain::By::parse("test"),
+                admin()
+            ),
             Err(StoreError::NotFound(_))
         ));
     }
@@ -388,7 +423,7 @@ mod tests {
         let (_dir, store) = store();
         let keys = ["a@x.org", "nobody@x.org", "c@x.org", "root@x.org"].map(k);
         let tokens = store
-            .create_links(&keys, 1000, 2, "test", operator())
+            .create_links(&keys, 1000, 2, &domain::By::parse("test"), operator())
             .unwrap();
         assert_eq!(tokens.len(), 4);
         assert_eq!(tokens[1], Err(LinkRefused::NoSuchUser));
@@ -413,7 +448,7 @@ mod tests {
         assert_eq!(store.password_hash(&k("a@x.org")).unwrap(), None);
         assert_eq!(store.password_epoch(&k("a@x.org")).unwrap(), 0);
         store
-            .set_password(&k("a@x.org"), "$argon2id$x", 42, "test")
+            .set_password(&k("a@x.org"), "$argon2id$x", 42, &domain::By::parse("test"))
             .unwrap();
         assert_eq!(
             store.password_hash(&k("a@x.org")).unwrap().as_deref(),

@@ -7,6 +7,7 @@ use super::schema::{
 use super::{RedbStore, backend};
 use crate::engine::Dump;
 use crate::engine::codec::{decode, decode_event};
+use domain::UserKey;
 use domain::store::StoreError;
 use domain::transaction::Item;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
@@ -62,7 +63,7 @@ impl Dump for RedbStore {
         each_entry(&txn, CREDENTIALS, |key, phc| {
             let epoch_ms = epochs.get(key).map_err(backend)?.map_or(0, |g| g.value());
             out(Item::Password {
-                key: key.to_string(),
+                key: UserKey::stored(key.to_string()),
                 phc: phc.to_string(),
                 epoch_ms,
             })
@@ -79,7 +80,7 @@ impl Dump for RedbStore {
         each_entry(&txn, OUTBOX, |_, message| out(Item::Mail(decode(message)?)))?;
         each_entry(&txn, EXTERNAL_IDS, |key, external_id| {
             out(Item::ExternalId {
-                key: key.to_string(),
+                key: UserKey::stored(key.to_string()),
                 external_id: external_id.to_string(),
             })
         })

@@ -10,7 +10,6 @@ use super::schema::{
 };
 use super::user_index::UserTables;
 use crate::engine::codec::{decode, decode_batch_summary, encode, encode_event_into, new_token};
-use domain::User;
 use domain::approval::ApprovalRequest;
 use domain::audit::AuditEvent;
 use domain::mail::{MailState, OutboxCounts, OutboxMessage};
@@ -19,6 +18,7 @@ use domain::privilege;
 use domain::store::{BatchSummary, Correction, StoreError};
 use domain::token::ApiToken;
 use domain::transaction::{BatchRecord, Sequence, SignInLink, UserWrite, WriteTx};
+use domain::{User, UserKey};
 use redb::ReadableTable;
 use std::collections::HashMap;
 
@@ -85,16 +85,17 @@ impl WriteTx for RedbTx<'_> {
         Ok(())
     }
 
-    fn user(&mut self, key: &str) -> Result<Option<User>, StoreError> {
+    fn user(&mut self, key: &UserKey) -> Result<Option<User>, StoreError> {
+        let key = key.as_str();
         UserTables::open(self.txn)?.get(key)
     }
 
-    fn users(&mut self, keys: &[&str]) -> Result<HashMap<String, User>, StoreError> {
+    fn users(&mut self, keys: &[&UserKey]) -> Result<HashMap<UserKey, User>, StoreError> {
         let users = self.txn.open_table(USERS).map_err(backend)?;
         let mut out = HashMap::new();
         for key in keys {
-            if let Some(g) = users.get(*key).map_err(backend)? {
-                out.insert(key.to_string(), decode(g.value())?);
+            if let Some(g) = users.get(key.as_str()).map_err(backend)? {
+                out.insert((*key).clone(), decode(g.value())?);
             }
         }
         Ok(out)
@@ -136,7 +137,8 @@ impl WriteTx for RedbTx<'_> {
         has_active_admin(self.txn)
     }
 
-    fn user_history(&mut self, key: &str) -> Result<Vec<AuditEvent>, StoreError> {
+    fn user_history(&mut self, key: &UserKey) -> Result<Vec<AuditEvent>, StoreError> {
+        let key = key.as_str();
         history_of(
             &self
                 .txn
@@ -250,12 +252,14 @@ impl WriteTx for RedbTx<'_> {
         Ok(())
     }
 
-    fn has_password(&mut self, key: &str) -> Result<bool, StoreError> {
+    fn has_password(&mut self, key: &UserKey) -> Result<bool, StoreError> {
+        let key = key.as_str();
         let t = self.txn.open_table(CREDENTIALS).map_err(backend)?;
         Ok(t.get(key).map_err(backend)?.is_some())
     }
 
-    fn put_password(&mut self, key: &str, phc: &str, epoch_ms: i64) -> Result<(), StoreError> {
+    fn put_password(&mut self, key: &UserKey, phc: &str, epoch_ms: i64) -> Result<(), StoreError> {
+        let key = key.as_str();
         self.txn
             .open_table(CREDENTIALS)
             .map_err(backend)?
@@ -281,7 +285,8 @@ impl WriteTx for RedbTx<'_> {
         super::credentials::take_link_in(self.txn, token_id)
     }
 
-    fn revoke_links(&mut self, key: &str) -> Result<u64, StoreError> {
+    fn revoke_links(&mut self, key: &UserKey) -> Result<u64, StoreError> {
+        let key = key.as_str();
         super::credentials::revoke_links_in(self.txn, key)
     }
 
@@ -289,11 +294,13 @@ impl WriteTx for RedbTx<'_> {
         super::credentials::purge_expired_links_in(self.txn, now)
     }
 
-    fn end_sessions(&mut self, key: &str) -> Result<(), StoreError> {
+    fn end_sessions(&mut self, key: &UserKey) -> Result<(), StoreError> {
+        let key = key.as_str();
         super::sessions::remove_sessions_of(self.txn, key)
     }
 
-    fn forget_credentials(&mut self, key: &str) -> Result<(), StoreError> {
+    fn forget_credentials(&mut self, key: &UserKey) -> Result<(), StoreError> {
+        let key = key.as_str();
         super::credentials::forget_credentials_in(self.txn, key)
     }
 
@@ -309,11 +316,17 @@ impl WriteTx for RedbTx<'_> {
         super::tokens::put_token_in(self.txn, token)
     }
 
-    fn external_id(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+    fn external_id(&mut self, key: &UserKey) -> Result<Option<String>, StoreError> {
+        let key = key.as_str();
         super::external_ids::external_id_in(self.txn, key)
     }
 
-    fn set_external_id(&mut self, key: &str, external_id: Option<&str>) -> Result<(), StoreError> {
+    fn set_external_id(
+        &mut self,
+        key: &UserKey,
+        external_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let key = key.as_str();
         super::external_ids::set_external_id_in(self.txn, key, external_id)
     }
 

@@ -145,7 +145,7 @@ pub(super) async fn patch_group(
     let written = blocking(move || {
         let now = crate::commands::now();
         run(&*store, |tx| {
-            let name = token.audit_name();
+            let name = token.by();
             let by = provision::Client {
                 name: &name,
                 actor: token.actor(),

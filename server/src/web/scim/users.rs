@@ -236,7 +236,7 @@ pub(super) async fn create_user(
     let created = blocking(move || {
         let now = crate::commands::now();
         run(&*store, |tx| {
-            let name = token.audit_name();
+            let name = token.by();
             let by = provision::Client {
                 name: &name,
                 actor: token.actor(),
@@ -288,18 +288,18 @@ async fn change(
         let mut external_id = None;
         let outcome = run(&*store, |tx| {
             let current = tx
-                .user(key.as_str())?
+                .user(&key)?
                 .ok_or_else(|| domain::store::StoreError::NotFound(id.clone()))?;
             if provision::is_removed(&current) {
                 return Err(domain::store::StoreError::NotFound(id.clone()));
             }
-            let name = token.audit_name();
+            let name = token.by();
             let by = provision::Client {
                 name: &name,
                 actor: token.actor(),
                 now,
             };
-            external_id = tx.external_id(key.as_str())?;
+            external_id = tx.external_id(&key)?;
             let input = match &change {
                 Change::Put(input) => Ok((**input).clone()),
                 Change::Patch(request) => request.apply(&current, &id, external_id.as_deref()),
