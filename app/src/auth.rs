@@ -96,6 +96,7 @@ async fn check_link(token: String) -> Result<Option<(domain::UserKey, String)>, 
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Ok(None);
     }
+    let token = domain::link::LinkToken::new(token);
     let store = store()?;
     let now = now_s();
     let found = blocking(move || {
@@ -136,6 +137,7 @@ pub async fn set_password_with_link(
         return Err(failed(AppError::NotFound(LINK_NOT_VALID.into())));
     }
     let hash = new_password_hash(password, repeat).await?;
+    let token = domain::link::LinkToken::new(token);
     let store = store()?;
     let now = now_ms();
     let user = blocking(move || {

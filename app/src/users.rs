@@ -33,7 +33,7 @@ pub async fn make_sign_in_link(email: String) -> Result<String, AppError> {
         me.email.as_str(),
         email.as_str(),
     );
-    Ok(format!("{}/link/{token}", public_base()))
+    Ok(format!("{}/link/{}", public_base(), token.expose()))
 }
 
 /// One page of the Users table (operators only): searched by word starts

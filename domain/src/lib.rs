@@ -18,6 +18,7 @@ pub mod error;
 pub mod field;
 pub mod fingerprint;
 pub mod header;
+pub mod link;
 pub mod mail;
 pub mod manual;
 pub mod options;

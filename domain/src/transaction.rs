@@ -12,6 +12,7 @@
 use crate::approval::ApprovalRequest;
 use crate::audit::AuditEvent;
 use crate::email::UserKey;
+use crate::link::LinkToken;
 use crate::mail::{MailState, OutboxCounts, OutboxMessage};
 use crate::options::Options;
 use crate::store::{BatchSummary, Correction, StoreError};
@@ -178,8 +179,8 @@ pub trait WriteTx {
 }
 
 /// The id under which a sign-in token is stored (tokens are never stored).
-pub fn token_id(token: &str) -> String {
-    crate::store::sha256_hex(token.as_bytes())
+pub fn token_id(token: &LinkToken) -> String {
+    crate::store::sha256_hex(token.expose().as_bytes())
 }
 
 /// One stored record, as a whole store is copied from one engine to

@@ -250,7 +250,8 @@ fn a_new_admin_link_uses_the_public_url_and_revokes_the_earlier_one() {
         "{first}"
     );
     let second = link("https://roster.example.org");
-    let token = |url: &str| url.rsplit('/').next().unwrap().to_string();
+    let token =
+        |url: &str| domain::link::LinkToken::new(url.rsplit('/').next().unwrap().to_string());
     let store = server::engine::redb::RedbStore::open(&data).unwrap();
     assert_eq!(store.peek_link(&token(&first), 1).unwrap(), None, "revoked");
     assert_eq!(

@@ -483,14 +483,14 @@ fn mail_is_queued_with_a_committed_import_only(f: &Fresh) {
             (MailKind::SignInLink, MailState::Queued, 1)
         );
         // The queued token is a valid link of its user.
-        let token = m.token.as_deref().unwrap();
+        let token = m.token.as_ref().unwrap();
         assert_eq!(
             store.peek_link(token, T0).unwrap(),
             Some(m.user_key.clone())
         );
         let (text, html) = m.bodies("http://roster.test").unwrap();
         assert!(
-            text.contains(&format!("http://roster.test/link/{token}")),
+            text.contains(&format!("http://roster.test/link/{}", token.expose())),
             "{text}"
         );
         assert!(html.contains("Roster"), "{html}");
@@ -1350,7 +1350,7 @@ fn sign_in_failures_are_counted_by_every_server(f: &Fresh) {
 /// undone), an operator edit, a request waiting for approval with its
 /// file, a password, a sign-in link and a changed option. Returns the
 /// link's token.
-fn one_of_everything(store: &dyn Engine) -> String {
+fn one_of_everything(store: &dyn Engine) -> domain::link::LinkToken {
     store
         .set_option(options::LINK_DAYS, "3", &domain::By::Cli, 1)
         .unwrap();
@@ -1403,7 +1403,10 @@ fn one_of_everything(store: &dyn Engine) -> String {
 }
 
 /// Everything `roster copy` carries, as the store answers it.
-fn everything(store: &dyn Engine, token: &str) -> impl PartialEq + std::fmt::Debug {
+fn everything(
+    store: &dyn Engine,
+    token: &domain::link::LinkToken,
+) -> impl PartialEq + std::fmt::Debug {
     (
         store.all_users().unwrap(),
         store.options().unwrap(),

@@ -180,13 +180,15 @@ fn serve(args: &[String], sink: &Sink) -> Child {
 
 /// The token of the sign-in link in a received mail (its text part is
 /// quoted-printable: long lines are broken with a soft "=").
-fn token_in(mail: &str) -> String {
+fn token_in(mail: &str) -> domain::link::LinkToken {
     let mail = mail.replace("=\r\n", "").replace("=\n", "");
     let at = mail.find("http://roster.test/link/").expect("a link") + 24;
-    mail[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_hexdigit())
-        .collect()
+    domain::link::LinkToken::new(
+        mail[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .collect(),
+    )
 }
 
 fn recipient(mail: &str) -> String {

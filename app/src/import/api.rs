@@ -459,7 +459,7 @@ pub async fn sign_in_links_csv(emails: String) -> Result<LinksAnswer, AppError> 
             match token {
                 Ok(token) => links.push((
                     email.to_string(),
-                    format!("{base}/link/{token}"),
+                    format!("{base}/link/{}", token.expose()),
                     expires.clone(),
                 )),
                 Err(why) => left_out.push((email.to_string(), why.to_string())),

@@ -18,6 +18,7 @@ pub mod template;
 pub use template::{MailInput, MailTemplate, Part, Placeholder, TemplateError, render};
 
 use crate::email::UserKey;
+use crate::link::LinkToken;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -106,7 +107,7 @@ pub struct OutboxMessage {
     pub created_at: i64,
     pub sent_at: Option<i64>,
     /// The link's token, until the message is sent.
-    pub token: Option<String>,
+    pub token: Option<LinkToken>,
     /// Unix seconds: when the link expires.
     pub link_expires_at: i64,
 }
@@ -159,15 +160,15 @@ pub fn escape_html(s: &str) -> String {
 }
 
 /// The sign-in link of a token under the web app's public address.
-pub fn link_url(base: &str, token: &str) -> String {
-    format!("{}/link/{token}", base.trim_end_matches('/'))
+pub fn link_url(base: &str, token: &LinkToken) -> String {
+    format!("{}/link/{}", base.trim_end_matches('/'), token.expose())
 }
 
 impl OutboxMessage {
     /// The bodies as sent: the link in place of the marker; `None` once
     /// the token is gone (sent, or never had one).
     pub fn bodies(&self, base: &str) -> Option<(String, String)> {
-        let token = self.token.as_deref()?;
+        let token = self.token.as_ref()?;
         let url = link_url(base, token);
         Some((
             self.text.replace(LINK_MARK, &url),
@@ -238,7 +239,7 @@ mod tests {
             by: "op@example.org".into(),
             created_at: 0,
             sent_at: None,
-            token: token.map(String::from),
+            token: token.map(|t| LinkToken::new(t.into())),
             link_expires_at: 86_400,
         }
     }

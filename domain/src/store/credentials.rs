@@ -4,6 +4,7 @@
 use super::{ImportOutcome, ImportRequest, Store, StoreError, SyncRequest, run};
 use crate::by::By;
 use crate::email::UserKey;
+use crate::link::LinkToken;
 use crate::privilege::Actor;
 use crate::transaction::Finish;
 use crate::usecase;
@@ -43,7 +44,7 @@ pub trait Credentials: Store {
         days: u32,
         by: &By,
         actor: Actor,
-    ) -> Result<String, StoreError> {
+    ) -> Result<LinkToken, StoreError> {
         let mut made = self.create_links(std::slice::from_ref(user_key), now, days, by, actor)?;
         match made.pop() {
             Some(Ok(token)) => Ok(token),
@@ -64,20 +65,20 @@ pub trait Credentials: Store {
         days: u32,
         by: &By,
         actor: Actor,
-    ) -> Result<Vec<Result<String, LinkRefused>>, StoreError> {
+    ) -> Result<Vec<Result<LinkToken, LinkRefused>>, StoreError> {
         run(self, |tx| {
             usecase::create_links(tx, user_keys, now, days, by, actor)
         })
     }
     /// The user of a valid, unexpired link, without using it up.
-    fn peek_link(&self, token: &str, now: i64) -> Result<Option<UserKey>, StoreError>;
+    fn peek_link(&self, token: &LinkToken, now: i64) -> Result<Option<UserKey>, StoreError>;
     /// In one transaction: uses the link up, sets the password (as
     /// [`Credentials::set_password`], so every other link of the user is
     /// revoked too) and returns the user; `None` when the link was not
     /// valid or its user is gone (nothing written).
     fn redeem_link(
         &self,
-        token: &str,
+        token: &LinkToken,
         phc: &str,
         now_ms: i64,
     ) -> Result<Option<UserKey>, StoreError> {

@@ -4,6 +4,7 @@ use super::{Done, abort, commit};
 use crate::UserKey;
 use crate::audit::{AuditAction, AuditEvent};
 use crate::by::By;
+use crate::link::LinkToken;
 use crate::privilege::{self, Act, Actor};
 use crate::store::LinkRefused;
 use crate::transaction::{SignInLink, WriteTx, token_id};
@@ -41,7 +42,7 @@ pub fn create_links(
     days: u32,
     by: &By,
     actor: Actor,
-) -> Done<Vec<Result<String, LinkRefused>>> {
+) -> Done<Vec<Result<LinkToken, LinkRefused>>> {
     let expires_at = now + i64::from(days) * 86_400;
     let mut events = Vec::new();
     let mut out = Vec::with_capacity(user_keys.len());
@@ -66,7 +67,7 @@ pub fn create_links(
                     .with("reason", "a new link was made"),
             );
         }
-        let token = tx.new_token();
+        let token = LinkToken::new(tx.new_token());
         tx.put_link(
             &token_id(&token),
             &SignInLink {
@@ -92,7 +93,7 @@ pub fn create_links(
 /// valid or its user is gone.
 pub fn redeem_link(
     tx: &mut dyn WriteTx,
-    token: &str,
+    token: &LinkToken,
     phc: &str,
     now_ms: i64,
 ) -> Done<Option<UserKey>> {

@@ -8,6 +8,7 @@ use super::{Done, abort, commit, create_links};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::by::By;
 use crate::email::{Email, UserKey};
+use crate::link::LinkToken;
 use crate::mail::{
     CLAIM_SECONDS, Delivery, MAX_ATTEMPTS, MailInput, MailKind, MailState, OutboxCounts,
     OutboxMessage, backoff_seconds, render,
@@ -64,7 +65,7 @@ fn new_message(
     tx: &mut dyn WriteTx,
     kind: MailKind,
     user: &User,
-    token: String,
+    token: LinkToken,
     expires_at: i64,
     by: &By,
     now: i64,
@@ -186,7 +187,7 @@ pub fn request_reset(tx: &mut dyn WriteTx, email: &Email, now: i64) -> Done<bool
                 .with("reason", "a password reset was asked for"),
         );
     }
-    let token = tx.new_token();
+    let token = LinkToken::new(tx.new_token());
     let expires_at = now + i64::from(options.reset_minutes) * 60;
     tx.put_link(
         &token_id(&token),

@@ -401,10 +401,6 @@ fn new_admin(email: &Email, source: Source) -> Result<User, StoreError> {
 
 /// The address a one-time link is handed out as: `base` is the configured
 /// public URL (`--public-url`) or else `http://` and the listen address.
-pub fn sign_in_url(base: &str, token: &str) -> String {
-    format!("{}/link/{token}", base.trim_end_matches('/'))
-}
-
 pub fn admin(store: &dyn AppStore, cmd: &AdminCommand, base: &str) -> ExitCode {
     let AdminCommand::Create {
         email,
@@ -454,7 +450,7 @@ pub fn admin(store: &dyn AppStore, cmd: &AdminCommand, base: &str) -> ExitCode {
                     "Administrator {} is ready. One-time sign-in link (valid {days} days):",
                     user.email
                 );
-                println!("{}", sign_in_url(base, &token));
+                println!("{}", domain::mail::link_url(base, &token));
             }
             Err(e) => return fail(e),
         }

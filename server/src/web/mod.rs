@@ -20,7 +20,7 @@ pub mod sessions;
 pub mod upload;
 
 use crate::cli::Common;
-use crate::commands::{first_admin, now, sign_in_url};
+use crate::commands::{first_admin, now};
 use crate::engine::Engine;
 use app::context::AppStore;
 use app::context::PublicBase;
@@ -92,7 +92,7 @@ fn bootstrap_admin(
         "First sign-in for {}: open this one-time link within {days} days to set a password:",
         admin.email
     );
-    println!("  {}", sign_in_url(base, &token));
+    println!("  {}", domain::mail::link_url(base, &token));
     Ok(())
 }
 

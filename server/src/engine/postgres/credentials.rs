@@ -6,6 +6,7 @@ use super::rows::link_of;
 use super::{PgStore, pg};
 use crate::engine::codec::secret_of;
 use domain::UserKey;
+use domain::link::LinkToken;
 use domain::store::{Credentials, StoreError};
 use domain::transaction::token_id;
 
@@ -33,7 +34,7 @@ impl Credentials for PgStore {
             .unwrap_or(0))
     }
 
-    fn peek_link(&self, token: &str, now: i64) -> Result<Option<UserKey>, StoreError> {
+    fn peek_link(&self, token: &LinkToken, now: i64) -> Result<Option<UserKey>, StoreError> {
         let row = self.read(|c| {
             c.query_opt(
                 "SELECT user_key, expires_at FROM links WHERE id = $1",

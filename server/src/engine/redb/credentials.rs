@@ -9,6 +9,7 @@ use super::schema::{CREDENTIALS, EPOCHS, LINKS, SECRETS, USER_LINKS};
 use super::{RedbStore, backend};
 use crate::engine::codec::{decode, encode, secret_of};
 use domain::UserKey;
+use domain::link::LinkToken;
 use domain::store::{Credentials, StoreError};
 use domain::transaction::{SignInLink, token_id};
 use rand::RngCore;
@@ -157,7 +158,7 @@ impl Credentials for RedbStore {
             .unwrap_or(0))
     }
 
-    fn peek_link(&self, token: &str, now: i64) -> Result<Option<UserKey>, StoreError> {
+    fn peek_link(&self, token: &LinkToken, now: i64) -> Result<Option<UserKey>, StoreError> {
         let txn = self.db().begin_read().map_err(backend)?;
         let t = txn.open_table(LINKS).map_err(backend)?;
         let Some(g) = t.get(token_id(token).as_str()).map_err(backend)? else {
@@ -250,13 +251,14 @@ mod tests {
         let token = store
             .create_link(&k("a@x.org"), 1000, 7, &domain::By::parse("test"), OWNER)
             .unwrap();
-        assert_eq!(token.len(), 64);
+        assert_eq!(token.expose().len(), 64);
         assert_eq!(
             store.peek_link(&token, 1000).unwrap().as_deref(),
             Some("a@x.org")
         );
         assert_eq!(store.peek_link(&token, 1000 + 7 * 86_400).unwrap(), None);
-        assert_eq!(store.peek_link("forged", 1000).unwrap(), None);
+        let forged = domain::link::LinkToken::new("forged".into());
+        assert_eq!(store.peek_link(&forged, 1000).unwrap(), None);
         assert_eq!(
             store.redeem_link(&token, "$argon2id$x", 1_001_000).unwrap(),
             Some(k("a@x.org"))
@@ -428,8 +430,8 @@ mod tests {
         assert_eq!(tokens.len(), 4);
         assert_eq!(tokens[1], Err(LinkRefused::NoSuchUser));
         assert!(matches!(tokens[3], Err(LinkRefused::NotAllowed(_))));
-        let a = tokens[0].as_deref().unwrap();
-        let c = tokens[2].as_deref().unwrap();
+        let a = tokens[0].as_ref().unwrap();
+        let c = tokens[2].as_ref().unwrap();
         assert_ne!(a, c);
         assert_eq!(
             store.peek_link(a, 1000).unwrap().as_deref(),
