@@ -204,7 +204,7 @@ mod tests {
             by: "op@x.org".into(),
             created_at: 0,
             sent_at: None,
-            token: Some("ab".repeat(32)),
+            token: Some(domain::link::LinkToken::new("ab".repeat(32))),
             link_expires_at: 1,
         };
         // Port 9 (discard): nothing may be sent, so nothing is connected.

@@ -220,7 +220,7 @@ pub fn request_reset(tx: &mut dyn WriteTx, email: &Email, now: i64) -> Done<bool
 /// Whether a message still holds a link that works: its token's link is
 /// stored (not replaced by a newer one, used or revoked).
 fn link_lives(tx: &mut dyn WriteTx, message: &OutboxMessage) -> Result<bool, StoreError> {
-    match message.token.as_deref() {
+    match &message.token {
         Some(token) => Ok(tx.link(&token_id(token))?.is_some()),
         None => Ok(false),
     }
