@@ -7,6 +7,9 @@
 //! 2. `apply_import` of 10 000, 100 000 and 1 000 000 new users, each into
 //!    a fresh store: the cost per user and the 1M ÷ 10k ratio (a flat
 //!    cost per user is 1.0);
+//! 0. search words per user, by the rule and by every word of the fields,
+//!    for this bench's file and for addresses of the first initial and
+//!    the last name;
 //! 3. during the 1M commit, what sign-in reads from the store (the user
 //!    and the password hash, by email key) for users who exist, paced at
 //!    about 500 a second: p50 / p99 / max, beside the same reads with no
@@ -43,6 +46,7 @@ fn sizes() -> Vec<usize> {
 }
 
 fn main() {
+    words_per_user();
     let sizes = sizes();
     let largest = *sizes.iter().max().unwrap();
     let dir = std::env::temp_dir().join(format!("roster-layout-bench-{}", std::process::id()));
@@ -365,4 +369,53 @@ fn pg_tables(client: &mut Client, n: usize, wal_before: &str) {
         wal as f64 / 1e6,
         per(wal)
     );
+}
+
+/// Search words a user gets, on average, for this bench's file and for a
+/// file whose addresses are the first initial and the last name: by the
+/// index's rule (`search_words`), and counting every distinct word of the
+/// fields (the rule before a word that starts another was left out).
+fn words_per_user() {
+    let initials: String = std::iter::once("email,first_name,last_name\n".to_string())
+        .chain((0..10_000).map(|i| {
+            let c = char::from(b'a' + (i % 26) as u8);
+            format!("{c}.last{i}@example.com,{c}first{i},Last{i}\n")
+        }))
+        .collect();
+    println!("search words per user (the index's rule / every distinct word):");
+    for (what, bytes) in [
+        ("this bench's file", file_of(10_000)),
+        ("addresses of initial.last", initials.into_bytes()),
+    ] {
+        let plan = domain::plan::plan(
+            &bytes,
+            &domain::plan::NoUsers,
+            &domain::Options::default(),
+            domain::Actor::Owner,
+        )
+        .unwrap();
+        let (mut users, mut kept, mut every) = (0, 0, 0);
+        for (_, user) in plan.creates() {
+            let p = &user.profile;
+            let mut all: Vec<String> = [
+                user.key().as_str(),
+                p.first_name.as_str(),
+                p.last_name.as_str(),
+                p.display_name.as_str(),
+            ]
+            .into_iter()
+            .flat_map(domain::directory::words_of)
+            .collect();
+            all.sort_unstable();
+            all.dedup();
+            users += 1;
+            every += all.len();
+            kept += domain::directory::search_words(user).len();
+        }
+        println!(
+            "  {what}: {:.2} / {:.2}",
+            kept as f64 / users as f64,
+            every as f64 / users as f64
+        );
+    }
 }
