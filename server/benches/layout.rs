@@ -155,6 +155,14 @@ fn main() {
             busy.row()
         );
     }
+    for (engine, _, busy) in &reads {
+        let took = runs.iter().find(|r| r.0 == *engine && r.1 == largest);
+        println!(
+            "{engine}: reads over 50 ms during the {:.1} s commit: {}",
+            took.map_or(0.0, |r| r.2.as_secs_f64()),
+            busy.slow()
+        );
+    }
 }
 
 fn per_user_us(took: Duration, n: usize) -> f64 {
@@ -188,11 +196,35 @@ fn sign_in_reads<S: Credentials>(store: &S, key: &domain::UserKey) {
     assert!(user.is_some() && hash.is_some());
 }
 
-struct Latencies(Vec<Duration>);
+/// Each read's start (from the commit's start) and how long it took.
+struct Latencies(Vec<(Duration, Duration)>);
 
 impl Latencies {
+    /// The reads that took over 50 ms, and when in the commit they began:
+    /// whether a pause is the engine's (at the same point each run) or
+    /// the machine's.
+    fn slow(&self) -> String {
+        let slow: Vec<String> = self
+            .0
+            .iter()
+            .filter(|(_, took)| *took > Duration::from_millis(50))
+            .map(|(at, took)| {
+                format!(
+                    "{:.0} ms at {:.2} s",
+                    took.as_secs_f64() * 1e3,
+                    at.as_secs_f64()
+                )
+            })
+            .collect();
+        if slow.is_empty() {
+            "none".into()
+        } else {
+            slow.join(", ")
+        }
+    }
+
     fn row(&self) -> String {
-        let mut v = self.0.clone();
+        let mut v: Vec<Duration> = self.0.iter().map(|(_, took)| *took).collect();
         v.sort();
         if v.is_empty() {
             return "0 | – | – | –".into();
@@ -218,19 +250,21 @@ fn commit_reading<S: Credentials + Sync>(
     bytes: &[u8],
     keys: &[domain::UserKey],
 ) -> (Duration, Latencies, Latencies) {
-    let read_one = |i: usize| {
+    let mut start = Instant::now();
+    let read_one = |i: usize, start: Instant| {
         let t0 = Instant::now();
         sign_in_reads(store, &keys[i % keys.len()]);
-        t0.elapsed()
+        (t0 - start, t0.elapsed())
     };
     let mut idle = Vec::new();
     if !keys.is_empty() {
         for i in 0..1_000 {
-            idle.push(read_one(i));
+            idle.push(read_one(i, start));
             std::thread::sleep(Duration::from_millis(2));
         }
     }
     let done = AtomicBool::new(false);
+    start = Instant::now();
     let (took, busy) = std::thread::scope(|s| {
         let reader = s.spawn(|| {
             let mut busy = Vec::new();
@@ -239,7 +273,7 @@ fn commit_reading<S: Credentials + Sync>(
             }
             let mut i = 0;
             while !done.load(Ordering::Relaxed) {
-                let took = read_one(i);
+                let took = read_one(i, start);
                 // Only reads that ran while the commit did count.
                 if !done.load(Ordering::Relaxed) {
                     busy.push(took);
@@ -249,9 +283,8 @@ fn commit_reading<S: Credentials + Sync>(
             }
             busy
         });
-        let t0 = Instant::now();
         store.apply_import(request(bytes)).unwrap();
-        let took = t0.elapsed();
+        let took = start.elapsed();
         done.store(true, Ordering::Relaxed);
         (took, reader.join().unwrap())
     });
