@@ -17,7 +17,8 @@
 //!
 //! Run: `cargo bench -p server --bench layout` (PostgreSQL on a throwaway
 //! cluster, or the server ROSTER_TEST_DATABASE_URL names, in key=value
-//! form). `ROSTER_LAYOUT_SIZES=10000,100000` runs fewer sizes.
+//! form). `ROSTER_LAYOUT_SIZES=10000,100000` runs fewer sizes;
+//! `ROSTER_LAYOUT_REDB_CACHE_MB=4096` gives redb's stores that cache.
 
 use domain::store::{Credentials, Store};
 use postgres::{Client, NoTls};
@@ -45,6 +46,16 @@ fn sizes() -> Vec<usize> {
         .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000])
 }
 
+/// redb's page cache for the bench's stores: `ROSTER_LAYOUT_REDB_CACHE_MB`,
+/// or redb's default.
+fn redb_cache() -> Option<usize> {
+    let mb: usize = std::env::var("ROSTER_LAYOUT_REDB_CACHE_MB")
+        .ok()?
+        .parse()
+        .ok()?;
+    Some(mb << 20)
+}
+
 fn main() {
     words_per_user();
     let sizes = sizes();
@@ -65,7 +76,7 @@ fn main() {
 
         // redb
         let tmp = tempfile::tempdir().unwrap();
-        let store = RedbStore::open(tmp.path()).unwrap();
+        let store = RedbStore::open_with_cache(tmp.path(), redb_cache()).unwrap();
         let keys = if signs_in { seed(&store) } else { Vec::new() };
         let before = std::fs::metadata(store.path()).unwrap().len();
         let (took, idle, busy) = commit_reading(&store, &bytes, &keys);
