@@ -113,6 +113,7 @@ bench: release .deps/postgresql
 	ROSTER_BENCH_OUT=$(BENCH_OUT) cargo bench -p server --bench postgres
 	ROSTER_BENCH_OUT=$(BENCH_OUT) cargo bench -p server --bench sync
 	ROSTER_BENCH_OUT=$(BENCH_OUT) cargo bench -p server --bench scim
+	ROSTER_BENCH_OUT=$(BENCH_OUT) cargo bench -p server --bench layout
 	cargo bench -p server --bench users
 	cd end2end && ROSTER_BENCH_OUT=$(BENCH_OUT) node bench/browser.mjs 100000 1000000
 

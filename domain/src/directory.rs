@@ -230,7 +230,9 @@ pub fn words_of(text: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 /// The words a user is found by: those of the email, first, last and
-/// display name, each once.
+/// display name, each once, less any that starts another of them (a
+/// search matches word starts, so "jo" finds whoever "johnson" finds:
+/// one index entry fewer for each such word).
 pub fn search_words(user: &User) -> Vec<String> {
     let p = &user.profile;
     let mut words: Vec<String> = words_of(user.key().as_str())
@@ -240,7 +242,19 @@ pub fn search_words(user: &User) -> Vec<String> {
         .collect();
     words.sort_unstable();
     words.dedup();
-    words
+    // Sorted, a word that starts others comes right before the first of
+    // them.
+    let mut kept: Vec<String> = Vec::with_capacity(words.len());
+    for word in words.into_iter().rev() {
+        if !kept
+            .last()
+            .is_some_and(|next| next.starts_with(word.as_str()))
+        {
+            kept.push(word);
+        }
+    }
+    kept.reverse();
+    kept
 }
 
 /// The words of a query, each once; the longest first (the likeliest to
@@ -348,6 +362,18 @@ mod tests {
         assert_eq!(words, ["ada", "lovelace", "1", "x", "y", "org"]);
         let long = "a".repeat(100);
         assert_eq!(words_of(&long).next().unwrap().len(), MAX_WORD_CHARS);
+    }
+
+    #[test]
+    fn a_word_that_starts_another_is_not_kept() {
+        let user = &users(
+            "email,first_name,last_name,display_name\n\
+             jo.johnson@jo.org,Jo,Johnson,Jo J\n",
+        )[0];
+        assert_eq!(search_words(user), ["johnson", "org"]);
+        for query in ["jo", "j", "johnson", "jo org"] {
+            assert!(matches(user, &query_words(query)), "{query}");
+        }
     }
 
     #[test]

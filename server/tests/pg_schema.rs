@@ -16,6 +16,22 @@ const USER_KEY_COLUMNS: [(&str, &str); 5] = [
     ("password_epochs", "key"),
 ];
 
+/// An import of `csv` by the machine's owner.
+fn import(f: &support::Fresh, csv: &str) {
+    f.store
+        .apply_import(ImportRequest {
+            bytes: csv.as_bytes(),
+            file_name: "a.csv",
+            operator: domain::By::parse("op@example.com"),
+            actor: Actor::Owner,
+            expected_fingerprint: None,
+            skip_invalid: false,
+            corrected: None,
+            now: 1_800_000_000,
+        })
+        .unwrap();
+}
+
 /// Each column's collation (`None`: the database's default).
 fn collations(client: &mut Client) -> Vec<Option<String>> {
     USER_KEY_COLUMNS
@@ -37,18 +53,7 @@ fn collations(client: &mut Client) -> Vec<Option<String>> {
 fn a_store_of_the_first_schema_gets_c_collated_user_keys_and_keeps_its_events() {
     let f = support::postgres();
     let csv = "email,first_name,last_name\nada@example.com,Ada,Lovelace\n";
-    f.store
-        .apply_import(ImportRequest {
-            bytes: csv.as_bytes(),
-            file_name: "a.csv",
-            operator: domain::By::parse("op@example.com"),
-            actor: Actor::Owner,
-            expected_fingerprint: None,
-            skip_invalid: false,
-            corrected: None,
-            now: 1_800_000_000,
-        })
-        .unwrap();
+    import(&f, csv);
     let key = domain::Email::parse("ada@example.com")
         .unwrap()
         .key()
@@ -97,18 +102,7 @@ fn a_store_from_before_the_counters_gets_them_from_its_users() {
     for i in 0..30 {
         csv.push_str(&format!("u{i}@example.com,U,{i}\n"));
     }
-    f.store
-        .apply_import(ImportRequest {
-            bytes: csv.as_bytes(),
-            file_name: "a.csv",
-            operator: domain::By::parse("op@example.com"),
-            actor: Actor::Owner,
-            expected_fingerprint: None,
-            skip_invalid: false,
-            corrected: None,
-            now: 1_800_000_000,
-        })
-        .unwrap();
+    import(&f, &csv);
     f.store
         .set_end_state(
             &domain::Email::parse("u3@example.com")
@@ -134,4 +128,43 @@ fn a_store_from_before_the_counters_gets_them_from_its_users() {
     let reopened = f.reopen();
     assert_eq!(reopened.user_stats().unwrap(), before);
     assert_eq!(reopened.user_count().unwrap(), 30);
+}
+
+#[test]
+fn a_store_from_before_lean_words_loses_the_words_that_start_others() {
+    let f = support::postgres();
+    let csv = "email,first_name,last_name\njo.johnson@jo.org,Jo,Johnson\nann@x.org,Ann,Anna\n";
+    import(&f, csv);
+    let mut client = Client::connect(&f.args[1], NoTls).unwrap();
+    let words = |client: &mut Client| -> Vec<(String, String)> {
+        client
+            .query("SELECT word, key FROM user_words ORDER BY key, word", &[])
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    };
+    let lean = words(&mut client);
+    // As the earlier rule wrote them: every word, also those that start
+    // another of the same user's.
+    client
+        .batch_execute(&format!(
+            "INSERT INTO user_words (word, key) VALUES ('jo', 'jo.johnson@jo.org'), \
+             ('ann', 'ann@x.org'); UPDATE roster_schema SET version = {}",
+            server::engine::postgres::migrations::SCHEMA_VERSION - 1
+        ))
+        .unwrap();
+    assert_eq!(words(&mut client).len(), lean.len() + 2);
+    let reopened = f.reopen();
+    assert_eq!(words(&mut client), lean);
+    for (search, found) in [("jo", "jo.johnson@jo.org"), ("ann", "ann@x.org")] {
+        let page = reopened
+            .list_users(&domain::directory::UserQuery {
+                search: search.into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let emails: Vec<&str> = page.users.iter().map(|u| u.email.as_str()).collect();
+        assert_eq!(emails, [found], "{search}");
+    }
 }

@@ -420,3 +420,67 @@ fn a_store_from_before_the_indexes_gets_them_when_opened() {
     assert_eq!(found.users[0].email.as_str(), "grace@y.org");
     assert_eq!(store.user_stats().unwrap().total, 2);
 }
+
+#[test]
+fn a_store_from_before_lean_words_gets_its_word_index_written_again() {
+    use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+    let words: TableDefinition<&str, &str> = TableDefinition::new("user_words");
+    let dir = tempfile::tempdir().unwrap();
+    let lean = {
+        let store = RedbStore::open(dir.path()).unwrap();
+        batch_id(import(
+            &store,
+            "email,first_name,last_name\njo.johnson@jo.org,Jo,Johnson\nann@x.org,Ann,Anna\n",
+            100,
+        ));
+        let entries = |store: &RedbStore| -> Vec<(String, String)> {
+            let txn = store.db().begin_read().unwrap();
+            let table = txn.open_table(words).unwrap();
+            table
+                .iter()
+                .unwrap()
+                .map(|e| {
+                    let (k, v) = e.unwrap();
+                    (k.value().to_string(), v.value().to_string())
+                })
+                .collect()
+        };
+        let lean = entries(&store);
+        // As version 7 wrote them: also the words that start another of
+        // the same user's.
+        let facets = lean[0].1.clone();
+        let txn = store.db().begin_write().unwrap();
+        {
+            let mut table = txn.open_table(words).unwrap();
+            for entry in ["jo\0jo.johnson@jo.org", "ann\0ann@x.org"] {
+                table.insert(entry, facets.as_str()).unwrap();
+            }
+            let meta: TableDefinition<&str, u64> = TableDefinition::new("meta");
+            txn.open_table(meta)
+                .unwrap()
+                .insert("schema_version", 7)
+                .unwrap();
+        }
+        txn.commit().unwrap();
+        assert_eq!(entries(&store).len(), lean.len() + 2);
+        assert!(store.check_indexes().unwrap().is_err());
+        lean
+    };
+    let store = RedbStore::open(dir.path()).unwrap();
+    assert_consistent(&store);
+    let txn = store.db().begin_read().unwrap();
+    assert_eq!(
+        txn.open_table(words).unwrap().len().unwrap(),
+        lean.len() as u64
+    );
+    for (search, found) in [("jo", "jo.johnson@jo.org"), ("ann", "ann@x.org")] {
+        let page = store
+            .list_users(&UserQuery {
+                search: search.into(),
+                ..UserQuery::default()
+            })
+            .unwrap();
+        let emails: Vec<&str> = page.users.iter().map(|u| u.email.as_str()).collect();
+        assert_eq!(emails, [found], "{search}");
+    }
+}

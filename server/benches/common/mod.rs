@@ -11,8 +11,14 @@ pub const ROWS: usize = 100_000;
 
 /// A users file of [`ROWS`] new users (six columns).
 pub fn file() -> Vec<u8> {
-    let mut s = String::from("email,first_name,last_name,phone,title,department\n");
-    for i in 0..ROWS {
+    file_of(ROWS)
+}
+
+/// A users file of `rows` new users, as [`file`].
+pub fn file_of(rows: usize) -> Vec<u8> {
+    let mut s = String::with_capacity(rows * 80);
+    s.push_str("email,first_name,last_name,phone,title,department\n");
+    for i in 0..rows {
         s.push_str(&format!(
             "user{i}@example.com,First{i},Last{i},+41 44 {i:06},Engineer,Dept {}\n",
             i % 50

@@ -130,6 +130,13 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE state = 'queued';
 CREATE INDEX outbox_state ON outbox (state, id);
 "#,
+    r#"
+-- A search matches word starts, so a word that starts another of the same
+-- user's words finds nobody the longer one does not: such words are no
+-- longer kept (domain::directory::search_words), one entry fewer each.
+DELETE FROM user_words w USING user_words o
+WHERE o.key = w.key AND o.word > w.word AND starts_with(o.word, w.word);
+"#,
 ];
 
 /// The schema version this roster migrates a database to.

@@ -58,6 +58,16 @@ impl RedbStore {
     /// tables and seeds the default options. Fails with
     /// [`StoreError::Locked`] when another process holds the file.
     pub fn open(data_dir: &Path) -> Result<RedbStore, StoreError> {
+        RedbStore::open_with_cache(data_dir, None)
+    }
+
+    /// [`RedbStore::open`] with a page cache of `cache_bytes` (redb's
+    /// default, 1 GiB, when `None`): a transaction whose dirty pages
+    /// outgrow the cache writes them out before its commit.
+    pub fn open_with_cache(
+        data_dir: &Path,
+        cache_bytes: Option<usize>,
+    ) -> Result<RedbStore, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Backend(format!(
                 "cannot create data folder {}: {e}",
@@ -65,7 +75,11 @@ impl RedbStore {
             ))
         })?;
         let path = data_dir.join(DB_FILE);
-        let db = Database::create(&path).map_err(|e| match e {
+        let mut builder = Database::builder();
+        if let Some(bytes) = cache_bytes {
+            builder.set_cache_size(bytes);
+        }
+        let db = builder.create(&path).map_err(|e| match e {
             DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(format!(
                 "the store {} is in use by another roster process (is `roster serve` running on this \
                  data folder?); stop it or use another --data folder",

@@ -2,7 +2,7 @@
 //! does: create what is missing, seed the default options, and bring an
 //! older store up to date (no offline migration).
 //!
-//! # Schema (version 7)
+//! # Schema (version 8)
 //! | table | key | value |
 //! |---|---|---|
 //! | `meta` | `schema_version`, `next_batch_id` | u64 |
@@ -36,7 +36,9 @@
 //! opened, nothing else changes. Version 6 added the SCIM tables and the
 //! audit action "Removed over SCIM", likewise; version 7 `outbox` and
 //! `outbox_due` and the audit actions of mail, in the same way. Versions 1 and 2 had no user indexes:
-//! opening such a store builds them.
+//! opening such a store builds them. Version 8 keeps no search word that
+//! starts another of the same user's words: opening a store of 3 to 7
+//! writes its word index again.
 //!
 //! Encoded values are as both engines encode them
 //! ([`crate::engine::codec`]): one format byte, then postcard.
@@ -75,15 +77,18 @@ pub(super) const OUTBOX_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::
 
 /// 4: records of format 3 (see [`crate::engine::codec`]); 5: API tokens
 /// and their audit actions; 6: SCIM externalIds and "Removed over SCIM";
-/// 7: the mail outbox and the audit actions of mail.
+/// 7: the mail outbox and the audit actions of mail; 8: no search word
+/// that starts another of its user's (an older roster would leave such
+/// words behind when a user changes).
 /// An older roster refuses the file instead of failing at the first
 /// record it cannot read.
-const SCHEMA_VERSION: u64 = 7;
+const SCHEMA_VERSION: u64 = 8;
 
 impl RedbStore {
     pub(super) fn init(&self) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(backend)?;
         let mut rebuild_indexes = false;
+        let mut rebuild_words = false;
         {
             let mut meta = txn.open_table(META).map_err(backend)?;
             let version = meta
@@ -109,12 +114,17 @@ impl RedbStore {
                     meta.insert("schema_version", SCHEMA_VERSION)
                         .map_err(backend)?;
                     // Version 3 had the indexes; 4 changed only records,
-                    // 5, 6 and 7 added tables (opened below).
+                    // 5, 6 and 7 added tables (opened below); 8 keeps
+                    // fewer search words.
                     rebuild_indexes = old < 3;
+                    rebuild_words = old < 8 && !rebuild_indexes;
                 }
                 Some(_) => {}
             }
             super::user_index::ensure(&txn, rebuild_indexes)?;
+            if rebuild_words {
+                super::user_index::rebuild_words(&txn)?;
+            }
             txn.open_table(BATCHES).map_err(backend)?;
             txn.open_table(CREDENTIALS).map_err(backend)?;
             txn.open_table(LINKS).map_err(backend)?;

@@ -212,6 +212,24 @@ pub(super) fn ensure(txn: &WriteTransaction, rebuild: bool) -> Result<(), StoreE
     tables.finish()
 }
 
+/// Writes the word index again from the users (a store whose entries an
+/// older rule made). Inside the opening transaction.
+pub(super) fn rebuild_words(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.delete_table(WORDS).map_err(backend)?;
+    let users = txn.open_table(USERS).map_err(backend)?;
+    let mut words = txn.open_table(WORDS).map_err(backend)?;
+    for item in users.iter().map_err(backend)? {
+        let user: User = decode(item.map_err(backend)?.1.value())?;
+        let facets = Facets::of(&user).code();
+        for word in search_words(&user) {
+            words
+                .insert(entry(&word, &user).as_str(), facets)
+                .map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
 /// Users by end state and source, from the counters.
 /// The active users with Source = CSV (a sync's candidates), found by
 /// the facets beside each email-index entry: the index is read whole (small
