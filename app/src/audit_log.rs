@@ -55,6 +55,7 @@ pub fn AuditLogPage() -> impl IntoView {
         let q = query.get_untracked();
         view! {
             <h1>"Audit log"</h1>
+
             <div class="filters" role="search">
                 <label for="audit-actor">"Actor"</label>
                 <input id="audit-actor" type="search" maxlength=254 prop:value=q.actor.clone() on:change=on_actor/>
@@ -97,7 +98,19 @@ fn AuditTable(page: AuditPage, query: AuditQuery) -> impl IntoView {
             },
         )
     });
+    // An opened batch says which one it is.
+    let within = query.within.map(|_| {
+        let batch = page.events.iter().find_map(|e| e.batch);
+        let text = match batch {
+            Some(b) => format!("The users of batch {b}. "),
+            None => "No such batch. ".to_string(),
+        };
+        view! {
+            <p role="note">{text}<a href="/admin/audit">"The whole Audit log"</a></p>
+        }
+    });
     view! {
+        {within}
         <EventTable caption="Audit log" events=page.events with_target=true/>
         <p class="more">
             {previous.map(|href| view! { <a href=href>"Newer events"</a> " " })}
@@ -133,7 +146,17 @@ pub fn EventTable(
                         // Sign-ins name the address as typed and option
                         // changes name "options": only a user is a link.
                         let target = with_target.then(|| {
-                            if domain::Email::parse(&e.target).is_ok() {
+                            if let Some(folded) = e.folded() {
+                                // A batch's head: its users on a page of
+                                // their own.
+                                let n = folded.end - folded.start;
+                                let href = audit_path(
+                                    "/admin/audit",
+                                    &AuditQuery { within: Some(e.id), ..Default::default() },
+                                );
+                                let label = if n == 1 { "1 user".to_string() } else { format!("{n} users") };
+                                view! { <td><a href=href>{label}</a></td> }.into_any()
+                            } else if domain::Email::parse(&e.target).is_ok() {
                                 let href = crate::user_page::user_path(&e.target);
                                 view! { <td><a href=href>{e.target.clone()}</a></td> }.into_any()
                             } else {

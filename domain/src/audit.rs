@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fmt;
 
+pub mod batch;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AuditAction {
     /// Created or updated by an import.
@@ -343,6 +345,10 @@ pub struct AuditQuery {
     pub action: Option<AuditAction>,
     /// From 0, newest first.
     pub page: u32,
+    /// The id of a batch's head event: the batch's per-user events only
+    /// (see [`batch`]).
+    #[serde(default)]
+    pub within: Option<u64>,
 }
 
 /// Events of one page of the Audit log.
@@ -365,6 +371,7 @@ impl AuditQuery {
             target: text("target"),
             action: get("action").and_then(AuditAction::parse),
             page: get("page").and_then(|p| p.parse().ok()).unwrap_or(0),
+            within: get("within").and_then(|p| p.parse().ok()),
         }
     }
 
@@ -378,6 +385,9 @@ impl AuditQuery {
         }
         if let Some(a) = self.action {
             out.push(("action", a.key().to_string()));
+        }
+        if let Some(head) = self.within {
+            out.push(("within", head.to_string()));
         }
         if self.page > 0 {
             out.push(("page", self.page.to_string()));

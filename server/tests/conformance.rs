@@ -426,6 +426,7 @@ conformance!(
     a_reset_is_queued_only_for_active_users_with_a_password,
     two_senders_claim_each_message_once,
     a_mail_whose_link_was_replaced_is_not_sent_and_templates_are_the_options,
+    the_audit_log_lists_a_batch_as_one_row_that_opens_to_its_users,
 );
 
 const T0: i64 = 1_800_000_000;
@@ -1438,7 +1439,8 @@ fn a_copy_carries_everything_and_goes_on_numbering(from: Fresh, to: Fresh) {
     let csv = format!("{HEAD}f@x.org,F,F,,\n");
     let (batch, _) = committed(import(&*to.store, &csv));
     assert_eq!(batch.id, last + 1);
-    assert_eq!(to.store.audit_log().unwrap()[0].id as usize, events + 1);
+    // Its user's event, then its head.
+    assert_eq!(to.store.audit_log().unwrap()[0].id as usize, events + 2);
     assert!(matches!(
         to.store
             .undo_batch(1, &domain::By::parse("op@x.org"), Actor::Owner, 9)
@@ -1660,4 +1662,126 @@ fn the_users_list_answers_as_the_rule_says(f: &Fresh) {
             }
         }
     }
+}
+
+/// An import and its undo are one row each in the Audit log, opening to
+/// their users (paged); History, a search by address and the export still
+/// show every user's event.
+fn the_audit_log_lists_a_batch_as_one_row_that_opens_to_its_users(f: &Fresh) {
+    use domain::audit::{AuditAction, AuditEvent, AuditQuery};
+    let store = &*f.store;
+    let page = |q: AuditQuery| store.audit_page(&q).unwrap();
+    let csv1 = format!("{HEAD}a@x.org,Ada,L,,Eng\n");
+    let (b1, _) = committed(import(store, &csv1));
+    store
+        .record_events(vec![AuditEvent::about(
+            T0,
+            "someone@x.org",
+            "someone@x.org",
+            AuditAction::SignInFailed,
+        )])
+        .unwrap();
+    let (b2, _) = committed(import(
+        store,
+        &format!("{HEAD}a@x.org,Ada,L,,Manager\nb@x.org,Bob,B,,\n"),
+    ));
+    let undo = match store
+        .undo_batch(b2.id, &domain::By::parse("op2@x.org"), Actor::Owner, T0 + 1)
+        .unwrap()
+    {
+        UndoOutcome::Undone { batch } => batch,
+        other => panic!("{other:?}"),
+    };
+
+    // The log: one row a batch, newest first, each naming how many users.
+    let log = page(AuditQuery::default());
+    let rows: Vec<(AuditAction, Option<u64>, Option<u64>)> = log
+        .events
+        .iter()
+        .map(|e| (e.action, e.batch, e.folded().map(|r| r.end - r.start)))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (AuditAction::Undo, Some(undo.id), Some(2)),
+            (AuditAction::Import, Some(b2.id), Some(2)),
+            (AuditAction::SignInFailed, None, None),
+            (AuditAction::Import, Some(b1.id), Some(1)),
+        ]
+    );
+    assert!(!log.more);
+    assert_eq!(log.events[1].actor, "op@x.org");
+    assert_eq!(log.events[0].actor, "op2@x.org");
+    // Filtered by action, still one row a batch.
+    let imports = page(AuditQuery {
+        action: Some(AuditAction::Import),
+        ..Default::default()
+    });
+    assert_eq!(imports.events.len(), 2);
+
+    // Opened: the batch's users, with their changes.
+    let opened = page(AuditQuery {
+        within: Some(log.events[1].id),
+        ..Default::default()
+    });
+    let mut targets: Vec<&str> = opened.events.iter().map(|e| e.target.as_str()).collect();
+    targets.sort();
+    assert_eq!(targets, ["a@x.org", "b@x.org"]);
+    assert!(opened.events.iter().all(|e| e.batch == Some(b2.id)));
+    let a = opened
+        .events
+        .iter()
+        .find(|e| e.target == "a@x.org")
+        .unwrap();
+    assert!(
+        a.changes
+            .iter()
+            .any(|c| c.old == "Eng" && c.new == "Manager"),
+        "{a:?}"
+    );
+    // An event that is not a head opens to nothing.
+    let none = page(AuditQuery {
+        within: Some(log.events[2].id),
+        ..Default::default()
+    });
+    assert!(none.events.is_empty());
+
+    // A user's History and a search by address: every event of theirs.
+    let history = store.user_history(&k("a@x.org")).unwrap();
+    assert_eq!(
+        history.iter().map(|e| e.batch).collect::<Vec<_>>(),
+        [Some(undo.id), Some(b2.id), Some(b1.id)]
+    );
+    let by_address = page(AuditQuery {
+        target: "a@x.org".into(),
+        ..Default::default()
+    });
+    assert_eq!(by_address.events, history);
+    // The export: everything, heads and users.
+    assert_eq!(store.audit_log().unwrap().len(), 1 + 1 + 1 + 2 + 1 + 2 + 1);
+
+    // A batch larger than a page opens to pages of its users.
+    let mut csv = String::from(HEAD);
+    for i in 0..120 {
+        csv.push_str(&format!("p{i}@x.org,P,{i},,\n"));
+    }
+    committed(import(store, &csv));
+    let head = page(AuditQuery::default()).events[0].clone();
+    assert_eq!(head.folded().map(|r| r.end - r.start), Some(120));
+    let opened = |n: u32| {
+        page(AuditQuery {
+            within: Some(head.id),
+            page: n,
+            ..Default::default()
+        })
+    };
+    let (p0, p2, p3) = (opened(0), opened(2), opened(3));
+    assert_eq!((p0.events.len(), p0.more), (50, true));
+    assert_eq!((p2.events.len(), p2.more), (20, false));
+    assert!(p3.events.is_empty());
+    assert_eq!(
+        page(AuditQuery::default()).events.len(),
+        5,
+        "the 120 users are one row"
+    );
 }

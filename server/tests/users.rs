@@ -359,6 +359,7 @@ fn an_edit_checks_the_version_the_privilege_rule_and_is_audited_with_its_change(
                 target: target.into(),
                 action,
                 page: 0,
+                within: None,
             })
             .unwrap()
             .len()

@@ -110,6 +110,7 @@ fn action_keys_round_trip_and_the_filter_matches_parts_in_any_case() {
         target: target.into(),
         action,
         page: 0,
+        within: None,
     };
     assert!(q("", "", None).accepts(&event));
     assert!(q("op@x", "ADA", Some(AuditAction::OperatorEdit)).accepts(&event));

@@ -230,10 +230,14 @@ pub trait Store: Send + Sync {
         }
     }
     /// The first `limit` audit events the query accepts, newest first.
+    /// With `fold`, a batch's head stands for its per-user events (they
+    /// are passed over unread); `query.within` lists one batch's per-user
+    /// events (see [`crate::audit::batch`]).
     fn audit_scan(
         &self,
         query: &crate::audit::AuditQuery,
         limit: usize,
+        fold: bool,
     ) -> Result<Vec<crate::audit::AuditEvent>, StoreError>;
     /// One page of the audit trail, newest first.
     fn audit_page(
@@ -242,17 +246,18 @@ pub trait Store: Send + Sync {
     ) -> Result<crate::audit::AuditPage, StoreError> {
         let size = crate::audit::AUDIT_PAGE_SIZE as usize;
         let skip = (query.page as usize).saturating_mul(size);
-        let mut events = self.audit_scan(query, skip.saturating_add(size + 1))?;
+        let mut events = self.audit_scan(query, skip.saturating_add(size + 1), query.folds())?;
         let more = events.len() > skip + size;
         events = events.into_iter().skip(skip).take(size).collect();
         Ok(crate::audit::AuditPage { events, more })
     }
-    /// Every event the query matches, newest first (the CSV export).
+    /// Every event the query matches, newest first, each batch's per-user
+    /// events included (the CSV export, `roster audit`).
     fn audit_matching(
         &self,
         query: &crate::audit::AuditQuery,
     ) -> Result<Vec<crate::audit::AuditEvent>, StoreError> {
-        self.audit_scan(query, usize::MAX)
+        self.audit_scan(query, usize::MAX, false)
     }
     /// Appends events that change no record (sign-ins, refusals) to the
     /// audit trail, in one transaction.

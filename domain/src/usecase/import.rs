@@ -226,7 +226,8 @@ pub(super) struct Written<'a> {
 
 /// Writes a plan's creates and updates (timestamps set in the plan itself,
 /// so that the plan the caller gets back is exactly what was written), the
-/// batch with its before-images and an audit event per user.
+/// batch with its before-images, an audit event per user and the batch's
+/// head event after them.
 pub(super) fn write_plan(
     tx: &mut dyn WriteTx,
     plan: &mut ImportPlan,
@@ -359,6 +360,7 @@ pub(super) fn write_plan(
         },
         touched,
     )?;
+    let events = crate::audit::batch::with_head(events, &summary, AuditAction::Import);
     tx.append_audit(events, Some(summary.id))?;
     if let Some(c) = w.corrected {
         tx.put_correction(summary.id, c)?;

@@ -246,7 +246,8 @@ fn write_undo(
         },
         plan.touched,
     )?;
-    tx.append_audit(plan.events, Some(summary.id))?;
+    let events = crate::audit::batch::with_head(plan.events, &summary, AuditAction::Undo);
+    tx.append_audit(events, Some(summary.id))?;
     record.summary.undone_by = Some(summary.id);
     tx.put_batch(&record)?;
     commit(UndoOutcome::Undone { batch: summary })

@@ -155,32 +155,66 @@ impl Store for PgStore {
         approval_in(&mut *self.client()?, id)
     }
 
-    fn audit_scan(&self, query: &AuditQuery, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+    /// As the redb engine: a whole address reads that user's events, a
+    /// batch opened (`within`) the ids its head folds, and with `fold` the
+    /// scan jumps from a head to the events before its batch.
+    fn audit_scan(
+        &self,
+        query: &AuditQuery,
+        limit: usize,
+        fold: bool,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
         let mut client = self.client()?;
-        // Rows stream in (a portal), so a short page does not read the
-        // whole trail.
         let by_user = domain::Email::parse(&query.target).ok();
         let mut t = client.transaction().map_err(pg)?;
-        let portal = match &by_user {
-            Some(email) => t.bind(
-                "SELECT id, event FROM audit WHERE user_key = $1 ORDER BY id DESC",
-                &[&email.key().as_str()],
-            ),
-            None => t.bind("SELECT id, event FROM audit ORDER BY id DESC", &[]),
+        // Which ids to read: [start, end).
+        let (mut start, mut end) = (i64::MIN, i64::MAX);
+        if let Some(head) = query.within {
+            let head = i64::try_from(head).unwrap_or(i64::MAX);
+            let folded = match t
+                .query_opt("SELECT id, event FROM audit WHERE id = $1", &[&head])
+                .map_err(pg)?
+            {
+                Some(row) => event_of(&row)?.folded(),
+                None => None,
+            };
+            let folded = folded.unwrap_or(0..0);
+            (start, end) = (folded.start as i64, folded.end as i64);
         }
-        .map_err(pg)?;
+        let fold = fold && by_user.is_none() && query.within.is_none();
         let mut out = Vec::new();
-        loop {
-            let rows = t.query_portal(&portal, 1_000).map_err(pg)?;
-            if rows.is_empty() {
-                break;
+        'scan: loop {
+            // Rows stream in (a portal), so a short page does not read the
+            // whole trail.
+            let portal = match &by_user {
+                Some(email) => t.bind(
+                    "SELECT id, event FROM audit WHERE user_key = $1 AND id >= $2 AND id < $3 \
+                     ORDER BY id DESC",
+                    &[&email.key().as_str(), &start, &end],
+                ),
+                None => t.bind(
+                    "SELECT id, event FROM audit WHERE id >= $1 AND id < $2 ORDER BY id DESC",
+                    &[&start, &end],
+                ),
             }
-            for row in rows {
-                let event = event_of(&row)?;
-                if query.accepts(&event) {
-                    out.push(event);
-                    if out.len() >= limit {
-                        return Ok(out);
+            .map_err(pg)?;
+            loop {
+                let rows = t.query_portal(&portal, 1_000).map_err(pg)?;
+                if rows.is_empty() {
+                    break 'scan;
+                }
+                for row in rows {
+                    let event = event_of(&row)?;
+                    let folded = fold.then(|| event.folded()).flatten();
+                    if query.accepts(&event) {
+                        out.push(event);
+                        if out.len() >= limit {
+                            return Ok(out);
+                        }
+                    }
+                    if let Some(folded) = folded {
+                        end = folded.start as i64;
+                        continue 'scan;
                     }
                 }
             }

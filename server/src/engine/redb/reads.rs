@@ -166,8 +166,15 @@ impl Store for RedbStore {
     }
 
     /// The first `limit` audit events the query accepts, newest first.
-    /// A target that is a whole address reads that user's events only.
-    fn audit_scan(&self, query: &AuditQuery, limit: usize) -> Result<Vec<AuditEvent>, StoreError> {
+    /// A target that is a whole address reads that user's events only; a
+    /// batch opened (`within`) reads the ids its head folds; with `fold`,
+    /// the scan jumps from a head to the events before its batch.
+    fn audit_scan(
+        &self,
+        query: &AuditQuery,
+        limit: usize,
+        fold: bool,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
         let audit = txn.open_table(AUDIT).map_err(backend)?;
         let mut out = Vec::new();
@@ -177,6 +184,21 @@ impl Store for RedbStore {
             }
             out.len() < limit
         };
+        if let Some(head) = query.within {
+            // A target within a batch is a filter (`accepts`) over its few
+            // events.
+            let folded = match audit.get(head).map_err(backend)? {
+                Some(g) => decode_event(head, g.value())?.folded(),
+                None => None,
+            };
+            for entry in audit.range(folded.unwrap_or(0..0)).map_err(backend)?.rev() {
+                let (id, event) = entry.map_err(backend)?;
+                if !keep(decode_event(id.value(), event.value())?) {
+                    break;
+                }
+            }
+            return Ok(out);
+        }
         match domain::Email::parse(&query.target) {
             Ok(email) => {
                 let by_user = txn.open_multimap_table(AUDIT_BY_USER).map_err(backend)?;
@@ -194,11 +216,23 @@ impl Store for RedbStore {
                 }
             }
             Err(_) => {
-                for entry in audit.iter().map_err(backend)?.rev() {
-                    let (id, event) = entry.map_err(backend)?;
-                    if !keep(decode_event(id.value(), event.value())?) {
-                        break;
+                // Below `end`, newest first; a head moves `end` below its
+                // batch and the scan starts again there.
+                let mut end = u64::MAX;
+                'scan: loop {
+                    for entry in audit.range(..end).map_err(backend)?.rev() {
+                        let (id, event) = entry.map_err(backend)?;
+                        let event = decode_event(id.value(), event.value())?;
+                        let folded = fold.then(|| event.folded()).flatten();
+                        if !keep(event) {
+                            break 'scan;
+                        }
+                        if let Some(folded) = folded {
+                            end = folded.start;
+                            continue 'scan;
+                        }
                     }
+                    break;
                 }
             }
         }
