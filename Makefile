@@ -17,7 +17,7 @@ help:
 	@echo "make run      build and serve on http://$(ADDR) (data in $(DATA))"
 	@echo "make test     fmt, clippy, Rust tests, wasm build, Playwright"
 	@echo "make release  optimised server and wasm (target/release/roster, target/site-release)"
-	@echo "make bench    benchmarks (plan, import commit, Users page over 1M users, 100k/1M imports in Chromium)"
+	@echo "make bench    benchmarks (plan; commit on redb and PostgreSQL; sync; SCIM; layout per user; Users page over 1M users; 100k/1M imports in Chromium)"
 	@echo "make clean    remove build output"
 
 # ---- installing what is missing (idempotent, quick when present) ----------

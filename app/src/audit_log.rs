@@ -1,5 +1,7 @@
 //! Admin › Audit log: every recorded change to any user, newest first,
-//! filtered by actor, target and action, paged, exportable as CSV.
+//! a batch (import, undo) as one row that opens to its users
+//! (`domain::audit::batch`), filtered by actor, target and action, paged,
+//! exportable as CSV.
 
 use crate::error::AppError;
 use crate::table::{EmptyRow, TableHead};
@@ -101,9 +103,13 @@ fn AuditTable(page: AuditPage, query: AuditQuery) -> impl IntoView {
     // An opened batch says which one it is.
     let within = query.within.map(|_| {
         let batch = page.events.iter().find_map(|e| e.batch);
+        let filtered =
+            !(query.actor.is_empty() && query.target.is_empty() && query.action.is_none());
         let text = match batch {
             Some(b) => format!("The users of batch {b}. "),
-            None => "No such batch. ".to_string(),
+            None if filtered => "No user of this batch matches the filters. ".to_string(),
+            None if query.page > 0 => "No more users in this batch. ".to_string(),
+            None => "No batch's row has this number. ".to_string(),
         };
         view! {
             <p role="note">{text}<a href="/admin/audit">"The whole Audit log"</a></p>

@@ -13,11 +13,13 @@ pub mod batch;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AuditAction {
-    /// Created or updated by an import.
+    /// Created or updated by an import; also an import's head event (one
+    /// a batch, see [`batch`]).
     Import,
     /// Created by manual input.
     ManualCreate,
-    /// Removed or restored by the undo of a batch.
+    /// Removed or restored by the undo of a batch; also the undo's head
+    /// event.
     Undo,
     /// Changed by the user on My profile.
     ProfileEdit,

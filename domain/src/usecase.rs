@@ -21,6 +21,7 @@ mod undo;
 mod users;
 
 pub use approvals::decide_approval;
+use credentials::create_links_of;
 pub use credentials::{create_links, redeem_link, set_password};
 pub use import::{
     apply_import, apply_sync_import, may_force, plan_import_in, preview_sync, rows_written_by,

@@ -1784,4 +1784,45 @@ fn the_audit_log_lists_a_batch_as_one_row_that_opens_to_its_users(f: &Fresh) {
         5,
         "the 120 users are one row"
     );
+
+    // An import that mails its created users their links: the links are a
+    // second row of the batch, not one a user.
+    store
+        .set_option(options::EMAIL_ON_IMPORT, "true", &domain::By::Cli, T0)
+        .unwrap();
+    let (o, q) = mailing(
+        store,
+        &format!(
+            "{HEAD}m1@x.org,M,1,,
+m2@x.org,M,2,,
+"
+        ),
+        true,
+    );
+    let (mailed, _) = committed(o);
+    assert_eq!(q, Some(2));
+    let log = page(AuditQuery::default());
+    let top: Vec<(AuditAction, Option<u64>, Option<u64>)> = log.events[..2]
+        .iter()
+        .map(|e| (e.action, e.batch, e.folded().map(|r| r.end - r.start)))
+        .collect();
+    assert_eq!(
+        top,
+        [
+            (AuditAction::SignInLinkMade, Some(mailed.id), Some(2)),
+            (AuditAction::Import, Some(mailed.id), Some(2)),
+        ]
+    );
+    assert!(log.events.iter().all(|e| !e.target.starts_with('m')));
+    let links = page(AuditQuery {
+        within: Some(log.events[0].id),
+        ..Default::default()
+    });
+    assert!(
+        links
+            .events
+            .iter()
+            .all(|e| e.action == AuditAction::SignInLinkMade && e.target.starts_with('m'))
+    );
+    assert_eq!(store.user_history(&k("m1@x.org")).unwrap().len(), 2);
 }

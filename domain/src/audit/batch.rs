@@ -1,7 +1,8 @@
 //! A batch's events under one head. An import (an approved one, a sync, an
 //! undo) records one event per user it touched, for that user's History,
 //! and after them one *head* event for the batch: who, when, the file and
-//! how many users. The Audit log lists the head alone (an import of 10 000
+//! how many users. The sign-in links mailed with an import to the users it
+//! created are a second head of the same batch. The Audit log lists the head alone (an import of 10 000
 //! users is one row, not 200 pages) and opens it to its users; a user's
 //! History, a search by a whole address and the CSV export still show the
 //! per-user events.
@@ -15,6 +16,14 @@
 use super::{AuditAction, AuditEvent, AuditQuery};
 use crate::store::BatchSummary;
 use std::ops::Range;
+
+/// The actions a head can have: an import's, an undo's, and the sign-in
+/// links an import's created users were mailed.
+const BATCH_ACTIONS: [AuditAction; 3] = [
+    AuditAction::Import,
+    AuditAction::Undo,
+    AuditAction::SignInLinkMade,
+];
 
 /// The head's fact that says how many events it folds.
 pub const USERS_FACT: &str = "users";
@@ -39,6 +48,19 @@ pub fn with_head(
             head = head.with("deactivated", counts.deactivate.to_string());
         }
     }
+    // A change of roles is what an administrator looks for first: said on
+    // the row itself, not only inside the batch.
+    let roles = events
+        .iter()
+        .filter(|e| {
+            e.changes
+                .iter()
+                .any(|c| c.field == "roles" && !c.old.is_empty())
+        })
+        .count();
+    if roles > 0 {
+        head = head.with("roles changed", roles.to_string());
+    }
     if let Some(undone) = summary.undo_of {
         head = head.with("undoes batch", undone.to_string());
     }
@@ -51,7 +73,8 @@ impl AuditEvent {
     /// For a batch's head (once the store has numbered it): the ids of the
     /// per-user events it folds.
     pub fn folded(&self) -> Option<Range<u64>> {
-        if !self.target.is_empty() || self.batch.is_none() {
+        let batch_action = BATCH_ACTIONS.contains(&self.action);
+        if !batch_action || !self.target.is_empty() || self.batch.is_none() {
             return None;
         }
         let n: u64 = self
@@ -69,15 +92,13 @@ impl AuditEvent {
 impl AuditQuery {
     /// Whether a listing of this query shows each batch as its head alone:
     /// the plain Audit log, its filter by actor and by the batches' own
-    /// actions (import, undo). A filter by target looks for users, and one
+    /// actions (import, undo, sign-in link made). A filter by target looks for users, and one
     /// by another action (a sync's deactivations) for what was done to
     /// them, so those show the users' events; so does a batch opened.
     pub fn folds(&self) -> bool {
         self.target.is_empty()
             && self.within.is_none()
-            && self
-                .action
-                .is_none_or(|a| matches!(a, AuditAction::Import | AuditAction::Undo))
+            && self.action.is_none_or(|a| BATCH_ACTIONS.contains(&a))
     }
 }
 
@@ -138,9 +159,13 @@ mod tests {
 
     #[test]
     fn events_of_old_stores_and_hostile_facts_fold_nothing() {
-        // Not a batch's event: no batch.
-        let e = AuditEvent::about(1, "cli", "", AuditAction::OptionsChanged).with(USERS_FACT, "3");
+        // Only an import's or an undo's head folds.
+        let e = AuditEvent::about(1, "cli", "", AuditAction::Import).with(USERS_FACT, "3");
         assert_eq!(numbered(vec![e.clone()], 5, 1)[0].folded(), Some(2..5));
+        let options =
+            AuditEvent::about(1, "cli", "", AuditAction::OptionsChanged).with(USERS_FACT, "3");
+        assert_eq!(numbered(vec![options], 5, 1)[0].folded(), None);
+        // Not a batch's event: no batch.
         let mut no_batch = e.clone();
         no_batch.id = 5;
         assert_eq!(no_batch.folded(), None);

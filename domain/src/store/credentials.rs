@@ -112,10 +112,11 @@ pub trait Credentials: Store {
             let (finish, outcome) =
                 usecase::apply_sync_import(tx, &request, parsed, &parsed_with, sync)?;
             let queued = match &outcome {
-                ImportOutcome::Committed { plan, .. } if mail && finish == Finish::Commit => {
+                ImportOutcome::Committed { plan, batch } if mail && finish == Finish::Commit => {
                     usecase::mail::queue_with_import(
                         tx,
                         plan,
+                        batch,
                         request.now,
                         &request.operator,
                         request.actor,

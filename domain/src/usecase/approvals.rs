@@ -178,19 +178,18 @@ pub fn decide_approval(
                 // now, and recorded as the sender's.
                 let mailed = if mail {
                     let sender_name = request.operator.clone();
-                    super::mail::queue_with_import(tx, &plan, now, &sender_name, sender)?
+                    super::mail::queue_with_import(tx, &plan, &batch, now, &sender_name, sender)?
                 } else {
                     None
                 };
-                let mut event = AuditEvent::about(
+                let event = AuditEvent::about(
                     now,
                     by,
                     &request.operator.to_string(),
                     AuditAction::Approved,
                 )
                 .with("outcome", approval_counts(&request));
-                event.batch = Some(batch.id);
-                tx.append_audit(vec![event], None)?;
+                tx.append_audit(vec![event], Some(batch.id))?;
                 ApprovalOutcome::Approved { batch, mailed }
             }
         }

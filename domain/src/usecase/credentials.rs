@@ -43,6 +43,21 @@ pub fn create_links(
     by: &By,
     actor: Actor,
 ) -> Done<Vec<Result<LinkToken, LinkRefused>>> {
+    create_links_of(tx, user_keys, now, days, by, actor, None)
+}
+
+/// [`create_links`]; with `batch`, the links of the users an import
+/// created, whose events go under a head of their own (one row in the
+/// Audit log, see [`crate::audit::batch`]).
+pub(super) fn create_links_of(
+    tx: &mut dyn WriteTx,
+    user_keys: &[UserKey],
+    now: i64,
+    days: u32,
+    by: &By,
+    actor: Actor,
+    batch: Option<&crate::store::BatchSummary>,
+) -> Done<Vec<Result<LinkToken, LinkRefused>>> {
     let expires_at = now + i64::from(days) * 86_400;
     let mut events = Vec::new();
     let mut out = Vec::with_capacity(user_keys.len());
@@ -84,7 +99,14 @@ pub fn create_links(
         ));
         out.push(Ok(token));
     }
-    tx.append_audit(events, None)?;
+    match batch {
+        Some(summary) => {
+            let events =
+                crate::audit::batch::with_head(events, summary, AuditAction::SignInLinkMade);
+            tx.append_audit(events, Some(summary.id))?;
+        }
+        None => tx.append_audit(events, None)?,
+    }
     commit(out)
 }
 

@@ -4,7 +4,7 @@
 //! retry a failed one. Each runs in one write transaction, so a message
 //! exists exactly when the act that caused it committed.
 
-use super::{Done, abort, commit, create_links};
+use super::{Done, abort, commit};
 use crate::audit::{AuditAction, AuditEvent};
 use crate::by::By;
 use crate::email::{Email, UserKey};
@@ -102,6 +102,19 @@ pub fn queue_sign_in_links(
     by: &By,
     actor: Actor,
 ) -> Done<Queued> {
+    queue_links_of(tx, keys, now, by, actor, None)
+}
+
+/// [`queue_sign_in_links`]; with `batch`, for the users an import created
+/// (the links' events under a head, see [`super::create_links_of`]).
+fn queue_links_of(
+    tx: &mut dyn WriteTx,
+    keys: &[UserKey],
+    now: i64,
+    by: &By,
+    actor: Actor,
+    batch: Option<&crate::store::BatchSummary>,
+) -> Done<Queued> {
     let options = tx.options()?;
     let mut answer = Queued::default();
     let users = tx.users(&keys.iter().collect::<Vec<_>>())?;
@@ -125,7 +138,8 @@ pub fn queue_sign_in_links(
             eligible.push(key.clone());
         }
     }
-    let (_, made) = create_links(tx, &eligible, now, options.link_days, by, actor)?;
+    let (_, made) =
+        super::create_links_of(tx, &eligible, now, options.link_days, by, actor, batch)?;
     let expires_at = now + i64::from(options.link_days) * 86_400;
     for (key, made) in eligible.iter().zip(made) {
         match made {
@@ -148,6 +162,7 @@ pub fn queue_sign_in_links(
 pub fn queue_with_import(
     tx: &mut dyn WriteTx,
     plan: &crate::ImportPlan,
+    batch: &crate::store::BatchSummary,
     now: i64,
     by: &By,
     actor: Actor,
@@ -163,7 +178,7 @@ pub fn queue_with_import(
             _ => None,
         })
         .collect();
-    let (_, queued) = queue_sign_in_links(tx, &created, now, by, actor)?;
+    let (_, queued) = queue_links_of(tx, &created, now, by, actor, Some(batch))?;
     Ok(Some(queued))
 }
 

@@ -1,7 +1,7 @@
 //! The storage engines, and what an engine implements.
 //!
-//! An engine is the store port of the domain (`domain::store::Store` and
-//! `Credentials`: its reads, and `transact`, which runs a use case in one
+//! An engine is the store port of the domain (`domain::store::Store`,
+//! `Credentials`, `Tokens` and `ExternalIds`: its reads, and `transact`, which runs a use case in one
 //! write transaction offering `domain::transaction::WriteTx`'s
 //! primitives) plus what the server itself keeps in the store: sessions
 //! ([`SessionRows`]), the sign-in throttles' counters

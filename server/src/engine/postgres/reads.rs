@@ -167,19 +167,21 @@ impl Store for PgStore {
         let mut client = self.client()?;
         let by_user = domain::Email::parse(&query.target).ok();
         let mut t = client.transaction().map_err(pg)?;
-        // Which ids to read: [start, end).
+        // Which ids to read: [start, end); within a batch, its events only.
         let (mut start, mut end) = (i64::MIN, i64::MAX);
+        let mut batch = None;
         if let Some(head) = query.within {
             let head = i64::try_from(head).unwrap_or(i64::MAX);
-            let folded = match t
+            let head = match t
                 .query_opt("SELECT id, event FROM audit WHERE id = $1", &[&head])
                 .map_err(pg)?
             {
-                Some(row) => event_of(&row)?.folded(),
+                Some(row) => Some(event_of(&row)?),
                 None => None,
             };
-            let folded = folded.unwrap_or(0..0);
+            let folded = head.as_ref().and_then(|h| h.folded()).unwrap_or(0..0);
             (start, end) = (folded.start as i64, folded.end as i64);
+            batch = head.and_then(|h| h.batch);
         }
         let fold = fold && by_user.is_none() && query.within.is_none();
         let mut out = Vec::new();
@@ -198,14 +200,20 @@ impl Store for PgStore {
                 ),
             }
             .map_err(pg)?;
+            // Folding, a head is often the first row: fetch a few, not a
+            // thousand of its batch's users to jump over.
+            let chunk = if fold { 64 } else { 1_000 };
             loop {
-                let rows = t.query_portal(&portal, 1_000).map_err(pg)?;
+                let rows = t.query_portal(&portal, chunk).map_err(pg)?;
                 if rows.is_empty() {
                     break 'scan;
                 }
                 for row in rows {
                     let event = event_of(&row)?;
                     let folded = fold.then(|| event.folded()).flatten();
+                    if query.within.is_some() && event.batch != batch {
+                        continue;
+                    }
                     if query.accepts(&event) {
                         out.push(event);
                         if out.len() >= limit {

@@ -179,10 +179,13 @@ impl WriteTx for PgTx<'_, '_> {
                      name_key = EXCLUDED.name_key, updated_at = EXCLUDED.updated_at",
                 &[&keys, &records, &admins, &active, &sources, &names, &updated],
             )?;
+            // A word left by a server of an older rule (kept prefixes) may
+            // already be there: not an error.
             let (words, owners) = words_of_users(chunk);
             self.exec(
                 "INSERT INTO user_words (word, key) \
-                 SELECT * FROM UNNEST($1::text[], $2::text[])",
+                 SELECT * FROM UNNEST($1::text[], $2::text[]) \
+                 ON CONFLICT DO NOTHING",
                 &[&words, &owners],
             )?;
         }

@@ -187,13 +187,17 @@ impl Store for RedbStore {
         if let Some(head) = query.within {
             // A target within a batch is a filter (`accepts`) over its few
             // events.
-            let folded = match audit.get(head).map_err(backend)? {
-                Some(g) => decode_event(head, g.value())?.folded(),
+            let head = match audit.get(head).map_err(backend)? {
+                Some(g) => Some(decode_event(head, g.value())?),
                 None => None,
             };
-            for entry in audit.range(folded.unwrap_or(0..0)).map_err(backend)?.rev() {
+            let folded = head.as_ref().and_then(|h| h.folded()).unwrap_or(0..0);
+            let batch = head.and_then(|h| h.batch);
+            for entry in audit.range(folded).map_err(backend)?.rev() {
                 let (id, event) = entry.map_err(backend)?;
-                if !keep(decode_event(id.value(), event.value())?) {
+                let event = decode_event(id.value(), event.value())?;
+                // Its batch's events only, whatever the head says.
+                if event.batch == batch && !keep(event) {
                     break;
                 }
             }
