@@ -236,9 +236,9 @@ pub fn words_of(text: &str) -> impl Iterator<Item = String> + '_ {
 pub fn search_words(user: &User) -> Vec<String> {
     let p = &user.profile;
     let mut words: Vec<String> = words_of(user.key().as_str())
-        .chain(words_of(p.first_name.as_str()))
-        .chain(words_of(p.last_name.as_str()))
-        .chain(words_of(p.display_name.as_str()))
+        .chain(words_of(p.first_name()))
+        .chain(words_of(p.last_name()))
+        .chain(words_of(p.display_name()))
         .collect();
     words.sort_unstable();
     words.dedup();

@@ -29,7 +29,6 @@ pub mod privilege;
 pub mod rows;
 pub mod scim;
 pub mod store;
-pub mod text;
 pub mod throttle;
 pub mod time;
 pub mod token;

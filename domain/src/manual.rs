@@ -6,7 +6,7 @@ use crate::error::{ErrorCode, RowError};
 use crate::field::{Field, FieldError};
 use crate::options::Options;
 use crate::patch::{Blank, ProfilePatch};
-use crate::user::{Profile, Roles, Source, User};
+use crate::user::{Roles, Source, User};
 
 /// Validates the form's cells (`(field, text)`; absent fields are blank)
 /// into a new user with Source = Manual and the roles and end state of the
@@ -48,8 +48,7 @@ pub fn manual_user(cells: &[(Field, &str)], options: &Options) -> Result<User, V
         Some(e) if errors.is_empty() => e,
         _ => return Err(errors),
     };
-    let mut profile = Profile::default();
-    patch.apply(&mut profile);
+    let mut profile = patch.to_profile();
     profile.derive_display_name();
     Ok(User {
         email,
@@ -188,8 +187,8 @@ mod tests {
         .unwrap();
         assert_eq!(u.key(), "ada@example.org");
         assert_eq!(u.email.as_str(), "Ada@Example.org");
-        assert_eq!(u.profile.display_name, "Ada Lovelace");
-        assert_eq!(u.profile.phone, "+44 20 1");
+        assert_eq!(u.profile.display_name(), "Ada Lovelace");
+        assert_eq!(u.profile.phone(), "+44 20 1");
         assert_eq!(u.source, Source::Manual);
         assert_eq!(u.roles, options.roles);
         assert_eq!(u.end_state, options.end_state);
@@ -244,9 +243,9 @@ mod tests {
             &editable,
         )
         .unwrap();
-        assert_eq!(after.profile.phone, "+44 2");
-        assert_eq!(after.profile.display_name, "Ada L.");
-        assert_eq!(after.profile.title, "Countess");
+        assert_eq!(after.profile.phone(), "+44 2");
+        assert_eq!(after.profile.display_name(), "Ada L.");
+        assert_eq!(after.profile.title(), "Countess");
         assert_eq!(after.version, user.version, "the store increments it");
 
         let errors = self_service_edit(

@@ -313,7 +313,9 @@ pub fn parse_file_with_progress(
             }
         };
 
-        let mut patch = ProfilePatch::default();
+        // The row's bytes bound what its patch holds (a huge cell is
+        // refused, so the reservation is capped).
+        let mut patch = ProfilePatch::with_capacity(record.as_slice().len().min(1024));
         for field in Field::ALL.into_iter().skip(1) {
             let raw = cell(columns.column_of(field));
             if let Err(e) = patch.set(field, raw, Blank::Keep) {

@@ -2,11 +2,8 @@
 
 use crate::email::Email;
 use crate::field::{Field, FieldError};
-use crate::text::{
-    Department, DisplayName, EmployeeNumber, FirstName, LastName, Mobile, Organization, Phone,
-    Title,
-};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -204,84 +201,227 @@ impl fmt::Display for Source {
     }
 }
 
-/// The profile fields other than email, each of a validated type; the
-/// empty value = absent (optional fields only).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The profile fields other than email, each holding only text that
+/// passed its field's rule (trimmed, NFC, within the length, allowed
+/// characters: [`Profile::set`] validates, and the crate's
+/// [`ProfilePatch`](crate::patch::ProfilePatch) puts in only what it
+/// validated); the empty value = absent (optional fields only).
+///
+/// Compact on purpose: an import of a million users makes, clones and
+/// drops a million profiles. The nine values sit one after another, in
+/// field order, in one string (one allocation a user, not nine), each
+/// found by where it ends. Serialised as a struct of nine strings, as
+/// the profile always was, so stored records and the browser's messages
+/// read the same.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Profile {
-    pub first_name: FirstName,
-    pub last_name: LastName,
-    pub display_name: DisplayName,
-    pub phone: Phone,
-    pub mobile: Mobile,
-    pub employee_number: EmployeeNumber,
-    pub title: Title,
-    pub department: Department,
-    pub organization: Organization,
+    text: String,
+    /// `ends[i]`: where the value of the profile field `i` (`Field::ALL[i
+    /// + 1]`) ends in `text`; it starts where the previous one ends.
+    ends: [u32; PROFILE_FIELDS],
 }
 
+/// Every field but the email.
+const PROFILE_FIELDS: usize = Field::ALL.len() - 1;
+
+/// Named accessors, one a field.
+macro_rules! profile_accessors {
+    ($($name:ident => $field:ident),* $(,)?) => {
+        impl Profile {
+            $(
+                #[doc = concat!("The `", stringify!($name), "` value (empty when absent).")]
+                pub fn $name(&self) -> &str {
+                    self.value(Field::$field.index() - 1)
+                }
+            )*
+        }
+    };
+}
+
+profile_accessors!(
+    first_name => FirstName,
+    last_name => LastName,
+    display_name => DisplayName,
+    phone => Phone,
+    mobile => Mobile,
+    employee_number => EmployeeNumber,
+    title => Title,
+    department => Department,
+    organization => Organization,
+);
+
 impl Profile {
+    fn value(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start as usize..self.ends[i] as usize]
+    }
+
+    /// Puts `value` in place of field `i`'s value, moving the values
+    /// after it.
+    fn put(&mut self, i: usize, value: &str) {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let end = self.ends[i];
+        if i + 1 == PROFILE_FIELDS || end as usize == self.text.len() {
+            // The last value (or every later one empty): no move.
+            self.text.truncate(start as usize);
+            self.text.push_str(value);
+        } else {
+            self.text.replace_range(start as usize..end as usize, value);
+        }
+        let new_end = start + value.len() as u32;
+        for e in &mut self.ends[i..] {
+            *e = (*e - end) + new_end;
+        }
+    }
+
     /// The value of a non-email field (`None` for [`Field::Email`]).
     pub fn get(&self, field: Field) -> Option<&str> {
-        Some(match field {
-            Field::Email => return None,
-            Field::FirstName => &self.first_name,
-            Field::LastName => &self.last_name,
-            Field::DisplayName => &self.display_name,
-            Field::Phone => &self.phone,
-            Field::Mobile => &self.mobile,
-            Field::EmployeeNumber => &self.employee_number,
-            Field::Title => &self.title,
-            Field::Department => &self.department,
-            Field::Organization => &self.organization,
-        })
+        match field {
+            Field::Email => None,
+            other => Some(self.value(other.index() - 1)),
+        }
     }
 
     /// Validates `raw` under `field`'s rule and stores it (blank clears an
     /// optional value). Email is not a profile field: refused.
     pub fn set(&mut self, field: Field, raw: &str) -> Result<(), FieldError> {
-        match field {
-            Field::Email => return Err(FieldError::wrong_type(field, "Profile")),
-            Field::FirstName => self.first_name = FirstName::parse(raw)?,
-            Field::LastName => self.last_name = LastName::parse(raw)?,
-            Field::DisplayName => self.display_name = DisplayName::parse(raw)?,
-            Field::Phone => self.phone = Phone::parse(raw)?,
-            Field::Mobile => self.mobile = Mobile::parse(raw)?,
-            Field::EmployeeNumber => self.employee_number = EmployeeNumber::parse(raw)?,
-            Field::Title => self.title = Title::parse(raw)?,
-            Field::Department => self.department = Department::parse(raw)?,
-            Field::Organization => self.organization = Organization::parse(raw)?,
+        if field == Field::Email {
+            return Err(FieldError::wrong_type(field, "Profile"));
         }
+        let raw = raw.trim();
+        if raw.is_empty() {
+            self.put(field.index() - 1, "");
+            return Ok(());
+        }
+        let value = field.validate(raw)?;
+        self.put(field.index() - 1, &value);
         Ok(())
     }
 
     /// Stores text that `Field::validate` already accepted for `field`.
-    pub(crate) fn set_validated(&mut self, field: Field, text: String) {
-        match field {
-            Field::Email => {}
-            Field::FirstName => self.first_name = FirstName::validated(text),
-            Field::LastName => self.last_name = LastName::validated(text),
-            Field::DisplayName => self.display_name = DisplayName::validated(text),
-            Field::Phone => self.phone = Phone::validated(text),
-            Field::Mobile => self.mobile = Mobile::validated(text),
-            Field::EmployeeNumber => self.employee_number = EmployeeNumber::validated(text),
-            Field::Title => self.title = Title::validated(text),
-            Field::Department => self.department = Department::validated(text),
-            Field::Organization => self.organization = Organization::validated(text),
+    pub(crate) fn set_validated(&mut self, field: Field, text: &str) {
+        if field != Field::Email {
+            self.put(field.index() - 1, text);
         }
+    }
+
+    /// A profile of values `Field::validate` accepted (or empty), in field
+    /// order: made in one allocation.
+    pub(crate) fn from_validated<'a>(values: impl Fn(Field) -> Option<&'a str>) -> Profile {
+        let fields = || Field::ALL.into_iter().skip(1);
+        let len = fields().map(|f| values(f).map_or(0, str::len)).sum();
+        let mut profile = Profile {
+            text: String::with_capacity(len),
+            ends: [0; PROFILE_FIELDS],
+        };
+        for (i, field) in fields().enumerate() {
+            if let Some(value) = values(field) {
+                profile.text.push_str(value);
+            }
+            profile.ends[i] = profile.text.len() as u32;
+        }
+        profile
     }
 
     /// "First Last", the display name made when none is given; cut to the
     /// display name's own limit (two 100-character names make 201).
     pub(crate) fn derive_display_name(&mut self) {
-        if self.display_name.is_empty() {
-            let full = format!("{} {}", self.first_name, self.last_name);
+        if self.display_name().is_empty() {
+            let full = format!("{} {}", self.first_name(), self.last_name());
             let max = Field::DisplayName.max_chars();
             let text = match full.char_indices().nth(max) {
-                Some((cut, _)) => full[..cut].trim_end().to_string(),
-                None => full,
+                Some((cut, _)) => full[..cut].trim_end(),
+                None => full.as_str(),
             };
-            self.display_name = DisplayName::validated(text);
+            self.set_validated(Field::DisplayName, text);
         }
+    }
+}
+
+impl fmt::Debug for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("Profile");
+        for field in Field::ALL.into_iter().skip(1) {
+            out.field(field.column(), &self.get(field).unwrap_or_default());
+        }
+        out.finish()
+    }
+}
+
+/// The stored and sent form: a struct of nine strings in field order
+/// (what the profile was before it was compact, so older records read).
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "Profile")]
+struct ProfileFields<'a> {
+    #[serde(borrow)]
+    first_name: Cow<'a, str>,
+    #[serde(borrow)]
+    last_name: Cow<'a, str>,
+    #[serde(borrow)]
+    display_name: Cow<'a, str>,
+    #[serde(borrow)]
+    phone: Cow<'a, str>,
+    #[serde(borrow)]
+    mobile: Cow<'a, str>,
+    #[serde(borrow)]
+    employee_number: Cow<'a, str>,
+    #[serde(borrow)]
+    title: Cow<'a, str>,
+    #[serde(borrow)]
+    department: Cow<'a, str>,
+    #[serde(borrow)]
+    organization: Cow<'a, str>,
+}
+
+impl Serialize for Profile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ProfileFields {
+            first_name: Cow::Borrowed(self.first_name()),
+            last_name: Cow::Borrowed(self.last_name()),
+            display_name: Cow::Borrowed(self.display_name()),
+            phone: Cow::Borrowed(self.phone()),
+            mobile: Cow::Borrowed(self.mobile()),
+            employee_number: Cow::Borrowed(self.employee_number()),
+            title: Cow::Borrowed(self.title()),
+            department: Cow::Borrowed(self.department()),
+            organization: Cow::Borrowed(self.organization()),
+        }
+        .serialize(serializer)
+    }
+}
+
+// Not validated again: values come from our own store or our own server.
+impl<'de> Deserialize<'de> for Profile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let f = ProfileFields::deserialize(deserializer)?;
+        let too_long = f.first_name.len()
+            + f.last_name.len()
+            + f.display_name.len()
+            + f.phone.len()
+            + f.mobile.len()
+            + f.employee_number.len()
+            + f.title.len()
+            + f.department.len()
+            + f.organization.len()
+            > u32::MAX as usize;
+        if too_long {
+            return Err(serde::de::Error::custom("a profile longer than 4 GiB"));
+        }
+        Ok(Profile::from_validated(|field| {
+            let value = match field {
+                Field::Email => return None,
+                Field::FirstName => &f.first_name,
+                Field::LastName => &f.last_name,
+                Field::DisplayName => &f.display_name,
+                Field::Phone => &f.phone,
+                Field::Mobile => &f.mobile,
+                Field::EmployeeNumber => &f.employee_number,
+                Field::Title => &f.title,
+                Field::Department => &f.department,
+                Field::Organization => &f.organization,
+            };
+            Some(value.as_ref())
+        }))
     }
 }
 
@@ -357,10 +497,10 @@ impl User {
 
     /// "Display name" or, when absent, "First Last".
     pub fn name(&self) -> String {
-        if self.profile.display_name.is_empty() {
-            format!("{} {}", self.profile.first_name, self.profile.last_name)
+        if self.profile.display_name().is_empty() {
+            format!("{} {}", self.profile.first_name(), self.profile.last_name())
         } else {
-            self.profile.display_name.to_string()
+            self.profile.display_name().to_string()
         }
     }
 }
@@ -416,15 +556,15 @@ mod tests {
         p.set(Field::FirstName, &long).unwrap();
         p.set(Field::LastName, &long).unwrap();
         p.derive_display_name();
-        assert_eq!(p.display_name.chars().count(), 200);
-        assert!(p.display_name.starts_with(&long));
-        assert!(Field::DisplayName.validate(&p.display_name).is_ok());
+        assert_eq!(p.display_name().chars().count(), 200);
+        assert!(p.display_name().starts_with(&long));
+        assert!(Field::DisplayName.validate(p.display_name()).is_ok());
 
         let mut short = Profile::default();
         short.set(Field::FirstName, "Ada").unwrap();
         short.set(Field::LastName, "Lovelace").unwrap();
         short.derive_display_name();
-        assert_eq!(short.display_name, "Ada Lovelace");
+        assert_eq!(short.display_name(), "Ada Lovelace");
     }
 
     #[test]
@@ -449,6 +589,118 @@ mod tests {
         assert_eq!(p.get(Field::Email), None);
         assert!(p.set(Field::Email, "a@x.org").is_err());
         assert!(p.set(Field::Phone, "call me").is_err());
-        assert_eq!(p.phone, "+4", "a refused value leaves the old one");
+        assert_eq!(p.phone(), "+4", "a refused value leaves the old one");
+    }
+
+    #[test]
+    fn set_applies_the_fields_rule_and_blank_is_empty() {
+        use crate::error::ErrorCode;
+        let mut p = Profile::default();
+        p.set(Field::FirstName, "  Zoe\u{0308} ").unwrap();
+        assert_eq!(p.first_name(), "Zoë", "trimmed and NFC");
+        p.set(Field::LastName, "Lovelace").unwrap();
+        p.set(Field::LastName, "   ").unwrap();
+        assert_eq!(p.last_name(), "", "blank clears");
+        let e = p.set(Field::LastName, &"x".repeat(101)).unwrap_err();
+        assert_eq!(e.code, ErrorCode::TooLong);
+        assert!(e.message.starts_with("Last name"), "{}", e.message);
+        assert_eq!(
+            p.set(Field::Mobile, "call me").unwrap_err().code,
+            ErrorCode::InvalidPhone
+        );
+        assert_eq!(
+            p.set(Field::Title, "a\u{7}b").unwrap_err().code,
+            ErrorCode::ControlCharacter
+        );
+        assert_eq!(p.first_name(), "Zoë", "refusals change nothing");
+    }
+
+    /// The profile as nine strings: the format every stored record and
+    /// server message has used, compact or not.
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct NineStrings {
+        first_name: String,
+        last_name: String,
+        display_name: String,
+        phone: String,
+        mobile: String,
+        employee_number: String,
+        title: String,
+        department: String,
+        organization: String,
+    }
+
+    fn as_nine(p: &Profile) -> NineStrings {
+        NineStrings {
+            first_name: p.first_name().into(),
+            last_name: p.last_name().into(),
+            display_name: p.display_name().into(),
+            phone: p.phone().into(),
+            mobile: p.mobile().into(),
+            employee_number: p.employee_number().into(),
+            title: p.title().into(),
+            department: p.department().into(),
+            organization: p.organization().into(),
+        }
+    }
+
+    fn any_value(field: Field) -> impl Strategy<Value = String> {
+        if matches!(field, Field::Phone | Field::Mobile) {
+            r"(\+?[0-9][0-9 ]{0,10})?".boxed()
+        } else {
+            "[a-zé ]{0,12}".boxed()
+        }
+    }
+
+    fn any_edits() -> impl Strategy<Value = Vec<(Field, String)>> {
+        proptest::collection::vec(
+            (1..Field::ALL.len())
+                .prop_flat_map(|i| (Just(Field::ALL[i]), any_value(Field::ALL[i]))),
+            0..24,
+        )
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever is set, in whatever order, each field reads back the
+        /// last value set to it (validated), and the others are untouched:
+        /// the compact layout moves values correctly.
+        #[test]
+        fn compact_profile_behaves_as_nine_strings(edits in any_edits()) {
+            let mut compact = Profile::default();
+            let mut model: [String; PROFILE_FIELDS] = Default::default();
+            for (field, raw) in &edits {
+                compact.set(*field, raw).unwrap();
+                model[field.index() - 1] = match raw.trim() {
+                    "" => String::new(),
+                    t => field.validate(t).unwrap().into_owned(),
+                };
+                for f in Field::ALL.into_iter().skip(1) {
+                    prop_assert_eq!(compact.get(f), Some(model[f.index() - 1].as_str()));
+                }
+            }
+            let rebuilt = Profile::from_validated(|f| model.get(f.index().wrapping_sub(1)).map(String::as_str));
+            prop_assert_eq!(&rebuilt, &compact, "equal values, equal profiles");
+        }
+
+        /// Postcard (the stores) and JSON (server functions) read and write
+        /// a profile exactly as the nine-string struct.
+        #[test]
+        fn a_profile_serialises_as_nine_strings(edits in any_edits()) {
+            let mut p = Profile::default();
+            for (field, raw) in &edits {
+                p.set(*field, raw).unwrap();
+            }
+            let nine = as_nine(&p);
+            let bytes = postcard::to_allocvec(&p).unwrap();
+            prop_assert_eq!(&bytes, &postcard::to_allocvec(&nine).unwrap());
+            prop_assert_eq!(&postcard::from_bytes::<Profile>(&bytes).unwrap(), &p);
+            let json = serde_json::to_string(&p).unwrap();
+            prop_assert_eq!(&json, &serde_json::to_string(&nine).unwrap());
+            prop_assert_eq!(&serde_json::from_str::<Profile>(&json).unwrap(), &p);
+            let value = serde_json::to_value(&nine).unwrap();
+            prop_assert_eq!(serde_json::from_value::<Profile>(value).unwrap(), p);
+        }
     }
 }

@@ -443,9 +443,9 @@ fn words_per_user() {
             let p = &user.profile;
             let mut all: Vec<String> = [
                 user.key().as_str(),
-                p.first_name.as_str(),
-                p.last_name.as_str(),
-                p.display_name.as_str(),
+                p.first_name(),
+                p.last_name(),
+                p.display_name(),
             ]
             .into_iter()
             .flat_map(domain::directory::words_of)

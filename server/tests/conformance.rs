@@ -112,10 +112,11 @@ fn matching_blank_cells_roles_end_state_source_and_options(f: &Fresh) {
     assert_eq!(p.counts.update, 1);
     let ada = store.user(&k("ada@x.org")).unwrap().unwrap();
     assert_eq!(
-        ada.profile.phone, "+1 2",
+        ada.profile.phone(),
+        "+1 2",
         "blank cell keeps the stored value"
     );
-    assert_eq!(ada.profile.title, "Dr");
+    assert_eq!(ada.profile.title(), "Dr");
     assert_eq!(ada.roles, Roles::of(&[Role::Admin, Role::SelfService]));
     assert_eq!(ada.end_state, EndState::Inactive);
     assert_eq!(ada.source, Source::Csv);
@@ -150,13 +151,13 @@ fn stale_preview_writes_nothing_and_returns_a_fresh_plan(f: &Fresh) {
         ImportOutcome::ChangedSincePreview { plan } => {
             assert_ne!(plan.fingerprint, preview.fingerprint);
             let (_, before, _, _) = plan.updates().next().unwrap();
-            assert_eq!(before.profile.last_name, "Lovelace");
+            assert_eq!(before.profile.last_name(), "Lovelace");
         }
         other => panic!("expected changed-since-preview, got {other:?}"),
     }
     assert_eq!(store.user(&k("c@x.org")).unwrap(), None);
     assert_eq!(
-        store.user(&k("a@x.org")).unwrap().unwrap().profile.title,
+        store.user(&k("a@x.org")).unwrap().unwrap().profile.title(),
         ""
     );
     assert_eq!(store.batches().unwrap().len(), before_batches);
@@ -368,7 +369,7 @@ fn a_profile_edit_checks_the_version_and_touches_only_the_profile(f: &Fresh) {
         .unwrap();
     assert_eq!(after.version, before.version + 1);
     assert_eq!(after.updated_at, 7);
-    assert_eq!(after.profile.phone, "+41 2");
+    assert_eq!(after.profile.phone(), "+41 2");
     assert_eq!(
         (after.roles, after.end_state, after.source),
         (before.roles, before.end_state, before.source)
@@ -1095,7 +1096,7 @@ fn of_two_concurrent_imports_over_the_same_users_one_wins(f: &Fresh) {
             .unwrap()
             .unwrap()
             .profile
-            .last_name,
+            .last_name(),
         name
     );
     assert_eq!(
@@ -1104,7 +1105,7 @@ fn of_two_concurrent_imports_over_the_same_users_one_wins(f: &Fresh) {
             .unwrap()
             .unwrap()
             .profile
-            .last_name,
+            .last_name(),
         name
     );
     assert_eq!(store.batches().unwrap().len(), 2);
@@ -1225,7 +1226,7 @@ fn a_second_server_on_the_same_store_sees_every_change(f: &Fresh) {
             .unwrap()
             .unwrap()
             .profile
-            .last_name,
+            .last_name(),
         "Byron"
     );
     assert!(matches!(

@@ -188,7 +188,7 @@ fn verify_full_with_the_test_ca_is_encrypted_and_a_store_works_over_it() {
     );
     let key = domain::Email::parse("ada@x.org").unwrap().key().clone();
     let ada = PgStore::open(&url).unwrap().user(&key).unwrap().unwrap();
-    assert_eq!(ada.profile.first_name.to_string(), "Ada");
+    assert_eq!(ada.profile.first_name().to_string(), "Ada");
 
     // Every connection the store holds is encrypted.
     let (all, n): (Option<bool>, i64) = {

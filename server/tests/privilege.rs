@@ -94,7 +94,7 @@ fn an_operators_import_never_changes_an_administrator() {
             .unwrap()
             .unwrap()
             .profile
-            .first_name,
+            .first_name(),
         "Mallory"
     );
 }
@@ -129,7 +129,7 @@ fn a_preview_made_with_more_authority_is_refused_at_commit() {
             .unwrap()
             .unwrap()
             .profile
-            .first_name,
+            .first_name(),
         "Root"
     );
 }
@@ -207,7 +207,12 @@ fn an_operator_cannot_undo_a_change_to_an_administrator() {
         "{err:?}"
     );
     assert_eq!(
-        store.user(&k("root@x.org")).unwrap().unwrap().profile.title,
+        store
+            .user(&k("root@x.org"))
+            .unwrap()
+            .unwrap()
+            .profile
+            .title(),
         "Chief"
     );
     assert!(matches!(
@@ -217,7 +222,12 @@ fn an_operator_cannot_undo_a_change_to_an_administrator() {
         UndoOutcome::Undone { .. }
     ));
     assert_eq!(
-        store.user(&k("root@x.org")).unwrap().unwrap().profile.title,
+        store
+            .user(&k("root@x.org"))
+            .unwrap()
+            .unwrap()
+            .profile
+            .title(),
         "Boss"
     );
 }

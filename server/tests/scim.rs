@@ -189,7 +189,7 @@ fn entra_provisions_a_user(f: &Fresh) {
         let stored = f.store.user(&k("test.user@example.org")).unwrap().unwrap();
         assert_eq!(stored.source, Source::Scim);
         assert_eq!(stored.end_state, EndState::Active);
-        assert_eq!(stored.profile.department.as_str(), "Research");
+        assert_eq!(stored.profile.department(), "Research");
         // Self-Service only, whatever the import options give imported
         // users: an administrator grants more.
         assert_eq!(stored.roles, domain::Roles::of(&[Role::SelfService]));
@@ -303,7 +303,7 @@ fn entra_provisions_a_user(f: &Fresh) {
         assert_eq!(body["active"], false);
         let stored = f.store.user(&k("test.user@example.org")).unwrap().unwrap();
         assert_eq!(stored.end_state, EndState::Inactive);
-        assert_eq!(stored.profile.title.as_str(), "Manager");
+        assert_eq!(stored.profile.title(), "Manager");
         // A SCIM deactivation is the provider's, not a person's: a later
         // `active: true` brings the user back.
         assert!(stored.held.deactivated_by.is_none());
@@ -402,8 +402,7 @@ fn etags_and_field_rules(f: &Fresh) {
                 .unwrap()
                 .unwrap()
                 .profile
-                .title
-                .as_str(),
+                .title(),
             "Engineer"
         );
         let (status, body, _) = client.send(

@@ -336,7 +336,8 @@ fn a_persons_deactivation_and_removed_role_survive_imports(f: &Fresh) {
     let op2 = store.user(&k("op2@x.org")).unwrap().unwrap();
     assert_eq!(op2.end_state, EndState::Inactive);
     assert_eq!(
-        op2.profile.last_name, "Renamed",
+        op2.profile.last_name(),
+        "Renamed",
         "the rest of the row applies"
     );
     let op3 = store.user(&k("op3@x.org")).unwrap().unwrap();

@@ -254,8 +254,12 @@ fn the_list_pages_a_100k_store_as_the_rule_says() {
     };
     let answer = store.list_users(&two).unwrap();
     assert!(answer.capped);
-    assert!(answer.users.iter().all(|u| u.key().as_str().contains("corp3")
-        && u.profile.first_name.as_str() == "Grace"));
+    assert!(
+        answer
+            .users
+            .iter()
+            .all(|u| u.key().as_str().contains("corp3") && u.profile.first_name() == "Grace")
+    );
 }
 
 #[test]

@@ -14,7 +14,7 @@ use crate::fingerprint::Fingerprint;
 use crate::options::Options;
 use crate::patch::ProfilePatch;
 use crate::privilege::{self, Act, Actor};
-use crate::user::{Profile, Source, User};
+use crate::user::{Source, User};
 
 /// Compares validated rows with the stored users and applies the options:
 /// created and updated users get the option roles (added, never removed),
@@ -117,8 +117,7 @@ pub fn plan_each(
         }
         let action = match stored {
             None => {
-                let mut profile = Profile::default();
-                row.patch.apply(&mut profile);
+                let mut profile = row.patch.to_profile();
                 profile.derive_display_name();
                 counts.create += 1;
                 Action::Create(Box::new(User {
@@ -200,12 +199,17 @@ fn updated(
     if !differs {
         return None;
     }
-    let mut after = Box::new(before.clone());
-    after.email = email.clone();
-    patch.apply(&mut after.profile);
-    after.roles = roles;
-    after.end_state = end_state;
-    after.source = Source::Csv;
-    after.version = before.version + 1;
-    Some(after)
+    // Built field by field: cloning `before` would copy a profile only to
+    // replace it.
+    Some(Box::new(User {
+        email: email.clone(),
+        profile: patch.applied_to(&before.profile),
+        roles,
+        end_state,
+        source: Source::Csv,
+        created_at: before.created_at,
+        updated_at: before.updated_at,
+        version: before.version + 1,
+        held: before.held.clone(),
+    }))
 }

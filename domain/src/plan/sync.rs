@@ -34,7 +34,7 @@ impl SyncSettings {
             && user.end_state == EndState::Active
             && self.scope().is_none_or(|scope| {
                 user.profile
-                    .organization
+                    .organization()
                     .trim()
                     .to_lowercase()
                     .eq(&scope.to_lowercase())

@@ -53,7 +53,7 @@ fn creates_with_defaults_from_options() {
     );
     let (line, u) = p.creates().next().unwrap();
     assert_eq!(line, 2);
-    assert_eq!(u.profile.display_name, "Ada Lovelace");
+    assert_eq!(u.profile.display_name(), "Ada Lovelace");
     assert_eq!(
         u.roles,
         Roles::of(&[Role::SelfService, Role::Operator, Role::Approval])
@@ -73,8 +73,8 @@ fn update_lists_changed_fields_and_blank_keeps_stored_value() {
     );
     assert_eq!(p.counts.update, 1);
     let (_, before, after, changes) = p.updates().next().unwrap();
-    assert_eq!(after.profile.phone, "+44 1");
-    assert_eq!(after.profile.department, "Math");
+    assert_eq!(after.profile.phone(), "+44 1");
+    assert_eq!(after.profile.department(), "Math");
     assert_eq!(after.version, before.version + 1);
     let fields: Vec<_> = changes.iter().map(|c| c.field.as_str()).collect();
     assert_eq!(fields, ["email", "title"]);
@@ -359,8 +359,8 @@ fn semicolons_crlf_bom_and_aliases() {
     let csv = "\u{feff}E-mail;Vorname;Surname;Mobile Phone\r\nzoe@x.org;Zoë;Ünal;+49 170 1\r\n";
     let p = plan_str(csv, &HashMap::new());
     let (_, u) = p.creates().next().unwrap();
-    assert_eq!(u.profile.first_name, "Zoë");
-    assert_eq!(u.profile.mobile, "+49 170 1");
+    assert_eq!(u.profile.first_name(), "Zoë");
+    assert_eq!(u.profile.mobile(), "+49 170 1");
     assert_eq!(p.delimiter, ';');
     assert_eq!(p.encoding, TextEncoding::Utf8Bom);
 }
@@ -397,7 +397,7 @@ fn crlf_files_have_the_same_line_numbers_as_lf_files() {
 fn windows_1252_file() {
     let bytes = b"email,first_name,last_name\nm@x.org,J\xFCrgen,M\xFCller\n";
     let p = plan(bytes, &NoUsers, &opts(), crate::Actor::Owner).unwrap();
-    assert_eq!(p.creates().next().unwrap().1.profile.last_name, "Müller");
+    assert_eq!(p.creates().next().unwrap().1.profile.last_name(), "Müller");
 }
 
 #[test]
@@ -460,8 +460,8 @@ fn neutralised_formula_cells_round_trip() {
     let csv = "email,first_name,last_name,phone\na@x.org,'=A,B,'+41 1\n";
     let p = plan_str(csv, &HashMap::new());
     let (_, u) = p.creates().next().unwrap();
-    assert_eq!(u.profile.first_name, "=A");
-    assert_eq!(u.profile.phone, "+41 1");
+    assert_eq!(u.profile.first_name(), "=A");
+    assert_eq!(u.profile.phone(), "+41 1");
 }
 
 #[test]

@@ -31,17 +31,17 @@ pub(crate) fn of_user(user: &User, external_id: Option<&str>) -> Doc {
     put(&mut doc, "externalId", external_id.unwrap_or(""));
     put(&mut doc, "userName", user.email.as_str());
     let mut name = Doc::new();
-    put(&mut name, "givenName", &p.first_name);
-    put(&mut name, "familyName", &p.last_name);
+    put(&mut name, "givenName", p.first_name());
+    put(&mut name, "familyName", p.last_name());
     if !name.is_empty() {
         doc.insert("name".into(), name.into());
     }
-    put(&mut doc, "displayName", &p.display_name);
-    put(&mut doc, "title", &p.title);
+    put(&mut doc, "displayName", p.display_name());
+    put(&mut doc, "title", p.title());
     doc.insert("active".into(), (user.end_state == EndState::Active).into());
     let email = serde_json::json!({"value": user.email.as_str(), "type": "work", "primary": true});
     doc.insert("emails".into(), Value::Array(vec![email]));
-    let phones: Vec<Value> = [(&*p.phone, "work"), (&*p.mobile, "mobile")]
+    let phones: Vec<Value> = [(p.phone(), "work"), (p.mobile(), "mobile")]
         .into_iter()
         .filter(|(v, _)| !v.is_empty())
         .map(|(v, ty)| serde_json::json!({"value": v, "type": ty}))
@@ -50,9 +50,9 @@ pub(crate) fn of_user(user: &User, external_id: Option<&str>) -> Doc {
         doc.insert("phoneNumbers".into(), phones.into());
     }
     let mut ext = Doc::new();
-    put(&mut ext, "employeeNumber", &p.employee_number);
-    put(&mut ext, "department", &p.department);
-    put(&mut ext, "organization", &p.organization);
+    put(&mut ext, "employeeNumber", p.employee_number());
+    put(&mut ext, "department", p.department());
+    put(&mut ext, "organization", p.organization());
     if !ext.is_empty() {
         doc.insert(ENTERPRISE_USER_URN.into(), ext.into());
     }

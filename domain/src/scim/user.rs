@@ -353,8 +353,7 @@ impl ScimUserInput {
         let external_id = external_id(string(doc.get("externalId"), "externalId", p), p);
         match email {
             Some(email) if problems.is_empty() => {
-                let mut profile = Profile::default();
-                patch.apply(&mut profile);
+                let mut profile = patch.to_profile();
                 profile.derive_display_name();
                 Ok(ScimUserInput {
                     email,

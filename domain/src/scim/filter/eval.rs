@@ -300,9 +300,9 @@ impl UserSubject<'_> {
     fn enterprise(&self, name: &str) -> &str {
         let p = &self.0.profile;
         match name {
-            "employeeNumber" => &p.employee_number,
-            "department" => &p.department,
-            "organization" => &p.organization,
+            "employeeNumber" => p.employee_number(),
+            "department" => p.department(),
+            "organization" => p.organization(),
             _ => "",
         }
     }
@@ -346,12 +346,12 @@ impl Subject for UserSubject<'_> {
         match (attr.name, sub) {
             ("id", _) => Self::text(u.key().as_str()),
             ("userName", _) => Self::text(u.email.as_str()),
-            ("displayName", _) => Self::text(&p.display_name),
-            ("title", _) => Self::text(&p.title),
+            ("displayName", _) => Self::text(p.display_name()),
+            ("title", _) => Self::text(p.title()),
             ("active", _) => vec![Scalar::Bool(u.end_state == EndState::Active)],
-            ("name", Some("givenName")) => Self::text(&p.first_name),
-            ("name", Some("familyName")) => Self::text(&p.last_name),
-            ("name", None) => match p.first_name.is_empty() && p.last_name.is_empty() {
+            ("name", Some("givenName")) => Self::text(p.first_name()),
+            ("name", Some("familyName")) => Self::text(p.last_name()),
+            ("name", None) => match p.first_name().is_empty() && p.last_name().is_empty() {
                 true => Vec::new(),
                 false => vec![Scalar::Bool(true)],
             },
@@ -381,7 +381,7 @@ impl Subject for UserSubject<'_> {
         let element = |value, ty, primary| value_element(attr, value, ty, primary);
         match attr.name {
             "emails" => vec![element(self.0.email.as_str(), "work", true)],
-            "phoneNumbers" => [(&*p.phone, "work"), (&*p.mobile, "mobile")]
+            "phoneNumbers" => [(p.phone(), "work"), (p.mobile(), "mobile")]
                 .into_iter()
                 .filter(|(v, _)| !v.is_empty())
                 .map(|(v, ty)| element(v, ty, false))

@@ -362,7 +362,7 @@ fn filters_evaluate_against_a_user() {
     }
     let mut gone = ada.clone();
     gone.end_state = crate::EndState::Inactive;
-    gone.profile.title = Default::default();
+    gone.profile.set(crate::Field::Title, "").unwrap();
     let f = Filter::parse("active eq false and not (title pr)").unwrap();
     assert_eq!(matches(&f, &gone, None), Ok(true));
 }

@@ -38,7 +38,7 @@ fn a_user_is_a_core_and_enterprise_resource() {
     // Empty values are absent; no extension without a value of it.
     let mut bare = ada();
     bare.profile = Profile::default();
-    bare.profile.first_name = crate::text::FirstName::parse("Ada").unwrap();
+    bare.profile.set(Field::FirstName, "Ada").unwrap();
     bare.end_state = EndState::Inactive;
     let r = user_resource(&bare, "a/b?c#d%e", None, "https://r.example/scim/v2");
     assert_eq!(r["schemas"], json!([CORE_USER_URN]));
@@ -153,15 +153,15 @@ fn an_entra_body_maps_to_the_profile() {
     assert_eq!(input.email.as_str(), "Ada@Example.org");
     let p = &input.profile;
     let fields = [
-        (&*p.first_name, "Ada"),
-        (&*p.last_name, "Lovelace"),
-        (&*p.display_name, "Ada Lovelace"),
-        (&*p.title, "Countess"),
-        (&*p.phone, "+44 1"),
-        (&*p.mobile, "+44 7"),
-        (&*p.employee_number, "E-1"),
-        (&*p.department, "Maths"),
-        (&*p.organization, "Analytical Engines"),
+        (p.first_name(), "Ada"),
+        (p.last_name(), "Lovelace"),
+        (p.display_name(), "Ada Lovelace"),
+        (p.title(), "Countess"),
+        (p.phone(), "+44 1"),
+        (p.mobile(), "+44 7"),
+        (p.employee_number(), "E-1"),
+        (p.department(), "Maths"),
+        (p.organization(), "Analytical Engines"),
     ];
     for (got, want) in fields {
         assert_eq!(got, want);
@@ -198,7 +198,8 @@ fn an_okta_body_with_its_variations() {
     assert_eq!(input.email.as_str(), "ada@example.org");
     assert_eq!(input.active, Some(false));
     assert_eq!(
-        input.profile.display_name, "Ada Lovelace",
+        input.profile.display_name(),
+        "Ada Lovelace",
         "made from the names"
     );
     assert_eq!(
@@ -354,7 +355,7 @@ fn put_replaces_the_profile_but_not_the_id_or_the_key() {
     );
     body["id"] = json!("ada@example.org");
     let mut after = put(&body).unwrap().replace(&ada).unwrap();
-    assert_eq!(after.profile.organization, "Analytical Engines");
+    assert_eq!(after.profile.organization(), "Analytical Engines");
     assert_eq!(after.version, ada.version, "the store increments it");
 
     // Absent: optional fields cleared, the end state kept.
@@ -371,8 +372,8 @@ fn put_replaces_the_profile_but_not_the_id_or_the_key() {
         "a new letter case is kept"
     );
     assert_eq!(cleared.end_state, EndState::Inactive);
-    assert_eq!(cleared.profile.title, "");
-    assert_eq!(cleared.profile.display_name, "Ada Lovelace");
+    assert_eq!(cleared.profile.title(), "");
+    assert_eq!(cleared.profile.display_name(), "Ada Lovelace");
 
     let mut moved = minimal.clone();
     moved["userName"] = json!("ada@elsewhere.org");

@@ -206,7 +206,7 @@ impl WriteTx for PgTx<'_, '_> {
             let user: User = decode(row.get::<_, &[u8]>(0))?;
             if scope
                 .as_deref()
-                .is_none_or(|s| user.profile.organization.trim().to_lowercase() == s)
+                .is_none_or(|s| user.profile.organization().trim().to_lowercase() == s)
             {
                 out.push(user);
             }

@@ -118,7 +118,7 @@ impl WriteTx for RedbTx<'_> {
         super::user_index::active_imported(self.txn, &|user| {
             scope
                 .as_deref()
-                .is_none_or(|s| user.profile.organization.trim().to_lowercase() == s)
+                .is_none_or(|s| user.profile.organization().trim().to_lowercase() == s)
         })
     }
 
