@@ -4,8 +4,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use domain::plan::{ExistingUsers, parse_file, plan, plan_parsed};
-use domain::{Options, User, UserKey};
-use std::collections::HashMap;
+use domain::{Options, UsersByKey};
 use std::hint::black_box;
 
 fn file(rows: usize) -> Vec<u8> {
@@ -23,7 +22,7 @@ fn file(rows: usize) -> Vec<u8> {
 
 /// Half of the file's users, as stored (every other one; a tenth of those
 /// with a changed title so the plan has updates as well as unchanged rows).
-fn existing(bytes: &[u8]) -> HashMap<UserKey, User> {
+fn existing(bytes: &[u8]) -> UsersByKey {
     let options = Options::default();
     let p = plan(
         bytes,
@@ -58,7 +57,7 @@ fn bare_loop(bytes: &[u8]) -> usize {
 /// What no plan can avoid on top of reading the records: finding each
 /// row's key among the stored users (`lookup`), and in addition hashing the
 /// bytes that would be written (`lookup + sha256`, the fingerprint's floor).
-fn floor_loop(bytes: &[u8], store: &HashMap<UserKey, User>, hash: bool) -> usize {
+fn floor_loop(bytes: &[u8], store: &UsersByKey, hash: bool) -> usize {
     use sha2::{Digest, Sha256};
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
     let mut record = csv::ByteRecord::new();

@@ -41,6 +41,8 @@ pub use email::{Email, UserKey};
 pub use error::{ErrorCode, FileError, RowError};
 pub use field::Field;
 pub use options::{OptionError, Options};
-pub use plan::{Action, Change, Counts, ImportPlan, PlannedRow, parse_file, plan, plan_parsed};
+pub use plan::{
+    Action, Change, Counts, ImportPlan, PlannedRow, UsersByKey, parse_file, plan, plan_parsed,
+};
 pub use privilege::{Act, Actor, Rank, Refusal};
 pub use user::{EndState, Profile, Role, Roles, Source, User};

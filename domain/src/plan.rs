@@ -280,6 +280,11 @@ impl ImportPlan {
     }
 }
 
+/// Stored users by key, as a plan looks them up (once a row): a fast
+/// hasher, seeded per map so that keys a file chooses cannot be made to
+/// collide.
+pub type UsersByKey = HashMap<UserKey, User, foldhash::fast::RandomState>;
+
 /// The stored users a plan is compared with.
 pub trait ExistingUsers {
     fn get(&self, key: &UserKey) -> Option<&User>;

@@ -15,11 +15,11 @@ use crate::email::UserKey;
 use crate::link::LinkToken;
 use crate::mail::{MailState, OutboxCounts, OutboxMessage};
 use crate::options::Options;
+use crate::plan::UsersByKey;
 use crate::store::{BatchSummary, Correction, StoreError};
 use crate::token::ApiToken;
 use crate::user::User;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// How a use case ends its transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,7 +79,7 @@ pub trait WriteTx {
 
     fn user(&mut self, key: &UserKey) -> Result<Option<User>, StoreError>;
     /// The stored users with these keys, by key (absent keys left out).
-    fn users(&mut self, keys: &[&UserKey]) -> Result<HashMap<UserKey, User>, StoreError>;
+    fn users(&mut self, keys: &[&UserKey]) -> Result<UsersByKey, StoreError>;
     /// Writes users exactly as given (versions and timestamps are the
     /// caller's).
     fn write_users(&mut self, writes: &[UserWrite<'_>]) -> Result<(), StoreError>;

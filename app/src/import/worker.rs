@@ -11,11 +11,9 @@
 
 use super::summary::{FileFacts, PreviewSummary, SummaryBuilder};
 use super::{ImportAuthority, SyncAnswer, import_lookup, import_setup, import_sync_preview};
-use domain::User;
 use domain::csv_out::ResultsCsv;
 use domain::plan::{Action, parse_file_with_progress, plan_each};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// What the page asks of the worker.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -142,7 +140,7 @@ impl Job {
         if self.facts.corrected_cells == 0 {
             self.facts.original_sha256 = sha256.clone();
         }
-        let mut existing: HashMap<domain::UserKey, User> = HashMap::new();
+        let mut existing = domain::UsersByKey::default();
         let chunks = keys.chunks(LOOKUP_CHUNK);
         let total = chunks.len().max(1);
         // A chunk's text is made when its request is sent, not all at once

@@ -226,7 +226,7 @@ mod tests {
         fn user(&mut self, _: &UserKey) -> Result<Option<User>, StoreError> {
             untouched()
         }
-        fn users(&mut self, _: &[&UserKey]) -> Result<HashMap<UserKey, User>, StoreError> {
+        fn users(&mut self, _: &[&UserKey]) -> Result<crate::UsersByKey, StoreError> {
             untouched()
         }
         fn write_users(&mut self, _: &[UserWrite<'_>]) -> Result<(), StoreError> {

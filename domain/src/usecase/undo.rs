@@ -9,7 +9,6 @@ use crate::privilege::{self, Act, Actor};
 use crate::store::{BatchSummary, StoreError, UndoOutcome};
 use crate::transaction::{BatchRecord, Touched, UserWrite, WriteTx};
 use crate::{Counts, User, UserKey};
-use std::collections::HashMap;
 
 /// What undoing a batch writes.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +65,7 @@ pub fn undoable(summary: &BatchSummary) -> Result<(), StoreError> {
 /// changed since, or if the privilege rule refuses any of them.
 pub fn plan_undo(
     record: &BatchRecord,
-    mut current: HashMap<UserKey, User>,
+    mut current: crate::UsersByKey,
     has_password: &mut dyn FnMut(&UserKey) -> Result<bool, StoreError>,
     operator: &By,
     actor: Actor,

@@ -28,7 +28,7 @@ fn batch(touched: Vec<Touched>) -> BatchRecord {
     }
 }
 
-fn now_users(users: &[&User]) -> HashMap<UserKey, User> {
+fn now_users(users: &[&User]) -> crate::UsersByKey {
     users
         .iter()
         .map(|u| (u.key().clone(), (*u).clone()))

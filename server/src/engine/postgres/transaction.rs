@@ -18,11 +18,10 @@ use domain::privilege;
 use domain::store::{BatchSummary, Correction, StoreError};
 use domain::token::ApiToken;
 use domain::transaction::{BatchRecord, Sequence, SignInLink, UserWrite, WriteTx};
-use domain::{EndState, User, UserKey};
+use domain::{EndState, User, UserKey, UsersByKey};
 use postgres::Transaction;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
-use std::collections::HashMap;
 use std::io::Write;
 
 /// Rows per multi-row statement.
@@ -66,8 +65,8 @@ impl WriteTx for PgTx<'_, '_> {
             .transpose()
     }
 
-    fn users(&mut self, keys: &[&UserKey]) -> Result<HashMap<UserKey, User>, StoreError> {
-        let mut out = HashMap::new();
+    fn users(&mut self, keys: &[&UserKey]) -> Result<UsersByKey, StoreError> {
+        let mut out = UsersByKey::default();
         for chunk in keys.chunks(50_000) {
             let chunk: Vec<&str> = chunk.iter().map(|k| k.as_str()).collect();
             let rows = self

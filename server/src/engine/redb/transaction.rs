@@ -18,9 +18,8 @@ use domain::privilege;
 use domain::store::{BatchSummary, Correction, StoreError};
 use domain::token::ApiToken;
 use domain::transaction::{BatchRecord, Sequence, SignInLink, UserWrite, WriteTx};
-use domain::{User, UserKey};
+use domain::{User, UserKey, UsersByKey};
 use redb::ReadableTable;
-use std::collections::HashMap;
 
 /// Whether the store, as this transaction sees it, has an active
 /// administrator. Only asked when a change takes one away, so the scan is
@@ -90,9 +89,9 @@ impl WriteTx for RedbTx<'_> {
         UserTables::open(self.txn)?.get(key)
     }
 
-    fn users(&mut self, keys: &[&UserKey]) -> Result<HashMap<UserKey, User>, StoreError> {
+    fn users(&mut self, keys: &[&UserKey]) -> Result<UsersByKey, StoreError> {
         let users = self.txn.open_table(USERS).map_err(backend)?;
-        let mut out = HashMap::new();
+        let mut out = UsersByKey::default();
         for key in keys {
             if let Some(g) = users.get(key.as_str()).map_err(backend)? {
                 out.insert((*key).clone(), decode(g.value())?);
