@@ -323,6 +323,14 @@ impl Profile {
         profile
     }
 
+    /// A profile over `text` whose values, in field order, end at `ends`
+    /// (values a patch validated).
+    pub(crate) fn from_parts(text: String, ends: [u32; PROFILE_FIELDS]) -> Profile {
+        debug_assert!(ends.windows(2).all(|w| w[0] <= w[1]));
+        debug_assert_eq!(ends[PROFILE_FIELDS - 1] as usize, text.len());
+        Profile { text, ends }
+    }
+
     /// "First Last", the display name made when none is given; cut to the
     /// display name's own limit (two 100-character names make 201).
     pub(crate) fn derive_display_name(&mut self) {

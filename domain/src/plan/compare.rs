@@ -117,7 +117,7 @@ pub fn plan_each(
         }
         let action = match stored {
             None => {
-                let mut profile = row.patch.to_profile();
+                let mut profile = row.patch.into_profile();
                 profile.derive_display_name();
                 counts.create += 1;
                 Action::Create(Box::new(User {
