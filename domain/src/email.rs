@@ -98,7 +98,7 @@ impl Email {
     /// (one `@`, non-empty local part, a domain with a dot and no empty
     /// labels, no spaces or control characters, at most 254 characters).
     pub fn parse(raw: &str) -> Result<Email, EmailError> {
-        let trimmed = raw.trim();
+        let trimmed = crate::chars::trim(raw);
         if trimmed.is_empty() {
             return Err(EmailError::Empty);
         }

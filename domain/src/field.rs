@@ -206,6 +206,11 @@ impl Field {
                 Err(e) => Err(email_error(e)),
             };
         }
+        // Printable ASCII (most cells): NFC, no control or hidden
+        // character, one byte a character. Checked in one pass.
+        if cell.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+            return self.check_length_and_phone(Cow::Borrowed(cell));
+        }
         let value = nfc(cell);
         let has_control = if value.is_ascii() {
             value.bytes().any(|b| b.is_ascii_control())
@@ -227,6 +232,12 @@ impl Field {
                 message: format!("{} contains {}", self.label(), hidden.describe()),
             });
         }
+        self.check_length_and_phone(value)
+    }
+
+    /// The rest of [`Self::validate`], on text free of control and
+    /// hidden characters.
+    fn check_length_and_phone(self, value: Cow<'_, str>) -> Result<Cow<'_, str>, FieldError> {
         let max = self.max_chars();
         // Cheap byte check first: a string of at most `max` bytes has at most
         // `max` chars.

@@ -49,7 +49,7 @@ impl ProfilePatch {
         if field == Field::Email {
             return Err(FieldError::wrong_type(field, "ProfilePatch"));
         }
-        let raw = raw.trim();
+        let raw = crate::chars::trim(raw);
         if raw.is_empty() {
             if field.required() {
                 return Err(FieldError {

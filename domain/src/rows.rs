@@ -3,7 +3,7 @@
 //! their own — each cell under its field's rule, repeated emails marked —
 //! before anything is compared with the store (`plan`).
 
-use crate::chars::{SHOWN_CHARS, group_thousands, shown};
+use crate::chars::{SHOWN_CHARS, group_thousands, shown, trim};
 use crate::decode::{TextEncoding, decode, sniff_delimiter};
 use crate::email::{Email, UserKey};
 use crate::error::{ErrorCode, FileError, RowError};
@@ -192,7 +192,7 @@ pub fn parse_file_with_progress(
         line: e.position().map(|p| p.line()).unwrap_or(0),
         reason: e.to_string(),
     };
-    let is_blank = |r: &csv::StringRecord| r.iter().all(|c| c.trim().is_empty());
+    let is_blank = |r: &csv::StringRecord| r.iter().all(|c| trim(c).is_empty());
 
     // Header row: the first non-blank record, after an optional
     // "version:v1.0" marker line (Entra's bulk-create template).
@@ -276,11 +276,11 @@ pub fn parse_file_with_progress(
         let mut errors = Vec::new();
         let cell = |i: Option<usize>| {
             i.and_then(|i| record.get(i))
-                .map(|c| unneutralise(c.trim()))
+                .map(|c| unneutralise(trim(c)))
                 .unwrap_or("")
         };
 
-        if record.len() > width && record.iter().skip(width).any(|c| !c.trim().is_empty()) {
+        if record.len() > width && record.iter().skip(width).any(|c| !trim(c).is_empty()) {
             let extra = record.iter().skip(width).collect::<Vec<_>>().join(",");
             errors.push(RowError {
                 line,

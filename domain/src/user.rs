@@ -288,7 +288,7 @@ impl Profile {
         if field == Field::Email {
             return Err(FieldError::wrong_type(field, "Profile"));
         }
-        let raw = raw.trim();
+        let raw = crate::chars::trim(raw);
         if raw.is_empty() {
             self.put(field.index() - 1, "");
             return Ok(());
