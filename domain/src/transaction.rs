@@ -145,7 +145,8 @@ pub trait WriteTx {
     /// Removes a user's password, epoch, links and sessions (the user
     /// record itself is the caller's).
     fn forget_credentials(&mut self, key: &UserKey) -> Result<(), StoreError>;
-    /// A new random sign-in token (hex), from the engine's secure source.
+    /// 32 random bytes in hex, from the engine's secure source: the secret
+    /// of a sign-in link or of an API token.
     fn new_token(&mut self) -> String;
 
     /// The API token with this id.
@@ -184,7 +185,8 @@ pub fn token_id(token: &LinkToken) -> String {
 }
 
 /// One stored record, as a whole store is copied from one engine to
-/// another (`roster copy`). Sessions are not copied.
+/// another (`roster copy`). Sessions, throttle counters and named secrets
+/// are not copied: the copy starts them afresh.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     Option {
