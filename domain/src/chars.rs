@@ -21,9 +21,9 @@
 
 use std::borrow::Cow;
 
-/// `text.trim()`, answered without scanning when the text neither starts
-/// nor ends with whitespace (most cells): every cell is trimmed several
-/// times on its way into a plan.
+/// `text.trim()`, answered without scanning when the first and the last
+/// byte are ASCII and not whitespace (most cells): every cell is trimmed
+/// several times on its way into a plan.
 pub fn trim(text: &str) -> &str {
     let solid = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii() && !(b as char).is_whitespace());
     let bytes = text.as_bytes();

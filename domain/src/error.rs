@@ -16,7 +16,8 @@ pub enum ErrorCode {
     TooManyCells,
     /// A field the user may not change (self-service edit).
     NotEditable,
-    /// A value given to a type that holds another field's values.
+    /// An email given where a profile field is expected
+    /// (`Profile::set`, `ProfilePatch::set`).
     WrongField,
     /// The actor may not change this user (the privilege rule).
     NotAllowed,

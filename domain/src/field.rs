@@ -54,6 +54,20 @@ impl Field {
         Field::Organization,
     ];
 
+    /// The fields a [`Profile`](crate::user::Profile) holds: every one
+    /// but the email, in order.
+    pub const PROFILE: [Field; 9] = [
+        Field::FirstName,
+        Field::LastName,
+        Field::DisplayName,
+        Field::Phone,
+        Field::Mobile,
+        Field::EmployeeNumber,
+        Field::Title,
+        Field::Department,
+        Field::Organization,
+    ];
+
     /// Position in [`Field::ALL`].
     pub fn index(self) -> usize {
         self as usize
@@ -211,6 +225,12 @@ impl Field {
         if cell.bytes().all(|b| (b' '..=b'~').contains(&b)) {
             return self.check_length_and_phone(Cow::Borrowed(cell));
         }
+        self.validate_text(cell)
+    }
+
+    /// [`Self::validate`] for a non-email field, on any text (the path
+    /// every cell but printable ASCII takes).
+    fn validate_text(self, cell: &str) -> Result<Cow<'_, str>, FieldError> {
         let value = nfc(cell);
         let has_control = if value.is_ascii() {
             value.bytes().any(|b| b.is_ascii_control())
@@ -291,6 +311,28 @@ pub fn nfc(s: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The printable-ASCII shortcut answers exactly as the full rule
+        /// (value, error code and message) for any ASCII text, control
+        /// characters, tab and DEL included.
+        #[test]
+        fn the_ascii_shortcut_is_the_full_rule(text in "[\\x00-\\x7f]{0,40}", i in 1..Field::ALL.len()) {
+            let field = Field::ALL[i];
+            proptest::prop_assert_eq!(field.validate(&text), field.validate_text(&text));
+        }
+    }
+
+    #[test]
+    fn the_ascii_shortcut_leaves_tab_and_del_to_the_full_rule() {
+        for text in ["a\tb", "a\u{7f}b"] {
+            assert_eq!(
+                Field::Title.validate(text).unwrap_err().code,
+                ErrorCode::ControlCharacter
+            );
+        }
+        assert_eq!(Field::Title.validate("~ !").unwrap(), "~ !");
+    }
 
     #[test]
     fn canonical_columns_round_trip() {

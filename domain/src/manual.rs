@@ -39,7 +39,7 @@ pub fn manual_user(cells: &[(Field, &str)], options: &Options) -> Result<User, V
         }
     };
     let mut patch = ProfilePatch::default();
-    for field in Field::ALL.into_iter().skip(1) {
+    for field in Field::PROFILE.into_iter() {
         if let Err(e) = patch.set(field, cell(field), Blank::Keep) {
             errors.push(form_error(field, cell(field), e));
         }
@@ -112,7 +112,7 @@ pub fn operator_edit(
     cells: &[(Field, &str)],
     roles: Option<Roles>,
 ) -> Result<User, Vec<RowError>> {
-    let editable: Vec<Field> = Field::ALL.into_iter().skip(1).collect();
+    let editable: Vec<Field> = Field::PROFILE.into_iter().collect();
     let mut after = self_service_edit(user, cells, &editable)?;
     if let Some(roles) = roles {
         after.roles = roles;

@@ -281,8 +281,9 @@ impl ImportPlan {
 }
 
 /// Stored users by key, as a plan looks them up (once a row): a fast
-/// hasher, seeded per map so that keys a file chooses cannot be made to
-/// collide.
+/// hasher, seeded per map, so a file cannot be prepared in advance to make
+/// its keys collide (foldhash's protection is minimal, not
+/// cryptographic).
 pub type UsersByKey = HashMap<UserKey, User, foldhash::fast::RandomState>;
 
 /// The stored users a plan is compared with.

@@ -313,11 +313,14 @@ pub fn parse_file_with_progress(
             }
         };
 
-        // The row's bytes bound what its patch holds (a huge cell is
-        // refused, so the reservation is capped).
-        let mut patch = ProfilePatch::with_capacity(record.as_slice().len().min(1024));
-        for field in Field::ALL.into_iter().skip(1) {
-            let raw = cell(columns.column_of(field));
+        let raws = Field::PROFILE.map(|field| cell(columns.column_of(field)));
+        // The profile cells' bytes are what the patch holds (and, through
+        // `into_profile`, the created user keeps): reserved exactly, not
+        // the whole row's (a wide export's other columns would stay with
+        // every user). A huge cell is refused, so the reservation is capped.
+        let held: usize = raws.iter().map(|r| r.len()).sum();
+        let mut patch = ProfilePatch::with_capacity(held.min(1024));
+        for (field, raw) in Field::PROFILE.into_iter().zip(raws) {
             if let Err(e) = patch.set(field, raw, Blank::Keep) {
                 errors.push(RowError {
                     line,

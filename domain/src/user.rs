@@ -216,13 +216,13 @@ impl fmt::Display for Source {
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Profile {
     text: String,
-    /// `ends[i]`: where the value of the profile field `i` (`Field::ALL[i
-    /// + 1]`) ends in `text`; it starts where the previous one ends.
+    /// `ends[i]`: where the value of `Field::PROFILE[i]` ends in `text`;
+    /// it starts where the previous one ends.
     ends: [u32; PROFILE_FIELDS],
 }
 
 /// Every field but the email.
-const PROFILE_FIELDS: usize = Field::ALL.len() - 1;
+pub(crate) const PROFILE_FIELDS: usize = Field::PROFILE.len();
 
 /// Named accessors, one a field.
 macro_rules! profile_accessors {
@@ -308,7 +308,7 @@ impl Profile {
     /// A profile of values `Field::validate` accepted (or empty), in field
     /// order: made in one allocation.
     pub(crate) fn from_validated<'a>(values: impl Fn(Field) -> Option<&'a str>) -> Profile {
-        let fields = || Field::ALL.into_iter().skip(1);
+        let fields = || Field::PROFILE.into_iter();
         let len = fields().map(|f| values(f).map_or(0, str::len)).sum();
         let mut profile = Profile {
             text: String::with_capacity(len),
@@ -349,7 +349,7 @@ impl Profile {
 impl fmt::Debug for Profile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = f.debug_struct("Profile");
-        for field in Field::ALL.into_iter().skip(1) {
+        for field in Field::PROFILE.into_iter() {
             out.field(field.column(), &self.get(field).unwrap_or_default());
         }
         out.finish()
@@ -578,7 +578,7 @@ mod tests {
     #[test]
     fn profile_accessors_cover_every_field() {
         let mut p = Profile::default();
-        for f in Field::ALL.into_iter().skip(1) {
+        for f in Field::PROFILE.into_iter() {
             let value = if matches!(f, Field::Phone | Field::Mobile) {
                 format!("+{}", f.index())
             } else {
@@ -586,7 +586,7 @@ mod tests {
             };
             p.set(f, &value).unwrap();
         }
-        for f in Field::ALL.into_iter().skip(1) {
+        for f in Field::PROFILE.into_iter() {
             let expected = if matches!(f, Field::Phone | Field::Mobile) {
                 format!("+{}", f.index())
             } else {
@@ -684,7 +684,7 @@ mod tests {
                     "" => String::new(),
                     t => field.validate(t).unwrap().into_owned(),
                 };
-                for f in Field::ALL.into_iter().skip(1) {
+                for f in Field::PROFILE.into_iter() {
                     prop_assert_eq!(compact.get(f), Some(model[f.index() - 1].as_str()));
                 }
             }

@@ -132,7 +132,7 @@ pub fn plan_each(
                     held: Default::default(),
                 }))
             }
-            Some(before) => match updated(before, &email, row.patch, options) {
+            Some(before) => match updated(before, &email, &row.patch, options) {
                 None => {
                     counts.unchanged += 1;
                     Action::Unchanged {
@@ -186,7 +186,7 @@ pub fn plan_each(
 fn updated(
     before: &User,
     email: &Email,
-    patch: ProfilePatch,
+    patch: &ProfilePatch,
     options: &Options,
 ) -> Option<Box<User>> {
     let roles = roles_after_import(before, options);
