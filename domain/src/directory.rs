@@ -261,7 +261,9 @@ pub fn search_words(user: &User) -> Vec<String> {
 /// be rare: the engines look up the first four in the word index and read
 /// the rarest).
 pub fn query_words(query: &str) -> Vec<String> {
-    let mut words: Vec<String> = words_of(query)
+    // Stored text is NFC: "zoe\u{308}" typed or pasted must find "zoë".
+    let query = crate::field::nfc(query);
+    let mut words: Vec<String> = words_of(&query)
         .take(MAX_QUERY_CHARS / 2)
         .collect::<Vec<_>>();
     words.sort_unstable_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
@@ -395,6 +397,9 @@ mod tests {
         assert_eq!(q("hopper grace"), ["grace@y.org"]);
         assert_eq!(q("ångs"), ["zoë@x.org"]);
         assert_eq!(q("ÅNGS"), ["zoë@x.org"]);
+        // Decomposed (NFD), as some keyboards and pastes give it.
+        assert_eq!(q("zoe\u{308}"), ["zoë@x.org"]);
+        assert_eq!(q("A\u{30a}ngs"), ["zoë@x.org"]);
         assert!(q("velace").is_empty(), "not a word start");
         assert!(q("grace lovelace").is_empty(), "every word is needed");
         assert_eq!(q("").len(), 3, "no words: everybody");

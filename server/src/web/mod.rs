@@ -308,11 +308,25 @@ pub fn router_with(store: Arc<dyn Engine>, settings: &Settings) -> Router {
             "/admin/audit.csv",
             get(downloads::audit_export).with_state(app_store.clone()),
         )
-        .leptos_routes_with_context(&options, routes, move || context.provide(), {
-            let options = options.clone();
-            move || shell(options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            {
+                let context = context.clone();
+                move || context.provide()
+            },
+            {
+                let options = options.clone();
+                move || shell(options.clone())
+            },
+        )
+        // An unknown address renders the app's "Page not found", whose
+        // header reads the session through the store: it needs the
+        // context as every page does.
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            move || context.provide(),
+            shell,
+        ))
         .layer(RequestBodyTimeoutLayer::new(timeouts.body))
         .merge(import_routes)
         .layer(from_fn_with_state(
