@@ -56,17 +56,15 @@ impl Field {
 
     /// The fields a [`Profile`](crate::user::Profile) holds: every one
     /// but the email, in order.
-    pub const PROFILE: [Field; 9] = [
-        Field::FirstName,
-        Field::LastName,
-        Field::DisplayName,
-        Field::Phone,
-        Field::Mobile,
-        Field::EmployeeNumber,
-        Field::Title,
-        Field::Department,
-        Field::Organization,
-    ];
+    pub const PROFILE: [Field; 9] = {
+        let mut fields = [Field::Email; 9];
+        let mut i = 0;
+        while i < fields.len() {
+            fields[i] = Field::ALL[i + 1];
+            i += 1;
+        }
+        fields
+    };
 
     /// Position in [`Field::ALL`].
     pub fn index(self) -> usize {
