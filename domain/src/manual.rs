@@ -97,7 +97,7 @@ pub fn self_service_edit(
         return Err(errors);
     }
     let mut after = user.clone();
-    patch.apply(&mut after.profile);
+    after.profile = patch.applied_to(&user.profile);
     Ok(after)
 }
 

@@ -83,20 +83,18 @@ impl ProfilePatch {
             .any(|f| self.get(f).is_some_and(|v| Some(v) != profile.get(f)))
     }
 
-    /// Writes the recorded values into `profile`.
-    pub fn apply(self, profile: &mut Profile) {
-        *profile = self.applied_to(profile);
-    }
-
     /// `profile` with the recorded values written into it (one
     /// allocation).
     pub fn applied_to(&self, profile: &Profile) -> Profile {
-        Profile::from_validated(|field| self.get(field).or(profile.get(field)))
+        let before = profile.values();
+        Profile::from_values(std::array::from_fn(|i| {
+            self.get(Field::PROFILE[i]).unwrap_or(before[i])
+        }))
     }
 
     /// A new profile of the recorded values (one allocation).
     pub fn to_profile(&self) -> Profile {
-        Profile::from_validated(|field| self.get(field))
+        Profile::from_values(Field::PROFILE.map(|field| self.get(field).unwrap_or("")))
     }
 
     /// [`Self::to_profile`], taking over the patch's string when its values
@@ -184,7 +182,7 @@ mod tests {
         profile.set(Field::Mobile, "+1").unwrap();
         profile.set(Field::Title, "Dr").unwrap();
         assert!(p.changes(&profile));
-        p.apply(&mut profile);
+        let profile = p.applied_to(&profile);
         assert_eq!(profile.first_name(), "Zoë");
         assert_eq!(profile.mobile(), "", "cleared");
         assert_eq!(profile.title(), "Dr", "kept");

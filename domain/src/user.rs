@@ -298,29 +298,24 @@ impl Profile {
         Ok(())
     }
 
-    /// Stores text that `Field::validate` already accepted for `field`.
-    pub(crate) fn set_validated(&mut self, field: Field, text: &str) {
-        if field != Field::Email {
-            self.put(field.index() - 1, text);
-        }
-    }
-
-    /// A profile of values `Field::validate` accepted (or empty), in field
-    /// order: made in one allocation.
-    pub(crate) fn from_validated<'a>(values: impl Fn(Field) -> Option<&'a str>) -> Profile {
-        let fields = || Field::PROFILE.into_iter();
-        let len = fields().map(|f| values(f).map_or(0, str::len)).sum();
+    /// A profile of values `Field::validate` accepted (or empty), in
+    /// field order (`Field::PROFILE`): made in one allocation. The values
+    /// must not be longer than 4 GiB together.
+    pub(crate) fn from_values(values: [&str; PROFILE_FIELDS]) -> Profile {
         let mut profile = Profile {
-            text: String::with_capacity(len),
+            text: String::with_capacity(values.iter().map(|v| v.len()).sum()),
             ends: [0; PROFILE_FIELDS],
         };
-        for (i, field) in fields().enumerate() {
-            if let Some(value) = values(field) {
-                profile.text.push_str(value);
-            }
-            profile.ends[i] = profile.text.len() as u32;
+        for (end, value) in profile.ends.iter_mut().zip(values) {
+            profile.text.push_str(value);
+            *end = profile.text.len() as u32;
         }
         profile
+    }
+
+    /// The values in field order (`Field::PROFILE`).
+    pub fn values(&self) -> [&str; PROFILE_FIELDS] {
+        std::array::from_fn(|i| self.value(i))
     }
 
     /// A profile over `text` whose values, in field order, end at `ends`
@@ -341,7 +336,7 @@ impl Profile {
                 Some((cut, _)) => full[..cut].trim_end(),
                 None => full.as_str(),
             };
-            self.set_validated(Field::DisplayName, text);
+            self.put(Field::DisplayName.index() - 1, text);
         }
     }
 }
@@ -349,8 +344,8 @@ impl Profile {
 impl fmt::Debug for Profile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = f.debug_struct("Profile");
-        for field in Field::PROFILE.into_iter() {
-            out.field(field.column(), &self.get(field).unwrap_or_default());
+        for (field, value) in Field::PROFILE.into_iter().zip(self.values()) {
+            out.field(field.column(), &value);
         }
         out.finish()
     }
@@ -383,16 +378,27 @@ struct ProfileFields<'a> {
 
 impl Serialize for Profile {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let [
+            first_name,
+            last_name,
+            display_name,
+            phone,
+            mobile,
+            employee_number,
+            title,
+            department,
+            organization,
+        ] = self.values().map(Cow::Borrowed);
         ProfileFields {
-            first_name: Cow::Borrowed(self.first_name()),
-            last_name: Cow::Borrowed(self.last_name()),
-            display_name: Cow::Borrowed(self.display_name()),
-            phone: Cow::Borrowed(self.phone()),
-            mobile: Cow::Borrowed(self.mobile()),
-            employee_number: Cow::Borrowed(self.employee_number()),
-            title: Cow::Borrowed(self.title()),
-            department: Cow::Borrowed(self.department()),
-            organization: Cow::Borrowed(self.organization()),
+            first_name,
+            last_name,
+            display_name,
+            phone,
+            mobile,
+            employee_number,
+            title,
+            department,
+            organization,
         }
         .serialize(serializer)
     }
@@ -402,34 +408,21 @@ impl Serialize for Profile {
 impl<'de> Deserialize<'de> for Profile {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let f = ProfileFields::deserialize(deserializer)?;
-        let too_long = f.first_name.len()
-            + f.last_name.len()
-            + f.display_name.len()
-            + f.phone.len()
-            + f.mobile.len()
-            + f.employee_number.len()
-            + f.title.len()
-            + f.department.len()
-            + f.organization.len()
-            > u32::MAX as usize;
-        if too_long {
+        let values = [
+            &*f.first_name,
+            &*f.last_name,
+            &*f.display_name,
+            &*f.phone,
+            &*f.mobile,
+            &*f.employee_number,
+            &*f.title,
+            &*f.department,
+            &*f.organization,
+        ];
+        if values.iter().map(|v| v.len()).sum::<usize>() > u32::MAX as usize {
             return Err(serde::de::Error::custom("a profile longer than 4 GiB"));
         }
-        Ok(Profile::from_validated(|field| {
-            let value = match field {
-                Field::Email => return None,
-                Field::FirstName => &f.first_name,
-                Field::LastName => &f.last_name,
-                Field::DisplayName => &f.display_name,
-                Field::Phone => &f.phone,
-                Field::Mobile => &f.mobile,
-                Field::EmployeeNumber => &f.employee_number,
-                Field::Title => &f.title,
-                Field::Department => &f.department,
-                Field::Organization => &f.organization,
-            };
-            Some(value.as_ref())
-        }))
+        Ok(Profile::from_values(values))
     }
 }
 
