@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 pub mod batch;
+pub mod derived;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AuditAction {
@@ -456,7 +457,7 @@ pub fn removed(user: &User) -> Vec<Change> {
 
 /// The names a stored change refers to by number (its position here).
 /// Append only: stored events hold these numbers.
-const STORED_FIELD_NAMES: [&str; 16] = [
+const STORED_FIELD_NAMES: [&str; 17] = [
     "email",
     "first_name",
     "last_name",
@@ -473,6 +474,7 @@ const STORED_FIELD_NAMES: [&str; 16] = [
     "client",
     "outcome",
     "reason",
+    derived::MARK,
 ];
 
 /// An audit event as the engines store it: the same facts in fewer bytes.

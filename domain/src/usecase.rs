@@ -127,10 +127,19 @@ pub fn ensure_admin(tx: &mut dyn WriteTx, new: User, first_only: bool, now: i64)
     }
     match tx.user(new.key())? {
         Some(u) if u.roles.contains(Role::Admin) && u.end_state == EndState::Active => abort(u),
-        Some(mut u) => {
-            u.roles = u.roles.with(Role::Admin).with(Role::SelfService);
-            u.end_state = EndState::Active;
-            put_user(tx, u, now)
+        Some(before) => {
+            let mut after = before.clone();
+            after.roles = after.roles.with(Role::Admin).with(Role::SelfService);
+            after.end_state = EndState::Active;
+            after.held.deactivated_by = None;
+            let (finish, after) = put_user(tx, after, now)?;
+            // Audited as every change of a user is (History also derives
+            // an imported user's first values through these changes).
+            let changes = crate::plan::diff(&before, &after);
+            let event = AuditEvent::new(now, By::Cli, &after, AuditAction::RoleChange, changes)
+                .with("reason", "made an administrator from the command line");
+            tx.append_audit(vec![event], None)?;
+            Ok((finish, after))
         }
         None => put_user(tx, new, now),
     }

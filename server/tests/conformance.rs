@@ -428,6 +428,7 @@ conformance!(
     two_senders_claim_each_message_once,
     a_mail_whose_link_was_replaced_is_not_sent_and_templates_are_the_options,
     the_audit_log_lists_a_batch_as_one_row_that_opens_to_its_users,
+    a_created_users_import_shows_what_it_wrote_after_later_changes,
 );
 
 const T0: i64 = 1_800_000_000;
@@ -1826,4 +1827,95 @@ m2@x.org,M,2,,
             .all(|e| e.action == AuditAction::SignInLinkMade && e.target.starts_with('m'))
     );
     assert_eq!(store.user_history(&k("m1@x.org")).unwrap().len(), 2);
+}
+
+/// A user an import created keeps, in History, the Audit log and the
+/// export, the values the import wrote, however the user changed since:
+/// the event stores none of them (they are derived from the record and
+/// the later events), and the facts shown are the ones stored before.
+fn a_created_users_import_shows_what_it_wrote_after_later_changes(f: &Fresh) {
+    use domain::audit::{AuditAction, AuditQuery, created};
+    let store = &*f.store;
+    let op = domain::By::parse("op@x.org");
+    let (b1, _) = committed(import(
+        store,
+        &format!("{HEAD}a@x.org,Ada,L,+1 555,Eng\nb@x.org,Bob,B,,\n"),
+    ));
+    let as_imported = store.user(&k("a@x.org")).unwrap().unwrap();
+    // Changed since: by its user, by a later import, by an operator.
+    let mut profile = as_imported.profile.clone();
+    profile.set(domain::Field::Phone, "").unwrap();
+    profile.set(domain::Field::Mobile, "+1 556").unwrap();
+    store
+        .update_profile(&k("a@x.org"), profile, as_imported.version, T0 + 1)
+        .unwrap();
+    committed(import(store, &format!("{HEAD}a@x.org,Ada,Lee,,Manager\n")));
+    store
+        .set_end_state(&k("a@x.org"), EndState::Inactive, &op, Actor::Owner, T0 + 2)
+        .unwrap();
+    // Made an administrator from the command line: audited too.
+    let admin = server::commands::ensure_admin(
+        store,
+        &domain::Email::parse("a@x.org").unwrap(),
+        Source::Manual,
+    )
+    .unwrap();
+    assert!(admin.roles.contains(Role::Admin) && admin.end_state == EndState::Active);
+    let wrote = created(&as_imported);
+
+    let history = store.user_history(&k("a@x.org")).unwrap();
+    assert_eq!(
+        (history[0].action, history[0].actor.as_str()),
+        (AuditAction::RoleChange, "cli")
+    );
+    let first = history.last().unwrap();
+    assert_eq!(
+        (first.action, first.batch, &first.changes),
+        (AuditAction::Import, Some(b1.id), &wrote)
+    );
+    assert!(history.iter().all(|e| !e.is_marked()));
+    // The batch opened, a search by part of an address, the export.
+    let head = store
+        .audit_page(&AuditQuery::default())
+        .unwrap()
+        .events
+        .into_iter()
+        .find(|e| e.batch == Some(b1.id))
+        .unwrap();
+    let opened = store
+        .audit_page(&AuditQuery {
+            within: Some(head.id),
+            ..Default::default()
+        })
+        .unwrap()
+        .events;
+    let bob = created(&store.user(&k("b@x.org")).unwrap().unwrap());
+    assert_eq!(
+        opened.iter().map(|e| &e.changes).collect::<Vec<_>>(),
+        [&bob, &wrote]
+    );
+    let searched = store
+        .audit_page(&AuditQuery {
+            target: "a@x".into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .events;
+    assert_eq!(searched, history);
+    let exported = store.audit_log().unwrap();
+    assert!(exported.contains(first) && exported.iter().all(|e| !e.is_marked()));
+
+    // Undone and imported again with other values: each creation reads
+    // with its own.
+    let (b3, _) = committed(import(store, &format!("{HEAD}c@x.org,Cy,C,,One\n")));
+    let one = created(&store.user(&k("c@x.org")).unwrap().unwrap());
+    store.undo_batch(b3.id, &op, Actor::Owner, T0 + 3).unwrap();
+    committed(import(store, &format!("{HEAD}c@x.org,Cy,C,+1 557,Two\n")));
+    let two = created(&store.user(&k("c@x.org")).unwrap().unwrap());
+    assert_ne!(one, two);
+    let history = store.user_history(&k("c@x.org")).unwrap();
+    let changes: Vec<_> = history.iter().map(|e| (e.action, &e.changes)).collect();
+    assert_eq!(changes[0], (AuditAction::Import, &two));
+    assert_eq!(changes[1].0, AuditAction::Undo);
+    assert_eq!(changes[2], (AuditAction::Import, &one));
 }

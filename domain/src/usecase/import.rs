@@ -245,14 +245,9 @@ pub(super) fn write_plan(
         let (user, before): (&mut User, Option<&User>) = match &mut row.action {
             Action::Create(u) => {
                 u.created_at = w.now;
-                let changes = crate::audit::created(u);
-                events.push(AuditEvent::new(
-                    w.now,
-                    w.operator,
-                    u,
-                    AuditAction::Import,
-                    changes,
-                ));
+                // Its values are the record's: derived when shown, not
+                // stored twice (see `crate::audit::derived`).
+                events.push(AuditEvent::created_by_import(w.now, w.operator, u));
                 (u, None)
             }
             Action::Update {

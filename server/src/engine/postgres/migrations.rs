@@ -137,6 +137,13 @@ CREATE INDEX outbox_state ON outbox (state, id);
 DELETE FROM user_words w USING user_words o
 WHERE o.key = w.key AND o.word > w.word AND starts_with(o.word, w.word);
 "#,
+    r#"
+-- The audit event of a user an import creates no longer holds the user's
+-- values: they are derived from the record when shown
+-- (domain::audit::derived). An older roster would show such events
+-- empty, so it refuses this schema instead. No table changes.
+SELECT 1;
+"#,
 ];
 
 /// The schema version this roster migrates a database to.

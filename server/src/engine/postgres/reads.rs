@@ -3,7 +3,7 @@
 //! which runs a use case in one write transaction ([`super::transaction`])
 //! after taking the write lock.
 
-use super::rows::{approval_in, event_of, read_options};
+use super::rows::{approval_in, event_of, filled, history_in, read_options};
 use super::transaction::PgTx;
 use super::{PgStore, WRITE_LOCK, pg};
 use crate::engine::codec::{decode, touched_count, with_deactivations};
@@ -217,7 +217,7 @@ impl Store for PgStore {
                     if query.accepts(&event) {
                         out.push(event);
                         if out.len() >= limit {
-                            return Ok(out);
+                            break 'scan;
                         }
                     }
                     if let Some(folded) = folded {
@@ -227,19 +227,19 @@ impl Store for PgStore {
                 }
             }
         }
-        Ok(out)
+        filled(&mut t, out)
     }
 
     fn user_history(&self, key: &UserKey) -> Result<Vec<AuditEvent>, StoreError> {
-        self.read(|c| {
-            c.query(
-                "SELECT id, event FROM audit WHERE user_key = $1 ORDER BY id DESC",
-                &[&key.as_str()],
-            )
-        })?
-        .iter()
-        .map(event_of)
-        .collect()
+        // One snapshot: the events and the record they are derived from.
+        let mut client = self.client()?;
+        let mut t = client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(pg)?;
+        history_in(&mut t, key.as_str())
     }
 
     fn batches(&self) -> Result<Vec<BatchSummary>, StoreError> {

@@ -20,6 +20,42 @@ pub(super) fn event_of(row: &postgres::Row) -> Result<AuditEvent, StoreError> {
     decode_event(row.get::<_, i64>(0) as u64, row.get::<_, &[u8]>(1))
 }
 
+/// Every audit event about the user of `key`, newest first, with the
+/// changes of marked events derived from the user as stored
+/// (`domain::audit::derived`).
+pub(super) fn history_in(
+    c: &mut impl postgres::GenericClient,
+    key: &str,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut history = c
+        .query(
+            "SELECT id, event FROM audit WHERE user_key = $1 ORDER BY id DESC",
+            &[&key],
+        )
+        .map_err(pg)?
+        .iter()
+        .map(event_of)
+        .collect::<Result<Vec<_>, _>>()?;
+    if history.iter().any(AuditEvent::is_marked) {
+        let current: Option<domain::User> = c
+            .query_opt("SELECT record FROM users WHERE key = $1", &[&key])
+            .map_err(pg)?
+            .map(|r| decode(r.get::<_, &[u8]>(0)))
+            .transpose()?;
+        domain::audit::derived::fill_history(&mut history, current.as_ref());
+    }
+    Ok(history)
+}
+
+/// `events` with their marked events' changes derived.
+pub(super) fn filled(
+    c: &mut impl postgres::GenericClient,
+    mut events: Vec<AuditEvent>,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    domain::audit::derived::fill_listed(&mut events, |key| history_in(c, key))?;
+    Ok(events)
+}
+
 /// A stored link's user key, checked as a key.
 pub(super) fn link_of(user_key: String, expires_at: i64) -> Result<SignInLink, StoreError> {
     let user_key = domain::Email::parse(&user_key)

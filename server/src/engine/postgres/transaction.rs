@@ -4,7 +4,7 @@
 
 use super::copy::{backend_io, copy_bytea, copy_text};
 use super::pg;
-use super::rows::{approval_in, event_of, link_of, read_options};
+use super::rows::{approval_in, link_of, read_options};
 use super::search::{word_entries, words_of_users};
 use crate::engine::codec::{
     decode, encode, encode_event_into, new_token, touched_count, with_deactivations,
@@ -236,16 +236,7 @@ impl WriteTx for PgTx<'_, '_> {
     }
 
     fn user_history(&mut self, key: &UserKey) -> Result<Vec<AuditEvent>, StoreError> {
-        let key = key.as_str();
-        self.t
-            .query(
-                "SELECT id, event FROM audit WHERE user_key = $1 ORDER BY id DESC",
-                &[&key],
-            )
-            .map_err(pg)?
-            .iter()
-            .map(event_of)
-            .collect()
+        super::rows::history_in(&mut *self.t, key.as_str())
     }
 
     fn batches_since(&mut self, since: i64) -> Result<Vec<BatchSummary>, StoreError> {

@@ -18,10 +18,13 @@ use domain::transaction::{BatchRecord, Finish, WriteTx};
 use domain::{User, UserKey};
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
-/// Every audit event about one user, newest first.
+/// Every audit event about one user, newest first, with the changes of
+/// marked events derived from the user as stored
+/// (`domain::audit::derived`).
 pub(super) fn history_of(
     by_user: &impl redb::ReadableMultimapTable<&'static str, u64>,
     audit: &impl ReadableTable<u64, &'static [u8]>,
+    users: &impl ReadableTable<&'static str, &'static [u8]>,
     key: &str,
 ) -> Result<Vec<AuditEvent>, StoreError> {
     let mut out = Vec::new();
@@ -32,7 +35,32 @@ pub(super) fn history_of(
         }
     }
     out.reverse();
+    if out.iter().any(AuditEvent::is_marked) {
+        let current: Option<User> = users
+            .get(key)
+            .map_err(backend)?
+            .map(|g| decode(g.value()))
+            .transpose()?;
+        domain::audit::derived::fill_history(&mut out, current.as_ref());
+    }
     Ok(out)
+}
+
+/// `events` with their marked events' changes derived (from each one's
+/// user as `txn` sees it).
+fn fill_listed(
+    txn: &redb::ReadTransaction,
+    mut events: Vec<AuditEvent>,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    if events.iter().any(AuditEvent::is_marked) {
+        let by_user = txn.open_multimap_table(AUDIT_BY_USER).map_err(backend)?;
+        let audit = txn.open_table(AUDIT).map_err(backend)?;
+        let users = txn.open_table(USERS).map_err(backend)?;
+        domain::audit::derived::fill_listed(&mut events, |key| {
+            history_of(&by_user, &audit, &users, key)
+        })?;
+    }
+    Ok(events)
 }
 
 impl RedbStore {
@@ -201,7 +229,7 @@ impl Store for RedbStore {
                     break;
                 }
             }
-            return Ok(out);
+            return fill_listed(&txn, out);
         }
         match domain::Email::parse(&query.target) {
             Ok(email) => {
@@ -240,7 +268,7 @@ impl Store for RedbStore {
                 }
             }
         }
-        Ok(out)
+        fill_listed(&txn, out)
     }
 
     fn user_history(&self, key: &UserKey) -> Result<Vec<AuditEvent>, StoreError> {
@@ -248,6 +276,7 @@ impl Store for RedbStore {
         history_of(
             &txn.open_multimap_table(AUDIT_BY_USER).map_err(backend)?,
             &txn.open_table(AUDIT).map_err(backend)?,
+            &txn.open_table(USERS).map_err(backend)?,
             key.as_str(),
         )
     }

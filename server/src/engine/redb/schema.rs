@@ -2,7 +2,7 @@
 //! does: create what is missing, seed the default options, and bring an
 //! older store up to date (no offline migration).
 //!
-//! # Schema (version 8)
+//! # Schema (version 9)
 //! | table | key | value |
 //! |---|---|---|
 //! | `meta` | `schema_version`, `next_batch_id` | u64 |
@@ -38,7 +38,9 @@
 //! `outbox_due` and the audit actions of mail, in the same way. Versions 1 and 2 had no user indexes:
 //! opening such a store builds them. Version 8 keeps no search word that
 //! starts another of the same user's words: opening a store of 3 to 7
-//! writes its word index again.
+//! writes its word index again. Version 9 stores the event of a user an
+//! import creates without the user's values (`domain::audit::derived`),
+//! which an older roster would show empty; nothing else changes.
 //!
 //! Encoded values are as both engines encode them
 //! ([`crate::engine::codec`]): one format byte, then postcard.
@@ -79,10 +81,11 @@ pub(super) const OUTBOX_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::
 /// and their audit actions; 6: SCIM externalIds and "Removed over SCIM";
 /// 7: the mail outbox and the audit actions of mail; 8: no search word
 /// that starts another of its user's (an older roster would leave such
-/// words behind when a user changes).
+/// words behind when a user changes); 9: an imported user's creation
+/// event without its values.
 /// An older roster refuses the file instead of failing at the first
 /// record it cannot read.
-const SCHEMA_VERSION: u64 = 8;
+const SCHEMA_VERSION: u64 = 9;
 
 impl RedbStore {
     pub(super) fn init(&self) -> Result<(), StoreError> {
@@ -115,7 +118,7 @@ impl RedbStore {
                         .map_err(backend)?;
                     // Version 3 had the indexes; 4 changed only records,
                     // 5, 6 and 7 added tables (opened below); 8 keeps
-                    // fewer search words.
+                    // fewer search words; 9 only marks the events.
                     rebuild_indexes = old < 3;
                     rebuild_words = old < 8 && !rebuild_indexes;
                 }

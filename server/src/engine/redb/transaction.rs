@@ -144,6 +144,7 @@ impl WriteTx for RedbTx<'_> {
                 .open_multimap_table(AUDIT_BY_USER)
                 .map_err(backend)?,
             &self.txn.open_table(AUDIT).map_err(backend)?,
+            &self.txn.open_table(USERS).map_err(backend)?,
             key,
         )
     }
