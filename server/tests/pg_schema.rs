@@ -148,10 +148,11 @@ fn a_store_from_before_lean_words_loses_the_words_that_start_others() {
     // As the earlier rule wrote them: every word, also those that start
     // another of the same user's.
     client
-        .batch_execute(&format!(
+        // Version 8: the schema before the word rule (migration 9).
+        .batch_execute(
             "INSERT INTO user_words (word, key) VALUES ('jo', 'jo.johnson@jo.org'), \
              ('ann', 'ann@x.org'); UPDATE roster_schema SET version = 8",
-        ))
+        )
         .unwrap();
     assert_eq!(words(&mut client).len(), lean.len() + 2);
     let reopened = f.reopen();
