@@ -3,7 +3,8 @@ import { adminEmail, chooseFileAt, hydrated, signInAt, seededServer } from "./he
 
 // The Audit log of a server of its own: an import of 1 000 users through
 // the page is one row that opens to its users, paged; a user's History
-// shows the import with the changed fields.
+// shows the import with the changed fields, and her creation with the
+// values she was created with.
 const adminPassword = "audit admin secret 7";
 let url = "";
 let stop = () => {};
@@ -46,6 +47,8 @@ test("an import of 1 000 users is one row in the Audit log that opens to its use
   await expect(page.getByRole("note")).toContainText("The users of batch 2.");
   await expect(log.locator("tbody tr")).toHaveCount(50);
   await expect(log.locator("tbody tr").first()).toContainText("Import (batch 2)");
+  // A created user's values, derived from the record (not stored twice).
+  await expect(log.locator("tbody tr").first()).toContainText("first_name: (blank) → User");
   await page.getByRole("link", { name: "Older events" }).click();
   await expect(page).toHaveURL(/within=\d+&page=1$/);
   await hydrated(page);
@@ -66,4 +69,6 @@ test("an import of 1 000 users is one row in the Audit log that opens to its use
   await expect(history.locator("tbody tr").nth(0)).toContainText("Import (batch 2)");
   await expect(history.locator("tbody tr").nth(0)).toContainText("title: Engineer → Manager");
   await expect(history.locator("tbody tr").nth(1)).toContainText("Import (batch 1)");
+  // Her creation shows the title she was created with, not today's.
+  await expect(history.locator("tbody tr").nth(1)).toContainText("title: (blank) → Engineer");
 });
