@@ -48,11 +48,19 @@ fn import(store: &dyn Store, bytes: &[u8]) {
         .unwrap();
 }
 
-/// Builds the store: `total` users, 1 % of them inactive (two imports).
+/// The most rows a file may have (the option `import.max_rows`' default):
+/// a larger store is built by several imports.
+const MAX_ROWS: usize = 1_000_000;
+
+/// Builds the store: `total` users, 1 % of them inactive (imports of at
+/// most [`MAX_ROWS`] active users, then one of the inactive).
 fn build(store: &dyn Store, total: usize, engine: &str) {
     let inactive = total / 100;
     let t0 = Instant::now();
-    import(store, &file(total - inactive, 0));
+    let active = total - inactive;
+    for from in (0..active).step_by(MAX_ROWS) {
+        import(store, &file(MAX_ROWS.min(active - from), from));
+    }
     let built_active = t0.elapsed();
     store
         .set_option("import.end_state", "inactive", &domain::By::Cli, 1)
@@ -61,7 +69,7 @@ fn build(store: &dyn Store, total: usize, engine: &str) {
     let built = t0.elapsed();
     assert_eq!(store.user_count().unwrap(), total as u64);
     println!(
-        "{engine}: store of {total} users built in {:.1} s ({} active in one import: {:.1} s, then {inactive} inactive)",
+        "{engine}: store of {total} users built in {:.1} s ({} active in imports of at most {MAX_ROWS}: {:.1} s, then {inactive} inactive)",
         built.as_secs_f64(),
         total - inactive,
         built_active.as_secs_f64()
