@@ -16,6 +16,7 @@ use super::{AuditAction, AuditEvent};
 use crate::field::Field;
 use crate::plan::Change;
 use crate::user::User;
+use std::collections::HashMap;
 
 /// The field of the one change a marked event stores.
 pub const MARK: &str = "derived";
@@ -120,17 +121,43 @@ pub fn fill_history(history: &mut [AuditEvent], current: Option<&User>) {
     }
 }
 
-/// Fills the marked events among `events` (of any users), reading each
-/// marked event's user's History through `history_of` (given a user's
-/// key, its History filled by [`fill_history`]).
+/// What [`fill_listed`] reads of a user in bulk: the id of the user's
+/// newest event, and its record (`None`: not stored).
+pub type Latest = (u64, Option<User>);
+
+/// How many marked events [`fill_listed`] asks about at once.
+const CHUNK: usize = 10_000;
+
+/// Fills the marked events among `events` (of any users). `latest` reads,
+/// for some users' keys, [`Latest`] (keys without events left out); a
+/// marked event that is its user's newest takes the record's values (no
+/// event changed the user since), any other reads its user's History
+/// through `history_of` (filled by [`fill_history`]). So a listing of a
+/// large import (its export) costs a bulk read, not a History per user.
 pub fn fill_listed<E>(
     events: &mut [AuditEvent],
+    mut latest: impl FnMut(&[String]) -> Result<HashMap<String, Latest>, E>,
     mut history_of: impl FnMut(&str) -> Result<Vec<AuditEvent>, E>,
 ) -> Result<(), E> {
-    for event in events.iter_mut().filter(|e| e.is_marked()) {
-        let history = history_of(&event.target_key())?;
-        let found = history.into_iter().find(|e| e.id == event.id);
-        event.changes = found.map(|e| e.changes).unwrap_or_default();
+    let marked: Vec<usize> = (0..events.len())
+        .filter(|&i| events[i].is_marked())
+        .collect();
+    for chunk in marked.chunks(CHUNK) {
+        let keys: Vec<String> = chunk.iter().map(|&i| events[i].target_key()).collect();
+        let known = latest(&keys)?;
+        for (&i, key) in chunk.iter().zip(&keys) {
+            let event = &mut events[i];
+            event.changes = match known.get(key) {
+                Some((newest, user)) if *newest == event.id => {
+                    user.as_ref().map(super::created).unwrap_or_default()
+                }
+                _ => history_of(key)?
+                    .into_iter()
+                    .find(|e| e.id == event.id)
+                    .map(|e| e.changes)
+                    .unwrap_or_default(),
+            };
+        }
     }
     Ok(())
 }

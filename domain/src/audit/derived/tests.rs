@@ -86,29 +86,71 @@ fn a_creation_nothing_tells_the_values_of_reads_as_no_changes() {
 }
 
 #[test]
-fn marked_events_listed_elsewhere_are_filled_from_their_users_history() {
-    let user = ada();
+fn marked_events_listed_elsewhere_are_filled_from_the_record_or_the_history() {
+    // Ada unchanged since her import (her event is her newest); Bob
+    // edited since (his History is read, once).
+    let ada = ada();
+    let bob_created = crate::manual::manual_user(
+        &[
+            (Field::Email, "bob@x.org"),
+            (Field::FirstName, "Bob"),
+            (Field::LastName, "Bee"),
+            (Field::Title, "Clerk"),
+        ],
+        &crate::Options::default(),
+    )
+    .unwrap();
+    let mut bob = bob_created.clone();
+    bob.profile.set(Field::Title, "Chief").unwrap();
+    let bob_history = || {
+        vec![
+            changed(&bob_created, &bob, AuditAction::OperatorEdit, 4),
+            numbered(
+                AuditEvent::created_by_import(1, "op@x.org", &bob_created),
+                2,
+            ),
+        ]
+    };
     let mut listed = vec![
         numbered(
-            AuditEvent::about(2, "cli", "options", AuditAction::OptionsChanged),
+            AuditEvent::about(3, "cli", "options", AuditAction::OptionsChanged),
+            3,
+        ),
+        numbered(
+            AuditEvent::created_by_import(1, "op@x.org", &bob_created),
             2,
         ),
-        numbered(AuditEvent::created_by_import(1, "op@x.org", &user), 1),
+        numbered(AuditEvent::created_by_import(1, "op@x.org", &ada), 1),
     ];
-    let mut asked = Vec::new();
-    fill_listed(&mut listed, |key| {
-        asked.push(key.to_string());
-        let mut history = vec![numbered(
-            AuditEvent::created_by_import(1, "op@x.org", &user),
-            1,
-        )];
-        fill_history(&mut history, Some(&user));
-        Ok::<_, ()>(history)
-    })
+    let mut histories_read = Vec::new();
+    fill_listed(
+        &mut listed,
+        |keys| {
+            assert_eq!(keys, ["bob@x.org", "ada@example.org"]);
+            Ok::<_, ()>(HashMap::from([
+                (keys[0].clone(), (4, Some(bob.clone()))),
+                (keys[1].clone(), (1, Some(ada.clone()))),
+            ]))
+        },
+        |key| {
+            histories_read.push(key.to_string());
+            let mut history = bob_history();
+            fill_history(&mut history, Some(&bob));
+            Ok(history)
+        },
+    )
     .unwrap();
-    assert_eq!(asked, vec!["ada@example.org".to_string()]);
-    assert_eq!(listed[1].changes, super::super::created(&user));
+    assert_eq!(histories_read, ["bob@x.org"]);
+    assert_eq!(listed[2].changes, super::super::created(&ada));
+    assert_eq!(listed[1].changes, super::super::created(&bob_created));
     assert!(listed[0].changes.is_empty());
+    // The record's shortcut gives what the walk gives.
+    let mut walked = vec![numbered(
+        AuditEvent::created_by_import(1, "op@x.org", &ada),
+        1,
+    )];
+    fill_history(&mut walked, Some(&ada));
+    assert_eq!(walked[0].changes, listed[2].changes);
 }
 
 #[test]

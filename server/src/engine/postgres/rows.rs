@@ -8,6 +8,7 @@ use domain::audit::AuditEvent;
 use domain::options::Options;
 use domain::store::StoreError;
 use domain::transaction::SignInLink;
+use std::collections::HashMap;
 
 impl PgStore {
     pub(super) fn decode_rows<T: Record>(rows: Vec<postgres::Row>) -> Result<Vec<T>, StoreError> {
@@ -52,7 +53,38 @@ pub(super) fn filled(
     c: &mut impl postgres::GenericClient,
     mut events: Vec<AuditEvent>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    domain::audit::derived::fill_listed(&mut events, |key| history_in(c, key))?;
+    // One client serves both readers, one after the other.
+    let c = std::cell::RefCell::new(c);
+    domain::audit::derived::fill_listed(
+        &mut events,
+        |keys| {
+            let mut c = c.borrow_mut();
+            let mut latest: HashMap<String, (u64, Option<domain::User>)> = HashMap::new();
+            let newest = c
+                .query(
+                    "SELECT user_key, max(id) FROM audit WHERE user_key = ANY($1) \
+                     GROUP BY user_key",
+                    &[&keys],
+                )
+                .map_err(pg)?;
+            for row in newest {
+                latest.insert(row.get(0), (row.get::<_, i64>(1) as u64, None));
+            }
+            for row in c
+                .query(
+                    "SELECT key, record FROM users WHERE key = ANY($1)",
+                    &[&keys],
+                )
+                .map_err(pg)?
+            {
+                if let Some(entry) = latest.get_mut(row.get::<_, &str>(0)) {
+                    entry.1 = Some(decode(row.get::<_, &[u8]>(1))?);
+                }
+            }
+            Ok(latest)
+        },
+        |key| history_in(&mut **c.borrow_mut(), key),
+    )?;
     Ok(events)
 }
 
