@@ -134,11 +134,24 @@ pub fn ensure_admin(tx: &mut dyn WriteTx, new: User, first_only: bool, now: i64)
             after.held.deactivated_by = None;
             let (finish, after) = put_user(tx, after, now)?;
             // Audited as every change of a user is (History also derives
-            // an imported user's first values through these changes).
-            let changes = crate::plan::diff(&before, &after);
-            let event = AuditEvent::new(now, By::Cli, &after, AuditAction::RoleChange, changes)
-                .with("reason", "made an administrator from the command line");
-            tx.append_audit(vec![event], None)?;
+            // an imported user's first values through these changes): the
+            // roles given, and the activation, which clears a person's
+            // deactivation as "Activate" does.
+            let (roles, end_state): (Vec<_>, Vec<_>) = crate::plan::diff(&before, &after)
+                .into_iter()
+                .partition(|c| c.field == "roles");
+            let events = [
+                (AuditAction::RoleChange, roles),
+                (AuditAction::Activate, end_state),
+            ]
+            .into_iter()
+            .filter(|(_, changes)| !changes.is_empty())
+            .map(|(action, changes)| {
+                AuditEvent::new(now, By::Cli, &after, action, changes)
+                    .with("reason", "made an administrator from the command line")
+            })
+            .collect();
+            tx.append_audit(events, None)?;
             Ok((finish, after))
         }
         None => put_user(tx, new, now),

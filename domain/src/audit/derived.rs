@@ -1,14 +1,16 @@
 //! Events whose changes are derived, not stored. An import that creates a
 //! user used to store every value of the new user in the user's event
-//! (about 150 of the ~240 bytes an imported user cost the audit trail).
-//! It now stores the event with a mark in place of its changes, and the
-//! values are read back from the store when the event is shown.
+//! (on redb 210 of the ~640 bytes an imported user cost the store). It
+//! now stores the event with a mark as its only change, and the values
+//! are read back from the store when the event is shown.
 //!
 //! The values a created user had are the user's values now, with every
-//! later change of the user undone: each event that changes a user
-//! records the old value of every field it changes (see
-//! [`crate::plan::diff`]), so walking the user's History from the newest
-//! event back to the creation takes the record back to what the import
+//! later change of the user undone. This rests on one rule the use cases
+//! keep: every write of a user is audited in the same transaction, by an
+//! event that records the old value of every field it changes (see
+//! [`crate::plan::diff`]; a removal lists every value the user had, see
+//! [`super::removed`]). Walking the user's History from the newest event
+//! back to the creation then takes the record back to what the import
 //! wrote. [`fill_history`] does that walk; [`fill_listed`] does it for
 //! events listed elsewhere (the Audit log, its export).
 
@@ -102,65 +104,66 @@ pub fn fill_history(history: &mut [AuditEvent], current: Option<&User>) {
             after = None;
             continue;
         }
-        let mut changed = false;
-        for change in &event.changes {
-            if let Some(i) = tracked(&change.field) {
-                after.get_or_insert_with(Default::default)[i] = change.old.clone();
-                changed = true;
-            }
+        let tracked_changes: Vec<(usize, &Change)> = event
+            .changes
+            .iter()
+            .filter_map(|c| Some((tracked(&c.field)?, c)))
+            .collect();
+        if tracked_changes.is_empty() {
+            continue;
         }
-        // An event that made the record (every old value blank) leaves
-        // no record before it.
-        if changed
-            && after
-                .as_ref()
-                .is_some_and(|v| v.iter().all(String::is_empty))
+        // A record always has an end state: one changed to blank was
+        // removed, and its event lists every value it had (the others
+        // were blank), whatever exists under its key now.
+        let end_state = Field::ALL.len() + 1;
+        if tracked_changes
+            .iter()
+            .any(|(i, c)| *i == end_state && c.new.is_empty())
         {
+            after = Some(Default::default());
+        }
+        let values = after.get_or_insert_with(Default::default);
+        for (i, change) in tracked_changes {
+            values[i] = change.old.clone();
+        }
+        // An event that made the record (its end state was blank before)
+        // leaves no record before it.
+        if values[end_state].is_empty() {
             after = None;
         }
     }
 }
 
-/// What [`fill_listed`] reads of a user in bulk: the id of the user's
-/// newest event, and its record (`None`: not stored).
-pub type Latest = (u64, Option<User>);
-
-/// How many marked events [`fill_listed`] asks about at once.
-const CHUNK: usize = 10_000;
-
-/// Fills the marked events among `events` (of any users). `latest` reads,
-/// for some users' keys, [`Latest`] (keys without events left out); a
-/// marked event that is its user's newest takes the record's values (no
-/// event changed the user since), any other reads its user's History
-/// through `history_of` (filled by [`fill_history`]). So a listing of a
-/// large import (its export) costs a bulk read, not a History per user.
+/// Fills the marked events among `events` (of any users). `histories`
+/// reads the Histories of some users at once, each filled by
+/// [`fill_history`] (keys with no events may be left out), so that a
+/// listing of a large import (its export) costs a bulk read per
+/// [`CHUNK`] users, not a read per user.
 pub fn fill_listed<E>(
     events: &mut [AuditEvent],
-    mut latest: impl FnMut(&[String]) -> Result<HashMap<String, Latest>, E>,
-    mut history_of: impl FnMut(&str) -> Result<Vec<AuditEvent>, E>,
+    mut histories: impl FnMut(&[String]) -> Result<HashMap<String, Vec<AuditEvent>>, E>,
 ) -> Result<(), E> {
     let marked: Vec<usize> = (0..events.len())
         .filter(|&i| events[i].is_marked())
         .collect();
     for chunk in marked.chunks(CHUNK) {
-        let keys: Vec<String> = chunk.iter().map(|&i| events[i].target_key()).collect();
-        let known = latest(&keys)?;
-        for (&i, key) in chunk.iter().zip(&keys) {
+        let mut keys: Vec<String> = chunk.iter().map(|&i| events[i].target_key()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let read = histories(&keys)?;
+        for &i in chunk {
             let event = &mut events[i];
-            event.changes = match known.get(key) {
-                Some((newest, user)) if *newest == event.id => {
-                    user.as_ref().map(super::created).unwrap_or_default()
-                }
-                _ => history_of(key)?
-                    .into_iter()
-                    .find(|e| e.id == event.id)
-                    .map(|e| e.changes)
-                    .unwrap_or_default(),
-            };
+            let found = read
+                .get(&event.target_key())
+                .and_then(|h| h.iter().find(|e| e.id == event.id));
+            event.changes = found.map(|e| e.changes.clone()).unwrap_or_default();
         }
     }
     Ok(())
 }
+
+/// How many users' Histories [`fill_listed`] reads at once.
+pub const CHUNK: usize = 10_000;
 
 #[cfg(test)]
 mod tests;

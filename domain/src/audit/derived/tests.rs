@@ -86,9 +86,9 @@ fn a_creation_nothing_tells_the_values_of_reads_as_no_changes() {
 }
 
 #[test]
-fn marked_events_listed_elsewhere_are_filled_from_the_record_or_the_history() {
-    // Ada unchanged since her import (her event is her newest); Bob
-    // edited since (his History is read, once).
+fn marked_events_listed_elsewhere_are_filled_from_their_users_histories() {
+    // Ada unchanged since her import, Bob edited since; their Histories
+    // are read together, once.
     let ada = ada();
     let bob_created = crate::manual::manual_user(
         &[
@@ -102,15 +102,6 @@ fn marked_events_listed_elsewhere_are_filled_from_the_record_or_the_history() {
     .unwrap();
     let mut bob = bob_created.clone();
     bob.profile.set(Field::Title, "Chief").unwrap();
-    let bob_history = || {
-        vec![
-            changed(&bob_created, &bob, AuditAction::OperatorEdit, 4),
-            numbered(
-                AuditEvent::created_by_import(1, "op@x.org", &bob_created),
-                2,
-            ),
-        ]
-    };
     let mut listed = vec![
         numbered(
             AuditEvent::about(3, "cli", "options", AuditAction::OptionsChanged),
@@ -121,36 +112,62 @@ fn marked_events_listed_elsewhere_are_filled_from_the_record_or_the_history() {
             2,
         ),
         numbered(AuditEvent::created_by_import(1, "op@x.org", &ada), 1),
+        // Listed twice (a page and its export overlap): filled twice.
+        numbered(AuditEvent::created_by_import(1, "op@x.org", &ada), 1),
     ];
-    let mut histories_read = Vec::new();
-    fill_listed(
-        &mut listed,
-        |keys| {
-            assert_eq!(keys, ["bob@x.org", "ada@example.org"]);
-            Ok::<_, ()>(HashMap::from([
-                (keys[0].clone(), (4, Some(bob.clone()))),
-                (keys[1].clone(), (1, Some(ada.clone()))),
-            ]))
-        },
-        |key| {
-            histories_read.push(key.to_string());
-            let mut history = bob_history();
-            fill_history(&mut history, Some(&bob));
-            Ok(history)
-        },
-    )
+    let mut reads = Vec::new();
+    fill_listed(&mut listed, |keys| {
+        reads.push(keys.to_vec());
+        let mut bob_history = vec![
+            changed(&bob_created, &bob, AuditAction::OperatorEdit, 4),
+            numbered(
+                AuditEvent::created_by_import(1, "op@x.org", &bob_created),
+                2,
+            ),
+        ];
+        fill_history(&mut bob_history, Some(&bob));
+        let mut ada_history = vec![numbered(
+            AuditEvent::created_by_import(1, "op@x.org", &ada),
+            1,
+        )];
+        fill_history(&mut ada_history, Some(&ada));
+        Ok::<_, ()>(HashMap::from([
+            ("bob@x.org".to_string(), bob_history),
+            ("ada@example.org".to_string(), ada_history),
+        ]))
+    })
     .unwrap();
-    assert_eq!(histories_read, ["bob@x.org"]);
+    assert_eq!(reads, [["ada@example.org", "bob@x.org"]]);
+    assert_eq!(listed[3].changes, super::super::created(&ada));
     assert_eq!(listed[2].changes, super::super::created(&ada));
     assert_eq!(listed[1].changes, super::super::created(&bob_created));
     assert!(listed[0].changes.is_empty());
-    // The record's shortcut gives what the walk gives.
-    let mut walked = vec![numbered(
-        AuditEvent::created_by_import(1, "op@x.org", &ada),
-        1,
-    )];
-    fill_history(&mut walked, Some(&ada));
-    assert_eq!(walked[0].changes, listed[2].changes);
+}
+
+#[test]
+fn a_removal_resets_what_a_later_unaudited_record_holds() {
+    // Imported, removed (its event lists what it held), and a record made
+    // under the same key by a write that left no event: the creation
+    // still reads as imported, blank fields blank.
+    let imported = ada();
+    let mut other = ada();
+    other.profile.set(Field::Mobile, "+44 9").unwrap();
+    other.profile.set(Field::Title, "").unwrap();
+    let mut history = vec![
+        numbered(
+            AuditEvent::new(
+                2,
+                "op@x.org",
+                &imported,
+                AuditAction::Undo,
+                super::super::removed(&imported),
+            ),
+            2,
+        ),
+        numbered(AuditEvent::created_by_import(1, "op@x.org", &imported), 1),
+    ];
+    fill_history(&mut history, Some(&other));
+    assert_eq!(history[1].changes, super::super::created(&imported));
 }
 
 #[test]

@@ -166,7 +166,14 @@ impl Store for PgStore {
     ) -> Result<Vec<AuditEvent>, StoreError> {
         let mut client = self.client()?;
         let by_user = domain::Email::parse(&query.target).ok();
-        let mut t = client.transaction().map_err(pg)?;
+        // One snapshot: the events and the records their marked events'
+        // values are derived from (`filled`).
+        let mut t = client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(pg)?;
         // Which ids to read: [start, end); within a batch, its events only.
         let (mut start, mut end) = (i64::MIN, i64::MAX);
         let mut batch = None;

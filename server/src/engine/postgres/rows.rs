@@ -48,43 +48,42 @@ pub(super) fn history_in(
     Ok(history)
 }
 
-/// `events` with their marked events' changes derived.
+/// `events` with their marked events' changes derived, their users'
+/// Histories read [`domain::audit::derived::CHUNK`] users at a time (two
+/// statements, not two a user: a large import's export lists one
+/// marked event per user).
 pub(super) fn filled(
     c: &mut impl postgres::GenericClient,
     mut events: Vec<AuditEvent>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    // One client serves both readers, one after the other.
-    let c = std::cell::RefCell::new(c);
-    domain::audit::derived::fill_listed(
-        &mut events,
-        |keys| {
-            let mut c = c.borrow_mut();
-            let mut latest: HashMap<String, (u64, Option<domain::User>)> = HashMap::new();
-            let newest = c
-                .query(
-                    "SELECT user_key, max(id) FROM audit WHERE user_key = ANY($1) \
-                     GROUP BY user_key",
-                    &[&keys],
-                )
-                .map_err(pg)?;
-            for row in newest {
-                latest.insert(row.get(0), (row.get::<_, i64>(1) as u64, None));
-            }
-            for row in c
-                .query(
-                    "SELECT key, record FROM users WHERE key = ANY($1)",
-                    &[&keys],
-                )
-                .map_err(pg)?
-            {
-                if let Some(entry) = latest.get_mut(row.get::<_, &str>(0)) {
-                    entry.1 = Some(decode(row.get::<_, &[u8]>(1))?);
-                }
-            }
-            Ok(latest)
-        },
-        |key| history_in(&mut **c.borrow_mut(), key),
-    )?;
+    domain::audit::derived::fill_listed(&mut events, |keys| {
+        let mut histories: HashMap<String, Vec<AuditEvent>> = HashMap::new();
+        for row in c
+            .query(
+                "SELECT user_key, id, event FROM audit WHERE user_key = ANY($1) \
+                 ORDER BY user_key, id DESC",
+                &[&keys],
+            )
+            .map_err(pg)?
+        {
+            let event = decode_event(row.get::<_, i64>(1) as u64, row.get::<_, &[u8]>(2))?;
+            histories.entry(row.get(0)).or_default().push(event);
+        }
+        let mut users: HashMap<String, domain::User> = HashMap::new();
+        for row in c
+            .query(
+                "SELECT key, record FROM users WHERE key = ANY($1)",
+                &[&keys],
+            )
+            .map_err(pg)?
+        {
+            users.insert(row.get(0), decode(row.get::<_, &[u8]>(1))?);
+        }
+        for (key, history) in &mut histories {
+            domain::audit::derived::fill_history(history, users.get(key));
+        }
+        Ok(histories)
+    })?;
     Ok(events)
 }
 

@@ -17,7 +17,6 @@ use domain::store::{BatchSummary, Correction, Store, StoreError, UserStats};
 use domain::transaction::{BatchRecord, Finish, WriteTx};
 use domain::{User, UserKey};
 use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
-use std::collections::HashMap;
 
 /// Every audit event about one user, newest first, with the changes of
 /// marked events derived from the user as stored
@@ -57,25 +56,11 @@ fn fill_listed(
         let by_user = txn.open_multimap_table(AUDIT_BY_USER).map_err(backend)?;
         let audit = txn.open_table(AUDIT).map_err(backend)?;
         let users = txn.open_table(USERS).map_err(backend)?;
-        domain::audit::derived::fill_listed(
-            &mut events,
-            |keys| {
-                let mut latest = HashMap::with_capacity(keys.len());
-                for key in keys {
-                    let newest = by_user.get(key.as_str()).map_err(backend)?.next_back();
-                    if let Some(id) = newest {
-                        let user: Option<User> = users
-                            .get(key.as_str())
-                            .map_err(backend)?
-                            .map(|g| decode(g.value()))
-                            .transpose()?;
-                        latest.insert(key.clone(), (id.map_err(backend)?.value(), user));
-                    }
-                }
-                Ok(latest)
-            },
-            |key| history_of(&by_user, &audit, &users, key),
-        )?;
+        domain::audit::derived::fill_listed(&mut events, |keys| {
+            keys.iter()
+                .map(|key| Ok((key.clone(), history_of(&by_user, &audit, &users, key)?)))
+                .collect()
+        })?;
     }
     Ok(events)
 }
