@@ -218,3 +218,30 @@ proptest! {
         prop_assert_eq!(&history.last().unwrap().changes, &super::super::created(&created));
     }
 }
+
+#[test]
+fn a_listing_larger_than_a_chunk_reads_its_users_a_chunk_at_a_time() {
+    let user = ada();
+    let n = CHUNK + 1;
+    let mut listed: Vec<AuditEvent> = (0..n as u64)
+        .map(|id| numbered(AuditEvent::created_by_import(1, "op@x.org", &user), id))
+        .collect();
+    let mut reads = 0;
+    fill_listed(&mut listed, |keys| {
+        reads += 1;
+        // One user, listed n times: one key a chunk.
+        assert_eq!(keys, ["ada@example.org"]);
+        let mut history: Vec<AuditEvent> = (0..n as u64)
+            .rev()
+            .map(|id| numbered(AuditEvent::created_by_import(1, "op@x.org", &user), id))
+            .collect();
+        fill_history(&mut history, Some(&user));
+        Ok::<_, ()>(HashMap::from([(keys[0].clone(), history)]))
+    })
+    .unwrap();
+    assert_eq!(reads, 2);
+    // The newest creation has the record's values; the older ones none
+    // (nothing says what those records held).
+    assert_eq!(listed[n - 1].changes, super::super::created(&user));
+    assert!(listed[..n - 1].iter().all(|e| e.changes.is_empty()));
+}
