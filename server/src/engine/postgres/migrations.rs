@@ -144,6 +144,20 @@ WHERE o.key = w.key AND o.word > w.word AND starts_with(o.word, w.word);
 -- empty, so it refuses this schema instead. No table changes.
 SELECT 1;
 "#,
+    r#"
+-- A filter by a rare facet (inactive users; users not from a CSV file)
+-- reads an index of those users alone, in each sort order, instead of
+-- walking the whole order past everyone else (10 million users: 1.9 s
+-- for the inactive 1 % in email order). Users of the common facets
+-- (active, from a file) are in none of them, so an import of such users
+-- writes nothing more.
+CREATE INDEX IF NOT EXISTS users_inactive_by_key ON users (key) WHERE NOT active;
+CREATE INDEX IF NOT EXISTS users_inactive_by_name ON users (name_key, key) WHERE NOT active;
+CREATE INDEX IF NOT EXISTS users_inactive_by_updated ON users (updated_at DESC, key) WHERE NOT active;
+CREATE INDEX IF NOT EXISTS users_not_csv_by_key ON users (key) WHERE source <> 'CSV';
+CREATE INDEX IF NOT EXISTS users_not_csv_by_name ON users (name_key, key) WHERE source <> 'CSV';
+CREATE INDEX IF NOT EXISTS users_not_csv_by_updated ON users (updated_at DESC, key) WHERE source <> 'CSV';
+"#,
 ];
 
 /// The schema version this roster migrates a database to.
