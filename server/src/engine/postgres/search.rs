@@ -9,8 +9,8 @@ use domain::store::StoreError;
 
 impl PgStore {
     /// A search of the Users page. The rarest of the first four query
-    /// words (fewest index entries, each counted up to `MAX_SEARCH_HITS`
-    /// + 1 on the word index alone) gives the candidates: its first
+    /// words (fewest index entries, each counted on the word index alone,
+    /// up to one more than `MAX_SEARCH_HITS`) gives the candidates: its first
     /// `MAX_SEARCH_HITS` entries in word order. When it has more entries
     /// than that, the page is `capped`: its total counts the matches
     /// among those candidates only (as on redb).
