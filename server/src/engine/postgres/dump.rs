@@ -2,7 +2,7 @@
 //! snapshot, for `roster copy`.
 
 use super::rows::{event_of, link_of};
-use super::{PgStore, pg};
+use super::{PgStore, pg, snapshot};
 use crate::engine::Dump;
 use crate::engine::codec::decode;
 use domain::UserKey;
@@ -14,12 +14,7 @@ impl Dump for PgStore {
     /// one snapshot.
     fn dump(&self, out: &mut dyn FnMut(Item) -> Result<(), StoreError>) -> Result<(), StoreError> {
         let mut client = self.client()?;
-        let mut t = client
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(pg)?;
+        let mut t = snapshot(&mut client)?;
         for r in t.query("SELECT key, value FROM options", &[]).map_err(pg)? {
             out(Item::Option {
                 key: r.get(0),

@@ -131,6 +131,20 @@ impl PgStore {
     }
 }
 
+/// A read-only transaction that sees one snapshot of the database
+/// (repeatable read): reads that must agree with each other (events and
+/// the records they are derived from; a whole copy) run in one.
+pub(super) fn snapshot(
+    client: &mut postgres::Client,
+) -> Result<postgres::Transaction<'_>, StoreError> {
+    client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .map_err(pg)
+}
+
 /// A database error as the store reports it: a lost connection is
 /// "unavailable", everything else a backend error.
 fn pg(e: postgres::Error) -> StoreError {

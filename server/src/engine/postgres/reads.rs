@@ -5,7 +5,7 @@
 
 use super::rows::{approval_in, event_of, filled, history_in, read_options};
 use super::transaction::PgTx;
-use super::{PgStore, WRITE_LOCK, pg};
+use super::{PgStore, WRITE_LOCK, pg, snapshot};
 use crate::engine::codec::{decode, touched_count, with_deactivations};
 use domain::approval::ApprovalRequest;
 use domain::audit::{AuditEvent, AuditQuery};
@@ -168,12 +168,7 @@ impl Store for PgStore {
         let by_user = domain::Email::parse(&query.target).ok();
         // One snapshot: the events and the records their marked events'
         // values are derived from (`filled`).
-        let mut t = client
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(pg)?;
+        let mut t = snapshot(&mut client)?;
         // Which ids to read: [start, end); within a batch, its events only.
         let (mut start, mut end) = (i64::MIN, i64::MAX);
         let mut batch = None;
@@ -240,12 +235,7 @@ impl Store for PgStore {
     fn user_history(&self, key: &UserKey) -> Result<Vec<AuditEvent>, StoreError> {
         // One snapshot: the events and the record they are derived from.
         let mut client = self.client()?;
-        let mut t = client
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(pg)?;
+        let mut t = snapshot(&mut client)?;
         history_in(&mut t, key.as_str())
     }
 
