@@ -429,6 +429,7 @@ conformance!(
     a_mail_whose_link_was_replaced_is_not_sent_and_templates_are_the_options,
     the_audit_log_lists_a_batch_as_one_row_that_opens_to_its_users,
     a_created_users_import_shows_what_it_wrote_after_later_changes,
+    a_capped_search_counts_what_its_filters_let_through,
 );
 
 const T0: i64 = 1_800_000_000;
@@ -1925,4 +1926,56 @@ fn a_created_users_import_shows_what_it_wrote_after_later_changes(f: &Fresh) {
     assert_eq!(changes[0], (AuditAction::Import, &two));
     assert_eq!(changes[1].0, AuditAction::Undo);
     assert_eq!(changes[2], (AuditAction::Import, &one));
+}
+
+/// A search whose words have more entries than a search collects, with a
+/// filter: the cap counts the users the filter lets through (a rare
+/// filter is not hidden behind thousands of users it leaves out), and
+/// both engines pick the same word and say the same.
+fn a_capped_search_counts_what_its_filters_let_through(f: &Fresh) {
+    use domain::directory::{UserQuery, page_of};
+    let store = &*f.store;
+    // 3 000 active users with four words starting with "z" each (12 000
+    // entries), then 10 inactive.
+    let people = |from: usize, to: usize| {
+        let mut csv = String::from("email,first_name,last_name\n");
+        for i in from..to {
+            csv.push_str(&format!("z{i}@zz.org,Zara{i},Zed{i}\n"));
+        }
+        csv
+    };
+    committed(import(store, &people(0, 3_000)));
+    store
+        .set_option("import.end_state", "inactive", &domain::By::Cli, T0)
+        .unwrap();
+    committed(import(store, &people(3_000, 3_010)));
+    let all = store.all_users().unwrap();
+    for (search, end_state, capped) in [
+        ("z", Some(EndState::Inactive), false),
+        ("zara zed", Some(EndState::Inactive), false),
+        ("z", None, true),
+        ("zz zed300", None, false),
+    ] {
+        let query = UserQuery {
+            search: search.into(),
+            end_state,
+            ..Default::default()
+        };
+        let page = store.list_users(&query).unwrap();
+        assert_eq!(page.capped, capped, "{search} {end_state:?}");
+        if !capped {
+            // Not capped: exactly what the rule finds among all users.
+            assert_eq!(page, page_of(all.clone(), &query, false), "{search}");
+        } else {
+            assert_eq!(page.users.len(), 50, "{search}");
+        }
+    }
+    let inactive = store
+        .list_users(&UserQuery {
+            search: "z".into(),
+            end_state: Some(EndState::Inactive),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(inactive.total, 10);
 }
