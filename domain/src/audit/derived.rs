@@ -23,27 +23,33 @@ use std::collections::HashMap;
 /// The field of the one change a marked event stores.
 pub const MARK: &str = "derived";
 
+/// What History lists of a record besides its fields, after them (as
+/// [`super::created`] lists them).
+const BESIDE_FIELDS: [&str; 3] = ["roles", "end_state", "source"];
+
 /// The values a record has that History lists: the fields in their
-/// order, then roles, end state and source (as [`super::created`] lists
-/// them).
-const TRACKED: usize = Field::ALL.len() + 3;
+/// order, then [`BESIDE_FIELDS`].
+const TRACKED: usize = Field::ALL.len() + BESIDE_FIELDS.len();
+
+/// The position of the end state among the tracked values.
+const END_STATE: usize = Field::ALL.len() + 1;
 
 fn tracked(name: &str) -> Option<usize> {
     Field::ALL
         .iter()
         .position(|f| f.column() == name)
-        .or(match name {
-            "roles" => Some(Field::ALL.len()),
-            "end_state" => Some(Field::ALL.len() + 1),
-            "source" => Some(Field::ALL.len() + 2),
-            _ => None,
+        .or_else(|| {
+            BESIDE_FIELDS
+                .iter()
+                .position(|n| *n == name)
+                .map(|i| Field::ALL.len() + i)
         })
 }
 
 fn name(index: usize) -> &'static str {
     match Field::ALL.get(index) {
         Some(f) => f.column(),
-        None => ["roles", "end_state", "source"][index - Field::ALL.len()],
+        None => BESIDE_FIELDS[index - Field::ALL.len()],
     }
 }
 
@@ -115,10 +121,9 @@ pub fn fill_history(history: &mut [AuditEvent], current: Option<&User>) {
         // A record always has an end state: one changed to blank was
         // removed, and its event lists every value it had (the others
         // were blank), whatever exists under its key now.
-        let end_state = Field::ALL.len() + 1;
         if tracked_changes
             .iter()
-            .any(|(i, c)| *i == end_state && c.new.is_empty())
+            .any(|(i, c)| *i == END_STATE && c.new.is_empty())
         {
             after = Some(Default::default());
         }
@@ -128,7 +133,7 @@ pub fn fill_history(history: &mut [AuditEvent], current: Option<&User>) {
         }
         // An event that made the record (its end state was blank before)
         // leaves no record before it.
-        if values[end_state].is_empty() {
+        if values[END_STATE].is_empty() {
             after = None;
         }
     }
@@ -147,14 +152,15 @@ pub fn fill_listed<E>(
         .filter(|&i| events[i].is_marked())
         .collect();
     for chunk in marked.chunks(CHUNK) {
-        let mut keys: Vec<String> = chunk.iter().map(|&i| events[i].target_key()).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let read = histories(&keys)?;
-        for &i in chunk {
+        let keys: Vec<String> = chunk.iter().map(|&i| events[i].target_key()).collect();
+        let mut distinct = keys.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let read = histories(&distinct)?;
+        for (&i, key) in chunk.iter().zip(&keys) {
             let event = &mut events[i];
             let found = read
-                .get(&event.target_key())
+                .get(key)
                 .and_then(|h| h.iter().find(|e| e.id == event.id));
             event.changes = found.map(|e| e.changes.clone()).unwrap_or_default();
         }

@@ -28,24 +28,52 @@ pub(super) fn history_in(
     c: &mut impl postgres::GenericClient,
     key: &str,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    let mut history = c
+    Ok(histories_in(c, &[key.to_string()])?
+        .remove(key)
+        .unwrap_or_default())
+}
+
+/// [`history_in`] of several users at once, in two statements (users
+/// without events are left out).
+fn histories_in(
+    c: &mut impl postgres::GenericClient,
+    keys: &[String],
+) -> Result<HashMap<String, Vec<AuditEvent>>, StoreError> {
+    let mut histories: HashMap<String, Vec<AuditEvent>> = HashMap::new();
+    for row in c
         .query(
-            "SELECT id, event FROM audit WHERE user_key = $1 ORDER BY id DESC",
-            &[&key],
+            "SELECT user_key, id, event FROM audit WHERE user_key = ANY($1) \
+             ORDER BY user_key, id DESC",
+            &[&keys],
         )
         .map_err(pg)?
-        .iter()
-        .map(event_of)
-        .collect::<Result<Vec<_>, _>>()?;
-    if history.iter().any(AuditEvent::is_marked) {
-        let current: Option<domain::User> = c
-            .query_opt("SELECT record FROM users WHERE key = $1", &[&key])
-            .map_err(pg)?
-            .map(|r| decode(r.get::<_, &[u8]>(0)))
-            .transpose()?;
-        domain::audit::derived::fill_history(&mut history, current.as_ref());
+    {
+        let event = decode_event(row.get::<_, i64>(1) as u64, row.get::<_, &[u8]>(2))?;
+        histories.entry(row.get(0)).or_default().push(event);
     }
-    Ok(history)
+    // The records only of users whose History has something to derive.
+    let derive: Vec<&String> = histories
+        .iter()
+        .filter(|(_, h)| h.iter().any(AuditEvent::is_marked))
+        .map(|(k, _)| k)
+        .collect();
+    if derive.is_empty() {
+        return Ok(histories);
+    }
+    let mut users: HashMap<String, domain::User> = HashMap::new();
+    for row in c
+        .query(
+            "SELECT key, record FROM users WHERE key = ANY($1)",
+            &[&derive],
+        )
+        .map_err(pg)?
+    {
+        users.insert(row.get(0), decode(row.get::<_, &[u8]>(1))?);
+    }
+    for (key, history) in &mut histories {
+        domain::audit::derived::fill_history(history, users.get(key));
+    }
+    Ok(histories)
 }
 
 /// `events` with their marked events' changes derived, their users'
@@ -56,34 +84,7 @@ pub(super) fn filled(
     c: &mut impl postgres::GenericClient,
     mut events: Vec<AuditEvent>,
 ) -> Result<Vec<AuditEvent>, StoreError> {
-    domain::audit::derived::fill_listed(&mut events, |keys| {
-        let mut histories: HashMap<String, Vec<AuditEvent>> = HashMap::new();
-        for row in c
-            .query(
-                "SELECT user_key, id, event FROM audit WHERE user_key = ANY($1) \
-                 ORDER BY user_key, id DESC",
-                &[&keys],
-            )
-            .map_err(pg)?
-        {
-            let event = decode_event(row.get::<_, i64>(1) as u64, row.get::<_, &[u8]>(2))?;
-            histories.entry(row.get(0)).or_default().push(event);
-        }
-        let mut users: HashMap<String, domain::User> = HashMap::new();
-        for row in c
-            .query(
-                "SELECT key, record FROM users WHERE key = ANY($1)",
-                &[&keys],
-            )
-            .map_err(pg)?
-        {
-            users.insert(row.get(0), decode(row.get::<_, &[u8]>(1))?);
-        }
-        for (key, history) in &mut histories {
-            domain::audit::derived::fill_history(history, users.get(key));
-        }
-        Ok(histories)
-    })?;
+    domain::audit::derived::fill_listed(&mut events, |keys| histories_in(c, keys))?;
     Ok(events)
 }
 
