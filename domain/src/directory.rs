@@ -257,6 +257,44 @@ pub fn search_words(user: &User) -> Vec<String> {
     kept
 }
 
+/// Whether a query word is also looked for at the start of the users'
+/// sort keys (the email key, and the name key of [`name_key`]): the ASCII
+/// ones. Such a start always begins the first word of the address or of
+/// the shown name (a sort key's ASCII letters and digits come from letters
+/// and digits of the text, lower-cased one for one), so whoever it finds
+/// the word search would find too.
+pub fn found_by_sort_keys(word: &str) -> bool {
+    word.is_ascii()
+}
+
+/// The search words a user has entries for in the word index:
+/// [`search_words`] less the ASCII ones that the email key or the name
+/// key starts with. A search finds those through the sort indexes it has
+/// anyway (see [`found_by_sort_keys`]): "ann" of ann.lee@x.org and "ann"
+/// of Ann Lee are two entries fewer, on every engine.
+pub fn index_words(user: &User) -> Vec<String> {
+    index_words_with(user, &name_key(user))
+}
+
+/// [`index_words`] with the user's [`name_key`] already made (the engines
+/// make it for the name index).
+pub fn index_words_with(user: &User, name_key: &str) -> Vec<String> {
+    let key = user.key().as_str();
+    let mut words = search_words(user);
+    words.retain(|w| {
+        !(found_by_sort_keys(w)
+            && (key.starts_with(w.as_str()) || name_key.starts_with(w.as_str())))
+    });
+    words
+}
+
+/// Whether `word` (a query word) finds `user` through its sort keys: the
+/// other half of a search, beside the word index ([`index_words`]).
+pub fn starts_sort_keys(user: &User, name_key: &str, word: &str) -> bool {
+    found_by_sort_keys(word)
+        && (user.key().as_str().starts_with(word) || name_key.starts_with(word))
+}
+
 /// The words of a query, each once; the longest first (the likeliest to
 /// be rare: the engines look up the first four in the word index and read
 /// the rarest).
@@ -404,6 +442,32 @@ mod tests {
     }
 
     #[test]
+    fn the_first_words_of_address_and_name_are_left_to_the_sort_keys() {
+        let all = users(
+            "email,first_name,last_name,display_name\n\
+             ann.lee@x.org,Ann,Lee,\n\
+             zoë@x.org,Zoë,Ångström,\n\
+             bo@x.org,Bo,Berg,(Bo) Berg\n",
+        );
+        // "ann" starts the address and the name; "lee" and the domain's
+        // words are in the index.
+        assert_eq!(index_words(&all[0]), ["lee", "org", "x"]);
+        // Not ASCII: kept in the index (a sort key's start is looked for
+        // with ASCII words only).
+        assert_eq!(index_words(&all[1]), ["org", "x", "zoë", "ångström"]);
+        // "bo" starts the address; the name key "(bo) berg" starts with
+        // no word.
+        assert_eq!(index_words(&all[2]), ["berg", "org", "x"]);
+        assert!(starts_sort_keys(&all[0], &name_key(&all[0]), "an"));
+        // An ASCII start of "zoë" finds it there; "zoë" itself is looked
+        // for in the index only.
+        assert!(starts_sort_keys(&all[1], &name_key(&all[1]), "zo"));
+        assert!(!starts_sort_keys(&all[1], &name_key(&all[1]), "zoë"));
+        assert!(starts_sort_keys(&all[2], &name_key(&all[2]), "b"));
+        assert!(!starts_sort_keys(&all[2], &name_key(&all[2]), "be"));
+    }
+
+    #[test]
     fn search_matches_word_starts_in_name_and_email_in_any_order() {
         let q = |text: &str| {
             let query = UserQuery {
@@ -548,6 +612,40 @@ mod tests {
             let kept = search_words(&user);
             let by_words = words.iter().all(|q| kept.iter().any(|w| w.starts_with(q.as_str())));
             prop_assert_eq!(matches(&user, &words), by_words);
+        }
+
+        /// The word index and the sort keys together find exactly whom
+        /// the search words rule finds, for any word of any query: the
+        /// words left out of the index ([`index_words`]) are found through
+        /// the sort keys, and a sort key's start finds nobody else.
+        #[test]
+        fn index_words_and_sort_keys_find_whom_the_rule_finds(
+            local in "[a-zA-Z0-9ëİ]{1,8}([._+-][a-zA-Z0-9ë]{1,6})?",
+            first in "[A-Za-zÀ-ÿİΣσςK\u{212A}\u{307}ß0-9 .(-]{0,16}",
+            last in "[A-Za-zÀ-ÿΣ\u{307}]{0,12}",
+            display in "([A-Za-zİΣ\u{212A} .(-]{1,16})?",
+            typed in "[a-zA-Zà-ÿİΣ\u{212A}\u{307}0-9 ]{0,10}",
+            cut in 0usize..40,
+        ) {
+            let csv = format!(
+                "email,first_name,last_name,display_name\n{local}@ex.org,{first},{last},{display}\n"
+            );
+            let Some(user) = users(&csv).into_iter().next() else { return Ok(()) };
+            let name = name_key(&user);
+            // Typed, or cut out of the sort keys (which match often).
+            let text = match cut % 3 {
+                0 => typed,
+                1 => user.key().as_str().chars().take(cut / 3 + 1).collect(),
+                _ => name.chars().take(cut / 3 + 1).collect(),
+            };
+            let indexed = index_words(&user);
+            prop_assert_eq!(&indexed, &index_words_with(&user, &name));
+            for q in query_words(&text) {
+                let rule = matches(&user, std::slice::from_ref(&q));
+                let found = indexed.iter().any(|w| w.starts_with(q.as_str()))
+                    || starts_sort_keys(&user, &name, &q);
+                prop_assert_eq!(rule, found, "query word {:?} of user {:?}, name key {:?}", q, user.key(), name);
+            }
         }
 
         /// Every word of a user's name finds the user, by any start of it.

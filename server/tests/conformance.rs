@@ -1932,6 +1932,48 @@ fn a_created_users_import_shows_what_it_wrote_after_later_changes(f: &Fresh) {
 /// filter: the cap counts the users the filter lets through (a rare
 /// filter is not hidden behind thousands of users it leaves out), and
 /// both engines pick the same word and say the same.
+/// What a search of one word, capped, shows: the rule the engines
+/// follow, made from the domain's functions over every user.
+fn capped_page(
+    all: &[domain::User],
+    query: &domain::directory::UserQuery,
+) -> domain::directory::UserPage {
+    use domain::directory::{Facets, MAX_SEARCH_HITS, index_words, name_key, page_of, query_words};
+    let [word] = &query_words(&query.search)[..] else {
+        panic!("one word")
+    };
+    let mut entries: Vec<(u8, String, String)> = Vec::new();
+    for user in all.iter().filter(|u| query.accepts(Facets::of(u))) {
+        let key = user.key().as_str().to_string();
+        for w in index_words(user)
+            .into_iter()
+            .filter(|w| w.starts_with(word.as_str()))
+        {
+            entries.push((0, w, key.clone()));
+        }
+        if key.starts_with(word.as_str()) {
+            entries.push((1, key.clone(), key.clone()));
+        }
+        let name = name_key(user);
+        if name.starts_with(word.as_str()) {
+            entries.push((2, name, key));
+        }
+    }
+    entries.sort();
+    assert!(entries.len() > MAX_SEARCH_HITS, "capped");
+    let keys: std::collections::HashSet<String> = entries
+        .into_iter()
+        .take(MAX_SEARCH_HITS)
+        .map(|(_, _, key)| key)
+        .collect();
+    let found = all
+        .iter()
+        .filter(|u| keys.contains(u.key().as_str()))
+        .cloned()
+        .collect();
+    page_of(found, query, true)
+}
+
 fn a_capped_search_counts_what_its_filters_let_through(f: &Fresh) {
     use domain::directory::{UserQuery, page_of};
     let store = &*f.store;
@@ -1968,6 +2010,11 @@ fn a_capped_search_counts_what_its_filters_let_through(f: &Fresh) {
             assert_eq!(page, page_of(all.clone(), &query, false), "{search}");
         } else {
             assert_eq!(page.users.len(), 50, "{search}");
+            // Capped: the first MAX_SEARCH_HITS entries of the word, from
+            // the word index, then the email keys, then the name keys
+            // (this file's "z" has entries in all three), each in its
+            // order; the page is of those users.
+            assert_eq!(page, capped_page(&all, &query), "{search}");
         }
     }
     let inactive = store
@@ -1978,4 +2025,23 @@ fn a_capped_search_counts_what_its_filters_let_through(f: &Fresh) {
         })
         .unwrap();
     assert_eq!(inactive.total, 10);
+    // A word found through the sort keys alone: 6 000 addresses start with
+    // "q", 6 000 names do (their word index has no "q" word). The cap
+    // takes every address and the first 4 000 names in name order.
+    let mut csv = String::from("email,first_name,last_name\n");
+    for i in 0..6_000 {
+        csv.push_str(&format!("q{i}@a.org,Bo,Smith\nb{i}@a.org,Quinn{i},Smith\n"));
+    }
+    committed(import(store, &csv));
+    let all = store.all_users().unwrap();
+    for page in [0, 1, 150] {
+        let query = UserQuery {
+            search: "Q".into(),
+            page,
+            ..Default::default()
+        };
+        let found = store.list_users(&query).unwrap();
+        assert!(found.capped);
+        assert_eq!(found, capped_page(&all, &query), "page {page}");
+    }
 }

@@ -168,3 +168,60 @@ fn a_store_from_before_lean_words_loses_the_words_that_start_others() {
         assert_eq!(emails, [found], "{search}");
     }
 }
+
+#[test]
+fn a_store_of_schema_11_loses_the_words_its_sort_keys_start_with() {
+    let f = support::postgres();
+    import(
+        &f,
+        "email,first_name,last_name\nlee@x.org,Ann,Lee\nzoë@x.org,Zoë,Berg\n",
+    );
+    let mut client = Client::connect(&f.args[1], NoTls).unwrap();
+    let words = |client: &mut Client| -> Vec<(String, String)> {
+        client
+            .query("SELECT word, key FROM user_words ORDER BY key, word", &[])
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    };
+    let lean = words(&mut client);
+    let pair = |w: &str, k: &str| (w.to_string(), k.to_string());
+    // "ann" starts the name key, "lee" the email key; "zoë" is not ASCII.
+    assert_eq!(
+        lean,
+        [
+            pair("org", "lee@x.org"),
+            pair("x", "lee@x.org"),
+            pair("berg", "zoë@x.org"),
+            pair("org", "zoë@x.org"),
+            pair("x", "zoë@x.org"),
+            pair("zoë", "zoë@x.org"),
+        ]
+    );
+    // As schema 11 wrote them.
+    client
+        .batch_execute(
+            "INSERT INTO user_words (word, key) VALUES ('ann', 'lee@x.org'), \
+             ('lee', 'lee@x.org'); UPDATE roster_schema SET version = 11",
+        )
+        .unwrap();
+    let reopened = f.reopen();
+    assert_eq!(words(&mut client), lean);
+    for (search, found) in [
+        ("ann", "lee@x.org"),
+        ("lee", "lee@x.org"),
+        ("an le", "lee@x.org"),
+        ("zo", "zoë@x.org"),
+        ("zoë", "zoë@x.org"),
+    ] {
+        let page = reopened
+            .list_users(&domain::directory::UserQuery {
+                search: search.into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let emails: Vec<&str> = page.users.iter().map(|u| u.email.as_str()).collect();
+        assert_eq!(emails, [found], "{search}");
+    }
+}

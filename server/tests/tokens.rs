@@ -424,7 +424,7 @@ fn a_redb_store_of_schema_4_gets_the_newer_tables_when_opened() {
     );
     assert!(read.list_tables().unwrap().any(|t| t.name() == "outbox"));
     let version = read.open_table(meta).unwrap().get("schema_version");
-    assert_eq!(version.unwrap().unwrap().value(), 9);
+    assert_eq!(version.unwrap().unwrap().value(), 10);
     assert!(store.list_tokens().unwrap().is_empty());
     let made = create(&store, "Entra ID", TokenRole::Operator, None);
     assert!(store.check_token(made.text.as_bytes(), NOW).is_ok());

@@ -427,6 +427,61 @@ fn a_store_from_before_the_indexes_gets_them_when_opened() {
 }
 
 #[test]
+fn a_store_of_version_9_loses_the_words_its_sort_keys_start_with() {
+    use redb::{ReadableDatabase, ReadableTableMetadata, TableDefinition};
+    let words: TableDefinition<&str, &str> = TableDefinition::new("user_words");
+    let dir = tempfile::tempdir().unwrap();
+    let count = |store: &RedbStore| {
+        let txn = store.db().begin_read().unwrap();
+        txn.open_table(words).unwrap().len().unwrap()
+    };
+    let lean = {
+        let store = RedbStore::open(dir.path()).unwrap();
+        batch_id(import(
+            &store,
+            "email,first_name,last_name\nlee@x.org,Ann,Lee\n",
+            100,
+        ));
+        // "org" and "x"; "ann" starts the name key, "lee" the email key.
+        let lean = count(&store);
+        assert_eq!(lean, 2);
+        // As version 9 wrote them.
+        let txn = store.db().begin_write().unwrap();
+        {
+            let mut table = txn.open_table(words).unwrap();
+            let facets = domain::directory::Facets {
+                end_state: domain::EndState::Active,
+                source: domain::Source::Csv,
+            };
+            for entry in ["ann\0lee@x.org", "lee\0lee@x.org"] {
+                table.insert(entry, facets.code()).unwrap();
+            }
+            let meta: TableDefinition<&str, u64> = TableDefinition::new("meta");
+            txn.open_table(meta)
+                .unwrap()
+                .insert("schema_version", 9)
+                .unwrap();
+        }
+        txn.commit().unwrap();
+        assert!(store.check_indexes().unwrap().is_err());
+        lean
+    };
+    let store = RedbStore::open(dir.path()).unwrap();
+    assert_consistent(&store);
+    assert_eq!(count(&store), lean);
+    for search in ["ann", "lee", "an le", "org"] {
+        let page = store
+            .list_users(&UserQuery {
+                search: search.into(),
+                ..UserQuery::default()
+            })
+            .unwrap();
+        let emails: Vec<&str> = page.users.iter().map(|u| u.email.as_str()).collect();
+        assert_eq!(emails, ["lee@x.org"], "{search}");
+    }
+}
+
+#[test]
 fn a_store_from_before_lean_words_gets_its_word_index_written_again() {
     use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
     let words: TableDefinition<&str, &str> = TableDefinition::new("user_words");

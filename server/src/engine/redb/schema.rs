@@ -2,7 +2,7 @@
 //! does: create what is missing, seed the default options, and bring an
 //! older store up to date (no offline migration).
 //!
-//! # Schema (version 9)
+//! # Schema (version 10)
 //! | table | key | value |
 //! |---|---|---|
 //! | `meta` | `schema_version`, `next_batch_id` | u64 |
@@ -41,6 +41,10 @@
 //! writes its word index again. Version 9 stores the event of a user an
 //! import creates without the user's values (`domain::audit::derived`),
 //! which an older roster would show empty; nothing else changes.
+//! Version 10 leaves out of the word index the words a search finds
+//! through the email and name indexes (`domain::directory::index_words`):
+//! opening a store of 3 to 9 writes its word index again, and an older
+//! roster, whose search reads the word index alone, refuses the file.
 //!
 //! Encoded values are as both engines encode them
 //! ([`crate::engine::codec`]): one format byte, then postcard.
@@ -82,10 +86,11 @@ pub(super) const OUTBOX_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::
 /// 7: the mail outbox and the audit actions of mail; 8: no search word
 /// that starts another of its user's (an older roster would leave such
 /// words behind when a user changes); 9: an imported user's creation
-/// event without its values.
+/// event without its values; 10: no word-index entry for the first word
+/// of a user's address or name (found through their indexes).
 /// An older roster refuses the file instead of failing at the first
 /// record it cannot read.
-const SCHEMA_VERSION: u64 = 9;
+const SCHEMA_VERSION: u64 = 10;
 
 impl RedbStore {
     pub(super) fn init(&self) -> Result<(), StoreError> {
@@ -118,9 +123,10 @@ impl RedbStore {
                         .map_err(backend)?;
                     // Version 3 had the indexes; 4 changed only records,
                     // 5, 6 and 7 added tables (opened below); 8 keeps
-                    // fewer search words; 9 only marks the events.
+                    // fewer search words; 9 only marks the events; 10
+                    // keeps fewer search words again.
                     rebuild_indexes = old < 3;
-                    rebuild_words = old < 8 && !rebuild_indexes;
+                    rebuild_words = old < 10 && !rebuild_indexes;
                 }
                 Some(_) => {}
             }

@@ -9,6 +9,10 @@
 //! | `users_by_name` | lower-cased name `\0` email key | facets |
 //! | `users_by_updated` | `i64::MAX` − updated time (20 digits) `\0` email key | facets |
 //! | `user_words` | search word `\0` email key | facets |
+//!
+//! `user_words` holds `domain::directory::index_words`: a user's search
+//! words less the first word of its address and of its name, which a
+//! search finds in `users_by_email` and `users_by_name` instead.
 //! | `user_counts` | facets | how many users have them |
 //!
 //! Facets beside every entry let a filtered list skip users without
@@ -19,8 +23,8 @@ use super::schema::USERS;
 use crate::engine::codec::{decode, encode_into};
 use domain::User;
 use domain::directory::{
-    Facets, MAX_SEARCH_HITS, UserPage, UserQuery, UserSort, name_key, page_of, query_words,
-    search_words,
+    Facets, MAX_SEARCH_HITS, UserPage, UserQuery, UserSort, found_by_sort_keys, index_words,
+    index_words_with, name_key, page_of, query_words,
 };
 use domain::store::{StoreError, UserStats};
 use redb::{
@@ -44,6 +48,13 @@ fn entry(sort: &str, user: &User) -> String {
 
 fn name_entry(user: &User) -> String {
     entry(&name_key(user), user)
+}
+
+/// A user's name index entry and its word index words.
+fn name_entry_and_words(user: &User) -> (String, Vec<String>) {
+    let name = name_key(user);
+    let words = index_words_with(user, &name);
+    (entry(&name, user), words)
 }
 
 /// Newest first in key order (the time subtracted from the largest), so
@@ -120,11 +131,11 @@ impl<'txn> UserTables<'txn> {
         let old_words = match before {
             Some(b) => {
                 self.unindex_moved(b, after)?;
-                search_words(b)
+                index_words(b)
             }
             None => Vec::new(),
         };
-        let name = name_entry(after);
+        let (name, new_words) = name_entry_and_words(after);
         self.by_email
             .insert(after.key().as_str(), facets)
             .map_err(backend)?;
@@ -134,7 +145,6 @@ impl<'txn> UserTables<'txn> {
         self.by_updated
             .insert(updated_entry(after).as_str(), facets)
             .map_err(backend)?;
-        let new_words = search_words(after);
         for word in old_words.iter().filter(|w| !new_words.contains(w)) {
             self.words
                 .remove(entry(word, after).as_str())
@@ -165,7 +175,7 @@ impl<'txn> UserTables<'txn> {
         self.by_updated
             .remove(updated_entry(before).as_str())
             .map_err(backend)?;
-        for word in search_words(before) {
+        for word in index_words(before) {
             self.words
                 .remove(entry(&word, before).as_str())
                 .map_err(backend)?;
@@ -221,7 +231,7 @@ pub(super) fn rebuild_words(txn: &WriteTransaction) -> Result<(), StoreError> {
     for item in users.iter().map_err(backend)? {
         let user: User = decode(item.map_err(backend)?.1.value())?;
         let facets = Facets::of(&user).code();
-        for word in search_words(&user) {
+        for word in index_words(&user) {
             words
                 .insert(entry(&word, &user).as_str(), facets)
                 .map_err(backend)?;
@@ -284,13 +294,17 @@ pub(super) fn list(txn: &ReadTransaction, query: &UserQuery) -> Result<UserPage,
     let users = txn.open_table(USERS).map_err(backend)?;
     let words = query_words(&query.search);
     if !words.is_empty() {
-        let index = txn.open_table(WORDS).map_err(backend)?;
+        let sources = [
+            txn.open_table(WORDS).map_err(backend)?,
+            txn.open_table(BY_EMAIL).map_err(backend)?,
+            txn.open_table(BY_NAME).map_err(backend)?,
+        ];
         // The hits of the word with the fewest (each read up to the cap):
         // "grace corp3" is answered from whichever is rarer; the other
         // words are checked on the users found.
         let mut best: Option<(Vec<String>, bool)> = None;
         for word in words.iter().take(4) {
-            let hits = word_hits(&index, word, query)?;
+            let hits = word_hits(&sources, word, query)?;
             if best.as_ref().is_none_or(|b| hits.0.len() < b.0.len()) {
                 best = Some(hits);
             }
@@ -349,28 +363,35 @@ pub(super) fn list(txn: &ReadTransaction, query: &UserQuery) -> Result<UserPage,
     })
 }
 
-/// The email keys of the word index's entries that start with `word` and
-/// pass the query's filters, at most [`MAX_SEARCH_HITS`]; `true` when
-/// there were more.
+/// The email keys of the entries that start with `word` and pass the
+/// query's filters, at most [`MAX_SEARCH_HITS`]; `true` when there were
+/// more. The entries are the word index's, then (an ASCII word) the email
+/// index's and the name index's, each in its order: a user's first words
+/// of address and name are not in the word index
+/// (`domain::directory::index_words`). A user can be found twice (two
+/// words, or a word and a sort key, starting the same way).
 fn word_hits(
-    index: &impl ReadableTable<&'static str, &'static str>,
+    sources: &[impl ReadableTable<&'static str, &'static str>; 3],
     word: &str,
     query: &UserQuery,
 ) -> Result<(Vec<String>, bool), StoreError> {
     let mut keys = Vec::new();
-    for item in index.range(word..).map_err(backend)? {
-        let (entry, facets) = item.map_err(backend)?;
-        let entry = entry.value();
-        if !entry.starts_with(word) {
-            break;
+    let searched = if found_by_sort_keys(word) { 3 } else { 1 };
+    for index in &sources[..searched] {
+        for item in index.range(word..).map_err(backend)? {
+            let (entry, facets) = item.map_err(backend)?;
+            let entry = entry.value();
+            if !entry.starts_with(word) {
+                break;
+            }
+            if !Facets::from_code(facets.value()).is_some_and(|f| query.accepts(f)) {
+                continue;
+            }
+            if keys.len() == MAX_SEARCH_HITS {
+                return Ok((keys, true));
+            }
+            keys.push(key_of(entry).to_string());
         }
-        if !Facets::from_code(facets.value()).is_some_and(|f| query.accepts(f)) {
-            continue;
-        }
-        if keys.len() == MAX_SEARCH_HITS {
-            return Ok((keys, true));
-        }
-        keys.push(key_of(entry).to_string());
     }
     Ok((keys, false))
 }
@@ -401,10 +422,11 @@ pub fn consistent(txn: &ReadTransaction) -> Result<Result<(), String>, StoreErro
     for item in users.iter().map_err(backend)? {
         let user: User = decode(item.map_err(backend)?.1.value())?;
         n += 1;
-        for w in search_words(&user) {
+        let (name, words) = name_entry_and_words(&user);
+        for w in words {
             expected_words.push(entry(&w, &user));
         }
-        expected_names.push(name_entry(&user));
+        expected_names.push(name);
         expected_updated.push(updated_entry(&user));
     }
     let keys = |def: TableDefinition<&str, &str>| -> Result<Vec<String>, StoreError> {
