@@ -416,9 +416,11 @@ fn pg_tables(client: &mut Client, n: usize, wal_before: &str) {
 }
 
 /// Search words a user gets, on average, for this bench's file and for a
-/// file whose addresses are the first initial and the last name: by the
-/// index's rule (`search_words`), and counting every distinct word of the
-/// fields (the rule before a word that starts another was left out).
+/// file whose addresses are the first initial and the last name: the word
+/// index's entries (`index_words`: less the first words of address and
+/// name, found through their indexes), the search words (`search_words`),
+/// and every distinct word of the fields (before a word that starts
+/// another was left out).
 fn words_per_user() {
     let initials: String = std::iter::once("email,first_name,last_name\n".to_string())
         .chain((0..10_000).map(|i| {
@@ -426,7 +428,7 @@ fn words_per_user() {
             format!("{c}.last{i}@example.com,{c}first{i},Last{i}\n")
         }))
         .collect();
-    println!("search words per user (the index's rule / every distinct word):");
+    println!("words per user (word index entries / search words / every distinct word):");
     for (what, bytes) in [
         ("this bench's file", file_of(10_000)),
         ("addresses of initial.last", initials.into_bytes()),
@@ -438,7 +440,7 @@ fn words_per_user() {
             domain::Actor::Owner,
         )
         .unwrap();
-        let (mut users, mut kept, mut every) = (0, 0, 0);
+        let (mut users, mut indexed, mut kept, mut every) = (0, 0, 0, 0);
         for (_, user) in plan.creates() {
             let p = &user.profile;
             let mut all: Vec<String> = [
@@ -455,9 +457,11 @@ fn words_per_user() {
             users += 1;
             every += all.len();
             kept += domain::directory::search_words(user).len();
+            indexed += domain::directory::index_words(user).len();
         }
         println!(
-            "  {what}: {:.2} / {:.2}",
+            "  {what}: {:.2} / {:.2} / {:.2}",
+            indexed as f64 / users as f64,
             kept as f64 / users as f64,
             every as f64 / users as f64
         );
