@@ -67,12 +67,23 @@ impl PgStore {
                 capped: false,
             });
         };
+        // The candidates' keys come back first (index-only scans); their
+        // records are then read by key. Joined in one statement, the
+        // planner walked the whole primary key to meet 10 000 candidates
+        // (1M users: 0.2 s).
+        let mut keys: Vec<String> = t
+            .query(candidates.as_str(), &[&word, &word_end])
+            .map_err(pg)?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        // A user found twice (two words, or a word and a sort key,
+        // starting the same way) is one candidate.
+        keys.sort_unstable();
+        keys.dedup();
         if words.len() > 1 {
             let rows = t
-                .query(
-                    &format!("SELECT u.record FROM users u WHERE u.key IN ({candidates})"),
-                    &[&word, &word_end],
-                )
+                .query("SELECT record FROM users WHERE key = ANY($1)", &[&keys])
                 .map_err(pg)?;
             return Ok(domain::directory::page_of(
                 Self::decode_rows(rows)?,
@@ -80,32 +91,38 @@ impl PgStore {
                 capped,
             ));
         }
-        let matching = format!("FROM users u WHERE u.key IN ({candidates})");
-        let order = match query.sort {
-            UserSort::Email => "u.key",
-            UserSort::Name => "u.name_key, u.key",
-            UserSort::Updated => "u.updated_at DESC, u.key",
-        };
-        let limit = i64::from(query.limit());
-        let offset = i64::try_from(query.offset()).unwrap_or(i64::MAX);
-        let rows = t
-            .query(
-                &format!(
-                    "SELECT u.record, count(*) OVER () {matching} \
-                     ORDER BY {order} LIMIT $3 OFFSET $4"
-                ),
-                &[&word, &word_end, &limit, &offset],
-            )
-            .map_err(pg)?;
-        let total = match rows.first() {
-            Some(row) => row.get::<_, i64>(1) as u64,
-            // A page past the end: how many there are.
-            None if offset > 0 => t
-                .query_one(&format!("SELECT count(*) {matching}"), &[&word, &word_end])
-                .map_err(pg)?
-                .get::<_, i64>(0) as u64,
-            None => 0,
-        };
+        let total = keys.len() as u64;
+        let offset = usize::try_from(query.offset()).unwrap_or(usize::MAX);
+        let limit = query.limit() as usize;
+        let rows = match query.sort {
+            // Sorted already: read the page's records only.
+            UserSort::Email => {
+                let page: Vec<&String> = keys.iter().skip(offset).take(limit).collect();
+                t.query(
+                    "SELECT record FROM users WHERE key = ANY($1) ORDER BY key",
+                    &[&page],
+                )
+            }
+            UserSort::Name | UserSort::Updated => {
+                let order = if query.sort == UserSort::Name {
+                    "name_key, key"
+                } else {
+                    "updated_at DESC, key"
+                };
+                t.query(
+                    &format!(
+                        "SELECT record FROM users WHERE key = ANY($1) \
+                         ORDER BY {order} LIMIT $2 OFFSET $3"
+                    ),
+                    &[
+                        &keys,
+                        &i64::from(query.limit()),
+                        &i64::try_from(query.offset()).unwrap_or(i64::MAX),
+                    ],
+                )
+            }
+        }
+        .map_err(pg)?;
         Ok(UserPage {
             users: Self::decode_rows(rows)?,
             total,
