@@ -313,11 +313,30 @@ pub(super) fn list(txn: &ReadTransaction, query: &UserQuery) -> Result<UserPage,
         // A user with two words starting the same way is found twice.
         keys.sort_unstable();
         keys.dedup();
-        let mut found = Vec::with_capacity(keys.len());
-        for key in &keys {
+        // One word in email order: every candidate passed the filters and
+        // matches (a hit is a match), and the keys are the order; only the
+        // page's users are read.
+        let one_word_by_email = words.len() == 1 && query.sort == UserSort::Email;
+        let shown: &[String] = if one_word_by_email {
+            let from = usize::try_from(query.offset()).unwrap_or(usize::MAX);
+            let from = from.min(keys.len());
+            let to = from.saturating_add(query.limit() as usize).min(keys.len());
+            &keys[from..to]
+        } else {
+            &keys
+        };
+        let mut found = Vec::with_capacity(shown.len());
+        for key in shown {
             if let Some(g) = users.get(key.as_str()).map_err(backend)? {
                 found.push(decode(g.value())?);
             }
+        }
+        if one_word_by_email {
+            return Ok(UserPage {
+                users: found,
+                total: keys.len() as u64,
+                capped,
+            });
         }
         return Ok(page_of(found, query, capped));
     }
