@@ -430,6 +430,7 @@ conformance!(
     the_audit_log_lists_a_batch_as_one_row_that_opens_to_its_users,
     a_created_users_import_shows_what_it_wrote_after_later_changes,
     a_capped_search_counts_what_its_filters_let_through,
+    a_search_finds_sort_keys_that_go_on_with_any_character,
 );
 
 const T0: i64 = 1_800_000_000;
@@ -1932,6 +1933,46 @@ fn a_created_users_import_shows_what_it_wrote_after_later_changes(f: &Fresh) {
 /// filter: the cap counts the users the filter lets through (a rare
 /// filter is not hidden behind thousands of users it leaves out), and
 /// both engines pick the same word and say the same.
+fn a_search_finds_sort_keys_that_go_on_with_any_character(f: &Fresh) {
+    use domain::directory::{UserQuery, UserSort, page_of};
+    let store = &*f.store;
+    // "ann" starts each user's email key or name key, followed by the last
+    // code point, a character, a letter or a digit: found through those
+    // indexes, not the word index.
+    committed(import(
+        store,
+        "email,first_name,last_name,display_name\n\
+         ann\u{10FFFF}@x.org,Bob,Smith,\n\
+         bob@x.org,Bob,Smith,Ann\u{10FFFF}\n\
+         ann.b@x.org,Cy,Doe,\n\
+         annz@x.org,Dee,Roe,\n\
+         cy@x.org,Ann9,Roe,\n\
+         ano@x.org,Ed,Poe,\n",
+    ));
+    let all = store.all_users().unwrap();
+    for sort in [UserSort::Email, UserSort::Name, UserSort::Updated] {
+        for search in ["ann", "an", "ann smith", "ano", "ann9", "annz"] {
+            let query = UserQuery {
+                search: search.into(),
+                sort,
+                ..Default::default()
+            };
+            assert_eq!(
+                store.list_users(&query).unwrap(),
+                page_of(all.clone(), &query, false),
+                "{search} {sort:?}"
+            );
+        }
+    }
+    let ann = store
+        .list_users(&UserQuery {
+            search: "ann".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(ann.total, 5, "every user but ano@");
+}
+
 /// What a search of one word, capped, shows: the rule the engines
 /// follow, made from the domain's functions over every user.
 fn capped_page(

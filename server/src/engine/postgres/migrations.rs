@@ -163,13 +163,14 @@ CREATE INDEX IF NOT EXISTS users_not_csv_by_updated ON users (updated_at DESC, k
     r#"
 -- A search finds a user by the start of its email key and of its name
 -- key too (their indexes are there for the sort orders), so the word
--- index no longer keeps an ASCII word that either starts with
+-- index no longer keeps an ASCII word (the words are lower-cased letters
+-- and digits: ASCII ones are [a-z0-9]) that either starts with
 -- (domain::directory::index_words): two entries fewer for most users.
 -- An older roster, whose search reads the word index alone, refuses this
 -- schema.
 DELETE FROM user_words w USING users u
 WHERE u.key = w.key
-  AND octet_length(w.word) = char_length(w.word)
+  AND w.word ~ '^[a-z0-9]+$'
   AND (starts_with(u.key, w.word) OR starts_with(u.name_key, w.word));
 "#,
 ];

@@ -38,18 +38,30 @@ impl PgStore {
         use domain::directory::{MAX_SEARCH_HITS, UserSort, found_by_sort_keys};
         let cap = MAX_SEARCH_HITS as i64;
         let sources = Sources::new(&Self::filter_sql(query));
-        // Every word that starts with `word` sorts from `word` up to
-        // `word` followed by the last code point (byte order).
-        let end = |word: &str| format!("{word}\u{10FFFF}");
         let mut client = self.client()?;
         let mut t = snapshot(&mut client)?;
+        // Each source counted only as far as the cap is not yet passed:
+        // the rarest word and `capped` come out as with whole counts.
         let mut counts: Vec<Vec<i64>> = Vec::new();
         for word in words.iter().take(4) {
             let searched = if found_by_sort_keys(word) { 3 } else { 1 };
-            let row = t
-                .query_one(&sources.count(searched), &[word, &end(word), &(cap + 1)])
-                .map_err(pg)?;
-            counts.push((0..searched).map(|i| row.get(i)).collect());
+            let mut of_word = Vec::with_capacity(searched);
+            let mut left = cap + 1;
+            for source in &sources.unordered[..searched] {
+                let n: i64 = if left > 0 {
+                    t.query_one(
+                        &format!("SELECT count(*) FROM ({source} LIMIT $3) s"),
+                        &[word, &end_of(word), &left],
+                    )
+                    .map_err(pg)?
+                    .get(0)
+                } else {
+                    0
+                };
+                left -= n;
+                of_word.push(n);
+            }
+            counts.push(of_word);
         }
         let total = |i: usize| counts[i].iter().sum::<i64>();
         // The first of the rarest (more than the cap counts as the cap).
@@ -58,7 +70,7 @@ impl PgStore {
             .unwrap_or(0);
         let capped = counts.get(rarest).is_some_and(|_| total(rarest) > cap);
         let word = words.get(rarest).cloned().unwrap_or_default();
-        let word_end = end(&word);
+        let word_end = end_of(&word);
         let Some(candidates) = sources.candidates(counts.get(rarest).map_or(&[][..], |c| c), cap)
         else {
             return Ok(UserPage {
@@ -129,6 +141,24 @@ impl PgStore {
     }
 }
 
+/// The end of the range of keys and words that start with `word`: the
+/// word with its last byte raised (an ASCII word, which is all that the
+/// email and name keys are searched with: letters and digits, never the
+/// last byte), or followed by the last code point (byte order; words are
+/// letters and digits, so none continues with it). A sort key may hold
+/// any character, U+10FFFF too, so the first form is the one used for
+/// them.
+fn end_of(word: &str) -> String {
+    let mut bytes = word.as_bytes().to_vec();
+    match bytes.last_mut() {
+        Some(last) if word.is_ascii() && *last < 0x7f => {
+            *last += 1;
+            String::from_utf8(bytes).unwrap_or_else(|_| format!("{word}\u{10FFFF}"))
+        }
+        _ => format!("{word}\u{10FFFF}"),
+    }
+}
+
 /// The users of the keys `$1` (a text array), each found by its key in the
 /// primary key's index: `OFFSET 0` keeps the lateral subquery from being
 /// flattened into a join the planner would answer by a scan.
@@ -138,7 +168,7 @@ const BY_KEY: &str = "FROM unnest($1::text[]) c(key) CROSS JOIN LATERAL \
 /// The three sources of a query word's entries, as SQL over the word
 /// range `$1` (inclusive) to `$2` (exclusive), with the query's filters:
 /// the word index, the email keys, the name keys. Each selects the email
-/// key, unordered ([`Sources::count`]) or in its index's order.
+/// key, unordered (to count) or in its index's order.
 struct Sources {
     unordered: [String; 3],
     ordered: [String; 3],
@@ -170,18 +200,8 @@ impl Sources {
         }
     }
 
-    /// One row: the first `searched` sources' entries, each counted up to
-    /// `$3`.
-    fn count(&self, searched: usize) -> String {
-        let counts: Vec<String> = self.unordered[..searched]
-            .iter()
-            .map(|source| format!("(SELECT count(*) FROM ({source} LIMIT $3) s)"))
-            .collect();
-        format!("SELECT {}", counts.join(", "))
-    }
-
     /// The keys of the first `cap` entries, sources in order, given how
-    /// many each source has (as [`Sources::count`] counted them); `None`
+    /// many each source has (counted up to the cap and one); `None`
     /// when there are none.
     fn candidates(&self, counts: &[i64], cap: i64) -> Option<String> {
         let mut left = cap;
