@@ -289,7 +289,9 @@ pub fn index_words_with(user: &User, name_key: &str) -> Vec<String> {
 }
 
 /// Whether `word` (a query word) finds `user` through its sort keys: the
-/// other half of a search, beside the word index ([`index_words`]).
+/// other half of a search, beside the word index ([`index_words`]). The
+/// engines count such a user once: the name index's entry of a user whose
+/// email key starts with the word too is not counted again.
 pub fn starts_sort_keys(user: &User, name_key: &str, word: &str) -> bool {
     found_by_sort_keys(word)
         && (user.key().as_str().starts_with(word) || name_key.starts_with(word))

@@ -1996,7 +1996,7 @@ fn capped_page(
             entries.push((1, key.clone(), key.clone()));
         }
         let name = name_key(user);
-        if name.starts_with(word.as_str()) {
+        if name.starts_with(word.as_str()) && !key.starts_with(word.as_str()) {
             entries.push((2, name, key));
         }
     }
@@ -2018,12 +2018,13 @@ fn capped_page(
 fn a_capped_search_counts_what_its_filters_let_through(f: &Fresh) {
     use domain::directory::{UserQuery, page_of};
     let store = &*f.store;
-    // 3 000 active users with four words starting with "z" each (12 000
-    // entries), then 10 inactive.
+    // 3 000 active users with four entries starting with "z" each (12 000:
+    // the words "zed…", "zu" and "zz", and the name key "zara… zed… zu"),
+    // then 10 inactive.
     let people = |from: usize, to: usize| {
-        let mut csv = String::from("email,first_name,last_name\n");
+        let mut csv = String::from("email,first_name,last_name,display_name\n");
         for i in from..to {
-            csv.push_str(&format!("z{i}@zz.org,Zara{i},Zed{i}\n"));
+            csv.push_str(&format!("a{i}@zz.org,Zara{i},Zed{i},Zara{i} Zed{i} Zu\n"));
         }
         csv
     };
@@ -2085,4 +2086,19 @@ fn a_capped_search_counts_what_its_filters_let_through(f: &Fresh) {
         assert!(found.capped);
         assert_eq!(found, capped_page(&all, &query), "page {page}");
     }
+    // 6 000 users whose address and name start with "ro": one entry each,
+    // not capped.
+    let mut csv = String::from("email,first_name,last_name\n");
+    for i in 0..6_000 {
+        csv.push_str(&format!("ro.{i}@b.org,Ro,Lee{i}\n"));
+    }
+    committed(import(store, &csv));
+    let ro = store
+        .list_users(&UserQuery {
+            search: "ro".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(!ro.capped);
+    assert_eq!(ro.total, 6_000);
 }

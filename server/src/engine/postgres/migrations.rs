@@ -165,7 +165,7 @@ CREATE INDEX IF NOT EXISTS users_not_csv_by_updated ON users (updated_at DESC, k
 -- key too (their indexes are there for the sort orders), so the word
 -- index no longer keeps an ASCII word (the words are lower-cased letters
 -- and digits: ASCII ones are [a-z0-9]) that either starts with
--- (domain::directory::index_words): two entries fewer for most users.
+-- (domain::directory::index_words): one or two entries fewer a user.
 -- An older roster, whose search reads the word index alone, refuses this
 -- schema.
 DELETE FROM user_words w USING users u

@@ -167,7 +167,9 @@ const BY_KEY: &str = "FROM unnest($1::text[]) c(key) CROSS JOIN LATERAL \
 
 /// The three sources of a query word's entries, as SQL over the word
 /// range `$1` (inclusive) to `$2` (exclusive), with the query's filters:
-/// the word index, the email keys, the name keys. Each selects the email
+/// the word index, the email keys, the name keys (less the users whose
+/// email key starts with the word too: one entry a user, as a word is kept
+/// once in the word index). Each selects the email
 /// key, unordered (to count) or in its index's order.
 struct Sources {
     unordered: [String; 3],
@@ -188,7 +190,8 @@ impl Sources {
         let keys =
             format!("SELECT u.key FROM users u WHERE u.key >= $1 AND u.key < $2 AND {filter}");
         let names = format!(
-            "SELECT u.key FROM users u WHERE u.name_key >= $1 AND u.name_key < $2 AND {filter}"
+            "SELECT u.key FROM users u WHERE u.name_key >= $1 AND u.name_key < $2 \
+             AND NOT starts_with(u.key, $1) AND {filter}"
         );
         Sources {
             ordered: [

@@ -9,11 +9,11 @@
 //! | `users_by_name` | lower-cased name `\0` email key | facets |
 //! | `users_by_updated` | `i64::MAX` − updated time (20 digits) `\0` email key | facets |
 //! | `user_words` | search word `\0` email key | facets |
+//! | `user_counts` | facets | how many users have them |
 //!
 //! `user_words` holds `domain::directory::index_words`: a user's search
-//! words less the first word of its address and of its name, which a
-//! search finds in `users_by_email` and `users_by_name` instead.
-//! | `user_counts` | facets | how many users have them |
+//! words less the ASCII ones its email key or name key starts with, which
+//! a search finds in `users_by_email` and `users_by_name` instead.
 //!
 //! Facets beside every entry let a filtered list skip users without
 //! reading them; the counters give a filter's total without a scan.
@@ -385,7 +385,8 @@ pub(super) fn list(txn: &ReadTransaction, query: &UserQuery) -> Result<UserPage,
 /// The email keys of the entries that start with `word` and pass the
 /// query's filters, at most [`MAX_SEARCH_HITS`]; `true` when there were
 /// more. The entries are the word index's, then (an ASCII word) the email
-/// index's and the name index's, each in its order: a user's first words
+/// index's and the name index's (less users the email index found), each
+/// in its order: a user's first words
 /// of address and name are not in the word index
 /// (`domain::directory::index_words`). A user can be found twice (two
 /// words, or a word and a sort key, starting the same way).
@@ -396,12 +397,17 @@ fn word_hits(
 ) -> Result<(Vec<String>, bool), StoreError> {
     let mut keys = Vec::new();
     let searched = if found_by_sort_keys(word) { 3 } else { 1 };
-    for index in &sources[..searched] {
+    for (source, index) in sources[..searched].iter().enumerate() {
         for item in index.range(word..).map_err(backend)? {
             let (entry, facets) = item.map_err(backend)?;
             let entry = entry.value();
             if !entry.starts_with(word) {
                 break;
+            }
+            // Found by its email key already: one entry, as in the word
+            // index, where a word is kept once.
+            if source == 2 && key_of(entry).starts_with(word) {
+                continue;
             }
             if !Facets::from_code(facets.value()).is_some_and(|f| query.accepts(f)) {
                 continue;
